@@ -1,0 +1,27 @@
+//! The dtm-field domain, shared by the field app, the `dtm` CLI and HQ.
+//!
+//! This crate owns what the figures mean: the Libya gazetteer and P-code scopes,
+//! rounds, form definitions and their rules, the assessment workflow, the hybrid
+//! logical clock and the per-field three-way merge. It must never do IO or read the
+//! clock: time comes in as arguments, reference data is compiled in, and every
+//! decision is a pure function so that the app, the CLI and HQ decide identically.
+
+pub mod assessment;
+pub mod form;
+pub mod gazetteer;
+pub mod hlc;
+pub mod merge;
+pub mod round;
+pub mod rules;
+pub mod scope;
+pub mod workflow;
+
+pub use assessment::AssessmentKey;
+pub use form::{Field, FieldType, FieldValue, FormDef, FormError, Text, ValueError};
+pub use gazetteer::{Gazetteer, Location};
+pub use hlc::Hlc;
+pub use merge::{merge_field, FieldVersion, IncomingWrite, MergeOutcome};
+pub use round::{Round, RoundStatus};
+pub use rules::{Issue, Severity};
+pub use scope::{Pcode, Scope};
+pub use workflow::{AssessmentStatus, ReviewDecision, Role, TransitionError};

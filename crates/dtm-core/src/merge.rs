@@ -1,0 +1,135 @@
+//! The per-field three-way merge of a pushed value against HQ's current version.
+//!
+//! A pure function: it takes the field's current version at HQ (if any) and the
+//! incoming write with the base version its device last saw, and decides. It never
+//! drops the incoming value: a conflict is reported so that the caller keeps both.
+
+use crate::form::FieldValue;
+use crate::hlc::Hlc;
+use serde::{Deserialize, Serialize};
+
+/// A field's current state at HQ. Version 0 means it was never written: creating
+/// the same assessment on two devices is an update against version 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldVersion {
+    pub value: FieldValue,
+    pub version: u64,
+    pub author: String,
+    pub device: String,
+    pub hlc: Hlc,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncomingWrite {
+    pub value: FieldValue,
+    /// The field version the device last saw from HQ when it made this write.
+    pub base_version: u64,
+    pub author: String,
+    pub device: String,
+    pub hlc: Hlc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeOutcome {
+    /// Write the incoming value as the next version.
+    Apply,
+    /// HQ already holds this value; nothing to write, nothing to flag.
+    Unchanged,
+    /// Another device changed the field since the base: keep the current value and
+    /// record a conflict holding the base, current and incoming values.
+    Conflict,
+}
+
+/// Decides how one pushed field value meets HQ's current version of that field.
+pub fn merge_field(current: Option<&FieldVersion>, incoming: &IncomingWrite) -> MergeOutcome {
+    let Some(current) = current else {
+        return MergeOutcome::Apply;
+    };
+    if current.value == incoming.value {
+        MergeOutcome::Unchanged
+    } else if current.version <= incoming.base_version {
+        MergeOutcome::Apply
+    } else if current.device == incoming.device {
+        // The same device wrote the newer version earlier in its own offline chain.
+        MergeOutcome::Apply
+    } else {
+        MergeOutcome::Conflict
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn current(value: i64, version: u64, device: &str) -> FieldVersion {
+        FieldVersion {
+            value: json!(value),
+            version,
+            author: "someone".into(),
+            device: device.into(),
+            hlc: Hlc { millis: 10, counter: 0 },
+        }
+    }
+
+    fn incoming(value: i64, base_version: u64, device: &str) -> IncomingWrite {
+        IncomingWrite {
+            value: json!(value),
+            base_version,
+            author: "enumerator".into(),
+            device: device.into(),
+            hlc: Hlc { millis: 20, counter: 0 },
+        }
+    }
+
+    #[test]
+    fn a_field_never_written_takes_the_incoming_value() {
+        assert_eq!(merge_field(None, &incoming(5, 0, "a")), MergeOutcome::Apply);
+    }
+
+    #[test]
+    fn a_field_unchanged_since_the_base_takes_the_incoming_value() {
+        assert_eq!(merge_field(Some(&current(5, 3, "b")), &incoming(7, 3, "a")), MergeOutcome::Apply);
+    }
+
+    #[test]
+    fn the_same_value_from_two_devices_is_not_a_conflict() {
+        assert_eq!(merge_field(Some(&current(7, 4, "b")), &incoming(7, 3, "a")), MergeOutcome::Unchanged);
+    }
+
+    #[test]
+    fn a_device_overwriting_its_own_newer_version_is_not_a_conflict() {
+        // Device a wrote version 4 earlier in its offline chain, still on base 3.
+        assert_eq!(merge_field(Some(&current(6, 4, "a")), &incoming(7, 3, "a")), MergeOutcome::Apply);
+    }
+
+    #[test]
+    fn second_device_edit_of_same_field_becomes_a_conflict() {
+        assert_eq!(merge_field(Some(&current(6, 4, "b")), &incoming(7, 3, "a")), MergeOutcome::Conflict);
+    }
+
+    #[test]
+    fn create_against_create_is_an_update_against_version_zero() {
+        assert_eq!(merge_field(Some(&current(6, 1, "b")), &incoming(7, 0, "a")), MergeOutcome::Conflict);
+    }
+
+    proptest! {
+        #[test]
+        fn merge_is_deterministic(cv in 0i64..5, cver in 0u64..5, iv in 0i64..5, base in 0u64..5, same in any::<bool>()) {
+            let cur = current(cv, cver, "b");
+            let inc = incoming(iv, base, if same { "b" } else { "a" });
+            prop_assert_eq!(merge_field(Some(&cur), &inc), merge_field(Some(&cur.clone()), &inc.clone()));
+        }
+
+        #[test]
+        fn a_conflict_only_arises_when_values_differ_and_another_device_moved_past_the_base(
+            cv in 0i64..5, cver in 0u64..5, iv in 0i64..5, base in 0u64..5, same in any::<bool>()) {
+            let cur = current(cv, cver, "b");
+            let inc = incoming(iv, base, if same { "b" } else { "a" });
+            let conflict = merge_field(Some(&cur), &inc) == MergeOutcome::Conflict;
+            prop_assert_eq!(conflict, cv != iv && cver > base && !same);
+        }
+    }
+}

@@ -1,0 +1,797 @@
+//! The device's SQLite store: assessments, their field values, the outbox of
+//! operations waiting for HQ, the pull cursor and the local audit log.
+//!
+//! Every edit is written together with its outbox operation and audit row in one
+//! transaction, so a laptop that dies mid-entry loses nothing and never holds a
+//! change HQ will not hear about. This crate validates with dtm-core before writing;
+//! it knows nothing of HTTP, Tauri or the wire format.
+
+pub mod sqlite;
+
+use dtm_core::workflow;
+use dtm_core::{
+    AssessmentKey, AssessmentStatus, FieldValue, FormDef, Gazetteer, Hlc, Pcode, Role, Round, RoundStatus, Scope,
+};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use sqlite::OpenError;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_device_store.sql")];
+
+/// The wall time, passed in by the caller: this crate never reads the clock.
+#[derive(Debug, Clone)]
+pub struct Now {
+    pub millis: u64,
+    /// RFC 3339, UTC.
+    pub iso: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("nobody is logged in on this device; log in once while HQ is reachable")]
+    NotLoggedIn,
+    #[error("`{0}` is not a location in the gazetteer")]
+    UnknownPcode(String),
+    #[error("`{location}` is a level-{found} location; the {form} form is for level {wanted}")]
+    WrongLevel { location: String, form: String, found: u8, wanted: u8 },
+    #[error("`{0}` is outside your assigned area")]
+    OutOfScope(String),
+    #[error("round `{0}` is not known on this device; sync to receive it")]
+    UnknownRound(String),
+    #[error("round `{0}` is not open for data entry")]
+    RoundNotOpen(String),
+    #[error("form `{0}` is not used in this round")]
+    UnknownForm(String),
+    #[error(transparent)]
+    Value(#[from] dtm_core::ValueError),
+    #[error(transparent)]
+    Transition(#[from] dtm_core::TransitionError),
+    #[error("the assessment cannot be submitted yet: {}", .0.join("; "))]
+    SubmissionBlocked(Vec<String>),
+    #[error("no assessment {0} on this device")]
+    NotFound(String),
+    #[error("the local database failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// A stable code for the UI and scripts; they never match on messages.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Open(OpenError::TooNew { .. }) => "database_too_new",
+            Self::Open(_) => "database_error",
+            Self::NotLoggedIn => "not_logged_in",
+            Self::UnknownPcode(_) => "unknown_pcode",
+            Self::WrongLevel { .. } => "wrong_level",
+            Self::OutOfScope(_) => "out_of_scope",
+            Self::UnknownRound(_) => "unknown_round",
+            Self::RoundNotOpen(_) => "round_not_open",
+            Self::UnknownForm(_) => "unknown_form",
+            Self::Value(e) => e.code(),
+            Self::Transition(e) => e.code(),
+            Self::SubmissionBlocked(_) => "submission_blocked",
+            Self::NotFound(_) => "not_found",
+            Self::Sqlite(_) => "database_error",
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub device_id: String,
+    pub hq_url: String,
+    pub token: String,
+    pub user: User,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub hq_id: i64,
+    pub author: String,
+    pub role: String,
+    pub decision: Option<String>,
+    pub text: String,
+    pub at: String,
+}
+
+/// An assessment as the device holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssessmentRecord {
+    pub key: AssessmentKey,
+    pub status: AssessmentStatus,
+    pub form_version: u32,
+    pub server_version: u64,
+    pub open_conflicts: u32,
+    pub values: BTreeMap<String, FieldValue>,
+    pub pending_fields: Vec<String>,
+    pub pending_ops: u32,
+    pub comments: Vec<Comment>,
+}
+
+impl AssessmentRecord {
+    fn not_started(key: AssessmentKey, form_version: u32) -> Self {
+        Self {
+            key,
+            status: AssessmentStatus::NotStarted,
+            form_version,
+            server_version: 0,
+            open_conflicts: 0,
+            values: BTreeMap::new(),
+            pending_fields: Vec::new(),
+            pending_ops: 0,
+            comments: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    SetField,
+    Submit,
+}
+
+/// An operation waiting in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxOp {
+    pub seq: u64,
+    pub op_id: String,
+    pub key: AssessmentKey,
+    pub kind: OpKind,
+    pub field: Option<String>,
+    pub value: Option<FieldValue>,
+    pub base_version: u64,
+    pub hlc: Hlc,
+    pub form_version: u32,
+}
+
+/// What HQ answered for one pushed operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpOutcome {
+    Applied,
+    Conflict,
+    Rejected { code: String, reason: String },
+}
+
+/// An operation HQ refused, kept on the device and shown to the enumerator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedOp {
+    pub op_id: String,
+    pub key: AssessmentKey,
+    pub field: Option<String>,
+    pub state: String,
+    pub code: String,
+    pub reason: String,
+}
+
+/// An assessment as HQ holds it, received in a pull page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteAssessment {
+    pub key: AssessmentKey,
+    pub status: AssessmentStatus,
+    pub form_version: u32,
+    pub version: u64,
+    pub open_conflicts: u32,
+    /// field → (value, field version)
+    pub fields: BTreeMap<String, (FieldValue, u64)>,
+    pub comments: Vec<Comment>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncCounts {
+    pub pending: u32,
+    pub rejected: u32,
+    pub last_sync_at: Option<String>,
+    pub last_error: Option<(String, String)>,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = sqlite::open(path, MIGRATIONS, sqlite::Durability::Normal)?;
+        let store = Self { conn };
+        store.ensure_device_row()?;
+        Ok(store)
+    }
+
+    fn ensure_device_row(&self) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO device (id, device_id, hlc) VALUES (1, ?1, ?2)",
+            params![uuid::Uuid::now_v7().to_string(), Hlc::default().encode()],
+        )?;
+        Ok(())
+    }
+
+    pub fn device_id(&self) -> Result<String> {
+        Ok(self.conn.query_row("SELECT device_id FROM device", [], |r| r.get(0))?)
+    }
+
+    pub fn session(&self) -> Result<Option<Session>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT device_id, hq_url, token, username, display_name, role, scope FROM device WHERE token IS NOT NULL",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        Ok(row.map(|(device_id, hq_url, token, username, display_name, role, scope)| Session {
+            device_id,
+            hq_url,
+            token,
+            user: User {
+                username,
+                display_name,
+                role: Role::parse(&role).unwrap_or(Role::Enumerator),
+                scope: Scope::new(serde_json::from_str::<Vec<String>>(&scope).unwrap_or_default()),
+            },
+        }))
+    }
+
+    fn require_session(&self) -> Result<Session> {
+        self.session()?.ok_or(StoreError::NotLoggedIn)
+    }
+
+    /// Records a login. A different user on the same device starts from a fresh
+    /// pull, but the outbox is kept: nothing typed is ever thrown away.
+    pub fn save_login(&mut self, hq_url: &str, token: &str, user: &User) -> Result<()> {
+        let scope = serde_json::to_string(user.scope.prefixes()).expect("a list of strings serialises");
+        let tx = self.conn.transaction()?;
+        let previous: Option<String> =
+            tx.query_row("SELECT username FROM device", [], |r| r.get(0)).optional()?.flatten();
+        let previous_url: Option<String> =
+            tx.query_row("SELECT hq_url FROM device", [], |r| r.get(0)).optional()?.flatten();
+        if previous.as_deref() != Some(&user.username) || previous_url.as_deref() != Some(hq_url) {
+            tx.execute("UPDATE device SET pull_cursor = NULL", [])?;
+        }
+        tx.execute(
+            "UPDATE device SET hq_url = ?1, token = ?2, username = ?3, display_name = ?4, role = ?5, scope = ?6,
+                    last_error_code = NULL, last_error = NULL",
+            params![hq_url, token, user.username, user.display_name, user.role.as_str(), scope],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets the token. The outbox and every value stay on the device.
+    pub fn logout(&mut self) -> Result<()> {
+        self.conn.execute("UPDATE device SET token = NULL", [])?;
+        Ok(())
+    }
+
+    pub fn rounds(&self) -> Result<Vec<Round>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT code, number, title, status, window_start, window_end, forms FROM rounds ORDER BY number DESC",
+        )?;
+        let rows = stmt.query_map([], round_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn round(&self, code: &str) -> Result<Round> {
+        self.conn
+            .query_row(
+                "SELECT code, number, title, status, window_start, window_end, forms FROM rounds WHERE code = ?1",
+                [code],
+                round_from_row,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::UnknownRound(code.to_owned()))
+    }
+
+    /// Every location the logged-in user's scope reaches at the form's level, for
+    /// the round, with what the device holds for each.
+    pub fn assessments(&self, round: &str, form: &str) -> Result<Vec<AssessmentRecord>> {
+        let session = self.require_session()?;
+        let round = self.round(round)?;
+        let form_version = round.form_version(form).ok_or_else(|| StoreError::UnknownForm(form.to_owned()))?;
+        let def = FormDef::builtin(form).ok_or_else(|| StoreError::UnknownForm(form.to_owned()))?;
+        Gazetteer::libya()
+            .in_scope(&session.user.scope, def.level)
+            .map(|loc| {
+                let key = AssessmentKey::new(&round.code, form, loc.pcode.clone());
+                Ok(self.load(&key)?.unwrap_or_else(|| AssessmentRecord::not_started(key, form_version)))
+            })
+            .collect()
+    }
+
+    pub fn assessment(&self, key: &AssessmentKey) -> Result<AssessmentRecord> {
+        let session = self.require_session()?;
+        self.check_location(&session, key)?;
+        let round = self.round(&key.round)?;
+        let form_version =
+            round.form_version(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        Ok(self.load(key)?.unwrap_or_else(|| AssessmentRecord::not_started(key.clone(), form_version)))
+    }
+
+    fn load(&self, key: &AssessmentKey) -> Result<Option<AssessmentRecord>> {
+        load_assessment(&self.conn, key)
+    }
+
+    fn check_location(&self, session: &Session, key: &AssessmentKey) -> Result<()> {
+        let form = FormDef::builtin(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        if Gazetteer::libya().get(key.location.as_str()).is_none() {
+            return Err(StoreError::UnknownPcode(key.location.to_string()));
+        }
+        if key.location.level() != form.level {
+            return Err(StoreError::WrongLevel {
+                location: key.location.to_string(),
+                form: form.id.clone(),
+                found: key.location.level(),
+                wanted: form.level,
+            });
+        }
+        if !session.user.scope.contains(&key.location) {
+            return Err(StoreError::OutOfScope(key.location.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Checks everything HQ would check about an edit to this assessment and returns
+    /// the round's form version for it.
+    fn check_editable(&self, session: &Session, key: &AssessmentKey) -> Result<(FormDef, u32, AssessmentRecord)> {
+        self.check_location(session, key)?;
+        let round = self.round(&key.round)?;
+        let form_version =
+            round.form_version(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        if round.status != RoundStatus::Open {
+            return Err(StoreError::RoundNotOpen(round.code));
+        }
+        let form = FormDef::builtin(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        let record = self.load(key)?.unwrap_or_else(|| AssessmentRecord::not_started(key.clone(), form_version));
+        Ok((form.clone(), form_version, record))
+    }
+
+    /// Autosaves one field: the value, its outbox operation and its audit row are
+    /// written in one transaction, or none of them is.
+    pub fn set_field(&mut self, key: &AssessmentKey, field: &str, value: FieldValue, now: &Now) -> Result<AssessmentRecord> {
+        let session = self.require_session()?;
+        let (form, form_version, record) = self.check_editable(&session, key)?;
+        form.check_value(field, &value)?;
+        let status = workflow::edit(record.status)?;
+        let old = record.values.get(field).cloned();
+        if old.as_ref() == Some(&value) || (old.is_none() && value.is_null()) {
+            return Ok(record);
+        }
+        let tx = self.conn.transaction()?;
+        upsert_assessment(&tx, key, status, form_version, now)?;
+        // The base is what this device last saw of the field from HQ; while earlier
+        // local operations on it are pending, they all share their chain's base.
+        let base_version: u64 = tx
+            .query_row(
+                "SELECT base_version FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4
+                 AND state = 'pending' ORDER BY seq LIMIT 1",
+                params![key.round, key.form, key.location.as_str(), field],
+                |r| r.get(0),
+            )
+            .optional()?
+            .map_or_else(
+                || {
+                    tx.query_row(
+                        "SELECT server_version FROM field_values
+                         WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4",
+                        params![key.round, key.form, key.location.as_str(), field],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map(|v| v.unwrap_or(0))
+                },
+                Ok,
+            )?;
+        let value_json = value.to_string();
+        tx.execute(
+            "INSERT INTO field_values (round, form, location, field, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (round, form, location, field) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![key.round, key.form, key.location.as_str(), field, value_json, now.iso],
+        )?;
+        enqueue(&tx, key, OpKind::SetField, Some(field), Some(&value_json), base_version, form_version, now)?;
+        audit(&tx, &session, key, "set_field", Some(field), old.map(|v| v.to_string()), Some(value_json), now)?;
+        tx.commit()?;
+        Ok(self.load(key)?.expect("the assessment was just written"))
+    }
+
+    /// Marks the assessment submitted, if no error rule or empty required field blocks it.
+    pub fn submit(&mut self, key: &AssessmentKey, now: &Now) -> Result<AssessmentRecord> {
+        let session = self.require_session()?;
+        self.check_location(&session, key)?;
+        let round = self.round(&key.round)?;
+        if round.status != RoundStatus::Open {
+            return Err(StoreError::RoundNotOpen(round.code));
+        }
+        let record = self.load(key)?.ok_or_else(|| StoreError::SubmissionBlocked(vec!["nothing has been entered".into()]))?;
+        let form = FormDef::builtin(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        let status = workflow::submit(record.status)?;
+        let blockers = form.submission_blockers(&record.values);
+        if !blockers.is_empty() {
+            return Err(StoreError::SubmissionBlocked(blockers.into_iter().map(|i| i.message.en).collect()));
+        }
+        if record.status == AssessmentStatus::Submitted {
+            return Ok(record);
+        }
+        let tx = self.conn.transaction()?;
+        upsert_assessment(&tx, key, status, record.form_version, now)?;
+        enqueue(&tx, key, OpKind::Submit, None, None, record.server_version, record.form_version, now)?;
+        audit(&tx, &session, key, "submit", None, Some(record.status.as_str().into()), Some(status.as_str().into()), now)?;
+        tx.commit()?;
+        Ok(self.load(key)?.expect("the assessment was just written"))
+    }
+
+    /// Pending operations in sequence order, oldest first.
+    pub fn pending_ops(&self, limit: usize) -> Result<Vec<OutboxOp>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, op_id, round, form, location, kind, field, value, base_version, hlc, form_version
+             FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            let value: Option<String> = r.get(7)?;
+            Ok(OutboxOp {
+                seq: r.get(0)?,
+                op_id: r.get(1)?,
+                key: key_from_row(r, 2)?,
+                kind: if r.get::<_, String>(5)? == "submit" { OpKind::Submit } else { OpKind::SetField },
+                field: r.get(6)?,
+                value: value.map(|v| serde_json::from_str(&v).unwrap_or(FieldValue::Null)),
+                base_version: r.get(8)?,
+                hlc: Hlc::decode(&r.get::<_, String>(9)?).unwrap_or_default(),
+                form_version: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records HQ's answers for pushed operations. Applied operations leave the
+    /// outbox; rejected ones and conflicts stay, out of the queue, for the user to see.
+    pub fn record_outcomes(&mut self, outcomes: &[(String, OpOutcome)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for (op_id, outcome) in outcomes {
+            match outcome {
+                OpOutcome::Applied => {
+                    tx.execute("DELETE FROM outbox WHERE op_id = ?1", [op_id])?;
+                }
+                OpOutcome::Conflict => {
+                    tx.execute(
+                        "UPDATE outbox SET state = 'conflict', reject_code = 'conflict',
+                         reject_reason = 'another device changed this field; a supervisor will settle it'
+                         WHERE op_id = ?1",
+                        [op_id],
+                    )?;
+                }
+                OpOutcome::Rejected { code, reason } => {
+                    tx.execute(
+                        "UPDATE outbox SET state = 'rejected', reject_code = ?2, reject_reason = ?3 WHERE op_id = ?1",
+                        params![op_id, code, reason],
+                    )?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Operations HQ did not apply, with HQ's reasons.
+    pub fn rejected_ops(&self) -> Result<Vec<RejectedOp>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT op_id, round, form, location, field, state, reject_code, reject_reason
+             FROM outbox WHERE state != 'pending' ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(RejectedOp {
+                op_id: r.get(0)?,
+                key: key_from_row(r, 1)?,
+                field: r.get(4)?,
+                state: r.get(5)?,
+                code: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                reason: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn pull_cursor(&self) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT pull_cursor FROM device", [], |r| r.get(0))?)
+    }
+
+    /// Applies one pull page and saves its cursor in the same transaction, so a crash
+    /// can only repeat a page, never skip one. Fields with pending local operations
+    /// keep the local value; HQ's version is remembered beside it.
+    pub fn apply_pull_page(&mut self, rounds: &[Round], page: &[RemoteAssessment], cursor: &str, now: &Now) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for round in rounds {
+            let forms = serde_json::to_string(&round.forms).expect("pairs serialise");
+            tx.execute(
+                "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (code) DO UPDATE SET number = excluded.number, title = excluded.title,
+                   status = excluded.status, window_start = excluded.window_start,
+                   window_end = excluded.window_end, forms = excluded.forms",
+                params![round.code, round.number, round.title, round.status.as_str(), round.window_start, round.window_end, forms],
+            )?;
+        }
+        for remote in page {
+            apply_remote(&tx, remote, now)?;
+        }
+        tx.execute("UPDATE device SET pull_cursor = ?1", [cursor])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn record_sync(&mut self, now: &Now, error: Option<(&str, &str)>) -> Result<()> {
+        match error {
+            None => self.conn.execute(
+                "UPDATE device SET last_sync_at = ?1, last_error_code = NULL, last_error = NULL",
+                [&now.iso],
+            )?,
+            Some((code, message)) => self
+                .conn
+                .execute("UPDATE device SET last_error_code = ?1, last_error = ?2", params![code, message])?,
+        };
+        Ok(())
+    }
+
+    pub fn sync_counts(&self) -> Result<SyncCounts> {
+        let (pending, rejected): (u32, u32) = self.conn.query_row(
+            "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state != 'pending') FROM outbox",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let (last_sync_at, code, message): (Option<String>, Option<String>, Option<String>) = self
+            .conn
+            .query_row("SELECT last_sync_at, last_error_code, last_error FROM device", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        Ok(SyncCounts { pending, rejected, last_sync_at, last_error: code.zip(message) })
+    }
+
+    /// The local audit trail of one assessment, oldest first: (at, actor, action, field, old, new).
+    pub fn audit_trail(&self, key: &AssessmentKey) -> Result<Vec<(String, String, String, Option<String>, Option<String>, Option<String>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, actor, action, field, old_value, new_value FROM audit
+             WHERE round = ?1 AND form = ?2 AND location = ?3 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![key.round, key.form, key.location.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
+    let status: String = r.get(3)?;
+    let forms: String = r.get(6)?;
+    Ok(Round {
+        code: r.get(0)?,
+        number: r.get(1)?,
+        title: r.get(2)?,
+        status: RoundStatus::parse(&status).unwrap_or(RoundStatus::Closed),
+        window_start: r.get(4)?,
+        window_end: r.get(5)?,
+        forms: serde_json::from_str(&forms).unwrap_or_default(),
+    })
+}
+
+fn key_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<AssessmentKey> {
+    let location: String = r.get(first + 2)?;
+    let location = Pcode::parse(&location)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(first + 2, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(AssessmentKey { round: r.get(first)?, form: r.get(first + 1)?, location })
+}
+
+fn load_assessment(conn: &Connection, key: &AssessmentKey) -> Result<Option<AssessmentRecord>> {
+    let k = params![key.round, key.form, key.location.as_str()];
+    let head = conn
+        .query_row(
+            "SELECT status, form_version, server_version, open_conflicts FROM assessments
+             WHERE round = ?1 AND form = ?2 AND location = ?3",
+            k,
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, u64>(2)?, r.get::<_, u32>(3)?)),
+        )
+        .optional()?;
+    let Some((status, form_version, server_version, open_conflicts)) = head else {
+        return Ok(None);
+    };
+    let mut values = BTreeMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT field, value FROM field_values WHERE round = ?1 AND form = ?2 AND location = ?3",
+    )?;
+    for row in stmt.query_map(k, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (field, value) = row?;
+        values.insert(field, serde_json::from_str(&value).unwrap_or(FieldValue::Null));
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT field FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3
+         AND state = 'pending' AND field IS NOT NULL ORDER BY field",
+    )?;
+    let pending_fields = stmt.query_map(k, |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    let pending_ops: u32 = conn.query_row(
+        "SELECT count(*) FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'pending'",
+        k,
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT hq_id, author, role, decision, text, at FROM comments
+         WHERE round = ?1 AND form = ?2 AND location = ?3 ORDER BY hq_id",
+    )?;
+    let comments = stmt
+        .query_map(k, |r| {
+            Ok(Comment {
+                hq_id: r.get(0)?,
+                author: r.get(1)?,
+                role: r.get(2)?,
+                decision: r.get(3)?,
+                text: r.get(4)?,
+                at: r.get(5)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(AssessmentRecord {
+        key: key.clone(),
+        status: AssessmentStatus::parse(&status).unwrap_or(AssessmentStatus::Draft),
+        form_version,
+        server_version,
+        open_conflicts,
+        values,
+        pending_fields,
+        pending_ops,
+        comments,
+    }))
+}
+
+fn upsert_assessment(tx: &Transaction<'_>, key: &AssessmentKey, status: AssessmentStatus, form_version: u32, now: &Now) -> Result<()> {
+    tx.execute(
+        "INSERT INTO assessments (round, form, location, status, form_version, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (round, form, location) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
+        params![key.round, key.form, key.location.as_str(), status.as_str(), form_version, now.iso],
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)] // one row of the outbox, column by column
+fn enqueue(
+    tx: &Transaction<'_>,
+    key: &AssessmentKey,
+    kind: OpKind,
+    field: Option<&str>,
+    value: Option<&str>,
+    base_version: u64,
+    form_version: u32,
+    now: &Now,
+) -> Result<()> {
+    let (hlc, seq): (String, u64) = tx.query_row("SELECT hlc, next_seq FROM device", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let hlc = Hlc::decode(&hlc).unwrap_or_default().tick(now.millis);
+    let kind = match kind {
+        OpKind::SetField => "set_field",
+        OpKind::Submit => "submit",
+    };
+    tx.execute(
+        "INSERT INTO outbox (seq, op_id, round, form, location, kind, field, value, base_version, hlc, form_version, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            seq,
+            uuid::Uuid::now_v7().to_string(),
+            key.round,
+            key.form,
+            key.location.as_str(),
+            kind,
+            field,
+            value,
+            base_version,
+            hlc.encode(),
+            form_version,
+            now.iso
+        ],
+    )?;
+    // The clock is persisted with the operation, so it never goes backwards across restarts.
+    tx.execute("UPDATE device SET hlc = ?1, next_seq = ?2", params![hlc.encode(), seq + 1])?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)] // one row of the audit log, column by column
+fn audit(
+    tx: &Transaction<'_>,
+    session: &Session,
+    key: &AssessmentKey,
+    action: &str,
+    field: Option<&str>,
+    old: Option<String>,
+    new: Option<String>,
+    now: &Now,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO audit (at, actor, device_id, round, form, location, action, field, old_value, new_value)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![now.iso, session.user.username, session.device_id, key.round, key.form, key.location.as_str(), action, field, old, new],
+    )?;
+    Ok(())
+}
+
+fn apply_remote(tx: &Transaction<'_>, remote: &RemoteAssessment, now: &Now) -> Result<()> {
+    let key = &remote.key;
+    let k = params![key.round, key.form, key.location.as_str()];
+    let pending_submit: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'pending' AND kind = 'submit'",
+        k,
+        |r| r.get(0),
+    )?;
+    let pending_any: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'pending'",
+        k,
+        |r| r.get(0),
+    )?;
+    // A local submit or edit not yet pushed decides the local status until HQ hears it.
+    let local_status: Option<String> = tx
+        .query_row("SELECT status FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3", k, |r| r.get(0))
+        .optional()?;
+    let status = match (pending_submit, pending_any, local_status) {
+        (true, _, Some(s)) => s,
+        (false, true, Some(s)) if remote.status.is_editable() => s,
+        _ => remote.status.as_str().to_owned(),
+    };
+    tx.execute(
+        "INSERT INTO assessments (round, form, location, status, form_version, server_version, open_conflicts, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (round, form, location) DO UPDATE SET status = excluded.status,
+           form_version = excluded.form_version, server_version = excluded.server_version,
+           open_conflicts = excluded.open_conflicts, updated_at = excluded.updated_at",
+        params![key.round, key.form, key.location.as_str(), status, remote.form_version, remote.version, remote.open_conflicts, now.iso],
+    )?;
+    for (field, (value, version)) in &remote.fields {
+        let value = value.to_string();
+        let has_pending: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4 AND state = 'pending'",
+            params![key.round, key.form, key.location.as_str(), field],
+            |r| r.get(0),
+        )?;
+        if has_pending {
+            // Never overwrite a value the enumerator typed and HQ has not yet heard.
+            tx.execute(
+                "UPDATE field_values SET server_value = ?5, server_version = ?6
+                 WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4",
+                params![key.round, key.form, key.location.as_str(), field, value, version],
+            )?;
+        } else {
+            tx.execute(
+                "INSERT INTO field_values (round, form, location, field, value, server_value, server_version, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)
+                 ON CONFLICT (round, form, location, field) DO UPDATE SET value = excluded.value,
+                   server_value = excluded.server_value, server_version = excluded.server_version",
+                params![key.round, key.form, key.location.as_str(), field, value, version, now.iso],
+            )?;
+        }
+    }
+    for c in &remote.comments {
+        tx.execute(
+            "INSERT OR IGNORE INTO comments (round, form, location, hq_id, author, role, decision, text, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![key.round, key.form, key.location.as_str(), c.hq_id, c.author, c.role, c.decision, c.text, c.at],
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+//! The one way dtm-field opens SQLite, on the device and at HQ: WAL, foreign keys,
+//! a busy timeout, and numbered migrations applied all-or-nothing, with
+//! `PRAGMA user_version` guarding against an older binary opening a newer database.
+
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "this database was written by a newer dtm-field (schema version {found}; this program knows up to {known}). \
+         Update the app; the data has not been touched."
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("migration {number} failed: {source}")]
+    Migration { number: usize, source: rusqlite::Error },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// How hard SQLite works to make each commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// WAL + synchronous=NORMAL: a power cut loses at most the last commits, never corrupts.
+    Normal,
+    /// synchronous=FULL: for commits that are acknowledged to someone else (HQ push).
+    Full,
+}
+
+/// Opens (creating if need be) a SQLite database and brings it to the newest schema.
+/// `migrations[i]` is migration number `i + 1`.
+pub fn open(path: &Path, migrations: &[&str], durability: Durability) -> Result<Connection, OpenError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn, durability)?;
+    migrate(&mut conn, migrations)?;
+    Ok(conn)
+}
+
+pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let sync = match durability {
+        Durability::Normal => "NORMAL",
+        Durability::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), OpenError> {
+    let known = migrations.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(OpenError::TooNew { found, known });
+    }
+    if found == known {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(sql).map_err(|source| OpenError::Migration { number: i + 1, source })?;
+    }
+    tx.pragma_update(None, "user_version", known)?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V1: &str = "CREATE TABLE a (x INTEGER);";
+    const V2: &str = "CREATE TABLE b (y INTEGER);";
+
+    #[test]
+    fn an_older_binary_refuses_a_newer_database_and_leaves_it_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        open(&path, &[V1, V2], Durability::Normal).unwrap();
+        let err = open(&path, &[V1], Durability::Normal).unwrap_err();
+        assert!(
+            matches!(err, OpenError::TooNew { found: 2, known: 1 }),
+            "an old binary must not run old migrations over a newer schema: {err}"
+        );
+        assert!(err.to_string().contains("Update the app"), "the user must be told what to do");
+        let conn = Connection::open(&path).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 2, "refusing must not rewrite the schema version");
+    }
+
+    #[test]
+    fn migrations_apply_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        open(&path, &[V1], Durability::Normal).unwrap();
+        let err = open(&path, &[V1, V2, "CREATE TABLE broken ("], Durability::Normal).unwrap_err();
+        assert!(matches!(err, OpenError::Migration { number: 3, .. }), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let b: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'b'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((v, b), (1, 0), "a failed migration must leave neither its tables nor a new version behind");
+    }
+
+    #[test]
+    fn reopening_an_up_to_date_database_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        open(&path, &[V1, V2], Durability::Normal).unwrap();
+        open(&path, &[V1, V2], Durability::Normal).expect("a current database opens again");
+    }
+}

@@ -1,0 +1,199 @@
+use super::*;
+use serde_json::json;
+
+fn now(millis: u64) -> Now {
+    Now { millis, iso: format!("2026-11-21T10:00:{:02}Z", millis % 60) }
+}
+
+fn r1() -> Round {
+    Round {
+        code: "R1".into(),
+        number: 1,
+        title: "Round 1".into(),
+        window_start: "2026-11-01".into(),
+        window_end: "2026-11-30".into(),
+        status: RoundStatus::Open,
+        forms: vec![("baladiya".into(), 1)],
+    }
+}
+
+fn tripoli() -> AssessmentKey {
+    AssessmentKey::new("R1", "baladiya", Pcode::parse("LY021104").unwrap())
+}
+
+/// A device store with the Tripoli enumerator logged in and round R1 open.
+fn logged_in_store(dir: &tempfile::TempDir) -> Store {
+    let mut store = Store::open(&dir.path().join("device.sqlite3")).unwrap();
+    let user = User {
+        username: "enumerator".into(),
+        display_name: "Demo enumerator".into(),
+        role: Role::Enumerator,
+        scope: Scope::new(["LY0211"]),
+    };
+    store.save_login("http://127.0.0.1:1", "token", &user).unwrap();
+    store.apply_pull_page(&[r1()], &[], "e1:0", &now(1)).unwrap();
+    store
+}
+
+fn count(store: &Store, sql: &str) -> i64 {
+    store.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn an_edit_writes_its_value_outbox_operation_and_audit_row_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    let record = store.set_field(&tripoli(), "idp_hh", json!(12), &now(10)).unwrap();
+    assert_eq!(record.values["idp_hh"], json!(12));
+    assert_eq!(record.status, AssessmentStatus::Draft, "the first edit starts a draft");
+    let ops = store.pending_ops(10).unwrap();
+    assert_eq!(ops.len(), 1, "one edit is one operation");
+    assert_eq!((ops[0].seq, ops[0].field.as_deref(), ops[0].base_version), (1, Some("idp_hh"), 0));
+    assert_eq!(count(&store, "SELECT count(*) FROM audit"), 1, "every change is audited");
+}
+
+#[test]
+fn autosave_and_its_outbox_operation_are_atomic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    store.set_field(&tripoli(), "idp_hh", json!(12), &now(10)).unwrap();
+    // Make the outbox write fail, as a full disk or a crash mid-transaction would.
+    store
+        .conn
+        .execute_batch("CREATE TEMP TRIGGER outbox_fails BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END;")
+        .unwrap();
+    let err = store.set_field(&tripoli(), "idp_hh", json!(99), &now(11)).unwrap_err();
+    assert_eq!(err.code(), "database_error");
+    let record = store.assessment(&tripoli()).unwrap();
+    assert_eq!(
+        record.values["idp_hh"],
+        json!(12),
+        "a value whose outbox operation was not written must not be saved either, or HQ would never hear of it"
+    );
+    assert_eq!(count(&store, "SELECT count(*) FROM outbox"), 1);
+    assert_eq!(count(&store, "SELECT count(*) FROM audit"), 1, "the audit row rolls back with the edit");
+}
+
+#[test]
+fn an_edit_survives_closing_and_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    store.set_field(&tripoli(), "mig_ind", json!(40), &now(10)).unwrap();
+    drop(store);
+    let store = Store::open(&dir.path().join("device.sqlite3")).unwrap();
+    assert_eq!(store.assessment(&tripoli()).unwrap().values["mig_ind"], json!(40));
+    assert_eq!(store.pending_ops(10).unwrap().len(), 1);
+}
+
+#[test]
+fn a_store_written_by_a_newer_app_is_refused_with_a_clear_code() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(logged_in_store(&dir));
+    let conn = Connection::open(dir.path().join("device.sqlite3")).unwrap();
+    conn.pragma_update(None, "user_version", 42).unwrap();
+    drop(conn);
+    let err = Store::open(&dir.path().join("device.sqlite3")).err().expect("a newer schema must be refused");
+    assert_eq!(err.code(), "database_too_new");
+}
+
+#[test]
+fn each_kind_of_bad_edit_gets_its_code_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    let misrata = AssessmentKey::new("R1", "baladiya", Pcode::parse("LY021401").unwrap());
+    let nowhere = AssessmentKey::new("R1", "baladiya", Pcode::parse("LY029999").unwrap());
+    let muhalla = AssessmentKey::new("R1", "baladiya", Pcode::parse("LY02110401").unwrap());
+    let r9 = AssessmentKey::new("R9", "baladiya", Pcode::parse("LY021104").unwrap());
+    let cases: Vec<(&str, StoreError)> = vec![
+        ("negative_count", store.set_field(&tripoli(), "idp_hh", json!(-1), &now(2)).unwrap_err()),
+        ("not_a_whole_number", store.set_field(&tripoli(), "idp_hh", json!(1.5), &now(2)).unwrap_err()),
+        ("unknown_field", store.set_field(&tripoli(), "nope", json!(1), &now(2)).unwrap_err()),
+        ("out_of_scope", store.set_field(&misrata, "idp_hh", json!(1), &now(2)).unwrap_err()),
+        ("unknown_pcode", store.set_field(&nowhere, "idp_hh", json!(1), &now(2)).unwrap_err()),
+        ("wrong_level", store.set_field(&muhalla, "idp_hh", json!(1), &now(2)).unwrap_err()),
+        ("unknown_round", store.set_field(&r9, "idp_hh", json!(1), &now(2)).unwrap_err()),
+    ];
+    for (code, err) in cases {
+        assert_eq!(err.code(), code, "{err}");
+    }
+    assert_eq!(count(&store, "SELECT count(*) FROM field_values"), 0, "bad input must write nothing");
+    assert_eq!(count(&store, "SELECT count(*) FROM outbox"), 0, "bad input must queue nothing");
+}
+
+#[test]
+fn submission_is_blocked_while_the_migrant_breakdown_does_not_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    for (f, v) in [("idp_hh", 10), ("idp_ind", 50), ("ret_hh", 1), ("ret_ind", 4), ("mig_ind", 100), ("mig_men", 50), ("mig_women", 30), ("mig_children", 10)] {
+        store.set_field(&tripoli(), f, json!(v), &now(3)).unwrap();
+    }
+    let err = store.submit(&tripoli(), &now(4)).unwrap_err();
+    assert_eq!(err.code(), "submission_blocked");
+    store.set_field(&tripoli(), "mig_children", json!(20), &now(5)).unwrap();
+    let record = store.submit(&tripoli(), &now(6)).unwrap();
+    assert_eq!(record.status, AssessmentStatus::Submitted);
+    let err = store.set_field(&tripoli(), "idp_hh", json!(11), &now(7)).unwrap_err();
+    assert_eq!(err.code(), "invalid_transition", "a submitted assessment is locked until it is returned");
+}
+
+#[test]
+fn a_pull_never_overwrites_a_field_with_a_pending_local_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    store.set_field(&tripoli(), "idp_hh", json!(12), &now(10)).unwrap();
+    let remote = RemoteAssessment {
+        key: tripoli(),
+        status: AssessmentStatus::Draft,
+        form_version: 1,
+        version: 3,
+        open_conflicts: 0,
+        fields: [("idp_hh".to_string(), (json!(7), 2)), ("idp_ind".to_string(), (json!(30), 1))].into(),
+        comments: vec![],
+    };
+    store.apply_pull_page(&[], &[remote], "e1:5", &now(11)).unwrap();
+    let record = store.assessment(&tripoli()).unwrap();
+    assert_eq!(record.values["idp_hh"], json!(12), "the enumerator's unsent value must stay");
+    assert_eq!(record.values["idp_ind"], json!(30), "fields without local edits take HQ's value");
+    assert_eq!(store.pull_cursor().unwrap().as_deref(), Some("e1:5"));
+    // A further edit of the same field still claims only the base its chain started from.
+    store.set_field(&tripoli(), "idp_hh", json!(13), &now(12)).unwrap();
+    let ops = store.pending_ops(10).unwrap();
+    assert_eq!(
+        ops.iter().map(|o| o.base_version).collect::<Vec<_>>(),
+        [0, 0],
+        "an offline chain must not claim to have seen HQ's newer value, or it would overwrite it silently"
+    );
+}
+
+#[test]
+fn rejected_operations_leave_the_queue_and_stay_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    store.set_field(&tripoli(), "idp_hh", json!(12), &now(10)).unwrap();
+    store.set_field(&tripoli(), "idp_ind", json!(40), &now(11)).unwrap();
+    let ops = store.pending_ops(10).unwrap();
+    store
+        .record_outcomes(&[
+            (ops[0].op_id.clone(), OpOutcome::Rejected { code: "locked".into(), reason: "approved".into() }),
+            (ops[1].op_id.clone(), OpOutcome::Applied),
+        ])
+        .unwrap();
+    assert!(store.pending_ops(10).unwrap().is_empty(), "a rejected operation must not block the queue");
+    let rejected = store.rejected_ops().unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!((rejected[0].code.as_str(), rejected[0].reason.as_str()), ("locked", "approved"));
+}
+
+#[test]
+fn the_clock_and_sequence_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    store.set_field(&tripoli(), "idp_hh", json!(1), &now(5_000)).unwrap();
+    drop(store);
+    let mut store = Store::open(&dir.path().join("device.sqlite3")).unwrap();
+    // The wall clock has been set back by an hour.
+    store.set_field(&tripoli(), "idp_hh", json!(2), &now(1_000)).unwrap();
+    let ops = store.pending_ops(10).unwrap();
+    assert!(ops[1].hlc > ops[0].hlc, "stamps must keep increasing across restarts and clock changes");
+    assert_eq!((ops[0].seq, ops[1].seq), (1, 2), "sequence numbers continue after a restart");
+}
