@@ -1,1 +1,15 @@
+//! The sync protocol between devices and HQ, and the shapes the one UI sees.
+//!
+//! `wire` holds what travels between a device and HQ; `api` holds what the UI
+//! receives from either backend (Tauri IPC or HQ's HTTP API). Both are frozen once
+//! shipped: add fields with defaults, never rename or remove. With the `client`
+//! feature, `client` speaks the protocol over HTTP and `device` joins it to the
+//! device store for the field app and the `dtm` CLI. Without it this crate does no IO.
 
+pub mod api;
+pub mod wire;
+
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "client")]
+pub mod device;

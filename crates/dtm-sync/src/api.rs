@@ -1,0 +1,120 @@
+//! What the UI receives from either backend: the field app's Tauri commands and
+//! HQ's HTTP API answer with these same shapes, built by the same functions.
+
+use crate::wire::{ApiError, User, WireComment};
+use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, FormDef, Gazetteer, Issue, Pcode};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub user: User,
+    pub hq_url: String,
+    pub device_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationRef {
+    pub pcode: String,
+    pub level: u8,
+    pub name_en: String,
+    pub name_ar: String,
+}
+
+impl LocationRef {
+    pub fn of(pcode: &Pcode) -> Self {
+        match Gazetteer::libya().get(pcode.as_str()) {
+            Some(l) => Self { pcode: pcode.to_string(), level: pcode.level(), name_en: l.name_en.clone(), name_ar: l.name_ar.clone() },
+            None => Self { pcode: pcode.to_string(), level: pcode.level(), name_en: pcode.to_string(), name_ar: pcode.to_string() },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssessmentSummary {
+    pub key: AssessmentKey,
+    pub location: LocationRef,
+    pub mantika: LocationRef,
+    pub status: AssessmentStatus,
+    pub version: u64,
+    pub open_conflicts: u32,
+    pub pending_ops: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssessmentDetail {
+    #[serde(flatten)]
+    pub summary: AssessmentSummary,
+    pub form_version: u32,
+    pub values: BTreeMap<String, FieldValue>,
+    pub comments: Vec<WireComment>,
+    /// Rule verdicts on the current values, from dtm-core.
+    pub issues: Vec<Issue>,
+    pub pending_fields: Vec<String>,
+}
+
+/// The parts of an assessment both backends hold, from which the UI shapes are built.
+pub struct AssessmentParts {
+    pub key: AssessmentKey,
+    pub status: AssessmentStatus,
+    pub version: u64,
+    pub form_version: u32,
+    pub open_conflicts: u32,
+    pub pending_ops: u32,
+    pub values: BTreeMap<String, FieldValue>,
+    pub comments: Vec<WireComment>,
+    pub pending_fields: Vec<String>,
+}
+
+impl AssessmentParts {
+    pub fn summary(&self) -> AssessmentSummary {
+        let mantika = self.key.location.ancestor(2).unwrap_or_else(|| self.key.location.clone());
+        AssessmentSummary {
+            key: self.key.clone(),
+            location: LocationRef::of(&self.key.location),
+            mantika: LocationRef::of(&mantika),
+            status: self.status,
+            version: self.version,
+            open_conflicts: self.open_conflicts,
+            pending_ops: self.pending_ops,
+        }
+    }
+
+    pub fn detail(self) -> AssessmentDetail {
+        let issues = FormDef::builtin(&self.key.form).map(|f| f.evaluate(&self.values)).unwrap_or_default();
+        AssessmentDetail {
+            summary: self.summary(),
+            form_version: self.form_version,
+            values: self.values,
+            comments: self.comments,
+            issues,
+            pending_fields: self.pending_fields,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Progress {
+    pub done: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncState {
+    pub online: bool,
+    pub syncing: bool,
+    pub pending: u32,
+    pub rejected: u32,
+    pub last_sync_at: Option<String>,
+    pub last_error: Option<ApiError>,
+    pub progress: Option<Progress>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RejectedOp {
+    pub op_id: String,
+    pub key: AssessmentKey,
+    pub field: Option<String>,
+    pub code: String,
+    pub reason: String,
+}

@@ -1,0 +1,129 @@
+//! The HTTP client that speaks the sync protocol to HQ: one reused connection pool,
+//! gzip both ways, the protocol version on every request.
+
+use crate::wire::{
+    ErrorBody, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::io::Write;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("HQ cannot be reached: {0}")]
+    Offline(String),
+    #[error("{message}")]
+    Api { status: u16, code: String, message: String },
+    #[error("HQ answered something this app cannot read: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Offline(_) => "offline",
+            Self::Api { code, .. } => code,
+            Self::Protocol(_) => "protocol_error",
+        }
+    }
+
+    /// Worth retrying with the same operation IDs: the link failed or HQ was busy.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Offline(_) => true,
+            Self::Api { status, .. } => *status >= 500 || *status == 429,
+            Self::Protocol(_) => false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct HqClient {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl HqClient {
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(120))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .gzip(true)
+            .build()
+            .expect("the TLS backend initialises");
+        Self { base: base.trim_end_matches('/').to_owned(), http, token: None }
+    }
+
+    pub fn with_token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn login(&self, req: &LoginRequest) -> Result<LoginResponse, ClientError> {
+        self.post("/api/v1/auth/login", req).await
+    }
+
+    pub async fn push(&self, req: &PushRequest) -> Result<PushResponse, ClientError> {
+        self.post("/api/v1/sync/push", req).await
+    }
+
+    pub async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<PullResponse, ClientError> {
+        let mut url = format!("/api/v1/sync/pull?limit={limit}");
+        if let Some(c) = cursor {
+            url.push_str("&cursor=");
+            url.push_str(c);
+        }
+        self.get(&url).await
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    /// Posts JSON, gzipped: field links are slow and sync bodies compress well.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        let json = serde_json::to_vec(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(json.len() / 4), flate2::Compression::fast());
+        let compressed = gz
+            .write_all(&json)
+            .and_then(|()| gz.finish())
+            .map_err(|e| ClientError::Protocol(format!("gzip failed: {e}")))?;
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .body(compressed);
+        self.send(req).await
+    }
+
+    async fn send<T: DeserializeOwned>(&self, mut req: reqwest::RequestBuilder) -> Result<T, ClientError> {
+        req = req.header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.map_err(|e| ClientError::Offline(e.to_string()))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Offline(e.to_string()))?;
+        if status.is_success() {
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+        } else {
+            match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(body) => Err(ClientError::Api { status: status.as_u16(), code: body.error.code, message: body.error.message }),
+                Err(_) => Err(ClientError::Api {
+                    status: status.as_u16(),
+                    code: if status.is_server_error() { "hq_unavailable" } else { "http_error" }.into(),
+                    message: format!("HQ answered {status}"),
+                }),
+            }
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! The field device: the local store joined to the HQ client. The Tauri app and the
+//! `dtm` CLI are thin shells over this type, so they behave identically.
+
+use crate::api::{self, AssessmentDetail, AssessmentParts, AssessmentSummary, Progress, SyncState};
+use crate::client::{ClientError, HqClient};
+use crate::wire::{
+    self, ApiError, AssessmentSnapshot, LoginRequest, OpBody, Operation, Outcome, PushRequest, RoundForm, RoundInfo,
+    WireComment,
+};
+use dtm_core::{AssessmentKey, FieldValue, FormDef, ReviewDecision, Role, Round};
+use dtm_store::{Now, OpKind, OpOutcome, RemoteAssessment, Store, StoreError};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Operations per push batch.
+const PUSH_BATCH: usize = 200;
+/// Assessments per pull page.
+const PULL_PAGE: u32 = 200;
+/// Attempts for one request when the link fails, with the same operation IDs each time.
+const ATTEMPTS: u32 = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("a sync is already running")]
+    SyncRunning,
+    #[error("the device's data folder cannot be used: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl DeviceError {
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Store(e) => e.code(),
+            Self::Client(e) => e.code(),
+            Self::SyncRunning => "sync_running",
+            Self::Io(_) => "io_error",
+        }
+    }
+
+    pub fn to_api(&self) -> ApiError {
+        ApiError { code: self.code().to_owned(), message: self.to_string() }
+    }
+}
+
+pub type Result<T, E = DeviceError> = std::result::Result<T, E>;
+
+/// What one sync did, for the UI and for scripts.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct SyncReport {
+    pub pushed: u32,
+    pub applied: u32,
+    pub duplicates: u32,
+    pub conflicts: u32,
+    pub rejected: u32,
+    pub pulled: u32,
+    pub pending: u32,
+}
+
+pub struct Device {
+    store: Mutex<Store>,
+    syncing: AtomicBool,
+    online: AtomicBool,
+    progress: Mutex<Option<Progress>>,
+    /// The connection pool, kept across syncs so connections are reused.
+    client: Mutex<Option<HqClient>>,
+}
+
+pub fn now() -> Now {
+    let t = time::OffsetDateTime::now_utc();
+    Now {
+        millis: (t.unix_timestamp_nanos() / 1_000_000) as u64,
+        iso: t.format(&time::format_description::well_known::Rfc3339).expect("UTC time formats"),
+    }
+}
+
+fn round_info(r: &Round) -> RoundInfo {
+    RoundInfo {
+        code: r.code.clone(),
+        number: r.number,
+        title: r.title.clone(),
+        status: r.status,
+        window_start: r.window_start.clone(),
+        window_end: r.window_end.clone(),
+        forms: r.forms.iter().map(|(form, version)| RoundForm { form: form.clone(), version: *version }).collect(),
+    }
+}
+
+fn round_from_info(r: &RoundInfo) -> Round {
+    Round {
+        code: r.code.clone(),
+        number: r.number,
+        title: r.title.clone(),
+        window_start: r.window_start.clone(),
+        window_end: r.window_end.clone(),
+        status: r.status,
+        forms: r.forms.iter().map(|f| (f.form.clone(), f.version)).collect(),
+    }
+}
+
+fn parts(record: dtm_store::AssessmentRecord) -> AssessmentParts {
+    AssessmentParts {
+        key: record.key,
+        status: record.status,
+        version: record.server_version,
+        form_version: record.form_version,
+        open_conflicts: record.open_conflicts,
+        pending_ops: record.pending_ops,
+        values: record.values,
+        comments: record
+            .comments
+            .into_iter()
+            .map(|c| WireComment {
+                id: c.hq_id,
+                author: c.author,
+                role: Role::parse(&c.role).unwrap_or(Role::Supervisor),
+                decision: match c.decision.as_deref() {
+                    Some("approve") => Some(ReviewDecision::Approve),
+                    Some("return") => Some(ReviewDecision::Return),
+                    _ => None,
+                },
+                text: c.text,
+                at: c.at,
+            })
+            .collect(),
+        pending_fields: record.pending_fields,
+    }
+}
+
+fn remote(s: AssessmentSnapshot) -> RemoteAssessment {
+    RemoteAssessment {
+        key: s.key,
+        status: s.status,
+        form_version: s.form_version,
+        version: s.version,
+        open_conflicts: s.open_conflicts,
+        fields: s.fields.into_iter().map(|(f, v)| (f, (v.value, v.version))).collect(),
+        comments: s
+            .comments
+            .into_iter()
+            .map(|c| dtm_store::Comment {
+                hq_id: c.id,
+                author: c.author,
+                role: c.role.as_str().to_owned(),
+                decision: c.decision.map(|d| match d {
+                    ReviewDecision::Approve => "approve".to_owned(),
+                    ReviewDecision::Return => "return".to_owned(),
+                }),
+                text: c.text,
+                at: c.at,
+            })
+            .collect(),
+    }
+}
+
+impl Device {
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(Self {
+            store: Mutex::new(Store::open(path)?),
+            syncing: AtomicBool::new(false),
+            online: AtomicBool::new(false),
+            progress: Mutex::new(None),
+            client: Mutex::new(None),
+        })
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave SQLite half-written (every
+        // write is one transaction), so a poisoned lock is safe to reuse.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn client(&self) -> Result<HqClient> {
+        let session = self.store().session()?.ok_or(StoreError::NotLoggedIn)?;
+        let mut slot = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some(c) if c.base() == session.hq_url.trim_end_matches('/') => Ok(c.clone().with_token(&session.token)),
+            _ => {
+                let c = HqClient::new(&session.hq_url);
+                *slot = Some(c.clone());
+                Ok(c.with_token(&session.token))
+            }
+        }
+    }
+
+    pub fn session(&self) -> Result<Option<api::Session>> {
+        Ok(self.store().session()?.map(|s| api::Session {
+            user: wire::User {
+                username: s.user.username,
+                display_name: s.user.display_name,
+                role: s.user.role,
+                scope: s.user.scope.prefixes().to_vec(),
+            },
+            hq_url: s.hq_url,
+            device_id: Some(s.device_id),
+        }))
+    }
+
+    /// Logs in against HQ (the one step that needs a connection), then pulls.
+    pub async fn login(&self, hq_url: &str, username: &str, password: &str) -> Result<api::Session> {
+        let client = HqClient::new(hq_url);
+        let device_name = self.store().device_id()?;
+        let resp = client
+            .login(&LoginRequest { username: username.into(), password: password.into(), device_name: Some(device_name) })
+            .await?;
+        self.online.store(true, Ordering::Relaxed);
+        let user = dtm_store::User {
+            username: resp.user.username.clone(),
+            display_name: resp.user.display_name.clone(),
+            role: resp.user.role,
+            scope: dtm_core::Scope::new(resp.user.scope.clone()),
+        };
+        self.store().save_login(hq_url, &resp.token, &user)?;
+        *self.client.lock().unwrap_or_else(|p| p.into_inner()) = Some(client);
+        // The first pull brings the rounds; a failure here is not a failed login.
+        let _ = self.sync(|_| {}).await;
+        Ok(self.session()?.expect("the session was just saved"))
+    }
+
+    pub fn logout(&self) -> Result<()> {
+        Ok(self.store().logout()?)
+    }
+
+    pub fn rounds(&self) -> Result<Vec<RoundInfo>> {
+        Ok(self.store().rounds()?.iter().map(round_info).collect())
+    }
+
+    /// Every location in scope for the round's forms, with its status on this device.
+    pub fn assessments(&self, round: &str) -> Result<Vec<AssessmentSummary>> {
+        let store = self.store();
+        let rounds = store.rounds()?;
+        let r = rounds.iter().find(|r| r.code == round).ok_or_else(|| StoreError::UnknownRound(round.to_owned()))?;
+        let mut out = Vec::new();
+        for (form, _) in &r.forms {
+            if FormDef::builtin(form).is_some() {
+                out.extend(store.assessments(round, form)?.into_iter().map(|r| parts(r).summary()));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn assessment(&self, key: &AssessmentKey) -> Result<AssessmentDetail> {
+        Ok(parts(self.store().assessment(key)?).detail())
+    }
+
+    pub fn set_field(&self, key: &AssessmentKey, field: &str, value: FieldValue) -> Result<AssessmentDetail> {
+        Ok(parts(self.store().set_field(key, field, value, &now())?).detail())
+    }
+
+    pub fn submit(&self, key: &AssessmentKey) -> Result<AssessmentDetail> {
+        Ok(parts(self.store().submit(key, &now())?).detail())
+    }
+
+    pub fn rejected_ops(&self) -> Result<Vec<api::RejectedOp>> {
+        Ok(self
+            .store()
+            .rejected_ops()?
+            .into_iter()
+            .map(|r| api::RejectedOp { op_id: r.op_id, key: r.key, field: r.field, code: r.code, reason: r.reason })
+            .collect())
+    }
+
+    pub fn sync_state(&self) -> Result<SyncState> {
+        let counts = self.store().sync_counts()?;
+        Ok(SyncState {
+            online: self.online.load(Ordering::Relaxed),
+            syncing: self.syncing.load(Ordering::Relaxed),
+            pending: counts.pending,
+            rejected: counts.rejected,
+            last_sync_at: counts.last_sync_at,
+            last_error: counts.last_error.map(|(code, message)| ApiError { code, message }),
+            progress: self.progress.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        })
+    }
+
+    /// Pushes the outbox, then pulls every page. `on_state` hears each step, for the
+    /// progress bar. Safe to interrupt anywhere: the outbox keeps what HQ has not
+    /// acknowledged, and each pull page is applied with its cursor in one transaction.
+    pub async fn sync(&self, on_state: impl Fn(&SyncState)) -> Result<SyncReport> {
+        if self.syncing.swap(true, Ordering::SeqCst) {
+            return Err(DeviceError::SyncRunning);
+        }
+        let result = self.sync_inner(&on_state).await;
+        self.syncing.store(false, Ordering::SeqCst);
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let now = now();
+        match &result {
+            Ok(_) => {
+                self.online.store(true, Ordering::Relaxed);
+                self.store().record_sync(&now, None)?;
+            }
+            Err(e) => {
+                if matches!(e, DeviceError::Client(ClientError::Offline(_))) {
+                    self.online.store(false, Ordering::Relaxed);
+                }
+                self.store().record_sync(&now, Some((e.code(), &e.to_string())))?;
+            }
+        }
+        if let Ok(state) = self.sync_state() {
+            on_state(&state);
+        }
+        result
+    }
+
+    fn set_progress(&self, done: u64, total: u64, on_state: &impl Fn(&SyncState)) {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = Some(Progress { done, total });
+        if let Ok(state) = self.sync_state() {
+            on_state(&state);
+        }
+    }
+
+    async fn sync_inner(&self, on_state: &impl Fn(&SyncState)) -> Result<SyncReport> {
+        let client = self.client()?;
+        let mut report = SyncReport::default();
+        let total = u64::from(self.store().sync_counts()?.pending);
+        self.set_progress(0, total, on_state);
+        loop {
+            let ops = self.store().pending_ops(PUSH_BATCH)?;
+            if ops.is_empty() {
+                break;
+            }
+            let req = PushRequest {
+                ops: ops
+                    .iter()
+                    .map(|op| Operation {
+                        op_id: op.op_id.clone(),
+                        seq: op.seq,
+                        key: op.key.clone(),
+                        hlc: op.hlc,
+                        form_version: op.form_version,
+                        body: match op.kind {
+                            OpKind::SetField => OpBody::SetField {
+                                field: op.field.clone().unwrap_or_default(),
+                                value: op.value.clone().unwrap_or(FieldValue::Null),
+                                base_version: op.base_version,
+                            },
+                            OpKind::Submit => OpBody::Submit,
+                        },
+                    })
+                    .collect(),
+            };
+            let resp = retry(|| client.push(&req)).await?;
+            self.online.store(true, Ordering::Relaxed);
+            let mut outcomes = Vec::with_capacity(resp.results.len());
+            for r in resp.results {
+                let outcome = match (r.outcome, r.original) {
+                    (Outcome::Duplicate, Some(o)) => o,
+                    (o, _) => o,
+                };
+                report.pushed += 1;
+                outcomes.push((
+                    r.op_id,
+                    match outcome {
+                        Outcome::Applied | Outcome::Duplicate => {
+                            if r.outcome == Outcome::Duplicate {
+                                report.duplicates += 1;
+                            }
+                            report.applied += 1;
+                            OpOutcome::Applied
+                        }
+                        Outcome::Conflict => {
+                            report.conflicts += 1;
+                            OpOutcome::Conflict
+                        }
+                        Outcome::Rejected => {
+                            report.rejected += 1;
+                            OpOutcome::Rejected {
+                                code: r.code.unwrap_or_else(|| "rejected".into()),
+                                reason: r.reason.unwrap_or_default(),
+                            }
+                        }
+                    },
+                ));
+            }
+            if outcomes.is_empty() {
+                return Err(ClientError::Protocol("HQ answered a push with no results".into()).into());
+            }
+            self.store().record_outcomes(&outcomes)?;
+            self.set_progress(u64::from(report.pushed), total.max(u64::from(report.pushed)), on_state);
+        }
+        loop {
+            let cursor = self.store().pull_cursor()?;
+            let page = retry(|| client.pull(cursor.as_deref(), PULL_PAGE)).await?;
+            let rounds: Vec<Round> = page.rounds.iter().map(round_from_info).collect();
+            report.pulled += page.assessments.len() as u32;
+            let remotes: Vec<RemoteAssessment> = page.assessments.into_iter().map(remote).collect();
+            self.store().apply_pull_page(&rounds, &remotes, &page.cursor, &now())?;
+            if !page.has_more {
+                break;
+            }
+        }
+        report.pending = self.store().sync_counts()?.pending;
+        Ok(report)
+    }
+}
+
+/// Retries transient failures with backoff. The request is rebuilt from the same
+/// data each time, so operation IDs never change between attempts.
+async fn retry<T, F, Fut>(mut attempt: F) -> Result<T, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    let mut delay = Duration::from_millis(250);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(e) if e.is_transient() && tries < ATTEMPTS => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+}
+

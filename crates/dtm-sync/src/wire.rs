@@ -1,0 +1,167 @@
+//! Wire types of the sync protocol, shared by the field app and HQ.
+//!
+//! Frozen once shipped: a new field gets `#[serde(default)]`, nothing is renamed or
+//! removed. A change that old devices cannot read bumps `PROTOCOL_VERSION`.
+
+use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, Hlc, Role, RoundStatus};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The protocol this build speaks. Sent as the `x-dtm-protocol` header.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The oldest protocol HQ still accepts.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_HEADER: &str = "x-dtm-protocol";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+/// Every non-2xx HTTP answer from HQ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ApiError,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// P-code prefixes.
+    pub scope: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub user: User,
+    pub device_id: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundInfo {
+    pub code: String,
+    pub number: u32,
+    pub title: String,
+    pub status: RoundStatus,
+    pub window_start: String,
+    pub window_end: String,
+    pub forms: Vec<RoundForm>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundForm {
+    pub form: String,
+    pub version: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OpBody {
+    SetField { field: String, value: FieldValue, base_version: u64 },
+    Submit,
+}
+
+/// One operation from a device's outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Operation {
+    /// UUIDv7 made on the device; HQ keys idempotency on it.
+    pub op_id: String,
+    /// The device's own sequence number for this operation.
+    pub seq: u64,
+    pub key: AssessmentKey,
+    pub hlc: Hlc,
+    pub form_version: u32,
+    #[serde(flatten)]
+    pub body: OpBody,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub ops: Vec<Operation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Applied,
+    /// HQ had already seen this op_id; `original` is what it answered then.
+    Duplicate,
+    Conflict,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpResult {
+    pub op_id: String,
+    pub outcome: Outcome,
+    /// For a duplicate: the outcome first given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<Outcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<OpResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireComment {
+    pub id: i64,
+    pub author: String,
+    pub role: Role,
+    pub decision: Option<dtm_core::ReviewDecision>,
+    pub text: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireField {
+    pub value: FieldValue,
+    pub version: u64,
+}
+
+/// An assessment as HQ holds it now; pull pages carry whole assessments so that a
+/// device never assembles state from partial deltas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssessmentSnapshot {
+    pub key: AssessmentKey,
+    pub status: AssessmentStatus,
+    pub form_version: u32,
+    pub version: u64,
+    pub open_conflicts: u32,
+    pub fields: BTreeMap<String, WireField>,
+    pub comments: Vec<WireComment>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub rounds: Vec<RoundInfo>,
+    pub assessments: Vec<AssessmentSnapshot>,
+    /// Opaque to devices. Carries HQ's epoch: a restored HQ answers from the start.
+    pub cursor: String,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReviewRequest {
+    pub decision: dtm_core::ReviewDecision,
+    #[serde(default)]
+    pub comment: String,
+}

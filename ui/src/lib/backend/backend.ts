@@ -1,0 +1,96 @@
+// The one interface the UI talks to. Two implementations: Tauri IPC in the
+// field app (tauri.ts) and HTTP against dtm-hq in the web dashboard (http.ts).
+// Components never call `invoke` or `fetch` themselves.
+
+import type {
+  ApiError,
+  AssessmentDetail,
+  AssessmentKey,
+  AssessmentSummary,
+  FieldValue,
+  FormDef,
+  RejectedOp,
+  ReviewDecision,
+  RoundInfo,
+  Session,
+  SyncState,
+} from '../api-types';
+
+export type BackendKind = 'tauri' | 'http';
+
+export interface LoginInput {
+  /** Only the field app needs it; the web dashboard talks to its own origin. */
+  hqUrl?: string;
+  username: string;
+  password: string;
+}
+
+export interface Backend {
+  readonly kind: BackendKind;
+  session(): Promise<Session | null>;
+  login(input: LoginInput): Promise<Session>;
+  logout(): Promise<void>;
+  rounds(): Promise<RoundInfo[]>;
+  form(formId: string): Promise<FormDef>;
+  assessments(round: string): Promise<AssessmentSummary[]>;
+  assessment(key: AssessmentKey): Promise<AssessmentDetail>;
+  setField(key: AssessmentKey, field: string, value: FieldValue): Promise<AssessmentDetail>;
+  submit(key: AssessmentKey): Promise<AssessmentDetail>;
+  review(key: AssessmentKey, decision: ReviewDecision, comment: string): Promise<AssessmentDetail>;
+  syncNow(): Promise<SyncState>;
+  syncState(): Promise<SyncState>;
+  /** Calls `cb` on every change; returns the function that stops listening. */
+  onSyncState(cb: (state: SyncState) => void): () => void;
+  rejectedOps(): Promise<RejectedOp[]>;
+}
+
+/** Error codes dtm-hq answers with (docs/api.md); the Tauri side uses the same set. */
+export const SERVER_ERROR_CODES = [
+  'malformed_body',
+  'body_too_large',
+  'unknown_pcode',
+  'negative_count',
+  'bad_credentials',
+  'unauthenticated',
+  'forbidden',
+  'out_of_scope',
+  'not_found',
+  'invalid_transition',
+  'open_conflicts',
+  'comment_required',
+] as const;
+
+/** Codes the UI itself produces, next to the server's codes in docs/api.md. */
+export const CLIENT_ERROR_CODES = ['unsupported', 'network', 'http_error', 'ipc'] as const;
+
+/** Every failure from a backend: a stable code to branch on, a message to fall back to. */
+export class BackendError extends Error implements ApiError {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'BackendError';
+    this.code = code;
+  }
+
+  static unsupported(what: string): BackendError {
+    return new BackendError('unsupported', `${what} is not available here`);
+  }
+
+  /** Normalises whatever a promise rejected with (ApiError object, string, Error). */
+  static from(e: unknown, fallbackCode = 'ipc'): BackendError {
+    if (e instanceof BackendError) return e;
+    if (isApiError(e)) return new BackendError(e.code, e.message);
+    if (e instanceof Error) return new BackendError(fallbackCode, e.message);
+    return new BackendError(fallbackCode, String(e));
+  }
+}
+
+export function isApiError(v: unknown): v is ApiError {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as ApiError).code === 'string' &&
+    typeof (v as ApiError).message === 'string'
+  );
+}

@@ -1,0 +1,165 @@
+// Web dashboard backend: HTTP against dtm-hq under /api/v1 (docs/api.md).
+// Data entry and sync belong to the field app, so those methods are unsupported.
+
+import type {
+  AssessmentDetail,
+  AssessmentKey,
+  AssessmentSummary,
+  FieldValue,
+  FormDef,
+  LoginReply,
+  RejectedOp,
+  ReviewDecision,
+  ReviewRequest,
+  RoundInfo,
+  Session,
+  SyncState,
+  User,
+} from '../api-types';
+import { BackendError, isApiError, type Backend, type LoginInput } from './backend';
+
+export const TOKEN_KEY = 'dtm.token';
+
+export interface HttpBackendOptions {
+  /** Origin of dtm-hq; defaults to the page's own origin. */
+  origin?: string;
+  fetch?: typeof fetch;
+  storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+}
+
+function assessmentPath(key: AssessmentKey): string {
+  return `/assessments/${encodeURIComponent(key.round)}/${encodeURIComponent(key.form)}/${encodeURIComponent(key.location)}`;
+}
+
+/** Turns a non-2xx reply into a BackendError, using `{error:{code,message}}` when present. */
+export async function errorFromResponse(res: Response): Promise<BackendError> {
+  let body: unknown = null;
+  try {
+    body = await res.json();
+  } catch {
+    // Not JSON (a proxy page, an empty body): fall through to the status line.
+  }
+  const error = (body as { error?: unknown } | null)?.error;
+  if (isApiError(error)) return new BackendError(error.code, error.message);
+  return new BackendError('http_error', `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+}
+
+export class HttpBackend implements Backend {
+  readonly kind = 'http' as const;
+  private readonly origin: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly storage: HttpBackendOptions['storage'];
+
+  constructor(opts: HttpBackendOptions = {}) {
+    this.origin = opts.origin ?? globalThis.location?.origin ?? '';
+    this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.storage = opts.storage ?? globalThis.localStorage;
+  }
+
+  get token(): string | null {
+    return this.storage?.getItem(TOKEN_KEY) ?? null;
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    const token = this.token;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.origin}/api/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new BackendError('network', e instanceof Error ? e.message : String(e));
+    }
+    if (!res.ok) {
+      // A token HQ no longer accepts is useless; forget it so the next start shows login.
+      if (res.status === 401) this.storage?.removeItem(TOKEN_KEY);
+      throw await errorFromResponse(res);
+    }
+    return (await res.json()) as T;
+  }
+
+  private sessionFor(user: User): Session {
+    return { user, hq_url: this.origin, device_id: null };
+  }
+
+  async session(): Promise<Session | null> {
+    if (!this.token) return null;
+    try {
+      return this.sessionFor(await this.request<User>('GET', '/me'));
+    } catch (e) {
+      if (e instanceof BackendError && e.code === 'unauthenticated') return null;
+      throw e;
+    }
+  }
+
+  async login({ username, password }: LoginInput): Promise<Session> {
+    const reply = await this.request<LoginReply>('POST', '/auth/login', { username, password });
+    this.storage?.setItem(TOKEN_KEY, reply.token);
+    return this.sessionFor(reply.user);
+  }
+
+  async logout(): Promise<void> {
+    // The contract has no logout route; dropping the token ends the web session.
+    this.storage?.removeItem(TOKEN_KEY);
+  }
+
+  rounds() {
+    return this.request<RoundInfo[]>('GET', '/rounds');
+  }
+  form(formId: string) {
+    return this.request<FormDef>('GET', `/forms/${encodeURIComponent(formId)}`);
+  }
+  assessments(round: string) {
+    return this.request<AssessmentSummary[]>('GET', `/rounds/${encodeURIComponent(round)}/assessments`);
+  }
+  assessment(key: AssessmentKey) {
+    return this.request<AssessmentDetail>('GET', assessmentPath(key));
+  }
+  review(key: AssessmentKey, decision: ReviewDecision, comment: string) {
+    const body: ReviewRequest = { decision, comment };
+    return this.request<AssessmentDetail>('POST', `${assessmentPath(key)}/review`, body);
+  }
+
+  async setField(_key: AssessmentKey, _field: string, _value: FieldValue): Promise<AssessmentDetail> {
+    throw BackendError.unsupported('setField');
+  }
+  async submit(_key: AssessmentKey): Promise<AssessmentDetail> {
+    throw BackendError.unsupported('submit');
+  }
+  async syncNow(): Promise<SyncState> {
+    throw BackendError.unsupported('syncNow');
+  }
+  async rejectedOps(): Promise<RejectedOp[]> {
+    throw BackendError.unsupported('rejectedOps');
+  }
+
+  async syncState(): Promise<SyncState> {
+    return webSyncState();
+  }
+  onSyncState(cb: (state: SyncState) => void): () => void {
+    const notify = () => cb(webSyncState());
+    globalThis.addEventListener?.('online', notify);
+    globalThis.addEventListener?.('offline', notify);
+    return () => {
+      globalThis.removeEventListener?.('online', notify);
+      globalThis.removeEventListener?.('offline', notify);
+    };
+  }
+}
+
+function webSyncState(): SyncState {
+  return {
+    online: globalThis.navigator?.onLine ?? true,
+    syncing: false,
+    pending: 0,
+    rejected: 0,
+    last_sync_at: null,
+    last_error: null,
+    progress: null,
+  };
+}

@@ -1,0 +1,86 @@
+// Field app backend: Tauri IPC. The only module that calls `invoke`.
+// Command arguments are camelCase on the JS side (docs/api.md).
+
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import type {
+  AssessmentDetail,
+  AssessmentKey,
+  AssessmentSummary,
+  FieldValue,
+  FormDef,
+  RejectedOp,
+  ReviewDecision,
+  RoundInfo,
+  Session,
+  SyncState,
+} from '../api-types';
+import { BackendError, type Backend, type LoginInput } from './backend';
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw BackendError.from(e, 'ipc');
+  }
+}
+
+function keyArgs(key: AssessmentKey) {
+  return { round: key.round, form: key.form, location: key.location };
+}
+
+export class TauriBackend implements Backend {
+  readonly kind = 'tauri' as const;
+
+  session() {
+    return call<Session | null>('session');
+  }
+  login({ hqUrl, username, password }: LoginInput) {
+    return call<Session>('login', { hqUrl, username, password });
+  }
+  async logout() {
+    await call<null>('logout');
+  }
+  rounds() {
+    return call<RoundInfo[]>('list_rounds');
+  }
+  form(formId: string) {
+    return call<FormDef>('get_form', { form: formId });
+  }
+  assessments(round: string) {
+    return call<AssessmentSummary[]>('list_assessments', { round });
+  }
+  assessment(key: AssessmentKey) {
+    return call<AssessmentDetail>('get_assessment', keyArgs(key));
+  }
+  setField(key: AssessmentKey, field: string, value: FieldValue) {
+    return call<AssessmentDetail>('set_field', { ...keyArgs(key), field, value });
+  }
+  submit(key: AssessmentKey) {
+    return call<AssessmentDetail>('submit_assessment', keyArgs(key));
+  }
+  async review(_key: AssessmentKey, _decision: ReviewDecision, _comment: string): Promise<AssessmentDetail> {
+    throw BackendError.unsupported('review');
+  }
+  syncNow() {
+    return call<SyncState>('sync_now');
+  }
+  syncState() {
+    return call<SyncState>('sync_state');
+  }
+  onSyncState(cb: (state: SyncState) => void): () => void {
+    let stopped = false;
+    let unlisten: (() => void) | undefined;
+    listen<SyncState>('sync-state', (event) => cb(event.payload)).then((fn) => {
+      if (stopped) fn();
+      else unlisten = fn;
+    });
+    return () => {
+      stopped = true;
+      unlisten?.();
+    };
+  }
+  rejectedOps() {
+    return call<RejectedOp[]>('rejected_ops');
+  }
+}

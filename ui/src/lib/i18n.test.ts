@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { LOCALES, messages, translate } from './i18n';
+import { STATUSES, statusChip } from './status';
+import { CLIENT_ERROR_CODES, SERVER_ERROR_CODES } from './backend/backend';
+
+describe('i18n table', () => {
+  it('has a non-empty English and Arabic text for every key', () => {
+    for (const [key, entry] of Object.entries(messages)) {
+      for (const l of LOCALES) {
+        expect(entry[l], `${key} needs a ${l} text so no screen falls back to raw keys`).toBeTruthy();
+      }
+    }
+  });
+
+  it('uses the same placeholders in both languages', () => {
+    const names = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const [key, entry] of Object.entries(messages)) {
+      expect(names(entry.ar), `${key}: Arabic must fill the same {params} as English`).toEqual(names(entry.en));
+    }
+  });
+
+  it('has a message for every error code of the contract and of the client', () => {
+    for (const code of [...SERVER_ERROR_CODES, ...CLIENT_ERROR_CODES]) {
+      expect(Object.hasOwn(messages, `error.${code}`), `error.${code} missing: the UI must not show raw codes`).toBe(true);
+    }
+  });
+
+  it('formats numbers in params for the locale', () => {
+    expect(translate('en', 'sync.pending', { count: 1234 })).toBe('Pending: 1,234');
+    // Libya writes Western digits; ICU's ar-LY agrees, so whatever it gives is what we show.
+    const twelveThousand = new Intl.NumberFormat('ar-LY').format(12000);
+    expect(translate('ar', 'sync.pending', { count: 12000 })).toBe(`قيد الانتظار: ${twelveThousand}`);
+  });
+
+  it('labels the admin levels the DTM way', () => {
+    expect(translate('en', 'loc.mantika')).toBe('Mantika (admin 1)');
+    expect(translate('ar', 'loc.baladiya')).toBe('البلدية (المستوى الإداري 2)');
+  });
+});
+
+describe('status chips', () => {
+  it('gives every status its own label and its own tone', () => {
+    const chips = STATUSES.map(statusChip);
+    expect(new Set(chips.map((c) => c.tone)).size).toBe(STATUSES.length);
+    expect(new Set(chips.map((c) => c.label)).size).toBe(STATUSES.length);
+    for (const [i, s] of STATUSES.entries()) expect(chips[i].label).toBe(`status.${s}`);
+  });
+
+  it('marks a returned assessment as needing attention and an approved one as done', () => {
+    expect(statusChip('returned').tone).toBe('attention');
+    expect(statusChip('approved').tone).toBe('done');
+    expect(statusChip('not_started').tone).toBe('neutral');
+  });
+});
