@@ -14,7 +14,7 @@ pub enum ClientError {
     #[error("HQ cannot be reached: {0}")]
     Offline(String),
     #[error("{message}")]
-    Api { status: u16, code: String, message: String },
+    Api { status: u16, code: String, message: String, op_id: Option<String> },
     #[error("HQ answered something this app cannot read: {0}")]
     Protocol(String),
 }
@@ -117,11 +117,17 @@ impl HqClient {
             serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
         } else {
             match serde_json::from_slice::<ErrorBody>(&bytes) {
-                Ok(body) => Err(ClientError::Api { status: status.as_u16(), code: body.error.code, message: body.error.message }),
+                Ok(body) => Err(ClientError::Api {
+                    status: status.as_u16(),
+                    code: body.error.code,
+                    message: body.error.message,
+                    op_id: body.error.op_id,
+                }),
                 Err(_) => Err(ClientError::Api {
                     status: status.as_u16(),
                     code: if status.is_server_error() { "hq_unavailable" } else { "http_error" }.into(),
                     message: format!("HQ answered {status}"),
+                    op_id: None,
                 }),
             }
         }

@@ -44,7 +44,7 @@ impl DeviceError {
     }
 
     pub fn to_api(&self) -> ApiError {
-        ApiError { code: self.code().to_owned(), message: self.to_string() }
+        ApiError { code: self.code().to_owned(), message: self.to_string(), op_id: None }
     }
 }
 
@@ -276,7 +276,7 @@ impl Device {
             pending: counts.pending,
             rejected: counts.rejected,
             last_sync_at: counts.last_sync_at,
-            last_error: counts.last_error.map(|(code, message)| ApiError { code, message }),
+            last_error: counts.last_error.map(|(code, message)| ApiError { code, message, op_id: None }),
             progress: self.progress.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         })
     }
@@ -322,8 +322,9 @@ impl Device {
         let mut report = SyncReport::default();
         let total = u64::from(self.store().sync_counts()?.pending);
         self.set_progress(0, total, on_state);
+        let mut batch = PUSH_BATCH;
         loop {
-            let ops = self.store().pending_ops(PUSH_BATCH)?;
+            let ops = self.store().pending_ops(batch)?;
             if ops.is_empty() {
                 break;
             }
@@ -347,7 +348,24 @@ impl Device {
                     })
                     .collect(),
             };
-            let resp = retry(|| client.push(&req)).await?;
+            let resp = match retry(|| client.push(&req)).await {
+                Ok(resp) => resp,
+                Err(ClientError::Api { status: 413, .. }) if batch > 1 => {
+                    // The link or HQ will not take this much at once: halve and go on.
+                    batch /= 2;
+                    continue;
+                }
+                Err(ClientError::Api { status, code, message, op_id: Some(op_id) })
+                    if (400..500).contains(&status) && ops.iter().any(|o| o.op_id == op_id) =>
+                {
+                    // HQ refused the batch for one operation that can never apply. Set it
+                    // aside, visible to the enumerator, so it cannot wedge the queue.
+                    self.store().record_outcomes(&[(op_id, OpOutcome::Rejected { code, reason: message })])?;
+                    report.rejected += 1;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             self.online.store(true, Ordering::Relaxed);
             let mut outcomes = Vec::with_capacity(resp.results.len());
             for r in resp.results {

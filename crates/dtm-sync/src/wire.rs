@@ -17,6 +17,10 @@ pub const PROTOCOL_HEADER: &str = "x-dtm-protocol";
 pub struct ApiError {
     pub code: String,
     pub message: String,
+    /// When a push is refused because of one operation: which one, so the device
+    /// can set it aside and push the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_id: Option<String>,
 }
 
 /// Every non-2xx HTTP answer from HQ.

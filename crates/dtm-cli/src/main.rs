@@ -1,0 +1,267 @@
+//! `dtm`: the enumerator's part of dtm-field without a window — log in, list, set
+//! field values, submit, sync — against a device store, for scripts and tests.
+//! A thin shell over `dtm_sync::device::Device`, exactly as the desktop app is.
+
+use clap::{Parser, Subcommand};
+use dtm_core::{AssessmentKey, FieldValue, Pcode};
+use dtm_sync::device::{Device, DeviceError};
+use dtm_sync::wire::ApiError;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "dtm", version, about = "dtm-field from the command line")]
+struct Cli {
+    /// The device store (a SQLite file).
+    #[arg(long, env = "DTM_STORE", default_value = "dtm-device.sqlite3", global = true)]
+    store: PathBuf,
+    /// Print JSON for scripts instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Log in once while HQ is reachable; the device works offline afterwards.
+    Login {
+        #[arg(long, env = "DTM_HQ_URL")]
+        hq: String,
+        #[arg(long)]
+        user: String,
+        /// Read from DTM_PASSWORD when not given.
+        #[arg(long, env = "DTM_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Forget the token; unsent data stays on the device.
+    Logout,
+    /// Who is logged in.
+    Whoami,
+    /// Rounds known on this device.
+    Rounds,
+    /// Assessments in your scope for a round, with their status.
+    List {
+        #[arg(long)]
+        round: Option<String>,
+    },
+    /// One assessment: values, rule issues, comments.
+    Show {
+        location: String,
+        #[arg(long)]
+        round: Option<String>,
+        #[arg(long, default_value = "baladiya")]
+        form: String,
+    },
+    /// Set field values: dtm set LY021104 idp_hh=12 idp_ind=40 (an empty value clears).
+    Set {
+        location: String,
+        #[arg(required = true, value_name = "FIELD=VALUE")]
+        values: Vec<String>,
+        #[arg(long)]
+        round: Option<String>,
+        #[arg(long, default_value = "baladiya")]
+        form: String,
+    },
+    /// Submit an assessment for review.
+    Submit {
+        location: String,
+        #[arg(long)]
+        round: Option<String>,
+        #[arg(long, default_value = "baladiya")]
+        form: String,
+    },
+    /// Push the outbox and pull changes.
+    Sync,
+    /// Pending and rejected operations, last sync.
+    Status,
+    /// Operations HQ refused, with its reasons.
+    Rejected,
+}
+
+/// What a failed command prints, with a stable code.
+struct Failure(ApiError);
+
+impl From<DeviceError> for Failure {
+    fn from(e: DeviceError) -> Self {
+        Failure(e.to_api())
+    }
+}
+
+fn usage(code: &str, message: String) -> Failure {
+    Failure(ApiError { code: code.into(), message, op_id: None })
+}
+
+fn parse_value(raw: &str) -> FieldValue {
+    let raw = raw.trim();
+    if raw.is_empty() || raw == "null" {
+        FieldValue::Null
+    } else if let Ok(n) = raw.parse::<i64>() {
+        n.into()
+    } else if let Ok(n) = raw.parse::<f64>() {
+        n.into()
+    } else {
+        raw.into()
+    }
+}
+
+fn key(device: &Device, location: &str, round: Option<String>, form: &str) -> Result<AssessmentKey, Failure> {
+    let location =
+        Pcode::parse(location).map_err(|e| usage("unknown_pcode", e.to_string()))?;
+    let round = match round {
+        Some(r) => r,
+        None => open_round(device)?,
+    };
+    Ok(AssessmentKey::new(round, form, location))
+}
+
+fn open_round(device: &Device) -> Result<String, Failure> {
+    device
+        .rounds()?
+        .into_iter()
+        .find(|r| r.status == dtm_core::RoundStatus::Open)
+        .map(|r| r.code)
+        .ok_or_else(|| usage("no_open_round", "no open round on this device; sync first, or pass --round".into()))
+}
+
+fn emit<T: Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> String) {
+    use std::io::Write;
+    let out = if json { serde_json::to_string_pretty(value).expect("API shapes serialise") } else { text(value) };
+    // A closed pipe (`dtm list | head`) is not an error worth a panic.
+    let _ = writeln!(std::io::stdout(), "{out}");
+}
+
+fn show_detail(d: &dtm_sync::api::AssessmentDetail) -> String {
+    let mut out = format!(
+        "{} {} ({}) — {}\n",
+        d.summary.key.round,
+        d.summary.location.name_en,
+        d.summary.key.location,
+        d.summary.status.as_str()
+    );
+    for (field, value) in &d.values {
+        let pending = if d.pending_fields.contains(field) { "  (not yet sent)" } else { "" };
+        out.push_str(&format!("  {field} = {value}{pending}\n"));
+    }
+    for issue in &d.issues {
+        out.push_str(&format!("  {:?}: {}\n", issue.severity, issue.message.en));
+    }
+    for c in &d.comments {
+        out.push_str(&format!("  comment from {} ({}): {}\n", c.author, c.at, c.text));
+    }
+    out.trim_end().to_owned()
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let device = Device::open(&cli.store)?;
+    let json = cli.json;
+    match cli.command {
+        Command::Login { hq, user, password } => {
+            let session = device.login(&hq, &user, &password).await?;
+            emit(json, &session, |s| format!("logged in as {} ({}) at {}", s.user.username, s.user.role.as_str(), s.hq_url));
+        }
+        Command::Logout => {
+            device.logout()?;
+            emit(json, &serde_json::json!({"logged_out": true}), |_| "logged out; unsent data is kept".into());
+        }
+        Command::Whoami => {
+            let session = device.session()?;
+            emit(json, &session, |s| match s {
+                Some(s) => format!("{} ({}) at {}", s.user.username, s.user.role.as_str(), s.hq_url),
+                None => "nobody is logged in".into(),
+            });
+        }
+        Command::Rounds => {
+            let rounds = device.rounds()?;
+            emit(json, &rounds, |rs| {
+                rs.iter().map(|r| format!("{} {} [{}]", r.code, r.title, r.status.as_str())).collect::<Vec<_>>().join("\n")
+            });
+        }
+        Command::List { round } => {
+            let round = match round {
+                Some(r) => r,
+                None => open_round(&device)?,
+            };
+            let list = device.assessments(&round)?;
+            emit(json, &list, |l| {
+                l.iter()
+                    .map(|a| {
+                        format!("{} {:<24} {:<12} pending {}", a.key.location, a.location.name_en, a.status.as_str(), a.pending_ops)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::Show { location, round, form } => {
+            let key = key(&device, &location, round, &form)?;
+            emit(json, &device.assessment(&key)?, show_detail);
+        }
+        Command::Set { location, values, round, form } => {
+            let key = key(&device, &location, round, &form)?;
+            let mut pairs = Vec::with_capacity(values.len());
+            for v in &values {
+                let (field, raw) =
+                    v.split_once('=').ok_or_else(|| usage("malformed_value", format!("`{v}` is not FIELD=VALUE")))?;
+                pairs.push((field.trim().to_owned(), parse_value(raw)));
+            }
+            let mut detail = None;
+            for (field, value) in pairs {
+                detail = Some(device.set_field(&key, &field, value)?);
+            }
+            emit(json, &detail.expect("clap requires at least one value"), show_detail);
+        }
+        Command::Submit { location, round, form } => {
+            let key = key(&device, &location, round, &form)?;
+            emit(json, &device.submit(&key)?, show_detail);
+        }
+        Command::Sync => {
+            let report = device.sync(|_| {}).await?;
+            emit(json, &report, |r| {
+                format!(
+                    "pushed {} (applied {}, conflicts {}, rejected {}), pulled {}, pending {}",
+                    r.pushed, r.applied, r.conflicts, r.rejected, r.pulled, r.pending
+                )
+            });
+        }
+        Command::Status => {
+            let state = device.sync_state()?;
+            emit(json, &state, |s| {
+                format!(
+                    "pending {}, rejected {}, last sync {}{}",
+                    s.pending,
+                    s.rejected,
+                    s.last_sync_at.as_deref().unwrap_or("never"),
+                    s.last_error.as_ref().map(|e| format!(", last error: {}", e.message)).unwrap_or_default()
+                )
+            });
+        }
+        Command::Rejected => {
+            let ops = device.rejected_ops()?;
+            emit(json, &ops, |ops| {
+                ops.iter()
+                    .map(|o| format!("{} {} {}: {} ({})", o.key, o.field.as_deref().unwrap_or("-"), o.code, o.reason, o.op_id))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(e)) => {
+            if json {
+                println!("{}", serde_json::json!({ "error": e }));
+            } else {
+                eprintln!("dtm: {} [{}]", e.message, e.code);
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

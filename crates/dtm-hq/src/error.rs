@@ -1,0 +1,108 @@
+//! The one error type of HQ's HTTP API. Clients get a stable code and a message;
+//! internal detail (SQL, panics) is logged, never sent.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use dtm_sync::wire::{ApiError, ErrorBody};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{message}")]
+    Client { status: StatusCode, code: &'static str, message: String, op_id: Option<String> },
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Client { status, code, message: message.into(), op_id: None }
+    }
+
+    /// Names the pushed operation that caused this error.
+    pub fn for_op(self, id: &str) -> Self {
+        match self {
+            Self::Client { status, code, message, .. } => Self::Client { status, code, message, op_id: Some(id.to_owned()) },
+            other => other,
+        }
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the token is unknown, revoked or expired; log in again")
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    pub fn out_of_scope(pcode: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "out_of_scope", format!("{pcode} is outside your assigned area"))
+    }
+    pub fn unknown_pcode(pcode: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "unknown_pcode", format!("`{pcode}` is not a location in the gazetteer"))
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+}
+
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<dtm_core::TransitionError> for AppError {
+    fn from(e: dtm_core::TransitionError) -> Self {
+        let status = match e {
+            dtm_core::TransitionError::NotAReviewer => StatusCode::FORBIDDEN,
+            dtm_core::TransitionError::CommentRequired => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::CONFLICT,
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, message, op_id) = match self {
+            Self::Client { status, code, message, op_id } => (status, code, message, op_id),
+            Self::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "HQ hit an internal error; nothing was changed".to_owned(), None)
+            }
+        };
+        let body = ErrorBody { error: ApiError { code: code.to_owned(), message, op_id } };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// A JSON body whose every rejection answers in the API's error format.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the request body is larger than HQ accepts; send smaller batches",
+            )),
+            Err(rejection) => Err(AppError::new(rejection.status(), "malformed_body", rejection.body_text())),
+        }
+    }
+}

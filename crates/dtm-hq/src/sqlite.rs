@@ -1,0 +1,611 @@
+//! HQ storage on SQLite: the embedded default. One connection behind a mutex, used
+//! from blocking threads; SQLite has one writer anyway, which also makes the change
+//! sequence follow commit order.
+
+use crate::storage::{Caller, HqStorage, NewDevice, NewUser, PullPage, Result, StorageError};
+use async_trait::async_trait;
+use dtm_core::workflow;
+use dtm_core::{
+    merge_field, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, IncomingWrite, MergeOutcome, Pcode,
+    ReviewDecision, Role, Round, RoundStatus, Scope,
+};
+use dtm_store::sqlite::{self, Durability};
+use dtm_sync::wire::{AssessmentSnapshot, OpBody, OpResult, Operation, Outcome, RoundForm, User, WireComment, WireField};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_hq.sql")];
+
+#[derive(Clone)]
+pub struct SqliteHq {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteHq {
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        // An acknowledged push must survive a power cut: FULL durability.
+        let conn = sqlite::open(path, MIGRATIONS, Durability::Full)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?1), ('change_seq', '0')",
+            [uuid::Uuid::now_v7().simple().to_string()],
+        )?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn with<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            // Every write is one transaction, so a panic cannot leave half a change behind.
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StorageError::Internal(anyhow::anyhow!("storage task failed: {e}")))?
+    }
+}
+
+fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
+    let status: String = r.get(3)?;
+    let forms: String = r.get(6)?;
+    let forms: Vec<RoundForm> = serde_json::from_str(&forms).unwrap_or_default();
+    Ok(Round {
+        code: r.get(0)?,
+        number: r.get(1)?,
+        title: r.get(2)?,
+        status: RoundStatus::parse(&status).unwrap_or(RoundStatus::Closed),
+        window_start: r.get(4)?,
+        window_end: r.get(5)?,
+        forms: forms.into_iter().map(|f| (f.form, f.version)).collect(),
+    })
+}
+
+fn next_change_seq(tx: &Transaction<'_>) -> rusqlite::Result<u64> {
+    tx.query_row(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_seq' RETURNING CAST(value AS INTEGER)",
+        [],
+        |r| r.get(0),
+    )
+}
+
+struct Head {
+    id: i64,
+    status: AssessmentStatus,
+}
+
+fn head(conn: &Connection, key: &AssessmentKey) -> rusqlite::Result<Option<Head>> {
+    conn.query_row(
+        "SELECT id, status FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3",
+        params![key.round, key.form, key.location.as_str()],
+        |r| {
+            let status: String = r.get(1)?;
+            Ok(Head { id: r.get(0)?, status: AssessmentStatus::parse(&status).unwrap_or(AssessmentStatus::Draft) })
+        },
+    )
+    .optional()
+}
+
+/// Bumps the assessment's version and gives it a fresh change sequence, so the next
+/// pull carries it.
+fn touch(tx: &Transaction<'_>, id: i64, status: AssessmentStatus, now: &str) -> rusqlite::Result<()> {
+    let seq = next_change_seq(tx)?;
+    tx.execute(
+        "UPDATE assessments SET status = ?2, version = version + 1, change_seq = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, status.as_str(), seq, now],
+    )?;
+    Ok(())
+}
+
+fn field_values(conn: &Connection, id: i64) -> rusqlite::Result<BTreeMap<String, serde_json::Value>> {
+    let mut stmt = conn.prepare_cached("SELECT field, value FROM field_values WHERE assessment_id = ?1")?;
+    let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    rows.map(|r| r.map(|(f, v)| (f, serde_json::from_str(&v).unwrap_or(serde_json::Value::Null)))).collect()
+}
+
+fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> {
+    let (round, form, location, status, form_version, version): (String, String, String, String, u32, u64) = conn
+        .query_row(
+            "SELECT round, form, location, status, form_version, version FROM assessments WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )?;
+    let mut fields = BTreeMap::new();
+    let mut stmt = conn.prepare_cached("SELECT field, value, version FROM field_values WHERE assessment_id = ?1")?;
+    for row in stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u64>(2)?)))? {
+        let (field, value, version) = row?;
+        fields.insert(field, WireField { value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null), version });
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, author, role, decision, text, at FROM comments WHERE assessment_id = ?1 ORDER BY id",
+    )?;
+    let comments = stmt
+        .query_map([id], |r| {
+            let role: String = r.get(2)?;
+            let decision: Option<String> = r.get(3)?;
+            Ok(WireComment {
+                id: r.get(0)?,
+                author: r.get(1)?,
+                role: Role::parse(&role).unwrap_or(Role::Supervisor),
+                decision: match decision.as_deref() {
+                    Some("approve") => Some(ReviewDecision::Approve),
+                    Some("return") => Some(ReviewDecision::Return),
+                    _ => None,
+                },
+                text: r.get(4)?,
+                at: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let open_conflicts: u32 = conn.query_row(
+        "SELECT count(*) FROM conflicts WHERE assessment_id = ?1 AND status = 'open'",
+        [id],
+        |r| r.get(0),
+    )?;
+    let location = Pcode::parse(&location)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(AssessmentSnapshot {
+        key: AssessmentKey { round, form, location },
+        status: AssessmentStatus::parse(&status).unwrap_or(AssessmentStatus::Draft),
+        form_version,
+        version,
+        open_conflicts,
+        fields,
+        comments,
+    })
+}
+
+fn scope_clause(scope: &Scope) -> (String, Vec<String>) {
+    if scope.prefixes().is_empty() {
+        return ("0".into(), vec![]);
+    }
+    let clause = scope.prefixes().iter().map(|_| "location LIKE ? || '%'").collect::<Vec<_>>().join(" OR ");
+    (format!("({clause})"), scope.prefixes().to_vec())
+}
+
+fn rejected(op: &Operation, code: &str, reason: impl Into<String>) -> OpResult {
+    OpResult { op_id: op.op_id.clone(), outcome: Outcome::Rejected, original: None, code: Some(code.into()), reason: Some(reason.into()) }
+}
+
+fn outcome_str(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Applied => "applied",
+        Outcome::Duplicate => "duplicate",
+        Outcome::Conflict => "conflict",
+        Outcome::Rejected => "rejected",
+    }
+}
+
+fn outcome_parse(s: &str) -> Outcome {
+    match s {
+        "applied" => Outcome::Applied,
+        "conflict" => Outcome::Conflict,
+        "duplicate" => Outcome::Duplicate,
+        _ => Outcome::Rejected,
+    }
+}
+
+/// Applies one operation inside the batch's transaction and says what happened.
+fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) -> rusqlite::Result<OpResult> {
+    let applied = OpResult { op_id: op.op_id.clone(), outcome: Outcome::Applied, original: None, code: None, reason: None };
+    let round = tx
+        .query_row(
+            "SELECT code, number, title, status, window_start, window_end, forms FROM rounds WHERE code = ?1",
+            [&op.key.round],
+            round_from_row,
+        )
+        .optional()?;
+    let Some(round) = round else {
+        return Ok(rejected(op, "unknown_round", format!("round {} does not exist at HQ", op.key.round)));
+    };
+    if !round.accepts_field_edits() {
+        return Ok(rejected(op, "round_not_open", format!("round {} is {}", round.code, round.status.as_str())));
+    }
+    let Some(form_version) = round.form_version(&op.key.form) else {
+        return Ok(rejected(op, "unknown_form", format!("round {} does not use form {}", round.code, op.key.form)));
+    };
+    let key = &op.key;
+    let head = match (head(tx, key)?, &op.body) {
+        (Some(h), _) => h,
+        (None, OpBody::Submit) => {
+            return Ok(rejected(op, "submission_blocked", format!("nothing has been entered for {key}")));
+        }
+        (None, OpBody::SetField { .. }) => {
+            let seq = next_change_seq(tx)?;
+            tx.execute(
+                "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'draft', ?4, 0, ?5, ?6, ?6)",
+                params![key.round, key.form, key.location.as_str(), form_version, seq, now],
+            )?;
+            Head { id: tx.last_insert_rowid(), status: AssessmentStatus::NotStarted }
+        }
+    };
+    match &op.body {
+        OpBody::SetField { field, value, base_version } => {
+            let status = match workflow::edit(head.status) {
+                Ok(s) => s,
+                Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
+            };
+            let current = tx
+                .query_row(
+                    "SELECT value, version, author, device_id, hlc FROM field_values WHERE assessment_id = ?1 AND field = ?2",
+                    params![head.id, field],
+                    |r| {
+                        Ok(FieldVersion {
+                            value: serde_json::from_str(&r.get::<_, String>(0)?).unwrap_or(serde_json::Value::Null),
+                            version: r.get(1)?,
+                            author: r.get(2)?,
+                            device: r.get(3)?,
+                            hlc: Hlc::decode(&r.get::<_, String>(4)?).unwrap_or_default(),
+                        })
+                    },
+                )
+                .optional()?;
+            let incoming = IncomingWrite {
+                value: value.clone(),
+                base_version: *base_version,
+                author: caller.username.clone(),
+                device: caller.device_id.clone(),
+                hlc: op.hlc,
+            };
+            match merge_field(current.as_ref(), &incoming) {
+                MergeOutcome::Unchanged => {
+                    if head.status != status {
+                        touch(tx, head.id, status, now)?;
+                    }
+                    Ok(applied)
+                }
+                MergeOutcome::Apply => {
+                    let version = current.as_ref().map_or(0, |c| c.version) + 1;
+                    let value_json = value.to_string();
+                    tx.execute(
+                        "INSERT INTO field_values (assessment_id, field, value, version, author, device_id, hlc, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                         ON CONFLICT (assessment_id, field) DO UPDATE SET value = excluded.value, version = excluded.version,
+                           author = excluded.author, device_id = excluded.device_id, hlc = excluded.hlc, updated_at = excluded.updated_at",
+                        params![head.id, field, value_json, version, caller.username, caller.device_id, op.hlc.encode(), now],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO field_history (assessment_id, field, version, old_value, value, author, device_id, hlc, op_id, at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        params![
+                            head.id,
+                            field,
+                            version,
+                            current.as_ref().map(|c| c.value.to_string()),
+                            value_json,
+                            caller.username,
+                            caller.device_id,
+                            op.hlc.encode(),
+                            op.op_id,
+                            now
+                        ],
+                    )?;
+                    touch(tx, head.id, status, now)?;
+                    Ok(applied)
+                }
+                MergeOutcome::Conflict => {
+                    let current = current.expect("a conflict needs a current version");
+                    let base_value: Option<String> = tx
+                        .query_row(
+                            "SELECT value FROM field_history WHERE assessment_id = ?1 AND field = ?2 AND version = ?3",
+                            params![head.id, field, base_version],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    tx.execute(
+                        "INSERT INTO conflicts (assessment_id, field, base_version, base_value, current_value, current_version,
+                           current_author, current_device, current_hlc, incoming_value, incoming_author, incoming_device,
+                           incoming_hlc, op_id, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                        params![
+                            head.id,
+                            field,
+                            base_version,
+                            base_value,
+                            current.value.to_string(),
+                            current.version,
+                            current.author,
+                            current.device,
+                            current.hlc.encode(),
+                            value.to_string(),
+                            caller.username,
+                            caller.device_id,
+                            op.hlc.encode(),
+                            op.op_id,
+                            now
+                        ],
+                    )?;
+                    touch(tx, head.id, status, now)?;
+                    Ok(OpResult {
+                        op_id: op.op_id.clone(),
+                        outcome: Outcome::Conflict,
+                        original: None,
+                        code: Some("conflict".into()),
+                        reason: Some(format!(
+                            "{} changed `{field}` to {} meanwhile; your {} is kept for a supervisor to settle",
+                            current.author, current.value, value
+                        )),
+                    })
+                }
+            }
+        }
+        OpBody::Submit => {
+            let status = match workflow::submit(head.status) {
+                Ok(s) => s,
+                Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
+            };
+            let values = field_values(tx, head.id)?;
+            let blockers = FormDef::builtin(&key.form).map(|f| f.submission_blockers(&values)).unwrap_or_default();
+            if !blockers.is_empty() {
+                let reasons: Vec<String> = blockers.into_iter().map(|i| i.message.en).collect();
+                return Ok(rejected(op, "submission_blocked", reasons.join("; ")));
+            }
+            if head.status != status {
+                touch(tx, head.id, status, now)?;
+            }
+            Ok(applied)
+        }
+    }
+}
+
+#[async_trait]
+impl HqStorage for SqliteHq {
+    async fn epoch(&self) -> Result<String> {
+        self.with(|c| Ok(c.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))?)).await
+    }
+
+    async fn put_user(&self, user: NewUser) -> Result<()> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO users (username, display_name, role, scope, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, datetime('now'))
+                 ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, role = excluded.role,
+                   scope = excluded.scope, password_hash = excluded.password_hash",
+                params![
+                    user.username,
+                    user.display_name,
+                    user.role.as_str(),
+                    serde_json::to_string(&user.scope).expect("strings serialise"),
+                    user.password_hash
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>> {
+        let username = username.to_owned();
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT username, display_name, role, scope, password_hash FROM users WHERE username = ?1",
+                [username],
+                |r| {
+                    let role: String = r.get(2)?;
+                    let scope: String = r.get(3)?;
+                    Ok((
+                        User {
+                            username: r.get(0)?,
+                            display_name: r.get(1)?,
+                            role: Role::parse(&role).unwrap_or(Role::Enumerator),
+                            scope: serde_json::from_str(&scope).unwrap_or_default(),
+                        },
+                        r.get(4)?,
+                    ))
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn register_device(&self, d: NewDevice) -> Result<()> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO devices (device_id, username, name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![d.device_id, d.username, d.name, d.token_hash, d.created_at, d.expires_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn caller(&self, token_hash: &str, now: &str) -> Result<Option<Caller>> {
+        let (token_hash, now) = (token_hash.to_owned(), now.to_owned());
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT u.username, u.display_name, u.role, u.scope, d.device_id FROM devices d
+                 JOIN users u ON u.username = d.username
+                 WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND d.expires_at > ?2",
+                params![token_hash, now],
+                |r| {
+                    let role: String = r.get(2)?;
+                    let scope: String = r.get(3)?;
+                    Ok(Caller {
+                        username: r.get(0)?,
+                        display_name: r.get(1)?,
+                        role: Role::parse(&role).unwrap_or(Role::Enumerator),
+                        scope: Scope::new(serde_json::from_str::<Vec<String>>(&scope).unwrap_or_default()),
+                        device_id: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, device_id: &str, now: &str) -> Result<()> {
+        let (device_id, now) = (device_id.to_owned(), now.to_owned());
+        self.with(move |c| {
+            c.execute("UPDATE devices SET revoked_at = ?2 WHERE device_id = ?1", params![device_id, now])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_round(&self, round: &Round) -> Result<()> {
+        let round = round.clone();
+        self.with(move |c| {
+            let forms: Vec<RoundForm> =
+                round.forms.iter().map(|(form, version)| RoundForm { form: form.clone(), version: *version }).collect();
+            c.execute(
+                "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (code) DO UPDATE SET title = excluded.title, status = excluded.status,
+                   window_start = excluded.window_start, window_end = excluded.window_end, forms = excluded.forms",
+                params![
+                    round.code,
+                    round.number,
+                    round.title,
+                    round.status.as_str(),
+                    round.window_start,
+                    round.window_end,
+                    serde_json::to_string(&forms).expect("forms serialise")
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rounds(&self) -> Result<Vec<Round>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT code, number, title, status, window_start, window_end, forms FROM rounds ORDER BY number DESC",
+            )?;
+            let rows = stmt.query_map([], round_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: &str) -> Result<Vec<OpResult>> {
+        let (caller, now) = (caller.clone(), now.to_owned());
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut results = Vec::with_capacity(ops.len());
+            for op in &ops {
+                let seen = tx
+                    .query_row("SELECT outcome, code, reason FROM ops WHERE op_id = ?1", [&op.op_id], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+                    })
+                    .optional()?;
+                if let Some((outcome, code, reason)) = seen {
+                    results.push(OpResult {
+                        op_id: op.op_id.clone(),
+                        outcome: Outcome::Duplicate,
+                        original: Some(outcome_parse(&outcome)),
+                        code,
+                        reason,
+                    });
+                    continue;
+                }
+                let result = apply_op(&tx, &caller, op, &now)?;
+                tx.execute(
+                    "INSERT INTO ops (op_id, device_id, seq, outcome, code, reason, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![op.op_id, caller.device_id, op.seq, outcome_str(result.outcome), result.code, result.reason, now],
+                )?;
+                results.push(result);
+            }
+            // Durable (synchronous=FULL) before the acknowledgement leaves HQ.
+            tx.commit()?;
+            Ok(results)
+        })
+        .await
+    }
+
+    async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage> {
+        let scope = scope.clone();
+        self.with(move |c| {
+            let (clause, args) = scope_clause(&scope);
+            let sql = format!(
+                "SELECT id, change_seq FROM assessments WHERE change_seq > ? AND {clause} ORDER BY change_seq LIMIT ?"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let mut bind: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(after as i64)];
+            bind.extend(args.into_iter().map(|a| Box::new(a) as Box<dyn rusqlite::ToSql>));
+            bind.push(Box::new(i64::from(limit) + 1));
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(bind.iter()), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u64>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let has_more = rows.len() > limit as usize;
+            let rows = &rows[..rows.len().min(limit as usize)];
+            let assessments = rows.iter().map(|(id, _)| snapshot(c, *id)).collect::<rusqlite::Result<Vec<_>>>()?;
+            let last_seq = rows.last().map_or(after, |(_, seq)| *seq);
+            Ok(PullPage { assessments, last_seq, has_more })
+        })
+        .await
+    }
+
+    async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>> {
+        let key = key.clone();
+        self.with(move |c| match head(c, &key)? {
+            Some(h) => Ok(Some(snapshot(c, h.id)?)),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    async fn round_assessments(&self, round: &str, scope: &Scope) -> Result<Vec<AssessmentSnapshot>> {
+        let (round, scope) = (round.to_owned(), scope.clone());
+        self.with(move |c| {
+            let (clause, args) = scope_clause(&scope);
+            let sql = format!("SELECT id FROM assessments WHERE round = ? AND {clause} ORDER BY location, form");
+            let mut stmt = c.prepare(&sql)?;
+            let mut bind: Vec<String> = vec![round];
+            bind.extend(args);
+            let ids = stmt
+                .query_map(rusqlite::params_from_iter(bind.iter()), |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ids.into_iter().map(|id| snapshot(c, id)).collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn review(
+        &self,
+        caller: &Caller,
+        key: &AssessmentKey,
+        decision: ReviewDecision,
+        comment: &str,
+        now: &str,
+    ) -> Result<AssessmentSnapshot> {
+        let (caller, key, comment, now) = (caller.clone(), key.clone(), comment.to_owned(), now.to_owned());
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let h = head(&tx, &key)?.ok_or_else(|| StorageError::NotFound(format!("nothing has been submitted for {key}")))?;
+            let open: usize = tx.query_row(
+                "SELECT count(*) FROM conflicts WHERE assessment_id = ?1 AND status = 'open'",
+                [h.id],
+                |r| r.get(0),
+            )?;
+            let status = workflow::review(h.status, decision, caller.role, open, &comment)?;
+            let decision = match decision {
+                ReviewDecision::Approve => "approve",
+                ReviewDecision::Return => "return",
+            };
+            tx.execute(
+                "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![h.id, caller.username, caller.role.as_str(), decision, comment.trim(), now],
+            )?;
+            touch(&tx, h.id, status, &now)?;
+            let snap = snapshot(&tx, h.id)?;
+            tx.commit()?;
+            Ok(snap)
+        })
+        .await
+    }
+
+    async fn log_access(&self, actor: &str, action: &str, target: &str, now: &str) -> Result<()> {
+        let (actor, action, target, now) = (actor.to_owned(), action.to_owned(), target.to_owned(), now.to_owned());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO access_log (at, actor, action, target) VALUES (?1, ?2, ?3, ?4)",
+                params![now, actor, action, target],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,109 @@
+//! HQ storage behind one trait. SQLite now (`sqlite.rs`); PostgreSQL implements the
+//! same trait later, and one story test runs against both. Decisions — merge,
+//! workflow, rules — are dtm-core's pure functions; implementations only do IO.
+
+use async_trait::async_trait;
+use dtm_core::{AssessmentKey, ReviewDecision, Role, Round, Scope, TransitionError};
+use dtm_sync::wire::{AssessmentSnapshot, OpResult, Operation, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Who is calling, from their device token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub scope: Scope,
+    pub device_id: String,
+}
+
+impl Caller {
+    pub fn user(&self) -> User {
+        User {
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            scope: self.scope.prefixes().to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub scope: Vec<String>,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub device_id: String,
+    pub username: String,
+    pub name: Option<String>,
+    pub token_hash: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// One page of changes in commit order.
+#[derive(Debug, Clone)]
+pub struct PullPage {
+    pub assessments: Vec<AssessmentSnapshot>,
+    /// The change sequence of the last assessment in the page (or the `after` asked for).
+    pub last_seq: u64,
+    pub has_more: bool,
+}
+
+#[async_trait]
+pub trait HqStorage: Send + Sync + 'static {
+    /// Made when the database is created; a restored backup is a new epoch to devices
+    /// only if it is restored under a new epoch, which `dtm-hq restore` does.
+    async fn epoch(&self) -> Result<String>;
+    /// Creates or replaces a user.
+    async fn put_user(&self, user: NewUser) -> Result<()>;
+    /// The user and their password hash.
+    async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>>;
+    async fn register_device(&self, device: NewDevice) -> Result<()>;
+    /// The caller holding this token, unless it is unknown, revoked or expired at `now`.
+    async fn caller(&self, token_hash: &str, now: &str) -> Result<Option<Caller>>;
+    async fn revoke_device(&self, device_id: &str, now: &str) -> Result<()>;
+    async fn put_round(&self, round: &Round) -> Result<()>;
+    async fn rounds(&self) -> Result<Vec<Round>>;
+    /// Applies one batch of already-validated operations in one durable transaction
+    /// and answers each. Operations seen before get the answer they got then.
+    async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: &str) -> Result<Vec<OpResult>>;
+    /// Assessments in scope changed after `after`, in commit order.
+    async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage>;
+    async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>>;
+    /// Every stored assessment of the round in scope.
+    async fn round_assessments(&self, round: &str, scope: &Scope) -> Result<Vec<AssessmentSnapshot>>;
+    async fn review(
+        &self,
+        caller: &Caller,
+        key: &AssessmentKey,
+        decision: ReviewDecision,
+        comment: &str,
+        now: &str,
+    ) -> Result<AssessmentSnapshot>;
+    /// Records who read or exported what.
+    async fn log_access(&self, actor: &str, action: &str, target: &str, now: &str) -> Result<()>;
+}
