@@ -1,0 +1,97 @@
+//! HQ's router in-process: version negotiation and the dashboard fallback.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use dtm_hq::sqlite::SqliteHq;
+use dtm_hq::{router, AppState, Settings};
+use http_body_util::BodyExt;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+async fn app(dir: &tempfile::TempDir) -> axum::Router {
+    let storage = Arc::new(SqliteHq::open(&dir.path().join("hq.sqlite3")).unwrap());
+    dtm_hq::demo::seed(storage.as_ref()).await.unwrap();
+    std::fs::create_dir_all(dir.path().join("ui")).unwrap();
+    std::fs::write(dir.path().join("ui/index.html"), "<!doctype html><title>dtm-field</title>").unwrap();
+    let settings = Settings { ui_dir: dir.path().join("ui"), ..Settings::default() };
+    router(AppState::new(storage, settings))
+}
+
+async fn token(app: &axum::Router) -> String {
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/auth/login")
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"username":"enumerator","password":"enumerator-demo"}"#))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: serde_json::Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn pull(app: &axum::Router, token: &str, protocol: Option<&str>) -> (StatusCode, serde_json::Value) {
+    let mut req = Request::get("/api/v1/sync/pull").header("authorization", format!("Bearer {token}"));
+    if let Some(p) = protocol {
+        req = req.header("x-dtm-protocol", p);
+    }
+    let resp = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn an_app_too_old_for_hq_is_told_to_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir).await;
+    let token = token(&app).await;
+    let (status, body) = pull(&app, &token, Some("0")).await;
+    assert_eq!(status, StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(body["error"]["code"], "update_required", "the device must be able to tell the user to update");
+}
+
+#[tokio::test]
+async fn an_app_newer_than_hq_is_told_hq_must_be_updated() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir).await;
+    let token = token(&app).await;
+    let (status, body) = pull(&app, &token, Some("99")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UPGRADE_REQUIRED, Some("hq_too_old")));
+}
+
+#[tokio::test]
+async fn a_pull_carries_the_open_round_and_an_epoch_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir).await;
+    let token = token(&app).await;
+    let (status, body) = pull(&app, &token, Some("1")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rounds"][0]["code"], "R1");
+    let cursor = body["cursor"].as_str().unwrap();
+    assert!(cursor.ends_with(":0"), "an empty HQ hands out the start of its epoch: {cursor}");
+    // A cursor from another epoch (a restored HQ) starts again from zero instead of skipping.
+    let (status, _) = {
+        let req = Request::get("/api/v1/sync/pull?cursor=otherepoch:999")
+            .header("authorization", format!("Bearer {token}"))
+            .header("x-dtm-protocol", "1");
+        let resp = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        (resp.status(), ())
+    };
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_for_any_path_outside_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir).await;
+    for path in ["/", "/review/R1"] {
+        let resp = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+    }
+    let resp = app.clone().oneshot(Request::get("/api/v1/nope").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "unknown API paths are errors, not the dashboard");
+}

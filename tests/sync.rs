@@ -1,0 +1,268 @@
+//! End to end: a real dtm-hq on 127.0.0.1:0, device stores driven by the real dtm CLI.
+
+use dtm_e2e::{hq_rows, Device, Hq};
+use serde_json::{json, Value};
+
+const TRIPOLI: &str = "LY021104";
+const MISRATA: &str = "LY021401";
+
+fn login_enumerator(hq: &Hq, device: &Device) {
+    device.ok(&["login", "--hq", &hq.url, "--user", "enumerator", "--password", "enumerator-demo"]);
+}
+
+fn fill_consistent(device: &Device) {
+    device.ok(&[
+        "set", TRIPOLI, "idp_hh=10", "idp_ind=50", "ret_hh=2", "ret_ind=9", "mig_ind=100", "mig_men=60", "mig_women=30",
+        "mig_children=10",
+    ]);
+}
+
+fn status_of(list: &Value, pcode: &str) -> String {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"]["location"] == pcode)
+        .unwrap_or_else(|| panic!("{pcode} is not listed"))["status"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn an_edit_synced_from_one_device_reaches_another_and_a_return_reaches_back() {
+    let hq = Hq::start_demo();
+    let (a, b) = (Device::new(), Device::new());
+    login_enumerator(&hq, &a);
+    login_enumerator(&hq, &b);
+
+    // Device A works offline into its store, then syncs.
+    fill_consistent(&a);
+    let submitted = a.ok(&["submit", TRIPOLI]);
+    assert_eq!(submitted["status"], "submitted");
+    assert_eq!(a.ok(&["status"])["pending"], 9, "eight field edits and one submit wait in the outbox");
+    let report = a.ok(&["sync"]);
+    assert_eq!((report["applied"].as_u64(), report["pending"].as_u64()), (Some(9), Some(0)), "{report}");
+
+    // Device B pulls and sees A's values.
+    b.ok(&["sync"]);
+    let seen = b.ok(&["show", TRIPOLI]);
+    assert_eq!(seen["values"]["mig_men"], 60, "B must see the value A pushed");
+    assert_eq!(seen["status"], "submitted");
+
+    // The supervisor returns it through the HTTP API.
+    let sup = hq.token("supervisor", "supervisor-demo");
+    let (code, detail) = hq.post(
+        &format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review"),
+        Some(&sup),
+        &json!({"decision": "return", "comment": "Check the migrant children count"}),
+    );
+    assert_eq!(code, 200, "{detail}");
+    assert_eq!(detail["status"], "returned");
+
+    // A pulls and sees "returned" with the comment, and can fix it offline.
+    a.ok(&["sync"]);
+    let back = a.ok(&["show", TRIPOLI]);
+    assert_eq!(back["status"], "returned", "a returned assessment must reappear on the device");
+    assert_eq!(back["comments"][0]["text"], "Check the migrant children count");
+    assert_eq!(back["comments"][0]["decision"], "return");
+    assert_eq!(status_of(&a.ok(&["list"]), TRIPOLI), "returned");
+    a.ok(&["set", TRIPOLI, "mig_children=10"]);
+    a.ok(&["submit", TRIPOLI]);
+    a.ok(&["sync"]);
+    let (_, after) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}"), Some(&sup));
+    assert_eq!(after["status"], "submitted", "the fixed assessment is submitted again");
+}
+
+#[test]
+fn an_enumerator_reading_or_writing_outside_their_scope_gets_403() {
+    let hq = Hq::start_demo();
+    let token = hq.token("enumerator", "enumerator-demo");
+    let (code, body) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{MISRATA}"), Some(&token));
+    assert_eq!((code, body["error"]["code"].as_str()), (403, Some("out_of_scope")), "read outside scope: {body}");
+
+    let op = json!({"op_id": "01890a5d-ac96-774b-bcce-b302099a8057", "seq": 1,
+        "key": {"round": "R1", "form": "baladiya", "location": MISRATA},
+        "hlc": {"millis": 1, "counter": 0}, "form_version": 1,
+        "kind": "set_field", "field": "idp_hh", "value": 5, "base_version": 0});
+    let (code, body) = hq.post("/api/v1/sync/push", Some(&token), &json!({"ops": [op]}));
+    assert_eq!((code, body["error"]["code"].as_str()), (403, Some("out_of_scope")), "write outside scope: {body}");
+    assert_eq!(body["error"]["op_id"], "01890a5d-ac96-774b-bcce-b302099a8057", "the refusal names the operation");
+    assert_eq!(hq_rows(&hq, "assessments"), 0, "a refused write must write nothing");
+    assert_eq!(hq_rows(&hq, "ops"), 0);
+
+    // The device refuses the same edit itself, offline, with the same code.
+    let device = Device::new();
+    device.ok(&["login", "--hq", &hq.url, "--user", "enumerator", "--password", "enumerator-demo"]);
+    assert_eq!(device.err_code(&["set", MISRATA, "idp_hh=5"]), "out_of_scope");
+}
+
+#[test]
+fn each_kind_of_bad_input_gets_a_clear_4xx_and_writes_nothing() {
+    let hq = Hq::start_demo();
+    let token = hq.token("enumerator", "enumerator-demo");
+    let devices_before = hq_rows(&hq, "devices");
+    let op = |location: &str, value: Value| {
+        json!({"ops": [{"op_id": "01890a5d-ac96-774b-bcce-b302099a8058", "seq": 1,
+            "key": {"round": "R1", "form": "baladiya", "location": location},
+            "hlc": {"millis": 1, "counter": 0}, "form_version": 1,
+            "kind": "set_field", "field": "idp_hh", "value": value, "base_version": 0}]})
+    };
+    let cases: Vec<(&str, (u16, Value), u16, &str)> = vec![
+        ("malformed body", hq.post_raw("/api/v1/sync/push", Some(&token), b"{\"ops\": [".to_vec()), 400, "malformed_body"),
+        ("wrong shape", hq.post("/api/v1/sync/push", Some(&token), &json!({"ops": 3})), 422, "malformed_body"),
+        (
+            "oversized body",
+            hq.post_raw("/api/v1/sync/push", Some(&token), vec![b' '; 9 * 1024 * 1024]),
+            413,
+            "body_too_large",
+        ),
+        ("unknown P-code", hq.post("/api/v1/sync/push", Some(&token), &op("LY021199", json!(5))), 422, "unknown_pcode"),
+        ("negative count", hq.post("/api/v1/sync/push", Some(&token), &op(TRIPOLI, json!(-5))), 422, "negative_count"),
+        (
+            "wrong password",
+            hq.post("/api/v1/auth/login", None, &json!({"username": "enumerator", "password": "guess"})),
+            401,
+            "bad_credentials",
+        ),
+        (
+            "unknown user",
+            hq.post("/api/v1/auth/login", None, &json!({"username": "nobody", "password": "guess"})),
+            401,
+            "bad_credentials",
+        ),
+        ("unknown token", hq.get("/api/v1/sync/pull", Some("deadbeef")), 401, "unauthenticated"),
+        ("no token", hq.get("/api/v1/rounds", None), 401, "unauthenticated"),
+        ("unknown P-code read", hq.get("/api/v1/assessments/R1/baladiya/LY021199", Some(&token)), 404, "unknown_pcode"),
+        (
+            "enumerator reviewing",
+            hq.post(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review"), Some(&token), &json!({"decision": "approve"})),
+            403,
+            "forbidden",
+        ),
+    ];
+    for (what, (status, body), want_status, want_code) in cases {
+        assert_eq!(status, want_status, "{what}: {body}");
+        assert_eq!(body["error"]["code"], want_code, "{what}: {body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what} needs a message: {body}");
+    }
+    assert_eq!(hq_rows(&hq, "assessments"), 0, "bad input must write no assessment");
+    assert_eq!(hq_rows(&hq, "field_values"), 0, "bad input must write no value");
+    assert_eq!(hq_rows(&hq, "ops"), 0, "bad input must record no operation");
+    assert_eq!(hq_rows(&hq, "devices"), devices_before, "a failed login must not register a device");
+    let (status, _) = hq.get("/api/v1/rounds", Some(&token));
+    assert_eq!(status, 200, "HQ stays up after bad input");
+}
+
+#[test]
+fn an_expired_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Tokens that last zero days are expired as soon as they are issued.
+    std::fs::write(dir.path().join("hq.toml"), "token_days = 0\n").unwrap();
+    let config = dir.path().join("hq.toml");
+    let hq = Hq::start_in(dir, &["--demo", "--config", config.to_str().unwrap()]);
+    let token = hq.token("enumerator", "enumerator-demo");
+    let (status, body) = hq.get("/api/v1/rounds", Some(&token));
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthenticated")), "{body}");
+}
+
+#[test]
+fn second_device_edit_of_same_field_becomes_a_conflict_that_blocks_approval() {
+    let hq = Hq::start_demo();
+    let (a, b) = (Device::new(), Device::new());
+    login_enumerator(&hq, &a);
+    login_enumerator(&hq, &b);
+    fill_consistent(&a);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // Both change the same field offline from the same base.
+    a.ok(&["set", TRIPOLI, "idp_ind=55"]);
+    b.ok(&["set", TRIPOLI, "idp_ind=70"]);
+    a.ok(&["sync"]);
+    let report = b.ok(&["sync"]);
+    assert_eq!(report["conflicts"], 1, "B's edit races A's: a conflict, not a silent overwrite: {report}");
+    let sup = hq.token("supervisor", "supervisor-demo");
+    let (_, detail) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}"), Some(&sup));
+    assert_eq!(detail["values"]["idp_ind"], 55, "the current value stays until the conflict is resolved");
+    assert_eq!(detail["open_conflicts"], 1);
+    let conn = rusqlite::Connection::open(hq.db_path()).unwrap();
+    let (base, current, incoming): (Option<String>, String, String) = conn
+        .query_row("SELECT base_value, current_value, incoming_value FROM conflicts", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!((base.as_deref(), current.as_str(), incoming.as_str()), (Some("50"), "55", "70"), "nothing is lost");
+    // B's device keeps its value visible as a conflict, and takes HQ's current value.
+    let conflicts = b.ok(&["rejected"]);
+    assert_eq!(conflicts[0]["code"], "conflict");
+    assert_eq!(b.ok(&["show", TRIPOLI])["values"]["idp_ind"], 55);
+
+    a.ok(&["submit", TRIPOLI]);
+    a.ok(&["sync"]);
+    let (status, body) = hq.post(
+        &format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review"),
+        Some(&sup),
+        &json!({"decision": "approve"}),
+    );
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("open_conflicts")), "{body}");
+}
+
+#[test]
+fn a_push_repeated_after_a_lost_response_changes_nothing_and_gets_the_same_answers() {
+    let hq = Hq::start_demo();
+    let token = hq.token("enumerator", "enumerator-demo");
+    let push = json!({"ops": [{"op_id": "01890a5d-ac96-774b-bcce-b302099a8059", "seq": 1,
+        "key": {"round": "R1", "form": "baladiya", "location": TRIPOLI},
+        "hlc": {"millis": 1, "counter": 0}, "form_version": 1,
+        "kind": "set_field", "field": "idp_hh", "value": 5, "base_version": 0}]});
+    let (_, first) = hq.post("/api/v1/sync/push", Some(&token), &push);
+    let (_, second) = hq.post("/api/v1/sync/push", Some(&token), &push);
+    assert_eq!(first["results"][0]["outcome"], "applied");
+    assert_eq!(second["results"][0]["outcome"], "duplicate");
+    assert_eq!(second["results"][0]["original"], "applied", "a repeated push is told what the first got");
+    assert_eq!(hq_rows(&hq, "field_history"), 1, "the second push must not write a second version");
+}
+
+#[test]
+fn an_operation_refused_by_hq_is_set_aside_and_the_rest_of_the_outbox_still_syncs() {
+    let hq = Hq::start_demo();
+    let (a, b) = (Device::new(), Device::new());
+    login_enumerator(&hq, &a);
+    login_enumerator(&hq, &b);
+    fill_consistent(&a);
+    a.ok(&["sync"]);
+    // B submits the shared draft and the supervisor approves it, while A is offline.
+    b.ok(&["sync"]);
+    b.ok(&["submit", TRIPOLI]);
+    b.ok(&["sync"]);
+    let sup = hq.token("supervisor", "supervisor-demo");
+    let (status, _) =
+        hq.post(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review"), Some(&sup), &json!({"decision": "approve"}));
+    assert_eq!(status, 200);
+    // A, still seeing a draft, edits it, then edits another baladiya.
+    let other = "LY021101";
+    a.ok(&["set", TRIPOLI, "idp_hh=11"]);
+    a.ok(&["set", other, "idp_hh=3"]);
+    let report = a.ok(&["sync"]);
+    assert_eq!((report["rejected"].as_u64(), report["pending"].as_u64()), (Some(1), Some(0)), "{report}");
+    let rejected = a.ok(&["rejected"]);
+    assert_eq!(rejected[0]["code"], "invalid_transition", "the enumerator is told why: {rejected}");
+    let (_, detail) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{other}"), Some(&sup));
+    assert_eq!(detail["values"]["idp_hh"], 3, "operations behind a refused one must still reach HQ");
+    let (_, approved) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}"), Some(&sup));
+    assert_eq!(approved["values"]["idp_hh"], 10, "an approved assessment is locked");
+    assert_eq!(a.ok(&["show", TRIPOLI])["status"], "approved");
+}
+
+#[test]
+fn a_device_offline_keeps_every_edit_and_reports_it_cannot_reach_hq() {
+    let hq = Hq::start_demo();
+    let a = Device::new();
+    login_enumerator(&hq, &a);
+    drop(hq); // the link goes down
+    a.ok(&["set", TRIPOLI, "idp_hh=4"]);
+    assert_eq!(a.err_code(&["sync"]), "offline");
+    let status = a.ok(&["status"]);
+    assert_eq!(status["pending"], 1, "the edit waits in the outbox");
+    assert_eq!(status["last_error"]["code"], "offline");
+    assert_eq!(a.ok(&["show", TRIPOLI])["values"]["idp_hh"], 4);
+}
