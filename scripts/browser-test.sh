@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Starts a real dtm-hq with demo data serving ui/dist, has an enumerator device
+# submit the Tripoli assessment through the dtm CLI, then runs the Playwright test
+# in which the supervisor returns it from the web dashboard.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+cargo build -q -p dtm-hq -p dtm-cli
+[ -f ui/dist/index.html ] || (cd ui && npm run build)
+
+work="$(mktemp -d)"
+hq_pid=""
+cleanup() { [ -n "$hq_pid" ] && kill "$hq_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+"$TARGET/debug/dtm-hq" serve --demo --listen 127.0.0.1:0 --database "$work/hq.sqlite3" --ui-dir ui/dist \
+  > "$work/hq.out" 2> "$work/hq.err" &
+hq_pid=$!
+for _ in $(seq 1 100); do grep -q "listening on" "$work/hq.out" 2>/dev/null && break; sleep 0.1; done
+url="$(sed -n 's/^dtm-hq listening on //p' "$work/hq.out")"
+[ -n "$url" ] || { cat "$work/hq.err"; echo "dtm-hq did not start" >&2; exit 1; }
+
+dtm() { "$TARGET/debug/dtm" --store "$work/device.sqlite3" "$@"; }
+dtm login --hq "$url" --user enumerator --password enumerator-demo >/dev/null
+dtm set LY021104 idp_hh=10 idp_ind=50 ret_hh=2 ret_ind=9 mig_ind=100 mig_men=60 mig_women=30 mig_children=10 >/dev/null
+dtm submit LY021104 >/dev/null
+dtm sync
+
+(cd ui && DTM_HQ_URL="$url" npm run -s test:browser)

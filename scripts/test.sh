@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole dtm-field suite: lint, Rust unit/story/end-to-end tests, UI logic tests,
+# the browser test of the HQ dashboard, and the field app's smoke test under Xvfb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+export CARGO_TARGET_DIR="$TARGET"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+# PostgreSQL is on the machine for the HQ storage story; start it if it is down.
+if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+fi
+
+step "schemas: every form validates against schemas/form.schema.json"
+.venv/bin/check-jsonschema --schemafile schemas/form.schema.json schemas/forms/*.json
+.venv/bin/check-jsonschema --check-metaschema schemas/form.schema.json
+
+step "ui: types, unit tests, build"
+(cd ui && npm run check && npm test && npm run build)
+
+step "rust: format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "rust: unit, story and end-to-end tests"
+cargo test --workspace
+
+step "browser: the HQ web dashboard in Chromium"
+scripts/browser-test.sh
+
+step "field app: smoke test in a real Tauri window under Xvfb"
+scripts/tauri-smoke/run.sh
+
+echo
+echo "dtm-field: the whole suite passed"
