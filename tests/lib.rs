@@ -65,7 +65,8 @@ impl Hq {
 
     /// Logs in over HTTP and returns the bearer token.
     pub fn token(&self, user: &str, password: &str) -> String {
-        let (status, body) = self.post("/api/v1/auth/login", None, &serde_json::json!({"username": user, "password": password}));
+        let (status, body) =
+            self.post("/api/v1/auth/login", None, &serde_json::json!({"username": user, "password": password}));
         assert_eq!(status, 200, "login as {user} failed: {body}");
         body["token"].as_str().unwrap().to_owned()
     }

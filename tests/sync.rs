@@ -12,7 +12,15 @@ fn login_enumerator(hq: &Hq, device: &Device) {
 
 fn fill_consistent(device: &Device) {
     device.ok(&[
-        "set", TRIPOLI, "idp_hh=10", "idp_ind=50", "ret_hh=2", "ret_ind=9", "mig_ind=100", "mig_men=60", "mig_women=30",
+        "set",
+        TRIPOLI,
+        "idp_hh=10",
+        "idp_ind=50",
+        "ret_hh=2",
+        "ret_ind=9",
+        "mig_ind=100",
+        "mig_men=60",
+        "mig_women=30",
         "mig_children=10",
     ]);
 }
@@ -108,7 +116,12 @@ fn each_kind_of_bad_input_gets_a_clear_4xx_and_writes_nothing() {
             "kind": "set_field", "field": "idp_hh", "value": value, "base_version": 0}]})
     };
     let cases: Vec<(&str, (u16, Value), u16, &str)> = vec![
-        ("malformed body", hq.post_raw("/api/v1/sync/push", Some(&token), b"{\"ops\": [".to_vec()), 400, "malformed_body"),
+        (
+            "malformed body",
+            hq.post_raw("/api/v1/sync/push", Some(&token), b"{\"ops\": [".to_vec()),
+            400,
+            "malformed_body",
+        ),
         ("wrong shape", hq.post("/api/v1/sync/push", Some(&token), &json!({"ops": 3})), 422, "malformed_body"),
         (
             "oversized body",
@@ -135,7 +148,11 @@ fn each_kind_of_bad_input_gets_a_clear_4xx_and_writes_nothing() {
         ("unknown P-code read", hq.get("/api/v1/assessments/R1/baladiya/LY021199", Some(&token)), 404, "unknown_pcode"),
         (
             "enumerator reviewing",
-            hq.post(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review"), Some(&token), &json!({"decision": "approve"})),
+            hq.post(
+                &format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review"),
+                Some(&token),
+                &json!({"decision": "approve"}),
+            ),
             403,
             "forbidden",
         ),
@@ -235,8 +252,11 @@ fn an_operation_refused_by_hq_is_set_aside_and_the_rest_of_the_outbox_still_sync
     b.ok(&["submit", TRIPOLI]);
     b.ok(&["sync"]);
     let sup = hq.token("supervisor", "supervisor-demo");
-    let (status, _) =
-        hq.post(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review"), Some(&sup), &json!({"decision": "approve"}));
+    let (status, _) = hq.post(
+        &format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review"),
+        Some(&sup),
+        &json!({"decision": "approve"}),
+    );
     assert_eq!(status, 200);
     // A, still seeing a draft, edits it, then edits another baladiya.
     let other = "LY021101";

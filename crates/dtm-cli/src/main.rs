@@ -107,8 +107,7 @@ fn parse_value(raw: &str) -> FieldValue {
 }
 
 fn key(device: &Device, location: &str, round: Option<String>, form: &str) -> Result<AssessmentKey, Failure> {
-    let location =
-        Pcode::parse(location).map_err(|e| usage("unknown_pcode", e.to_string()))?;
+    let location = Pcode::parse(location).map_err(|e| usage("unknown_pcode", e.to_string()))?;
     let round = match round {
         Some(r) => r,
         None => open_round(device)?,
@@ -159,7 +158,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Login { hq, user, password } => {
             let session = device.login(&hq, &user, &password).await?;
-            emit(json, &session, |s| format!("logged in as {} ({}) at {}", s.user.username, s.user.role.as_str(), s.hq_url));
+            emit(json, &session, |s| {
+                format!("logged in as {} ({}) at {}", s.user.username, s.user.role.as_str(), s.hq_url)
+            });
         }
         Command::Logout => {
             device.logout()?;
@@ -175,7 +176,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Rounds => {
             let rounds = device.rounds()?;
             emit(json, &rounds, |rs| {
-                rs.iter().map(|r| format!("{} {} [{}]", r.code, r.title, r.status.as_str())).collect::<Vec<_>>().join("\n")
+                rs.iter()
+                    .map(|r| format!("{} {} [{}]", r.code, r.title, r.status.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             });
         }
         Command::List { round } => {
@@ -187,7 +191,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             emit(json, &list, |l| {
                 l.iter()
                     .map(|a| {
-                        format!("{} {:<24} {:<12} pending {}", a.key.location, a.location.name_en, a.status.as_str(), a.pending_ops)
+                        format!(
+                            "{} {:<24} {:<12} pending {}",
+                            a.key.location,
+                            a.location.name_en,
+                            a.status.as_str(),
+                            a.pending_ops
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
@@ -240,7 +250,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let ops = device.rejected_ops()?;
             emit(json, &ops, |ops| {
                 ops.iter()
-                    .map(|o| format!("{} {} {}: {} ({})", o.key, o.field.as_deref().unwrap_or("-"), o.code, o.reason, o.op_id))
+                    .map(|o| {
+                        format!(
+                            "{} {} {}: {} ({})",
+                            o.key,
+                            o.field.as_deref().unwrap_or("-"),
+                            o.code,
+                            o.reason,
+                            o.op_id
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             });

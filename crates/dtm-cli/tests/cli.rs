@@ -3,7 +3,8 @@
 use std::process::Command;
 
 fn dtm(store: &std::path::Path, args: &[&str]) -> (bool, serde_json::Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dtm")).arg("--store").arg(store).arg("--json").args(args).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_dtm")).arg("--store").arg(store).arg("--json").args(args).output().unwrap();
     (out.status.success(), serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null))
 }
 

@@ -125,8 +125,8 @@ impl FormDef {
         if let Some(err) = form_schema().iter_errors(&value).next() {
             return Err(FormError::Schema { path: err.instance_path.to_string(), message: err.to_string() });
         }
-        let mut form: FormDef =
-            serde_json::from_value(value).map_err(|e| FormError::Schema { path: String::new(), message: e.to_string() })?;
+        let mut form: FormDef = serde_json::from_value(value)
+            .map_err(|e| FormError::Schema { path: String::new(), message: e.to_string() })?;
         let mut seen = std::collections::BTreeSet::new();
         for f in form.fields() {
             if !seen.insert(f.id.clone()) {
@@ -135,8 +135,8 @@ impl FormDef {
         }
         let mut parsed = Vec::with_capacity(form.rules.len());
         for rule in &form.rules {
-            let expr = rules::parse(&rule.expr)
-                .map_err(|message| FormError::RuleSyntax { rule: rule.id.clone(), message })?;
+            let expr =
+                rules::parse(&rule.expr).map_err(|message| FormError::RuleSyntax { rule: rule.id.clone(), message })?;
             for name in expr.field_refs().into_iter().chain(rule.fields.iter().cloned()) {
                 if !seen.contains(&name) {
                     return Err(FormError::UnknownField { rule: rule.id.clone(), field: name });
@@ -152,9 +152,9 @@ impl FormDef {
     pub fn builtin(id: &str) -> Option<&'static FormDef> {
         static BALADIYA: OnceLock<FormDef> = OnceLock::new();
         match id {
-            "baladiya" => Some(BALADIYA.get_or_init(|| {
-                FormDef::from_json(BALADIYA_FORM).expect("the shipped baladiya form is valid")
-            })),
+            "baladiya" => Some(
+                BALADIYA.get_or_init(|| FormDef::from_json(BALADIYA_FORM).expect("the shipped baladiya form is valid")),
+            ),
             _ => None,
         }
     }

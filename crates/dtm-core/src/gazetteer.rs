@@ -42,8 +42,8 @@ impl Gazetteer {
                 // Row 1 is the header and row 2 the HXL hashtags.
                 for line in csv.lines().skip(2).filter(|l| !l.trim().is_empty()) {
                     let cols: Vec<&str> = line.split(',').collect();
-                    let pcode = Pcode::parse(cols[code].trim())
-                        .expect("the shipped gazetteer holds only well-formed P-codes");
+                    let pcode =
+                        Pcode::parse(cols[code].trim()).expect("the shipped gazetteer holds only well-formed P-codes");
                     let location = Location {
                         pcode: pcode.clone(),
                         name_en: cols[en].trim().to_owned(),

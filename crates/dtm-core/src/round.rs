@@ -23,9 +23,7 @@ impl RoundStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Planned, Self::Open, Self::Closed, Self::Published]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [Self::Planned, Self::Open, Self::Closed, Self::Published].into_iter().find(|r| r.as_str() == s)
     }
 }
 

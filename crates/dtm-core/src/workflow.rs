@@ -160,17 +160,26 @@ mod tests {
 
     #[test]
     fn an_enumerator_cannot_review() {
-        assert_eq!(review(Submitted, ReviewDecision::Approve, Role::Enumerator, 0, ""), Err(TransitionError::NotAReviewer));
+        assert_eq!(
+            review(Submitted, ReviewDecision::Approve, Role::Enumerator, 0, ""),
+            Err(TransitionError::NotAReviewer)
+        );
     }
 
     #[test]
     fn returning_needs_a_comment() {
-        assert_eq!(review(Submitted, ReviewDecision::Return, Role::Supervisor, 0, "  "), Err(TransitionError::CommentRequired));
+        assert_eq!(
+            review(Submitted, ReviewDecision::Return, Role::Supervisor, 0, "  "),
+            Err(TransitionError::CommentRequired)
+        );
         assert_eq!(review(Submitted, ReviewDecision::Return, Role::Supervisor, 0, "recheck"), Ok(Returned));
     }
 
     #[test]
     fn an_open_conflict_blocks_approval() {
-        assert_eq!(review(Submitted, ReviewDecision::Approve, Role::Admin, 2, ""), Err(TransitionError::OpenConflicts(2)));
+        assert_eq!(
+            review(Submitted, ReviewDecision::Approve, Role::Admin, 2, ""),
+            Err(TransitionError::OpenConflicts(2))
+        );
     }
 }

@@ -23,7 +23,9 @@ impl AppError {
     /// Names the pushed operation that caused this error.
     pub fn for_op(self, id: &str) -> Self {
         match self {
-            Self::Client { status, code, message, .. } => Self::Client { status, code, message, op_id: Some(id.to_owned()) },
+            Self::Client { status, code, message, .. } => {
+                Self::Client { status, code, message, op_id: Some(id.to_owned()) }
+            }
             other => other,
         }
     }
@@ -76,7 +78,12 @@ impl IntoResponse for AppError {
             Self::Client { status, code, message, op_id } => (status, code, message, op_id),
             Self::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "HQ hit an internal error; nothing was changed".to_owned(), None)
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "HQ hit an internal error; nothing was changed".to_owned(),
+                    None,
+                )
             }
         };
         let body = ErrorBody { error: ApiError { code: code.to_owned(), message, op_id } };

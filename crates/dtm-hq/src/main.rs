@@ -42,7 +42,8 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DTM_LOG").unwrap_or_else(|_| "dtm_hq=info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("DTM_LOG")
+                .unwrap_or_else(|_| "dtm_hq=info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -87,7 +88,8 @@ async fn shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

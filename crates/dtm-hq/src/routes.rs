@@ -98,7 +98,10 @@ impl FromRequestParts<AppState> for Caller {
 /// Refuses devices whose protocol HQ no longer speaks; their outbox stays intact.
 fn check_protocol(headers: &HeaderMap) -> Result<(), AppError> {
     let Some(v) = headers.get(wire::PROTOCOL_HEADER) else {
-        return Err(AppError::bad_request("protocol_missing", format!("sync requests must send {}", wire::PROTOCOL_HEADER)));
+        return Err(AppError::bad_request(
+            "protocol_missing",
+            format!("sync requests must send {}", wire::PROTOCOL_HEADER),
+        ));
     };
     let version: u32 = v.to_str().ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     if version < wire::MIN_PROTOCOL_VERSION {
@@ -118,7 +121,10 @@ fn check_protocol(headers: &HeaderMap) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>, AppError> {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, AppError> {
     let found = state.storage.user_for_login(&req.username).await?;
     let password = req.password.clone();
     let (user, ok) = match found {
@@ -305,9 +311,8 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     if uuid::Uuid::parse_str(&op.op_id).is_err() {
         return Err(AppError::unprocessable("malformed_op", format!("op_id `{}` is not a UUID", op.op_id)));
     }
-    let form = FormDef::builtin(&op.key.form).ok_or_else(|| {
-        AppError::unprocessable("unknown_form", format!("there is no form `{}`", op.key.form))
-    })?;
+    let form = FormDef::builtin(&op.key.form)
+        .ok_or_else(|| AppError::unprocessable("unknown_form", format!("there is no form `{}`", op.key.form)))?;
     let pcode = op.key.location.as_str();
     if Gazetteer::libya().get(pcode).is_none() {
         return Err(AppError::unprocessable("unknown_pcode", format!("`{pcode}` is not a location in the gazetteer")));
@@ -356,9 +361,9 @@ async fn pull(
     let epoch = state.storage.epoch().await?;
     // A cursor from another epoch (a restored or replaced HQ) starts again from zero.
     let after = match q.cursor.as_deref().and_then(|c| c.split_once(':')) {
-        Some((e, seq)) if e == epoch => {
-            seq.parse().map_err(|_| AppError::bad_request("malformed_cursor", "the pull cursor is not one HQ gave out"))?
-        }
+        Some((e, seq)) if e == epoch => seq
+            .parse()
+            .map_err(|_| AppError::bad_request("malformed_cursor", "the pull cursor is not one HQ gave out"))?,
         _ => 0,
     };
     let limit = q.limit.unwrap_or(200).clamp(1, 1000);
@@ -371,4 +376,3 @@ async fn pull(
         has_more: page.has_more,
     }))
 }
-

@@ -10,7 +10,9 @@ use dtm_core::{
     ReviewDecision, Role, Round, RoundStatus, Scope,
 };
 use dtm_store::sqlite::{self, Durability};
-use dtm_sync::wire::{AssessmentSnapshot, OpBody, OpResult, Operation, Outcome, RoundForm, User, WireComment, WireField};
+use dtm_sync::wire::{
+    AssessmentSnapshot, OpBody, OpResult, Operation, Outcome, RoundForm, User, WireComment, WireField,
+};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,7 +36,10 @@ impl SqliteHq {
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
-    async fn with<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             // Every write is one transaction, so a panic cannot leave half a change behind.
@@ -114,7 +119,10 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
     let mut stmt = conn.prepare_cached("SELECT field, value, version FROM field_values WHERE assessment_id = ?1")?;
     for row in stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u64>(2)?)))? {
         let (field, value, version) = row?;
-        fields.insert(field, WireField { value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null), version });
+        fields.insert(
+            field,
+            WireField { value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null), version },
+        );
     }
     let mut stmt = conn.prepare_cached(
         "SELECT id, author, role, decision, text, at FROM comments WHERE assessment_id = ?1 ORDER BY id",
@@ -137,11 +145,10 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let open_conflicts: u32 = conn.query_row(
-        "SELECT count(*) FROM conflicts WHERE assessment_id = ?1 AND status = 'open'",
-        [id],
-        |r| r.get(0),
-    )?;
+    let open_conflicts: u32 =
+        conn.query_row("SELECT count(*) FROM conflicts WHERE assessment_id = ?1 AND status = 'open'", [id], |r| {
+            r.get(0)
+        })?;
     let location = Pcode::parse(&location)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?;
     Ok(AssessmentSnapshot {
@@ -164,7 +171,13 @@ fn scope_clause(scope: &Scope) -> (String, Vec<String>) {
 }
 
 fn rejected(op: &Operation, code: &str, reason: impl Into<String>) -> OpResult {
-    OpResult { op_id: op.op_id.clone(), outcome: Outcome::Rejected, original: None, code: Some(code.into()), reason: Some(reason.into()) }
+    OpResult {
+        op_id: op.op_id.clone(),
+        outcome: Outcome::Rejected,
+        original: None,
+        code: Some(code.into()),
+        reason: Some(reason.into()),
+    }
 }
 
 fn outcome_str(o: Outcome) -> &'static str {
@@ -187,7 +200,8 @@ fn outcome_parse(s: &str) -> Outcome {
 
 /// Applies one operation inside the batch's transaction and says what happened.
 fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) -> rusqlite::Result<OpResult> {
-    let applied = OpResult { op_id: op.op_id.clone(), outcome: Outcome::Applied, original: None, code: None, reason: None };
+    let applied =
+        OpResult { op_id: op.op_id.clone(), outcome: Outcome::Applied, original: None, code: None, reason: None };
     let round = tx
         .query_row(
             "SELECT code, number, title, status, window_start, window_end, forms FROM rounds WHERE code = ?1",

@@ -29,7 +29,8 @@ async fn token(app: &axum::Router) -> String {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let body: serde_json::Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
     body["token"].as_str().unwrap().to_owned()
 }
 

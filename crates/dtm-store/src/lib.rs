@@ -324,8 +324,7 @@ impl Store {
         let session = self.require_session()?;
         self.check_location(&session, key)?;
         let round = self.round(&key.round)?;
-        let form_version =
-            round.form_version(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        let form_version = round.form_version(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         Ok(self.load(key)?.unwrap_or_else(|| AssessmentRecord::not_started(key.clone(), form_version)))
     }
 
@@ -357,8 +356,7 @@ impl Store {
     fn check_editable(&self, session: &Session, key: &AssessmentKey) -> Result<(FormDef, u32, AssessmentRecord)> {
         self.check_location(session, key)?;
         let round = self.round(&key.round)?;
-        let form_version =
-            round.form_version(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        let form_version = round.form_version(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         if round.status != RoundStatus::Open {
             return Err(StoreError::RoundNotOpen(round.code));
         }
@@ -369,7 +367,13 @@ impl Store {
 
     /// Autosaves one field: the value, its outbox operation and its audit row are
     /// written in one transaction, or none of them is.
-    pub fn set_field(&mut self, key: &AssessmentKey, field: &str, value: FieldValue, now: &Now) -> Result<AssessmentRecord> {
+    pub fn set_field(
+        &mut self,
+        key: &AssessmentKey,
+        field: &str,
+        value: FieldValue,
+        now: &Now,
+    ) -> Result<AssessmentRecord> {
         let session = self.require_session()?;
         let (form, form_version, record) = self.check_editable(&session, key)?;
         form.check_value(field, &value)?;
@@ -423,7 +427,8 @@ impl Store {
         if round.status != RoundStatus::Open {
             return Err(StoreError::RoundNotOpen(round.code));
         }
-        let record = self.load(key)?.ok_or_else(|| StoreError::SubmissionBlocked(vec!["nothing has been entered".into()]))?;
+        let record =
+            self.load(key)?.ok_or_else(|| StoreError::SubmissionBlocked(vec!["nothing has been entered".into()]))?;
         let form = FormDef::builtin(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         let status = workflow::submit(record.status)?;
         let blockers = form.submission_blockers(&record.values);
@@ -436,7 +441,16 @@ impl Store {
         let tx = self.conn.transaction()?;
         upsert_assessment(&tx, key, status, record.form_version, now)?;
         enqueue(&tx, key, OpKind::Submit, None, None, record.server_version, record.form_version, now)?;
-        audit(&tx, &session, key, "submit", None, Some(record.status.as_str().into()), Some(status.as_str().into()), now)?;
+        audit(
+            &tx,
+            &session,
+            key,
+            "submit",
+            None,
+            Some(record.status.as_str().into()),
+            Some(status.as_str().into()),
+            now,
+        )?;
         tx.commit()?;
         Ok(self.load(key)?.expect("the assessment was just written"))
     }
@@ -519,7 +533,13 @@ impl Store {
     /// Applies one pull page and saves its cursor in the same transaction, so a crash
     /// can only repeat a page, never skip one. Fields with pending local operations
     /// keep the local value; HQ's version is remembered beside it.
-    pub fn apply_pull_page(&mut self, rounds: &[Round], page: &[RemoteAssessment], cursor: &str, now: &Now) -> Result<()> {
+    pub fn apply_pull_page(
+        &mut self,
+        rounds: &[Round],
+        page: &[RemoteAssessment],
+        cursor: &str,
+        now: &Now,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         for round in rounds {
             let forms = serde_json::to_string(&round.forms).expect("pairs serialise");
@@ -529,7 +549,15 @@ impl Store {
                  ON CONFLICT (code) DO UPDATE SET number = excluded.number, title = excluded.title,
                    status = excluded.status, window_start = excluded.window_start,
                    window_end = excluded.window_end, forms = excluded.forms",
-                params![round.code, round.number, round.title, round.status.as_str(), round.window_start, round.window_end, forms],
+                params![
+                    round.code,
+                    round.number,
+                    round.title,
+                    round.status.as_str(),
+                    round.window_start,
+                    round.window_end,
+                    forms
+                ],
             )?;
         }
         for remote in page {
@@ -546,9 +574,9 @@ impl Store {
                 "UPDATE device SET last_sync_at = ?1, last_error_code = NULL, last_error = NULL",
                 [&now.iso],
             )?,
-            Some((code, message)) => self
-                .conn
-                .execute("UPDATE device SET last_error_code = ?1, last_error = ?2", params![code, message])?,
+            Some((code, message)) => {
+                self.conn.execute("UPDATE device SET last_error_code = ?1, last_error = ?2", params![code, message])?
+            }
         };
         Ok(())
     }
@@ -559,25 +587,42 @@ impl Store {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let (last_sync_at, code, message): (Option<String>, Option<String>, Option<String>) = self
-            .conn
-            .query_row("SELECT last_sync_at, last_error_code, last_error FROM device", [], |r| {
+        let (last_sync_at, code, message): (Option<String>, Option<String>, Option<String>) =
+            self.conn.query_row("SELECT last_sync_at, last_error_code, last_error FROM device", [], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?;
         Ok(SyncCounts { pending, rejected, last_sync_at, last_error: code.zip(message) })
     }
 
-    /// The local audit trail of one assessment, oldest first: (at, actor, action, field, old, new).
-    pub fn audit_trail(&self, key: &AssessmentKey) -> Result<Vec<(String, String, String, Option<String>, Option<String>, Option<String>)>> {
+    /// The local audit trail of one assessment, oldest first.
+    pub fn audit_trail(&self, key: &AssessmentKey) -> Result<Vec<AuditEntry>> {
         let mut stmt = self.conn.prepare(
             "SELECT at, actor, action, field, old_value, new_value FROM audit
              WHERE round = ?1 AND form = ?2 AND location = ?3 ORDER BY id",
         )?;
         let rows = stmt.query_map(params![key.round, key.form, key.location.as_str()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok(AuditEntry {
+                at: r.get(0)?,
+                actor: r.get(1)?,
+                action: r.get(2)?,
+                field: r.get(3)?,
+                old_value: r.get(4)?,
+                new_value: r.get(5)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// One local change: who, when, which field, old value → new value (JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub field: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
 }
 
 fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
@@ -615,9 +660,8 @@ fn load_assessment(conn: &Connection, key: &AssessmentKey) -> Result<Option<Asse
         return Ok(None);
     };
     let mut values = BTreeMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT field, value FROM field_values WHERE round = ?1 AND form = ?2 AND location = ?3",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT field, value FROM field_values WHERE round = ?1 AND form = ?2 AND location = ?3")?;
     for row in stmt.query_map(k, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
         let (field, value) = row?;
         values.insert(field, serde_json::from_str(&value).unwrap_or(FieldValue::Null));
@@ -661,7 +705,13 @@ fn load_assessment(conn: &Connection, key: &AssessmentKey) -> Result<Option<Asse
     }))
 }
 
-fn upsert_assessment(tx: &Transaction<'_>, key: &AssessmentKey, status: AssessmentStatus, form_version: u32, now: &Now) -> Result<()> {
+fn upsert_assessment(
+    tx: &Transaction<'_>,
+    key: &AssessmentKey,
+    status: AssessmentStatus,
+    form_version: u32,
+    now: &Now,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO assessments (round, form, location, status, form_version, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (round, form, location) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
@@ -681,7 +731,8 @@ fn enqueue(
     form_version: u32,
     now: &Now,
 ) -> Result<()> {
-    let (hlc, seq): (String, u64) = tx.query_row("SELECT hlc, next_seq FROM device", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (hlc, seq): (String, u64) =
+        tx.query_row("SELECT hlc, next_seq FROM device", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let hlc = Hlc::decode(&hlc).unwrap_or_default().tick(now.millis);
     let kind = match kind {
         OpKind::SetField => "set_field",
@@ -724,7 +775,18 @@ fn audit(
     tx.execute(
         "INSERT INTO audit (at, actor, device_id, round, form, location, action, field, old_value, new_value)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![now.iso, session.user.username, session.device_id, key.round, key.form, key.location.as_str(), action, field, old, new],
+        params![
+            now.iso,
+            session.user.username,
+            session.device_id,
+            key.round,
+            key.form,
+            key.location.as_str(),
+            action,
+            field,
+            old,
+            new
+        ],
     )?;
     Ok(())
 }

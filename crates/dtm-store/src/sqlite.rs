@@ -98,9 +98,7 @@ mod tests {
         assert!(matches!(err, OpenError::Migration { number: 3, .. }), "{err}");
         let conn = Connection::open(&path).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        let b: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'b'", [], |r| r.get(0))
-            .unwrap();
+        let b: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'b'", [], |r| r.get(0)).unwrap();
         assert_eq!((v, b), (1, 0), "a failed migration must leave neither its tables nor a new version behind");
     }
 

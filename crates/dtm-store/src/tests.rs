@@ -60,7 +60,9 @@ fn autosave_and_its_outbox_operation_are_atomic() {
     // Make the outbox write fail, as a full disk or a crash mid-transaction would.
     store
         .conn
-        .execute_batch("CREATE TEMP TRIGGER outbox_fails BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END;")
+        .execute_batch(
+            "CREATE TEMP TRIGGER outbox_fails BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+        )
         .unwrap();
     let err = store.set_field(&tripoli(), "idp_hh", json!(99), &now(11)).unwrap_err();
     assert_eq!(err.code(), "database_error");
@@ -124,7 +126,16 @@ fn each_kind_of_bad_edit_gets_its_code_and_writes_nothing() {
 fn submission_is_blocked_while_the_migrant_breakdown_does_not_add_up() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = logged_in_store(&dir);
-    for (f, v) in [("idp_hh", 10), ("idp_ind", 50), ("ret_hh", 1), ("ret_ind", 4), ("mig_ind", 100), ("mig_men", 50), ("mig_women", 30), ("mig_children", 10)] {
+    for (f, v) in [
+        ("idp_hh", 10),
+        ("idp_ind", 50),
+        ("ret_hh", 1),
+        ("ret_ind", 4),
+        ("mig_ind", 100),
+        ("mig_men", 50),
+        ("mig_women", 30),
+        ("mig_children", 10),
+    ] {
         store.set_field(&tripoli(), f, json!(v), &now(3)).unwrap();
     }
     let err = store.submit(&tripoli(), &now(4)).unwrap_err();

@@ -24,8 +24,18 @@ pub struct LocationRef {
 impl LocationRef {
     pub fn of(pcode: &Pcode) -> Self {
         match Gazetteer::libya().get(pcode.as_str()) {
-            Some(l) => Self { pcode: pcode.to_string(), level: pcode.level(), name_en: l.name_en.clone(), name_ar: l.name_ar.clone() },
-            None => Self { pcode: pcode.to_string(), level: pcode.level(), name_en: pcode.to_string(), name_ar: pcode.to_string() },
+            Some(l) => Self {
+                pcode: pcode.to_string(),
+                level: pcode.level(),
+                name_en: l.name_en.clone(),
+                name_ar: l.name_ar.clone(),
+            },
+            None => Self {
+                pcode: pcode.to_string(),
+                level: pcode.level(),
+                name_en: pcode.to_string(),
+                name_ar: pcode.to_string(),
+            },
         }
     }
 }

@@ -209,7 +209,11 @@ impl Device {
         let client = HqClient::new(hq_url);
         let device_name = self.store().device_id()?;
         let resp = client
-            .login(&LoginRequest { username: username.into(), password: password.into(), device_name: Some(device_name) })
+            .login(&LoginRequest {
+                username: username.into(),
+                password: password.into(),
+                device_name: Some(device_name),
+            })
             .await?;
         self.online.store(true, Ordering::Relaxed);
         let user = dtm_store::User {
@@ -440,4 +444,3 @@ where
         }
     }
 }
-
