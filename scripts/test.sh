@@ -31,6 +31,13 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "rust: unit, story and end-to-end tests"
 cargo test --workspace
 
+step "types: ui/src/lib/generated matches the Rust types"
+if [ -n "$(git status --porcelain -- ui/src/lib/generated)" ]; then
+  git status --short -- ui/src/lib/generated
+  echo "The TypeScript types generated from Rust changed: commit ui/src/lib/generated." >&2
+  exit 1
+fi
+
 step "browser: the HQ web dashboard in Chromium"
 scripts/browser-test.sh
 

@@ -4,10 +4,13 @@ use crate::scope::Pcode;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct AssessmentKey {
     pub round: String,
     pub form: String,
+    /// A P-code.
+    #[ts(type = "string")]
     pub location: Pcode,
 }
 

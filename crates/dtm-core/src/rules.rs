@@ -9,7 +9,8 @@ use crate::form::{FieldValue, Text};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Blocks submission.
@@ -19,7 +20,8 @@ pub enum Severity {
 }
 
 /// A rule that does not hold for a record, with its message in both languages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Issue {
     pub rule: String,
     pub severity: Severity,

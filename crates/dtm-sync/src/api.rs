@@ -6,14 +6,16 @@ use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, FormDef, Gazetteer, 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Session {
     pub user: User,
     pub hq_url: String,
     pub device_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct LocationRef {
     pub pcode: String,
     pub level: u8,
@@ -40,22 +42,27 @@ impl LocationRef {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct AssessmentSummary {
     pub key: AssessmentKey,
     pub location: LocationRef,
     pub mantika: LocationRef,
     pub status: AssessmentStatus,
+    #[ts(type = "number")]
     pub version: u64,
     pub open_conflicts: u32,
     pub pending_ops: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct AssessmentDetail {
     #[serde(flatten)]
     pub summary: AssessmentSummary,
     pub form_version: u32,
+    /// Counts are non-negative integers; null is an empty field.
+    #[ts(type = "Record<string, number | string | null>")]
     pub values: BTreeMap<String, FieldValue>,
     pub comments: Vec<WireComment>,
     /// Rule verdicts on the current values, from dtm-core.
@@ -103,13 +110,17 @@ impl AssessmentParts {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Progress {
+    #[ts(type = "number")]
     pub done: u64,
+    #[ts(type = "number")]
     pub total: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct SyncState {
     pub online: bool,
     pub syncing: bool,
@@ -120,7 +131,8 @@ pub struct SyncState {
     pub progress: Option<Progress>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct RejectedOp {
     pub op_id: String,
     pub key: AssessmentKey,

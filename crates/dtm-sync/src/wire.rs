@@ -13,13 +13,15 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
 pub const PROTOCOL_HEADER: &str = "x-dtm-protocol";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct ApiError {
     pub code: String,
     pub message: String,
     /// When a push is refused because of one operation: which one, so the device
     /// can set it aside and push the rest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub op_id: Option<String>,
 }
 
@@ -29,15 +31,18 @@ pub struct ErrorBody {
     pub error: ApiError,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
     #[serde(default)]
+    #[ts(optional)]
     pub device_name: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct User {
     pub username: String,
     pub display_name: String,
@@ -46,7 +51,8 @@ pub struct User {
     pub scope: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct LoginResponse {
     pub token: String,
     pub user: User,
@@ -54,7 +60,8 @@ pub struct LoginResponse {
     pub expires_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct RoundInfo {
     pub code: String,
     pub number: u32,
@@ -65,7 +72,8 @@ pub struct RoundInfo {
     pub forms: Vec<RoundForm>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct RoundForm {
     pub form: String,
     pub version: u32,
@@ -125,8 +133,10 @@ pub struct PushResponse {
     pub results: Vec<OpResult>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export, rename = "Comment")]
 pub struct WireComment {
+    #[ts(type = "number")]
     pub id: i64,
     pub author: String,
     pub role: Role,
@@ -163,7 +173,8 @@ pub struct PullResponse {
     pub has_more: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct ReviewRequest {
     pub decision: dtm_core::ReviewDecision,
     #[serde(default)]
