@@ -22,7 +22,8 @@ url="$(sed -n 's/^dtm-hq listening on //p' "$work/hq.out")"
 
 dtm() { "$TARGET/debug/dtm" --store "$work/device.sqlite3" "$@"; }
 dtm login --hq "$url" --user enumerator --password enumerator-demo >/dev/null
-dtm set LY021104 idp_hh=10 idp_ind=50 ret_hh=2 ret_ind=9 mig_ind=100 mig_men=60 mig_women=30 mig_children=10 >/dev/null
+dtm set LY021104 idp_hh=10 idp_ind=50 ret_hh=2 ret_ind=9 mig_ind=100 mig_men=60 mig_women=30 mig_children=10 \
+  need_1=shelter need_1_problem=too_expensive ki_count=3 'ki_types=["crisis_committee","baladiya_office"]' >/dev/null
 dtm submit LY021104 >/dev/null
 dtm sync
 

@@ -22,6 +22,10 @@ fn fill_consistent(device: &Device) {
         "mig_men=60",
         "mig_women=30",
         "mig_children=10",
+        "need_1=shelter",
+        "need_1_problem=too_expensive",
+        "ki_count=3",
+        r#"ki_types=["crisis_committee","baladiya_office"]"#,
     ]);
 }
 
@@ -47,9 +51,9 @@ fn an_edit_synced_from_one_device_reaches_another_and_a_return_reaches_back() {
     fill_consistent(&a);
     let submitted = a.ok(&["submit", TRIPOLI]);
     assert_eq!(submitted["status"], "submitted");
-    assert_eq!(a.ok(&["status"])["pending"], 9, "eight field edits and one submit wait in the outbox");
+    assert_eq!(a.ok(&["status"])["pending"], 13, "twelve field edits and one submit wait in the outbox");
     let report = a.ok(&["sync"]);
-    assert_eq!((report["applied"].as_u64(), report["pending"].as_u64()), (Some(9), Some(0)), "{report}");
+    assert_eq!((report["applied"].as_u64(), report["pending"].as_u64()), (Some(13), Some(0)), "{report}");
 
     // Device B pulls and sees A's values.
     b.ok(&["sync"]);

@@ -54,7 +54,7 @@ enum Command {
         #[arg(long, default_value = "baladiya")]
         form: String,
     },
-    /// Set field values: dtm set LY021104 idp_hh=12 idp_ind=40 (an empty value clears).
+    /// Set field values: dtm set LY021104 idp_hh=12 need_1=food ki_types='["idp_rep"]' (an empty value clears).
     Set {
         location: String,
         #[arg(required = true, value_name = "FIELD=VALUE")]
@@ -97,6 +97,9 @@ fn parse_value(raw: &str) -> FieldValue {
     let raw = raw.trim();
     if raw.is_empty() || raw == "null" {
         FieldValue::Null
+    } else if raw.starts_with('[') {
+        // A select-many answer: ["conflict","flood"].
+        serde_json::from_str(raw).unwrap_or_else(|_| raw.into())
     } else if let Ok(n) = raw.parse::<i64>() {
         n.into()
     } else if let Ok(n) = raw.parse::<f64>() {

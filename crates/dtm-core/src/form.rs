@@ -1,13 +1,26 @@
 //! Form definitions: data, not Rust structs. A form is a JSON document in
 //! `schemas/forms/`, checked against `schemas/form.schema.json` before use.
 
+use crate::gazetteer::Gazetteer;
 use crate::rules::{self, Expr, Issue, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 const FORM_SCHEMA: &str = include_str!("../../../schemas/form.schema.json");
-const BALADIYA_FORM: &str = include_str!("../../../schemas/forms/baladiya.json");
+/// The built-in forms, every version ever shipped: an assessment is always checked
+/// against the version it was collected with.
+const BUILTIN: &[(&str, u32, &str)] = &[
+    ("baladiya", 1, include_str!("../../../schemas/forms/baladiya-v1.json")),
+    ("baladiya", 2, include_str!("../../../schemas/forms/baladiya-v2.json")),
+    ("muhalla", 1, include_str!("../../../schemas/forms/muhalla-v1.json")),
+];
+#[cfg(test)]
+const BALADIYA_FORM: &str = BUILTIN[1].2;
+
+/// The prefix of justification notes: `note:<rule id>` holds the enumerator's reason
+/// for a warning. Notes are values like any other, so they sync and merge the same way.
+pub const NOTE_PREFIX: &str = "note:";
 
 /// A field's value as it travels: a number, a string, or null when empty.
 pub type FieldValue = serde_json::Value;
@@ -49,6 +62,53 @@ pub struct Field {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub max: Option<f64>,
+    /// The choices of a select field; empty for other types.
+    #[serde(default)]
+    pub options: Vec<FieldOption>,
+    /// An expression: the field is asked only while it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub relevant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub change_threshold: Option<ChangeThreshold>,
+    /// For text fields that hold a P-code: the admin level it must be at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub pcode_level: Option<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct FieldOption {
+    pub value: String,
+    pub label: Text,
+}
+
+/// A change against the previous round beyond both limits needs a justification.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct ChangeThreshold {
+    pub percent: f64,
+    pub min_change: u64,
+}
+
+/// Fields whose total at this level must match the sum over the child form's
+/// assessments in the same round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct Aggregates {
+    pub form: String,
+    pub fields: Vec<String>,
+}
+
+/// What beyond the record itself the checks compare against.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// The same location's values in the previous round, and that round's code.
+    pub previous: Option<(&'a str, &'a BTreeMap<String, FieldValue>)>,
+    /// The child form's assessments of this location in the same round.
+    pub children: Option<&'a [BTreeMap<String, FieldValue>]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -77,10 +137,15 @@ pub struct FormDef {
     pub version: u32,
     pub level: u8,
     pub title: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub aggregates: Option<Aggregates>,
     pub sections: Vec<Section>,
     pub rules: Vec<RuleDef>,
     #[serde(skip)]
     parsed: Vec<Expr>,
+    #[serde(skip)]
+    relevance: Vec<(String, Expr)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +177,12 @@ pub enum ValueError {
     OutOfRange { field: String, value: String, min: String, max: String },
     #[error("`{field}` must be text (got {value})")]
     NotText { field: String, value: String },
+    #[error("`{value}` is not one of the choices of `{field}`")]
+    NotAnOption { field: String, value: String },
+    #[error("`{field}` must be a P-code of a level-{level} location in the gazetteer (got {value})")]
+    NotAPcode { field: String, value: String, level: u8 },
+    #[error("`{field}` must be a date as YYYY-MM-DD (got {value})")]
+    NotADate { field: String, value: String },
 }
 
 impl ValueError {
@@ -123,6 +194,9 @@ impl ValueError {
             Self::NotANumber { .. } => "not_a_number",
             Self::OutOfRange { .. } => "out_of_range",
             Self::NotText { .. } => "not_text",
+            Self::NotAnOption { .. } => "not_an_option",
+            Self::NotAPcode { .. } => "unknown_pcode",
+            Self::NotADate { .. } => "not_a_date",
         }
     }
 }
@@ -154,18 +228,30 @@ impl FormDef {
             parsed.push(expr);
         }
         form.parsed = parsed;
+        let mut relevance = Vec::new();
+        for f in form.fields() {
+            if let Some(src) = &f.relevant {
+                let rule = format!("{}.relevant", f.id);
+                let expr =
+                    rules::parse(src).map_err(|message| FormError::RuleSyntax { rule: rule.clone(), message })?;
+                if let Some(name) = expr.field_refs().into_iter().find(|n| !seen.contains(n)) {
+                    return Err(FormError::UnknownField { rule, field: name });
+                }
+                relevance.push((f.id.clone(), expr));
+            }
+        }
+        form.relevance = relevance;
         Ok(form)
     }
 
-    /// The built-in forms, by id.
-    pub fn builtin(id: &str) -> Option<&'static FormDef> {
-        static BALADIYA: OnceLock<FormDef> = OnceLock::new();
-        match id {
-            "baladiya" => Some(
-                BALADIYA.get_or_init(|| FormDef::from_json(BALADIYA_FORM).expect("the shipped baladiya form is valid")),
-            ),
-            _ => None,
-        }
+    /// A built-in form at a given version.
+    pub fn builtin(id: &str, version: u32) -> Option<&'static FormDef> {
+        builtin_forms().iter().find(|f| f.id == id && f.version == version)
+    }
+
+    /// The newest version of a built-in form.
+    pub fn latest(id: &str) -> Option<&'static FormDef> {
+        builtin_forms().iter().filter(|f| f.id == id).max_by_key(|f| f.version)
     }
 
     pub fn fields(&self) -> impl Iterator<Item = &Field> {
@@ -177,67 +263,185 @@ impl FormDef {
     }
 
     /// Checks one value against its field's type and range. `null` always fits: it
-    /// means the field is empty.
+    /// means the field is empty. `note:<rule>` fields take the justification of a warning.
     pub fn check_value(&self, field: &str, value: &FieldValue) -> Result<(), ValueError> {
+        if let Some(rule) = field.strip_prefix(NOTE_PREFIX) {
+            let known = self.rules.iter().any(|r| r.id == rule)
+                || rule
+                    .strip_prefix("change:")
+                    .is_some_and(|f| self.field(f).is_some_and(|f| f.change_threshold.is_some()))
+                || rule
+                    .strip_prefix("aggregate:")
+                    .is_some_and(|f| self.aggregates.as_ref().is_some_and(|a| a.fields.iter().any(|x| x == f)));
+            if !known {
+                return Err(ValueError::UnknownField(field.to_owned()));
+            }
+            return if value.is_null() || value.is_string() {
+                Ok(())
+            } else {
+                Err(ValueError::NotText { field: field.to_owned(), value: value.to_string() })
+            };
+        }
         let f = self.field(field).ok_or_else(|| ValueError::UnknownField(field.to_owned()))?;
         if value.is_null() {
             return Ok(());
         }
         let shown = value.to_string();
+        let field = field.to_owned();
         match f.kind {
             FieldType::Count | FieldType::Number => {
                 let n = value
                     .as_f64()
-                    .ok_or_else(|| ValueError::NotANumber { field: field.to_owned(), value: shown.clone() })?;
+                    .ok_or_else(|| ValueError::NotANumber { field: field.clone(), value: shown.clone() })?;
                 if f.kind == FieldType::Count {
                     if n < 0.0 {
-                        return Err(ValueError::NegativeCount { field: field.to_owned(), value: shown });
+                        return Err(ValueError::NegativeCount { field, value: shown });
                     }
                     if value.as_u64().is_none() {
-                        return Err(ValueError::NotAWholeNumber { field: field.to_owned(), value: shown });
+                        return Err(ValueError::NotAWholeNumber { field, value: shown });
                     }
                 }
                 let (min, max) = (f.min.unwrap_or(f64::MIN), f.max.unwrap_or(f64::MAX));
                 if n < min || n > max {
                     return Err(ValueError::OutOfRange {
-                        field: field.to_owned(),
+                        field,
                         value: shown,
                         min: min.to_string(),
                         max: max.to_string(),
                     });
                 }
             }
-            FieldType::Text | FieldType::Date | FieldType::SelectOne | FieldType::SelectMany => {
-                if !value.is_string() {
-                    return Err(ValueError::NotText { field: field.to_owned(), value: shown });
+            FieldType::SelectOne => {
+                let chosen =
+                    value.as_str().ok_or_else(|| ValueError::NotText { field: field.clone(), value: shown.clone() })?;
+                if !f.options.iter().any(|o| o.value == chosen) {
+                    return Err(ValueError::NotAnOption { field, value: chosen.to_owned() });
+                }
+            }
+            FieldType::SelectMany => {
+                let chosen = value
+                    .as_array()
+                    .ok_or_else(|| ValueError::NotText { field: field.clone(), value: shown.clone() })?;
+                let mut seen = std::collections::BTreeSet::new();
+                for c in chosen {
+                    let c =
+                        c.as_str().ok_or_else(|| ValueError::NotText { field: field.clone(), value: c.to_string() })?;
+                    if !f.options.iter().any(|o| o.value == c) || !seen.insert(c) {
+                        return Err(ValueError::NotAnOption { field, value: c.to_owned() });
+                    }
+                }
+            }
+            FieldType::Text => {
+                let text =
+                    value.as_str().ok_or_else(|| ValueError::NotText { field: field.clone(), value: shown.clone() })?;
+                if let Some(level) = f.pcode_level {
+                    let ok = Gazetteer::libya().get(text).is_some_and(|l| l.level() == level);
+                    if !ok {
+                        return Err(ValueError::NotAPcode { field, value: text.to_owned(), level });
+                    }
+                }
+            }
+            FieldType::Date => {
+                let text = value
+                    .as_str()
+                    .ok_or_else(|| ValueError::NotADate { field: field.clone(), value: shown.clone() })?;
+                if !is_iso_date(text) {
+                    return Err(ValueError::NotADate { field, value: text.to_owned() });
                 }
             }
         }
         Ok(())
     }
 
-    /// Every rule's verdict on these values, in form order. A rule that names an
-    /// empty field is not judged yet: the enumerator is still typing.
-    pub fn evaluate(&self, values: &BTreeMap<String, FieldValue>) -> Vec<Issue> {
-        self.rules
+    /// The fields asked for these values: a field with a relevance condition is asked
+    /// only while the condition holds (an undecided condition hides it).
+    pub fn relevant_fields(&self, values: &BTreeMap<String, FieldValue>) -> Vec<&str> {
+        self.fields()
+            .filter(|f| match self.relevance.iter().find(|(id, _)| id == &f.id) {
+                Some((_, expr)) => expr.eval_bool(values) == Some(true),
+                None => true,
+            })
+            .map(|f| f.id.as_str())
+            .collect()
+    }
+
+    /// The values that count: those of relevant fields. A value typed into a field
+    /// that later became irrelevant is kept, but no rule reads it.
+    fn effective(&self, values: &BTreeMap<String, FieldValue>) -> BTreeMap<String, FieldValue> {
+        let relevant = self.relevant_fields(values);
+        values.iter().filter(|(k, _)| relevant.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Every check on these values, in form order: the form's rules, then changes
+    /// against the previous round, then totals against the child level. A rule that
+    /// names an empty field is not judged yet: the enumerator is still typing.
+    pub fn check(&self, values: &BTreeMap<String, FieldValue>, ctx: Context<'_>) -> Vec<Issue> {
+        let effective = self.effective(values);
+        let mut issues: Vec<Issue> = self
+            .rules
             .iter()
             .zip(&self.parsed)
-            .filter(|(_, expr)| expr.eval_bool(values) == Some(false))
+            .filter(|(_, expr)| expr.eval_bool(&effective) == Some(false))
             .map(|(rule, _)| Issue {
                 rule: rule.id.clone(),
                 severity: rule.severity,
                 fields: rule.fields.clone(),
                 message: rule.message.clone(),
+                justified: false,
             })
-            .collect()
+            .collect();
+        if let Some((round, previous)) = ctx.previous {
+            issues.extend(
+                self.fields().filter_map(|f| change_issue(f, round, effective.get(&f.id), previous.get(&f.id))),
+            );
+        }
+        if let (Some(children), Some(agg)) = (ctx.children, &self.aggregates) {
+            if !children.is_empty() {
+                issues.extend(agg.fields.iter().filter_map(|id| {
+                    let field = self.field(id)?;
+                    let total = effective.get(id)?.as_f64()?;
+                    let counted: Vec<f64> =
+                        children.iter().filter_map(|c| c.get(id).and_then(|v| v.as_f64())).collect();
+                    let sum: f64 = counted.iter().sum();
+                    (!counted.is_empty() && total != sum).then(|| Issue {
+                        rule: format!("aggregate:{id}"),
+                        severity: Severity::Warning,
+                        fields: vec![id.clone()],
+                        message: Text {
+                            en: format!(
+                                "{}: the baladiya total is {total} but its muhallas add up to {sum}",
+                                field.label.en
+                            ),
+                            ar: format!("{}: إجمالي البلدية {total} لكن مجموع محلاتها {sum}", field.label.ar),
+                        },
+                        justified: false,
+                    })
+                }));
+            }
+        }
+        for issue in &mut issues {
+            issue.justified = issue.severity == Severity::Warning
+                && values
+                    .get(&format!("{NOTE_PREFIX}{}", issue.rule))
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|n| !n.trim().is_empty());
+        }
+        issues
     }
 
-    /// What stops these values from being submitted: empty required fields and
-    /// error-severity rules.
-    pub fn submission_blockers(&self, values: &BTreeMap<String, FieldValue>) -> Vec<Issue> {
+    /// The form's own rules only, with no other round or level to compare against.
+    pub fn evaluate(&self, values: &BTreeMap<String, FieldValue>) -> Vec<Issue> {
+        self.check(values, Context::default())
+    }
+
+    /// What stops these values from being submitted: empty required fields that are
+    /// asked, error-severity issues, and warnings without a justification note.
+    pub fn submission_blockers(&self, values: &BTreeMap<String, FieldValue>, ctx: Context<'_>) -> Vec<Issue> {
+        let relevant = self.relevant_fields(values);
         let mut blockers: Vec<Issue> = self
             .fields()
-            .filter(|f| f.required && values.get(&f.id).is_none_or(|v| v.is_null()))
+            .filter(|f| f.required && relevant.contains(&f.id.as_str()))
+            .filter(|f| values.get(&f.id).is_none_or(|v| v.is_null() || v == &serde_json::json!([])))
             .map(|f| Issue {
                 rule: format!("required:{}", f.id),
                 severity: Severity::Error,
@@ -246,11 +450,59 @@ impl FormDef {
                     en: format!("{} is required", f.label.en),
                     ar: format!("الحقل «{}» مطلوب", f.label.ar),
                 },
+                justified: false,
             })
             .collect();
-        blockers.extend(self.evaluate(values).into_iter().filter(|i| i.severity == Severity::Error));
+        blockers.extend(self.check(values, ctx).into_iter().filter(|i| i.severity == Severity::Error || !i.justified));
         blockers
     }
+}
+
+/// A warning when a field moved against the previous round beyond its threshold.
+fn change_issue(f: &Field, round: &str, now: Option<&FieldValue>, before: Option<&FieldValue>) -> Option<Issue> {
+    let t = f.change_threshold?;
+    let (now, before) = (now?.as_f64()?, before?.as_f64()?);
+    let change = (now - before).abs();
+    let percent = if before == 0.0 { f64::INFINITY } else { change / before * 100.0 };
+    if change < t.min_change as f64 || percent <= t.percent {
+        return None;
+    }
+    let shown = if percent.is_finite() { format!("{:+.0}%", (now - before) / before * 100.0) } else { "new".into() };
+    Some(Issue {
+        rule: format!("change:{}", f.id),
+        severity: Severity::Warning,
+        fields: vec![f.id.clone()],
+        message: Text {
+            en: format!("{} changed from {before} in {round} to {now} ({shown}); explain the change", f.label.en),
+            ar: format!("تغير {} من {before} في {round} إلى {now} ({shown})؛ يرجى توضيح سبب التغيير", f.label.ar),
+        },
+        justified: false,
+    })
+}
+
+fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && s.bytes().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && matches!(s[5..7].parse::<u8>(), Ok(1..=12))
+        && matches!(s[8..10].parse::<u8>(), Ok(1..=31))
+}
+
+fn builtin_forms() -> &'static [FormDef] {
+    static FORMS: OnceLock<Vec<FormDef>> = OnceLock::new();
+    FORMS.get_or_init(|| {
+        BUILTIN
+            .iter()
+            .map(|(id, version, doc)| {
+                let form = FormDef::from_json(doc)
+                    .unwrap_or_else(|e| panic!("the shipped form {id} v{version} is invalid: {e}"));
+                assert_eq!((form.id.as_str(), form.version), (*id, *version), "form file names match their contents");
+                form
+            })
+            .collect()
+    })
 }
 
 fn form_schema() -> &'static jsonschema::Validator {
@@ -270,21 +522,57 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()
     }
 
+    fn baladiya() -> &'static FormDef {
+        FormDef::latest("baladiya").unwrap()
+    }
+
+    fn rules_failing(form: &FormDef, v: &BTreeMap<String, FieldValue>) -> Vec<String> {
+        form.evaluate(v).into_iter().map(|i| i.rule).collect()
+    }
+
     #[test]
-    fn the_builtin_baladiya_form_loads_and_passes_its_schema() {
-        let form = FormDef::builtin("baladiya").unwrap();
-        assert_eq!(form.level, 3, "the baladiya form assesses COD adm3 locations");
-        assert!(form.field("mig_ind").is_some());
+    fn every_shipped_form_version_loads_and_passes_its_schema() {
+        assert_eq!(FormDef::builtin("baladiya", 1).unwrap().level, 3);
+        assert_eq!(baladiya().version, 2, "the newest baladiya form is version 2");
+        assert_eq!(FormDef::latest("muhalla").unwrap().level, 4, "the muhalla form assesses COD adm4 locations");
+        assert!(FormDef::builtin("baladiya", 9).is_none());
+    }
+
+    #[test]
+    fn an_old_form_version_still_checks_assessments_collected_with_it() {
+        let v1 = FormDef::builtin("baladiya", 1).unwrap();
+        assert!(v1.field("mig_nat_niger").is_none(), "version 1 never asked for nationalities");
+        let v = values(&[
+            ("idp_hh", 1),
+            ("idp_ind", 2),
+            ("ret_hh", 0),
+            ("ret_ind", 0),
+            ("mig_ind", 0),
+            ("mig_men", 0),
+            ("mig_women", 0),
+            ("mig_children", 0),
+        ]);
+        assert!(v1.submission_blockers(&v, Context::default()).is_empty(), "a complete v1 record stays submittable");
     }
 
     #[test]
     fn a_form_that_breaks_its_schema_is_refused_with_the_path_of_the_error() {
         let mut doc: serde_json::Value = serde_json::from_str(BALADIYA_FORM).unwrap();
         doc["sections"][1]["fields"][0]["type"] = json!("integer");
-        let err = FormDef::from_json(&doc.to_string()).unwrap_err();
-        match err {
+        match FormDef::from_json(&doc.to_string()).unwrap_err() {
             FormError::Schema { path, .. } => assert_eq!(path, "/sections/1/fields/0/type"),
             other => panic!("expected a schema error naming the bad field type, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_select_field_without_options_breaks_the_schema() {
+        let mut doc: serde_json::Value = serde_json::from_str(BALADIYA_FORM).unwrap();
+        let needs = doc["sections"].as_array().unwrap().iter().position(|s| s["id"] == "needs").unwrap();
+        doc["sections"][needs]["fields"][0].as_object_mut().unwrap().remove("options");
+        match FormDef::from_json(&doc.to_string()).unwrap_err() {
+            FormError::Schema { path, .. } => assert_eq!(path, format!("/sections/{needs}/fields/0")),
+            other => panic!("expected a schema error, got {other:?}"),
         }
     }
 
@@ -298,54 +586,190 @@ mod tests {
 
     #[test]
     fn migrant_breakdown_that_does_not_add_up_is_an_error_on_all_four_fields() {
-        let form = FormDef::builtin("baladiya").unwrap();
         let issues =
-            form.evaluate(&values(&[("mig_ind", 100), ("mig_men", 50), ("mig_women", 30), ("mig_children", 10)]));
+            baladiya().evaluate(&values(&[("mig_ind", 100), ("mig_men", 50), ("mig_women", 30), ("mig_children", 10)]));
         assert_eq!(issues.len(), 1, "exactly the breakdown rule fails: {issues:?}");
-        assert_eq!(issues[0].rule, "migrant_breakdown");
-        assert_eq!(issues[0].severity, Severity::Error);
+        assert_eq!((issues[0].rule.as_str(), issues[0].severity), ("migrant_breakdown", Severity::Error));
         assert_eq!(issues[0].fields, ["mig_men", "mig_women", "mig_children", "mig_ind"]);
+        assert!(
+            issues[0].message.en.contains("Adult men") && issues[0].message.ar.contains("المهاجرين"),
+            "messages name the fields in both languages"
+        );
     }
 
     #[test]
     fn migrant_breakdown_that_adds_up_passes() {
-        let form = FormDef::builtin("baladiya").unwrap();
-        let issues =
-            form.evaluate(&values(&[("mig_ind", 100), ("mig_men", 60), ("mig_women", 30), ("mig_children", 10)]));
-        assert!(issues.is_empty(), "a consistent breakdown raises nothing: {issues:?}");
+        let v = values(&[("mig_ind", 100), ("mig_men", 60), ("mig_women", 30), ("mig_children", 10)]);
+        assert!(baladiya().evaluate(&v).is_empty());
     }
 
     #[test]
-    fn rules_wait_until_every_named_field_has_a_value() {
-        let form = FormDef::builtin("baladiya").unwrap();
-        let issues = form.evaluate(&values(&[("mig_ind", 100), ("mig_men", 60)]));
-        assert!(issues.is_empty(), "half-typed figures must not flash errors: {issues:?}");
+    fn every_breakdown_must_sum_to_its_total() {
+        let form = baladiya();
+        let idp = values(&[
+            ("idp_hh", 10),
+            ("idp_ind", 40),
+            ("idp_male_children", 10),
+            ("idp_female_children", 10),
+            ("idp_male_adults", 5),
+            ("idp_female_adults", 5),
+            ("idp_male_elderly", 5),
+            ("idp_female_elderly", 4),
+        ]);
+        assert_eq!(rules_failing(form, &idp), ["idp_sex_age_breakdown"]);
+        let arrivals = values(&[
+            ("mig_ind", 10),
+            ("mig_arr_lt1m", 1),
+            ("mig_arr_1_6m", 2),
+            ("mig_arr_6_12m", 3),
+            ("mig_arr_gt12m", 4),
+            ("mig_arr_unknown", 0),
+        ]);
+        assert!(rules_failing(form, &arrivals).is_empty(), "arrival buckets that add up pass");
+        let mut shelter = values(&[
+            ("mig_ind", 10),
+            ("mig_sh_rented_self", 5),
+            ("mig_sh_rented_others", 0),
+            ("mig_sh_rented_employer", 0),
+            ("mig_sh_squatting", 0),
+            ("mig_sh_abandoned", 0),
+            ("mig_sh_workplace", 0),
+            ("mig_sh_public", 0),
+            ("mig_sh_informal_camp", 0),
+            ("mig_sh_none", 0),
+        ]);
+        shelter.insert("mig_sh_other".into(), json!(4));
+        assert_eq!(rules_failing(form, &shelter), ["mig_shelter_breakdown"]);
     }
 
     #[test]
     fn households_above_individuals_is_an_error() {
-        let form = FormDef::builtin("baladiya").unwrap();
-        let issues = form.evaluate(&values(&[("idp_hh", 50), ("idp_ind", 40)]));
-        assert_eq!(issues.iter().map(|i| i.rule.as_str()).collect::<Vec<_>>(), ["idp_hh_le_ind"]);
+        let issues = rules_failing(baladiya(), &values(&[("idp_hh", 50), ("idp_ind", 40)]));
+        assert_eq!(issues, ["idp_hh_le_ind", "idp_household_size"]);
     }
 
     #[test]
-    fn empty_required_fields_block_submission() {
-        let form = FormDef::builtin("baladiya").unwrap();
-        let blockers = form.submission_blockers(&values(&[("idp_hh", 5)]));
+    fn a_household_size_outside_1_to_15_is_a_warning() {
+        let issues = baladiya().evaluate(&values(&[("idp_hh", 2), ("idp_ind", 40)]));
+        assert_eq!(issues.len(), 1);
+        assert_eq!((issues[0].rule.as_str(), issues[0].severity), ("idp_household_size", Severity::Warning));
+        assert!(
+            rules_failing(baladiya(), &values(&[("idp_hh", 2), ("idp_ind", 30)])).is_empty(),
+            "15 per household is still plausible"
+        );
+    }
+
+    #[test]
+    fn irrelevant_fields_are_neither_asked_nor_checked() {
+        let form = baladiya();
+        let none = values(&[("idp_hh", 0), ("idp_ind", 0), ("idp_male_children", 5)]);
+        assert!(!form.relevant_fields(&none).contains(&"idp_male_children"), "no IDPs, no breakdown to ask for");
+        assert!(rules_failing(form, &none).is_empty(), "a stale value in a hidden field must not raise an error");
+        let some = values(&[("idp_hh", 1), ("idp_ind", 5)]);
+        assert!(form.relevant_fields(&some).contains(&"idp_male_children"));
+    }
+
+    #[test]
+    fn empty_required_fields_block_submission_only_when_asked() {
+        let form = baladiya();
+        let blockers = form.submission_blockers(&values(&[("idp_hh", 5)]), Context::default());
         assert!(blockers.iter().any(|i| i.rule == "required:idp_ind"));
         assert!(!blockers.iter().any(|i| i.rule == "required:idp_hh"));
+        assert!(!blockers.iter().any(|i| i.rule == "required:need_2_problem"), "an unasked field is never required");
+        assert!(
+            blockers.iter().any(|i| i.rule == "required:need_1_problem") == false,
+            "asked only once need 1 is chosen"
+        );
+        let mut with_need = values(&[]);
+        with_need.insert("need_1".into(), json!("food"));
+        let blockers = form.submission_blockers(&with_need, Context::default());
+        assert!(blockers.iter().any(|i| i.rule == "required:need_1_problem"), "a ranked need needs its problem");
+    }
+
+    #[test]
+    fn a_need_ranked_twice_is_an_error_as_soon_as_both_are_chosen() {
+        let mut v = BTreeMap::new();
+        v.insert("need_1".to_string(), json!("food"));
+        v.insert("need_2".to_string(), json!("food"));
+        assert_eq!(rules_failing(baladiya(), &v), ["needs_distinct"]);
+    }
+
+    #[test]
+    fn more_key_informant_types_than_informants_is_an_error() {
+        let mut v = values(&[("ki_count", 1)]);
+        v.insert("ki_types".into(), json!(["crisis_committee", "health_staff"]));
+        assert_eq!(rules_failing(baladiya(), &v), ["ki_types_le_count"]);
+    }
+
+    #[test]
+    fn a_change_beyond_the_threshold_against_the_previous_round_is_a_warning_that_needs_a_note() {
+        let form = baladiya();
+        let previous = values(&[("idp_ind", 1000), ("ret_ind", 1000), ("mig_ind", 100)]);
+        // +50% and +500 people: beyond ±30% and at least 100.
+        let mut now = values(&[("idp_ind", 1500), ("ret_ind", 1100), ("mig_ind", 170)]);
+        let ctx = Context { previous: Some(("R53", &previous)), children: None };
+        let issues = form.check(&now, ctx);
+        let changes: Vec<&str> =
+            issues.iter().filter(|i| i.rule.starts_with("change:")).map(|i| i.rule.as_str()).collect();
+        assert_eq!(changes, ["change:idp_ind"], "+10% and +70 people stay under the threshold");
+        let change = issues.iter().find(|i| i.rule == "change:idp_ind").unwrap();
+        assert_eq!(change.severity, Severity::Warning);
+        assert!(
+            change.message.en.contains("1000")
+                && change.message.en.contains("1500")
+                && change.message.en.contains("R53"),
+            "{}",
+            change.message.en
+        );
+        assert!(
+            form.submission_blockers(&now, ctx).iter().any(|i| i.rule == "change:idp_ind"),
+            "an unexplained warning blocks submission"
+        );
+        now.insert("note:change:idp_ind".into(), json!("New arrivals from Murzuq after the floods"));
+        assert!(form.check(&now, ctx).iter().find(|i| i.rule == "change:idp_ind").unwrap().justified);
+        assert!(
+            !form.submission_blockers(&now, ctx).iter().any(|i| i.rule == "change:idp_ind"),
+            "a justified warning does not block"
+        );
+    }
+
+    #[test]
+    fn a_baladiya_total_that_differs_from_its_muhallas_is_a_warning_showing_both_numbers() {
+        let form = baladiya();
+        let muhallas = [values(&[("idp_ind", 300)]), values(&[("idp_ind", 130)])];
+        let ctx = Context { previous: None, children: Some(&muhallas) };
+        let issues = form.check(&values(&[("idp_hh", 100), ("idp_ind", 500)]), ctx);
+        let agg = issues.iter().find(|i| i.rule == "aggregate:idp_ind").expect("the totals differ");
+        assert_eq!(agg.severity, Severity::Warning);
+        assert!(agg.message.en.contains("500") && agg.message.en.contains("430"), "{}", agg.message.en);
+        assert!(!form
+            .check(&values(&[("idp_hh", 100), ("idp_ind", 430)]), ctx)
+            .iter()
+            .any(|i| i.rule.starts_with("aggregate:")));
     }
 
     #[test]
     fn each_kind_of_bad_value_gets_its_own_code() {
-        let form = FormDef::builtin("baladiya").unwrap();
+        let form = baladiya();
         let code = |f: &str, v: serde_json::Value| form.check_value(f, &v).unwrap_err().code();
         assert_eq!(code("idp_hh", json!(-3)), "negative_count");
         assert_eq!(code("idp_hh", json!(2.5)), "not_a_whole_number");
         assert_eq!(code("idp_hh", json!("many")), "not_a_number");
         assert_eq!(code("nope", json!(1)), "unknown_field");
-        assert!(form.check_value("idp_hh", &json!(0)).is_ok());
+        assert_eq!(code("need_1", json!("cake")), "not_an_option");
+        assert_eq!(code("idp_drivers", json!(["conflict", "conflict"])), "not_an_option");
+        assert_eq!(code("idp_origin_main", json!("LY021104")), "unknown_pcode", "area of origin is a mantika");
+        assert_eq!(code("ki_count", json!(0)), "out_of_range");
+        assert_eq!(code("note:nope", json!("x")), "unknown_field");
+        assert!(form.check_value("idp_origin_main", &json!("LY0322")).is_ok());
+        assert!(form.check_value("idp_drivers", &json!(["conflict", "flood"])).is_ok());
+        assert!(form.check_value("note:change:idp_ind", &json!("explained")).is_ok());
         assert!(form.check_value("idp_hh", &json!(null)).is_ok(), "clearing a field is allowed");
+    }
+
+    #[test]
+    fn key_informants_are_recorded_by_type_and_count_never_by_name() {
+        let ids: Vec<&str> = baladiya().fields().map(|f| f.id.as_str()).filter(|id| id.starts_with("ki_")).collect();
+        assert_eq!(ids, ["ki_count", "ki_types"], "no field may hold a key informant's name or phone number");
     }
 }

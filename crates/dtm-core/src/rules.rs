@@ -27,6 +27,9 @@ pub struct Issue {
     pub severity: Severity,
     pub fields: Vec<String>,
     pub message: Text,
+    /// For a warning: whether a justification note has been written for it.
+    #[serde(default)]
+    pub justified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +42,10 @@ pub enum Expr {
     Bin(Box<Expr>, Op, Box<Expr>),
     Sum(Vec<Expr>),
     Selected(String, String),
+    /// `filled(field)`: the field has a value.
+    Filled(String),
+    /// `count_selected(field)`: how many options of a select-many field are chosen.
+    CountSelected(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +81,7 @@ impl Expr {
 
     fn collect_refs(&self, out: &mut Vec<String>) {
         match self {
-            Expr::Field(f) | Expr::Selected(f, _) => out.push(f.clone()),
+            Expr::Field(f) | Expr::Selected(f, _) | Expr::Filled(f) | Expr::CountSelected(f) => out.push(f.clone()),
             Expr::Neg(e) | Expr::Not(e) => e.collect_refs(out),
             Expr::Bin(a, _, b) => {
                 a.collect_refs(out);
@@ -112,6 +119,14 @@ impl Expr {
                 }
                 Val::Num(total)
             }
+            Expr::Filled(f) => {
+                Val::Bool(values.get(f).is_some_and(|v| !v.is_null() && v != "" && v != &serde_json::json!([])))
+            }
+            Expr::CountSelected(f) => match values.get(f)? {
+                serde_json::Value::Array(a) => Val::Num(a.len() as f64),
+                serde_json::Value::String(s) => Val::Num(s.split_whitespace().count() as f64),
+                _ => return None,
+            },
             Expr::Selected(f, option) => {
                 let chosen = match values.get(f)? {
                     serde_json::Value::String(s) => s.split_whitespace().any(|o| o == option),
@@ -120,6 +135,18 @@ impl Expr {
                 };
                 Val::Bool(chosen)
             }
+            // Kleene logic: a decided `false` in an `and` (or `true` in an `or`) decides
+            // the whole, even while the other side waits for an empty field.
+            Expr::Bin(a, Op::And, b) => match (a.eval(values).and_then(boolean), b.eval(values).and_then(boolean)) {
+                (Some(false), _) | (_, Some(false)) => Val::Bool(false),
+                (Some(true), Some(true)) => Val::Bool(true),
+                _ => return None,
+            },
+            Expr::Bin(a, Op::Or, b) => match (a.eval(values).and_then(boolean), b.eval(values).and_then(boolean)) {
+                (Some(true), _) | (_, Some(true)) => Val::Bool(true),
+                (Some(false), Some(false)) => Val::Bool(false),
+                _ => return None,
+            },
             Expr::Bin(a, op, b) => {
                 let (a, b) = (a.eval(values)?, b.eval(values)?);
                 match op {
@@ -133,8 +160,7 @@ impl Expr {
                         }
                         Val::Num(num(a)? / d)
                     }
-                    Op::And => Val::Bool(boolean(a)? && boolean(b)?),
-                    Op::Or => Val::Bool(boolean(a)? || boolean(b)?),
+                    Op::And | Op::Or => unreachable!("handled above with three-valued logic"),
                     Op::Eq => Val::Bool(a == b),
                     Op::Ne => Val::Bool(a != b),
                     Op::Lt => Val::Bool(num(a)? < num(b)?),
@@ -324,6 +350,9 @@ impl Parser {
                     ("sum", [_, ..]) => Ok(Expr::Sum(args)),
                     ("selected", [Expr::Field(f), Expr::Str(o)]) => Ok(Expr::Selected(f.clone(), o.clone())),
                     ("selected", _) => Err("selected() takes a field and an 'option'".into()),
+                    ("filled", [Expr::Field(f)]) => Ok(Expr::Filled(f.clone())),
+                    ("count_selected", [Expr::Field(f)]) => Ok(Expr::CountSelected(f.clone())),
+                    ("filled" | "count_selected", _) => Err(format!("{name}() takes one field")),
                     _ => Err(format!("unknown function `{name}`")),
                 }
             }
@@ -366,6 +395,21 @@ mod tests {
     #[test]
     fn logic_combines_comparisons() {
         assert_eq!(eval("a > 0 and not (b < a) || c == 1", json!({"a": 2, "b": 3, "c": 0})), Some(true));
+    }
+
+    #[test]
+    fn a_decided_false_settles_an_and_even_while_another_part_waits() {
+        assert_eq!(eval("a != b and a != c", json!({"a": "food", "b": "food"})), Some(false));
+        assert_eq!(eval("a != b and a != c", json!({"a": "food", "b": "wash"})), None);
+        assert_eq!(eval("a == 1 or b == 1", json!({"a": 1})), Some(true));
+    }
+
+    #[test]
+    fn filled_and_count_selected_read_answers() {
+        assert_eq!(eval("filled(a)", json!({"a": "x"})), Some(true));
+        assert_eq!(eval("filled(a)", json!({"a": null})), Some(false));
+        assert_eq!(eval("filled(a)", json!({})), Some(false), "an absent field is not filled");
+        assert_eq!(eval("count_selected(t) <= n", json!({"t": ["a", "b", "c"], "n": 2})), Some(false));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub fn round_r1() -> Round {
         window_start: "2026-11-01".into(),
         window_end: "2026-12-15".into(),
         status: RoundStatus::Open,
-        forms: vec![("baladiya".into(), 1)],
+        forms: vec![("baladiya".into(), 2), ("muhalla".into(), 1)],
     }
 }
 

@@ -182,11 +182,23 @@ async fn rounds(State(state): State<AppState>, _caller: Caller) -> Result<Json<V
     Ok(Json(state.storage.rounds().await?.iter().map(round_info).collect()))
 }
 
-async fn form(_caller: Caller, Path(form): Path<String>) -> Result<Json<FormDef>, AppError> {
-    FormDef::builtin(&form)
-        .cloned()
-        .map(Json)
-        .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "unknown_form", format!("there is no form `{form}`")))
+#[derive(Deserialize)]
+struct FormQuery {
+    version: Option<u32>,
+}
+
+async fn form(
+    _caller: Caller,
+    Path(form): Path<String>,
+    Query(q): Query<FormQuery>,
+) -> Result<Json<FormDef>, AppError> {
+    match q.version {
+        Some(v) => FormDef::builtin(&form, v),
+        None => FormDef::latest(&form),
+    }
+    .cloned()
+    .map(Json)
+    .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "unknown_form", format!("there is no form `{form}`")))
 }
 
 fn parts_of(s: AssessmentSnapshot) -> AssessmentParts {
@@ -200,6 +212,8 @@ fn parts_of(s: AssessmentSnapshot) -> AssessmentParts {
         values: s.fields.into_iter().map(|(f, v)| (f, v.value)).collect(),
         comments: s.comments,
         pending_fields: vec![],
+        previous: None,
+        children: vec![],
     }
 }
 
@@ -214,7 +228,20 @@ fn not_started(key: AssessmentKey, form_version: u32) -> AssessmentParts {
         values: Default::default(),
         comments: vec![],
         pending_fields: vec![],
+        previous: None,
+        children: vec![],
     }
+}
+
+/// The UI's view of an assessment, with its previous round and child-level totals
+/// so that every check shows.
+async fn detail_of(state: &AppState, mut parts: AssessmentParts) -> Result<AssessmentDetail, AppError> {
+    if let Some(form) = FormDef::builtin(&parts.key.form, parts.form_version) {
+        let (previous, children) = state.storage.context(&parts.key, form).await?;
+        parts.previous = previous;
+        parts.children = children;
+    }
+    Ok(parts.detail())
 }
 
 async fn find_round(state: &AppState, code: &str) -> Result<Round, AppError> {
@@ -240,7 +267,7 @@ async fn round_assessments(
         stored.into_iter().map(|s| (s.key.clone(), s)).collect();
     let mut out = Vec::new();
     for (form_id, version) in &r.forms {
-        let Some(form) = FormDef::builtin(form_id) else { continue };
+        let Some(form) = FormDef::builtin(form_id, *version) else { continue };
         for loc in Gazetteer::libya().in_scope(&caller.scope, form.level) {
             let key = AssessmentKey::new(&round, form_id, loc.pcode.clone());
             let parts = match by_key.remove(&key) {
@@ -257,7 +284,7 @@ async fn round_assessments(
 /// Parses and checks an assessment address from a URL: a known form, a known P-code
 /// at the form's level, inside the caller's scope.
 fn check_key(caller: &Caller, round: &str, form: &str, pcode: &str) -> Result<AssessmentKey, AppError> {
-    let def = FormDef::builtin(form)
+    let def = FormDef::latest(form)
         .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "unknown_form", format!("there is no form `{form}`")))?;
     let location = Pcode::parse(pcode).map_err(|_| AppError::unknown_pcode(pcode))?;
     if Gazetteer::libya().get(pcode).is_none() {
@@ -287,7 +314,7 @@ async fn assessment(
         None => not_started(key.clone(), r.form_version(&form).unwrap_or(1)),
     };
     state.storage.log_access(&caller.username, "read_assessment", &key.to_string(), &state.now()).await?;
-    Ok(Json(parts.detail()))
+    Ok(Json(detail_of(&state, parts).await?))
 }
 
 async fn review(
@@ -301,7 +328,7 @@ async fn review(
         return Err(AppError::forbidden("only supervisors and admins review assessments"));
     }
     let snap = state.storage.review(&caller, &key, req.decision, &req.comment, &state.now()).await?;
-    Ok(Json(parts_of(snap).detail()))
+    Ok(Json(detail_of(&state, parts_of(snap)).await?))
 }
 
 /// Checks what a pushed operation says about itself, before anything is written.
@@ -311,8 +338,12 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     if uuid::Uuid::parse_str(&op.op_id).is_err() {
         return Err(AppError::unprocessable("malformed_op", format!("op_id `{}` is not a UUID", op.op_id)));
     }
-    let form = FormDef::builtin(&op.key.form)
-        .ok_or_else(|| AppError::unprocessable("unknown_form", format!("there is no form `{}`", op.key.form)))?;
+    let form = FormDef::builtin(&op.key.form, op.form_version).ok_or_else(|| {
+        AppError::unprocessable(
+            "unknown_form",
+            format!("there is no form `{}` version {}", op.key.form, op.form_version),
+        )
+    })?;
     let pcode = op.key.location.as_str();
     if Gazetteer::libya().get(pcode).is_none() {
         return Err(AppError::unprocessable("unknown_pcode", format!("`{pcode}` is not a location in the gazetteer")));

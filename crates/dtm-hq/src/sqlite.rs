@@ -4,6 +4,7 @@
 
 use crate::storage::{Caller, HqStorage, NewDevice, NewUser, PullPage, Result, StorageError};
 use async_trait::async_trait;
+use dtm_core::form::Context;
 use dtm_core::workflow;
 use dtm_core::{
     merge_field, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, IncomingWrite, MergeOutcome, Pcode,
@@ -160,6 +161,45 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
         fields,
         comments,
     })
+}
+
+type Values = BTreeMap<String, serde_json::Value>;
+
+/// What an assessment's cross-round and cross-level checks compare against: the same
+/// location and form in the latest earlier round, and the child form's assessments
+/// inside this location in the same round.
+pub(crate) fn context_of(
+    conn: &Connection,
+    key: &AssessmentKey,
+    form: &FormDef,
+) -> rusqlite::Result<(Option<(String, Values)>, Vec<Values>)> {
+    let previous = conn
+        .query_row(
+            "SELECT a.id, a.round FROM assessments a JOIN rounds r ON r.code = a.round
+             WHERE a.form = ?1 AND a.location = ?2
+               AND r.number < (SELECT number FROM rounds WHERE code = ?3)
+             ORDER BY r.number DESC LIMIT 1",
+            params![key.form, key.location.as_str(), key.round],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()?;
+    let previous = match previous {
+        Some((id, round)) => Some((round, field_values(conn, id)?)),
+        None => None,
+    };
+    let mut children = Vec::new();
+    if let Some(agg) = &form.aggregates {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM assessments WHERE round = ?1 AND form = ?2 AND location LIKE ?3 || '%' AND location != ?3",
+        )?;
+        let ids = stmt
+            .query_map(params![key.round, agg.form, key.location.as_str()], |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for id in ids {
+            children.push(field_values(conn, id)?);
+        }
+    }
+    Ok((previous, children))
 }
 
 fn scope_clause(scope: &Scope) -> (String, Vec<String>) {
@@ -350,7 +390,19 @@ fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) ->
                 Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
             };
             let values = field_values(tx, head.id)?;
-            let blockers = FormDef::builtin(&key.form).map(|f| f.submission_blockers(&values)).unwrap_or_default();
+            let form_version: u32 =
+                tx.query_row("SELECT form_version FROM assessments WHERE id = ?1", [head.id], |r| r.get(0))?;
+            let blockers = match FormDef::builtin(&key.form, form_version) {
+                Some(form) => {
+                    let (previous, children) = context_of(tx, key, form)?;
+                    let ctx = Context {
+                        previous: previous.as_ref().map(|(r, v)| (r.as_str(), v)),
+                        children: Some(&children),
+                    };
+                    form.submission_blockers(&values, ctx)
+                }
+                None => vec![],
+            };
             if !blockers.is_empty() {
                 let reasons: Vec<String> = blockers.into_iter().map(|i| i.message.en).collect();
                 return Ok(rejected(op, "submission_blocked", reasons.join("; ")));
@@ -550,6 +602,15 @@ impl HqStorage for SqliteHq {
             Ok(PullPage { assessments, last_seq, has_more })
         })
         .await
+    }
+
+    async fn context(
+        &self,
+        key: &AssessmentKey,
+        form: &'static FormDef,
+    ) -> Result<(Option<(String, Values)>, Vec<Values>)> {
+        let key = key.clone();
+        self.with(move |c| Ok(context_of(c, &key, form)?)).await
     }
 
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>> {

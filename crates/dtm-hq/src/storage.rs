@@ -3,8 +3,9 @@
 //! workflow, rules — are dtm-core's pure functions; implementations only do IO.
 
 use async_trait::async_trait;
-use dtm_core::{AssessmentKey, ReviewDecision, Role, Round, Scope, TransitionError};
+use dtm_core::{AssessmentKey, FieldValue, FormDef, ReviewDecision, Role, Round, Scope, TransitionError};
 use dtm_sync::wire::{AssessmentSnapshot, OpResult, Operation, User};
+use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -94,6 +95,14 @@ pub trait HqStorage: Send + Sync + 'static {
     /// Assessments in scope changed after `after`, in commit order.
     async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage>;
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>>;
+    /// What the checks of an assessment compare against: (previous round, its values)
+    /// and the values of the child form's assessments inside it in the same round.
+    #[allow(clippy::type_complexity)] // two plain value maps; a named type would only rename them
+    async fn context(
+        &self,
+        key: &AssessmentKey,
+        form: &'static FormDef,
+    ) -> Result<(Option<(String, BTreeMap<String, FieldValue>)>, Vec<BTreeMap<String, FieldValue>>)>;
     /// Every stored assessment of the round in scope.
     async fn round_assessments(&self, round: &str, scope: &Scope) -> Result<Vec<AssessmentSnapshot>>;
     async fn review(

@@ -120,6 +120,11 @@ pub struct AssessmentRecord {
     pub pending_fields: Vec<String>,
     pub pending_ops: u32,
     pub comments: Vec<Comment>,
+    /// The same location's values in the previous round that has it, with that round's code.
+    pub previous: Option<(String, BTreeMap<String, FieldValue>)>,
+    /// The values of the child form's assessments of this location in the same round
+    /// (muhallas of a baladiya), for the cross-level check.
+    pub children: Vec<BTreeMap<String, FieldValue>>,
 }
 
 impl AssessmentRecord {
@@ -134,6 +139,16 @@ impl AssessmentRecord {
             pending_fields: Vec::new(),
             pending_ops: 0,
             comments: Vec::new(),
+            previous: None,
+            children: Vec::new(),
+        }
+    }
+
+    /// What the form's cross-round and cross-level checks compare against.
+    pub fn context(&self) -> dtm_core::form::Context<'_> {
+        dtm_core::form::Context {
+            previous: self.previous.as_ref().map(|(round, values)| (round.as_str(), values)),
+            children: Some(&self.children),
         }
     }
 }
@@ -310,7 +325,7 @@ impl Store {
         let session = self.require_session()?;
         let round = self.round(round)?;
         let form_version = round.form_version(form).ok_or_else(|| StoreError::UnknownForm(form.to_owned()))?;
-        let def = FormDef::builtin(form).ok_or_else(|| StoreError::UnknownForm(form.to_owned()))?;
+        let def = FormDef::builtin(form, form_version).ok_or_else(|| StoreError::UnknownForm(form.to_owned()))?;
         Gazetteer::libya()
             .in_scope(&session.user.scope, def.level)
             .map(|loc| {
@@ -320,12 +335,21 @@ impl Store {
             .collect()
     }
 
+    /// One assessment with what its checks compare against: the previous round's
+    /// values and, for a baladiya, its muhallas in this round.
     pub fn assessment(&self, key: &AssessmentKey) -> Result<AssessmentRecord> {
         let session = self.require_session()?;
         self.check_location(&session, key)?;
         let round = self.round(&key.round)?;
         let form_version = round.form_version(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
-        Ok(self.load(key)?.unwrap_or_else(|| AssessmentRecord::not_started(key.clone(), form_version)))
+        let mut record = self.load(key)?.unwrap_or_else(|| AssessmentRecord::not_started(key.clone(), form_version));
+        let form = FormDef::builtin(&key.form, record.form_version)
+            .ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        record.previous = previous_values(&self.conn, key, round.number)?;
+        if let Some(agg) = &form.aggregates {
+            record.children = child_values(&self.conn, key, &agg.form)?;
+        }
+        Ok(record)
     }
 
     fn load(&self, key: &AssessmentKey) -> Result<Option<AssessmentRecord>> {
@@ -333,7 +357,7 @@ impl Store {
     }
 
     fn check_location(&self, session: &Session, key: &AssessmentKey) -> Result<()> {
-        let form = FormDef::builtin(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        let form = FormDef::latest(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         if Gazetteer::libya().get(key.location.as_str()).is_none() {
             return Err(StoreError::UnknownPcode(key.location.to_string()));
         }
@@ -360,8 +384,9 @@ impl Store {
         if round.status != RoundStatus::Open {
             return Err(StoreError::RoundNotOpen(round.code));
         }
-        let form = FormDef::builtin(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         let record = self.load(key)?.unwrap_or_else(|| AssessmentRecord::not_started(key.clone(), form_version));
+        let form = FormDef::builtin(&key.form, record.form_version)
+            .ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         Ok((form.clone(), form_version, record))
     }
 
@@ -416,7 +441,7 @@ impl Store {
         enqueue(&tx, key, OpKind::SetField, Some(field), Some(&value_json), base_version, form_version, now)?;
         audit(&tx, &session, key, "set_field", Some(field), old.map(|v| v.to_string()), Some(value_json), now)?;
         tx.commit()?;
-        Ok(self.load(key)?.expect("the assessment was just written"))
+        self.assessment(key)
     }
 
     /// Marks the assessment submitted, if no error rule or empty required field blocks it.
@@ -427,11 +452,14 @@ impl Store {
         if round.status != RoundStatus::Open {
             return Err(StoreError::RoundNotOpen(round.code));
         }
-        let record =
-            self.load(key)?.ok_or_else(|| StoreError::SubmissionBlocked(vec!["nothing has been entered".into()]))?;
-        let form = FormDef::builtin(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        let record = self.assessment(key)?;
+        if record.status == AssessmentStatus::NotStarted {
+            return Err(StoreError::SubmissionBlocked(vec!["nothing has been entered".into()]));
+        }
+        let form = FormDef::builtin(&key.form, record.form_version)
+            .ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         let status = workflow::submit(record.status)?;
-        let blockers = form.submission_blockers(&record.values);
+        let blockers = form.submission_blockers(&record.values, record.context());
         if !blockers.is_empty() {
             return Err(StoreError::SubmissionBlocked(blockers.into_iter().map(|i| i.message.en).collect()));
         }
@@ -452,7 +480,7 @@ impl Store {
             now,
         )?;
         tx.commit()?;
-        Ok(self.load(key)?.expect("the assessment was just written"))
+        self.assessment(key)
     }
 
     /// Pending operations in sequence order, oldest first.
@@ -659,13 +687,7 @@ fn load_assessment(conn: &Connection, key: &AssessmentKey) -> Result<Option<Asse
     let Some((status, form_version, server_version, open_conflicts)) = head else {
         return Ok(None);
     };
-    let mut values = BTreeMap::new();
-    let mut stmt =
-        conn.prepare_cached("SELECT field, value FROM field_values WHERE round = ?1 AND form = ?2 AND location = ?3")?;
-    for row in stmt.query_map(k, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-        let (field, value) = row?;
-        values.insert(field, serde_json::from_str(&value).unwrap_or(FieldValue::Null));
-    }
+    let values = values_of(conn, key)?;
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT field FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3
          AND state = 'pending' AND field IS NOT NULL ORDER BY field",
@@ -702,7 +724,61 @@ fn load_assessment(conn: &Connection, key: &AssessmentKey) -> Result<Option<Asse
         pending_fields,
         pending_ops,
         comments,
+        previous: None,
+        children: Vec::new(),
     }))
+}
+
+fn values_of(conn: &Connection, key: &AssessmentKey) -> Result<BTreeMap<String, FieldValue>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT field, value FROM field_values WHERE round = ?1 AND form = ?2 AND location = ?3")?;
+    let rows = stmt.query_map(params![key.round, key.form, key.location.as_str()], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut values = BTreeMap::new();
+    for row in rows {
+        let (field, value) = row?;
+        values.insert(field, serde_json::from_str(&value).unwrap_or(FieldValue::Null));
+    }
+    Ok(values)
+}
+
+/// The same location and form in the latest earlier round the device holds.
+fn previous_values(
+    conn: &Connection,
+    key: &AssessmentKey,
+    round_number: u32,
+) -> Result<Option<(String, BTreeMap<String, FieldValue>)>> {
+    let previous: Option<String> = conn
+        .query_row(
+            "SELECT r.code FROM assessments a JOIN rounds r ON r.code = a.round
+             WHERE a.form = ?1 AND a.location = ?2 AND r.number < ?3 ORDER BY r.number DESC LIMIT 1",
+            params![key.form, key.location.as_str(), round_number],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match previous {
+        Some(round) => {
+            let values = values_of(conn, &AssessmentKey::new(&round, &key.form, key.location.clone()))?;
+            Ok(Some((round, values)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The child form's assessments inside this location, in the same round.
+fn child_values(conn: &Connection, key: &AssessmentKey, child_form: &str) -> Result<Vec<BTreeMap<String, FieldValue>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT location FROM assessments WHERE round = ?1 AND form = ?2 AND location LIKE ?3 || '%' AND location != ?3",
+    )?;
+    let locations = stmt
+        .query_map(params![key.round, child_form, key.location.as_str()], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    locations
+        .into_iter()
+        .filter_map(|l| Pcode::parse(&l).ok())
+        .map(|l| values_of(conn, &AssessmentKey::new(&key.round, child_form, l)))
+        .collect()
 }
 
 fn upsert_assessment(

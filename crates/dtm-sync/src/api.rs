@@ -2,6 +2,7 @@
 //! HQ's HTTP API answer with these same shapes, built by the same functions.
 
 use crate::wire::{ApiError, User, WireComment};
+use dtm_core::form::Context;
 use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, FormDef, Gazetteer, Issue, Pcode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -62,12 +63,18 @@ pub struct AssessmentDetail {
     pub summary: AssessmentSummary,
     pub form_version: u32,
     /// Counts are non-negative integers; null is an empty field.
-    #[ts(type = "Record<string, number | string | null>")]
+    #[ts(type = "Record<string, number | string | Array<string> | null>")]
     pub values: BTreeMap<String, FieldValue>,
     pub comments: Vec<WireComment>,
     /// Rule verdicts on the current values, from dtm-core.
     pub issues: Vec<Issue>,
     pub pending_fields: Vec<String>,
+    /// The fields asked for the current values (relevance), in form order.
+    pub relevant_fields: Vec<String>,
+    /// The previous round that has this location, and its values, shown beside each field.
+    pub previous_round: Option<String>,
+    #[ts(type = "Record<string, number | string | Array<string> | null>")]
+    pub previous_values: BTreeMap<String, FieldValue>,
 }
 
 /// The parts of an assessment both backends hold, from which the UI shapes are built.
@@ -81,6 +88,8 @@ pub struct AssessmentParts {
     pub values: BTreeMap<String, FieldValue>,
     pub comments: Vec<WireComment>,
     pub pending_fields: Vec<String>,
+    pub previous: Option<(String, BTreeMap<String, FieldValue>)>,
+    pub children: Vec<BTreeMap<String, FieldValue>>,
 }
 
 impl AssessmentParts {
@@ -98,14 +107,26 @@ impl AssessmentParts {
     }
 
     pub fn detail(self) -> AssessmentDetail {
-        let issues = FormDef::builtin(&self.key.form).map(|f| f.evaluate(&self.values)).unwrap_or_default();
+        let form = FormDef::builtin(&self.key.form, self.form_version);
+        let ctx = Context {
+            previous: self.previous.as_ref().map(|(round, values)| (round.as_str(), values)),
+            children: Some(&self.children),
+        };
+        let issues = form.map(|f| f.check(&self.values, ctx)).unwrap_or_default();
+        let relevant_fields =
+            form.map(|f| f.relevant_fields(&self.values).into_iter().map(str::to_owned).collect()).unwrap_or_default();
+        let summary = self.summary();
+        let (previous_round, previous_values) = self.previous.unzip();
         AssessmentDetail {
-            summary: self.summary(),
+            summary,
             form_version: self.form_version,
             values: self.values,
             comments: self.comments,
             issues,
             pending_fields: self.pending_fields,
+            relevant_fields,
+            previous_round,
+            previous_values: previous_values.unwrap_or_default(),
         }
     }
 }

@@ -129,6 +129,8 @@ fn parts(record: dtm_store::AssessmentRecord) -> AssessmentParts {
             })
             .collect(),
         pending_fields: record.pending_fields,
+        previous: record.previous,
+        children: record.children,
     }
 }
 
@@ -244,7 +246,7 @@ impl Device {
         let r = rounds.iter().find(|r| r.code == round).ok_or_else(|| StoreError::UnknownRound(round.to_owned()))?;
         let mut out = Vec::new();
         for (form, _) in &r.forms {
-            if FormDef::builtin(form).is_some() {
+            if FormDef::latest(form).is_some() {
                 out.extend(store.assessments(round, form)?.into_iter().map(|r| parts(r).summary()));
             }
         }

@@ -5,4 +5,8 @@ import type { Text } from "./Text";
 /**
  * A rule that does not hold for a record, with its message in both languages.
  */
-export type Issue = { rule: string, severity: Severity, fields: Array<string>, message: Text, };
+export type Issue = { rule: string, severity: Severity, fields: Array<string>, message: Text, 
+/**
+ * For a warning: whether a justification note has been written for it.
+ */
+justified: boolean, };
