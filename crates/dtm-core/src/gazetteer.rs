@@ -70,6 +70,26 @@ impl Gazetteer {
         self.at_level(level).filter(move |l| scope.contains(&l.pcode))
     }
 
+    /// Locations whose English or Arabic name, or P-code, contains the query, at
+    /// `level` if given. Arabic is compared after [`normalize`], so ة/ه, ى/ي and the
+    /// hamza forms match each other; English ignores case.
+    pub fn search(&self, query: &str, level: Option<u8>, limit: usize) -> Vec<&Location> {
+        let q = normalize(query.trim());
+        if q.is_empty() {
+            return Vec::new();
+        }
+        self.by_pcode
+            .values()
+            .filter(|l| level.is_none_or(|lv| l.level() == lv))
+            .filter(|l| {
+                l.pcode.as_str().to_lowercase().starts_with(&q)
+                    || normalize(&l.name_en).contains(&q)
+                    || normalize(&l.name_ar).contains(&q)
+            })
+            .take(limit)
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.by_pcode.len()
     }
@@ -77,6 +97,24 @@ impl Gazetteer {
     pub fn is_empty(&self) -> bool {
         self.by_pcode.is_empty()
     }
+}
+
+/// Folds the spelling variants of Arabic place names (and the case of Latin ones)
+/// so that searches match however the name was typed: ة→ه, ى→ي, أ إ آ ٱ→ا, ؤ→و,
+/// ئ→ي, without diacritics or tatweel.
+pub fn normalize(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, '\u{064B}'..='\u{0652}' | '\u{0670}' | '\u{0640}'))
+        .map(|c| match c {
+            'ة' => 'ه',
+            'ى' => 'ي',
+            'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
+            'ؤ' => 'و',
+            'ئ' => 'ي',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 #[cfg(test)]
@@ -106,6 +144,29 @@ mod tests {
         let tripoli = Gazetteer::libya().get("LY021104").unwrap();
         assert_eq!(tripoli.name_en, "Tripoli");
         assert_eq!(tripoli.name_ar, "طرابلس");
+    }
+
+    #[test]
+    fn arabic_search_matches_across_ta_marbuta_alif_maqsura_and_hamza_spellings() {
+        let g = Gazetteer::libya();
+        // Derna is "درنه" as a mantika and "درنة" as a baladiya: either spelling finds both.
+        for q in ["درنة", "درنه"] {
+            let found: Vec<&str> = g.search(q, None, 10).iter().map(|l| l.pcode.as_str()).collect();
+            assert!(found.contains(&"LY0101") && found.contains(&"LY010102"), "{q} found {found:?}");
+        }
+        assert_eq!(normalize("الأندلس"), normalize("الاندلس"), "hamza forms fold to bare alif");
+        assert_eq!(normalize("مصراتة"), normalize("مصراته"));
+        assert_eq!(normalize("بنى"), normalize("بني"));
+        assert_eq!(normalize("طَرَابُلُس"), "طرابلس", "diacritics are ignored");
+    }
+
+    #[test]
+    fn search_finds_english_names_case_blind_and_p_code_prefixes_at_a_level() {
+        let g = Gazetteer::libya();
+        let hits: Vec<&str> = g.search("tripoli", Some(3), 10).iter().map(|l| l.pcode.as_str()).collect();
+        assert_eq!(hits, ["LY021104"]);
+        assert_eq!(g.search("LY0211", Some(3), 50).len(), 6);
+        assert!(g.search("  ", None, 10).is_empty());
     }
 
     #[test]

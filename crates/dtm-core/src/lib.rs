@@ -10,10 +10,13 @@ pub mod assessment;
 pub mod form;
 pub mod gazetteer;
 pub mod hlc;
+pub mod hxl;
+pub mod import;
 pub mod merge;
 pub mod round;
 pub mod rules;
 pub mod scope;
+pub mod totals;
 pub mod workflow;
 
 pub use assessment::AssessmentKey;
@@ -21,7 +24,7 @@ pub use form::{Field, FieldType, FieldValue, FormDef, FormError, Text, ValueErro
 pub use gazetteer::{Gazetteer, Location};
 pub use hlc::Hlc;
 pub use merge::{merge_field, FieldVersion, IncomingWrite, MergeOutcome};
-pub use round::{Round, RoundStatus};
+pub use round::{Round, RoundError, RoundStatus};
 pub use rules::{Issue, Severity};
 pub use scope::{Pcode, Scope};
 pub use workflow::{AssessmentStatus, ReviewDecision, Role, TransitionError};
