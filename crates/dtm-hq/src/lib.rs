@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod routes;
+pub mod spreadsheet;
 pub mod sqlite;
 pub mod storage;
 

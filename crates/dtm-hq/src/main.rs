@@ -36,6 +36,23 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Import a past round's figures from a CSV or XLSX with an HXL tag row (see the
+    /// README). All or nothing: any error is listed by row and column and nothing is written.
+    ImportRound {
+        /// The HQ database (SQLite file).
+        #[arg(long, alias = "db")]
+        database: String,
+        /// The round to import into (planned or closed), e.g. R53.
+        #[arg(long)]
+        round: String,
+        /// Create the round first, as planned, with this title (its number comes from the code).
+        #[arg(long)]
+        create: Option<String>,
+        /// Collection window for --create, as START..END (YYYY-MM-DD..YYYY-MM-DD).
+        #[arg(long, default_value = "")]
+        window: String,
+        file: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -47,7 +64,12 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let Command::Serve { config, listen, database, ui_dir, demo } = Cli::parse().command;
+    let (config, listen, database, ui_dir, demo) = match Cli::parse().command {
+        Command::Serve { config, listen, database, ui_dir, demo } => (config, listen, database, ui_dir, demo),
+        Command::ImportRound { database, round, create, window, file } => {
+            return import_round(&database, &round, create, &window, &file).await;
+        }
+    };
     let mut settings = Settings::load(config.as_deref())?;
     if let Some(l) = listen {
         settings.listen = l;
@@ -94,4 +116,50 @@ async fn shutdown() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+async fn import_round(
+    database: &str,
+    code: &str,
+    create: Option<String>,
+    window: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use dtm_core::{Round, RoundStatus};
+    let storage = SqliteHq::open(std::path::Path::new(database)).with_context(|| format!("opening {database}"))?;
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
+    if let Some(title) = create {
+        let number: u32 = code.strip_prefix('R').and_then(|n| n.parse().ok()).context("round codes look like R53")?;
+        let (start, end) = window.split_once("..").unwrap_or((window, window));
+        let round = Round {
+            code: code.to_owned(),
+            number,
+            title,
+            window_start: start.to_owned(),
+            window_end: end.to_owned(),
+            status: RoundStatus::Planned,
+            forms: vec![("baladiya".into(), 2), ("muhalla".into(), 1)],
+        };
+        storage.create_round(&round).await?;
+    }
+    let round = storage
+        .rounds()
+        .await?
+        .into_iter()
+        .find(|r| r.code == code)
+        .with_context(|| format!("there is no round {code}"))?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    match dtm_hq::routes::import_file(&storage, &round, &bytes, "dtm-hq import-round", &now).await {
+        Ok(Ok(report)) => {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Ok(Err(errors)) => {
+            for e in &errors {
+                eprintln!("row {} column {} {}: {} [{}]", e.row, e.column, e.tag, e.message, e.code);
+            }
+            anyhow::bail!("{} error(s); nothing was imported", errors.len())
+        }
+        Err(e) => anyhow::bail!("{e}"),
+    }
 }

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use dtm_core::{AssessmentKey, AssessmentStatus, FormDef, Gazetteer, Pcode, Round};
+use dtm_core::{AssessmentKey, AssessmentStatus, FormDef, Gazetteer, Pcode, Role, Round, RoundStatus};
 use dtm_sync::api::{AssessmentDetail, AssessmentParts, AssessmentSummary};
 use dtm_sync::wire::{
     self, AssessmentSnapshot, LoginRequest, LoginResponse, OpBody, Operation, PullResponse, PushRequest, PushResponse,
@@ -51,6 +51,7 @@ impl From<StorageError> for AppError {
         match e {
             StorageError::Transition(t) => t.into(),
             StorageError::NotFound(m) => AppError::not_found(m),
+            StorageError::Conflict { code, message } => AppError::conflict(code, message),
             StorageError::Internal(e) => AppError::Internal(e),
         }
     }
@@ -63,7 +64,11 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/login", post(login))
         .route("/me", get(me))
-        .route("/rounds", get(rounds))
+        .route("/rounds", get(rounds).post(create_round))
+        .route("/rounds/{round}/status", post(set_round_status))
+        .route("/rounds/{round}/import", post(import_round))
+        .route("/rounds/{round}/totals", get(round_totals))
+        .route("/gazetteer/search", get(search_locations))
         .route("/forms/{form}", get(form))
         .route("/rounds/{round}/assessments", get(round_assessments))
         .route("/assessments/{round}/{form}/{pcode}", get(assessment))
@@ -406,4 +411,227 @@ async fn pull(
         cursor: format!("{epoch}:{}", page.last_seq),
         has_more: page.has_more,
     }))
+}
+
+fn require_admin(caller: &Caller) -> Result<(), AppError> {
+    if caller.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("only an admin manages rounds"))
+    }
+}
+
+#[derive(Deserialize)]
+struct NewRound {
+    code: String,
+    number: u32,
+    title: String,
+    window_start: String,
+    window_end: String,
+    forms: Vec<RoundForm>,
+}
+
+/// Creates a planned round. Admins only.
+async fn create_round(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<NewRound>,
+) -> Result<(StatusCode, Json<RoundInfo>), AppError> {
+    require_admin(&caller)?;
+    if req.code != format!("R{}", req.number) {
+        return Err(AppError::unprocessable(
+            "malformed_round",
+            format!("round number {} is coded R{}", req.number, req.number),
+        ));
+    }
+    if req.window_end < req.window_start {
+        return Err(AppError::unprocessable("malformed_round", "the collection window ends before it starts"));
+    }
+    if req.forms.is_empty() {
+        return Err(AppError::unprocessable("malformed_round", "a round collects at least one form"));
+    }
+    for f in &req.forms {
+        if FormDef::builtin(&f.form, f.version).is_none() {
+            return Err(AppError::unprocessable(
+                "unknown_form",
+                format!("there is no form {} version {}", f.form, f.version),
+            ));
+        }
+    }
+    let round = Round {
+        code: req.code,
+        number: req.number,
+        title: req.title,
+        window_start: req.window_start,
+        window_end: req.window_end,
+        status: RoundStatus::Planned,
+        forms: req.forms.into_iter().map(|f| (f.form, f.version)).collect(),
+    };
+    state.storage.create_round(&round).await?;
+    state.storage.log_access(&caller.username, "create_round", &round.code, &state.now()).await?;
+    Ok((StatusCode::CREATED, Json(round_info(&round))))
+}
+
+#[derive(Deserialize)]
+struct StatusChange {
+    status: RoundStatus,
+}
+
+/// Moves a round along planned → open → closed → published. Admins only.
+async fn set_round_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    ApiJson(req): ApiJson<StatusChange>,
+) -> Result<Json<RoundInfo>, AppError> {
+    require_admin(&caller)?;
+    let mut round = find_round(&state, &code).await?;
+    round.status = round.transition(req.status).map_err(|e| AppError::conflict(e.code(), e.to_string()))?;
+    state.storage.set_round_status(&code, round.status).await?;
+    state
+        .storage
+        .log_access(&caller.username, &format!("round_{}", round.status.as_str()), &code, &state.now())
+        .await?;
+    Ok(Json(round_info(&round)))
+}
+
+/// Imports a past round's figures from a CSV or XLSX with an HXL tag row. Nothing is
+/// imported from a file with any error; every error is listed by row and column.
+async fn import_round(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    require_admin(&caller)?;
+    let round = find_round(&state, &code).await?;
+    let outcome = import_file(state.storage.as_ref(), &round, &body, &caller.username, &state.now()).await?;
+    Ok(match outcome {
+        Ok(report) => Json(report).into_response(),
+        Err(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({
+                "error": {"code": "import_rejected", "message": format!("{} error(s); nothing was imported", errors.len())},
+                "errors": errors,
+            })),
+        )
+            .into_response(),
+    })
+}
+
+/// What an import did.
+#[derive(Debug, serde::Serialize)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub assessments: usize,
+    /// The imported counts summed over the baladiya rows, per field.
+    pub totals: std::collections::BTreeMap<String, u64>,
+    /// Baladiya totals that differ from their muhallas in the same file.
+    pub warnings: Vec<dtm_core::import::CellError>,
+}
+
+/// The import as both the HTTP API and `dtm-hq import-round` run it: read, check,
+/// then write all or nothing. `Ok(Err(errors))` is a file refused for its content.
+pub async fn import_file(
+    storage: &dyn HqStorage,
+    round: &Round,
+    bytes: &[u8],
+    actor: &str,
+    now: &str,
+) -> Result<Result<ImportReport, Vec<dtm_core::import::CellError>>, AppError> {
+    if round.status == RoundStatus::Open || round.status == RoundStatus::Published {
+        return Err(AppError::conflict(
+            "round_not_importable",
+            format!("round {} is {}; import into a planned or closed round", round.code, round.status.as_str()),
+        ));
+    }
+    let rows =
+        crate::spreadsheet::read(bytes).map_err(|e| AppError::unprocessable("unreadable_file", e.to_string()))?;
+    let records = match dtm_core::import::check_rows(&rows, round) {
+        Ok(records) => records,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let warnings = dtm_core::import::aggregate_warnings(&records)
+        .into_iter()
+        .map(|(location, issue)| dtm_core::import::CellError {
+            row: records.iter().find(|r| r.location == location).map_or(0, |r| r.row),
+            column: String::new(),
+            tag: String::new(),
+            code: issue.rule,
+            message: format!("{location}: {}", issue.message.en),
+        })
+        .collect();
+    let fields: Vec<&str> = dtm_core::hxl::COUNT_TAGS.iter().map(|(_, f)| *f).collect();
+    let baladiyas = records.iter().filter(|r| r.form == "baladiya").map(|r| (&r.location, &r.values));
+    let totals = dtm_core::totals::by_level(baladiyas, 1, &fields).into_values().fold(
+        std::collections::BTreeMap::new(),
+        |mut acc, region| {
+            for (f, v) in region {
+                *acc.entry(f).or_insert(0) += v;
+            }
+            acc
+        },
+    );
+    let rows = records.len();
+    let assessments = storage.import_round(&round.code, records, actor, now).await?;
+    Ok(Ok(ImportReport { rows, assessments, totals, warnings }))
+}
+
+#[derive(Deserialize)]
+struct TotalsQuery {
+    level: Option<u8>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct LocationTotals {
+    location: dtm_sync::api::LocationRef,
+    values: std::collections::BTreeMap<String, u64>,
+}
+
+/// A round's counts summed per region (level 1), mantika (2) or baladiya (3), over
+/// the baladiya assessments in the caller's scope.
+async fn round_totals(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(q): Query<TotalsQuery>,
+) -> Result<Json<Vec<LocationTotals>>, AppError> {
+    let level = q.level.unwrap_or(2);
+    if !(1..=3).contains(&level) {
+        return Err(AppError::bad_request("malformed_query", "level is 1 (region), 2 (mantika) or 3 (baladiya)"));
+    }
+    find_round(&state, &code).await?;
+    let stored = state.storage.round_assessments(&code, &caller.scope).await?;
+    let fields: Vec<&str> = dtm_core::hxl::COUNT_TAGS.iter().map(|(_, f)| *f).collect();
+    let values: Vec<(Pcode, std::collections::BTreeMap<String, dtm_core::FieldValue>)> = stored
+        .into_iter()
+        .filter(|s| s.key.form == "baladiya")
+        .map(|s| (s.key.location, s.fields.into_iter().map(|(f, v)| (f, v.value)).collect()))
+        .collect();
+    let totals = dtm_core::totals::by_level(values.iter().map(|(p, v)| (p, v)), level, &fields);
+    state.storage.log_access(&caller.username, "read_totals", &code, &state.now()).await?;
+    Ok(Json(
+        totals
+            .into_iter()
+            .map(|(p, values)| LocationTotals { location: dtm_sync::api::LocationRef::of(&p), values })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: String,
+    level: Option<u8>,
+}
+
+/// Gazetteer search in English or Arabic, however the Arabic is spelt.
+async fn search_locations(_caller: Caller, Query(q): Query<SearchQuery>) -> Json<Vec<dtm_sync::api::LocationRef>> {
+    Json(
+        Gazetteer::libya()
+            .search(&q.q, q.level, 50)
+            .into_iter()
+            .map(|l| dtm_sync::api::LocationRef::of(&l.pcode))
+            .collect(),
+    )
 }

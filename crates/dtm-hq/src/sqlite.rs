@@ -5,6 +5,7 @@
 use crate::storage::{Caller, HqStorage, NewDevice, NewUser, PullPage, Result, StorageError};
 use async_trait::async_trait;
 use dtm_core::form::Context;
+use dtm_core::import::ImportRecord;
 use dtm_core::workflow;
 use dtm_core::{
     merge_field, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, IncomingWrite, MergeOutcome, Pcode,
@@ -535,6 +536,95 @@ impl HqStorage for SqliteHq {
         .await
     }
 
+    async fn create_round(&self, round: &Round) -> Result<()> {
+        let round = round.clone();
+        self.with(move |c| {
+            let taken: bool = c.query_row(
+                "SELECT count(*) > 0 FROM rounds WHERE code = ?1 OR number = ?2",
+                params![round.code, round.number],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(StorageError::Conflict {
+                    code: "round_exists",
+                    message: format!("a round with code {} or number {} already exists", round.code, round.number),
+                });
+            }
+            let forms: Vec<RoundForm> =
+                round.forms.iter().map(|(form, version)| RoundForm { form: form.clone(), version: *version }).collect();
+            c.execute(
+                "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    round.code,
+                    round.number,
+                    round.title,
+                    round.status.as_str(),
+                    round.window_start,
+                    round.window_end,
+                    serde_json::to_string(&forms).expect("forms serialise")
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_round_status(&self, code: &str, status: RoundStatus) -> Result<()> {
+        let code = code.to_owned();
+        self.with(move |c| {
+            let n = c.execute("UPDATE rounds SET status = ?2 WHERE code = ?1", params![code, status.as_str()])?;
+            if n == 0 {
+                return Err(StorageError::NotFound(format!("there is no round `{code}`")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn import_round(&self, round: &str, records: Vec<ImportRecord>, actor: &str, now: &str) -> Result<usize> {
+        let (round, actor, now) = (round.to_owned(), actor.to_owned(), now.to_owned());
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let author = format!("import:{actor}");
+            for r in &records {
+                let key = AssessmentKey::new(&round, &r.form, r.location.clone());
+                if head(&tx, &key)?.is_some() {
+                    return Err(StorageError::Conflict {
+                        code: "already_exists",
+                        message: format!("row {}: {key} already exists at HQ; nothing was imported", r.row),
+                    });
+                }
+                let seq = next_change_seq(&tx)?;
+                tx.execute(
+                    "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, 'approved', ?4, 1, ?5, ?6, ?6)",
+                    params![round, r.form, r.location.as_str(), r.form_version, seq, now],
+                )?;
+                let id = tx.last_insert_rowid();
+                for (field, value) in &r.values {
+                    let value = value.to_string();
+                    tx.execute(
+                        "INSERT INTO field_values (assessment_id, field, value, version, author, device_id, hlc, updated_at)
+                         VALUES (?1, ?2, ?3, 1, ?4, 'import', ?5, ?6)",
+                        params![id, field, value, author, Hlc::default().encode(), now],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO field_history (assessment_id, field, version, old_value, value, author, device_id, hlc, op_id, at)
+                         VALUES (?1, ?2, 1, NULL, ?3, ?4, 'import', ?5, NULL, ?6)",
+                        params![id, field, value, author, Hlc::default().encode(), now],
+                    )?;
+                }
+            }
+            tx.execute(
+                "INSERT INTO access_log (at, actor, action, target) VALUES (?1, ?2, 'import_round', ?3)",
+                params![now, actor, round],
+            )?;
+            tx.commit()?;
+            Ok(records.len())
+        })
+        .await
+    }
+
     async fn rounds(&self) -> Result<Vec<Round>> {
         self.with(|c| {
             let mut stmt = c.prepare(
@@ -650,6 +740,14 @@ impl HqStorage for SqliteHq {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let h = head(&tx, &key)?.ok_or_else(|| StorageError::NotFound(format!("nothing has been submitted for {key}")))?;
+            let round_status: Option<String> =
+                tx.query_row("SELECT status FROM rounds WHERE code = ?1", [&key.round], |r| r.get(0)).optional()?;
+            if round_status.as_deref() == Some("published") {
+                return Err(StorageError::Conflict {
+                    code: "round_published",
+                    message: format!("round {} is published and frozen", key.round),
+                });
+            }
             let open: usize = tx.query_row(
                 "SELECT count(*) FROM conflicts WHERE assessment_id = ?1 AND status = 'open'",
                 [h.id],

@@ -13,6 +13,10 @@ pub enum StorageError {
     Transition(#[from] TransitionError),
     #[error("{0}")]
     NotFound(String),
+    /// The change clashes with what HQ holds (a round that exists, an assessment
+    /// already imported); `code` is stable for clients.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -88,6 +92,18 @@ pub trait HqStorage: Send + Sync + 'static {
     async fn caller(&self, token_hash: &str, now: &str) -> Result<Option<Caller>>;
     async fn revoke_device(&self, device_id: &str, now: &str) -> Result<()>;
     async fn put_round(&self, round: &Round) -> Result<()>;
+    /// Creates a round; refuses a code or number already used.
+    async fn create_round(&self, round: &Round) -> Result<()>;
+    async fn set_round_status(&self, code: &str, status: dtm_core::RoundStatus) -> Result<()>;
+    /// Writes a past round's checked figures as approved assessments, all in one
+    /// transaction; refuses the whole import if any assessment already exists.
+    async fn import_round(
+        &self,
+        round: &str,
+        records: Vec<dtm_core::import::ImportRecord>,
+        actor: &str,
+        now: &str,
+    ) -> Result<usize>;
     async fn rounds(&self) -> Result<Vec<Round>>;
     /// Applies one batch of already-validated operations in one durable transaction
     /// and answers each. Operations seen before get the answer they got then.

@@ -1,0 +1,292 @@
+//! Rounds at HQ: the admin's lifecycle, importing a past round, totals, and the
+//! previous round's figures meeting the new round's entries.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use dtm_core::Gazetteer;
+use dtm_hq::sqlite::SqliteHq;
+use dtm_hq::{router, AppState, Settings};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Hq {
+    app: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+impl Hq {
+    async fn new() -> Hq {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(SqliteHq::open(&dir.path().join("hq.sqlite3")).unwrap());
+        dtm_hq::demo::seed(storage.as_ref()).await.unwrap();
+        Hq { app: router(AppState::new(storage, Settings::default())), _dir: dir }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", content_type)
+            .header("x-dtm-protocol", "1");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let resp = self.app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn json(&self, method: &str, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(method, path, Some(token), "application/json", body.to_string().into_bytes()).await
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call("GET", path, Some(token), "application/json", vec![]).await
+    }
+
+    async fn login(&self, user: &str) -> String {
+        let body = json!({"username": user, "password": format!("{user}-demo")});
+        let (status, body) =
+            self.call("POST", "/api/v1/auth/login", None, "application/json", body.to_string().into_bytes()).await;
+        assert_eq!(status, StatusCode::OK);
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn create_round(&self, admin: &str, number: u32) {
+        let (status, body) = self
+            .json("POST", "/api/v1/rounds", admin, json!({"code": format!("R{number}"), "number": number, "title": format!("Round {number}"),
+                "window_start": "2024-05-01", "window_end": "2024-06-30", "forms": [{"form": "baladiya", "version": 2}, {"form": "muhalla", "version": 1}]}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["status"], "planned", "a new round starts planned");
+    }
+
+    async fn set_status(&self, admin: &str, round: &str, status: &str) -> (StatusCode, Value) {
+        self.json("POST", &format!("/api/v1/rounds/{round}/status"), admin, json!({"status": status})).await
+    }
+}
+
+const HEADER: &str = "adm1,adm2,baladiya,muhalla,round,idp_hh,idp_ind,ret_hh,ret_ind,mig_ind";
+const TAGS: &str = "#adm1+code,#adm2+code,#adm3+code,#adm4+code,#round+code,#affected+idps+hh,#affected+idps+ind,#affected+returnees+hh,#affected+returnees+ind,#affected+migrants+ind";
+const FIELDS: [&str; 5] = ["idp_hh", "idp_ind", "ret_hh", "ret_ind", "mig_ind"];
+
+/// A synthetic round covering every muhalla and baladiya in Libya, whose baladiya
+/// rows are the sums of their muhallas; returns the CSV and its sums per field.
+fn synthetic_round(code: &str) -> (String, BTreeMap<&'static str, u64>) {
+    let g = Gazetteer::libya();
+    let mut csv = format!("{HEADER}\n{TAGS}\n");
+    let mut sums: BTreeMap<&str, u64> = BTreeMap::new();
+    for b in g.at_level(3) {
+        let mut baladiya = [0u64; 5];
+        let mut muhallas = 0;
+        for m in g.at_level(4).filter(|m| m.pcode.is_within(&b.pcode)) {
+            let seed: u64 = m.pcode.as_str()[2..].parse::<u64>().unwrap() % 97;
+            let v = [seed + 1, (seed + 1) * 5, seed % 7, (seed % 7) * 4, seed * 3];
+            for (i, x) in v.iter().enumerate() {
+                baladiya[i] += x;
+            }
+            muhallas += 1;
+            csv.push_str(&row(&b.pcode, Some(&m.pcode), code, &v));
+        }
+        if muhallas == 0 {
+            baladiya = [10, 50, 2, 8, 30];
+        }
+        csv.push_str(&row(&b.pcode, None, code, &baladiya));
+        for (f, x) in FIELDS.iter().zip(baladiya) {
+            *sums.entry(f).or_default() += x;
+        }
+    }
+    (csv, sums)
+}
+
+fn row(b: &dtm_core::Pcode, m: Option<&dtm_core::Pcode>, code: &str, v: &[u64; 5]) -> String {
+    format!(
+        "{},{},{b},{},{code},{},{},{},{},{}\n",
+        b.ancestor(1).unwrap(),
+        b.ancestor(2).unwrap(),
+        m.map(|m| m.to_string()).unwrap_or_default(),
+        v[0],
+        v[1],
+        v[2],
+        v[3],
+        v[4]
+    )
+}
+
+#[tokio::test]
+async fn a_clean_import_of_every_muhalla_and_baladiya_gives_hq_totals_equal_to_the_file() {
+    let hq = Hq::new().await;
+    let admin = hq.login("admin").await;
+    hq.create_round(&admin, 53).await;
+    let (csv, sums) = synthetic_round("R53");
+    let (status, report) =
+        hq.call("POST", "/api/v1/rounds/R53/import", Some(&admin), "text/csv", csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["assessments"], 763, "663 muhallas and 100 baladiyas");
+    assert_eq!(report["warnings"], json!([]), "baladiya totals that equal their muhallas raise nothing");
+    let (status, totals) = hq.get("/api/v1/rounds/R53/totals?level=1", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    for field in FIELDS {
+        let hq_total: u64 = totals.as_array().unwrap().iter().map(|r| r["values"][field].as_u64().unwrap_or(0)).sum();
+        assert_eq!(hq_total, sums[field], "HQ's national {field} must equal the file's sum");
+    }
+    assert_eq!(totals.as_array().unwrap().len(), 3, "three regions");
+    let (_, mantikas) = hq.get("/api/v1/rounds/R53/totals?level=2", &admin).await;
+    assert_eq!(mantikas.as_array().unwrap().len(), 22, "every mantika has figures");
+}
+
+#[tokio::test]
+async fn an_import_file_with_every_kind_of_error_reports_them_all_and_imports_nothing() {
+    let hq = Hq::new().await;
+    let admin = hq.login("admin").await;
+    hq.create_round(&admin, 53).await;
+    let csv = format!(
+        "{HEADER}\n{TAGS}\n\
+         LY02,LY0211,LY021104,,R53,10,50,1,4,9\n\
+         LY02,LY0211,LY029999,,R53,1,2,0,0,0\n\
+         LY02,LY0211,LY021104,,R53,1,2,0,0,0\n\
+         LY02,LY0211,LY021105,,R53,many,2,0,0,0\n\
+         LY02,LY0211,LY021106,,R53,1,-2,0,0,0\n\
+         LY01,LY0211,LY021101,,R53,1,2,0,0,0\n"
+    );
+    let (status, body) = hq.call("POST", "/api/v1/rounds/R53/import", Some(&admin), "text/csv", csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["code"], "import_rejected");
+    let got: Vec<(u64, String, String)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["column"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want = [
+        (4, "C", "unknown_pcode"),
+        (5, "", "duplicate_row"),
+        (6, "F", "not_a_number"),
+        (7, "G", "negative_count"),
+        (8, "A", "inconsistent_pcode"),
+    ];
+    assert_eq!(got, want.map(|(r, c, e)| (r, c.to_owned(), e.to_owned())), "every error, by row and column");
+    let (_, totals) = hq.get("/api/v1/rounds/R53/totals?level=1", &admin).await;
+    assert_eq!(totals, json!([]), "one bad row means nothing from the file is imported, not even the good rows");
+}
+
+#[tokio::test]
+async fn an_xlsx_with_the_same_tags_imports_like_a_csv() {
+    let hq = Hq::new().await;
+    let admin = hq.login("admin").await;
+    hq.create_round(&admin, 53).await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, (h, t)) in HEADER.split(',').zip(TAGS.split(',')).enumerate() {
+        sheet.write_string(0, c as u16, h).unwrap();
+        sheet.write_string(1, c as u16, t).unwrap();
+    }
+    for (c, v) in ["LY02", "LY0211", "LY021104", "", "R53"].iter().enumerate() {
+        sheet.write_string(2, c as u16, *v).unwrap();
+    }
+    for (i, n) in [10.0, 50.0, 1.0, 4.0, 9.0].iter().enumerate() {
+        sheet.write_number(2, 5 + i as u16, *n).unwrap();
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let (status, report) = hq
+        .call(
+            "POST",
+            "/api/v1/rounds/R53/import",
+            Some(&admin),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            bytes,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["totals"]["idp_ind"], 50, "XLSX numbers arrive as whole counts");
+}
+
+#[tokio::test]
+async fn only_an_admin_moves_a_round_and_a_published_round_is_frozen() {
+    let hq = Hq::new().await;
+    let admin = hq.login("admin").await;
+    let supervisor = hq.login("supervisor").await;
+    let (status, body) = hq.set_status(&supervisor, "R1", "closed").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    hq.create_round(&admin, 53).await;
+    let (status, body) = hq.set_status(&admin, "R53", "published").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition")),
+        "no skipping"
+    );
+    for step in ["open", "closed", "published"] {
+        let (status, body) = hq.set_status(&admin, "R53", step).await;
+        assert_eq!(status, StatusCode::OK, "{step}: {body}");
+        assert_eq!(body["status"], step);
+    }
+    let (status, body) = hq.set_status(&admin, "R53", "open").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("round_published")));
+    let (status, body) = hq.call("POST", "/api/v1/rounds/R53/import", Some(&admin), "text/csv", b"a\n".to_vec()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("round_not_importable")));
+}
+
+#[tokio::test]
+async fn a_round_code_must_match_its_number_and_be_new() {
+    let hq = Hq::new().await;
+    let admin = hq.login("admin").await;
+    let bad = json!({"code": "R7", "number": 8, "title": "x", "window_start": "2024-01-01", "window_end": "2024-02-01", "forms": [{"form": "baladiya", "version": 2}]});
+    let (status, body) = hq.json("POST", "/api/v1/rounds", &admin, bad).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("malformed_round")));
+    let dup = json!({"code": "R1", "number": 1, "title": "x", "window_start": "2024-01-01", "window_end": "2024-02-01", "forms": [{"form": "baladiya", "version": 2}]});
+    let (status, body) = hq.json("POST", "/api/v1/rounds", &admin, dup).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("round_exists")));
+}
+
+#[tokio::test]
+async fn the_previous_rounds_figures_show_beside_the_new_round_and_a_large_change_warns() {
+    let hq = Hq::new().await;
+    let admin = hq.login("admin").await;
+    hq.create_round(&admin, 53).await;
+    let csv = format!("{HEADER}\n{TAGS}\nLY02,LY0211,LY021104,,R53,200,1000,10,40,300\n");
+    let (status, report) =
+        hq.call("POST", "/api/v1/rounds/R53/import", Some(&admin), "text/csv", csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    hq.create_round(&admin, 54).await;
+    hq.set_status(&admin, "R54", "open").await;
+    let enumerator = hq.login("enumerator").await;
+    let op = |seq: u64, field: &str, value: u64| {
+        json!({"op_id": uuid_like(seq), "seq": seq, "key": {"round": "R54", "form": "baladiya", "location": "LY021104"},
+               "hlc": {"millis": seq, "counter": 0}, "form_version": 2, "kind": "set_field", "field": field, "value": value, "base_version": 0})
+    };
+    let (status, body) = hq
+        .json("POST", "/api/v1/sync/push", &enumerator, json!({"ops": [op(1, "idp_hh", 300), op(2, "idp_ind", 1600)]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, detail) = hq.get("/api/v1/assessments/R54/baladiya/LY021104", &enumerator).await;
+    assert_eq!(detail["previous_round"], "R53");
+    assert_eq!(detail["previous_values"]["idp_ind"], 1000, "the previous round's value shows beside the field");
+    let change = detail["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["rule"] == "change:idp_ind")
+        .expect("+60% needs explaining");
+    assert_eq!((change["severity"].as_str(), change["justified"].as_bool()), (Some("warning"), Some(false)));
+}
+
+fn uuid_like(n: u64) -> String {
+    format!("01890a5d-ac96-774b-bcce-{n:012x}")
+}

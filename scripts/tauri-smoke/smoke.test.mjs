@@ -1,0 +1,313 @@
+// Smoke test of the built field app, driven through tauri-driver + WebKitWebDriver.
+//
+//   DTM_HQ_URL=http://127.0.0.1:8080 DTM_FIELD_BIN=target/debug/dtm-field \
+//   DTM_DATA_DIR=$(mktemp -d) xvfb-run -a node --test scripts/tauri-smoke/smoke.test.mjs
+//
+// Expects a fresh dtm-hq with the demo data at DTM_HQ_URL and an empty DTM_DATA_DIR.
+// 1. Signs in as the demo enumerator, types a count into Tripoli's baladiya form, checks
+//    the value and its pending outbox operation are in the device store, presses Sync now
+//    and checks HQ has the value. 2. Restarts the app with background sync on (same
+//    store, so still signed in), types another count and waits for it to reach HQ, then
+//    checks the window is refused a Tauri command its capability does not grant.
+// The tests run in order and the second builds on the first.
+// Talks WebDriver over plain HTTP (fetch), so it needs no npm packages. run.sh does
+// the building and the HQ; this file only drives the app.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, '../..');
+const OUT = join(HERE, 'out');
+const PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
+const DRIVER_URL = `http://127.0.0.1:${PORT}`;
+const NATIVE_DRIVER = process.env.DTM_NATIVE_DRIVER ?? '/usr/bin/WebKitWebDriver';
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+
+const LOCATION = 'LY021104'; // Tripoli baladiya, inside the demo enumerator's scope LY0211
+const FIELD = 'idp_hh';
+const USERNAME = process.env.DTM_SMOKE_USER ?? 'enumerator';
+const PASSWORD = process.env.DTM_SMOKE_PASSWORD ?? 'enumerator-demo';
+
+function requireEnv(name, why) {
+  const v = process.env[name];
+  if (!v) throw new Error(`set ${name}: ${why}`);
+  return v;
+}
+
+function tauriDriverPath() {
+  if (process.env.TAURI_DRIVER) return process.env.TAURI_DRIVER;
+  const cargoBin = join(homedir(), '.cargo', 'bin', 'tauri-driver');
+  return existsSync(cargoBin) ? cargoBin : 'tauri-driver';
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a truthy value; fails with `what` after `ms`. */
+async function waitFor(what, probe, ms = 15_000) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(150);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
+}
+
+/** One WebDriver session, over fetch. */
+class WebDriver {
+  constructor(base) {
+    this.base = base;
+    this.id = null;
+    this.driverLog = () => '';
+  }
+
+  async cmd(method, path, body) {
+    const url = `${this.base}${this.id && !path.startsWith('/session') ? `/session/${this.id}` : ''}${path}`;
+    const res = await fetch(url, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const v = json.value ?? {};
+      const err = new Error(`WebDriver ${method} ${path}: ${v.error ?? res.status}: ${v.message ?? ''}`);
+      err.wd = v.error;
+      throw err;
+    }
+    return json.value;
+  }
+
+  async start(capabilities) {
+    const value = await this.cmd('POST', '/session', { capabilities: { alwaysMatch: capabilities, firstMatch: [{}] } });
+    this.id = value.sessionId;
+  }
+
+  async stop() {
+    if (!this.id) return;
+    const id = this.id;
+    this.id = null;
+    await this.cmd('DELETE', `/session/${id}`).catch(() => {});
+  }
+
+  async find(css) {
+    const v = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
+    return v.length ? v[0][ELEMENT] : null;
+  }
+
+  waitFind(css, what = css, ms) {
+    return waitFor(what, () => this.find(css), ms);
+  }
+
+  click(el) {
+    return this.cmd('POST', `/element/${el}/click`, {});
+  }
+
+  async type(el, text) {
+    await this.cmd('POST', `/element/${el}/clear`, {});
+    await this.cmd('POST', `/element/${el}/value`, { text });
+  }
+
+  text(el) {
+    return this.cmd('GET', `/element/${el}/text`);
+  }
+
+  async screenshot(file) {
+    const png = await this.cmd('GET', '/screenshot');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, Buffer.from(png, 'base64'));
+  }
+}
+
+/** Reads what the device stored for one field, and its outbox, straight from SQLite. */
+function readStore(storePath, location, field) {
+  const py = `
+import json, sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+value = db.execute("SELECT value FROM field_values WHERE location = ? AND field = ?", (sys.argv[2], sys.argv[3])).fetchone()
+ops = db.execute("SELECT kind, field, value, state FROM outbox WHERE location = ? ORDER BY seq", (sys.argv[2],)).fetchall()
+print(json.dumps({"value": None if value is None else json.loads(value[0]),
+                  "outbox": [dict(kind=k, field=f, value=None if v is None else json.loads(v), state=s) for k, f, v, s in ops]}))
+`;
+  const r = spawnSync('python3', ['-c', py, storePath, location, field], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`reading the device store ${storePath} failed: ${r.stderr || r.error}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Digits in a label, whichever numerals the UI language uses. */
+function numberIn(text) {
+  const ascii = text.replace(/[\u0660-\u0669]/g, (d) => String(d.charCodeAt(0) - 0x660));
+  const m = ascii.match(/\d[\d,]*/);
+  return m ? Number(m[0].replace(/,/g, '')) : NaN;
+}
+
+async function hqValue(hqUrl, location, field) {
+  const login = await fetch(`${hqUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: USERNAME, password: PASSWORD, device_name: 'tauri-smoke' }),
+  });
+  assert.ok(login.ok, `logging in to HQ directly failed: ${login.status}`);
+  const { token } = await login.json();
+  const res = await fetch(`${hqUrl}/api/v1/assessments/R1/baladiya/${location}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!res.ok) assert.fail(`HQ has no assessment for ${location} after the sync: ${res.status} ${await res.text()}`);
+  return (await res.json()).values?.[field];
+}
+
+function config() {
+  const hqUrl = requireEnv('DTM_HQ_URL', 'the dtm-hq (with --demo data) the app signs in to').replace(/\/$/, '');
+  const bin = resolve(REPO, requireEnv('DTM_FIELD_BIN', 'path to the built app, e.g. target/debug/dtm-field'));
+  const dataDir = resolve(requireEnv('DTM_DATA_DIR', 'a fresh, empty folder for the device store'));
+  assert.ok(existsSync(bin), `DTM_FIELD_BIN ${bin} does not exist: run cargo build -p dtm-field`);
+  assert.ok(process.env.DISPLAY || process.env.WAYLAND_DISPLAY, 'no display: run under xvfb-run -a');
+  return { hqUrl, bin, dataDir, storePath: join(dataDir, 'device.sqlite3') };
+}
+
+/**
+ * Starts tauri-driver and a WebDriver session on the app; both end when test `t` does.
+ * tauri-driver starts the app as its child, so the app inherits `env`.
+ */
+async function startApp(t, { bin, dataDir }, env) {
+  const driver = spawn(tauriDriverPath(), ['--port', String(PORT), '--native-driver', NATIVE_DRIVER], {
+    env: { ...process.env, DTM_DATA_DIR: dataDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  // Its output (and the app's) is shown only when something fails: while the native
+  // driver starts up, tauri-driver logs harmless connection errors for /status probes.
+  const log = [];
+  driver.stdout.on('data', (b) => log.push(b));
+  driver.stderr.on('data', (b) => log.push(b));
+  const driverExit = new Promise((r) => driver.once('exit', (code, sig) => r(`${code ?? sig}`)));
+  driver.once('error', (e) => console.error(`cannot start tauri-driver: ${e.message}`));
+  const wd = new WebDriver(DRIVER_URL);
+  t.after(async () => {
+    await wd.stop();
+    try {
+      process.kill(-driver.pid, 'SIGTERM'); // tauri-driver and the WebKitWebDriver it started
+    } catch {}
+    await Promise.race([driverExit, sleep(3000)]);
+  });
+  wd.driverLog = () => Buffer.concat(log).toString();
+  try {
+    await waitFor(
+      `tauri-driver on port ${PORT}`,
+      async () => driver.exitCode === null && (await fetch(`${DRIVER_URL}/status`)).ok,
+      20_000,
+    );
+    await wd.start({ browserName: 'wry', 'tauri:options': { application: bin } });
+  } catch (e) {
+    console.error(`--- tauri-driver and app output ---\n${wd.driverLog()}`);
+    throw e;
+  }
+  return wd;
+}
+
+/** Runs `steps`, keeping a screenshot of the window if they fail. */
+async function screenshotOnFailure(wd, name, steps) {
+  try {
+    await steps();
+  } catch (e) {
+    await wd.screenshot(join(OUT, `${name}-failure.png`)).catch(() => {});
+    console.error(`--- tauri-driver and app output ---\n${wd.driverLog()}`);
+    throw e;
+  }
+}
+
+async function openAssessment(wd, location) {
+  const row = await wd.waitFind(`[data-testid="row-${location}"]`, `the ${location} row in the assessment list`);
+  await wd.click(row);
+}
+
+async function typeCount(wd, field, value) {
+  const input = await wd.waitFind(`#f-${field}`, `the ${field} input of the baladiya form`);
+  const before = await wd.cmd('GET', `/element/${input}/property/value`);
+  assert.notEqual(before, String(value), `HQ already holds ${field}=${value} for ${LOCATION}: the smoke test needs a fresh demo HQ`);
+  await wd.type(input, String(value));
+  await wd.waitFind(`[data-testid="saved-${field}"]`, `the "Saved" mark next to ${field}`);
+}
+
+const pendingInBar = async (wd) => numberIn(await wd.text(await wd.find('[data-testid="sync-pending"]')));
+
+test('an edit is saved on the device with its outbox operation, and Sync now takes it to HQ', async (t) => {
+  const cfg = config();
+  // Background sync off, so the pending operation can be seen before the explicit sync.
+  const wd = await startApp(t, cfg, { DTM_AUTO_SYNC: 'off' });
+  await screenshotOnFailure(wd, 'manual-sync', async () => {
+    // Sign in. The login screen's HQ address defaults to http://127.0.0.1:8080.
+    const hq = await wd.waitFind('input[name="hq_url"]', 'the login form (is the app showing the field UI?)', 30_000);
+    await wd.type(hq, cfg.hqUrl);
+    await wd.type(await wd.find('input[name="username"]'), USERNAME);
+    await wd.type(await wd.find('input[name="password"]'), PASSWORD);
+    await wd.click(await wd.find('form.login button[type="submit"]'));
+    await waitFor('the signed-in home screen', async () => {
+      const err = await wd.find('[data-testid="login-error"]');
+      if (err) throw new Error(`login failed: ${await wd.text(err)}`);
+      return wd.find('[data-testid="who"]');
+    }).catch((e) => {
+      throw new Error(`${e.message}\n(signing in as ${USERNAME} at ${cfg.hqUrl})`);
+    });
+
+    await openAssessment(wd, LOCATION);
+    await typeCount(wd, FIELD, 12);
+
+    // The value and one pending operation are in the device's own store.
+    const stored = readStore(cfg.storePath, LOCATION, FIELD);
+    assert.equal(stored.value, 12, `the device store should hold ${FIELD}=12 for ${LOCATION}: ${JSON.stringify(stored)}`);
+    assert.deepEqual(
+      stored.outbox,
+      [{ kind: 'set_field', field: FIELD, value: 12, state: 'pending' }],
+      'exactly one pending set_field operation should wait in the outbox until the next sync',
+    );
+
+    // The sync bar heard about it through the `sync-state` event.
+    await waitFor('the sync bar to count 1 pending operation', async () => (await pendingInBar(wd)) === 1, 5_000);
+    await wd.screenshot(join(OUT, 'smoke.png'));
+
+    // Sync by hand; the outbox empties and HQ has the value.
+    await wd.click(await wd.find('[data-testid="sync-now"]'));
+    await waitFor('the sync bar to count 0 pending operations after Sync now', async () => (await pendingInBar(wd)) === 0);
+    assert.deepEqual(readStore(cfg.storePath, LOCATION, FIELD).outbox, [], 'HQ acknowledged the operation, so the outbox is empty');
+    assert.equal(await hqValue(cfg.hqUrl, LOCATION, FIELD), 12, `HQ should hold ${FIELD}=12 for ${LOCATION} after the sync`);
+  });
+});
+
+test('after a restart the device is still signed in, and background sync takes an edit to HQ', async (t) => {
+  const cfg = config();
+  const wd = await startApp(t, cfg, { DTM_AUTO_SYNC: 'on' });
+  await screenshotOnFailure(wd, 'auto-sync', async () => {
+    await wd.waitFind('[data-testid="who"]', 'the signed-in home screen (the session should survive a restart)', 30_000);
+    await openAssessment(wd, LOCATION);
+    await typeCount(wd, 'idp_ind', 40);
+    // No click: the edit wakes the background sync, which pushes once typing pauses.
+    await waitFor(
+      'the background sync to empty the outbox',
+      async () => readStore(cfg.storePath, LOCATION, 'idp_ind').outbox.length === 0,
+      30_000,
+    );
+    await waitFor('the sync bar to count 0 pending operations', async () => (await pendingInBar(wd)) === 0, 5_000);
+    assert.equal(await hqValue(cfg.hqUrl, LOCATION, 'idp_ind'), 40, `HQ should hold idp_ind=40 for ${LOCATION}`);
+    await wd.screenshot(join(OUT, 'synced.png'));
+
+    // Least privilege: Tauri's own commands, e.g. reading the app version, are refused.
+    const outcome = await wd.cmd('POST', '/execute/async', {
+      script: `const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke('plugin:app|version').then((v) => done({ allowed: v }), (e) => done({ refused: String(e) }));`,
+      args: [],
+    });
+    assert.match(outcome.refused ?? '', /not allowed/, `the window must not be allowed app:version: ${JSON.stringify(outcome)}`);
+  });
+});

@@ -1,0 +1,19 @@
+// The app's own IPC commands, shared by build.rs (which generates an `allow-<name>`
+// permission for each) and main.rs (whose tests check the capability grants these
+// and nothing else). Keep in step with `generate_handler!` in main.rs.
+
+/// Every command the window may call, as named in docs/api.md.
+pub const COMMANDS: &[&str] = &[
+    "session",
+    "login",
+    "logout",
+    "list_rounds",
+    "get_form",
+    "list_assessments",
+    "get_assessment",
+    "set_field",
+    "submit_assessment",
+    "sync_now",
+    "sync_state",
+    "rejected_ops",
+];

@@ -1,0 +1,155 @@
+//! The IPC commands of docs/api.md. Each one turns its camelCase arguments into domain
+//! types, calls `Device`, and turns a `DeviceError` into the contract's `ApiError`.
+//! No decisions are made here: what a command means lives in dtm-sync and dtm-store.
+
+use crate::autosync::AutoSync;
+use dtm_core::{AssessmentKey, FieldValue, FormDef, Pcode};
+use dtm_sync::api::{AssessmentDetail, AssessmentSummary, RejectedOp, Session, SyncState};
+use dtm_sync::device::{Device, DeviceError};
+use dtm_sync::wire::RoundInfo;
+use serde::Serialize;
+use std::sync::Arc;
+use tauri::State;
+
+/// What a command rejects with: the contract's `ApiError`, `{code, message}`.
+#[derive(Debug, Serialize)]
+pub struct CommandError {
+    code: String,
+    message: String,
+}
+
+impl CommandError {
+    fn new(code: &str, message: impl Into<String>) -> Self {
+        Self { code: code.to_owned(), message: message.into() }
+    }
+}
+
+impl From<DeviceError> for CommandError {
+    fn from(e: DeviceError) -> Self {
+        Self::new(e.code(), e.to_string())
+    }
+}
+
+type Reply<T> = Result<T, CommandError>;
+type Dev<'a> = State<'a, Arc<Device>>;
+
+fn key(round: String, form: String, location: &str) -> Reply<AssessmentKey> {
+    let location = Pcode::parse(location).map_err(|e| CommandError::new("unknown_pcode", e.to_string()))?;
+    Ok(AssessmentKey::new(round, form, location))
+}
+
+// Commands are `async` so that Tauri runs them on its runtime, not the main thread:
+// a store call may wait for the lock while a sync applies a pull page.
+
+#[tauri::command]
+pub async fn session(device: Dev<'_>) -> Reply<Option<Session>> {
+    Ok(device.session()?)
+}
+
+/// Needs HQ; the pull that follows a login brings the rounds, so the loop need not be woken.
+#[tauri::command]
+pub async fn login(device: Dev<'_>, hq_url: String, username: String, password: String) -> Reply<Session> {
+    Ok(device.login(hq_url.trim(), &username, &password).await?)
+}
+
+#[tauri::command]
+pub async fn logout(device: Dev<'_>) -> Reply<()> {
+    Ok(device.logout()?)
+}
+
+#[tauri::command]
+pub async fn list_rounds(device: Dev<'_>) -> Reply<Vec<RoundInfo>> {
+    Ok(device.rounds()?)
+}
+
+/// The form at `version`, or its newest version; the same answer as HQ's `GET /forms/{form}`.
+#[tauri::command]
+pub async fn get_form(form: String, version: Option<u32>) -> Reply<&'static FormDef> {
+    match version {
+        Some(v) => FormDef::builtin(&form, v),
+        None => FormDef::latest(&form),
+    }
+    .ok_or_else(|| CommandError::new("unknown_form", format!("there is no form `{form}`")))
+}
+
+#[tauri::command]
+pub async fn list_assessments(device: Dev<'_>, round: String) -> Reply<Vec<AssessmentSummary>> {
+    Ok(device.assessments(&round)?)
+}
+
+#[tauri::command]
+pub async fn get_assessment(device: Dev<'_>, round: String, form: String, location: String) -> Reply<AssessmentDetail> {
+    Ok(device.assessment(&key(round, form, &location)?)?)
+}
+
+#[tauri::command]
+pub async fn set_field(
+    device: Dev<'_>,
+    auto: State<'_, AutoSync>,
+    round: String,
+    form: String,
+    location: String,
+    field: String,
+    value: FieldValue,
+) -> Reply<AssessmentDetail> {
+    let detail = device.set_field(&key(round, form, &location)?, &field, value)?;
+    auto.local_change(&device);
+    Ok(detail)
+}
+
+#[tauri::command]
+pub async fn submit_assessment(
+    device: Dev<'_>,
+    auto: State<'_, AutoSync>,
+    round: String,
+    form: String,
+    location: String,
+) -> Reply<AssessmentDetail> {
+    let detail = device.submit(&key(round, form, &location)?)?;
+    auto.local_change(&device);
+    Ok(detail)
+}
+
+/// Syncs now and answers with the state afterwards. A failed sync (offline, HQ down)
+/// is not a failed command: it is recorded and shown as `last_error` in the state, so
+/// the sync bar says it once. Only a session HQ no longer accepts rejects, so that
+/// the UI returns to the login screen.
+#[tauri::command]
+pub async fn sync_now(device: Dev<'_>, auto: State<'_, AutoSync>) -> Reply<SyncState> {
+    match device.sync(auto.emitter()).await {
+        Err(e) if e.code() == "unauthenticated" => Err(e.into()),
+        _ => Ok(device.sync_state()?),
+    }
+}
+
+#[tauri::command]
+pub async fn sync_state(device: Dev<'_>) -> Reply<SyncState> {
+    Ok(device.sync_state()?)
+}
+
+#[tauri::command]
+pub async fn rejected_ops(device: Dev<'_>) -> Reply<Vec<RejectedOp>> {
+    Ok(device.rejected_ops()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_serialise_as_the_contracts_api_error() {
+        let json = serde_json::to_value(CommandError::new("unknown_form", "no form")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "unknown_form", "message": "no form"}),
+            "the UI reads `code` and `message` straight off the rejected value"
+        );
+    }
+
+    #[test]
+    fn a_malformed_location_is_an_unknown_pcode() {
+        let err = key("R1".into(), "baladiya".into(), "Tripoli").unwrap_err();
+        assert_eq!(err.code, "unknown_pcode");
+        assert!(key("R1".into(), "baladiya".into(), "LY021104").is_ok());
+    }
+}
