@@ -208,3 +208,53 @@ fn the_clock_and_sequence_survive_a_restart() {
     assert!(ops[1].hlc > ops[0].hlc, "stamps must keep increasing across restarts and clock changes");
     assert_eq!((ops[0].seq, ops[1].seq), (1, 2), "sequence numbers continue after a restart");
 }
+
+#[test]
+fn the_previous_rounds_values_travel_with_an_assessment_for_the_cross_round_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    let round = |code: &str, number: u32, status: RoundStatus| Round {
+        code: code.into(),
+        number,
+        title: code.into(),
+        window_start: "2024-01-01".into(),
+        window_end: "2024-02-01".into(),
+        status,
+        forms: vec![("baladiya".into(), 2)],
+    };
+    let r53 = AssessmentKey::new("R53", "baladiya", Pcode::parse("LY021104").unwrap());
+    let published = RemoteAssessment {
+        key: r53,
+        status: AssessmentStatus::Approved,
+        form_version: 2,
+        version: 1,
+        open_conflicts: 0,
+        fields: [("idp_ind".to_string(), (json!(1000), 1))].into(),
+        comments: vec![],
+    };
+    store
+        .apply_pull_page(
+            &[round("R53", 53, RoundStatus::Published), round("R54", 54, RoundStatus::Open)],
+            &[published],
+            "e1:1",
+            &now(2),
+        )
+        .unwrap();
+    let r54 = AssessmentKey::new("R54", "baladiya", Pcode::parse("LY021104").unwrap());
+    let record = store.set_field(&r54, "idp_ind", json!(1600), &now(3)).unwrap();
+    let (round_code, values) = record.previous.clone().expect("R53 holds this baladiya");
+    assert_eq!((round_code.as_str(), &values["idp_ind"]), ("R53", &json!(1000)));
+    let form = FormDef::builtin("baladiya", 2).unwrap();
+    let issues = form.check(&record.values, record.context());
+    assert!(
+        issues.iter().any(|i| i.rule == "change:idp_ind"),
+        "+60% against R53 must ask for a justification: {issues:?}"
+    );
+    let err = store.set_field(
+        &AssessmentKey::new("R53", "baladiya", Pcode::parse("LY021104").unwrap()),
+        "idp_ind",
+        json!(1),
+        &now(4),
+    );
+    assert_eq!(err.unwrap_err().code(), "round_not_open", "a published round is frozen on the device too");
+}
