@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use dtm_core::hxl;
 use dtm_core::{AssessmentKey, AssessmentStatus, FormDef, Gazetteer, Pcode, Role, Round, RoundStatus};
 use dtm_sync::api::{AssessmentDetail, AssessmentParts, AssessmentSummary};
 use dtm_sync::wire::{
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/rounds/{round}/status", post(set_round_status))
         .route("/rounds/{round}/import", post(import_round))
         .route("/rounds/{round}/totals", get(round_totals))
+        .route("/rounds/{round}/export.csv", get(export_csv))
         .route("/gazetteer/search", get(search_locations))
         .route("/forms/{form}", get(form))
         .route("/rounds/{round}/assessments", get(round_assessments))
@@ -634,4 +636,54 @@ async fn search_locations(_caller: Caller, Query(q): Query<SearchQuery>) -> Json
             .map(|l| dtm_sync::api::LocationRef::of(&l.pcode))
             .collect(),
     )
+}
+
+/// The round's figures as HXL-tagged CSV (for HDX), one row per baladiya and muhalla
+/// assessment in the caller's scope. The tags are the ones the import reads, so an
+/// export imports back unchanged.
+async fn export_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    if !caller.role.reviews() {
+        return Err(AppError::forbidden("exports are for supervisors and admins"));
+    }
+    find_round(&state, &code).await?;
+    let stored = state.storage.round_assessments(&code, &caller.scope).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["region", "mantika", "baladiya", "muhalla", "round"];
+    let mut tags = vec![hxl::ADM1, hxl::ADM2, hxl::ADM3, hxl::ADM4, hxl::ROUND];
+    header.extend(hxl::COUNT_TAGS.iter().map(|(_, f)| *f));
+    tags.extend(hxl::COUNT_TAGS.iter().map(|(t, _)| *t));
+    let io = |e: csv::Error| AppError::Internal(e.into());
+    out.write_record(&header).map_err(io)?;
+    out.write_record(&tags).map_err(io)?;
+    for s in stored.iter().filter(|s| s.key.form == "baladiya" || s.key.form == "muhalla") {
+        let loc = &s.key.location;
+        let baladiya = loc.ancestor(3).map(|p| p.to_string()).unwrap_or_default();
+        let muhalla = if loc.level() == 4 { loc.to_string() } else { String::new() };
+        let mut record = vec![
+            loc.ancestor(1).map(|p| p.to_string()).unwrap_or_default(),
+            loc.ancestor(2).map(|p| p.to_string()).unwrap_or_default(),
+            baladiya,
+            muhalla,
+            code.clone(),
+        ];
+        record.extend(
+            hxl::COUNT_TAGS.iter().map(|(_, f)| s.fields.get(*f).map(|v| v.value.to_string()).unwrap_or_default()),
+        );
+        out.write_record(&record).map_err(io)?;
+    }
+    let bytes = out.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    state.storage.log_access(&caller.username, "export_hxl_csv", &code, &state.now()).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"dtm-libya-{code}.csv\"")),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -144,6 +144,28 @@ async fn a_clean_import_of_every_muhalla_and_baladiya_gives_hq_totals_equal_to_t
     assert_eq!(totals.as_array().unwrap().len(), 3, "three regions");
     let (_, mantikas) = hq.get("/api/v1/rounds/R53/totals?level=2", &admin).await;
     assert_eq!(mantikas.as_array().unwrap().len(), 22, "every mantika has figures");
+
+    // The HXL export carries the same tags, so it imports back into another round unchanged.
+    let export = hq
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/rounds/R53/export.csv")
+                .header("authorization", format!("Bearer {admin}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::OK);
+    let csv = String::from_utf8(export.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert_eq!(csv.lines().count(), 2 + 763, "header, tags, one row per assessment");
+    hq.create_round(&admin, 52).await;
+    let (status, report) = hq
+        .call("POST", "/api/v1/rounds/R52/import", Some(&admin), "text/csv", csv.replace(",R53,", ",R52,").into_bytes())
+        .await;
+    assert_eq!(status, StatusCode::OK, "an export must import back: {report}");
+    assert_eq!(report["totals"]["idp_ind"].as_u64(), Some(sums["idp_ind"]));
 }
 
 #[tokio::test]
