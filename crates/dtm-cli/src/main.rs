@@ -19,6 +19,17 @@ struct Cli {
     /// Print JSON for scripts instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Pretend the device clock is this many milliseconds off (testing devices whose
+    /// clock is wrong).
+    #[arg(
+        long,
+        env = "DTM_CLOCK_OFFSET_MS",
+        default_value_t = 0,
+        global = true,
+        hide = true,
+        allow_hyphen_values = true
+    )]
+    clock_offset_ms: i64,
     #[command(subcommand)]
     command: Command,
 }
@@ -156,7 +167,7 @@ fn show_detail(d: &dtm_sync::api::AssessmentDetail) -> String {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let device = Device::open(&cli.store)?;
+    let device = Device::open(&cli.store)?.with_clock_offset(cli.clock_offset_ms);
     let json = cli.json;
     match cli.command {
         Command::Login { hq, user, password } => {

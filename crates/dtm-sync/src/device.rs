@@ -69,10 +69,14 @@ pub struct Device {
     progress: Mutex<Option<Progress>>,
     /// The connection pool, kept across syncs so connections are reused.
     client: Mutex<Option<HqClient>>,
+    /// How far this device's clock is from the truth, for testing devices whose clock
+    /// is wrong (DTM_CLOCK_OFFSET_MS in the CLI). Zero in the field.
+    clock_offset_ms: i64,
 }
 
-pub fn now() -> Now {
-    let t = time::OffsetDateTime::now_utc();
+/// The wall clock, shifted by `offset_ms`: a device's clock can be days wrong.
+pub fn now_with_offset(offset_ms: i64) -> Now {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(offset_ms);
     Now {
         millis: (t.unix_timestamp_nanos() / 1_000_000) as u64,
         iso: t.format(&time::format_description::well_known::Rfc3339).expect("UTC time formats"),
@@ -171,7 +175,18 @@ impl Device {
             online: AtomicBool::new(false),
             progress: Mutex::new(None),
             client: Mutex::new(None),
+            clock_offset_ms: 0,
         })
+    }
+
+    /// Runs this device as if its clock were `offset_ms` off.
+    pub fn with_clock_offset(mut self, offset_ms: i64) -> Self {
+        self.clock_offset_ms = offset_ms;
+        self
+    }
+
+    fn now(&self) -> Now {
+        now_with_offset(self.clock_offset_ms)
     }
 
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -258,11 +273,11 @@ impl Device {
     }
 
     pub fn set_field(&self, key: &AssessmentKey, field: &str, value: FieldValue) -> Result<AssessmentDetail> {
-        Ok(parts(self.store().set_field(key, field, value, &now())?).detail())
+        Ok(parts(self.store().set_field(key, field, value, &self.now())?).detail())
     }
 
     pub fn submit(&self, key: &AssessmentKey) -> Result<AssessmentDetail> {
-        Ok(parts(self.store().submit(key, &now())?).detail())
+        Ok(parts(self.store().submit(key, &self.now())?).detail())
     }
 
     pub fn rejected_ops(&self) -> Result<Vec<api::RejectedOp>> {
@@ -297,7 +312,7 @@ impl Device {
         let result = self.sync_inner(&on_state).await;
         self.syncing.store(false, Ordering::SeqCst);
         *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let now = now();
+        let now = self.now();
         match &result {
             Ok(_) => {
                 self.online.store(true, Ordering::Relaxed);
@@ -416,7 +431,7 @@ impl Device {
             let rounds: Vec<Round> = page.rounds.iter().map(round_from_info).collect();
             report.pulled += page.assessments.len() as u32;
             let remotes: Vec<RemoteAssessment> = page.assessments.into_iter().map(remote).collect();
-            self.store().apply_pull_page(&rounds, &remotes, &page.cursor, &now())?;
+            self.store().apply_pull_page(&rounds, &remotes, &page.cursor, &self.now())?;
             if !page.has_more {
                 break;
             }
