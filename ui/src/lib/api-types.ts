@@ -3,13 +3,16 @@
 // `cargo test` runs; CI fails when the committed files drift. Never edit them here.
 // All JSON is snake_case.
 
+export type { Aggregates } from './generated/Aggregates';
 export type { ApiError } from './generated/ApiError';
 export type { AssessmentDetail } from './generated/AssessmentDetail';
 export type { AssessmentKey } from './generated/AssessmentKey';
 export type { AssessmentStatus } from './generated/AssessmentStatus';
 export type { AssessmentSummary } from './generated/AssessmentSummary';
+export type { ChangeThreshold } from './generated/ChangeThreshold';
 export type { Comment } from './generated/Comment';
 export type { Field } from './generated/Field';
+export type { FieldOption } from './generated/FieldOption';
 export type { FieldType } from './generated/FieldType';
 export type { FormDef } from './generated/FormDef';
 export type { Issue } from './generated/Issue';
@@ -32,5 +35,52 @@ export type { SyncState } from './generated/SyncState';
 export type { Text } from './generated/Text';
 export type { User } from './generated/User';
 
-/** A field's value: counts are non-negative integers, null is an empty field. */
-export type FieldValue = number | string | null;
+/**
+ * A field's value: counts are non-negative integers, select_many is a list of option
+ * values, null is an empty field. Matches `AssessmentDetail['values']`.
+ */
+export type FieldValue = number | string | string[] | null;
+
+// ---------------------------------------------------------------------------
+// NOT YET GENERATED: hand-written until the Rust side exports them with ts-rs.
+// Round administration and past-round import (HTTP only, role admin). Replace
+// with re-exports from ./generated once those types exist in Rust.
+// ---------------------------------------------------------------------------
+
+/** `POST /api/v1/rounds` body → `RoundInfo`. */
+export interface CreateRoundRequest {
+  code: string;
+  number: number;
+  title: string;
+  /** ISO date, YYYY-MM-DD. */
+  window_start: string;
+  window_end: string;
+  forms: { form: string; version: number }[];
+}
+
+/** `POST /api/v1/rounds/{code}/status` body → `RoundInfo`. */
+export interface SetRoundStatusRequest {
+  status: 'planned' | 'open' | 'closed' | 'published';
+}
+
+/** `POST /api/v1/rounds/{code}/import` (raw CSV or XLSX body) → 200. */
+export interface ImportSummary {
+  rows: number;
+  assessments: number;
+  totals: Record<string, number>;
+}
+
+/** One cell the import refused. */
+export interface ImportRowError {
+  row: number;
+  column: string;
+  code: string;
+  message: string;
+}
+
+/** `POST /api/v1/rounds/{code}/import` → 422 body. */
+export interface ImportRejected {
+  error: { code: 'import_rejected'; message: string; [extra: string]: unknown };
+  errors: ImportRowError[];
+}
+// --------------------------- end of not yet generated ----------------------

@@ -1,10 +1,53 @@
 import { describe, expect, it } from 'vitest';
-import type { Field, FormDef } from './api-types';
-import { completeness, groupByMantika } from './completeness';
-import { missingRequired, parseInput, toAsciiDigits } from './form';
-import type { AssessmentSummary } from './api-types';
+import type { AssessmentSummary, Field, FormDef, Issue } from './api-types';
+import { completeness, groupByMantika, groupMuhallas, rowsOfForm } from './completeness';
+import {
+  formatValue,
+  isEmpty,
+  missingRequired,
+  noteHome,
+  noteKey,
+  parseInput,
+  submitBlockers,
+  toAsciiDigits,
+  toggleOption,
+  unplacedIssues,
+  visibleSections,
+} from './form';
 
-const count: Field = { id: 'idp_hh', type: 'count', label: { en: 'x', ar: 'x' }, required: true };
+const count: Field = { id: 'idp_hh', type: 'count', label: { en: 'x', ar: 'x' }, required: true, options: [] };
+const services: Field = {
+  id: 'svc_health',
+  type: 'select_one',
+  label: { en: 'Health', ar: 'الصحة' },
+  required: false,
+  options: [
+    { value: 'yes', label: { en: 'Available', ar: 'متاح' } },
+    { value: 'no', label: { en: 'Not available', ar: 'غير متاح' } },
+  ],
+};
+const drivers: Field = {
+  id: 'idp_drivers',
+  type: 'select_many',
+  label: { en: 'Drivers', ar: 'الدوافع' },
+  required: true,
+  options: [
+    { value: 'conflict', label: { en: 'Conflict', ar: 'نزاع' } },
+    { value: 'economy', label: { en: 'Economy', ar: 'اقتصاد' } },
+    { value: 'floods', label: { en: 'Floods', ar: 'فيضانات' } },
+  ],
+};
+
+function formOf(fields: Field[][]): FormDef {
+  return {
+    id: 'f', version: 2, level: 3, title: { en: 'f', ar: 'f' }, rules: [],
+    sections: fields.map((fs, i) => ({ id: `s${i}`, title: { en: `s${i}`, ar: `s${i}` }, fields: fs })),
+  };
+}
+
+function issue(rule: string, severity: Issue['severity'], fields: string[], justified = false): Issue {
+  return { rule, severity, fields, message: { en: rule, ar: rule }, justified };
+}
 
 describe('parseInput', () => {
   it('stores an empty count as null, not zero', () => {
@@ -24,22 +67,93 @@ describe('parseInput', () => {
 });
 
 describe('missingRequired', () => {
-  it('lists required fields that are null or absent', () => {
-    const form: FormDef = {
-      id: 'f', version: 1, level: 3, title: { en: 'f', ar: 'f' }, rules: [],
-      sections: [{ id: 's', title: { en: 's', ar: 's' }, fields: [count, { ...count, id: 'idp_ind' }, { ...count, id: 'note', required: false }] }],
-    };
-    expect(missingRequired(form, { idp_hh: 0 })).toEqual(['idp_ind']);
+  it('lists required fields that are null, absent or an empty selection', () => {
+    const form = formOf([[count, { ...count, id: 'idp_ind' }, { ...count, id: 'note', required: false }, drivers]]);
+    expect(missingRequired(form, { idp_hh: 0, idp_drivers: [] })).toEqual(['idp_ind', 'idp_drivers']);
+  });
+  it('asks only for relevant fields when told which', () => {
+    const form = formOf([[count, { ...count, id: 'idp_ind' }, drivers]]);
+    expect(missingRequired(form, { idp_hh: 0 }, ['idp_hh', 'idp_ind'])).toEqual(['idp_ind']);
   });
 });
 
-describe('completeness', () => {
-  const row = (pcode: string, mantika: string, status: AssessmentSummary['status']): AssessmentSummary => ({
-    key: { round: 'R1', form: 'baladiya', location: pcode },
-    location: { pcode, level: 3, name_en: pcode, name_ar: pcode },
-    mantika: { pcode: mantika, level: 2, name_en: mantika, name_ar: mantika },
-    status, version: 1, open_conflicts: 0, pending_ops: 0,
+describe('select values', () => {
+  it('shows select_one by its option label in the current language', () => {
+    expect(formatValue(services, 'no', 'en')).toBe('Not available');
+    expect(formatValue(services, 'no', 'ar')).toBe('غير متاح');
+    expect(formatValue(services, 'unknown_code', 'en')).toBe('unknown_code');
   });
+  it('shows select_many as its labels, comma-separated for the locale', () => {
+    expect(formatValue(drivers, ['conflict', 'floods'], 'en')).toBe('Conflict, Floods');
+    expect(formatValue(drivers, ['conflict', 'floods'], 'ar')).toBe('نزاع، فيضانات');
+  });
+  it('formats counts for the locale and leaves empty values empty', () => {
+    expect(formatValue(count, 1200, 'en')).toBe('1,200');
+    expect(formatValue(count, null, 'en')).toBe('');
+  });
+  it('ticks options in form order and stores an empty selection as null', () => {
+    expect(toggleOption(drivers, ['floods'], 'conflict', true)).toEqual(['conflict', 'floods']);
+    expect(toggleOption(drivers, ['floods'], 'floods', false)).toBeNull();
+    expect(isEmpty([])).toBe(true);
+  });
+});
+
+describe('relevance', () => {
+  it('shows only relevant fields and drops sections left empty', () => {
+    const form = formOf([[count, { ...count, id: 'idp_ind' }], [services]]);
+    expect(visibleSections(form, ['idp_ind']).map((s) => [s.id, s.fields.map((f) => f.id)])).toEqual([['s0', ['idp_ind']]]);
+  });
+  it('shows issues about hidden fields apart', () => {
+    const issues = [issue('a', 'error', ['idp_hh']), issue('b', 'warning', ['hidden'])];
+    expect(unplacedIssues(['idp_hh'], issues).map((i) => i.rule)).toEqual(['b']);
+  });
+});
+
+describe('submitBlockers', () => {
+  const form = formOf([[count, { ...count, id: 'idp_ind' }], [drivers]]);
+  it('lists errors, missing relevant required fields, unjustified warnings and invalid inputs', () => {
+    const b = submitBlockers(
+      form,
+      {
+        values: { idp_hh: 5 },
+        relevant_fields: ['idp_hh', 'idp_ind'],
+        issues: [
+          issue('idp_hh_le_ind', 'error', ['idp_hh', 'idp_ind']),
+          issue('change:idp_hh', 'warning', ['idp_hh']),
+          issue('aggregate:idp_hh', 'warning', ['idp_hh'], true),
+        ],
+      },
+      ['idp_hh'],
+    );
+    expect(b.blocked).toBe(true);
+    expect(b.errors.map((i) => i.rule)).toEqual(['idp_hh_le_ind']);
+    expect(b.missing.map((f) => f.id)).toEqual(['idp_ind']); // idp_drivers is required but not relevant
+    expect(b.unjustified.map((i) => i.rule)).toEqual(['change:idp_hh']);
+    expect(b.invalid.map((f) => f.id)).toEqual(['idp_hh']);
+  });
+  it('lets a form with only justified warnings through', () => {
+    const b = submitBlockers(form, {
+      values: { idp_hh: 5, idp_ind: 20, [noteKey('change:idp_hh')]: 'new camp opened' },
+      relevant_fields: ['idp_hh', 'idp_ind'],
+      issues: [issue('change:idp_hh', 'warning', ['idp_hh'], true)],
+    });
+    expect(b.blocked).toBe(false);
+  });
+  it('puts a warning note beside the first shown field it names', () => {
+    expect(noteKey('change:idp_ind')).toBe('note:change:idp_ind');
+    expect(noteHome(issue('r', 'warning', ['hidden', 'idp_ind', 'idp_hh']), ['idp_hh', 'idp_ind'])).toBe('idp_ind');
+    expect(noteHome(issue('r', 'warning', ['hidden']), ['idp_hh'])).toBeNull();
+  });
+});
+
+const row = (pcode: string, mantika: string, status: AssessmentSummary['status'], form = 'baladiya'): AssessmentSummary => ({
+  key: { round: 'R1', form, location: pcode },
+  location: { pcode, level: form === 'muhalla' ? 4 : 3, name_en: pcode, name_ar: pcode },
+  mantika: { pcode: mantika, level: 2, name_en: mantika, name_ar: mantika },
+  status, version: 1, open_conflicts: 0, pending_ops: 0,
+});
+
+describe('completeness', () => {
   it('counts submitted and approved as complete', () => {
     const c = completeness([row('A1', 'A', 'approved'), row('A2', 'A', 'submitted'), row('B1', 'B', 'draft'), row('B2', 'B', 'not_started')]);
     expect(c.ratio).toBe(0.5);
@@ -50,6 +164,34 @@ describe('completeness', () => {
     expect(groups.map((g) => [g.mantika.pcode, g.rows.map((r) => r.location.pcode), g.complete])).toEqual([
       ['A', ['A1'], 1],
       ['B', ['B1', 'B2'], 1],
+    ]);
+  });
+  it('counts one form at a time', () => {
+    const rows = [row('LY010101', 'LY0101', 'approved'), row('LY01010101', 'LY0101', 'draft', 'muhalla')];
+    expect(completeness(rowsOfForm(rows, 'baladiya')).total).toBe(1);
+    expect(rowsOfForm(rows, 'muhalla').map((r) => r.key.location)).toEqual(['LY01010101']);
+  });
+});
+
+describe('groupMuhallas', () => {
+  it('lists each baladiya with the muhallas whose P-code starts with its own', () => {
+    const groups = groupMuhallas([
+      row('LY01010102', 'LY0101', 'submitted', 'muhalla'),
+      row('LY010102', 'LY0101', 'draft'),
+      row('LY010101', 'LY0101', 'not_started'),
+      row('LY01010101', 'LY0101', 'approved', 'muhalla'),
+      row('LY01010201', 'LY0101', 'draft', 'muhalla'),
+    ]);
+    expect(groups.map((g) => [g.pcode, g.baladiya?.key.location, g.muhallas.map((m) => m.key.location), g.muhallasComplete])).toEqual([
+      ['LY010101', 'LY010101', ['LY01010101', 'LY01010102'], 2],
+      ['LY010102', 'LY010102', ['LY01010201'], 0],
+    ]);
+  });
+  it('gives muhallas whose baladiya is not listed a group of their own', () => {
+    const groups = groupMuhallas([row('LY02020201', 'LY0202', 'draft', 'muhalla'), row('LY010101', 'LY0101', 'draft')]);
+    expect(groups.map((g) => [g.pcode, g.baladiya?.key.location ?? null, g.muhallas.length])).toEqual([
+      ['LY010101', 'LY010101', 0],
+      ['LY020202', null, 1],
     ]);
   });
 });

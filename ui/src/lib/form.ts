@@ -1,8 +1,8 @@
 // Pure logic of the data-entry form: parsing what was typed, and whether the
 // assessment may be submitted. Rule checks themselves come from the backend.
 
-import type { AssessmentDetail, Field, FieldValue, FormDef, Issue } from './api-types';
-import type { MessageKey, Params } from './i18n';
+import type { AssessmentDetail, Field, FieldValue, FormDef, Issue, Section, Text } from './api-types';
+import { formatNumber, type Locale, type MessageKey, type Params } from './i18n';
 
 export type Parsed = { ok: true; value: FieldValue } | { ok: false; error: MessageKey; params?: Params };
 
@@ -40,21 +40,113 @@ export function parseInput(field: Field, raw: string): Parsed {
 }
 
 export function valueToInput(v: FieldValue | undefined): string {
+  if (Array.isArray(v)) return v.join(', ');
   return v === null || v === undefined ? '' : String(v);
 }
 
+/** Not answered: null, absent, '' or an empty selection. */
 export function isEmpty(v: FieldValue | undefined): boolean {
-  return v === null || v === undefined || v === '';
+  return v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
+}
+
+/** Same stored value (select_many lists compare element by element, in order). */
+export function sameValue(a: FieldValue | undefined, b: FieldValue | undefined): boolean {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => x === b[i]);
+  }
+  return (a ?? null) === (b ?? null);
+}
+
+/** A select_many value after ticking or unticking `option`, in the form's option order; [] → null. */
+export function toggleOption(field: Field, current: FieldValue | undefined, option: string, on: boolean): string[] | null {
+  const chosen = new Set(Array.isArray(current) ? current : []);
+  if (on) chosen.add(option);
+  else chosen.delete(option);
+  const ordered = field.options.map((o) => o.value).filter((v) => chosen.has(v));
+  // Values HQ knows but this form version does not list stay, at the end.
+  for (const v of chosen) if (!ordered.includes(v)) ordered.push(v);
+  return ordered.length ? ordered : null;
+}
+
+/** The justification of warning `rule` is stored as an ordinary value under this id. */
+export function noteKey(rule: string): string {
+  return `note:${rule}`;
+}
+
+export function noteText(values: AssessmentDetail['values'], rule: string): string {
+  const v = values[noteKey(rule)];
+  return typeof v === 'string' ? v : '';
+}
+
+/** The label of a select option in the form, or undefined for a value the form does not list. */
+export function optionLabel(field: Field, value: string): Text | undefined {
+  return field.options.find((o) => o.value === value)?.label;
+}
+
+/** A value as a reader sees it: numbers for the locale, select options by their label. */
+export function formatValue(field: Field | undefined, v: FieldValue | undefined, l: Locale): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return formatNumber(v, l);
+  const label = (s: string) => (field ? optionLabel(field, s)?.[l] : undefined) ?? s;
+  if (Array.isArray(v)) return v.map(label).join(l === 'ar' ? '، ' : ', ');
+  return field?.type === 'select_one' ? label(v) : v;
 }
 
 export function allFields(form: FormDef): Field[] {
   return form.sections.flatMap((s) => s.fields);
 }
 
-export function missingRequired(form: FormDef, values: AssessmentDetail['values']): string[] {
+/** The sections and fields to show: only `relevant` ones (Rust decides), sections left empty dropped. */
+export function visibleSections(form: FormDef, relevant: string[]): Section[] {
+  const shown = new Set(relevant);
+  return form.sections
+    .map((s) => ({ ...s, fields: s.fields.filter((f) => shown.has(f.id)) }))
+    .filter((s) => s.fields.length > 0);
+}
+
+/** Required fields left empty; with `relevant`, only those currently asked. */
+export function missingRequired(form: FormDef, values: AssessmentDetail['values'], relevant?: string[]): string[] {
+  const asked = relevant ? new Set(relevant) : null;
   return allFields(form)
-    .filter((f) => f.required && isEmpty(values[f.id]))
+    .filter((f) => f.required && (!asked || asked.has(f.id)) && isEmpty(values[f.id]))
     .map((f) => f.id);
+}
+
+export function unjustifiedWarnings(issues: Issue[]): Issue[] {
+  return issues.filter((i) => i.severity === 'warning' && !i.justified);
+}
+
+/** Everything that keeps Submit disabled, so the form can say what. */
+export interface SubmitBlockers {
+  /** Rule errors from Rust. */
+  errors: Issue[];
+  /** Relevant required fields left empty. */
+  missing: Field[];
+  /** Warnings without a justification note. */
+  unjustified: Issue[];
+  /** Inputs holding text that does not parse yet (never sent). */
+  invalid: Field[];
+  blocked: boolean;
+}
+
+export function submitBlockers(
+  form: FormDef,
+  detail: Pick<AssessmentDetail, 'values' | 'issues' | 'relevant_fields'>,
+  invalidFieldIds: string[] = [],
+): SubmitBlockers {
+  const byId = new Map(allFields(form).map((f) => [f.id, f]));
+  const errors = detail.issues.filter((i) => i.severity === 'error');
+  const missing = missingRequired(form, detail.values, detail.relevant_fields).map((id) => byId.get(id)!);
+  const unjustified = unjustifiedWarnings(detail.issues);
+  const invalid = invalidFieldIds.flatMap((id) => byId.get(id) ?? []);
+  const blocked = errors.length + missing.length + unjustified.length + invalid.length > 0;
+  return { errors, missing, unjustified, invalid, blocked };
+}
+
+/** Where a warning's note box goes: the first of its fields that is shown, or null (shown apart). */
+export function noteHome(issue: Issue, shown: string[]): string | null {
+  const set = new Set(shown);
+  return issue.fields.find((f) => set.has(f)) ?? null;
 }
 
 export function hasErrors(issues: Issue[]): boolean {
@@ -65,8 +157,8 @@ export function issuesFor(issues: Issue[], fieldId: string): Issue[] {
   return issues.filter((i) => i.fields.includes(fieldId));
 }
 
-/** Issues naming no field of this form still have to be shown somewhere. */
-export function unplacedIssues(form: FormDef, issues: Issue[]): Issue[] {
-  const ids = new Set(allFields(form).map((f) => f.id));
+/** Issues naming no shown field still have to be shown somewhere. */
+export function unplacedIssues(shown: string[], issues: Issue[]): Issue[] {
+  const ids = new Set(shown);
   return issues.filter((i) => !i.fields.some((f) => ids.has(f)));
 }

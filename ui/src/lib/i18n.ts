@@ -36,6 +36,7 @@ export const messages = {
 
   'loc.mantika': { en: 'Mantika (admin 1)', ar: 'المنطقة (المستوى الإداري 1)' },
   'loc.baladiya': { en: 'Baladiya (admin 2)', ar: 'البلدية (المستوى الإداري 2)' },
+  'loc.muhalla': { en: 'Muhalla (admin 3)', ar: 'المحلة (المستوى الإداري 3)' },
   'loc.pcode': { en: 'P-code', ar: 'الرمز المكاني' },
 
   'round.label': { en: 'Round', ar: 'الجولة' },
@@ -52,7 +53,9 @@ export const messages = {
   'status.label': { en: 'Status', ar: 'الحالة' },
 
   'home.title': { en: 'Baladiyas in your scope', ar: 'البلديات ضمن نطاقك' },
-  'home.empty': { en: 'No baladiyas in your scope for this round.', ar: 'لا توجد بلديات ضمن نطاقك في هذه الجولة.' },
+  'home.empty': { en: 'No assessments in your scope for this round.', ar: 'لا توجد تقييمات ضمن نطاقك في هذه الجولة.' },
+  'home.muhallas': { en: 'Muhallas: {count} · {done} complete', ar: 'المحلات: {count} · {done} مكتملة' },
+  'home.orphan': { en: 'Muhallas of baladiya {pcode}', ar: 'محلات البلدية {pcode}' },
   'home.pending': { en: '{count} not synced', ar: '{count} بانتظار المزامنة' },
   'home.conflicts': { en: '{count} conflicts', ar: '{count} تعارضات' },
 
@@ -66,11 +69,24 @@ export const messages = {
   'form.above_max': { en: 'Must be at most {max}.', ar: 'يجب ألا يزيد عن {max}.' },
   'form.submit': { en: 'Submit for review', ar: 'إرسال للمراجعة' },
   'form.submitting': { en: 'Submitting…', ar: 'جارٍ الإرسال…' },
-  'form.blocked_errors': { en: 'Fix the errors before submitting.', ar: 'صحّح الأخطاء قبل الإرسال.' },
-  'form.blocked_required': {
-    en: 'Fill in every required field before submitting ({count} missing).',
-    ar: 'املأ جميع الحقول المطلوبة قبل الإرسال (ناقص {count}).',
+  'form.blockers_title': { en: 'Submit is not possible yet:', ar: 'لا يمكن الإرسال بعد:' },
+  'form.blocker_error': { en: 'Error: {message}', ar: 'خطأ: {message}' },
+  'form.blocker_missing': { en: 'Required, still empty: {field}', ar: 'حقل مطلوب فارغ: {field}' },
+  'form.blocker_unjustified': { en: 'Warning without a justification: {message}', ar: 'تحذير بلا تبرير: {message}' },
+  'form.blocker_invalid': { en: 'Value not valid: {field}', ar: 'قيمة غير صالحة: {field}' },
+  'form.sections': { en: 'Sections', ar: 'الأقسام' },
+  'form.previous': { en: '{round}: {value}', ar: '{round}: {value}' },
+  'form.previous_long': { en: 'Previous round {round}: {value}', ar: 'الجولة السابقة {round}: {value}' },
+  'form.choose': { en: '— Choose —', ar: '— اختر —' },
+  'form.clear': { en: 'Clear answer', ar: 'مسح الإجابة' },
+  'form.pcode_hint': { en: 'P-code of the {level}, for example {example}', ar: 'الرمز المكاني لـ{level}، مثلاً {example}' },
+  'form.note_label': { en: 'Justification for this warning', ar: 'تبرير هذا التحذير' },
+  'form.note_hint': {
+    en: 'Explain why the value is right. Without a justification the assessment cannot be submitted.',
+    ar: 'اشرح لماذا القيمة صحيحة. لا يمكن إرسال التقييم دون تبرير.',
   },
+  'form.justified': { en: 'Justified', ar: 'مبرَّر' },
+  'form.not_justified': { en: 'Needs a justification', ar: 'يحتاج إلى تبرير' },
   'form.read_only': { en: 'This assessment can no longer be edited ({status}).', ar: 'لم يعد هذا التقييم قابلاً للتعديل ({status}).' },
   'form.returned_title': { en: 'Returned by your supervisor', ar: 'أعاده المشرف إليك' },
   'form.submitted_ok': { en: 'Submitted. It reaches HQ at the next sync.', ar: 'تم الإرسال. سيصل إلى المقر عند المزامنة التالية.' },
@@ -106,13 +122,17 @@ export const messages = {
   'dash.title': { en: 'Round completeness', ar: 'اكتمال الجولة' },
   'dash.total': { en: 'Total', ar: 'المجموع' },
   'dash.complete': { en: 'Complete', ar: 'مكتمل' },
-  'dash.complete_hint': { en: 'submitted or approved, of all baladiyas', ar: 'المرسلة أو المعتمدة من مجموع البلديات' },
+  'dash.complete_hint': { en: 'submitted or approved, of all locations of this form', ar: 'المرسلة أو المعتمدة من مجموع مواقع هذه الاستمارة' },
   'dash.filter': { en: 'Show', ar: 'عرض' },
   'dash.filter_all': { en: 'All statuses', ar: 'كل الحالات' },
-  'dash.empty': { en: 'No baladiyas match this filter.', ar: 'لا توجد بلديات تطابق هذا التصفية.' },
+  'dash.empty': { en: 'No locations match this filter.', ar: 'لا توجد مواقع تطابق هذه التصفية.' },
   'dash.group_count': { en: '{done} of {total} complete', ar: '{done} من {total} مكتملة' },
   'dash.conflicts': { en: 'Open conflicts', ar: 'تعارضات مفتوحة' },
   'dash.version': { en: 'Version', ar: 'الإصدار' },
+  'dash.form': { en: 'Form', ar: 'الاستمارة' },
+  'dash.tab_completeness': { en: 'Completeness', ar: 'الاكتمال' },
+  'dash.tab_rounds': { en: 'Rounds', ar: 'الجولات' },
+  'dash.views': { en: 'Dashboard views', ar: 'عروض اللوحة' },
   'dash.enumerator_note': {
     en: 'Data entry happens in the DTM field app on your tablet. This dashboard is read-only for enumerators.',
     ar: 'يتم إدخال البيانات في التطبيق الميداني على جهازك اللوحي. هذه اللوحة للعرض فقط للعدّادين.',
@@ -130,6 +150,65 @@ export const messages = {
   'review.done_approve': { en: 'Approved.', ar: 'تم الاعتماد.' },
   'review.done_return': { en: 'Returned to the enumerator.', ar: 'أُعيد إلى العدّاد.' },
   'review.not_reviewable': { en: 'Only submitted assessments can be reviewed.', ar: 'يمكن مراجعة التقييمات المرسلة فقط.' },
+  'review.note': { en: 'Justification: {note}', ar: 'التبرير: {note}' },
+  'review.no_note': { en: 'No justification given.', ar: 'لم يُقدَّم تبرير.' },
+
+  'round_status.planned': { en: 'Planned', ar: 'مخطط لها' },
+  'round_status.open': { en: 'Open', ar: 'مفتوحة' },
+  'round_status.closed': { en: 'Closed', ar: 'مغلقة' },
+  'round_status.published': { en: 'Published', ar: 'منشورة' },
+
+  'rounds.title': { en: 'Rounds', ar: 'الجولات' },
+  'rounds.none': { en: 'No rounds yet.', ar: 'لا توجد جولات بعد.' },
+  'rounds.code': { en: 'Code', ar: 'الرمز' },
+  'rounds.number': { en: 'Number', ar: 'الرقم' },
+  'rounds.name': { en: 'Title', ar: 'العنوان' },
+  'rounds.window': { en: 'Collection window', ar: 'فترة جمع البيانات' },
+  'rounds.window_start': { en: 'Collection starts', ar: 'بداية جمع البيانات' },
+  'rounds.window_end': { en: 'Collection ends', ar: 'نهاية جمع البيانات' },
+  'rounds.forms': { en: 'Forms', ar: 'الاستمارات' },
+  'rounds.form_version': { en: '{form} v{version}', ar: '{form} الإصدار {version}' },
+  'rounds.status': { en: 'Status', ar: 'الحالة' },
+  'rounds.actions': { en: 'Change status', ar: 'تغيير الحالة' },
+  'rounds.to_open': { en: 'Open', ar: 'فتح' },
+  'rounds.to_reopen': { en: 'Reopen', ar: 'إعادة الفتح' },
+  'rounds.to_closed': { en: 'Close', ar: 'إغلاق' },
+  'rounds.to_published': { en: 'Publish', ar: 'نشر' },
+  'rounds.frozen': { en: 'Published rounds are frozen.', ar: 'الجولات المنشورة مجمّدة.' },
+  'rounds.status_changed': { en: 'Round {code} is now: {status}.', ar: 'الجولة {code} الآن: {status}.' },
+  'rounds.create': { en: 'New round', ar: 'جولة جديدة' },
+  'rounds.create_submit': { en: 'Create round', ar: 'إنشاء الجولة' },
+  'rounds.creating': { en: 'Creating…', ar: 'جارٍ الإنشاء…' },
+  'rounds.created': { en: 'Round {code} created (planned).', ar: 'تم إنشاء الجولة {code} (مخطط لها).' },
+  'rounds.form_id': { en: 'Form', ar: 'الاستمارة' },
+  'rounds.version': { en: 'Version', ar: 'الإصدار' },
+  'rounds.add_form': { en: 'Add a form', ar: 'إضافة استمارة' },
+  'rounds.remove_form': { en: 'Remove form {form}', ar: 'إزالة الاستمارة {form}' },
+  'rounds.problem_code': { en: 'The code is R followed by digits, for example R2.', ar: 'الرمز هو R يليه أرقام، مثلاً R2.' },
+  'rounds.problem_number': { en: 'The number is a whole number from 1.', ar: 'الرقم عدد صحيح يبدأ من 1.' },
+  'rounds.problem_title': { en: 'Enter a title.', ar: 'أدخل عنواناً.' },
+  'rounds.problem_window': { en: 'Enter both dates; the end cannot be before the start.', ar: 'أدخل التاريخين؛ لا يمكن أن تسبق النهاية البداية.' },
+  'rounds.problem_forms': { en: 'List at least one form, each with a version from 1.', ar: 'أدرج استمارة واحدة على الأقل، لكل منها إصدار من 1.' },
+  'rounds.import': { en: 'Import a past round', ar: 'استيراد جولة سابقة' },
+  'rounds.import_hint': {
+    en: 'A CSV or Excel (.xlsx) file with one row per assessment. A file with any problem is refused as a whole.',
+    ar: 'ملف CSV أو Excel ‏(.xlsx) بصف لكل تقييم. يُرفض الملف كاملاً إذا كان فيه أي خطأ.',
+  },
+  'rounds.import_round': { en: 'Into round', ar: 'إلى الجولة' },
+  'rounds.import_file': { en: 'File', ar: 'الملف' },
+  'rounds.import_submit': { en: 'Import', ar: 'استيراد' },
+  'rounds.importing': { en: 'Importing…', ar: 'جارٍ الاستيراد…' },
+  'rounds.import_ok': { en: 'Imported {rows} rows into {assessments} assessments.', ar: 'تم استيراد {rows} صفاً في {assessments} تقييماً.' },
+  'rounds.import_totals': { en: 'Totals imported', ar: 'المجاميع المستوردة' },
+  'rounds.import_field': { en: 'Field', ar: 'الحقل' },
+  'rounds.import_total': { en: 'Total', ar: 'المجموع' },
+  'rounds.import_rejected': {
+    en: 'The file was refused ({count} problems); nothing was imported.',
+    ar: 'رُفض الملف ({count} مشكلات)؛ لم يُستورد شيء.',
+  },
+  'rounds.import_row': { en: 'Row', ar: 'الصف' },
+  'rounds.import_column': { en: 'Column', ar: 'العمود' },
+  'rounds.import_problem': { en: 'Problem', ar: 'المشكلة' },
 
   'error.malformed_body': { en: 'The request was not understood.', ar: 'لم يُفهم الطلب.' },
   'error.body_too_large': { en: 'The request is too large.', ar: 'الطلب كبير جداً.' },
@@ -143,6 +222,7 @@ export const messages = {
   'error.invalid_transition': { en: 'This action is not possible in the current status.', ar: 'هذا الإجراء غير ممكن في الحالة الحالية.' },
   'error.open_conflicts': { en: 'Resolve the open conflicts first.', ar: 'يجب حل التعارضات المفتوحة أولاً.' },
   'error.comment_required': { en: 'A comment is required to return an assessment.', ar: 'التعليق مطلوب لإعادة التقييم.' },
+  'error.import_rejected': { en: 'The import file was refused.', ar: 'رُفض ملف الاستيراد.' },
   'error.unsupported': { en: 'This is not available here.', ar: 'هذا غير متاح هنا.' },
   'error.network': { en: 'Cannot reach the server. Check the connection.', ar: 'تعذّر الوصول إلى الخادم. تحقق من الاتصال.' },
   'error.http_error': { en: 'The server answered with an error.', ar: 'ردّ الخادم بخطأ.' },
@@ -247,4 +327,14 @@ export function formatDate(iso: string, l: Locale = locale.current): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return new Intl.DateTimeFormat(numberLocale[l], { dateStyle: 'medium' }).format(d);
+}
+
+/** DTM's label for a COD admin level: 2 mantika (admin 1), 3 baladiya (admin 2), 4 muhalla (admin 3). */
+export function levelKey(level: number): MessageKey {
+  return level <= 2 ? 'loc.mantika' : level === 3 ? 'loc.baladiya' : 'loc.muhalla';
+}
+
+/** An example P-code at a COD level, for placeholders. */
+export function pcodeExample(level: number): string {
+  return level <= 2 ? 'LY0322' : level === 3 ? 'LY032201' : 'LY03220101';
 }

@@ -7,11 +7,15 @@ import type {
   AssessmentDetail,
   AssessmentKey,
   AssessmentSummary,
+  CreateRoundRequest,
   FieldValue,
+  ImportRowError,
+  ImportSummary,
   FormDef,
   RejectedOp,
   ReviewDecision,
   RoundInfo,
+  RoundStatus,
   Session,
   SyncState,
 } from '../api-types';
@@ -31,7 +35,8 @@ export interface Backend {
   login(input: LoginInput): Promise<Session>;
   logout(): Promise<void>;
   rounds(): Promise<RoundInfo[]>;
-  form(formId: string): Promise<FormDef>;
+  /** The form at `version` (an assessment's `form_version`); the current one without it. */
+  form(formId: string, version?: number): Promise<FormDef>;
   assessments(round: string): Promise<AssessmentSummary[]>;
   assessment(key: AssessmentKey): Promise<AssessmentDetail>;
   setField(key: AssessmentKey, field: string, value: FieldValue): Promise<AssessmentDetail>;
@@ -42,6 +47,11 @@ export interface Backend {
   /** Calls `cb` on every change; returns the function that stops listening. */
   onSyncState(cb: (state: SyncState) => void): () => void;
   rejectedOps(): Promise<RejectedOp[]>;
+  // Round administration (HQ web dashboard, role admin). The field app throws `unsupported`.
+  createRound(req: CreateRoundRequest): Promise<RoundInfo>;
+  setRoundStatus(code: string, status: RoundStatus): Promise<RoundInfo>;
+  /** Uploads a past round's CSV or XLSX; a refused file throws an ImportRejectedError. */
+  importRound(code: string, file: Blob, filename: string): Promise<ImportSummary>;
 }
 
 /** Error codes dtm-hq answers with (docs/api.md); the Tauri side uses the same set. */
@@ -58,6 +68,7 @@ export const SERVER_ERROR_CODES = [
   'invalid_transition',
   'open_conflicts',
   'comment_required',
+  'import_rejected',
 ] as const;
 
 /** Codes the UI itself produces, next to the server's codes in docs/api.md. */
@@ -93,4 +104,15 @@ export function isApiError(v: unknown): v is ApiError {
     typeof (v as ApiError).code === 'string' &&
     typeof (v as ApiError).message === 'string'
   );
+}
+
+/** HQ refused an import file: `errors` says which row and column, and why. */
+export class ImportRejectedError extends BackendError {
+  readonly errors: ImportRowError[];
+
+  constructor(message: string, errors: ImportRowError[]) {
+    super('import_rejected', message);
+    this.name = 'ImportRejectedError';
+    this.errors = errors;
+  }
 }

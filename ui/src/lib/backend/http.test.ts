@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { BackendError } from './backend';
+import { BackendError, ImportRejectedError } from './backend';
 import { HttpBackend, TOKEN_KEY } from './http';
 
 function memoryStorage(initial: Record<string, string> = {}) {
@@ -83,5 +83,53 @@ describe('HttpBackend', () => {
     expect((await api.setField(key, 'idp_hh', 1).catch((e) => e)).code).toBe('unsupported');
     expect((await api.submit(key).catch((e) => e)).code).toBe('unsupported');
     expect((await api.syncNow().catch((e) => e)).code).toBe('unsupported');
+  });
+});
+
+describe('HttpBackend round administration', () => {
+  it('fetches a form at a given version', async () => {
+    const fetch = vi.fn(async (url: string | URL | Request) => {
+      expect(String(url)).toBe('http://hq/api/v1/forms/baladiya?version=2');
+      return json(200, { id: 'baladiya', version: 2 });
+    });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    expect((await api.form('baladiya', 2)).version).toBe(2);
+  });
+
+  it('posts a new round and a status change as JSON', async () => {
+    const calls: [string, unknown][] = [];
+    const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
+      calls.push([String(url), JSON.parse(String(init?.body))]);
+      return json(200, { code: 'R2', status: 'open' });
+    });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    const req = { code: 'R2', number: 2, title: 'Round 2', window_start: '2026-01-01', window_end: '2026-02-01', forms: [{ form: 'baladiya', version: 2 }] };
+    await api.createRound(req);
+    await api.setRoundStatus('R2', 'open');
+    expect(calls).toEqual([
+      ['http://hq/api/v1/rounds', req],
+      ['http://hq/api/v1/rounds/R2/status', { status: 'open' }],
+    ]);
+  });
+
+  it('uploads an import file as the raw body with its content type', async () => {
+    const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
+      expect(String(url)).toBe('http://hq/api/v1/rounds/R53/import');
+      expect((init?.headers as Record<string, string>)['Content-Type']).toBe('text/csv');
+      expect(await new Response(init?.body).text()).toBe('pcode,idp_ind\n');
+      return json(200, { rows: 1, assessments: 1, totals: { idp_ind: 0 } });
+    });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    expect(await api.importRound('R53', new Blob(['pcode,idp_ind\n']), 'r53.csv')).toEqual({ rows: 1, assessments: 1, totals: { idp_ind: 0 } });
+  });
+
+  it('turns a 422 import refusal into an ImportRejectedError with its row errors', async () => {
+    const errors = [{ row: 4, column: 'idp_ind', code: 'negative_count', message: 'must be ≥ 0' }];
+    const fetch = vi.fn(async () => json(422, { error: { code: 'import_rejected', message: '1 problem' }, errors }));
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    const err = await api.importRound('R53', new Blob(['x']), 'r53.xlsx').catch((e) => e);
+    expect(err).toBeInstanceOf(ImportRejectedError);
+    expect(err.code).toBe('import_rejected');
+    expect(err.errors).toEqual(errors);
   });
 });

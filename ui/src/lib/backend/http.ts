@@ -5,18 +5,23 @@ import type {
   AssessmentDetail,
   AssessmentKey,
   AssessmentSummary,
+  CreateRoundRequest,
   FieldValue,
+  ImportRowError,
+  ImportSummary,
   FormDef,
   LoginReply,
   RejectedOp,
   ReviewDecision,
   ReviewRequest,
   RoundInfo,
+  RoundStatus,
   Session,
+  SetRoundStatusRequest,
   SyncState,
   User,
 } from '../api-types';
-import { BackendError, isApiError, type Backend, type LoginInput } from './backend';
+import { BackendError, ImportRejectedError, isApiError, type Backend, type LoginInput } from './backend';
 
 export const TOKEN_KEY = 'dtm.token';
 
@@ -40,7 +45,13 @@ export async function errorFromResponse(res: Response): Promise<BackendError> {
     // Not JSON (a proxy page, an empty body): fall through to the status line.
   }
   const error = (body as { error?: unknown } | null)?.error;
-  if (isApiError(error)) return new BackendError(error.code, error.message);
+  if (isApiError(error)) {
+    const rows = (body as { errors?: unknown }).errors;
+    if (error.code === 'import_rejected') {
+      return new ImportRejectedError(error.message, Array.isArray(rows) ? (rows as ImportRowError[]) : []);
+    }
+    return new BackendError(error.code, error.message);
+  }
   return new BackendError('http_error', `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
 }
 
@@ -60,17 +71,23 @@ export class HttpBackend implements Backend {
     return this.storage?.getItem(TOKEN_KEY) ?? null;
   }
 
-  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  private async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    raw?: { body: Blob; contentType: string },
+  ): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const token = this.token;
     if (token) headers.Authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (raw) headers['Content-Type'] = raw.contentType;
+    else if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res: Response;
     try {
       res = await this.fetchImpl(`${this.origin}/api/v1${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: raw ? raw.body : body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
       throw new BackendError('network', e instanceof Error ? e.message : String(e));
@@ -111,8 +128,9 @@ export class HttpBackend implements Backend {
   rounds() {
     return this.request<RoundInfo[]>('GET', '/rounds');
   }
-  form(formId: string) {
-    return this.request<FormDef>('GET', `/forms/${encodeURIComponent(formId)}`);
+  form(formId: string, version?: number) {
+    const query = version === undefined ? '' : `?version=${encodeURIComponent(version)}`;
+    return this.request<FormDef>('GET', `/forms/${encodeURIComponent(formId)}${query}`);
   }
   assessments(round: string) {
     return this.request<AssessmentSummary[]>('GET', `/rounds/${encodeURIComponent(round)}/assessments`);
@@ -123,6 +141,20 @@ export class HttpBackend implements Backend {
   review(key: AssessmentKey, decision: ReviewDecision, comment: string) {
     const body: ReviewRequest = { decision, comment };
     return this.request<AssessmentDetail>('POST', `${assessmentPath(key)}/review`, body);
+  }
+
+  createRound(req: CreateRoundRequest) {
+    return this.request<RoundInfo>('POST', '/rounds', req);
+  }
+  setRoundStatus(code: string, status: RoundStatus) {
+    const body: SetRoundStatusRequest = { status };
+    return this.request<RoundInfo>('POST', `/rounds/${encodeURIComponent(code)}/status`, body);
+  }
+  importRound(code: string, file: Blob, filename: string) {
+    return this.request<ImportSummary>('POST', `/rounds/${encodeURIComponent(code)}/import`, undefined, {
+      body: file,
+      contentType: importContentType(filename),
+    });
   }
 
   async setField(_key: AssessmentKey, _field: string, _value: FieldValue): Promise<AssessmentDetail> {
@@ -150,6 +182,13 @@ export class HttpBackend implements Backend {
       globalThis.removeEventListener?.('offline', notify);
     };
   }
+}
+
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** The Content-Type HQ expects for an import file, by its extension: .xlsx or else CSV. */
+export function importContentType(filename: string): string {
+  return /\.xlsx$/i.test(filename.trim()) ? XLSX_TYPE : 'text/csv';
 }
 
 function webSyncState(): SyncState {

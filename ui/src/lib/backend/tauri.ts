@@ -7,11 +7,14 @@ import type {
   AssessmentDetail,
   AssessmentKey,
   AssessmentSummary,
+  CreateRoundRequest,
   FieldValue,
+  ImportSummary,
   FormDef,
   RejectedOp,
   ReviewDecision,
   RoundInfo,
+  RoundStatus,
   Session,
   SyncState,
 } from '../api-types';
@@ -44,8 +47,8 @@ export class TauriBackend implements Backend {
   rounds() {
     return call<RoundInfo[]>('list_rounds');
   }
-  form(formId: string) {
-    return call<FormDef>('get_form', { form: formId });
+  form(formId: string, version?: number) {
+    return call<FormDef>('get_form', version === undefined ? { form: formId } : { form: formId, version });
   }
   assessments(round: string) {
     return call<AssessmentSummary[]>('list_assessments', { round });
@@ -82,5 +85,14 @@ export class TauriBackend implements Backend {
   }
   rejectedOps() {
     return call<RejectedOp[]>('rejected_ops');
+  }
+  async createRound(_req: CreateRoundRequest): Promise<RoundInfo> {
+    throw BackendError.unsupported('createRound');
+  }
+  async setRoundStatus(_code: string, _status: RoundStatus): Promise<RoundInfo> {
+    throw BackendError.unsupported('setRoundStatus');
+  }
+  async importRound(_code: string, _file: Blob, _filename: string): Promise<ImportSummary> {
+    throw BackendError.unsupported('importRound');
   }
 }

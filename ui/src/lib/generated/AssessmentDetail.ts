@@ -9,8 +9,16 @@ export type AssessmentDetail = { form_version: number,
 /**
  * Counts are non-negative integers; null is an empty field.
  */
-values: Record<string, number | string | null>, comments: Array<Comment>, 
+values: Record<string, number | string | Array<string> | null>, comments: Array<Comment>, 
 /**
  * Rule verdicts on the current values, from dtm-core.
  */
-issues: Array<Issue>, pending_fields: Array<string>, key: AssessmentKey, location: LocationRef, mantika: LocationRef, status: AssessmentStatus, version: number, open_conflicts: number, pending_ops: number, };
+issues: Array<Issue>, pending_fields: Array<string>, 
+/**
+ * The fields asked for the current values (relevance), in form order.
+ */
+relevant_fields: Array<string>, 
+/**
+ * The previous round that has this location, and its values, shown beside each field.
+ */
+previous_round: string | null, previous_values: Record<string, number | string | Array<string> | null>, key: AssessmentKey, location: LocationRef, mantika: LocationRef, status: AssessmentStatus, version: number, open_conflicts: number, pending_ops: number, };

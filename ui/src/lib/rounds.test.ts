@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { nextRoundNumber, nextRoundStatuses, roundFormProblems, sortImportErrors } from './rounds';
+import { importContentType, XLSX_TYPE } from './backend/http';
+
+describe('round status changes', () => {
+  it('allows planned→open, open→closed, closed→open or published, and nothing after published', () => {
+    expect(nextRoundStatuses('planned')).toEqual(['open']);
+    expect(nextRoundStatuses('open')).toEqual(['closed']);
+    expect(nextRoundStatuses('closed')).toEqual(['open', 'published']);
+    expect(nextRoundStatuses('published')).toEqual([]);
+  });
+  it('suggests the number after the highest round', () => {
+    const r = (n: number) => ({ code: `R${n}`, number: n, title: '', status: 'open' as const, window_start: '', window_end: '', forms: [] });
+    expect(nextRoundNumber([r(1), r(54), r(3)])).toBe(55);
+    expect(nextRoundNumber([])).toBe(1);
+  });
+});
+
+describe('new round form', () => {
+  const ok = { code: 'R2', number: 2, title: 'Round 2', window_start: '2026-01-01', window_end: '2026-02-01', forms: [{ form: 'baladiya', version: 2 }] };
+  it('accepts a complete round', () => {
+    expect(roundFormProblems(ok)).toEqual([]);
+  });
+  it('names each problem', () => {
+    expect(roundFormProblems({ ...ok, code: '2', number: 0, title: ' ', window_end: '2025-12-31', forms: [] })).toEqual([
+      'code', 'number', 'title', 'window', 'forms',
+    ]);
+  });
+});
+
+describe('import', () => {
+  it('sends .xlsx as a spreadsheet and anything else as CSV', () => {
+    expect(importContentType('R53.XLSX')).toBe(XLSX_TYPE);
+    expect(importContentType('r53.csv')).toBe('text/csv');
+  });
+  it('orders rejected cells by row, then column', () => {
+    const e = (row: number, column: string) => ({ row, column, code: 'x', message: 'x' });
+    expect(sortImportErrors([e(3, 'b'), e(2, 'z'), e(3, 'a')]).map((x) => `${x.row}${x.column}`)).toEqual(['2z', '3a', '3b']);
+  });
+});

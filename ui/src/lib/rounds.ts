@@ -1,0 +1,54 @@
+// Round administration: which status changes an admin may make, and import errors.
+
+import type { ImportRowError, RoundInfo, RoundStatus } from './api-types';
+
+/** planned → open → closed → published; a closed round may be reopened; published is frozen. */
+export function nextRoundStatuses(status: RoundStatus): RoundStatus[] {
+  switch (status) {
+    case 'planned':
+      return ['open'];
+    case 'open':
+      return ['closed'];
+    case 'closed':
+      return ['open', 'published'];
+    case 'published':
+      return [];
+  }
+}
+
+/** The forms a new round uses unless the admin changes them. */
+export const DEFAULT_ROUND_FORMS = [
+  { form: 'baladiya', version: 2 },
+  { form: 'muhalla', version: 1 },
+];
+
+/** A suggestion for the next round: the number after the highest, code R<number>. */
+export function nextRoundNumber(rounds: RoundInfo[]): number {
+  return rounds.reduce((n, r) => Math.max(n, r.number), 0) + 1;
+}
+
+/** Import errors in file order: by row, then column. */
+export function sortImportErrors(errors: ImportRowError[]): ImportRowError[] {
+  return [...errors].sort((a, b) => a.row - b.row || (a.column < b.column ? -1 : a.column > b.column ? 1 : 0));
+}
+
+/** What is wrong with a new-round form before sending it; empty when it can be sent. */
+export function roundFormProblems(input: {
+  code: string;
+  number: number | null;
+  title: string;
+  window_start: string;
+  window_end: string;
+  forms: { form: string; version: number | null }[];
+}): ('code' | 'number' | 'title' | 'window' | 'forms')[] {
+  const out: ('code' | 'number' | 'title' | 'window' | 'forms')[] = [];
+  if (!/^R[0-9]+$/.test(input.code.trim())) out.push('code');
+  if (input.number === null || !Number.isInteger(input.number) || input.number < 1) out.push('number');
+  if (input.title.trim() === '') out.push('title');
+  if (!input.window_start || !input.window_end || input.window_end < input.window_start) out.push('window');
+  const forms = input.forms.filter((f) => f.form.trim() !== '');
+  if (forms.length === 0 || forms.some((f) => f.version === null || !Number.isInteger(f.version) || f.version < 1)) {
+    out.push('forms');
+  }
+  return out;
+}
