@@ -219,12 +219,40 @@ fn second_device_edit_of_same_field_becomes_a_conflict_that_blocks_approval() {
 
     a.ok(&["submit", TRIPOLI]);
     a.ok(&["sync"]);
-    let (status, body) = hq.post(
-        &format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review"),
-        Some(&sup),
-        &json!({"decision": "approve"}),
-    );
+    let review = format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review");
+    let (status, body) = hq.post(&review, Some(&sup), &json!({"decision": "approve"}));
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("open_conflicts")), "{body}");
+
+    // The supervisor sees both values side by side and enters the right one, with a reason.
+    let (_, conflicts) = hq.get("/api/v1/rounds/R1/conflicts", Some(&sup));
+    let c = &conflicts[0];
+    assert_eq!((c["current"]["value"].as_i64(), c["incoming"]["value"].as_i64()), (Some(55), Some(70)));
+    assert_eq!(c["base_value"], 50);
+    assert_ne!(c["current"]["device"], c["incoming"]["device"], "both devices are kept");
+    let resolve = format!("/api/v1/conflicts/{}/resolve", c["id"]);
+    let (status, body) = hq.post(&resolve, Some(&sup), &json!({"choice": "other", "value": 62, "reason": ""}));
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("reason_required")), "{body}");
+    let (status, body) = hq.post(
+        &resolve,
+        Some(&sup),
+        &json!({"choice": "other", "value": 62, "reason": "Recounted with the crisis committee"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["values"]["idp_ind"].as_i64(), body["open_conflicts"].as_i64()), (Some(62), Some(0)));
+    let (status, _) = hq.post(&resolve, Some(&sup), &json!({"choice": "current", "reason": "again"}));
+    assert_eq!(status, 409, "a settled conflict stays settled");
+    let (status, body) = hq.post(&review, Some(&sup), &json!({"decision": "approve"}));
+    assert_eq!(status, 200, "with the conflict settled the assessment can be approved: {body}");
+
+    // Every device sees the settlement as a new version on its next pull.
+    for d in [&a, &b] {
+        d.ok(&["sync"]);
+        let shown = d.ok(&["show", TRIPOLI]);
+        assert_eq!((shown["values"]["idp_ind"].as_i64(), shown["status"].as_str()), (Some(62), Some("approved")));
+    }
+    assert_eq!(b.ok(&["rejected"]), json!([]), "once settled, B's conflicting edit is no longer shown as open");
+    let (_, settled) = hq.get("/api/v1/rounds/R1/conflicts", Some(&sup));
+    assert_eq!(settled[0]["resolution"]["reason"], "Recounted with the crisis committee", "the reason is kept");
 }
 
 #[test]

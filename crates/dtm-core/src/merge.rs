@@ -58,6 +58,24 @@ pub fn merge_field(current: Option<&FieldVersion>, incoming: &IncomingWrite) -> 
     }
 }
 
+/// A supervisor's settlement of a conflict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settlement {
+    KeepCurrent,
+    TakeIncoming,
+    Enter(FieldValue),
+}
+
+/// The value a settled conflict leaves in the field. It is written as a new version,
+/// so every device sees it on its next pull and none flips back.
+pub fn settle(current: &FieldValue, incoming: &FieldValue, settlement: Settlement) -> FieldValue {
+    match settlement {
+        Settlement::KeepCurrent => current.clone(),
+        Settlement::TakeIncoming => incoming.clone(),
+        Settlement::Enter(v) => v,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +131,14 @@ mod tests {
     #[test]
     fn create_against_create_is_an_update_against_version_zero() {
         assert_eq!(merge_field(Some(&current(6, 1, "b")), &incoming(7, 0, "a")), MergeOutcome::Conflict);
+    }
+
+    #[test]
+    fn a_settlement_picks_either_side_or_a_third_value() {
+        let (cur, inc) = (json!(55), json!(70));
+        assert_eq!(settle(&cur, &inc, Settlement::KeepCurrent), json!(55));
+        assert_eq!(settle(&cur, &inc, Settlement::TakeIncoming), json!(70));
+        assert_eq!(settle(&cur, &inc, Settlement::Enter(json!(62))), json!(62));
     }
 
     proptest! {

@@ -71,6 +71,8 @@ pub fn router(state: AppState) -> Router {
         .route("/rounds/{round}/totals", get(round_totals))
         .route("/rounds/{round}/export.csv", get(export_csv))
         .route("/gazetteer/search", get(search_locations))
+        .route("/rounds/{round}/conflicts", get(list_conflicts))
+        .route("/conflicts/{id}/resolve", post(resolve_conflict))
         .route("/forms/{form}", get(form))
         .route("/rounds/{round}/assessments", get(round_assessments))
         .route("/assessments/{round}/{form}/{pcode}", get(assessment))
@@ -686,4 +688,53 @@ async fn export_csv(
         bytes,
     )
         .into_response())
+}
+
+/// A round's conflicts in the caller's scope, for supervisors to settle.
+async fn list_conflicts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(round): Path<String>,
+) -> Result<Json<Vec<wire::Conflict>>, AppError> {
+    if !caller.role.reviews() {
+        return Err(AppError::forbidden("only supervisors and admins settle conflicts"));
+    }
+    find_round(&state, &round).await?;
+    Ok(Json(state.storage.conflicts(&round, &caller.scope).await?))
+}
+
+/// Settles a conflict: keep the current value, take the incoming one, or enter the
+/// right one, always with a reason. The result is a new version every device pulls.
+async fn resolve_conflict(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<wire::ResolveRequest>,
+) -> Result<Json<AssessmentDetail>, AppError> {
+    if !caller.role.reviews() {
+        return Err(AppError::forbidden("only supervisors and admins settle conflicts"));
+    }
+    let conflict =
+        state.storage.conflict(id).await?.ok_or_else(|| AppError::not_found(format!("there is no conflict {id}")))?;
+    if !caller.scope.contains(&conflict.key.location) {
+        return Err(AppError::out_of_scope(conflict.key.location.as_str()));
+    }
+    let (settlement, reason) = match req {
+        wire::ResolveRequest::Current { reason } => (dtm_core::Settlement::KeepCurrent, reason),
+        wire::ResolveRequest::Incoming { reason } => (dtm_core::Settlement::TakeIncoming, reason),
+        wire::ResolveRequest::Other { value, reason } => {
+            let form = FormDef::latest(&conflict.key.form)
+                .ok_or_else(|| AppError::unprocessable("unknown_form", "the conflict's form is unknown"))?;
+            form.check_value(&conflict.field, &value).map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
+            (dtm_core::Settlement::Enter(value), reason)
+        }
+    };
+    if reason.trim().is_empty() {
+        return Err(AppError::unprocessable(
+            "reason_required",
+            "settling a conflict needs a reason, kept with the decision",
+        ));
+    }
+    let snap = state.storage.resolve_conflict(&caller, id, settlement, reason.trim(), &state.now()).await?;
+    Ok(Json(detail_of(&state, parts_of(snap)).await?))
 }

@@ -11,10 +11,12 @@ use dtm_core::{
     merge_field, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, IncomingWrite, MergeOutcome, Pcode,
     ReviewDecision, Role, Round, RoundStatus, Scope,
 };
+use dtm_core::{settle, Settlement};
 use dtm_store::sqlite::{self, Durability};
 use dtm_sync::wire::{
     AssessmentSnapshot, OpBody, OpResult, Operation, Outcome, RoundForm, User, WireComment, WireField,
 };
+use dtm_sync::wire::{Conflict, ConflictResolution, ConflictSide, ConflictStatus};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -165,6 +167,56 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
 }
 
 type Values = BTreeMap<String, serde_json::Value>;
+
+fn json_value(s: Option<String>) -> serde_json::Value {
+    s.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(serde_json::Value::Null)
+}
+
+fn conflict_row(conn: &Connection, id: i64) -> rusqlite::Result<Conflict> {
+    conn.query_row(
+        "SELECT c.id, a.round, a.form, a.location, c.field, c.base_value, c.current_value, c.current_author,
+                c.current_device, c.current_hlc, c.incoming_value, c.incoming_author, c.incoming_device, c.incoming_hlc,
+                c.created_at, c.status, c.resolution_value, c.resolved_by, c.resolution_reason, c.resolved_at
+         FROM conflicts c JOIN assessments a ON a.id = c.assessment_id WHERE c.id = ?1",
+        [id],
+        |r| {
+            let location: String = r.get(3)?;
+            let location = Pcode::parse(&location)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
+            let status: String = r.get(15)?;
+            let resolved_by: Option<String> = r.get(17)?;
+            Ok(Conflict {
+                id: r.get(0)?,
+                key: AssessmentKey { round: r.get(1)?, form: r.get(2)?, location },
+                field: r.get(4)?,
+                base_value: json_value(r.get(5)?),
+                current: ConflictSide {
+                    value: json_value(r.get(6)?),
+                    author: r.get(7)?,
+                    device: r.get(8)?,
+                    hlc: r.get(9)?,
+                },
+                incoming: ConflictSide {
+                    value: json_value(r.get(10)?),
+                    author: r.get(11)?,
+                    device: r.get(12)?,
+                    hlc: r.get(13)?,
+                },
+                created_at: r.get(14)?,
+                status: if status == "resolved" { ConflictStatus::Resolved } else { ConflictStatus::Open },
+                resolution: match resolved_by {
+                    Some(by) => Some(ConflictResolution {
+                        value: json_value(r.get(16)?),
+                        by,
+                        reason: r.get::<_, Option<String>>(18)?.unwrap_or_default(),
+                        at: r.get::<_, Option<String>>(19)?.unwrap_or_default(),
+                    }),
+                    None => None,
+                },
+            })
+        },
+    )
+}
 
 /// What an assessment's cross-round and cross-level checks compare against: the same
 /// location and form in the latest earlier round, and the child form's assessments
@@ -764,6 +816,88 @@ impl HqStorage for SqliteHq {
             )?;
             touch(&tx, h.id, status, &now)?;
             let snap = snapshot(&tx, h.id)?;
+            tx.commit()?;
+            Ok(snap)
+        })
+        .await
+    }
+
+    async fn conflicts(&self, round: &str, scope: &Scope) -> Result<Vec<Conflict>> {
+        let (round, scope) = (round.to_owned(), scope.clone());
+        self.with(move |c| {
+            let (clause, args) = scope_clause(&scope);
+            let sql = format!(
+                "SELECT c.id FROM conflicts c JOIN assessments a ON a.id = c.assessment_id
+                 WHERE a.round = ? AND {clause} ORDER BY c.status = 'resolved', c.id"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let mut bind = vec![round];
+            bind.extend(args);
+            let ids = stmt
+                .query_map(rusqlite::params_from_iter(bind.iter()), |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ids.into_iter().map(|id| conflict_row(c, id)).collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn conflict(&self, id: i64) -> Result<Option<Conflict>> {
+        self.with(move |c| match conflict_row(c, id) {
+            Ok(conflict) => Ok(Some(conflict)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e.into()),
+        })
+        .await
+    }
+
+    async fn resolve_conflict(
+        &self,
+        caller: &Caller,
+        id: i64,
+        settlement: Settlement,
+        reason: &str,
+        now: &str,
+    ) -> Result<AssessmentSnapshot> {
+        let (caller, reason, now) = (caller.clone(), reason.to_owned(), now.to_owned());
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let conflict = match conflict_row(&tx, id) {
+                Ok(conflict) => conflict,
+                Err(rusqlite::Error::QueryReturnedNoRows) => {
+                    return Err(StorageError::NotFound(format!("there is no conflict {id}")))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if conflict.status == ConflictStatus::Resolved {
+                return Err(StorageError::Conflict { code: "already_resolved", message: format!("conflict {id} is already settled") });
+            }
+            let assessment_id: i64 = tx.query_row("SELECT assessment_id FROM conflicts WHERE id = ?1", [id], |r| r.get(0))?;
+            let value = settle(&conflict.current.value, &conflict.incoming.value, settlement);
+            let (old, version): (String, u64) = tx.query_row(
+                "SELECT value, version FROM field_values WHERE assessment_id = ?1 AND field = ?2",
+                params![assessment_id, conflict.field],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let value_json = value.to_string();
+            let device = format!("hq:{}", caller.device_id);
+            tx.execute(
+                "UPDATE field_values SET value = ?3, version = ?4, author = ?5, device_id = ?6, hlc = ?7, updated_at = ?8
+                 WHERE assessment_id = ?1 AND field = ?2",
+                params![assessment_id, conflict.field, value_json, version + 1, caller.username, device, Hlc::default().encode(), now],
+            )?;
+            tx.execute(
+                "INSERT INTO field_history (assessment_id, field, version, old_value, value, author, device_id, hlc, op_id, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9)",
+                params![assessment_id, conflict.field, version + 1, old, value_json, caller.username, device, Hlc::default().encode(), now],
+            )?;
+            tx.execute(
+                "UPDATE conflicts SET status = 'resolved', resolved_by = ?2, resolution_value = ?3, resolution_reason = ?4,
+                   resolved_at = ?5 WHERE id = ?1",
+                params![id, caller.username, value_json, reason, now],
+            )?;
+            let status: String = tx.query_row("SELECT status FROM assessments WHERE id = ?1", [assessment_id], |r| r.get(0))?;
+            touch(&tx, assessment_id, AssessmentStatus::parse(&status).unwrap_or(AssessmentStatus::Draft), &now)?;
+            let snap = snapshot(&tx, assessment_id)?;
             tx.commit()?;
             Ok(snap)
         })

@@ -129,6 +129,19 @@ pub trait HqStorage: Send + Sync + 'static {
         comment: &str,
         now: &str,
     ) -> Result<AssessmentSnapshot>;
+    /// Conflicts of a round in scope, open ones first.
+    async fn conflicts(&self, round: &str, scope: &Scope) -> Result<Vec<dtm_sync::wire::Conflict>>;
+    async fn conflict(&self, id: i64) -> Result<Option<dtm_sync::wire::Conflict>>;
+    /// Settles an open conflict: writes the chosen value as the field's next version
+    /// and keeps who decided, why and when.
+    async fn resolve_conflict(
+        &self,
+        caller: &Caller,
+        id: i64,
+        settlement: dtm_core::Settlement,
+        reason: &str,
+        now: &str,
+    ) -> Result<AssessmentSnapshot>;
     /// Records who read or exported what.
     async fn log_access(&self, actor: &str, action: &str, target: &str, now: &str) -> Result<()>;
 }

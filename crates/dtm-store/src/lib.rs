@@ -921,6 +921,13 @@ fn apply_remote(tx: &Transaction<'_>, remote: &RemoteAssessment, now: &Now) -> R
             )?;
         }
     }
+    if remote.open_conflicts == 0 {
+        // HQ has settled every conflict here; the settled value arrives with this page.
+        tx.execute(
+            "DELETE FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'conflict'",
+            params![key.round, key.form, key.location.as_str()],
+        )?;
+    }
     for c in &remote.comments {
         tx.execute(
             "INSERT OR IGNORE INTO comments (round, form, location, hq_id, author, role, decision, text, at)

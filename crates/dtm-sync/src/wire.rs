@@ -180,3 +180,70 @@ pub struct ReviewRequest {
     #[serde(default)]
     pub comment: String,
 }
+
+/// One side of a conflict: a value and who wrote it, where and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct ConflictSide {
+    #[ts(type = "number | string | Array<string> | null")]
+    pub value: FieldValue,
+    pub author: String,
+    pub device: String,
+    /// The writer's hybrid logical clock stamp.
+    pub hlc: String,
+}
+
+/// Two devices changed one field from the same base: the current value stays until a
+/// supervisor settles it; the incoming value is kept here, never dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct Conflict {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub key: AssessmentKey,
+    pub field: String,
+    #[ts(type = "number | string | Array<string> | null")]
+    pub base_value: FieldValue,
+    pub current: ConflictSide,
+    pub incoming: ConflictSide,
+    pub created_at: String,
+    pub status: ConflictStatus,
+    pub resolution: Option<ConflictResolution>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictStatus {
+    Open,
+    Resolved,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct ConflictResolution {
+    #[ts(type = "number | string | Array<string> | null")]
+    pub value: FieldValue,
+    pub by: String,
+    pub reason: String,
+    pub at: String,
+}
+
+/// A supervisor's decision on a conflict: keep the current value, take the incoming
+/// one, or enter the right value; the reason is kept.
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+#[serde(tag = "choice", rename_all = "snake_case")]
+pub enum ResolveRequest {
+    Current {
+        reason: String,
+    },
+    Incoming {
+        reason: String,
+    },
+    Other {
+        #[ts(type = "number | string | Array<string> | null")]
+        value: FieldValue,
+        reason: String,
+    },
+}
