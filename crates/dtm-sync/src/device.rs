@@ -14,8 +14,34 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Operations per push batch.
+/// Operations in the first push batch; later batches adapt to the link (`next_batch`).
 const PUSH_BATCH: usize = 200;
+const MIN_BATCH: usize = 10;
+const MAX_BATCH: usize = 2000;
+
+/// How one push went, for sizing the next.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BatchOutcome {
+    /// Answered, after this long.
+    Answered(Duration),
+    /// Failed on the link (timeout, cut connection) even after retries.
+    LinkFailed,
+    /// HQ refused the body as too large.
+    TooLarge,
+}
+
+/// Additive-increase, multiplicative-decrease on the batch size: a fast answer grows
+/// the batch, a slow one or a failed link halves it, so a satellite or 2G link gets
+/// batches it can carry in one go and a good link is not held back.
+pub fn next_batch(current: usize, outcome: BatchOutcome) -> usize {
+    let next = match outcome {
+        BatchOutcome::Answered(t) if t < Duration::from_secs(2) => current + current / 2 + 10,
+        BatchOutcome::Answered(t) if t > Duration::from_secs(10) => current / 2,
+        BatchOutcome::Answered(_) => current,
+        BatchOutcome::LinkFailed | BatchOutcome::TooLarge => current / 2,
+    };
+    next.clamp(MIN_BATCH, MAX_BATCH)
+}
 /// Assessments per pull page.
 const PULL_PAGE: u32 = 200;
 /// Attempts for one request when the link fails, with the same operation IDs each time.
@@ -69,6 +95,8 @@ pub struct Device {
     progress: Mutex<Option<Progress>>,
     /// The connection pool, kept across syncs so connections are reused.
     client: Mutex<Option<HqClient>>,
+    /// The push batch size, adapted to the link and kept across syncs.
+    batch: std::sync::atomic::AtomicUsize,
     /// How far this device's clock is from the truth, for testing devices whose clock
     /// is wrong (DTM_CLOCK_OFFSET_MS in the CLI). Zero in the field.
     clock_offset_ms: i64,
@@ -176,6 +204,7 @@ impl Device {
             progress: Mutex::new(None),
             client: Mutex::new(None),
             clock_offset_ms: 0,
+            batch: std::sync::atomic::AtomicUsize::new(PUSH_BATCH),
         })
     }
 
@@ -343,8 +372,8 @@ impl Device {
         let mut report = SyncReport::default();
         let total = u64::from(self.store().sync_counts()?.pending);
         self.set_progress(0, total, on_state);
-        let mut batch = PUSH_BATCH;
         loop {
+            let batch = self.batch.load(Ordering::Relaxed);
             let ops = self.store().pending_ops(batch)?;
             if ops.is_empty() {
                 break;
@@ -369,12 +398,20 @@ impl Device {
                     })
                     .collect(),
             };
+            let started = std::time::Instant::now();
             let resp = match retry(|| client.push(&req)).await {
-                Ok(resp) => resp,
-                Err(ClientError::Api { status: 413, .. }) if batch > 1 => {
-                    // The link or HQ will not take this much at once: halve and go on.
-                    batch /= 2;
+                Ok(resp) => {
+                    self.batch.store(next_batch(batch, BatchOutcome::Answered(started.elapsed())), Ordering::Relaxed);
+                    resp
+                }
+                Err(ClientError::Api { status: 413, .. }) if batch > MIN_BATCH => {
+                    // HQ will not take this much at once: shrink and go on.
+                    self.batch.store(next_batch(batch, BatchOutcome::TooLarge), Ordering::Relaxed);
                     continue;
+                }
+                Err(e @ ClientError::Offline(_)) => {
+                    self.batch.store(next_batch(batch, BatchOutcome::LinkFailed), Ordering::Relaxed);
+                    return Err(e.into());
                 }
                 Err(ClientError::Api { status, code, message, op_id: Some(op_id) })
                     if (400..500).contains(&status) && ops.iter().any(|o| o.op_id == op_id) =>
@@ -459,5 +496,37 @@ where
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fast_link_grows_the_batch_and_a_slow_or_failing_one_shrinks_it() {
+        let fast = BatchOutcome::Answered(Duration::from_millis(300));
+        let slow = BatchOutcome::Answered(Duration::from_secs(30));
+        assert!(next_batch(200, fast) > 200);
+        assert_eq!(next_batch(200, slow), 100);
+        assert_eq!(next_batch(200, BatchOutcome::LinkFailed), 100);
+        assert_eq!(
+            next_batch(200, BatchOutcome::Answered(Duration::from_secs(5))),
+            200,
+            "a steady link keeps its size"
+        );
+    }
+
+    #[test]
+    fn the_batch_stays_within_bounds() {
+        let mut b = PUSH_BATCH;
+        for _ in 0..50 {
+            b = next_batch(b, BatchOutcome::Answered(Duration::from_millis(1)));
+        }
+        assert_eq!(b, MAX_BATCH);
+        for _ in 0..50 {
+            b = next_batch(b, BatchOutcome::LinkFailed);
+        }
+        assert_eq!(b, MIN_BATCH, "a bad link still moves some operations each time");
     }
 }
