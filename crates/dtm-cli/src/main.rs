@@ -229,11 +229,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     v.split_once('=').ok_or_else(|| usage("malformed_value", format!("`{v}` is not FIELD=VALUE")))?;
                 pairs.push((field.trim().to_owned(), parse_value(raw)));
             }
-            let mut detail = None;
-            for (field, value) in pairs {
-                detail = Some(device.set_field(&key, &field, value)?);
-            }
-            emit(json, &detail.expect("clap requires at least one value"), show_detail);
+            // All the values of one command are saved together, or none is.
+            emit(json, &device.set_fields(&key, &pairs)?, show_detail);
         }
         Command::Submit { location, round, form } => {
             let key = key(&device, &location, round, &form)?;

@@ -399,47 +399,70 @@ impl Store {
         value: FieldValue,
         now: &Now,
     ) -> Result<AssessmentRecord> {
+        self.set_fields(key, &[(field.to_owned(), value)], now)
+    }
+
+    /// Saves several fields of one assessment together: every value is checked first,
+    /// then all of them, their outbox operations and audit rows are written in one
+    /// transaction, or none is. A value equal to what is stored writes nothing.
+    pub fn set_fields(
+        &mut self,
+        key: &AssessmentKey,
+        values: &[(String, FieldValue)],
+        now: &Now,
+    ) -> Result<AssessmentRecord> {
         let session = self.require_session()?;
         let (form, form_version, record) = self.check_editable(&session, key)?;
-        form.check_value(field, &value)?;
+        for (field, value) in values {
+            form.check_value(field, value)?;
+        }
         let status = workflow::edit(record.status)?;
-        let old = record.values.get(field).cloned();
-        if old.as_ref() == Some(&value) || (old.is_none() && value.is_null()) {
+        let changed: Vec<&(String, FieldValue)> = values
+            .iter()
+            .filter(|(field, value)| {
+                let old = record.values.get(field);
+                !(old == Some(value) || (old.is_none() && value.is_null()))
+            })
+            .collect();
+        if changed.is_empty() {
             return Ok(record);
         }
         let tx = self.conn.transaction()?;
         upsert_assessment(&tx, key, status, form_version, now)?;
-        // The base is what this device last saw of the field from HQ; while earlier
-        // local operations on it are pending, they all share their chain's base.
-        let base_version: u64 = tx
-            .query_row(
-                "SELECT base_version FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4
-                 AND state = 'pending' ORDER BY seq LIMIT 1",
-                params![key.round, key.form, key.location.as_str(), field],
-                |r| r.get(0),
-            )
-            .optional()?
-            .map_or_else(
-                || {
-                    tx.query_row(
-                        "SELECT server_version FROM field_values
-                         WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4",
-                        params![key.round, key.form, key.location.as_str(), field],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map(|v| v.unwrap_or(0))
-                },
-                Ok,
+        for (field, value) in changed {
+            // The base is what this device last saw of the field from HQ; while earlier
+            // local operations on it are pending, they all share their chain's base.
+            let base_version: u64 = tx
+                .query_row(
+                    "SELECT base_version FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4
+                     AND state = 'pending' ORDER BY seq LIMIT 1",
+                    params![key.round, key.form, key.location.as_str(), field],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .map_or_else(
+                    || {
+                        tx.query_row(
+                            "SELECT server_version FROM field_values
+                             WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4",
+                            params![key.round, key.form, key.location.as_str(), field],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map(|v| v.unwrap_or(0))
+                    },
+                    Ok,
+                )?;
+            let value_json = value.to_string();
+            tx.execute(
+                "INSERT INTO field_values (round, form, location, field, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (round, form, location, field) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![key.round, key.form, key.location.as_str(), field, value_json, now.iso],
             )?;
-        let value_json = value.to_string();
-        tx.execute(
-            "INSERT INTO field_values (round, form, location, field, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (round, form, location, field) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            params![key.round, key.form, key.location.as_str(), field, value_json, now.iso],
-        )?;
-        enqueue(&tx, key, OpKind::SetField, Some(field), Some(&value_json), base_version, form_version, now)?;
-        audit(&tx, &session, key, "set_field", Some(field), old.map(|v| v.to_string()), Some(value_json), now)?;
+            enqueue(&tx, key, OpKind::SetField, Some(field), Some(&value_json), base_version, form_version, now)?;
+            let old = record.values.get(field).map(|v| v.to_string());
+            audit(&tx, &session, key, "set_field", Some(field), old, Some(value_json), now)?;
+        }
         tx.commit()?;
         self.assessment(key)
     }

@@ -258,3 +258,16 @@ fn the_previous_rounds_values_travel_with_an_assessment_for_the_cross_round_chec
     );
     assert_eq!(err.unwrap_err().code(), "round_not_open", "a published round is frozen on the device too");
 }
+
+#[test]
+fn several_fields_saved_together_are_all_kept_or_all_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    let bad = [("idp_hh".to_string(), json!(4)), ("idp_ind".to_string(), json!(-1))];
+    assert_eq!(store.set_fields(&tripoli(), &bad, &now(2)).unwrap_err().code(), "negative_count");
+    assert_eq!(count(&store, "SELECT count(*) FROM field_values"), 0, "one bad value refuses the whole save");
+    let good = [("idp_hh".to_string(), json!(4)), ("idp_ind".to_string(), json!(9))];
+    let record = store.set_fields(&tripoli(), &good, &now(3)).unwrap();
+    assert_eq!((record.values["idp_hh"].clone(), record.values["idp_ind"].clone()), (json!(4), json!(9)));
+    assert_eq!(store.pending_ops(10).unwrap().len(), 2, "one operation per changed field");
+}

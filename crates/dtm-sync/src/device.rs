@@ -301,6 +301,11 @@ impl Device {
         Ok(parts(self.store().assessment(key)?).detail())
     }
 
+    /// Saves several fields of one assessment together, all or none.
+    pub fn set_fields(&self, key: &AssessmentKey, values: &[(String, FieldValue)]) -> Result<AssessmentDetail> {
+        Ok(parts(self.store().set_fields(key, values, &self.now())?).detail())
+    }
+
     pub fn set_field(&self, key: &AssessmentKey, field: &str, value: FieldValue) -> Result<AssessmentDetail> {
         Ok(parts(self.store().set_field(key, field, value, &self.now())?).detail())
     }
@@ -335,10 +340,15 @@ impl Device {
     /// progress bar. Safe to interrupt anywhere: the outbox keeps what HQ has not
     /// acknowledged, and each pull page is applied with its cursor in one transaction.
     pub async fn sync(&self, on_state: impl Fn(&SyncState)) -> Result<SyncReport> {
+        self.sync_parts(true, true, on_state).await
+    }
+
+    /// Pushes and/or pulls only; the benchmark times the two apart.
+    pub async fn sync_parts(&self, push: bool, pull: bool, on_state: impl Fn(&SyncState)) -> Result<SyncReport> {
         if self.syncing.swap(true, Ordering::SeqCst) {
             return Err(DeviceError::SyncRunning);
         }
-        let result = self.sync_inner(&on_state).await;
+        let result = self.sync_inner(push, pull, &on_state).await;
         self.syncing.store(false, Ordering::SeqCst);
         *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let now = self.now();
@@ -367,110 +377,115 @@ impl Device {
         }
     }
 
-    async fn sync_inner(&self, on_state: &impl Fn(&SyncState)) -> Result<SyncReport> {
+    async fn sync_inner(&self, push: bool, pull: bool, on_state: &impl Fn(&SyncState)) -> Result<SyncReport> {
         let client = self.client()?;
         let mut report = SyncReport::default();
         let total = u64::from(self.store().sync_counts()?.pending);
         self.set_progress(0, total, on_state);
-        loop {
-            let batch = self.batch.load(Ordering::Relaxed);
-            let ops = self.store().pending_ops(batch)?;
-            if ops.is_empty() {
-                break;
-            }
-            let req = PushRequest {
-                ops: ops
-                    .iter()
-                    .map(|op| Operation {
-                        op_id: op.op_id.clone(),
-                        seq: op.seq,
-                        key: op.key.clone(),
-                        hlc: op.hlc,
-                        form_version: op.form_version,
-                        body: match op.kind {
-                            OpKind::SetField => OpBody::SetField {
-                                field: op.field.clone().unwrap_or_default(),
-                                value: op.value.clone().unwrap_or(FieldValue::Null),
-                                base_version: op.base_version,
+        if push {
+            loop {
+                let batch = self.batch.load(Ordering::Relaxed);
+                let ops = self.store().pending_ops(batch)?;
+                if ops.is_empty() {
+                    break;
+                }
+                let req = PushRequest {
+                    ops: ops
+                        .iter()
+                        .map(|op| Operation {
+                            op_id: op.op_id.clone(),
+                            seq: op.seq,
+                            key: op.key.clone(),
+                            hlc: op.hlc,
+                            form_version: op.form_version,
+                            body: match op.kind {
+                                OpKind::SetField => OpBody::SetField {
+                                    field: op.field.clone().unwrap_or_default(),
+                                    value: op.value.clone().unwrap_or(FieldValue::Null),
+                                    base_version: op.base_version,
+                                },
+                                OpKind::Submit => OpBody::Submit,
                             },
-                            OpKind::Submit => OpBody::Submit,
-                        },
-                    })
-                    .collect(),
-            };
-            let started = std::time::Instant::now();
-            let resp = match retry(|| client.push(&req)).await {
-                Ok(resp) => {
-                    self.batch.store(next_batch(batch, BatchOutcome::Answered(started.elapsed())), Ordering::Relaxed);
-                    resp
-                }
-                Err(ClientError::Api { status: 413, .. }) if batch > MIN_BATCH => {
-                    // HQ will not take this much at once: shrink and go on.
-                    self.batch.store(next_batch(batch, BatchOutcome::TooLarge), Ordering::Relaxed);
-                    continue;
-                }
-                Err(e @ ClientError::Offline(_)) => {
-                    self.batch.store(next_batch(batch, BatchOutcome::LinkFailed), Ordering::Relaxed);
-                    return Err(e.into());
-                }
-                Err(ClientError::Api { status, code, message, op_id: Some(op_id) })
-                    if (400..500).contains(&status) && ops.iter().any(|o| o.op_id == op_id) =>
-                {
-                    // HQ refused the batch for one operation that can never apply. Set it
-                    // aside, visible to the enumerator, so it cannot wedge the queue.
-                    self.store().record_outcomes(&[(op_id, OpOutcome::Rejected { code, reason: message })])?;
-                    report.rejected += 1;
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            self.online.store(true, Ordering::Relaxed);
-            let mut outcomes = Vec::with_capacity(resp.results.len());
-            for r in resp.results {
-                let outcome = match (r.outcome, r.original) {
-                    (Outcome::Duplicate, Some(o)) => o,
-                    (o, _) => o,
+                        })
+                        .collect(),
                 };
-                report.pushed += 1;
-                outcomes.push((
-                    r.op_id,
-                    match outcome {
-                        Outcome::Applied | Outcome::Duplicate => {
-                            if r.outcome == Outcome::Duplicate {
-                                report.duplicates += 1;
+                let started = std::time::Instant::now();
+                let resp = match retry(|| client.push(&req)).await {
+                    Ok(resp) => {
+                        self.batch
+                            .store(next_batch(batch, BatchOutcome::Answered(started.elapsed())), Ordering::Relaxed);
+                        resp
+                    }
+                    Err(ClientError::Api { status: 413, .. }) if batch > MIN_BATCH => {
+                        // HQ will not take this much at once: shrink and go on.
+                        self.batch.store(next_batch(batch, BatchOutcome::TooLarge), Ordering::Relaxed);
+                        continue;
+                    }
+                    Err(e @ ClientError::Offline(_)) => {
+                        self.batch.store(next_batch(batch, BatchOutcome::LinkFailed), Ordering::Relaxed);
+                        return Err(e.into());
+                    }
+                    Err(ClientError::Api { status, code, message, op_id: Some(op_id) })
+                        if (400..500).contains(&status) && ops.iter().any(|o| o.op_id == op_id) =>
+                    {
+                        // HQ refused the batch for one operation that can never apply. Set it
+                        // aside, visible to the enumerator, so it cannot wedge the queue.
+                        self.store().record_outcomes(&[(op_id, OpOutcome::Rejected { code, reason: message })])?;
+                        report.rejected += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                self.online.store(true, Ordering::Relaxed);
+                let mut outcomes = Vec::with_capacity(resp.results.len());
+                for r in resp.results {
+                    let outcome = match (r.outcome, r.original) {
+                        (Outcome::Duplicate, Some(o)) => o,
+                        (o, _) => o,
+                    };
+                    report.pushed += 1;
+                    outcomes.push((
+                        r.op_id,
+                        match outcome {
+                            Outcome::Applied | Outcome::Duplicate => {
+                                if r.outcome == Outcome::Duplicate {
+                                    report.duplicates += 1;
+                                }
+                                report.applied += 1;
+                                OpOutcome::Applied
                             }
-                            report.applied += 1;
-                            OpOutcome::Applied
-                        }
-                        Outcome::Conflict => {
-                            report.conflicts += 1;
-                            OpOutcome::Conflict
-                        }
-                        Outcome::Rejected => {
-                            report.rejected += 1;
-                            OpOutcome::Rejected {
-                                code: r.code.unwrap_or_else(|| "rejected".into()),
-                                reason: r.reason.unwrap_or_default(),
+                            Outcome::Conflict => {
+                                report.conflicts += 1;
+                                OpOutcome::Conflict
                             }
-                        }
-                    },
-                ));
+                            Outcome::Rejected => {
+                                report.rejected += 1;
+                                OpOutcome::Rejected {
+                                    code: r.code.unwrap_or_else(|| "rejected".into()),
+                                    reason: r.reason.unwrap_or_default(),
+                                }
+                            }
+                        },
+                    ));
+                }
+                if outcomes.is_empty() {
+                    return Err(ClientError::Protocol("HQ answered a push with no results".into()).into());
+                }
+                self.store().record_outcomes(&outcomes)?;
+                self.set_progress(u64::from(report.pushed), total.max(u64::from(report.pushed)), on_state);
             }
-            if outcomes.is_empty() {
-                return Err(ClientError::Protocol("HQ answered a push with no results".into()).into());
-            }
-            self.store().record_outcomes(&outcomes)?;
-            self.set_progress(u64::from(report.pushed), total.max(u64::from(report.pushed)), on_state);
         }
-        loop {
-            let cursor = self.store().pull_cursor()?;
-            let page = retry(|| client.pull(cursor.as_deref(), PULL_PAGE)).await?;
-            let rounds: Vec<Round> = page.rounds.iter().map(round_from_info).collect();
-            report.pulled += page.assessments.len() as u32;
-            let remotes: Vec<RemoteAssessment> = page.assessments.into_iter().map(remote).collect();
-            self.store().apply_pull_page(&rounds, &remotes, &page.cursor, &self.now())?;
-            if !page.has_more {
-                break;
+        if pull {
+            loop {
+                let cursor = self.store().pull_cursor()?;
+                let page = retry(|| client.pull(cursor.as_deref(), PULL_PAGE)).await?;
+                let rounds: Vec<Round> = page.rounds.iter().map(round_from_info).collect();
+                report.pulled += page.assessments.len() as u32;
+                let remotes: Vec<RemoteAssessment> = page.assessments.into_iter().map(remote).collect();
+                self.store().apply_pull_page(&rounds, &remotes, &page.cursor, &self.now())?;
+                if !page.has_more {
+                    break;
+                }
             }
         }
         report.pending = self.store().sync_counts()?.pending;
