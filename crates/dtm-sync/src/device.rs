@@ -252,6 +252,14 @@ impl Device {
 
     /// Logs in against HQ (the one step that needs a connection), then pulls.
     pub async fn login(&self, hq_url: &str, username: &str, password: &str) -> Result<api::Session> {
+        let session = self.authenticate(hq_url, username, password).await?;
+        // The first pull brings the rounds; a failure here is not a failed login.
+        let _ = self.sync(|_| {}).await;
+        Ok(session)
+    }
+
+    /// Logs in and saves the token, without pulling.
+    pub async fn authenticate(&self, hq_url: &str, username: &str, password: &str) -> Result<api::Session> {
         let client = HqClient::new(hq_url);
         let device_name = self.store().device_id()?;
         let resp = client
@@ -270,8 +278,6 @@ impl Device {
         };
         self.store().save_login(hq_url, &resp.token, &user)?;
         *self.client.lock().unwrap_or_else(|p| p.into_inner()) = Some(client);
-        // The first pull brings the rounds; a failure here is not a failed login.
-        let _ = self.sync(|_| {}).await;
         Ok(self.session()?.expect("the session was just saved"))
     }
 

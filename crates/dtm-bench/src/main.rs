@@ -1,0 +1,244 @@
+//! `dtm-bench`: the sync benchmark. The workload matches our PouchDB reference:
+//! assessments of 60 fields (35 integers, 25 short strings) pushed from one device
+//! store to a fresh HQ on loopback, then pulled into a fresh device store. It prints
+//! push and pull seconds, operations per second, bytes on the wire each way (counted
+//! by a TCP proxy between device and HQ), HQ's peak RSS, and the floor: a raw SQLite
+//! bulk insert of the same rows in one transaction. It is not a test; it asserts nothing.
+//!
+//!     cargo build --release -p dtm-hq -p dtm-bench
+//!     target/release/dtm-bench --assessments 10000
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use dtm_core::{AssessmentKey, FieldType, FormDef, Gazetteer};
+use dtm_sync::device::Device;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    /// Assessments to push and pull (a multiple of 100: rounds × 100 baladiyas).
+    #[arg(long, default_value_t = 10_000)]
+    assessments: usize,
+}
+
+struct Hq(Child);
+
+impl Drop for Hq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The 60 fields: 35 counts and 25 short strings of the real baladiya form (select
+/// answers, mantika P-codes and justification notes), all values HQ accepts.
+fn workload(form: &FormDef, seed: usize) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = form
+        .fields()
+        .filter(|f| f.kind == FieldType::Count)
+        .take(35)
+        .enumerate()
+        .map(|(i, f)| (f.id.clone(), json!((seed * 31 + i * 7) % 5000)))
+        .collect();
+    out.extend(
+        form.fields()
+            .filter(|f| f.kind == FieldType::SelectOne)
+            .map(|f| (f.id.clone(), json!(f.options[seed % f.options.len()].value))),
+    );
+    out.extend(form.fields().filter(|f| f.pcode_level.is_some()).map(|f| (f.id.clone(), json!("LY0322"))));
+    let notes = 25 - (out.len() - 35);
+    out.extend(form.rules.iter().take(notes).map(|r| (format!("note:{}", r.id), json!(format!("ok {}", seed % 97)))));
+    out
+}
+
+/// A loopback TCP proxy that counts the bytes each way as they pass, so pooled
+/// connections are counted before they close.
+async fn proxy(
+    target: std::net::SocketAddr,
+    up: Arc<AtomicU64>,
+    down: Arc<AtomicU64>,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(target).await else { continue };
+            let (client_r, client_w) = client.into_split();
+            let (server_r, server_w) = server.into_split();
+            tokio::spawn(pipe(client_r, server_w, up.clone()));
+            tokio::spawn(pipe(server_r, client_w, down.clone()));
+        }
+    });
+    Ok(addr)
+}
+
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    count: Arc<AtomicU64>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(n) = from.read(&mut buf).await {
+        if n == 0 || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+        count.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    let _ = to.shutdown().await;
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_000_000.0
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.assessments % 100 != 0 || args.assessments == 0 {
+        bail!("--assessments must be a positive multiple of 100");
+    }
+    let rounds = args.assessments / 100;
+    let dir = tempfile::tempdir()?;
+    let exe = std::env::current_exe()?;
+    let hq_bin = exe.with_file_name("dtm-hq");
+    let mut child = Command::new(&hq_bin)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database"])
+        .arg(dir.path().join("hq.sqlite3"))
+        .arg("--ui-dir")
+        .arg(dir.path().join("none"))
+        .env("DTM_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {} (build it with the bench)", hq_bin.display()))?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
+    let hq_pid = child.id();
+    let _hq = Hq(child);
+    let hq_url = line.trim().strip_prefix("dtm-hq listening on ").context("dtm-hq did not start")?.to_owned();
+    let hq_addr: std::net::SocketAddr = hq_url.trim_start_matches("http://").parse()?;
+
+    // Rounds R2.. so that every assessment is a distinct (round, baladiya).
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{hq_url}/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": "admin-demo"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["token"].as_str().context("admin login")?.to_owned();
+    for n in 2..=rounds as u32 {
+        let body = json!({"code": format!("R{n}"), "number": n, "title": format!("Bench {n}"), "window_start": "2026-01-01",
+            "window_end": "2026-12-31", "forms": [{"form": "baladiya", "version": 2}]});
+        http.post(format!("{hq_url}/api/v1/rounds"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?;
+        http.post(format!("{hq_url}/api/v1/rounds/R{n}/status"))
+            .bearer_auth(&token)
+            .json(&json!({"status": "open"}))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+
+    let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let proxy_url = format!("http://{}", proxy(hq_addr, up.clone(), down.clone()).await?);
+    let source = Device::open(&dir.path().join("source.sqlite3"))?;
+    source.login(&proxy_url, "admin", "admin-demo").await?;
+    let form = FormDef::builtin("baladiya", 2).context("baladiya v2")?;
+    let baladiyas: Vec<_> = Gazetteer::libya().at_level(3).map(|l| l.pcode.clone()).collect();
+    let started = Instant::now();
+    let mut ops = 0usize;
+    for r in 1..=rounds {
+        for (i, b) in baladiyas.iter().enumerate() {
+            let values = workload(form, r * 100 + i);
+            ops += values.len();
+            source.set_fields(&AssessmentKey::new(format!("R{r}"), "baladiya", b.clone()), &values)?;
+        }
+    }
+    let entry = started.elapsed();
+    let sample = serde_json::to_vec(&workload(form, 1).into_iter().collect::<serde_json::Map<_, _>>())?.len();
+
+    up.store(0, Ordering::Relaxed);
+    down.store(0, Ordering::Relaxed);
+    let started = Instant::now();
+    let report = source.sync_parts(true, false, |_| {}).await?;
+    let push = started.elapsed();
+    let (push_up, push_down) = (up.swap(0, Ordering::Relaxed), down.swap(0, Ordering::Relaxed));
+    if report.pending != 0 || report.applied as usize != ops {
+        bail!("push left {} pending, applied {} of {ops}", report.pending, report.applied);
+    }
+
+    let target = Device::open(&dir.path().join("target.sqlite3"))?;
+    target.authenticate(&proxy_url, "admin", "admin-demo").await?;
+    up.store(0, Ordering::Relaxed);
+    down.store(0, Ordering::Relaxed);
+    let started = Instant::now();
+    let pulled = target.sync_parts(false, true, |_| {}).await?;
+    let pull = started.elapsed();
+    let (pull_up, pull_down) = (up.load(Ordering::Relaxed), down.load(Ordering::Relaxed));
+    let rss = peak_rss_kib(hq_pid);
+
+    // The floor: the same rows inserted raw into SQLite in one transaction.
+    let floor = {
+        let mut conn = rusqlite::Connection::open(dir.path().join("floor.sqlite3"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.execute_batch("CREATE TABLE v (round TEXT, form TEXT, location TEXT, field TEXT, value TEXT, PRIMARY KEY (round, form, location, field))")?;
+        let started = Instant::now();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare("INSERT INTO v VALUES (?1, 'baladiya', ?2, ?3, ?4)")?;
+            for r in 1..=rounds {
+                for (i, b) in baladiyas.iter().enumerate() {
+                    for (f, v) in workload(form, r * 100 + i) {
+                        stmt.execute(rusqlite::params![format!("R{r}"), b.as_str(), f, v.to_string()])?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        started.elapsed()
+    };
+
+    let secs = |d: Duration| d.as_secs_f64();
+    println!(
+        "dtm-bench: {} assessments × 60 fields ({} operations), ~{} bytes per assessment as JSON",
+        args.assessments, ops, sample
+    );
+    println!("  entry into the device store        {:>9.2} s", secs(entry));
+    println!(
+        "  push                               {:>9.2} s  {:>10.0} ops/s  up {:>8.1} MB  down {:>6.1} MB",
+        secs(push),
+        ops as f64 / secs(push),
+        mb(push_up),
+        mb(push_down)
+    );
+    println!(
+        "  pull ({} assessments)           {:>9.2} s  {:>10.0} ops/s  up {:>8.1} MB  down {:>6.1} MB",
+        pulled.pulled,
+        secs(pull),
+        ops as f64 / secs(pull),
+        mb(pull_up),
+        mb(pull_down)
+    );
+    println!("  HQ peak RSS                        {:>9.1} MB", rss.map_or(f64::NAN, |k| k as f64 / 1024.0));
+    println!("  floor: raw SQLite insert, one tx   {:>9.2} s", secs(floor));
+    println!("  push / floor                       {:>9.1} ×", secs(push) / secs(floor));
+    println!("  pull / floor                       {:>9.1} ×", secs(pull) / secs(floor));
+    println!("  PouchDB reference at 100k: push 69.9 s, pull 61.3 s, 103 MB up, 30 MB down");
+    Ok(())
+}
