@@ -3,6 +3,8 @@
 // `cargo test` runs; CI fails when the committed files drift. Never edit them here.
 // All JSON is snake_case.
 
+import type { LocationRef } from './generated/LocationRef';
+
 export type { Aggregates } from './generated/Aggregates';
 export type { ApiError } from './generated/ApiError';
 export type { AssessmentDetail } from './generated/AssessmentDetail';
@@ -11,6 +13,10 @@ export type { AssessmentStatus } from './generated/AssessmentStatus';
 export type { AssessmentSummary } from './generated/AssessmentSummary';
 export type { ChangeThreshold } from './generated/ChangeThreshold';
 export type { Comment } from './generated/Comment';
+export type { Conflict } from './generated/Conflict';
+export type { ConflictResolution } from './generated/ConflictResolution';
+export type { ConflictSide } from './generated/ConflictSide';
+export type { ConflictStatus } from './generated/ConflictStatus';
 export type { Field } from './generated/Field';
 export type { FieldOption } from './generated/FieldOption';
 export type { FieldType } from './generated/FieldType';
@@ -21,6 +27,7 @@ export type { LoginRequest } from './generated/LoginRequest';
 export type { LoginResponse as LoginReply } from './generated/LoginResponse';
 export type { Progress } from './generated/Progress';
 export type { RejectedOp } from './generated/RejectedOp';
+export type { ResolveRequest } from './generated/ResolveRequest';
 export type { ReviewDecision } from './generated/ReviewDecision';
 export type { ReviewRequest } from './generated/ReviewRequest';
 export type { Role } from './generated/Role';
@@ -83,4 +90,13 @@ export interface ImportRejected {
   error: { code: 'import_rejected'; message: string; [extra: string]: unknown };
   errors: ImportRowError[];
 }
+/** `GET /api/v1/rounds/{code}/totals?level=` → one entry per region, mantika or baladiya. */
+export interface LocationTotals {
+  location: LocationRef;
+  /** Sums of the count fields, by field id; a field nobody answered may be absent. */
+  values: Record<string, number>;
+}
+
+/** 1 region, 2 mantika, 3 baladiya. */
+export type TotalsLevel = 1 | 2 | 3;
 // --------------------------- end of not yet generated ----------------------

@@ -7,17 +7,21 @@ import type {
   AssessmentDetail,
   AssessmentKey,
   AssessmentSummary,
+  Conflict,
   CreateRoundRequest,
   FieldValue,
   ImportRowError,
   ImportSummary,
   FormDef,
+  LocationTotals,
   RejectedOp,
+  ResolveRequest,
   ReviewDecision,
   RoundInfo,
   RoundStatus,
   Session,
   SyncState,
+  TotalsLevel,
 } from '../api-types';
 
 export type BackendKind = 'tauri' | 'http';
@@ -52,6 +56,21 @@ export interface Backend {
   setRoundStatus(code: string, status: RoundStatus): Promise<RoundInfo>;
   /** Uploads a past round's CSV or XLSX; a refused file throws an ImportRejectedError. */
   importRound(code: string, file: Blob, filename: string): Promise<ImportSummary>;
+  // Conflicts, totals and export (HQ web dashboard, supervisor/admin). The field app throws `unsupported`.
+  /** The round's conflicts in the caller's scope, open ones first. */
+  conflicts(round: string): Promise<Conflict[]>;
+  /** Settles a conflict; answers with the assessment as it now stands. */
+  resolveConflict(id: number, request: ResolveRequest): Promise<AssessmentDetail>;
+  /** Count-field sums per region (1), mantika (2) or baladiya (3). */
+  totals(round: string, level: TotalsLevel): Promise<LocationTotals[]>;
+  /** The round as an HXL-tagged CSV file. */
+  exportCsv(round: string): Promise<CsvExport>;
+}
+
+/** A downloaded export: the file and the name to save it under. */
+export interface CsvExport {
+  blob: Blob;
+  filename: string;
 }
 
 /** Error codes dtm-hq answers with (docs/api.md); the Tauri side uses the same set. */
@@ -69,6 +88,17 @@ export const SERVER_ERROR_CODES = [
   'open_conflicts',
   'comment_required',
   'import_rejected',
+  'reason_required',
+  'already_resolved',
+  'not_an_option',
+  'not_a_whole_number',
+  'not_a_number',
+  'out_of_range',
+  'not_text',
+  'not_a_date',
+  'unknown_field',
+  'unknown_form',
+  'malformed_query',
 ] as const;
 
 /** Codes the UI itself produces, next to the server's codes in docs/api.md. */

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BackendError, ImportRejectedError } from './backend';
-import { HttpBackend, TOKEN_KEY } from './http';
+import { HttpBackend, TOKEN_KEY, attachmentName } from './http';
 
 function memoryStorage(initial: Record<string, string> = {}) {
   const data = new Map(Object.entries(initial));
@@ -131,5 +131,57 @@ describe('HttpBackend round administration', () => {
     expect(err).toBeInstanceOf(ImportRejectedError);
     expect(err.code).toBe('import_rejected');
     expect(err.errors).toEqual(errors);
+  });
+});
+
+describe('HttpBackend conflicts, totals and export', () => {
+  it('lists conflicts and posts a resolution with the bearer token', async () => {
+    const calls: [string, string, unknown][] = [];
+    const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
+      expect((init?.headers as Record<string, string>).Authorization).toBe('Bearer t');
+      calls.push([init?.method ?? 'GET', String(url), init?.body ? JSON.parse(String(init.body)) : undefined]);
+      return json(200, String(url).endsWith('/conflicts') ? [] : { ...key, open_conflicts: 0 });
+    });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    expect(await api.conflicts('R1')).toEqual([]);
+    await api.resolveConflict(7, { choice: 'other', value: 62, reason: 'recount' });
+    await api.totals('R1', 1);
+    expect(calls).toEqual([
+      ['GET', 'http://hq/api/v1/rounds/R1/conflicts', undefined],
+      ['POST', 'http://hq/api/v1/conflicts/7/resolve', { choice: 'other', value: 62, reason: 'recount' }],
+      ['GET', 'http://hq/api/v1/rounds/R1/totals?level=1', undefined],
+    ]);
+  });
+
+  it('passes on already_resolved and reason_required', async () => {
+    for (const [status, code] of [[409, 'already_resolved'], [422, 'reason_required']] as const) {
+      const fetch = vi.fn(async () => json(status, { error: { code, message: code } }));
+      const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+      expect((await api.resolveConflict(1, { choice: 'current', reason: 'x' }).catch((e) => e)).code).toBe(code);
+    }
+  });
+
+  it('downloads the export as a blob with the bearer token and the server file name', async () => {
+    const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
+      expect(String(url)).toBe('http://hq/api/v1/rounds/R1/export.csv');
+      expect((init?.headers as Record<string, string>).Authorization).toBe('Bearer t');
+      return new Response('region,mantika\n#adm1+code,#adm2+code\n', {
+        status: 200,
+        headers: { 'Content-Type': 'text/csv', 'Content-Disposition': 'attachment; filename="dtm-libya-R1.csv"' },
+      });
+    });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    const out = await api.exportCsv('R1');
+    expect(out.filename).toBe('dtm-libya-R1.csv');
+    expect(await out.blob.text()).toContain('#adm1+code');
+  });
+
+  it('reads a safe file name from Content-Disposition, or none', () => {
+    expect(attachmentName('attachment; filename="a.csv"')).toBe('a.csv');
+    expect(attachmentName("attachment; filename*=UTF-8''r%201.csv")).toBe('r 1.csv');
+    expect(attachmentName('attachment; filename="../../x.csv"')).toBeNull();
+    expect(attachmentName('attachment; filename="a/b.csv"')).toBe('a_b.csv');
+    expect(attachmentName(null)).toBeNull();
+    expect(attachmentName('inline')).toBeNull();
   });
 });

@@ -5,13 +5,16 @@ import type {
   AssessmentDetail,
   AssessmentKey,
   AssessmentSummary,
+  Conflict,
   CreateRoundRequest,
   FieldValue,
   ImportRowError,
   ImportSummary,
   FormDef,
+  LocationTotals,
   LoginReply,
   RejectedOp,
+  ResolveRequest,
   ReviewDecision,
   ReviewRequest,
   RoundInfo,
@@ -19,9 +22,10 @@ import type {
   Session,
   SetRoundStatusRequest,
   SyncState,
+  TotalsLevel,
   User,
 } from '../api-types';
-import { BackendError, ImportRejectedError, isApiError, type Backend, type LoginInput } from './backend';
+import { BackendError, ImportRejectedError, isApiError, type Backend, type CsvExport, type LoginInput } from './backend';
 
 export const TOKEN_KEY = 'dtm.token';
 
@@ -71,13 +75,15 @@ export class HttpBackend implements Backend {
     return this.storage?.getItem(TOKEN_KEY) ?? null;
   }
 
-  private async request<T>(
+  /** Sends a request with the bearer token; a non-2xx reply throws a BackendError. */
+  private async send(
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
     raw?: { body: Blob; contentType: string },
-  ): Promise<T> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    accept = 'application/json',
+  ): Promise<Response> {
+    const headers: Record<string, string> = { Accept: accept };
     const token = this.token;
     if (token) headers.Authorization = `Bearer ${token}`;
     if (raw) headers['Content-Type'] = raw.contentType;
@@ -97,7 +103,16 @@ export class HttpBackend implements Backend {
       if (res.status === 401) this.storage?.removeItem(TOKEN_KEY);
       throw await errorFromResponse(res);
     }
-    return (await res.json()) as T;
+    return res;
+  }
+
+  private async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    raw?: { body: Blob; contentType: string },
+  ): Promise<T> {
+    return (await (await this.send(method, path, body, raw)).json()) as T;
   }
 
   private sessionFor(user: User): Session {
@@ -157,6 +172,21 @@ export class HttpBackend implements Backend {
     });
   }
 
+  conflicts(round: string) {
+    return this.request<Conflict[]>('GET', `/rounds/${encodeURIComponent(round)}/conflicts`);
+  }
+  resolveConflict(id: number, request: ResolveRequest) {
+    return this.request<AssessmentDetail>('POST', `/conflicts/${encodeURIComponent(id)}/resolve`, request);
+  }
+  totals(round: string, level: TotalsLevel) {
+    return this.request<LocationTotals[]>('GET', `/rounds/${encodeURIComponent(round)}/totals?level=${level}`);
+  }
+  async exportCsv(round: string): Promise<CsvExport> {
+    const res = await this.send('GET', `/rounds/${encodeURIComponent(round)}/export.csv`, undefined, undefined, 'text/csv');
+    const blob = await res.blob();
+    return { blob, filename: attachmentName(res.headers.get('Content-Disposition')) ?? `dtm-${round}-hxl.csv` };
+  }
+
   async setField(_key: AssessmentKey, _field: string, _value: FieldValue): Promise<AssessmentDetail> {
     throw BackendError.unsupported('setField');
   }
@@ -189,6 +219,21 @@ export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsh
 /** The Content-Type HQ expects for an import file, by its extension: .xlsx or else CSV. */
 export function importContentType(filename: string): string {
   return /\.xlsx$/i.test(filename.trim()) ? XLSX_TYPE : 'text/csv';
+}
+
+/** The file name of a `Content-Disposition: attachment; filename="…"` header, if it has a safe one. */
+export function attachmentName(header: string | null): string | null {
+  if (!header) return null;
+  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(header);
+  if (!m) return null;
+  let name = m[1].trim();
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // Not percent-encoded; keep as is.
+  }
+  name = name.replace(/[\\/]/g, '_');
+  return name === '' || name.startsWith('.') ? null : name;
 }
 
 function webSyncState(): SyncState {

@@ -7,18 +7,22 @@ import type {
   AssessmentDetail,
   AssessmentKey,
   AssessmentSummary,
+  Conflict,
   CreateRoundRequest,
   FieldValue,
   ImportSummary,
   FormDef,
+  LocationTotals,
   RejectedOp,
+  ResolveRequest,
   ReviewDecision,
   RoundInfo,
   RoundStatus,
   Session,
   SyncState,
+  TotalsLevel,
 } from '../api-types';
-import { BackendError, type Backend, type LoginInput } from './backend';
+import { BackendError, type Backend, type CsvExport, type LoginInput } from './backend';
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -94,5 +98,17 @@ export class TauriBackend implements Backend {
   }
   async importRound(_code: string, _file: Blob, _filename: string): Promise<ImportSummary> {
     throw BackendError.unsupported('importRound');
+  }
+  async conflicts(_round: string): Promise<Conflict[]> {
+    throw BackendError.unsupported('conflicts');
+  }
+  async resolveConflict(_id: number, _request: ResolveRequest): Promise<AssessmentDetail> {
+    throw BackendError.unsupported('resolveConflict');
+  }
+  async totals(_round: string, _level: TotalsLevel): Promise<LocationTotals[]> {
+    throw BackendError.unsupported('totals');
+  }
+  async exportCsv(_round: string): Promise<CsvExport> {
+    throw BackendError.unsupported('exportCsv');
   }
 }
