@@ -27,4 +27,16 @@ dtm set LY021104 idp_hh=10 idp_ind=50 ret_hh=2 ret_ind=9 mig_ind=100 mig_men=60 
 dtm submit LY021104 >/dev/null
 dtm sync
 
-(cd ui && DTM_HQ_URL="$url" npm run -s test:browser)
+# 1. The supervisor returns the submitted assessment with a comment.
+(cd ui && DTM_HQ_URL="$url" node --test tests/dashboard.browser.test.mjs)
+
+# 2. Two devices change the same field of the returned assessment from the same base:
+#    a conflict, which the supervisor then settles in the browser.
+dtm2() { "$TARGET/debug/dtm" --store "$work/device2.sqlite3" "$@"; }
+dtm sync >/dev/null
+dtm2 login --hq "$url" --user enumerator --password enumerator-demo >/dev/null
+dtm set LY021104 idp_ind=55 >/dev/null
+dtm2 set LY021104 idp_ind=70 >/dev/null
+dtm sync >/dev/null
+dtm2 sync
+(cd ui && DTM_HQ_URL="$url" node --test tests/conflicts.browser.test.mjs)
