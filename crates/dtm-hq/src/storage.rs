@@ -109,6 +109,13 @@ pub trait HqStorage: Send + Sync + 'static {
     /// and answers each. Operations seen before get the answer they got then.
     async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: &str) -> Result<Vec<OpResult>>;
     /// Assessments in scope changed after `after`, in commit order.
+    ///
+    /// The cursor must never skip a row. Every write allots the assessment a fresh
+    /// `change_seq` from one counter row (`meta.change_seq`) *inside its transaction*,
+    /// so the counter's row lock is held until commit: a later writer waits for it and
+    /// always gets a larger number and commits later. Sequence order is therefore commit
+    /// order on SQLite (one writer) and on PostgreSQL alike, where a plain `SERIAL`
+    /// would be allotted before commit and let `seq > cursor` skip a slower transaction.
     async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage>;
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>>;
     /// What the checks of an assessment compare against: (previous round, its values)
