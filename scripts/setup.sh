@@ -13,14 +13,18 @@ DEBS=(
   libayatana-appindicator3-dev build-essential pkg-config libssl-dev file curl
   # UI tests: Chromium for Playwright, a virtual display and WebKit's WebDriver for the app
   chromium xvfb xauth webkit2gtk-driver
-  # Node for the UI, Python for check-jsonschema
-  nodejs npm python3 python3-pip python3-venv
 )
 
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node for the UI and Python for check-jsonschema, from Debian only where the machine
+# has none of its own (a NodeSource nodejs already carries npm and conflicts with Debian's).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+command -v python3 >/dev/null || missing+=(python3)
+python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -q

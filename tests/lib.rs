@@ -30,6 +30,8 @@ pub struct Hq {
     child: Child,
     pub url: String,
     pub dir: tempfile::TempDir,
+    /// The extra `serve` arguments it was started with, for `restart`.
+    extra: Vec<String>,
 }
 
 impl Hq {
@@ -40,27 +42,48 @@ impl Hq {
     }
 
     pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Hq {
-        let db = dir.path().join("hq.sqlite3");
-        let mut child = Command::new(bin("dtm-hq"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database"])
-            .arg(&db)
-            .args(["--ui-dir"])
-            .arg(dir.path().join("no-ui"))
-            .args(extra)
-            .env("DTM_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("dtm-hq starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("dtm-hq prints its address");
-        let url = line
-            .trim()
-            .strip_prefix("dtm-hq listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from dtm-hq: {line:?}"))
-            .to_owned();
-        Hq { child, url, dir }
+        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        let (child, url) = spawn_hq(dir.path(), "127.0.0.1:0", &extra).unwrap_or_else(|e| panic!("{e}"));
+        Hq { child, url, dir, extra }
+    }
+
+    /// The loopback port HQ listens on.
+    pub fn port(&self) -> u16 {
+        self.url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).expect("the URL ends in a port")
+    }
+
+    /// Kills HQ with SIGKILL, as a power cut or the OOM killer would, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the HQ process is still alive.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Starts HQ again on the same database file and the same port, with the same
+    /// arguments, so devices that stored its URL at login reach it unchanged. Kills the
+    /// old process first if it still runs. Retries for a few seconds while the port
+    /// is still held.
+    pub fn restart(&mut self) {
+        self.kill();
+        let listen = format!("127.0.0.1:{}", self.port());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match spawn_hq(self.dir.path(), &listen, &self.extra) {
+                Ok((child, url)) => {
+                    assert_eq!(url, self.url, "the restarted HQ must listen where the first one did");
+                    self.child = child;
+                    return;
+                }
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => panic!("dtm-hq could not be restarted on {listen}: {e}"),
+            }
+        }
     }
 
     /// Logs in over HTTP and returns the bearer token.
@@ -98,6 +121,34 @@ impl Hq {
     /// HQ's SQLite file.
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("hq.sqlite3")
+    }
+}
+
+/// Starts `dtm-hq serve` on `listen` with the database `dir/hq.sqlite3` and waits for
+/// the line that gives its address.
+fn spawn_hq(dir: &Path, listen: &str, extra: &[String]) -> Result<(Child, String), String> {
+    let db = dir.join("hq.sqlite3");
+    let mut child = Command::new(bin("dtm-hq"))
+        .args(["serve", "--listen", listen, "--database"])
+        .arg(&db)
+        .args(["--ui-dir"])
+        .arg(dir.join("no-ui"))
+        .args(extra)
+        .env("DTM_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("dtm-hq does not start: {e}"))?;
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).map_err(|e| format!("dtm-hq prints no address: {e}"))?;
+    match line.trim().strip_prefix("dtm-hq listening on ") {
+        Some(url) => Ok((child, url.to_owned())),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!("unexpected first line from dtm-hq: {line:?}"))
+        }
     }
 }
 

@@ -676,10 +676,7 @@ mod tests {
         assert!(blockers.iter().any(|i| i.rule == "required:idp_ind"));
         assert!(!blockers.iter().any(|i| i.rule == "required:idp_hh"));
         assert!(!blockers.iter().any(|i| i.rule == "required:need_2_problem"), "an unasked field is never required");
-        assert!(
-            blockers.iter().any(|i| i.rule == "required:need_1_problem") == false,
-            "asked only once need 1 is chosen"
-        );
+        assert!(!blockers.iter().any(|i| i.rule == "required:need_1_problem"), "asked only once need 1 is chosen");
         let mut with_need = values(&[]);
         with_need.insert("need_1".into(), json!("food"));
         let blockers = form.submission_blockers(&with_need, Context::default());

@@ -51,8 +51,13 @@ pub fn merge_field(current: Option<&FieldVersion>, incoming: &IncomingWrite) -> 
     } else if current.version <= incoming.base_version {
         MergeOutcome::Apply
     } else if current.device == incoming.device {
-        // The same device wrote the newer version earlier in its own offline chain.
-        MergeOutcome::Apply
+        // The same device wrote the newer version in its own offline chain: its later
+        // edit wins, whatever order the operations arrive in.
+        if incoming.hlc > current.hlc {
+            MergeOutcome::Apply
+        } else {
+            MergeOutcome::Unchanged
+        }
     } else {
         MergeOutcome::Conflict
     }
@@ -121,6 +126,17 @@ mod tests {
     fn a_device_overwriting_its_own_newer_version_is_not_a_conflict() {
         // Device a wrote version 4 earlier in its offline chain, still on base 3.
         assert_eq!(merge_field(Some(&current(6, 4, "a")), &incoming(7, 3, "a")), MergeOutcome::Apply);
+    }
+
+    #[test]
+    fn an_older_edit_from_the_same_device_arriving_late_does_not_overwrite_its_newer_one() {
+        // Regression: operations from one device pushed out of order let the last to
+        // arrive win. The device's own later stamp decides.
+        let mut newer = current(9, 4, "a");
+        newer.hlc = Hlc { millis: 50, counter: 0 };
+        let mut older = incoming(1, 3, "a");
+        older.hlc = Hlc { millis: 40, counter: 0 };
+        assert_eq!(merge_field(Some(&newer), &older), MergeOutcome::Unchanged);
     }
 
     #[test]

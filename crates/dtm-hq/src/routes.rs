@@ -156,11 +156,15 @@ async fn login(
     let token = auth::new_token();
     let now = (state.clock)();
     let expires_at = iso(now + time::Duration::days(state.settings.token_days));
-    let device_id = uuid::Uuid::now_v7().to_string();
-    state
+    // The device's own stable id when it sends one; a browser gets a fresh id per login.
+    let wanted = req
+        .device_id
+        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let device_id = state
         .storage
         .register_device(NewDevice {
-            device_id: device_id.clone(),
+            device_id: wanted,
             username: user.username.clone(),
             name: req.device_name,
             token_hash: auth::token_hash(&token),

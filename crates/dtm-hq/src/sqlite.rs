@@ -2,7 +2,7 @@
 //! from blocking threads; SQLite has one writer anyway, which also makes the change
 //! sequence follow commit order.
 
-use crate::storage::{Caller, HqStorage, NewDevice, NewUser, PullPage, Result, StorageError};
+use crate::storage::{Caller, CheckContext, HqStorage, NewDevice, NewUser, PullPage, Result, StorageError, Values};
 use async_trait::async_trait;
 use dtm_core::form::Context;
 use dtm_core::import::ImportRecord;
@@ -166,8 +166,6 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
     })
 }
 
-type Values = BTreeMap<String, serde_json::Value>;
-
 fn json_value(s: Option<String>) -> serde_json::Value {
     s.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(serde_json::Value::Null)
 }
@@ -221,11 +219,7 @@ fn conflict_row(conn: &Connection, id: i64) -> rusqlite::Result<Conflict> {
 /// What an assessment's cross-round and cross-level checks compare against: the same
 /// location and form in the latest earlier round, and the child form's assessments
 /// inside this location in the same round.
-pub(crate) fn context_of(
-    conn: &Connection,
-    key: &AssessmentKey,
-    form: &FormDef,
-) -> rusqlite::Result<(Option<(String, Values)>, Vec<Values>)> {
+pub(crate) fn context_of(conn: &Connection, key: &AssessmentKey, form: &FormDef) -> rusqlite::Result<CheckContext> {
     let previous = conn
         .query_row(
             "SELECT a.id, a.round FROM assessments a JOIN rounds r ON r.code = a.round
@@ -519,13 +513,40 @@ impl HqStorage for SqliteHq {
         .await
     }
 
-    async fn register_device(&self, d: NewDevice) -> Result<()> {
+    async fn register_device(&self, d: NewDevice) -> Result<String> {
         self.with(move |c| {
-            c.execute(
-                "INSERT INTO devices (device_id, username, name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![d.device_id, d.username, d.name, d.token_hash, d.created_at, d.expires_at],
-            )?;
-            Ok(())
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let holder: Option<(String, Option<String>)> = tx
+                .query_row("SELECT username, revoked_at FROM devices WHERE device_id = ?1", [&d.device_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let device_id = match holder {
+                Some((user, Some(_))) if user == d.username => {
+                    return Err(StorageError::Conflict {
+                        code: "device_revoked",
+                        message: "this device has been revoked at HQ; ask an admin".into(),
+                    })
+                }
+                Some((user, None)) if user == d.username => {
+                    tx.execute(
+                        "UPDATE devices SET token_hash = ?2, name = ?3, expires_at = ?4 WHERE device_id = ?1",
+                        params![d.device_id, d.token_hash, d.name, d.expires_at],
+                    )?;
+                    d.device_id.clone()
+                }
+                holder => {
+                    // A new device, or one another user holds: never share an identity.
+                    let id = if holder.is_none() { d.device_id.clone() } else { uuid::Uuid::now_v7().to_string() };
+                    tx.execute(
+                        "INSERT INTO devices (device_id, username, name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![id, d.username, d.name, d.token_hash, d.created_at, d.expires_at],
+                    )?;
+                    id
+                }
+            };
+            tx.commit()?;
+            Ok(device_id)
         })
         .await
     }

@@ -29,6 +29,13 @@ impl From<rusqlite::Error> for StorageError {
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
+/// An assessment's values by field.
+pub type Values = BTreeMap<String, FieldValue>;
+
+/// What an assessment's checks compare against: the previous round's code and values,
+/// and the values of the child form's assessments inside it in the same round.
+pub type CheckContext = (Option<(String, Values)>, Vec<Values>);
+
 /// Who is calling, from their device token.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -87,7 +94,10 @@ pub trait HqStorage: Send + Sync + 'static {
     async fn put_user(&self, user: NewUser) -> Result<()>;
     /// The user and their password hash.
     async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>>;
-    async fn register_device(&self, device: NewDevice) -> Result<()>;
+    /// Registers a login. A device logging in again as the same user keeps its id and
+    /// gets a new token; a revoked device stays revoked; an id another user holds is
+    /// replaced by a fresh one. Returns the device id in force.
+    async fn register_device(&self, device: NewDevice) -> Result<String>;
     /// The caller holding this token, unless it is unknown, revoked or expired at `now`.
     async fn caller(&self, token_hash: &str, now: &str) -> Result<Option<Caller>>;
     async fn revoke_device(&self, device_id: &str, now: &str) -> Result<()>;
@@ -120,12 +130,7 @@ pub trait HqStorage: Send + Sync + 'static {
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>>;
     /// What the checks of an assessment compare against: (previous round, its values)
     /// and the values of the child form's assessments inside it in the same round.
-    #[allow(clippy::type_complexity)] // two plain value maps; a named type would only rename them
-    async fn context(
-        &self,
-        key: &AssessmentKey,
-        form: &'static FormDef,
-    ) -> Result<(Option<(String, BTreeMap<String, FieldValue>)>, Vec<BTreeMap<String, FieldValue>>)>;
+    async fn context(&self, key: &AssessmentKey, form: &'static FormDef) -> Result<CheckContext>;
     /// Every stored assessment of the round in scope.
     async fn round_assessments(&self, round: &str, scope: &Scope) -> Result<Vec<AssessmentSnapshot>>;
     async fn review(

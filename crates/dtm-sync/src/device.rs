@@ -261,12 +261,13 @@ impl Device {
     /// Logs in and saves the token, without pulling.
     pub async fn authenticate(&self, hq_url: &str, username: &str, password: &str) -> Result<api::Session> {
         let client = HqClient::new(hq_url);
-        let device_name = self.store().device_id()?;
+        let device_id = self.store().device_id()?;
         let resp = client
             .login(&LoginRequest {
                 username: username.into(),
                 password: password.into(),
-                device_name: Some(device_name),
+                device_name: Some(format!("dtm-field {}", env!("CARGO_PKG_VERSION"))),
+                device_id: Some(device_id),
             })
             .await?;
         self.online.store(true, Ordering::Relaxed);

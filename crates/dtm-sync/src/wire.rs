@@ -39,6 +39,12 @@ pub struct LoginRequest {
     #[serde(default)]
     #[ts(optional)]
     pub device_name: Option<String>,
+    /// The device's own stable id (a UUID made when its store was created). Logging
+    /// in again from the same device keeps its identity, so HQ never mistakes the
+    /// device's later edits for another device's.
+    #[serde(default)]
+    #[ts(optional)]
+    pub device_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
