@@ -56,7 +56,10 @@ if [ ! -x .venv/bin/check-jsonschema ]; then
   .venv/bin/pip install -q check-jsonschema
 fi
 
-# The UI's packages, exactly as locked. No browser is downloaded: tests use Debian's Chromium.
+# The UI's packages, at the locked versions. No browser is downloaded: tests use
+# Debian's Chromium. `npm install --no-save` rather than `npm ci`: npm 11 leaves other
+# platforms' optional packages (rollup's native builds) out of the lock it writes and
+# then `npm ci` refuses that same lock as out of sync.
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
-  (cd ui && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  (cd ui && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-save --no-audit --no-fund)
 fi

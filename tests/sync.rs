@@ -318,3 +318,19 @@ fn a_device_offline_keeps_every_edit_and_reports_it_cannot_reach_hq() {
     assert_eq!(status["last_error"]["code"], "offline");
     assert_eq!(a.ok(&["show", TRIPOLI])["values"]["idp_hh"], 4);
 }
+
+#[test]
+fn a_revoked_device_fails_its_next_sync_at_once_and_keeps_its_data() {
+    let hq = Hq::start_demo();
+    let a = Device::new();
+    login_enumerator(&hq, &a);
+    let device_id = a.ok(&["whoami"])["device_id"].as_str().unwrap().to_owned();
+    let admin = hq.token("admin", "admin-demo");
+    let (status, body) = hq.post(&format!("/api/v1/devices/{device_id}/revoke"), Some(&admin), &json!({}));
+    assert_eq!(status, 204, "{body}");
+    a.ok(&["set", TRIPOLI, "idp_hh=7"]);
+    assert_eq!(a.err_code(&["sync"]), "unauthenticated", "a revoked token must stop working at once");
+    assert_eq!(a.ok(&["status"])["pending"], 1, "the unsent edit stays on the device");
+    let again = a.dtm(&["login", "--hq", &hq.url, "--user", "enumerator", "--password", "enumerator-demo"]);
+    assert_eq!(again.unwrap_err()["error"]["code"], "device_revoked", "logging in again must not undo a revocation");
+}

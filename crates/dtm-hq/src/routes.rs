@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/gazetteer/search", get(search_locations))
         .route("/rounds/{round}/conflicts", get(list_conflicts))
         .route("/conflicts/{id}/resolve", post(resolve_conflict))
+        .route("/devices/{id}/revoke", post(revoke_device))
         .route("/forms/{form}", get(form))
         .route("/rounds/{round}/assessments", get(round_assessments))
         .route("/assessments/{round}/{form}/{pcode}", get(assessment))
@@ -741,4 +742,19 @@ async fn resolve_conflict(
     }
     let snap = state.storage.resolve_conflict(&caller, id, settlement, reason.trim(), &state.now()).await?;
     Ok(Json(detail_of(&state, parts_of(snap)).await?))
+}
+
+/// Revokes a device: its token stops working at once, and it cannot log in again.
+/// What it had not synced stays on the device, never lost. Admins only.
+async fn revoke_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    if caller.role != Role::Admin {
+        return Err(AppError::forbidden("only an admin revokes devices"));
+    }
+    state.storage.revoke_device(&id, &state.now()).await?;
+    state.storage.log_access(&caller.username, "revoke_device", &id, &state.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -579,7 +579,13 @@ impl HqStorage for SqliteHq {
     async fn revoke_device(&self, device_id: &str, now: &str) -> Result<()> {
         let (device_id, now) = (device_id.to_owned(), now.to_owned());
         self.with(move |c| {
-            c.execute("UPDATE devices SET revoked_at = ?2 WHERE device_id = ?1", params![device_id, now])?;
+            let n = c.execute(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE device_id = ?1",
+                params![device_id, now],
+            )?;
+            if n == 0 {
+                return Err(StorageError::NotFound(format!("there is no device {device_id}")));
+            }
             Ok(())
         })
         .await
