@@ -180,20 +180,8 @@ async fn me(caller: Caller) -> Json<User> {
     Json(caller.user())
 }
 
-fn round_info(r: &Round) -> RoundInfo {
-    RoundInfo {
-        code: r.code.clone(),
-        number: r.number,
-        title: r.title.clone(),
-        status: r.status,
-        window_start: r.window_start.clone(),
-        window_end: r.window_end.clone(),
-        forms: r.forms.iter().map(|(form, version)| RoundForm { form: form.clone(), version: *version }).collect(),
-    }
-}
-
 async fn rounds(State(state): State<AppState>, _caller: Caller) -> Result<Json<Vec<RoundInfo>>, AppError> {
-    Ok(Json(state.storage.rounds().await?.iter().map(round_info).collect()))
+    Ok(Json(state.storage.rounds().await?.iter().map(RoundInfo::from).collect()))
 }
 
 #[derive(Deserialize)]
@@ -413,7 +401,7 @@ async fn pull(
     };
     let limit = q.limit.unwrap_or(200).clamp(1, 1000);
     let page = state.storage.pull(&caller.scope, after, limit).await?;
-    let rounds = state.storage.rounds().await?.iter().map(round_info).collect();
+    let rounds = state.storage.rounds().await?.iter().map(RoundInfo::from).collect();
     Ok(Json(PullResponse {
         rounds,
         assessments: page.assessments,
@@ -478,7 +466,7 @@ async fn create_round(
     };
     state.storage.create_round(&round).await?;
     state.storage.log_access(&caller.username, "create_round", &round.code, &state.now()).await?;
-    Ok((StatusCode::CREATED, Json(round_info(&round))))
+    Ok((StatusCode::CREATED, Json(RoundInfo::from(&round))))
 }
 
 #[derive(Deserialize)]
@@ -501,7 +489,7 @@ async fn set_round_status(
         .storage
         .log_access(&caller.username, &format!("round_{}", round.status.as_str()), &code, &state.now())
         .await?;
-    Ok(Json(round_info(&round)))
+    Ok(Json(RoundInfo::from(&round)))
 }
 
 /// Imports a past round's figures from a CSV or XLSX with an HXL tag row. Nothing is

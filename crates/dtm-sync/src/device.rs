@@ -4,8 +4,7 @@
 use crate::api::{self, AssessmentDetail, AssessmentParts, AssessmentSummary, Progress, SyncState};
 use crate::client::{ClientError, HqClient};
 use crate::wire::{
-    self, ApiError, AssessmentSnapshot, LoginRequest, OpBody, Operation, Outcome, PushRequest, RoundForm, RoundInfo,
-    WireComment,
+    self, ApiError, AssessmentSnapshot, LoginRequest, OpBody, Operation, Outcome, PushRequest, RoundInfo, WireComment,
 };
 use dtm_core::{AssessmentKey, FieldValue, FormDef, ReviewDecision, Role, Round};
 use dtm_store::{Now, OpKind, OpOutcome, RemoteAssessment, Store, StoreError};
@@ -108,30 +107,6 @@ pub fn now_with_offset(offset_ms: i64) -> Now {
     Now {
         millis: (t.unix_timestamp_nanos() / 1_000_000) as u64,
         iso: t.format(&time::format_description::well_known::Rfc3339).expect("UTC time formats"),
-    }
-}
-
-fn round_info(r: &Round) -> RoundInfo {
-    RoundInfo {
-        code: r.code.clone(),
-        number: r.number,
-        title: r.title.clone(),
-        status: r.status,
-        window_start: r.window_start.clone(),
-        window_end: r.window_end.clone(),
-        forms: r.forms.iter().map(|(form, version)| RoundForm { form: form.clone(), version: *version }).collect(),
-    }
-}
-
-fn round_from_info(r: &RoundInfo) -> Round {
-    Round {
-        code: r.code.clone(),
-        number: r.number,
-        title: r.title.clone(),
-        window_start: r.window_start.clone(),
-        window_end: r.window_end.clone(),
-        status: r.status,
-        forms: r.forms.iter().map(|f| (f.form.clone(), f.version)).collect(),
     }
 }
 
@@ -287,7 +262,7 @@ impl Device {
     }
 
     pub fn rounds(&self) -> Result<Vec<RoundInfo>> {
-        Ok(self.store().rounds()?.iter().map(round_info).collect())
+        Ok(self.store().rounds()?.iter().map(RoundInfo::from).collect())
     }
 
     /// Every location in scope for the round's forms, with its status on this device.
@@ -486,7 +461,7 @@ impl Device {
             loop {
                 let cursor = self.store().pull_cursor()?;
                 let page = retry(|| client.pull(cursor.as_deref(), PULL_PAGE)).await?;
-                let rounds: Vec<Round> = page.rounds.iter().map(round_from_info).collect();
+                let rounds: Vec<Round> = page.rounds.iter().map(Round::from).collect();
                 report.pulled += page.assessments.len() as u32;
                 let remotes: Vec<RemoteAssessment> = page.assessments.into_iter().map(remote).collect();
                 self.store().apply_pull_page(&rounds, &remotes, &page.cursor, &self.now())?;

@@ -78,6 +78,34 @@ pub struct RoundInfo {
     pub forms: Vec<RoundForm>,
 }
 
+impl From<&dtm_core::Round> for RoundInfo {
+    fn from(r: &dtm_core::Round) -> Self {
+        RoundInfo {
+            code: r.code.clone(),
+            number: r.number,
+            title: r.title.clone(),
+            status: r.status,
+            window_start: r.window_start.clone(),
+            window_end: r.window_end.clone(),
+            forms: r.forms.iter().map(|(form, version)| RoundForm { form: form.clone(), version: *version }).collect(),
+        }
+    }
+}
+
+impl From<&RoundInfo> for dtm_core::Round {
+    fn from(r: &RoundInfo) -> Self {
+        dtm_core::Round {
+            code: r.code.clone(),
+            number: r.number,
+            title: r.title.clone(),
+            window_start: r.window_start.clone(),
+            window_end: r.window_end.clone(),
+            status: r.status,
+            forms: r.forms.iter().map(|f| (f.form.clone(), f.version)).collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[ts(export)]
 pub struct RoundForm {
