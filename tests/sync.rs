@@ -334,3 +334,42 @@ fn a_revoked_device_fails_its_next_sync_at_once_and_keeps_its_data() {
     let again = a.dtm(&["login", "--hq", &hq.url, "--user", "enumerator", "--password", "enumerator-demo"]);
     assert_eq!(again.unwrap_err()["error"]["code"], "device_revoked", "logging in again must not undo a revocation");
 }
+
+#[test]
+fn dtm_hq_import_round_imports_a_past_round_from_the_command_line_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hq.sqlite3");
+    let good = dir.path().join("r53.csv");
+    std::fs::write(
+        &good,
+        "baladiya,idp_hh,idp_ind\n#adm3+code,#affected+idps+hh,#affected+idps+ind\nLY021104,200,1000\nLY021105,10,40\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "baladiya,idp_ind\n#adm3+code,#affected+idps+ind\nLY021104,-4\n").unwrap();
+    let import = |round: &str, file: &std::path::Path, create: bool| {
+        let mut cmd = std::process::Command::new(dtm_e2e::bin("dtm-hq"));
+        cmd.args(["import-round", "--database"]).arg(&db).args(["--round", round]);
+        if create {
+            cmd.args(["--create", "Round", "--window", "2024-05-01..2024-06-30"]);
+        }
+        cmd.arg(file).output().unwrap()
+    };
+    let refused = import("R52", &bad, true);
+    assert!(!refused.status.success(), "a file with an error must be refused");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("row 3") && stderr.contains("negative_count"), "the error names row and code: {stderr}");
+    let done = import("R53", &good, true);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let report: Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!((report["assessments"].as_u64(), report["totals"]["idp_ind"].as_u64()), (Some(2), Some(1040)));
+
+    // HQ serves the imported round: its totals equal the file's.
+    let hq = Hq::start_in(dir, &["--demo"]);
+    let admin = hq.token("admin", "admin-demo");
+    let (status, totals) = hq.get("/api/v1/rounds/R53/totals?level=2", Some(&admin));
+    assert_eq!(status, 200);
+    assert_eq!(totals[0]["values"]["idp_ind"], 1040);
+    let (_, empty) = hq.get("/api/v1/rounds/R52/totals?level=2", Some(&admin));
+    assert_eq!(empty, json!([]), "nothing from the refused file was imported");
+}
