@@ -7,7 +7,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 export CARGO_TARGET_DIR="$TARGET"
 
-step() { printf '\n==> %s\n' "$*"; }
+steps=0
+step() { steps=$((steps + 1)); printf '\n==> %s\n' "$*"; }
 
 step "setup"
 scripts/setup.sh
@@ -46,3 +47,5 @@ scripts/tauri-smoke/run.sh
 
 echo
 echo "dtm-field: the whole suite passed"
+# Every step above stops the script on failure, so reaching here means all passed.
+echo "steps: $steps passed, 0 failed"
