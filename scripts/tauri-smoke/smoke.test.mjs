@@ -292,6 +292,7 @@ test('after a restart the device is still signed in, and background sync takes a
     await wd.waitFind('[data-testid="who"]', 'the signed-in home screen (the session should survive a restart)', 30_000);
     await openAssessment(wd, LOCATION);
     await typeCount(wd, 'idp_ind', 40);
+    await wd.waitFind('[data-testid="unsynced-idp_ind"]', 'idp_ind marked "not yet synced" while it waits in the outbox', 3_000);
     // No click: the edit wakes the background sync, which pushes once typing pauses.
     await waitFor(
       'the background sync to empty the outbox',
@@ -300,6 +301,12 @@ test('after a restart the device is still signed in, and background sync takes a
     );
     await waitFor('the sync bar to count 0 pending operations', async () => (await pendingInBar(wd)) === 0, 5_000);
     assert.equal(await hqValue(cfg.hqUrl, LOCATION, 'idp_ind'), 40, `HQ should hold idp_ind=40 for ${LOCATION}`);
+    // The open form hears that the sync ended and stops marking the field as unsent.
+    await waitFor(
+      'the form to stop marking idp_ind "not yet synced"',
+      async () => (await wd.find('[data-testid="unsynced-idp_ind"]')) === null,
+      10_000,
+    );
     await wd.screenshot(join(OUT, 'synced.png'));
 
     // Least privilege: Tauri's own commands, e.g. reading the app version, are refused.
