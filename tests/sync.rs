@@ -373,3 +373,42 @@ fn dtm_hq_import_round_imports_a_past_round_from_the_command_line_all_or_nothing
     let (_, empty) = hq.get("/api/v1/rounds/R52/totals?level=2", Some(&admin));
     assert_eq!(empty, json!([]), "nothing from the refused file was imported");
 }
+
+#[test]
+fn an_edit_racing_a_void_becomes_a_conflict_never_a_silent_delete() {
+    let hq = Hq::start_demo();
+    let (a, b) = (Device::new(), Device::new());
+    login_enumerator(&hq, &a);
+    login_enumerator(&hq, &b);
+    a.ok(&["set", TRIPOLI, "idp_hh=10", "idp_ind=50"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // A withdraws the assessment; B, offline, corrects a figure in it.
+    let voided = a.ok(&["void", TRIPOLI, "--reason", "entered for the wrong baladiya"]);
+    assert_eq!(voided["status"], "voided");
+    assert_eq!(voided["values"]["idp_ind"], 50, "a void deletes nothing");
+    b.ok(&["set", TRIPOLI, "idp_ind=55"]);
+    a.ok(&["sync"]);
+    let report = b.ok(&["sync"]);
+    assert_eq!(report["conflicts"], 1, "an edit racing a void is a conflict: {report}");
+    let sup = hq.token("supervisor", "supervisor-demo");
+    let (_, detail) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}"), Some(&sup));
+    assert_eq!((detail["status"].as_str(), detail["open_conflicts"].as_i64()), (Some("voided"), Some(1)));
+    assert!(
+        detail["comments"].as_array().unwrap().iter().any(|c| c["text"] == "Voided: entered for the wrong baladiya"),
+        "the reason for the void is kept: {detail}"
+    );
+    let (_, conflicts) = hq.get("/api/v1/rounds/R1/conflicts", Some(&sup));
+    assert_eq!((conflicts[0]["kind"].as_str(), conflicts[0]["incoming"]["value"].as_i64()), (Some("void"), Some(55)));
+    // The supervisor takes B's edit: the assessment comes back as a draft with it.
+    let resolve = format!("/api/v1/conflicts/{}/resolve", conflicts[0]["id"]);
+    let (status, body) =
+        hq.post(&resolve, Some(&sup), &json!({"choice": "incoming", "reason": "Tripoli is right; B recounted"}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["status"].as_str(), body["values"]["idp_ind"].as_i64()), (Some("draft"), Some(55)));
+    for d in [&a, &b] {
+        d.ok(&["sync"]);
+        let shown = d.ok(&["show", TRIPOLI]);
+        assert_eq!((shown["status"].as_str(), shown["values"]["idp_ind"].as_i64()), (Some("draft"), Some(55)));
+    }
+}

@@ -83,6 +83,16 @@ enum Command {
         #[arg(long, default_value = "baladiya")]
         form: String,
     },
+    /// Withdraw an assessment entered by mistake; its values are kept.
+    Void {
+        location: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        round: Option<String>,
+        #[arg(long, default_value = "baladiya")]
+        form: String,
+    },
     /// Push the outbox and pull changes.
     Sync,
     /// Pending and rejected operations, last sync.
@@ -235,6 +245,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Submit { location, round, form } => {
             let key = key(&device, &location, round, &form)?;
             emit(json, &device.submit(&key)?, show_detail);
+        }
+        Command::Void { location, reason, round, form } => {
+            let key = key(&device, &location, round, &form)?;
+            emit(json, &device.void(&key, &reason)?, show_detail);
         }
         Command::Sync => {
             let report = device.sync(|_| {}).await?;

@@ -41,6 +41,9 @@ pub enum AssessmentStatus {
     Submitted,
     Returned,
     Approved,
+    /// Withdrawn: a tombstone. The values stay, nothing is deleted; an edit racing
+    /// the void becomes a conflict for a supervisor, never a silent "delete wins".
+    Voided,
 }
 
 impl AssessmentStatus {
@@ -51,11 +54,12 @@ impl AssessmentStatus {
             Self::Submitted => "submitted",
             Self::Returned => "returned",
             Self::Approved => "approved",
+            Self::Voided => "voided",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::NotStarted, Self::Draft, Self::Submitted, Self::Returned, Self::Approved]
+        [Self::NotStarted, Self::Draft, Self::Submitted, Self::Returned, Self::Approved, Self::Voided]
             .into_iter()
             .find(|r| r.as_str() == s)
     }
@@ -117,6 +121,17 @@ pub fn submit(status: AssessmentStatus) -> Result<AssessmentStatus, TransitionEr
     }
 }
 
+/// The status after voiding: anything entered and not yet approved can be withdrawn.
+pub fn void(status: AssessmentStatus) -> Result<AssessmentStatus, TransitionError> {
+    match status {
+        AssessmentStatus::Draft
+        | AssessmentStatus::Returned
+        | AssessmentStatus::Submitted
+        | AssessmentStatus::Voided => Ok(AssessmentStatus::Voided),
+        s => Err(TransitionError::InvalidTransition { status: s.as_str(), action: "voided" }),
+    }
+}
+
 /// The status after a supervisor's review decision.
 pub fn review(
     status: AssessmentStatus,
@@ -159,6 +174,15 @@ mod tests {
     fn only_a_submitted_assessment_can_be_reviewed() {
         assert!(review(Draft, ReviewDecision::Approve, Role::Supervisor, 0, "").is_err());
         assert_eq!(review(Submitted, ReviewDecision::Approve, Role::Supervisor, 0, ""), Ok(Approved));
+    }
+
+    #[test]
+    fn a_voided_assessment_is_a_tombstone_that_refuses_edits_and_submission() {
+        assert_eq!(void(Draft), Ok(Voided));
+        assert_eq!(void(Voided), Ok(Voided), "voiding twice (a retried push) is not an error");
+        assert_eq!(void(Approved).unwrap_err().code(), "invalid_transition", "approved figures are locked");
+        assert_eq!(void(NotStarted).unwrap_err().code(), "invalid_transition", "there is nothing to void");
+        assert!(edit(Voided).is_err() && submit(Voided).is_err());
     }
 
     #[test]

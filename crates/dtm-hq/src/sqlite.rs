@@ -16,13 +16,14 @@ use dtm_store::sqlite::{self, Durability};
 use dtm_sync::wire::{
     AssessmentSnapshot, OpBody, OpResult, Operation, Outcome, RoundForm, User, WireComment, WireField,
 };
-use dtm_sync::wire::{Conflict, ConflictResolution, ConflictSide, ConflictStatus};
+use dtm_sync::wire::{Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_hq.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_hq.sql"), include_str!("../migrations/0002_void_conflicts.sql")];
 
 #[derive(Clone)]
 pub struct SqliteHq {
@@ -166,6 +167,11 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
     })
 }
 
+enum SettlementKind {
+    KeepCurrent,
+    Other,
+}
+
 fn json_value(s: Option<String>) -> serde_json::Value {
     s.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(serde_json::Value::Null)
 }
@@ -174,7 +180,7 @@ fn conflict_row(conn: &Connection, id: i64) -> rusqlite::Result<Conflict> {
     conn.query_row(
         "SELECT c.id, a.round, a.form, a.location, c.field, c.base_value, c.current_value, c.current_author,
                 c.current_device, c.current_hlc, c.incoming_value, c.incoming_author, c.incoming_device, c.incoming_hlc,
-                c.created_at, c.status, c.resolution_value, c.resolved_by, c.resolution_reason, c.resolved_at
+                c.created_at, c.status, c.resolution_value, c.resolved_by, c.resolution_reason, c.resolved_at, c.kind
          FROM conflicts c JOIN assessments a ON a.id = c.assessment_id WHERE c.id = ?1",
         [id],
         |r| {
@@ -201,6 +207,7 @@ fn conflict_row(conn: &Connection, id: i64) -> rusqlite::Result<Conflict> {
                     hlc: r.get(13)?,
                 },
                 created_at: r.get(14)?,
+                kind: if r.get::<_, String>(20)? == "void" { ConflictKind::Void } else { ConflictKind::Value },
                 status: if status == "resolved" { ConflictStatus::Resolved } else { ConflictStatus::Open },
                 resolution: match resolved_by {
                     Some(by) => Some(ConflictResolution {
@@ -308,6 +315,13 @@ fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) ->
     let key = &op.key;
     let head = match (head(tx, key)?, &op.body) {
         (Some(h), _) => h,
+        (None, OpBody::Void { .. }) => {
+            return Ok(rejected(
+                op,
+                "invalid_transition",
+                format!("nothing has been entered for {key}; there is nothing to void"),
+            ));
+        }
         (None, OpBody::Submit) => {
             return Ok(rejected(op, "submission_blocked", format!("nothing has been entered for {key}")));
         }
@@ -322,6 +336,76 @@ fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) ->
         }
     };
     match &op.body {
+        OpBody::SetField { field, value, base_version } if head.status == AssessmentStatus::Voided => {
+            // An edit racing a void: keep both, let a supervisor decide. Never "delete wins".
+            let current = tx
+                .query_row(
+                    "SELECT value, author, device_id, hlc FROM field_values WHERE assessment_id = ?1 AND field = ?2",
+                    params![head.id, field],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .optional()?
+                .unwrap_or_else(|| ("null".into(), String::new(), String::new(), Hlc::default().encode()));
+            let version: u64 = tx
+                .query_row(
+                    "SELECT version FROM field_values WHERE assessment_id = ?1 AND field = ?2",
+                    params![head.id, field],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            tx.execute(
+                "INSERT INTO conflicts (assessment_id, field, base_version, base_value, current_value, current_version,
+                   current_author, current_device, current_hlc, incoming_value, incoming_author, incoming_device,
+                   incoming_hlc, op_id, created_at, kind)
+                 VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'void')",
+                params![
+                    head.id,
+                    field,
+                    base_version,
+                    current.0,
+                    version,
+                    current.1,
+                    current.2,
+                    current.3,
+                    value.to_string(),
+                    caller.username,
+                    caller.device_id,
+                    op.hlc.encode(),
+                    op.op_id,
+                    now
+                ],
+            )?;
+            touch(tx, head.id, AssessmentStatus::Voided, now)?;
+            Ok(OpResult {
+                op_id: op.op_id.clone(),
+                outcome: Outcome::Conflict,
+                original: None,
+                code: Some("conflict".into()),
+                reason: Some(format!("{key} was voided meanwhile; your `{field}` is kept for a supervisor to settle")),
+            })
+        }
+        OpBody::Void { reason } => {
+            let status = match workflow::void(head.status) {
+                Ok(s) => s,
+                Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
+            };
+            if head.status != status {
+                tx.execute(
+                    "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+                    params![head.id, caller.username, caller.role.as_str(), format!("Voided: {reason}"), now],
+                )?;
+                touch(tx, head.id, status, now)?;
+            }
+            Ok(applied)
+        }
         OpBody::SetField { field, value, base_version } => {
             let status = match workflow::edit(head.status) {
                 Ok(s) => s,
@@ -899,17 +983,27 @@ impl HqStorage for SqliteHq {
                 return Err(StorageError::Conflict { code: "already_resolved", message: format!("conflict {id} is already settled") });
             }
             let assessment_id: i64 = tx.query_row("SELECT assessment_id FROM conflicts WHERE id = ?1", [id], |r| r.get(0))?;
+            let settlement_kind = match &settlement {
+                Settlement::KeepCurrent => SettlementKind::KeepCurrent,
+                _ => SettlementKind::Other,
+            };
             let value = settle(&conflict.current.value, &conflict.incoming.value, settlement);
-            let (old, version): (String, u64) = tx.query_row(
-                "SELECT value, version FROM field_values WHERE assessment_id = ?1 AND field = ?2",
-                params![assessment_id, conflict.field],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            let keeps_current = matches!(settlement_kind, SettlementKind::KeepCurrent);
+            let (old, version): (Option<String>, u64) = tx
+                .query_row(
+                    "SELECT value, version FROM field_values WHERE assessment_id = ?1 AND field = ?2",
+                    params![assessment_id, conflict.field],
+                    |r| Ok((Some(r.get(0)?), r.get(1)?)),
+                )
+                .optional()?
+                .unwrap_or((None, 0));
             let value_json = value.to_string();
             let device = format!("hq:{}", caller.device_id);
             tx.execute(
-                "UPDATE field_values SET value = ?3, version = ?4, author = ?5, device_id = ?6, hlc = ?7, updated_at = ?8
-                 WHERE assessment_id = ?1 AND field = ?2",
+                "INSERT INTO field_values (assessment_id, field, value, version, author, device_id, hlc, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (assessment_id, field) DO UPDATE SET value = excluded.value, version = excluded.version,
+                   author = excluded.author, device_id = excluded.device_id, hlc = excluded.hlc, updated_at = excluded.updated_at",
                 params![assessment_id, conflict.field, value_json, version + 1, caller.username, device, Hlc::default().encode(), now],
             )?;
             tx.execute(
@@ -923,7 +1017,12 @@ impl HqStorage for SqliteHq {
                 params![id, caller.username, value_json, reason, now],
             )?;
             let status: String = tx.query_row("SELECT status FROM assessments WHERE id = ?1", [assessment_id], |r| r.get(0))?;
-            touch(&tx, assessment_id, AssessmentStatus::parse(&status).unwrap_or(AssessmentStatus::Draft), &now)?;
+            let mut status = AssessmentStatus::parse(&status).unwrap_or(AssessmentStatus::Draft);
+            if conflict.kind == ConflictKind::Void && !keeps_current && status == AssessmentStatus::Voided {
+                // Taking the edit over the void brings the assessment back as a draft.
+                status = AssessmentStatus::Draft;
+            }
+            touch(&tx, assessment_id, status, &now)?;
             let snap = snapshot(&tx, assessment_id)?;
             tx.commit()?;
             Ok(snap)

@@ -18,7 +18,8 @@ use std::path::Path;
 
 pub use sqlite::OpenError;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_device_store.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_device_store.sql"), include_str!("../migrations/0002_outbox_void.sql")];
 
 /// The wall time, passed in by the caller: this crate never reads the clock.
 #[derive(Debug, Clone)]
@@ -157,6 +158,7 @@ impl AssessmentRecord {
 pub enum OpKind {
     SetField,
     Submit,
+    Void,
 }
 
 /// An operation waiting in the outbox.
@@ -506,6 +508,29 @@ impl Store {
         self.assessment(key)
     }
 
+    /// Withdraws an assessment, keeping every value: a tombstone that syncs like any
+    /// other operation. An edit another device makes meanwhile becomes a conflict at HQ.
+    pub fn void(&mut self, key: &AssessmentKey, reason: &str, now: &Now) -> Result<AssessmentRecord> {
+        let session = self.require_session()?;
+        self.check_location(&session, key)?;
+        let round = self.round(&key.round)?;
+        if round.status != RoundStatus::Open {
+            return Err(StoreError::RoundNotOpen(round.code));
+        }
+        let record = self.assessment(key)?;
+        let status = workflow::void(record.status)?;
+        if record.status == AssessmentStatus::Voided {
+            return Ok(record);
+        }
+        let reason = serde_json::Value::from(reason.trim()).to_string();
+        let tx = self.conn.transaction()?;
+        upsert_assessment(&tx, key, status, record.form_version, now)?;
+        enqueue(&tx, key, OpKind::Void, None, Some(&reason), record.server_version, record.form_version, now)?;
+        audit(&tx, &session, key, "void", None, Some(record.status.as_str().into()), Some(reason), now)?;
+        tx.commit()?;
+        self.assessment(key)
+    }
+
     /// Pending operations in sequence order, oldest first.
     pub fn pending_ops(&self, limit: usize) -> Result<Vec<OutboxOp>> {
         let mut stmt = self.conn.prepare(
@@ -518,7 +543,11 @@ impl Store {
                 seq: r.get(0)?,
                 op_id: r.get(1)?,
                 key: key_from_row(r, 2)?,
-                kind: if r.get::<_, String>(5)? == "submit" { OpKind::Submit } else { OpKind::SetField },
+                kind: match r.get::<_, String>(5)?.as_str() {
+                    "submit" => OpKind::Submit,
+                    "void" => OpKind::Void,
+                    _ => OpKind::SetField,
+                },
                 field: r.get(6)?,
                 value: value.map(|v| serde_json::from_str(&v).unwrap_or(FieldValue::Null)),
                 base_version: r.get(8)?,
@@ -836,6 +865,7 @@ fn enqueue(
     let kind = match kind {
         OpKind::SetField => "set_field",
         OpKind::Submit => "submit",
+        OpKind::Void => "void",
     };
     tx.execute(
         "INSERT INTO outbox (seq, op_id, round, form, location, kind, field, value, base_version, hlc, form_version, created_at)

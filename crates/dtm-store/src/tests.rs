@@ -271,3 +271,35 @@ fn several_fields_saved_together_are_all_kept_or_all_refused() {
     assert_eq!((record.values["idp_hh"].clone(), record.values["idp_ind"].clone()), (json!(4), json!(9)));
     assert_eq!(store.pending_ops(10).unwrap().len(), 2, "one operation per changed field");
 }
+
+#[test]
+fn voiding_keeps_every_value_queues_a_tombstone_and_refuses_later_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    assert_eq!(store.void(&tripoli(), "entered by mistake", &now(1)).unwrap_err().code(), "invalid_transition");
+    store.set_field(&tripoli(), "idp_hh", json!(4), &now(2)).unwrap();
+    let record = store.void(&tripoli(), "entered by mistake", &now(3)).unwrap();
+    assert_eq!(record.status, AssessmentStatus::Voided);
+    assert_eq!(record.values["idp_hh"], json!(4), "a void deletes nothing");
+    let ops = store.pending_ops(10).unwrap();
+    assert_eq!((ops[1].kind, ops[1].value.clone()), (OpKind::Void, Some(json!("entered by mistake"))));
+    assert_eq!(store.set_field(&tripoli(), "idp_hh", json!(5), &now(4)).unwrap_err().code(), "invalid_transition");
+}
+
+#[test]
+fn a_version_1_store_is_migrated_to_version_2_keeping_its_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite3");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        sqlite::migrate(&mut conn, &MIGRATIONS[..1]).unwrap();
+        conn.execute(
+            "INSERT INTO outbox (seq, op_id, round, form, location, kind, field, value, base_version, hlc, form_version, created_at)
+             VALUES (1, 'x', 'R1', 'baladiya', 'LY021104', 'set_field', 'idp_hh', '3', 0, '000000000000001-0000000000', 1, 'now')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.pending_ops(10).unwrap().len(), 1, "an upgrade must never lose an unsent operation");
+}

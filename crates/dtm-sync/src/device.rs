@@ -292,6 +292,11 @@ impl Device {
         Ok(parts(self.store().set_field(key, field, value, &self.now())?).detail())
     }
 
+    /// Withdraws an assessment (a tombstone: every value is kept).
+    pub fn void(&self, key: &AssessmentKey, reason: &str) -> Result<AssessmentDetail> {
+        Ok(parts(self.store().void(key, reason, &self.now())?).detail())
+    }
+
     pub fn submit(&self, key: &AssessmentKey) -> Result<AssessmentDetail> {
         Ok(parts(self.store().submit(key, &self.now())?).detail())
     }
@@ -387,6 +392,9 @@ impl Device {
                                     base_version: op.base_version,
                                 },
                                 OpKind::Submit => OpBody::Submit,
+                                OpKind::Void => OpBody::Void {
+                                    reason: op.value.as_ref().and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+                                },
                             },
                         })
                         .collect(),

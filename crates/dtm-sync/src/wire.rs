@@ -116,8 +116,16 @@ pub struct RoundForm {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OpBody {
-    SetField { field: String, value: FieldValue, base_version: u64 },
+    SetField {
+        field: String,
+        value: FieldValue,
+        base_version: u64,
+    },
     Submit,
+    /// Withdraws the assessment, keeping every value (a tombstone).
+    Void {
+        reason: String,
+    },
 }
 
 /// One operation from a device's outbox.
@@ -241,8 +249,19 @@ pub struct Conflict {
     pub current: ConflictSide,
     pub incoming: ConflictSide,
     pub created_at: String,
+    /// `value`: two values for one field; `void`: an edit that raced a void, where
+    /// taking the edit brings the assessment back.
+    pub kind: ConflictKind,
     pub status: ConflictStatus,
     pub resolution: Option<ConflictResolution>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKind {
+    Value,
+    Void,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]

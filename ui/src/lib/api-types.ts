@@ -14,6 +14,7 @@ export type { AssessmentSummary } from './generated/AssessmentSummary';
 export type { ChangeThreshold } from './generated/ChangeThreshold';
 export type { Comment } from './generated/Comment';
 export type { Conflict } from './generated/Conflict';
+export type { ConflictKind } from './generated/ConflictKind';
 export type { ConflictResolution } from './generated/ConflictResolution';
 export type { ConflictSide } from './generated/ConflictSide';
 export type { ConflictStatus } from './generated/ConflictStatus';

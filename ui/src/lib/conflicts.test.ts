@@ -43,6 +43,7 @@ function conflict(over: Partial<Conflict> = {}): Conflict {
     current: { value: 55, author: 'enumerator', device: '01a1ff43-bbb3-733e-91bc-e0ccffa401d6', hlc: '001795283991962-0000000000' },
     incoming: { value: 70, author: 'enum2', device: '01a1ff43-bc11-735b-b94c-98d34136a31d', hlc: '001795283992116-0000000003' },
     created_at: '2026-11-21T17:59:52Z',
+    kind: 'value',
     status: 'open',
     resolution: null,
     ...over,

@@ -157,7 +157,7 @@ describe('completeness', () => {
   it('counts submitted and approved as complete', () => {
     const c = completeness([row('A1', 'A', 'approved'), row('A2', 'A', 'submitted'), row('B1', 'B', 'draft'), row('B2', 'B', 'not_started')]);
     expect(c.ratio).toBe(0.5);
-    expect(c.counts).toEqual({ not_started: 1, draft: 1, submitted: 1, returned: 0, approved: 1 });
+    expect(c.counts).toEqual({ not_started: 1, draft: 1, submitted: 1, returned: 0, approved: 1, voided: 0 });
   });
   it('groups baladiyas under their mantika in P-code order', () => {
     const groups = groupByMantika([row('B2', 'B', 'draft'), row('A1', 'A', 'approved'), row('B1', 'B', 'submitted')]);

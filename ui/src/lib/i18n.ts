@@ -51,6 +51,7 @@ export const messages = {
   'status.submitted': { en: 'Submitted', ar: 'مُرسَل' },
   'status.returned': { en: 'Returned', ar: 'مُعاد' },
   'status.approved': { en: 'Approved', ar: 'معتمد' },
+  'status.voided': { en: 'Voided', ar: 'ملغى' },
   'status.label': { en: 'Status', ar: 'الحالة' },
 
   'home.title': { en: 'Baladiyas in your scope', ar: 'البلديات ضمن نطاقك' },

@@ -1,9 +1,9 @@
 import type { AssessmentStatus } from './api-types';
 import type { MessageKey } from './i18n';
 
-export const STATUSES: AssessmentStatus[] = ['not_started', 'draft', 'submitted', 'returned', 'approved'];
+export const STATUSES: AssessmentStatus[] = ['not_started', 'draft', 'submitted', 'returned', 'approved', 'voided'];
 
-export type ChipTone = 'neutral' | 'progress' | 'waiting' | 'attention' | 'done';
+export type ChipTone = 'neutral' | 'progress' | 'waiting' | 'attention' | 'done' | 'withdrawn';
 
 export interface StatusChip {
   label: MessageKey;
@@ -23,12 +23,14 @@ export function statusChip(status: AssessmentStatus): StatusChip {
       return { label: 'status.returned', tone: 'attention' };
     case 'approved':
       return { label: 'status.approved', tone: 'done' };
+    case 'voided':
+      return { label: 'status.voided', tone: 'withdrawn' };
   }
 }
 
 /** An enumerator may edit until the assessment is handed in; a return hands it back. */
 export function isEditable(status: AssessmentStatus): boolean {
-  return status !== 'submitted' && status !== 'approved';
+  return status !== 'submitted' && status !== 'approved' && status !== 'voided';
 }
 
 /** Counted as complete on the dashboard: handed in, whether reviewed yet or not. */
