@@ -167,6 +167,26 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
     })
 }
 
+/// Creates or updates a round's row.
+fn write_round(conn: &Connection, round: &Round) -> rusqlite::Result<()> {
+    let forms = dtm_sync::wire::RoundInfo::from(round).forms;
+    conn.execute(
+        "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (code) DO UPDATE SET title = excluded.title, status = excluded.status,
+           window_start = excluded.window_start, window_end = excluded.window_end, forms = excluded.forms",
+        params![
+            round.code,
+            round.number,
+            round.title,
+            round.status.as_str(),
+            round.window_start,
+            round.window_end,
+            serde_json::to_string(&forms).expect("forms serialise")
+        ],
+    )?;
+    Ok(())
+}
+
 enum SettlementKind {
     KeepCurrent,
     Other,
@@ -677,26 +697,7 @@ impl HqStorage for SqliteHq {
 
     async fn put_round(&self, round: &Round) -> Result<()> {
         let round = round.clone();
-        self.with(move |c| {
-            let forms: Vec<RoundForm> =
-                round.forms.iter().map(|(form, version)| RoundForm { form: form.clone(), version: *version }).collect();
-            c.execute(
-                "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (code) DO UPDATE SET title = excluded.title, status = excluded.status,
-                   window_start = excluded.window_start, window_end = excluded.window_end, forms = excluded.forms",
-                params![
-                    round.code,
-                    round.number,
-                    round.title,
-                    round.status.as_str(),
-                    round.window_start,
-                    round.window_end,
-                    serde_json::to_string(&forms).expect("forms serialise")
-                ],
-            )?;
-            Ok(())
-        })
-        .await
+        self.with(move |c| Ok(write_round(c, &round)?)).await
     }
 
     async fn create_round(&self, round: &Round) -> Result<()> {
@@ -713,20 +714,7 @@ impl HqStorage for SqliteHq {
                     message: format!("a round with code {} or number {} already exists", round.code, round.number),
                 });
             }
-            let forms: Vec<RoundForm> =
-                round.forms.iter().map(|(form, version)| RoundForm { form: form.clone(), version: *version }).collect();
-            c.execute(
-                "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    round.code,
-                    round.number,
-                    round.title,
-                    round.status.as_str(),
-                    round.window_start,
-                    round.window_end,
-                    serde_json::to_string(&forms).expect("forms serialise")
-                ],
-            )?;
+            write_round(c, &round)?;
             Ok(())
         })
         .await
