@@ -312,6 +312,77 @@ fn outcome_parse(s: &str) -> Outcome {
     }
 }
 
+/// A field's current version at HQ, if it was ever written.
+fn field_version(conn: &Connection, assessment_id: i64, field: &str) -> rusqlite::Result<Option<FieldVersion>> {
+    conn.query_row(
+        "SELECT value, version, author, device_id, hlc FROM field_values WHERE assessment_id = ?1 AND field = ?2",
+        params![assessment_id, field],
+        |r| {
+            Ok(FieldVersion {
+                value: serde_json::from_str(&r.get::<_, String>(0)?).unwrap_or(serde_json::Value::Null),
+                version: r.get(1)?,
+                author: r.get(2)?,
+                device: r.get(3)?,
+                hlc: Hlc::decode(&r.get::<_, String>(4)?).unwrap_or_default(),
+            })
+        },
+    )
+    .optional()
+}
+
+/// Keeps both sides of a conflict: the base value (from the field's history), the
+/// current version and the incoming write, with both authors, devices and stamps.
+#[allow(clippy::too_many_arguments)] // one conflict record, column by column
+fn record_conflict(
+    tx: &Transaction<'_>,
+    assessment_id: i64,
+    field: &str,
+    base_version: u64,
+    current: Option<&FieldVersion>,
+    caller: &Caller,
+    op: &Operation,
+    incoming: &serde_json::Value,
+    kind: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
+    let base_value: Option<String> = tx
+        .query_row(
+            "SELECT value FROM field_history WHERE assessment_id = ?1 AND field = ?2 AND version = ?3",
+            params![assessment_id, field, base_version],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let (value, version, author, device, hlc) = match current {
+        Some(c) => (c.value.to_string(), c.version, c.author.as_str(), c.device.as_str(), c.hlc),
+        None => ("null".to_owned(), 0, "", "", Hlc::default()),
+    };
+    tx.execute(
+        "INSERT INTO conflicts (assessment_id, field, base_version, base_value, current_value, current_version,
+           current_author, current_device, current_hlc, incoming_value, incoming_author, incoming_device,
+           incoming_hlc, op_id, created_at, kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        params![
+            assessment_id,
+            field,
+            base_version,
+            base_value,
+            value,
+            version,
+            author,
+            device,
+            hlc.encode(),
+            incoming.to_string(),
+            caller.username,
+            caller.device_id,
+            op.hlc.encode(),
+            op.op_id,
+            now,
+            kind
+        ],
+    )?;
+    Ok(())
+}
+
 /// Applies one operation inside the batch's transaction and says what happened.
 fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) -> rusqlite::Result<OpResult> {
     let applied =
@@ -358,51 +429,8 @@ fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) ->
     match &op.body {
         OpBody::SetField { field, value, base_version } if head.status == AssessmentStatus::Voided => {
             // An edit racing a void: keep both, let a supervisor decide. Never "delete wins".
-            let current = tx
-                .query_row(
-                    "SELECT value, author, device_id, hlc FROM field_values WHERE assessment_id = ?1 AND field = ?2",
-                    params![head.id, field],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                        ))
-                    },
-                )
-                .optional()?
-                .unwrap_or_else(|| ("null".into(), String::new(), String::new(), Hlc::default().encode()));
-            let version: u64 = tx
-                .query_row(
-                    "SELECT version FROM field_values WHERE assessment_id = ?1 AND field = ?2",
-                    params![head.id, field],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .unwrap_or(0);
-            tx.execute(
-                "INSERT INTO conflicts (assessment_id, field, base_version, base_value, current_value, current_version,
-                   current_author, current_device, current_hlc, incoming_value, incoming_author, incoming_device,
-                   incoming_hlc, op_id, created_at, kind)
-                 VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'void')",
-                params![
-                    head.id,
-                    field,
-                    base_version,
-                    current.0,
-                    version,
-                    current.1,
-                    current.2,
-                    current.3,
-                    value.to_string(),
-                    caller.username,
-                    caller.device_id,
-                    op.hlc.encode(),
-                    op.op_id,
-                    now
-                ],
-            )?;
+            let current = field_version(tx, head.id, field)?;
+            record_conflict(tx, head.id, field, *base_version, current.as_ref(), caller, op, value, "void", now)?;
             touch(tx, head.id, AssessmentStatus::Voided, now)?;
             Ok(OpResult {
                 op_id: op.op_id.clone(),
@@ -431,21 +459,7 @@ fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) ->
                 Ok(s) => s,
                 Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
             };
-            let current = tx
-                .query_row(
-                    "SELECT value, version, author, device_id, hlc FROM field_values WHERE assessment_id = ?1 AND field = ?2",
-                    params![head.id, field],
-                    |r| {
-                        Ok(FieldVersion {
-                            value: serde_json::from_str(&r.get::<_, String>(0)?).unwrap_or(serde_json::Value::Null),
-                            version: r.get(1)?,
-                            author: r.get(2)?,
-                            device: r.get(3)?,
-                            hlc: Hlc::decode(&r.get::<_, String>(4)?).unwrap_or_default(),
-                        })
-                    },
-                )
-                .optional()?;
+            let current = field_version(tx, head.id, field)?;
             let incoming = IncomingWrite {
                 value: value.clone(),
                 base_version: *base_version,
@@ -491,35 +505,17 @@ fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) ->
                 }
                 MergeOutcome::Conflict => {
                     let current = current.expect("a conflict needs a current version");
-                    let base_value: Option<String> = tx
-                        .query_row(
-                            "SELECT value FROM field_history WHERE assessment_id = ?1 AND field = ?2 AND version = ?3",
-                            params![head.id, field, base_version],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    tx.execute(
-                        "INSERT INTO conflicts (assessment_id, field, base_version, base_value, current_value, current_version,
-                           current_author, current_device, current_hlc, incoming_value, incoming_author, incoming_device,
-                           incoming_hlc, op_id, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                        params![
-                            head.id,
-                            field,
-                            base_version,
-                            base_value,
-                            current.value.to_string(),
-                            current.version,
-                            current.author,
-                            current.device,
-                            current.hlc.encode(),
-                            value.to_string(),
-                            caller.username,
-                            caller.device_id,
-                            op.hlc.encode(),
-                            op.op_id,
-                            now
-                        ],
+                    record_conflict(
+                        tx,
+                        head.id,
+                        field,
+                        *base_version,
+                        Some(&current),
+                        caller,
+                        op,
+                        value,
+                        "value",
+                        now,
                     )?;
                     touch(tx, head.id, status, now)?;
                     Ok(OpResult {
