@@ -153,6 +153,10 @@ function numberIn(text) {
 }
 
 async function hqValue(hqUrl, location, field) {
+  return (await hqAssessment(hqUrl, location)).values?.[field];
+}
+
+async function hqAssessment(hqUrl, location) {
   const login = await fetch(`${hqUrl}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -164,7 +168,7 @@ async function hqValue(hqUrl, location, field) {
     headers: { authorization: `Bearer ${token}` },
   });
   if (!res.ok) assert.fail(`HQ has no assessment for ${location} after the sync: ${res.status} ${await res.text()}`);
-  return (await res.json()).values?.[field];
+  return res.json();
 }
 
 function config() {
@@ -316,5 +320,20 @@ test('after a restart the device is still signed in, and background sync takes a
       args: [],
     });
     assert.match(outcome.refused ?? '', /not allowed/, `the window must not be allowed app:version: ${JSON.stringify(outcome)}`);
+
+    // Voiding through the new command: a tombstone queued with its reason, values kept.
+    await wd.click(await wd.waitFind('[data-testid="void"]', 'the Void button'));
+    await wd.type(await wd.waitFind('[data-testid="void-reason"]', 'the reason box'), 'entered for the wrong baladiya');
+    await wd.click(await wd.find('[data-testid="void-confirm"]'));
+    await waitFor('the assessment to show as voided', async () => (await wd.find('[data-status="voided"]')) !== null, 5_000);
+    assert.equal(readStore(cfg.storePath, LOCATION, 'idp_ind').value, 40, 'a void deletes nothing');
+    // Background sync takes the tombstone to HQ, reason and values with it.
+    await waitFor('the void to reach HQ', async () => (await hqAssessment(cfg.hqUrl, LOCATION)).status === 'voided', 30_000);
+    const atHq = await hqAssessment(cfg.hqUrl, LOCATION);
+    assert.equal(atHq.values.idp_ind, 40, 'HQ keeps the values of a voided assessment');
+    assert.ok(
+      atHq.comments.some((c) => c.text === 'Voided: entered for the wrong baladiya'),
+      `the reason travels with the void: ${JSON.stringify(atHq.comments)}`,
+    );
   });
 });

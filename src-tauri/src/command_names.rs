@@ -13,6 +13,7 @@ pub const COMMANDS: &[&str] = &[
     "get_assessment",
     "set_field",
     "submit_assessment",
+    "void_assessment",
     "sync_now",
     "sync_state",
     "rejected_ops",

@@ -110,6 +110,21 @@ pub async fn submit_assessment(
     Ok(detail)
 }
 
+/// Withdraws an assessment entered by mistake; every value is kept (a tombstone).
+#[tauri::command]
+pub async fn void_assessment(
+    device: Dev<'_>,
+    auto: State<'_, AutoSync>,
+    round: String,
+    form: String,
+    location: String,
+    reason: String,
+) -> Reply<AssessmentDetail> {
+    let detail = device.void(&key(round, form, &location)?, &reason)?;
+    auto.local_change(&device);
+    Ok(detail)
+}
+
 /// Syncs now and answers with the state afterwards. A failed sync (offline, HQ down)
 /// is not a failed command: it is recorded and shown as `last_error` in the state, so
 /// the sync bar says it once. Only a session HQ no longer accepts rejects, so that

@@ -45,6 +45,8 @@ export interface Backend {
   assessment(key: AssessmentKey): Promise<AssessmentDetail>;
   setField(key: AssessmentKey, field: string, value: FieldValue): Promise<AssessmentDetail>;
   submit(key: AssessmentKey): Promise<AssessmentDetail>;
+  /** Withdraws an assessment entered by mistake (field app); its values are kept. */
+  voidAssessment(key: AssessmentKey, reason: string): Promise<AssessmentDetail>;
   review(key: AssessmentKey, decision: ReviewDecision, comment: string): Promise<AssessmentDetail>;
   syncNow(): Promise<SyncState>;
   syncState(): Promise<SyncState>;

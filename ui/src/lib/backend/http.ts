@@ -193,6 +193,9 @@ export class HttpBackend implements Backend {
   async submit(_key: AssessmentKey): Promise<AssessmentDetail> {
     throw BackendError.unsupported('submit');
   }
+  async voidAssessment(_key: AssessmentKey, _reason: string): Promise<AssessmentDetail> {
+    throw BackendError.unsupported('voidAssessment');
+  }
   async syncNow(): Promise<SyncState> {
     throw BackendError.unsupported('syncNow');
   }

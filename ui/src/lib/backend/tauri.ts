@@ -66,6 +66,9 @@ export class TauriBackend implements Backend {
   submit(key: AssessmentKey) {
     return call<AssessmentDetail>('submit_assessment', keyArgs(key));
   }
+  voidAssessment(key: AssessmentKey, reason: string) {
+    return call<AssessmentDetail>('void_assessment', { ...keyArgs(key), reason });
+  }
   async review(_key: AssessmentKey, _decision: ReviewDecision, _comment: string): Promise<AssessmentDetail> {
     throw BackendError.unsupported('review');
   }
