@@ -251,9 +251,13 @@ test('an edit is saved on the device with its outbox operation, and Sync now tak
   // Background sync off, so the pending operation can be seen before the explicit sync.
   const wd = await startApp(t, cfg, { DTM_AUTO_SYNC: 'off' });
   await screenshotOnFailure(wd, 'manual-sync', async () => {
-    // Sign in. The login screen's HQ address defaults to http://127.0.0.1:8080.
+    // Sign in. The login screen's HQ address comes prefilled from DTM_HQ_URL.
     const hq = await wd.waitFind('input[name="hq_url"]', 'the login form (is the app showing the field UI?)', 30_000);
-    await wd.type(hq, cfg.hqUrl);
+    await waitFor(
+      'the HQ address to be prefilled from DTM_HQ_URL',
+      async () => (await wd.cmd('GET', `/element/${hq}/property/value`)) === cfg.hqUrl,
+      5_000,
+    );
     await wd.type(await wd.find('input[name="username"]'), USERNAME);
     await wd.type(await wd.find('input[name="password"]'), PASSWORD);
     await wd.click(await wd.find('form.login button[type="submit"]'));

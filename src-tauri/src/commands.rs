@@ -110,6 +110,12 @@ pub async fn submit_assessment(
     Ok(detail)
 }
 
+/// The HQ this installation is configured for (`DTM_HQ_URL`), to prefill the login.
+#[tauri::command]
+pub async fn default_hq_url() -> Option<String> {
+    std::env::var("DTM_HQ_URL").ok().filter(|u| !u.trim().is_empty())
+}
+
 /// Withdraws an assessment entered by mistake; every value is kept (a tombstone).
 #[tauri::command]
 pub async fn void_assessment(

@@ -70,6 +70,7 @@ fn main() -> anyhow::Result<()> {
             commands::get_assessment,
             commands::set_field,
             commands::submit_assessment,
+            commands::default_hq_url,
             commands::void_assessment,
             commands::sync_now,
             commands::sync_state,

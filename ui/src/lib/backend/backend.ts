@@ -45,6 +45,8 @@ export interface Backend {
   assessment(key: AssessmentKey): Promise<AssessmentDetail>;
   setField(key: AssessmentKey, field: string, value: FieldValue): Promise<AssessmentDetail>;
   submit(key: AssessmentKey): Promise<AssessmentDetail>;
+  /** The HQ the field app is configured for, to prefill the login screen. */
+  defaultHqUrl(): Promise<string | null>;
   /** Withdraws an assessment entered by mistake (field app); its values are kept. */
   voidAssessment(key: AssessmentKey, reason: string): Promise<AssessmentDetail>;
   review(key: AssessmentKey, decision: ReviewDecision, comment: string): Promise<AssessmentDetail>;

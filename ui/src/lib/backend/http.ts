@@ -193,6 +193,9 @@ export class HttpBackend implements Backend {
   async submit(_key: AssessmentKey): Promise<AssessmentDetail> {
     throw BackendError.unsupported('submit');
   }
+  async defaultHqUrl(): Promise<string | null> {
+    return location.origin;
+  }
   async voidAssessment(_key: AssessmentKey, _reason: string): Promise<AssessmentDetail> {
     throw BackendError.unsupported('voidAssessment');
   }

@@ -66,6 +66,9 @@ export class TauriBackend implements Backend {
   submit(key: AssessmentKey) {
     return call<AssessmentDetail>('submit_assessment', keyArgs(key));
   }
+  defaultHqUrl() {
+    return call<string | null>('default_hq_url');
+  }
   voidAssessment(key: AssessmentKey, reason: string) {
     return call<AssessmentDetail>('void_assessment', { ...keyArgs(key), reason });
   }
