@@ -356,9 +356,20 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     if !caller.scope.contains(&op.key.location) {
         return Err(AppError::out_of_scope(pcode));
     }
-    if let OpBody::SetField { field, value, .. } = &op.body {
-        if let Err(e) = form.check_value(field, value) {
-            return Err(AppError::unprocessable(e.code(), e.to_string()));
+    if let OpBody::Edit { values, bases } = &op.body {
+        if values.is_empty() {
+            return Err(AppError::unprocessable("malformed_op", "an edit must write at least one field"));
+        }
+        if let Some(field) = bases.keys().find(|f| !values.contains_key(*f)) {
+            return Err(AppError::unprocessable(
+                "malformed_op",
+                format!("the edit gives a base version for `{field}` but does not write it"),
+            ));
+        }
+        for (field, value) in values {
+            if let Err(e) = form.check_value(field, value) {
+                return Err(AppError::unprocessable(e.code(), e.to_string()));
+            }
         }
     }
     Ok(())
@@ -399,15 +410,10 @@ async fn pull(
             .map_err(|_| AppError::bad_request("malformed_cursor", "the pull cursor is not one HQ gave out"))?,
         _ => 0,
     };
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(200).clamp(1, 2000);
     let page = state.storage.pull(&caller.scope, after, limit).await?;
     let rounds = state.storage.rounds().await?.iter().map(RoundInfo::from).collect();
-    Ok(Json(PullResponse {
-        rounds,
-        assessments: page.assessments,
-        cursor: format!("{epoch}:{}", page.last_seq),
-        has_more: page.has_more,
-    }))
+    Ok(Json(PullResponse::pack(rounds, page.assessments, format!("{epoch}:{}", page.last_seq), page.has_more)))
 }
 
 fn require_admin(caller: &Caller) -> Result<(), AppError> {

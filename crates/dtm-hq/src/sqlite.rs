@@ -8,7 +8,7 @@ use dtm_core::form::Context;
 use dtm_core::import::ImportRecord;
 use dtm_core::workflow;
 use dtm_core::{
-    merge_field, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, IncomingWrite, MergeOutcome, Pcode,
+    merge_field, FieldValue, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, IncomingWrite, MergeOutcome, Pcode,
     ReviewDecision, Role, Round, RoundStatus, Scope,
 };
 use dtm_core::{settle, Settlement};
@@ -22,8 +22,59 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_hq.sql"), include_str!("../migrations/0002_void_conflicts.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_hq.sql"),
+    include_str!("../migrations/0002_void_conflicts.sql"),
+    include_str!("../migrations/0003_documents.sql"),
+];
+
+/// One field of an assessment's document: its value, its version, and the `changes`
+/// row that wrote it (who, from which device, when).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct DocField(FieldValue, u64, i64);
+
+/// An assessment's fields, as stored in `assessments.fields`.
+type Doc = BTreeMap<String, DocField>;
+
+fn parse_doc(text: &str) -> rusqlite::Result<Doc> {
+    serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn load_doc(conn: &Connection, id: i64) -> rusqlite::Result<Doc> {
+    let text: String =
+        conn.prepare_cached("SELECT fields FROM assessments WHERE id = ?1")?.query_row([id], |r| r.get(0))?;
+    parse_doc(&text)
+}
+
+/// Writes one change (an operation, an import row or a settlement) and returns its id.
+#[allow(clippy::too_many_arguments)] // one row of `changes`, column by column
+fn insert_change(
+    tx: &Transaction<'_>,
+    assessment_id: i64,
+    op_id: Option<&str>,
+    author: &str,
+    device: &str,
+    hlc: Hlc,
+    now: &str,
+    fields: &BTreeMap<&str, (&FieldValue, u64)>,
+) -> rusqlite::Result<i64> {
+    let fields = serde_json::to_string(fields).expect("values serialise");
+    tx.prepare_cached(
+        "INSERT INTO changes (assessment_id, op_id, author, device_id, hlc, at, fields) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![assessment_id, op_id, author, device, hlc.encode(), now, fields])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Who wrote a change: author, device and HLC stamp.
+fn change_author(conn: &Connection, change_id: i64) -> rusqlite::Result<(String, String, Hlc)> {
+    Ok(conn
+        .prepare_cached("SELECT author, device_id, hlc FROM changes WHERE id = ?1")?
+        .query_row([change_id], |r| Ok((r.get(0)?, r.get(1)?, Hlc::decode(&r.get::<_, String>(2)?).unwrap_or_default())))
+        .optional()?
+        .unwrap_or_default())
+}
 
 #[derive(Clone)]
 pub struct SqliteHq {
@@ -72,11 +123,10 @@ fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
 }
 
 fn next_change_seq(tx: &Transaction<'_>) -> rusqlite::Result<u64> {
-    tx.query_row(
+    tx.prepare_cached(
         "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_seq' RETURNING CAST(value AS INTEGER)",
-        [],
-        |r| r.get(0),
-    )
+    )?
+    .query_row([], |r| r.get(0))
 }
 
 struct Head {
@@ -85,8 +135,7 @@ struct Head {
 }
 
 fn head(conn: &Connection, key: &AssessmentKey) -> rusqlite::Result<Option<Head>> {
-    conn.query_row(
-        "SELECT id, status FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3",
+    conn.prepare_cached("SELECT id, status FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?.query_row(
         params![key.round, key.form, key.location.as_str()],
         |r| {
             let status: String = r.get(1)?;
@@ -97,38 +146,48 @@ fn head(conn: &Connection, key: &AssessmentKey) -> rusqlite::Result<Option<Head>
 }
 
 /// Bumps the assessment's version and gives it a fresh change sequence, so the next
-/// pull carries it.
-fn touch(tx: &Transaction<'_>, id: i64, status: AssessmentStatus, now: &str) -> rusqlite::Result<()> {
+/// pull carries it; with `doc`, its fields are written too.
+fn touch(tx: &Transaction<'_>, id: i64, status: AssessmentStatus, doc: Option<&Doc>, now: &str) -> rusqlite::Result<()> {
     let seq = next_change_seq(tx)?;
-    tx.execute(
-        "UPDATE assessments SET status = ?2, version = version + 1, change_seq = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id, status.as_str(), seq, now],
-    )?;
+    match doc {
+        Some(doc) => tx
+            .prepare_cached(
+                "UPDATE assessments SET status = ?2, version = version + 1, change_seq = ?3, updated_at = ?4, fields = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, status.as_str(), seq, now, serde_json::to_string(doc).expect("values serialise")])?,
+        None => tx
+            .prepare_cached(
+                "UPDATE assessments SET status = ?2, version = version + 1, change_seq = ?3, updated_at = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, status.as_str(), seq, now])?,
+    };
     Ok(())
 }
 
 fn field_values(conn: &Connection, id: i64) -> rusqlite::Result<BTreeMap<String, serde_json::Value>> {
-    let mut stmt = conn.prepare_cached("SELECT field, value FROM field_values WHERE assessment_id = ?1")?;
-    let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    rows.map(|r| r.map(|(f, v)| (f, serde_json::from_str(&v).unwrap_or(serde_json::Value::Null)))).collect()
+    Ok(load_doc(conn, id)?.into_iter().map(|(f, d)| (f, d.0)).collect())
 }
 
 fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> {
-    let (round, form, location, status, form_version, version): (String, String, String, String, u32, u64) = conn
-        .query_row(
-            "SELECT round, form, location, status, form_version, version FROM assessments WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-        )?;
-    let mut fields = BTreeMap::new();
-    let mut stmt = conn.prepare_cached("SELECT field, value, version FROM field_values WHERE assessment_id = ?1")?;
-    for row in stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u64>(2)?)))? {
-        let (field, value, version) = row?;
-        fields.insert(
-            field,
-            WireField { value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null), version },
-        );
-    }
+    #[allow(clippy::type_complexity)] // one row, column by column
+    let (round, form, location, status, form_version, version, doc, open_conflicts): (
+        String,
+        String,
+        String,
+        String,
+        u32,
+        u64,
+        String,
+        u32,
+    ) = conn.prepare_cached(
+        "SELECT round, form, location, status, form_version, version, fields,
+                (SELECT count(*) FROM conflicts c WHERE c.assessment_id = a.id AND c.status = 'open')
+         FROM assessments a WHERE id = ?1",
+    )?
+    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))?;
+    let fields =
+        parse_doc(&doc)?.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect();
     let mut stmt = conn.prepare_cached(
         "SELECT id, author, role, decision, text, at FROM comments WHERE assessment_id = ?1 ORDER BY id",
     )?;
@@ -150,10 +209,6 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let open_conflicts: u32 =
-        conn.query_row("SELECT count(*) FROM conflicts WHERE assessment_id = ?1 AND status = 'open'", [id], |r| {
-            r.get(0)
-        })?;
     let location = Pcode::parse(&location)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?;
     Ok(AssessmentSnapshot {
@@ -312,22 +367,22 @@ fn outcome_parse(s: &str) -> Outcome {
     }
 }
 
-/// A field's current version at HQ, if it was ever written.
-fn field_version(conn: &Connection, assessment_id: i64, field: &str) -> rusqlite::Result<Option<FieldVersion>> {
-    conn.query_row(
-        "SELECT value, version, author, device_id, hlc FROM field_values WHERE assessment_id = ?1 AND field = ?2",
-        params![assessment_id, field],
-        |r| {
-            Ok(FieldVersion {
-                value: serde_json::from_str(&r.get::<_, String>(0)?).unwrap_or(serde_json::Value::Null),
-                version: r.get(1)?,
-                author: r.get(2)?,
-                device: r.get(3)?,
-                hlc: Hlc::decode(&r.get::<_, String>(4)?).unwrap_or_default(),
-            })
-        },
-    )
-    .optional()
+/// A field's current version at HQ, if it was ever written. `authors` remembers the
+/// changes already looked up: one operation's fields mostly share one.
+fn field_version(
+    conn: &Connection,
+    doc: &Doc,
+    field: &str,
+    authors: &mut BTreeMap<i64, (String, String, Hlc)>,
+) -> rusqlite::Result<Option<FieldVersion>> {
+    let Some(DocField(value, version, change)) = doc.get(field) else {
+        return Ok(None);
+    };
+    if !authors.contains_key(change) {
+        authors.insert(*change, change_author(conn, *change)?);
+    }
+    let (author, device, hlc) = authors[change].clone();
+    Ok(Some(FieldVersion { value: value.clone(), version: *version, author, device, hlc }))
 }
 
 /// Keeps both sides of a conflict: the base value (from the field's history), the
@@ -345,13 +400,20 @@ fn record_conflict(
     kind: &str,
     now: &str,
 ) -> rusqlite::Result<()> {
-    let base_value: Option<String> = tx
-        .query_row(
-            "SELECT value FROM field_history WHERE assessment_id = ?1 AND field = ?2 AND version = ?3",
-            params![assessment_id, field, base_version],
-            |r| r.get(0),
-        )
-        .optional()?;
+    // The base value is the one the change that wrote `base_version` of the field left.
+    let mut base_value: Option<String> = None;
+    if base_version > 0 {
+        let mut stmt = tx.prepare_cached("SELECT fields FROM changes WHERE assessment_id = ?1 ORDER BY id")?;
+        let mut rows = stmt.query([assessment_id])?;
+        while let Some(row) = rows.next()? {
+            let fields: BTreeMap<String, (FieldValue, u64)> =
+                serde_json::from_str(&row.get::<_, String>(0)?).unwrap_or_default();
+            if let Some((value, _)) = fields.get(field).filter(|(_, v)| *v == base_version) {
+                base_value = Some(value.to_string());
+                break;
+            }
+        }
+    }
     let (value, version, author, device, hlc) = match current {
         Some(c) => (c.value.to_string(), c.version, c.author.as_str(), c.device.as_str(), c.hlc),
         None => ("null".to_owned(), 0, "", "", Hlc::default()),
@@ -384,17 +446,26 @@ fn record_conflict(
 }
 
 /// Applies one operation inside the batch's transaction and says what happened.
-fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) -> rusqlite::Result<OpResult> {
+/// `rounds` remembers the rounds already read in this batch.
+fn apply_op(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    op: &Operation,
+    rounds: &mut BTreeMap<String, Option<Round>>,
+    now: &str,
+) -> rusqlite::Result<OpResult> {
     let applied =
         OpResult { op_id: op.op_id.clone(), outcome: Outcome::Applied, original: None, code: None, reason: None };
-    let round = tx
-        .query_row(
-            "SELECT code, number, title, status, window_start, window_end, forms FROM rounds WHERE code = ?1",
-            [&op.key.round],
-            round_from_row,
-        )
-        .optional()?;
-    let Some(round) = round else {
+    if !rounds.contains_key(&op.key.round) {
+        let round = tx
+            .prepare_cached(
+                "SELECT code, number, title, status, window_start, window_end, forms FROM rounds WHERE code = ?1",
+            )?
+            .query_row([&op.key.round], round_from_row)
+            .optional()?;
+        rounds.insert(op.key.round.clone(), round);
+    }
+    let Some(round) = &rounds[&op.key.round] else {
         return Ok(rejected(op, "unknown_round", format!("round {} does not exist at HQ", op.key.round)));
     };
     if !round.accepts_field_edits() {
@@ -416,28 +487,37 @@ fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) ->
         (None, OpBody::Submit) => {
             return Ok(rejected(op, "submission_blocked", format!("nothing has been entered for {key}")));
         }
-        (None, OpBody::SetField { .. }) => {
+        (None, OpBody::Edit { .. }) => {
             let seq = next_change_seq(tx)?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq, created_at, updated_at)
                  VALUES (?1, ?2, ?3, 'draft', ?4, 0, ?5, ?6, ?6)",
-                params![key.round, key.form, key.location.as_str(), form_version, seq, now],
-            )?;
+            )?
+            .execute(params![key.round, key.form, key.location.as_str(), form_version, seq, now])?;
             Head { id: tx.last_insert_rowid(), status: AssessmentStatus::NotStarted }
         }
     };
     match &op.body {
-        OpBody::SetField { field, value, base_version } if head.status == AssessmentStatus::Voided => {
+        OpBody::Edit { values, bases } if head.status == AssessmentStatus::Voided => {
             // An edit racing a void: keep both, let a supervisor decide. Never "delete wins".
-            let current = field_version(tx, head.id, field)?;
-            record_conflict(tx, head.id, field, *base_version, current.as_ref(), caller, op, value, "void", now)?;
-            touch(tx, head.id, AssessmentStatus::Voided, now)?;
+            let doc = load_doc(tx, head.id)?;
+            let mut authors = BTreeMap::new();
+            for (field, value) in values {
+                let base = bases.get(field).copied().unwrap_or(0);
+                let current = field_version(tx, &doc, field, &mut authors)?;
+                record_conflict(tx, head.id, field, base, current.as_ref(), caller, op, value, "void", now)?;
+            }
+            touch(tx, head.id, AssessmentStatus::Voided, None, now)?;
+            let fields: Vec<&str> = values.keys().map(String::as_str).collect();
             Ok(OpResult {
                 op_id: op.op_id.clone(),
                 outcome: Outcome::Conflict,
                 original: None,
                 code: Some("conflict".into()),
-                reason: Some(format!("{key} was voided meanwhile; your `{field}` is kept for a supervisor to settle")),
+                reason: Some(format!(
+                    "{key} was voided meanwhile; your {} is kept for a supervisor to settle",
+                    fields.join(", ")
+                )),
             })
         }
         OpBody::Void { reason } => {
@@ -450,85 +530,80 @@ fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) ->
                     "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
                     params![head.id, caller.username, caller.role.as_str(), format!("Voided: {reason}"), now],
                 )?;
-                touch(tx, head.id, status, now)?;
+                touch(tx, head.id, status, None, now)?;
             }
             Ok(applied)
         }
-        OpBody::SetField { field, value, base_version } => {
+        OpBody::Edit { values, bases } => {
             let status = match workflow::edit(head.status) {
                 Ok(s) => s,
                 Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
             };
-            let current = field_version(tx, head.id, field)?;
-            let incoming = IncomingWrite {
-                value: value.clone(),
-                base_version: *base_version,
-                author: caller.username.clone(),
-                device: caller.device_id.clone(),
-                hlc: op.hlc,
-            };
-            match merge_field(current.as_ref(), &incoming) {
-                MergeOutcome::Unchanged => {
-                    if head.status != status {
-                        touch(tx, head.id, status, now)?;
+            let mut doc = load_doc(tx, head.id)?;
+            let mut authors = BTreeMap::new();
+            let mut writes: BTreeMap<&str, (&FieldValue, u64)> = BTreeMap::new();
+            let mut conflicts: Vec<String> = Vec::new();
+            for (field, value) in values {
+                let current = field_version(tx, &doc, field, &mut authors)?;
+                let incoming = IncomingWrite {
+                    value: value.clone(),
+                    base_version: bases.get(field).copied().unwrap_or(0),
+                    author: caller.username.clone(),
+                    device: caller.device_id.clone(),
+                    hlc: op.hlc,
+                };
+                match merge_field(current.as_ref(), &incoming) {
+                    MergeOutcome::Unchanged => {}
+                    MergeOutcome::Apply => {
+                        writes.insert(field, (value, current.as_ref().map_or(0, |c| c.version) + 1));
                     }
-                    Ok(applied)
-                }
-                MergeOutcome::Apply => {
-                    let version = current.as_ref().map_or(0, |c| c.version) + 1;
-                    let value_json = value.to_string();
-                    tx.execute(
-                        "INSERT INTO field_values (assessment_id, field, value, version, author, device_id, hlc, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                         ON CONFLICT (assessment_id, field) DO UPDATE SET value = excluded.value, version = excluded.version,
-                           author = excluded.author, device_id = excluded.device_id, hlc = excluded.hlc, updated_at = excluded.updated_at",
-                        params![head.id, field, value_json, version, caller.username, caller.device_id, op.hlc.encode(), now],
-                    )?;
-                    tx.execute(
-                        "INSERT INTO field_history (assessment_id, field, version, old_value, value, author, device_id, hlc, op_id, at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                        params![
+                    MergeOutcome::Conflict => {
+                        let current = current.expect("a conflict needs a current version");
+                        record_conflict(
+                            tx,
                             head.id,
                             field,
-                            version,
-                            current.as_ref().map(|c| c.value.to_string()),
-                            value_json,
-                            caller.username,
-                            caller.device_id,
-                            op.hlc.encode(),
-                            op.op_id,
-                            now
-                        ],
-                    )?;
-                    touch(tx, head.id, status, now)?;
-                    Ok(applied)
+                            incoming.base_version,
+                            Some(&current),
+                            caller,
+                            op,
+                            value,
+                            "value",
+                            now,
+                        )?;
+                        conflicts.push(format!("{} changed `{field}` to {} meanwhile", current.author, current.value));
+                    }
                 }
-                MergeOutcome::Conflict => {
-                    let current = current.expect("a conflict needs a current version");
-                    record_conflict(
-                        tx,
-                        head.id,
-                        field,
-                        *base_version,
-                        Some(&current),
-                        caller,
-                        op,
-                        value,
-                        "value",
-                        now,
-                    )?;
-                    touch(tx, head.id, status, now)?;
-                    Ok(OpResult {
-                        op_id: op.op_id.clone(),
-                        outcome: Outcome::Conflict,
-                        original: None,
-                        code: Some("conflict".into()),
-                        reason: Some(format!(
-                            "{} changed `{field}` to {} meanwhile; your {} is kept for a supervisor to settle",
-                            current.author, current.value, value
-                        )),
-                    })
+            }
+            let written = !writes.is_empty();
+            if written {
+                let change = insert_change(
+                    tx,
+                    head.id,
+                    Some(&op.op_id),
+                    &caller.username,
+                    &caller.device_id,
+                    op.hlc,
+                    now,
+                    &writes,
+                )?;
+                for (field, (value, version)) in writes {
+                    doc.insert(field.to_owned(), DocField(value.clone(), version, change));
                 }
+            }
+            if written || !conflicts.is_empty() || head.status != status {
+                touch(tx, head.id, status, written.then_some(&doc), now)?;
+            }
+            if conflicts.is_empty() {
+                Ok(applied)
+            } else {
+                Ok(OpResult {
+                    op_id: op.op_id.clone(),
+                    outcome: Outcome::Conflict,
+                    original: None,
+                    code: Some("conflict".into()),
+                    reason: Some(format!("{}; your values are kept for a supervisor to settle", conflicts.join("; "))),
+                })
             }
         }
         OpBody::Submit => {
@@ -555,7 +630,7 @@ fn apply_op(tx: &Transaction<'_>, caller: &Caller, op: &Operation, now: &str) ->
                 return Ok(rejected(op, "submission_blocked", reasons.join("; ")));
             }
             if head.status != status {
-                touch(tx, head.id, status, now)?;
+                touch(tx, head.id, status, None, now)?;
             }
             Ok(applied)
         }
@@ -748,19 +823,15 @@ impl HqStorage for SqliteHq {
                     params![round, r.form, r.location.as_str(), r.form_version, seq, now],
                 )?;
                 let id = tx.last_insert_rowid();
-                for (field, value) in &r.values {
-                    let value = value.to_string();
-                    tx.execute(
-                        "INSERT INTO field_values (assessment_id, field, value, version, author, device_id, hlc, updated_at)
-                         VALUES (?1, ?2, ?3, 1, ?4, 'import', ?5, ?6)",
-                        params![id, field, value, author, Hlc::default().encode(), now],
-                    )?;
-                    tx.execute(
-                        "INSERT INTO field_history (assessment_id, field, version, old_value, value, author, device_id, hlc, op_id, at)
-                         VALUES (?1, ?2, 1, NULL, ?3, ?4, 'import', ?5, NULL, ?6)",
-                        params![id, field, value, author, Hlc::default().encode(), now],
-                    )?;
-                }
+                let writes: BTreeMap<&str, (&FieldValue, u64)> =
+                    r.values.iter().map(|(field, value)| (field.as_str(), (value, 1))).collect();
+                let change = insert_change(&tx, id, None, &author, "import", Hlc::default(), &now, &writes)?;
+                let doc: Doc =
+                    r.values.iter().map(|(field, value)| (field.clone(), DocField(value.clone(), 1, change))).collect();
+                tx.execute(
+                    "UPDATE assessments SET fields = ?2 WHERE id = ?1",
+                    params![id, serde_json::to_string(&doc).expect("values serialise")],
+                )?;
             }
             tx.execute(
                 "INSERT INTO access_log (at, actor, action, target) VALUES (?1, ?2, 'import_round', ?3)",
@@ -788,9 +859,11 @@ impl HqStorage for SqliteHq {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut results = Vec::with_capacity(ops.len());
+            let mut rounds = BTreeMap::new();
             for op in &ops {
                 let seen = tx
-                    .query_row("SELECT outcome, code, reason FROM ops WHERE op_id = ?1", [&op.op_id], |r| {
+                    .prepare_cached("SELECT outcome, code, reason FROM ops WHERE op_id = ?1")?
+                    .query_row([&op.op_id], |r| {
                         Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
                     })
                     .optional()?;
@@ -804,11 +877,11 @@ impl HqStorage for SqliteHq {
                     });
                     continue;
                 }
-                let result = apply_op(&tx, &caller, op, &now)?;
-                tx.execute(
+                let result = apply_op(&tx, &caller, op, &mut rounds, &now)?;
+                tx.prepare_cached(
                     "INSERT INTO ops (op_id, device_id, seq, outcome, code, reason, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![op.op_id, caller.device_id, op.seq, outcome_str(result.outcome), result.code, result.reason, now],
-                )?;
+                )?
+                .execute(params![op.op_id, caller.device_id, op.seq, outcome_str(result.outcome), result.code, result.reason, now])?;
                 results.push(result);
             }
             // Durable (synchronous=FULL) before the acknowledgement leaves HQ.
@@ -909,7 +982,7 @@ impl HqStorage for SqliteHq {
                 "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![h.id, caller.username, caller.role.as_str(), decision, comment.trim(), now],
             )?;
-            touch(&tx, h.id, status, &now)?;
+            touch(&tx, h.id, status, None, &now)?;
             let snap = snapshot(&tx, h.id)?;
             tx.commit()?;
             Ok(snap)
@@ -973,28 +1046,14 @@ impl HqStorage for SqliteHq {
             };
             let value = settle(&conflict.current.value, &conflict.incoming.value, settlement);
             let keeps_current = matches!(settlement_kind, SettlementKind::KeepCurrent);
-            let (old, version): (Option<String>, u64) = tx
-                .query_row(
-                    "SELECT value, version FROM field_values WHERE assessment_id = ?1 AND field = ?2",
-                    params![assessment_id, conflict.field],
-                    |r| Ok((Some(r.get(0)?), r.get(1)?)),
-                )
-                .optional()?
-                .unwrap_or((None, 0));
+            let mut doc = load_doc(&tx, assessment_id)?;
+            let version = doc.get(&conflict.field).map_or(0, |d| d.1) + 1;
             let value_json = value.to_string();
             let device = format!("hq:{}", caller.device_id);
-            tx.execute(
-                "INSERT INTO field_values (assessment_id, field, value, version, author, device_id, hlc, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (assessment_id, field) DO UPDATE SET value = excluded.value, version = excluded.version,
-                   author = excluded.author, device_id = excluded.device_id, hlc = excluded.hlc, updated_at = excluded.updated_at",
-                params![assessment_id, conflict.field, value_json, version + 1, caller.username, device, Hlc::default().encode(), now],
-            )?;
-            tx.execute(
-                "INSERT INTO field_history (assessment_id, field, version, old_value, value, author, device_id, hlc, op_id, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9)",
-                params![assessment_id, conflict.field, version + 1, old, value_json, caller.username, device, Hlc::default().encode(), now],
-            )?;
+            let writes = BTreeMap::from([(conflict.field.as_str(), (&value, version))]);
+            let change =
+                insert_change(&tx, assessment_id, None, &caller.username, &device, Hlc::default(), &now, &writes)?;
+            doc.insert(conflict.field.clone(), DocField(value.clone(), version, change));
             tx.execute(
                 "UPDATE conflicts SET status = 'resolved', resolved_by = ?2, resolution_value = ?3, resolution_reason = ?4,
                    resolved_at = ?5 WHERE id = ?1",
@@ -1006,7 +1065,7 @@ impl HqStorage for SqliteHq {
                 // Taking the edit over the void brings the assessment back as a draft.
                 status = AssessmentStatus::Draft;
             }
-            touch(&tx, assessment_id, status, &now)?;
+            touch(&tx, assessment_id, status, Some(&doc), &now)?;
             let snap = snapshot(&tx, assessment_id)?;
             tx.commit()?;
             Ok(snap)

@@ -19,7 +19,11 @@ use std::path::Path;
 pub use sqlite::OpenError;
 
 const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_device_store.sql"), include_str!("../migrations/0002_outbox_void.sql")];
+    &[
+        include_str!("../migrations/0001_device_store.sql"),
+        include_str!("../migrations/0002_outbox_void.sql"),
+        include_str!("../migrations/0003_documents.sql"),
+    ];
 
 /// The wall time, passed in by the caller: this crate never reads the clock.
 #[derive(Debug, Clone)]
@@ -156,7 +160,8 @@ impl AssessmentRecord {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
-    SetField,
+    /// One save: every field it changed.
+    Edit,
     Submit,
     Void,
 }
@@ -168,8 +173,10 @@ pub struct OutboxOp {
     pub op_id: String,
     pub key: AssessmentKey,
     pub kind: OpKind,
-    pub field: Option<String>,
-    pub value: Option<FieldValue>,
+    /// For an edit: field → (value, the field version the device last saw from HQ).
+    pub edits: BTreeMap<String, (FieldValue, u64)>,
+    /// For a void: why.
+    pub reason: Option<String>,
     pub base_version: u64,
     pub hlc: Hlc,
     pub form_version: u32,
@@ -188,6 +195,7 @@ pub enum OpOutcome {
 pub struct RejectedOp {
     pub op_id: String,
     pub key: AssessmentKey,
+    /// The fields an edit wrote, comma-separated.
     pub field: Option<String>,
     pub state: String,
     pub code: String,
@@ -430,41 +438,35 @@ impl Store {
             return Ok(record);
         }
         let tx = self.conn.transaction()?;
-        upsert_assessment(&tx, key, status, form_version, now)?;
+        // The base of each field is what this device last saw of it from HQ; while
+        // earlier local operations on it are pending, they all share their chain's base.
+        let mut bases = pending_edits(&tx, key)?.into_iter().fold(BTreeMap::new(), |mut bases, (field, (_, base))| {
+            bases.entry(field).or_insert(base);
+            bases
+        });
+        let server = server_fields(&tx, key)?;
+        let mut edits: BTreeMap<&str, (&FieldValue, u64)> = BTreeMap::new();
+        let mut olds: BTreeMap<&str, Option<&FieldValue>> = BTreeMap::new();
+        let mut fields = record.values.clone();
         for (field, value) in changed {
-            // The base is what this device last saw of the field from HQ; while earlier
-            // local operations on it are pending, they all share their chain's base.
-            let base_version: u64 = tx
-                .query_row(
-                    "SELECT base_version FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4
-                     AND state = 'pending' ORDER BY seq LIMIT 1",
-                    params![key.round, key.form, key.location.as_str(), field],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .map_or_else(
-                    || {
-                        tx.query_row(
-                            "SELECT server_version FROM field_values
-                             WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4",
-                            params![key.round, key.form, key.location.as_str(), field],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .map(|v| v.unwrap_or(0))
-                    },
-                    Ok,
-                )?;
-            let value_json = value.to_string();
-            tx.execute(
-                "INSERT INTO field_values (round, form, location, field, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (round, form, location, field) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                params![key.round, key.form, key.location.as_str(), field, value_json, now.iso],
-            )?;
-            enqueue(&tx, key, OpKind::SetField, Some(field), Some(&value_json), base_version, form_version, now)?;
-            let old = record.values.get(field).map(|v| v.to_string());
-            audit(&tx, &session, key, "set_field", Some(field), old, Some(value_json), now)?;
+            let base = bases.remove(field).unwrap_or_else(|| server.get(field).map_or(0, |(_, v)| *v));
+            edits.insert(field, (value, base));
+            olds.insert(field, record.values.get(field));
+            fields.insert(field.clone(), value.clone());
         }
+        upsert_assessment(&tx, key, status, form_version, Some(&fields), now)?;
+        let edits_json = serde_json::to_string(&edits).expect("values serialise");
+        enqueue(&tx, key, OpKind::Edit, Some(&edits_json), 0, form_version, now)?;
+        let news: BTreeMap<&str, &FieldValue> = edits.iter().map(|(f, (v, _))| (*f, *v)).collect();
+        audit(
+            &tx,
+            &session,
+            key,
+            "edit",
+            Some(serde_json::to_string(&olds).expect("values serialise")),
+            Some(serde_json::to_string(&news).expect("values serialise")),
+            now,
+        )?;
         tx.commit()?;
         self.assessment(key)
     }
@@ -492,14 +494,13 @@ impl Store {
             return Ok(record);
         }
         let tx = self.conn.transaction()?;
-        upsert_assessment(&tx, key, status, record.form_version, now)?;
-        enqueue(&tx, key, OpKind::Submit, None, None, record.server_version, record.form_version, now)?;
+        upsert_assessment(&tx, key, status, record.form_version, None, now)?;
+        enqueue(&tx, key, OpKind::Submit, None, record.server_version, record.form_version, now)?;
         audit(
             &tx,
             &session,
             key,
             "submit",
-            None,
             Some(record.status.as_str().into()),
             Some(status.as_str().into()),
             now,
@@ -524,9 +525,9 @@ impl Store {
         }
         let reason = serde_json::Value::from(reason.trim()).to_string();
         let tx = self.conn.transaction()?;
-        upsert_assessment(&tx, key, status, record.form_version, now)?;
-        enqueue(&tx, key, OpKind::Void, None, Some(&reason), record.server_version, record.form_version, now)?;
-        audit(&tx, &session, key, "void", None, Some(record.status.as_str().into()), Some(reason), now)?;
+        upsert_assessment(&tx, key, status, record.form_version, None, now)?;
+        enqueue(&tx, key, OpKind::Void, Some(&reason), record.server_version, record.form_version, now)?;
+        audit(&tx, &session, key, "void", Some(record.status.as_str().into()), Some(reason), now)?;
         tx.commit()?;
         self.assessment(key)
     }
@@ -534,25 +535,31 @@ impl Store {
     /// Pending operations in sequence order, oldest first.
     pub fn pending_ops(&self, limit: usize) -> Result<Vec<OutboxOp>> {
         let mut stmt = self.conn.prepare(
-            "SELECT seq, op_id, round, form, location, kind, field, value, base_version, hlc, form_version
+            "SELECT seq, op_id, round, form, location, kind, value, base_version, hlc, form_version
              FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
-            let value: Option<String> = r.get(7)?;
+            let value: Option<String> = r.get(6)?;
+            let kind = match r.get::<_, String>(5)?.as_str() {
+                "submit" => OpKind::Submit,
+                "void" => OpKind::Void,
+                _ => OpKind::Edit,
+            };
+            let (edits, reason) = match (kind, value) {
+                (OpKind::Edit, Some(v)) => (parse_json(6, &v)?, None),
+                (OpKind::Void, Some(v)) => (BTreeMap::new(), Some(parse_json::<String>(6, &v)?)),
+                _ => (BTreeMap::new(), None),
+            };
             Ok(OutboxOp {
                 seq: r.get(0)?,
                 op_id: r.get(1)?,
                 key: key_from_row(r, 2)?,
-                kind: match r.get::<_, String>(5)?.as_str() {
-                    "submit" => OpKind::Submit,
-                    "void" => OpKind::Void,
-                    _ => OpKind::SetField,
-                },
-                field: r.get(6)?,
-                value: value.map(|v| serde_json::from_str(&v).unwrap_or(FieldValue::Null)),
-                base_version: r.get(8)?,
-                hlc: Hlc::decode(&r.get::<_, String>(9)?).unwrap_or_default(),
-                form_version: r.get(10)?,
+                kind,
+                edits,
+                reason,
+                base_version: r.get(7)?,
+                hlc: Hlc::decode(&r.get::<_, String>(8)?).unwrap_or_default(),
+                form_version: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -590,14 +597,22 @@ impl Store {
     /// Operations HQ did not apply, with HQ's reasons.
     pub fn rejected_ops(&self) -> Result<Vec<RejectedOp>> {
         let mut stmt = self.conn.prepare(
-            "SELECT op_id, round, form, location, field, state, reject_code, reject_reason
+            "SELECT op_id, round, form, location, CASE kind WHEN 'edit' THEN value END, state, reject_code, reject_reason
              FROM outbox WHERE state != 'pending' ORDER BY seq",
         )?;
         let rows = stmt.query_map([], |r| {
+            let edits: Option<String> = r.get(4)?;
+            let field = match edits {
+                Some(e) => {
+                    let edits: BTreeMap<String, serde_json::Value> = parse_json(4, &e)?;
+                    Some(edits.into_keys().collect::<Vec<_>>().join(", "))
+                }
+                None => None,
+            };
             Ok(RejectedOp {
                 op_id: r.get(0)?,
                 key: key_from_row(r, 1)?,
-                field: r.get(4)?,
+                field,
                 state: r.get(5)?,
                 code: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
                 reason: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
@@ -681,16 +696,27 @@ impl Store {
              WHERE round = ?1 AND form = ?2 AND location = ?3 ORDER BY id",
         )?;
         let rows = stmt.query_map(params![key.round, key.form, key.location.as_str()], |r| {
-            Ok(AuditEntry {
-                at: r.get(0)?,
-                actor: r.get(1)?,
-                action: r.get(2)?,
-                field: r.get(3)?,
-                old_value: r.get(4)?,
-                new_value: r.get(5)?,
-            })
+            let (at, actor, action): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let (old, new): (Option<String>, Option<String>) = (r.get(4)?, r.get(5)?);
+            if action != "edit" {
+                return Ok(vec![AuditEntry { at, actor, action, field: r.get(3)?, old_value: old, new_value: new }]);
+            }
+            // One save: a row per field it changed, old value → new value.
+            let olds: BTreeMap<String, FieldValue> = parse_json(4, old.as_deref().unwrap_or("{}"))?;
+            let news: BTreeMap<String, FieldValue> = parse_json(5, new.as_deref().unwrap_or("{}"))?;
+            Ok(news
+                .into_iter()
+                .map(|(field, value)| AuditEntry {
+                    at: at.clone(),
+                    actor: actor.clone(),
+                    action: "set_field".into(),
+                    old_value: olds.get(&field).filter(|v| !v.is_null()).map(|v| v.to_string()),
+                    new_value: Some(value.to_string()),
+                    field: Some(field),
+                })
+                .collect())
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(rows.collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
     }
 }
 
@@ -729,27 +755,28 @@ fn key_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Assessm
 fn load_assessment(conn: &Connection, key: &AssessmentKey) -> Result<Option<AssessmentRecord>> {
     let k = params![key.round, key.form, key.location.as_str()];
     let head = conn
-        .query_row(
-            "SELECT status, form_version, server_version, open_conflicts FROM assessments
+        .prepare_cached(
+            "SELECT status, form_version, server_version, open_conflicts, fields FROM assessments
              WHERE round = ?1 AND form = ?2 AND location = ?3",
-            k,
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, u64>(2)?, r.get::<_, u32>(3)?)),
-        )
+        )?
+        .query_row(k, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, u64>(2)?, r.get::<_, u32>(3)?, {
+                let fields: String = r.get(4)?;
+                parse_json::<BTreeMap<String, FieldValue>>(4, &fields)?
+            }))
+        })
         .optional()?;
-    let Some((status, form_version, server_version, open_conflicts)) = head else {
+    let Some((status, form_version, server_version, open_conflicts, values)) = head else {
         return Ok(None);
     };
-    let values = values_of(conn, key)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT field FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3
-         AND state = 'pending' AND field IS NOT NULL ORDER BY field",
-    )?;
-    let pending_fields = stmt.query_map(k, |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-    let pending_ops: u32 = conn.query_row(
-        "SELECT count(*) FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'pending'",
-        k,
-        |r| r.get(0),
-    )?;
+    let pending = pending_ops_of(conn, key)?;
+    let pending_ops = pending.len() as u32;
+    let pending_fields: Vec<String> = pending
+        .into_iter()
+        .flat_map(|(_, edits)| edits.into_keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let mut stmt = conn.prepare_cached(
         "SELECT hq_id, author, role, decision, text, at FROM comments
          WHERE round = ?1 AND form = ?2 AND location = ?3 ORDER BY hq_id",
@@ -781,18 +808,60 @@ fn load_assessment(conn: &Connection, key: &AssessmentKey) -> Result<Option<Asse
     }))
 }
 
+fn parse_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// The values the enumerator sees.
 fn values_of(conn: &Connection, key: &AssessmentKey) -> Result<BTreeMap<String, FieldValue>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT field, value FROM field_values WHERE round = ?1 AND form = ?2 AND location = ?3")?;
+    let fields: Option<String> = conn
+        .prepare_cached("SELECT fields FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?
+        .query_row(params![key.round, key.form, key.location.as_str()], |r| r.get(0))
+        .optional()?;
+    Ok(match fields {
+        Some(f) => parse_json(0, &f)?,
+        None => BTreeMap::new(),
+    })
+}
+
+/// The last version of each field pulled from HQ: field → (value, version).
+fn server_fields(conn: &Connection, key: &AssessmentKey) -> Result<BTreeMap<String, (FieldValue, u64)>> {
+    let fields: Option<String> = conn
+        .prepare_cached("SELECT server_fields FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?
+        .query_row(params![key.round, key.form, key.location.as_str()], |r| r.get(0))
+        .optional()?;
+    Ok(match fields {
+        Some(f) => parse_json(0, &f)?,
+        None => BTreeMap::new(),
+    })
+}
+
+/// The assessment's pending operations, oldest first: kind, and for an edit its fields
+/// with their base versions.
+#[allow(clippy::type_complexity)]
+fn pending_ops_of(
+    conn: &Connection,
+    key: &AssessmentKey,
+) -> Result<Vec<(String, BTreeMap<String, (FieldValue, u64)>)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, value FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'pending'
+         ORDER BY seq",
+    )?;
     let rows = stmt.query_map(params![key.round, key.form, key.location.as_str()], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        let kind: String = r.get(0)?;
+        let edits = match (kind.as_str(), r.get::<_, Option<String>>(1)?) {
+            ("edit", Some(v)) => parse_json(1, &v)?,
+            _ => BTreeMap::new(),
+        };
+        Ok((kind, edits))
     })?;
-    let mut values = BTreeMap::new();
-    for row in rows {
-        let (field, value) = row?;
-        values.insert(field, serde_json::from_str(&value).unwrap_or(FieldValue::Null));
-    }
-    Ok(values)
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every field a pending edit of the assessment writes, oldest edit first.
+fn pending_edits(conn: &Connection, key: &AssessmentKey) -> Result<Vec<(String, (FieldValue, u64))>> {
+    Ok(pending_ops_of(conn, key)?.into_iter().flat_map(|(_, edits)| edits).collect())
 }
 
 /// The same location and form in the latest earlier round the device holds.
@@ -833,18 +902,23 @@ fn child_values(conn: &Connection, key: &AssessmentKey, child_form: &str) -> Res
         .collect()
 }
 
+/// Creates or updates the assessment's row; with `fields`, the values the enumerator sees.
 fn upsert_assessment(
     tx: &Transaction<'_>,
     key: &AssessmentKey,
     status: AssessmentStatus,
     form_version: u32,
+    fields: Option<&BTreeMap<String, FieldValue>>,
     now: &Now,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT INTO assessments (round, form, location, status, form_version, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (round, form, location) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
-        params![key.round, key.form, key.location.as_str(), status.as_str(), form_version, now.iso],
-    )?;
+    let fields = fields.map(|f| serde_json::to_string(f).expect("values serialise"));
+    tx.prepare_cached(
+        "INSERT INTO assessments (round, form, location, status, form_version, updated_at, fields)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, '{}'))
+         ON CONFLICT (round, form, location) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+           fields = coalesce(?7, fields)",
+    )?
+    .execute(params![key.round, key.form, key.location.as_str(), status.as_str(), form_version, now.iso, fields])?;
     Ok(())
 }
 
@@ -853,7 +927,6 @@ fn enqueue(
     tx: &Transaction<'_>,
     key: &AssessmentKey,
     kind: OpKind,
-    field: Option<&str>,
     value: Option<&str>,
     base_version: u64,
     form_version: u32,
@@ -863,28 +936,27 @@ fn enqueue(
         tx.query_row("SELECT hlc, next_seq FROM device", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let hlc = Hlc::decode(&hlc).unwrap_or_default().tick(now.millis);
     let kind = match kind {
-        OpKind::SetField => "set_field",
+        OpKind::Edit => "edit",
         OpKind::Submit => "submit",
         OpKind::Void => "void",
     };
-    tx.execute(
-        "INSERT INTO outbox (seq, op_id, round, form, location, kind, field, value, base_version, hlc, form_version, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
+    tx.prepare_cached(
+        "INSERT INTO outbox (seq, op_id, round, form, location, kind, value, base_version, hlc, form_version, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
             seq,
             uuid::Uuid::now_v7().to_string(),
             key.round,
             key.form,
             key.location.as_str(),
             kind,
-            field,
             value,
             base_version,
             hlc.encode(),
             form_version,
             now.iso
-        ],
-    )?;
+        ])?;
     // The clock is persisted with the operation, so it never goes backwards across restarts.
     tx.execute("UPDATE device SET hlc = ?1, next_seq = ?2", params![hlc.encode(), seq + 1])?;
     Ok(())
@@ -896,97 +968,84 @@ fn audit(
     session: &Session,
     key: &AssessmentKey,
     action: &str,
-    field: Option<&str>,
     old: Option<String>,
     new: Option<String>,
     now: &Now,
 ) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit (at, actor, device_id, round, form, location, action, field, old_value, new_value)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            now.iso,
-            session.user.username,
-            session.device_id,
-            key.round,
-            key.form,
-            key.location.as_str(),
-            action,
-            field,
-            old,
-            new
-        ],
-    )?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)",
+    )?
+    .execute(params![
+        now.iso,
+        session.user.username,
+        session.device_id,
+        key.round,
+        key.form,
+        key.location.as_str(),
+        action,
+        old,
+        new
+    ])?;
     Ok(())
 }
 
 fn apply_remote(tx: &Transaction<'_>, remote: &RemoteAssessment, now: &Now) -> Result<()> {
     let key = &remote.key;
     let k = params![key.round, key.form, key.location.as_str()];
-    let pending_submit: bool = tx.query_row(
-        "SELECT count(*) > 0 FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'pending' AND kind = 'submit'",
-        k,
-        |r| r.get(0),
-    )?;
-    let pending_any: bool = tx.query_row(
-        "SELECT count(*) > 0 FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'pending'",
-        k,
-        |r| r.get(0),
-    )?;
-    // A local submit or edit not yet pushed decides the local status until HQ hears it.
-    let local_status: Option<String> = tx
-        .query_row("SELECT status FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3", k, |r| r.get(0))
+    let pending = pending_ops_of(tx, key)?;
+    let pending_submit = pending.iter().any(|(kind, _)| kind == "submit");
+    let pending_fields: std::collections::BTreeSet<&String> = pending.iter().flat_map(|(_, e)| e.keys()).collect();
+    let local = tx
+        .prepare_cached("SELECT status, fields FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?
+        .query_row(k, |r| Ok((r.get::<_, String>(0)?, parse_json::<BTreeMap<String, FieldValue>>(1, &r.get::<_, String>(1)?)?)))
         .optional()?;
-    let status = match (pending_submit, pending_any, local_status) {
-        (true, _, Some(s)) => s,
-        (false, true, Some(s)) if remote.status.is_editable() => s,
+    // A local submit or edit not yet pushed decides the local status until HQ hears it.
+    let status = match (pending_submit, !pending.is_empty(), &local) {
+        (true, _, Some((s, _))) => s.clone(),
+        (false, true, Some((s, _))) if remote.status.is_editable() => s.clone(),
         _ => remote.status.as_str().to_owned(),
     };
-    tx.execute(
-        "INSERT INTO assessments (round, form, location, status, form_version, server_version, open_conflicts, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (round, form, location) DO UPDATE SET status = excluded.status,
-           form_version = excluded.form_version, server_version = excluded.server_version,
-           open_conflicts = excluded.open_conflicts, updated_at = excluded.updated_at",
-        params![key.round, key.form, key.location.as_str(), status, remote.form_version, remote.version, remote.open_conflicts, now.iso],
-    )?;
-    for (field, (value, version)) in &remote.fields {
-        let value = value.to_string();
-        let has_pending: bool = tx.query_row(
-            "SELECT count(*) > 0 FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4 AND state = 'pending'",
-            params![key.round, key.form, key.location.as_str(), field],
-            |r| r.get(0),
-        )?;
-        if has_pending {
-            // Never overwrite a value the enumerator typed and HQ has not yet heard.
-            tx.execute(
-                "UPDATE field_values SET server_value = ?5, server_version = ?6
-                 WHERE round = ?1 AND form = ?2 AND location = ?3 AND field = ?4",
-                params![key.round, key.form, key.location.as_str(), field, value, version],
-            )?;
-        } else {
-            tx.execute(
-                "INSERT INTO field_values (round, form, location, field, value, server_value, server_version, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)
-                 ON CONFLICT (round, form, location, field) DO UPDATE SET value = excluded.value,
-                   server_value = excluded.server_value, server_version = excluded.server_version",
-                params![key.round, key.form, key.location.as_str(), field, value, version, now.iso],
-            )?;
+    let mut fields = local.map(|(_, f)| f).unwrap_or_default();
+    for (field, (value, _)) in &remote.fields {
+        // Never overwrite a value the enumerator typed and HQ has not yet heard; HQ's
+        // version is remembered beside it, in `server_fields`.
+        if !pending_fields.contains(field) {
+            fields.insert(field.clone(), value.clone());
         }
     }
+    tx.prepare_cached(
+        "INSERT INTO assessments (round, form, location, status, form_version, server_version, open_conflicts, updated_at,
+           fields, server_fields)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (round, form, location) DO UPDATE SET status = excluded.status,
+           form_version = excluded.form_version, server_version = excluded.server_version,
+           open_conflicts = excluded.open_conflicts, updated_at = excluded.updated_at,
+           fields = excluded.fields, server_fields = excluded.server_fields",
+    )?
+    .execute(params![
+        key.round,
+        key.form,
+        key.location.as_str(),
+        status,
+        remote.form_version,
+        remote.version,
+        remote.open_conflicts,
+        now.iso,
+        serde_json::to_string(&fields).expect("values serialise"),
+        serde_json::to_string(&remote.fields).expect("values serialise"),
+    ])?;
     if remote.open_conflicts == 0 {
         // HQ has settled every conflict here; the settled value arrives with this page.
-        tx.execute(
-            "DELETE FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'conflict'",
-            params![key.round, key.form, key.location.as_str()],
-        )?;
+        tx.prepare_cached("DELETE FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'conflict'")?
+            .execute(params![key.round, key.form, key.location.as_str()])?;
     }
     for c in &remote.comments {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO comments (round, form, location, hq_id, author, role, decision, text, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![key.round, key.form, key.location.as_str(), c.hq_id, c.author, c.role, c.decision, c.text, c.at],
-        )?;
+        )?
+        .execute(params![key.round, key.form, key.location.as_str(), c.hq_id, c.author, c.role, c.decision, c.text, c.at])?;
     }
     Ok(())
 }

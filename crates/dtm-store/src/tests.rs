@@ -48,7 +48,8 @@ fn an_edit_writes_its_value_outbox_operation_and_audit_row_together() {
     assert_eq!(record.status, AssessmentStatus::Draft, "the first edit starts a draft");
     let ops = store.pending_ops(10).unwrap();
     assert_eq!(ops.len(), 1, "one edit is one operation");
-    assert_eq!((ops[0].seq, ops[0].field.as_deref(), ops[0].base_version), (1, Some("idp_hh"), 0));
+    assert_eq!((ops[0].seq, ops[0].kind), (1, OpKind::Edit));
+    assert_eq!(ops[0].edits, BTreeMap::from([("idp_hh".to_string(), (json!(12), 0))]), "base 0: HQ never had it");
     assert_eq!(count(&store, "SELECT count(*) FROM audit"), 1, "every change is audited");
 }
 
@@ -269,7 +270,16 @@ fn several_fields_saved_together_are_all_kept_or_all_refused() {
     let good = [("idp_hh".to_string(), json!(4)), ("idp_ind".to_string(), json!(9))];
     let record = store.set_fields(&tripoli(), &good, &now(3)).unwrap();
     assert_eq!((record.values["idp_hh"].clone(), record.values["idp_ind"].clone()), (json!(4), json!(9)));
-    assert_eq!(store.pending_ops(10).unwrap().len(), 2, "one operation per changed field");
+    let ops = store.pending_ops(10).unwrap();
+    assert_eq!(ops.len(), 1, "one save is one operation, so HQ applies it whole or refuses it whole");
+    assert_eq!(ops[0].edits.keys().collect::<Vec<_>>(), ["idp_hh", "idp_ind"]);
+    assert_eq!(count(&store, "SELECT count(*) FROM audit"), 1, "one save is one audit row");
+    let trail = store.audit_trail(&tripoli()).unwrap();
+    assert_eq!(
+        trail.iter().map(|e| (e.field.as_deref(), e.new_value.as_deref())).collect::<Vec<_>>(),
+        [(Some("idp_hh"), Some("4")), (Some("idp_ind"), Some("9"))],
+        "the audit trail still reads a field at a time"
+    );
 }
 
 #[test]
@@ -282,24 +292,57 @@ fn voiding_keeps_every_value_queues_a_tombstone_and_refuses_later_edits() {
     assert_eq!(record.status, AssessmentStatus::Voided);
     assert_eq!(record.values["idp_hh"], json!(4), "a void deletes nothing");
     let ops = store.pending_ops(10).unwrap();
-    assert_eq!((ops[1].kind, ops[1].value.clone()), (OpKind::Void, Some(json!("entered by mistake"))));
+    assert_eq!((ops[1].kind, ops[1].reason.as_deref()), (OpKind::Void, Some("entered by mistake")));
     assert_eq!(store.set_field(&tripoli(), "idp_hh", json!(5), &now(4)).unwrap_err().code(), "invalid_transition");
 }
 
 #[test]
-fn a_version_1_store_is_migrated_to_version_2_keeping_its_outbox() {
+fn a_version_1_store_is_migrated_to_documents_keeping_its_values_and_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.sqlite3");
     {
         let mut conn = Connection::open(&path).unwrap();
         sqlite::migrate(&mut conn, &MIGRATIONS[..1]).unwrap();
-        conn.execute(
-            "INSERT INTO outbox (seq, op_id, round, form, location, kind, field, value, base_version, hlc, form_version, created_at)
-             VALUES (1, 'x', 'R1', 'baladiya', 'LY021104', 'set_field', 'idp_hh', '3', 0, '000000000000001-0000000000', 1, 'now')",
-            [],
+        conn.execute_batch(
+            "INSERT INTO assessments (round, form, location, status, form_version, server_version, updated_at)
+             VALUES ('R1', 'baladiya', 'LY021104', 'draft', 2, 1, 'now');
+             INSERT INTO field_values (round, form, location, field, value, server_value, server_version, updated_at)
+             VALUES ('R1', 'baladiya', 'LY021104', 'idp_hh', '3', '2', 1, 'now'),
+                    ('R1', 'baladiya', 'LY021104', 'idp_note', '\"ok\"', '\"ok\"', 4, 'now');
+             INSERT INTO outbox (seq, op_id, round, form, location, kind, field, value, base_version, hlc, form_version, created_at)
+             VALUES (1, 'x', 'R1', 'baladiya', 'LY021104', 'set_field', 'idp_hh', '3', 1, '000000000000001-0000000000', 2, 'now');",
         )
         .unwrap();
     }
-    let store = Store::open(&path).unwrap();
-    assert_eq!(store.pending_ops(10).unwrap().len(), 1, "an upgrade must never lose an unsent operation");
+    let mut store = Store::open(&path).unwrap();
+    let ops = store.pending_ops(10).unwrap();
+    assert_eq!(ops.len(), 1, "an upgrade must never lose an unsent operation");
+    assert_eq!(
+        (ops[0].kind, ops[0].edits.clone()),
+        (OpKind::Edit, BTreeMap::from([("idp_hh".to_string(), (json!(3), 1))])),
+        "a queued single-field write becomes a one-field edit with the same base version"
+    );
+    let values = values_of(&store.conn, &tripoli()).unwrap();
+    assert_eq!(values, BTreeMap::from([("idp_hh".into(), json!(3)), ("idp_note".into(), json!("ok"))]));
+    let server = server_fields(&store.conn, &tripoli()).unwrap();
+    assert_eq!(server["idp_hh"], (json!(2), 1), "HQ's version stays beside the unsent local value");
+    assert_eq!(server["idp_note"], (json!("ok"), 4));
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM field_values WHERE field = 'idp_hh' AND value = '3' AND server_version = 1"),
+        1,
+        "the field_values view reads the document a field at a time"
+    );
+    // A later pull keeps the pending value and takes the other.
+    let remote = RemoteAssessment {
+        key: tripoli(),
+        status: AssessmentStatus::Draft,
+        form_version: 2,
+        version: 2,
+        open_conflicts: 0,
+        fields: BTreeMap::from([("idp_hh".into(), (json!(7), 2)), ("idp_note".into(), (json!("new"), 5))]),
+        comments: vec![],
+    };
+    store.apply_pull_page(&[], &[remote], "e1:5", &now(9)).unwrap();
+    let values = values_of(&store.conn, &tripoli()).unwrap();
+    assert_eq!((values["idp_hh"].clone(), values["idp_note"].clone()), (json!(3), json!("new")));
 }

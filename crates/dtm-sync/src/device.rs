@@ -41,8 +41,8 @@ pub fn next_batch(current: usize, outcome: BatchOutcome) -> usize {
     };
     next.clamp(MIN_BATCH, MAX_BATCH)
 }
-/// Assessments per pull page.
-const PULL_PAGE: u32 = 200;
+/// Assessments in the first pull page; later pages adapt to the link like pushes.
+const PULL_PAGE: usize = 500;
 /// Attempts for one request when the link fails, with the same operation IDs each time.
 const ATTEMPTS: u32 = 4;
 
@@ -96,6 +96,8 @@ pub struct Device {
     client: Mutex<Option<HqClient>>,
     /// The push batch size, adapted to the link and kept across syncs.
     batch: std::sync::atomic::AtomicUsize,
+    /// The pull page size, adapted the same way.
+    pull_page: std::sync::atomic::AtomicUsize,
     /// How far this device's clock is from the truth, for testing devices whose clock
     /// is wrong (DTM_CLOCK_OFFSET_MS in the CLI). Zero in the field.
     clock_offset_ms: i64,
@@ -180,6 +182,7 @@ impl Device {
             client: Mutex::new(None),
             clock_offset_ms: 0,
             batch: std::sync::atomic::AtomicUsize::new(PUSH_BATCH),
+            pull_page: std::sync::atomic::AtomicUsize::new(PULL_PAGE),
         })
     }
 
@@ -386,15 +389,17 @@ impl Device {
                             hlc: op.hlc,
                             form_version: op.form_version,
                             body: match op.kind {
-                                OpKind::SetField => OpBody::SetField {
-                                    field: op.field.clone().unwrap_or_default(),
-                                    value: op.value.clone().unwrap_or(FieldValue::Null),
-                                    base_version: op.base_version,
+                                OpKind::Edit => OpBody::Edit {
+                                    values: op.edits.iter().map(|(f, (v, _))| (f.clone(), v.clone())).collect(),
+                                    bases: op
+                                        .edits
+                                        .iter()
+                                        .filter(|(_, (_, base))| *base > 0)
+                                        .map(|(f, (_, base))| (f.clone(), *base))
+                                        .collect(),
                                 },
                                 OpKind::Submit => OpBody::Submit,
-                                OpKind::Void => OpBody::Void {
-                                    reason: op.value.as_ref().and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
-                                },
+                                OpKind::Void => OpBody::Void { reason: op.reason.clone().unwrap_or_default() },
                             },
                         })
                         .collect(),
@@ -468,12 +473,27 @@ impl Device {
         if pull {
             loop {
                 let cursor = self.store().pull_cursor()?;
-                let page = retry(|| client.pull(cursor.as_deref(), PULL_PAGE)).await?;
+                let size = self.pull_page.load(Ordering::Relaxed);
+                let started = std::time::Instant::now();
+                let page = match retry(|| client.pull(cursor.as_deref(), size as u32)).await {
+                    Ok(page) => {
+                        self.pull_page
+                            .store(next_batch(size, BatchOutcome::Answered(started.elapsed())), Ordering::Relaxed);
+                        page
+                    }
+                    Err(e) => {
+                        self.pull_page.store(next_batch(size, BatchOutcome::LinkFailed), Ordering::Relaxed);
+                        return Err(e.into());
+                    }
+                };
                 let rounds: Vec<Round> = page.rounds.iter().map(Round::from).collect();
                 report.pulled += page.assessments.len() as u32;
-                let remotes: Vec<RemoteAssessment> = page.assessments.into_iter().map(remote).collect();
-                self.store().apply_pull_page(&rounds, &remotes, &page.cursor, &self.now())?;
-                if !page.has_more {
+                let cursor = page.cursor.clone();
+                let has_more = page.has_more;
+                let remotes: Vec<RemoteAssessment> =
+                    page.snapshots().map_err(ClientError::Protocol)?.into_iter().map(remote).collect();
+                self.store().apply_pull_page(&rounds, &remotes, &cursor, &self.now())?;
+                if !has_more {
                     break;
                 }
             }

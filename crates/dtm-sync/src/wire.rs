@@ -8,9 +8,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The protocol this build speaks. Sent as the `x-dtm-protocol` header.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// 2: an edit carries every field of one local save (`OpBody::Edit`), and pull pages
+/// name each field once per page (`PullResponse::fields`). No build speaking 1 was
+/// ever given to enumerators, so HQ accepts 2 only.
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The oldest protocol HQ still accepts.
-pub const MIN_PROTOCOL_VERSION: u32 = 1;
+pub const MIN_PROTOCOL_VERSION: u32 = 2;
 pub const PROTOCOL_HEADER: &str = "x-dtm-protocol";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -116,10 +120,15 @@ pub struct RoundForm {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OpBody {
-    SetField {
-        field: String,
-        value: FieldValue,
-        base_version: u64,
+    /// One local save: every field it changed, merged field by field at HQ. The
+    /// operation applies whole or is refused whole; a field another device changed
+    /// meanwhile becomes a conflict while the others apply.
+    Edit {
+        values: BTreeMap<String, FieldValue>,
+        /// The field version this device last saw from HQ, for each field it had seen
+        /// (a field missing here has base 0: never written at HQ as far as the device knew).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        bases: BTreeMap<String, u64>,
     },
     Submit,
     /// Withdraws the assessment, keeping every value (a tombstone).
@@ -206,13 +215,101 @@ pub struct AssessmentSnapshot {
     pub comments: Vec<WireComment>,
 }
 
+/// One pull page. Field names are written once per page, in `fields`, and each
+/// assessment refers to them by position: a page of a thousand assessments of the
+/// same form then repeats no name, which is most of what a slow link would carry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PullResponse {
     pub rounds: Vec<RoundInfo>,
-    pub assessments: Vec<AssessmentSnapshot>,
+    /// Every field name the page's assessments hold.
+    pub fields: Vec<String>,
+    pub assessments: Vec<PackedSnapshot>,
     /// Opaque to devices. Carries HQ's epoch: a restored HQ answers from the start.
     pub cursor: String,
     pub has_more: bool,
+}
+
+/// An `AssessmentSnapshot` whose fields are three parallel lists: positions in the
+/// page's `fields`, values, and field versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackedSnapshot {
+    pub key: AssessmentKey,
+    pub status: AssessmentStatus,
+    pub form_version: u32,
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub open_conflicts: u32,
+    pub f: Vec<u32>,
+    pub v: Vec<FieldValue>,
+    pub n: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<WireComment>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl PullResponse {
+    pub fn pack(rounds: Vec<RoundInfo>, snapshots: Vec<AssessmentSnapshot>, cursor: String, has_more: bool) -> Self {
+        let mut fields: Vec<String> = Vec::new();
+        let mut index: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        let assessments = snapshots
+            .into_iter()
+            .map(|s| {
+                let (mut f, mut v, mut n) = (Vec::new(), Vec::new(), Vec::new());
+                for (name, field) in s.fields {
+                    let i = *index.entry(name.clone()).or_insert_with(|| {
+                        fields.push(name);
+                        (fields.len() - 1) as u32
+                    });
+                    f.push(i);
+                    v.push(field.value);
+                    n.push(field.version);
+                }
+                PackedSnapshot {
+                    key: s.key,
+                    status: s.status,
+                    form_version: s.form_version,
+                    version: s.version,
+                    open_conflicts: s.open_conflicts,
+                    f,
+                    v,
+                    n,
+                    comments: s.comments,
+                }
+            })
+            .collect();
+        PullResponse { rounds, fields, assessments, cursor, has_more }
+    }
+
+    /// The page's assessments with their field names back in place. A position
+    /// outside `fields` or lists of unequal length is HQ breaking the protocol.
+    pub fn snapshots(self) -> Result<Vec<AssessmentSnapshot>, String> {
+        let fields = self.fields;
+        self.assessments
+            .into_iter()
+            .map(|p| {
+                if p.f.len() != p.v.len() || p.f.len() != p.n.len() {
+                    return Err(format!("{}: field lists of unequal length", p.key));
+                }
+                let mut map = BTreeMap::new();
+                for ((i, value), version) in p.f.into_iter().zip(p.v).zip(p.n) {
+                    let name = fields.get(i as usize).ok_or_else(|| format!("{}: no field at position {i}", p.key))?;
+                    map.insert(name.clone(), WireField { value, version });
+                }
+                Ok(AssessmentSnapshot {
+                    key: p.key,
+                    status: p.status,
+                    form_version: p.form_version,
+                    version: p.version,
+                    open_conflicts: p.open_conflicts,
+                    fields: map,
+                    comments: p.comments,
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
