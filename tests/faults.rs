@@ -342,11 +342,14 @@ fn hq_ops(hq: &Hq) -> BTreeMap<String, String> {
     rows
 }
 
-/// op_id → number of rows naming it, in `field_history` or `conflicts`.
+/// op_id → number of rows naming it, in `changes` (one per applied operation); or
+/// "op_id field" → number of rows in `conflicts` (one per field of an operation).
 fn rows_per_op(hq: &Hq, table: &str) -> BTreeMap<String, i64> {
     let conn = open_db(&hq.db_path());
-    let mut stmt =
-        conn.prepare(&format!("SELECT op_id, count(*) FROM {table} WHERE op_id IS NOT NULL GROUP BY op_id")).unwrap();
+    let id = if table == "conflicts" { "op_id || ' ' || field" } else { "op_id" };
+    let mut stmt = conn
+        .prepare(&format!("SELECT {id}, count(*) FROM {table} WHERE op_id IS NOT NULL GROUP BY op_id, {id}"))
+        .unwrap();
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
         .unwrap()
@@ -390,7 +393,7 @@ fn assert_converged(hq: &Hq, devices: &[&Device], made: &BTreeSet<String>, seed_
     let foreign: Vec<_> = at_hq.difference(made).take(5).collect();
     assert!(foreign.is_empty(), "HQ must hold no operation no device made, e.g. {foreign:?} ({seed_note})");
     assert_eq!(ops.len(), made.len(), "HQ's ops table must have exactly one row per operation made ({seed_note})");
-    for table in ["field_history", "conflicts"] {
+    for table in ["changes", "conflicts"] {
         let twice: Vec<_> = rows_per_op(hq, table).into_iter().filter(|(_, n)| *n > 1).take(5).collect();
         assert!(
             twice.is_empty(),
@@ -411,6 +414,19 @@ fn assert_converged(hq: &Hq, devices: &[&Device], made: &BTreeSet<String>, seed_
 /// Edits every count field of the given baladiyas once per pass, all passes of one
 /// baladiya in one `dtm set`: pass `p` writes `p * 100 + field index`, so each pass
 /// changes every field and is one operation per field.
+/// Saves each pair on its own, as an enumerator typing field after field does: one
+/// outbox operation per save. It uses the device's own code in this process (the
+/// CLI would start a process per save), with the session `dtm login` stored.
+fn save_each(device: &Device, form: &str, location: &str, pairs: &[(&str, i64)]) {
+    let store = dtm_sync::device::Device::open(&device.store).expect("the device store opens");
+    let key = dtm_core::AssessmentKey::new("R1", form, dtm_core::Pcode::parse(location).expect("a P-code"));
+    for (field, value) in pairs {
+        if let Err(e) = store.set_field(&key, field, json!(value)) {
+            panic!("saving {field}={value} at {location} failed: {e}");
+        }
+    }
+}
+
 fn edit_baladiyas(device: &Device, locations: &[&str], passes: std::ops::Range<i64>, expected: &mut Values) {
     for loc in locations {
         let mut pairs = Vec::new();
@@ -420,7 +436,7 @@ fn edit_baladiyas(device: &Device, locations: &[&str], passes: std::ops::Range<i
                 expected.insert(key("baladiya", loc, f), json!(p * 100 + i as i64));
             }
         }
-        set(device, "baladiya", loc, &pairs);
+        save_each(device, "baladiya", loc, &pairs);
     }
 }
 
@@ -433,7 +449,7 @@ fn edit_muhallas(device: &Device, locations: &[&str], passes: std::ops::Range<i6
                 expected.insert(key("muhalla", loc, f), json!(p * 100 + i as i64));
             }
         }
-        set(device, "muhalla", loc, &pairs);
+        save_each(device, "muhalla", loc, &pairs);
     }
 }
 
@@ -595,7 +611,7 @@ fn client_killed_with_sigkill_mid_push_loses_and_duplicates_nothing() {
     );
     let ops = hq_ops(&hq);
     assert!(ops.values().all(|o| o == "applied"), "every operation of a lone device must be applied ({seed_note})");
-    let history = rows_per_op(&hq, "field_history");
+    let history = rows_per_op(&hq, "changes");
     assert_eq!(
         history.len(),
         made.len(),
@@ -655,7 +671,7 @@ fn hq_killed_mid_batch_keeps_every_acknowledged_operation() {
         acked_before = acked.len();
         // HQ is down: read its file as a restarted HQ will find it.
         let at_hq = hq_ops(&hq);
-        let history = rows_per_op(&hq, "field_history");
+        let history = rows_per_op(&hq, "changes");
         let lost: Vec<_> =
             acked.iter().filter(|id| at_hq.get(**id).map(String::as_str) != Some("applied")).take(5).collect();
         assert!(
@@ -699,7 +715,7 @@ fn hq_killed_mid_batch_keeps_every_acknowledged_operation() {
     assert!(outbox(&device).is_empty(), "a lone device's operations must all be applied in the end");
     assert_eq!(hq_values(&hq), expected, "HQ must hold the last value typed for every field ({seed_note})");
     assert_eq!(
-        rows_per_op(&hq, "field_history").len(),
+        rows_per_op(&hq, "changes").len(),
         made.len(),
         "each operation must write exactly one version ({seed_note})"
     );
@@ -925,7 +941,10 @@ fn a_flaky_link_that_cuts_delays_and_truncates_responses_still_converges() {
             sync_to_completion(d, &format!("{NAME} device {i}"));
         }
     }
-    let conflicts_at_hq: BTreeSet<String> = rows_per_op(&hq, "conflicts").into_keys().collect();
+    let conflicts_at_hq: BTreeSet<String> = rows_per_op(&hq, "conflicts")
+        .into_keys()
+        .map(|k| k.split_once(' ').map_or(k.clone(), |(op, _)| op.to_owned()))
+        .collect();
     let ops = hq_ops(&hq);
     eprintln!(
         "[{NAME}] {rounds_done} rounds, {} operations, {syncs_ok} syncs ok / {syncs_failed} failed on the bad link, \
@@ -1125,7 +1144,7 @@ impl RawOp {
             "key": {"round": "R1", "form": self.form, "location": self.location},
             "hlc": {"millis": self.hlc_millis, "counter": 0},
             "form_version": if self.form == "baladiya" { 2 } else { 1 },
-            "kind": "set_field", "field": self.field, "value": self.value, "base_version": self.base})
+            "kind": "edit", "values": {self.field: self.value}, "bases": {self.field: self.base}})
     }
 }
 
@@ -1186,7 +1205,7 @@ fn operations_from_one_device_arriving_out_of_order_with_seq_gaps_apply_once_and
             assert_eq!(outcome, "applied", "one device's own chain never conflicts with itself: seq {} {r}", o.seq);
         }
     }
-    let history_before = rows_per_op(&hq, "field_history");
+    let history_before = rows_per_op(&hq, "changes");
     // Everything again, shuffled: all duplicates, nothing written.
     let mut again: Vec<&RawOp> = ops.iter().collect();
     rng.shuffle(&mut again);
@@ -1195,12 +1214,12 @@ fn operations_from_one_device_arriving_out_of_order_with_seq_gaps_apply_once_and
         results.iter().all(|r| r["outcome"] == "duplicate" && r["original"] == "applied"),
         "a repeated operation must be answered as a duplicate of its first answer: {results:?}"
     );
-    assert_eq!(rows_per_op(&hq, "field_history"), history_before, "repeats must write nothing");
+    assert_eq!(rows_per_op(&hq, "changes"), history_before, "repeats must write nothing");
 
     let at_hq = hq_ops(&hq);
     assert_eq!(at_hq.len(), ops.len(), "each operation is recorded once, gaps in seq notwithstanding");
     assert!(ops.iter().all(|o| at_hq.contains_key(&o.op_id)), "every operation sent is recorded");
-    let history = rows_per_op(&hq, "field_history");
+    let history = rows_per_op(&hq, "changes");
     assert!(history.values().all(|n| *n == 1), "no operation may write two versions: {history:?}");
 
     // The device meant, for each field, its latest edit by HLC (= by seq here).
@@ -1248,7 +1267,19 @@ fn pull_pages(
             assert!(seq > last_seq, "a page with an assessment moves the cursor");
         }
         last_seq = seq;
-        seen.extend(items.iter().map(|s| (page, s.clone())));
+        // A page names its fields once; each assessment lists positions, values and versions.
+        let names = body["fields"].as_array().unwrap();
+        let unpack = |s: &Value| {
+            let mut fields = serde_json::Map::new();
+            for (j, i) in s["f"].as_array().unwrap().iter().enumerate() {
+                let name = names[i.as_u64().unwrap() as usize].as_str().unwrap().to_owned();
+                fields.insert(name, json!({"value": s["v"][j], "version": s["n"][j]}));
+            }
+            let mut s = s.clone();
+            s["fields"] = Value::Object(fields);
+            s
+        };
+        seen.extend(items.iter().map(|s| (page, unpack(s))));
         cursor = Some(next);
         if body["has_more"] == false {
             return (seen, cursor);

@@ -95,7 +95,7 @@ impl Hq {
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        let mut req = reqwest::blocking::Client::new().get(format!("{}{path}", self.url)).header("x-dtm-protocol", "1");
+        let mut req = reqwest::blocking::Client::new().get(format!("{}{path}", self.url)).header("x-dtm-protocol", "2");
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -110,7 +110,7 @@ impl Hq {
         let mut req = reqwest::blocking::Client::new()
             .post(format!("{}{path}", self.url))
             .header("content-type", "application/json")
-            .header("x-dtm-protocol", "1")
+            .header("x-dtm-protocol", "2")
             .body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);

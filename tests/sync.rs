@@ -51,9 +51,9 @@ fn an_edit_synced_from_one_device_reaches_another_and_a_return_reaches_back() {
     fill_consistent(&a);
     let submitted = a.ok(&["submit", TRIPOLI]);
     assert_eq!(submitted["status"], "submitted");
-    assert_eq!(a.ok(&["status"])["pending"], 13, "twelve field edits and one submit wait in the outbox");
+    assert_eq!(a.ok(&["status"])["pending"], 2, "one save of twelve fields and one submit wait in the outbox");
     let report = a.ok(&["sync"]);
-    assert_eq!((report["applied"].as_u64(), report["pending"].as_u64()), (Some(13), Some(0)), "{report}");
+    assert_eq!((report["applied"].as_u64(), report["pending"].as_u64()), (Some(2), Some(0)), "{report}");
 
     // Device B pulls and sees A's values.
     b.ok(&["sync"]);
@@ -95,7 +95,7 @@ fn an_enumerator_reading_or_writing_outside_their_scope_gets_403() {
     let op = json!({"op_id": "01890a5d-ac96-774b-bcce-b302099a8057", "seq": 1,
         "key": {"round": "R1", "form": "baladiya", "location": MISRATA},
         "hlc": {"millis": 1, "counter": 0}, "form_version": 1,
-        "kind": "set_field", "field": "idp_hh", "value": 5, "base_version": 0});
+        "kind": "edit", "values": {"idp_hh": 5}});
     let (code, body) = hq.post("/api/v1/sync/push", Some(&token), &json!({"ops": [op]}));
     assert_eq!((code, body["error"]["code"].as_str()), (403, Some("out_of_scope")), "write outside scope: {body}");
     assert_eq!(body["error"]["op_id"], "01890a5d-ac96-774b-bcce-b302099a8057", "the refusal names the operation");
@@ -117,7 +117,7 @@ fn each_kind_of_bad_input_gets_a_clear_4xx_and_writes_nothing() {
         json!({"ops": [{"op_id": "01890a5d-ac96-774b-bcce-b302099a8058", "seq": 1,
             "key": {"round": "R1", "form": "baladiya", "location": location},
             "hlc": {"millis": 1, "counter": 0}, "form_version": 1,
-            "kind": "set_field", "field": "idp_hh", "value": value, "base_version": 0}]})
+            "kind": "edit", "values": {"idp_hh": value}}]})
     };
     let cases: Vec<(&str, (u16, Value), u16, &str)> = vec![
         (
@@ -262,13 +262,13 @@ fn a_push_repeated_after_a_lost_response_changes_nothing_and_gets_the_same_answe
     let push = json!({"ops": [{"op_id": "01890a5d-ac96-774b-bcce-b302099a8059", "seq": 1,
         "key": {"round": "R1", "form": "baladiya", "location": TRIPOLI},
         "hlc": {"millis": 1, "counter": 0}, "form_version": 1,
-        "kind": "set_field", "field": "idp_hh", "value": 5, "base_version": 0}]});
+        "kind": "edit", "values": {"idp_hh": 5}}]});
     let (_, first) = hq.post("/api/v1/sync/push", Some(&token), &push);
     let (_, second) = hq.post("/api/v1/sync/push", Some(&token), &push);
     assert_eq!(first["results"][0]["outcome"], "applied");
     assert_eq!(second["results"][0]["outcome"], "duplicate");
     assert_eq!(second["results"][0]["original"], "applied", "a repeated push is told what the first got");
-    assert_eq!(hq_rows(&hq, "field_history"), 1, "the second push must not write a second version");
+    assert_eq!(hq_rows(&hq, "changes"), 1, "the second push must not write a second version");
 }
 
 #[test]

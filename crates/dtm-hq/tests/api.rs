@@ -50,7 +50,8 @@ async fn an_app_too_old_for_hq_is_told_to_update() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(&dir).await;
     let token = token(&app).await;
-    let (status, body) = pull(&app, &token, Some("0")).await;
+    // Protocol 1 sent an operation per field; HQ no longer reads it.
+    let (status, body) = pull(&app, &token, Some("1")).await;
     assert_eq!(status, StatusCode::UPGRADE_REQUIRED);
     assert_eq!(body["error"]["code"], "update_required", "the device must be able to tell the user to update");
 }
@@ -69,7 +70,7 @@ async fn a_pull_carries_the_open_round_and_an_epoch_cursor() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(&dir).await;
     let token = token(&app).await;
-    let (status, body) = pull(&app, &token, Some("1")).await;
+    let (status, body) = pull(&app, &token, Some("2")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["rounds"][0]["code"], "R1");
     let cursor = body["cursor"].as_str().unwrap();
@@ -78,7 +79,7 @@ async fn a_pull_carries_the_open_round_and_an_epoch_cursor() {
     let (status, _) = {
         let req = Request::get("/api/v1/sync/pull?cursor=otherepoch:999")
             .header("authorization", format!("Bearer {token}"))
-            .header("x-dtm-protocol", "1");
+            .header("x-dtm-protocol", "2");
         let resp = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
         (resp.status(), ())
     };

@@ -119,7 +119,7 @@ fn run(devices: usize, steps: Vec<Step>) -> Result<(), TestCaseError> {
         // Each operation was applied at most once.
         let twice: i64 = conn
             .query_row(
-                "SELECT count(*) FROM (SELECT op_id FROM field_history WHERE op_id IS NOT NULL GROUP BY op_id HAVING count(*) > 1)",
+                "SELECT count(*) FROM (SELECT op_id FROM changes WHERE op_id IS NOT NULL GROUP BY op_id HAVING count(*) > 1)",
                 [],
                 |r| r.get(0),
             )

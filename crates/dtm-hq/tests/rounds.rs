@@ -37,7 +37,7 @@ impl Hq {
             .method(method)
             .uri(path)
             .header("content-type", content_type)
-            .header("x-dtm-protocol", "1");
+            .header("x-dtm-protocol", "2");
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
@@ -291,7 +291,7 @@ async fn the_previous_rounds_figures_show_beside_the_new_round_and_a_large_chang
     let enumerator = hq.login("enumerator").await;
     let op = |seq: u64, field: &str, value: u64| {
         json!({"op_id": uuid_like(seq), "seq": seq, "key": {"round": "R54", "form": "baladiya", "location": "LY021104"},
-               "hlc": {"millis": seq, "counter": 0}, "form_version": 2, "kind": "set_field", "field": field, "value": value, "base_version": 0})
+               "hlc": {"millis": seq, "counter": 0}, "form_version": 2, "kind": "edit", "values": {field: value}})
     };
     let (status, body) = hq
         .json("POST", "/api/v1/sync/push", &enumerator, json!({"ops": [op(1, "idp_hh", 300), op(2, "idp_ind", 1600)]}))
