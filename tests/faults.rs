@@ -1267,19 +1267,19 @@ fn pull_pages(
             assert!(seq > last_seq, "a page with an assessment moves the cursor");
         }
         last_seq = seq;
-        // A page names its fields once; each assessment lists positions, values and versions.
-        let names = body["fields"].as_array().unwrap();
-        let unpack = |s: &Value| {
-            let mut fields = serde_json::Map::new();
-            for (j, i) in s["f"].as_array().unwrap().iter().enumerate() {
-                let name = names[i.as_u64().unwrap() as usize].as_str().unwrap().to_owned();
-                fields.insert(name, json!({"value": s["v"][j], "version": s["n"][j]}));
+        // A page is laid out by column: each field's values for the page's assessments.
+        let mut unpacked: Vec<Value> = items.to_vec();
+        for a in &mut unpacked {
+            a["fields"] = json!({});
+        }
+        for c in body["columns"].as_array().unwrap() {
+            let field = c["field"].as_str().unwrap();
+            for (j, v) in c["v"].as_array().unwrap().iter().enumerate() {
+                let row = if c["rows"].is_array() { c["rows"][j].as_u64().unwrap() as usize } else { j };
+                unpacked[row]["fields"][field] = json!({"value": v, "version": c["n"][j]});
             }
-            let mut s = s.clone();
-            s["fields"] = Value::Object(fields);
-            s
-        };
-        seen.extend(items.iter().map(|s| (page, unpack(s))));
+        }
+        seen.extend(unpacked.into_iter().map(|s| (page, s)));
         cursor = Some(next);
         if body["has_more"] == false {
             return (seen, cursor);

@@ -304,9 +304,8 @@ fn conflict_row(conn: &Connection, id: i64) -> rusqlite::Result<Conflict> {
 pub(crate) fn context_of(conn: &Connection, key: &AssessmentKey, form: &FormDef) -> rusqlite::Result<CheckContext> {
     let previous = conn
         .query_row(
-            "SELECT a.id, a.round FROM assessments a JOIN rounds r ON r.code = a.round
-             WHERE a.form = ?1 AND a.location = ?2
-               AND r.number < (SELECT number FROM rounds WHERE code = ?3)
+            "SELECT a.id, a.round FROM rounds r JOIN assessments a ON a.round = r.code AND a.form = ?1 AND a.location = ?2
+             WHERE r.number < (SELECT number FROM rounds WHERE code = ?3)
              ORDER BY r.number DESC LIMIT 1",
             params![key.form, key.location.as_str(), key.round],
             |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
@@ -1083,5 +1082,90 @@ impl HqStorage for SqliteHq {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn caller(device: &str) -> Caller {
+        Caller {
+            username: format!("user-{device}"),
+            display_name: device.into(),
+            role: Role::Enumerator,
+            scope: Scope::new(["LY02"]),
+            device_id: device.into(),
+        }
+    }
+
+    fn edit(device_seq: u64, hlc_ms: u64, field: &str, value: serde_json::Value, base: u64) -> Operation {
+        Operation {
+            op_id: uuid::Uuid::now_v7().to_string(),
+            seq: device_seq,
+            key: AssessmentKey::new("R1", "baladiya", Pcode::parse("LY021104").unwrap()),
+            hlc: Hlc { millis: hlc_ms, counter: 0 },
+            form_version: 2,
+            body: OpBody::Edit {
+                values: BTreeMap::from([(field.to_owned(), value)]),
+                bases: BTreeMap::from([(field.to_owned(), base)]),
+            },
+        }
+    }
+
+    /// An HQ database written before assessments became documents (schema 2), with
+    /// one field at version 2 whose history holds version 1.
+    fn version_2_database(path: &Path) {
+        let mut conn = Connection::open(path).unwrap();
+        sqlite::migrate(&mut conn, &MIGRATIONS[..2]).unwrap();
+        let h = |ms: u64| Hlc { millis: ms, counter: 0 }.encode();
+        conn.execute_batch(&format!(
+            "INSERT INTO meta (key, value) VALUES ('epoch', 'e1'), ('change_seq', '2');
+             INSERT INTO rounds VALUES ('R1', 1, 'Round 1', 'open', '2026-01-01', '2026-12-31', '[{{\"form\":\"baladiya\",\"version\":2}}]');
+             INSERT INTO assessments (id, round, form, location, status, form_version, version, change_seq, created_at, updated_at)
+             VALUES (1, 'R1', 'baladiya', 'LY021104', 'draft', 2, 2, 2, 't', 't');
+             INSERT INTO field_values VALUES (1, 'idp_hh', '5', 2, 'user-devA', 'devA', '{h2}', 't');
+             INSERT INTO field_history (assessment_id, field, version, old_value, value, author, device_id, hlc, op_id, at)
+             VALUES (1, 'idp_hh', 1, NULL, '3', 'user-devA', 'devA', '{h1}', 'op-1', 't'),
+                    (1, 'idp_hh', 2, '3', '5', 'user-devA', 'devA', '{h2}', 'op-2', 't');",
+            h1 = h(1_000),
+            h2 = h(2_000)
+        ))
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_version_2_hq_is_migrated_to_documents_keeping_values_versions_authors_and_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hq.sqlite3");
+        version_2_database(&path);
+        let hq = SqliteHq::open(&path).unwrap();
+        let key = AssessmentKey::new("R1", "baladiya", Pcode::parse("LY021104").unwrap());
+        let snap = hq.assessment(&key).await.unwrap().expect("the assessment survives the upgrade");
+        assert_eq!(snap.fields["idp_hh"], WireField { value: json!(5), version: 2 }, "value and version are kept");
+
+        // Another device edits from version 1: a conflict whose base value (3) comes from
+        // the migrated history and whose current side names the migrated author.
+        let results = hq.push(&caller("devB"), vec![edit(1, 3_000, "idp_hh", json!(9), 1)], "t2").await.unwrap();
+        assert_eq!(results[0].outcome, Outcome::Conflict, "{results:?}");
+        let conflict = hq.conflicts("R1", &Scope::new(["LY"])).await.unwrap().pop().unwrap();
+        assert_eq!(conflict.base_value, json!(3), "the base value is found in the migrated history");
+        assert_eq!((conflict.current.author.as_str(), conflict.current.device.as_str()), ("user-devA", "devA"));
+
+        // The device that wrote version 2 goes on from its own chain: its later edit applies.
+        let results = hq.push(&caller("devA"), vec![edit(3, 4_000, "idp_hh", json!(6), 1)], "t3").await.unwrap();
+        assert_eq!(results[0].outcome, Outcome::Applied, "the migrated device id still marks its own chain");
+        let snap = hq.assessment(&key).await.unwrap().unwrap();
+        assert_eq!(snap.fields["idp_hh"], WireField { value: json!(6), version: 3 });
+        let conn = hq.conn.lock().unwrap();
+        let history: Vec<(i64, String)> = conn
+            .prepare("SELECT version, value FROM field_history WHERE field = 'idp_hh' ORDER BY version")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(history, [(1, "3".into()), (2, "5".into()), (3, "6".into())], "every version is still in the history");
     }
 }

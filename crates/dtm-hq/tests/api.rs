@@ -1,4 +1,4 @@
-//! HQ's router in-process: version negotiation and the dashboard fallback.
+//! HQ's router in-process: version negotiation, compression and the dashboard fallback.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -96,4 +96,52 @@ async fn the_dashboard_is_served_for_any_path_outside_the_api() {
     }
     let resp = app.clone().oneshot(Request::get("/api/v1/nope").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND, "unknown API paths are errors, not the dashboard");
+}
+
+#[tokio::test]
+async fn a_zstd_push_is_read_and_a_pull_is_answered_in_zstd_for_devices_and_gzip_for_browsers() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir).await;
+    let token = token(&app).await;
+    let push = serde_json::json!({"ops": [{"op_id": "01900000-0000-7000-8000-000000000001", "seq": 1,
+        "key": {"round": "R1", "form": "baladiya", "location": "LY021104"},
+        "hlc": {"millis": 1, "counter": 0}, "form_version": 2, "kind": "edit", "values": {"idp_hh": 4}}]});
+    let body = zstd::bulk::compress(push.to_string().as_bytes(), 3).unwrap();
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/sync/push")
+                .header("authorization", format!("Bearer {token}"))
+                .header("x-dtm-protocol", "2")
+                .header("content-type", "application/json")
+                .header("content-encoding", "zstd")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "devices send their pushes zstd-compressed");
+    let reply: serde_json::Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(reply["results"][0]["outcome"], "applied", "{reply}");
+
+    for (accept, expected) in [("zstd", "zstd"), ("gzip", "gzip")] {
+        let req = Request::get("/api/v1/sync/pull")
+            .header("authorization", format!("Bearer {token}"))
+            .header("x-dtm-protocol", "2")
+            .header("accept-encoding", accept);
+        let resp = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            resp.headers().get("content-encoding").and_then(|v| v.to_str().ok()),
+            Some(expected),
+            "a client accepting {accept} must get {expected}"
+        );
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        if expected == "zstd" {
+            let page: serde_json::Value = serde_json::from_slice(&zstd::decode_all(&bytes[..]).unwrap()).unwrap();
+            assert_eq!(page["columns"][0]["field"], "idp_hh", "the page carries what was pushed: {page}");
+            assert_eq!(page["columns"][0]["v"], serde_json::json!([4]), "the page carries what was pushed: {page}");
+        }
+    }
 }

@@ -50,6 +50,7 @@ CREATE INDEX outbox_by_assessment ON outbox (round, form, location, state);
 
 -- The previous round's assessment of a location is found by form and location.
 CREATE INDEX assessments_by_location ON assessments (form, location);
+CREATE INDEX rounds_by_number ON rounds (number);
 
 -- The same data a field at a time, for people querying the store by hand.
 CREATE VIEW field_values AS

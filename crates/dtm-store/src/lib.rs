@@ -872,8 +872,12 @@ fn previous_values(
 ) -> Result<Option<(String, BTreeMap<String, FieldValue>)>> {
     let previous: Option<String> = conn
         .query_row(
-            "SELECT r.code FROM assessments a JOIN rounds r ON r.code = a.round
-             WHERE a.form = ?1 AND a.location = ?2 AND r.number < ?3 ORDER BY r.number DESC LIMIT 1",
+            // Walks back through the rounds, newest first, probing each: the previous round
+            // is found at once however many rounds the device holds.
+            "SELECT r.code FROM rounds r
+             WHERE r.number < ?3
+               AND EXISTS (SELECT 1 FROM assessments a WHERE a.round = r.code AND a.form = ?1 AND a.location = ?2)
+             ORDER BY r.number DESC LIMIT 1",
             params![key.form, key.location.as_str(), round_number],
             |r| r.get(0),
         )

@@ -215,35 +215,43 @@ pub struct AssessmentSnapshot {
     pub comments: Vec<WireComment>,
 }
 
-/// One pull page. Field names are written once per page, in `fields`, and each
-/// assessment refers to them by position: a page of a thousand assessments of the
-/// same form then repeats no name, which is most of what a slow link would carry.
+/// One pull page, laid out by column: the assessments' own facts, then one column per
+/// field holding that field's values (and versions) for every assessment that has it.
+/// Each field name is written once per page, and a column of like values (zeros, the
+/// same select answer, the same justification) compresses to almost nothing, which a
+/// satellite or 2G link is grateful for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PullResponse {
     pub rounds: Vec<RoundInfo>,
-    /// Every field name the page's assessments hold.
-    pub fields: Vec<String>,
-    pub assessments: Vec<PackedSnapshot>,
+    pub assessments: Vec<PageAssessment>,
+    pub columns: Vec<PageColumn>,
     /// Opaque to devices. Carries HQ's epoch: a restored HQ answers from the start.
     pub cursor: String,
     pub has_more: bool,
 }
 
-/// An `AssessmentSnapshot` whose fields are three parallel lists: positions in the
-/// page's `fields`, values, and field versions.
+/// An assessment of a pull page, without its fields (they are in the page's columns).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PackedSnapshot {
+pub struct PageAssessment {
     pub key: AssessmentKey,
     pub status: AssessmentStatus,
     pub form_version: u32,
     pub version: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub open_conflicts: u32,
-    pub f: Vec<u32>,
-    pub v: Vec<FieldValue>,
-    pub n: Vec<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comments: Vec<WireComment>,
+}
+
+/// One field across a pull page: `v[i]` at version `n[i]` belongs to assessment
+/// `rows[i]` of the page; without `rows`, to every assessment in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageColumn {
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<u32>>,
+    pub v: Vec<FieldValue>,
+    pub n: Vec<u64>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -252,63 +260,79 @@ fn is_zero(n: &u32) -> bool {
 
 impl PullResponse {
     pub fn pack(rounds: Vec<RoundInfo>, snapshots: Vec<AssessmentSnapshot>, cursor: String, has_more: bool) -> Self {
-        let mut fields: Vec<String> = Vec::new();
-        let mut index: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        let total = snapshots.len();
+        let mut columns: BTreeMap<String, PageColumn> = BTreeMap::new();
+        let mut rows: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         let assessments = snapshots
             .into_iter()
-            .map(|s| {
-                let (mut f, mut v, mut n) = (Vec::new(), Vec::new(), Vec::new());
-                for (name, field) in s.fields {
-                    let i = *index.entry(name.clone()).or_insert_with(|| {
-                        fields.push(name);
-                        (fields.len() - 1) as u32
+            .enumerate()
+            .map(|(row, s)| {
+                for (field, value) in s.fields {
+                    let column = columns.entry(field.clone()).or_insert_with(|| PageColumn {
+                        field: field.clone(),
+                        rows: None,
+                        v: Vec::new(),
+                        n: Vec::new(),
                     });
-                    f.push(i);
-                    v.push(field.value);
-                    n.push(field.version);
+                    column.v.push(value.value);
+                    column.n.push(value.version);
+                    rows.entry(field).or_default().push(row as u32);
                 }
-                PackedSnapshot {
+                PageAssessment {
                     key: s.key,
                     status: s.status,
                     form_version: s.form_version,
                     version: s.version,
                     open_conflicts: s.open_conflicts,
-                    f,
-                    v,
-                    n,
                     comments: s.comments,
                 }
             })
             .collect();
-        PullResponse { rounds, fields, assessments, cursor, has_more }
+        let columns = columns
+            .into_values()
+            .map(|mut c| {
+                let r = rows.remove(&c.field).unwrap_or_default();
+                if r.len() != total {
+                    c.rows = Some(r);
+                }
+                c
+            })
+            .collect();
+        PullResponse { rounds, assessments, columns, cursor, has_more }
     }
 
-    /// The page's assessments with their field names back in place. A position
-    /// outside `fields` or lists of unequal length is HQ breaking the protocol.
+    /// The page's assessments with their fields back in place. A column naming an
+    /// assessment the page does not have, or of unequal lengths, is HQ breaking the
+    /// protocol.
     pub fn snapshots(self) -> Result<Vec<AssessmentSnapshot>, String> {
-        let fields = self.fields;
-        self.assessments
+        let total = self.assessments.len();
+        let mut fields: Vec<BTreeMap<String, WireField>> = vec![BTreeMap::new(); total];
+        for c in self.columns {
+            let rows: Vec<u32> = c.rows.unwrap_or_else(|| (0..total as u32).collect());
+            if rows.len() != c.v.len() || rows.len() != c.n.len() {
+                return Err(format!("column `{}` has lists of unequal length", c.field));
+            }
+            for ((row, value), version) in rows.into_iter().zip(c.v).zip(c.n) {
+                let slot = fields
+                    .get_mut(row as usize)
+                    .ok_or_else(|| format!("column `{}` names assessment {row} of {total}", c.field))?;
+                slot.insert(c.field.clone(), WireField { value, version });
+            }
+        }
+        Ok(self
+            .assessments
             .into_iter()
-            .map(|p| {
-                if p.f.len() != p.v.len() || p.f.len() != p.n.len() {
-                    return Err(format!("{}: field lists of unequal length", p.key));
-                }
-                let mut map = BTreeMap::new();
-                for ((i, value), version) in p.f.into_iter().zip(p.v).zip(p.n) {
-                    let name = fields.get(i as usize).ok_or_else(|| format!("{}: no field at position {i}", p.key))?;
-                    map.insert(name.clone(), WireField { value, version });
-                }
-                Ok(AssessmentSnapshot {
-                    key: p.key,
-                    status: p.status,
-                    form_version: p.form_version,
-                    version: p.version,
-                    open_conflicts: p.open_conflicts,
-                    fields: map,
-                    comments: p.comments,
-                })
+            .zip(fields)
+            .map(|(a, fields)| AssessmentSnapshot {
+                key: a.key,
+                status: a.status,
+                form_version: a.form_version,
+                version: a.version,
+                open_conflicts: a.open_conflicts,
+                fields,
+                comments: a.comments,
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -396,4 +420,59 @@ pub enum ResolveRequest {
         value: FieldValue,
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dtm_core::Pcode;
+    use serde_json::json;
+
+    fn snapshot(location: &str, fields: &[(&str, FieldValue, u64)]) -> AssessmentSnapshot {
+        AssessmentSnapshot {
+            key: AssessmentKey::new("R1", "baladiya", Pcode::parse(location).unwrap()),
+            status: AssessmentStatus::Draft,
+            form_version: 2,
+            version: 3,
+            open_conflicts: 1,
+            fields: fields.iter().map(|(f, v, n)| (f.to_string(), WireField { value: v.clone(), version: *n })).collect(),
+            comments: vec![],
+        }
+    }
+
+    #[test]
+    fn a_pull_page_by_column_names_each_field_once_and_unpacks_to_the_same_snapshots() {
+        let snapshots = vec![
+            snapshot("LY021104", &[("idp_hh", json!(12), 1), ("idp_ind", json!(40), 2)]),
+            snapshot("LY021105", &[("idp_ind", json!(7), 1), ("note:x", json!("ok"), 1)]),
+        ];
+        let page = PullResponse::pack(vec![], snapshots.clone(), "e:9".into(), false);
+        let names: Vec<&str> = page.columns.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(names, ["idp_hh", "idp_ind", "note:x"]);
+        assert_eq!(page.columns[1].rows, None, "a field every assessment has needs no row list");
+        assert_eq!(page.columns[0].rows, Some(vec![0]), "a field only some have says which");
+        let text = serde_json::to_string(&page).unwrap();
+        assert_eq!(text.matches("idp_ind").count(), 1, "a name repeated per assessment is what a slow link pays for");
+        let back: PullResponse = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.snapshots().unwrap(), snapshots, "packing must lose nothing");
+    }
+
+    #[test]
+    fn a_column_pointing_outside_its_page_or_of_unequal_lengths_is_a_protocol_error() {
+        let one = vec![snapshot("LY021104", &[("idp_hh", json!(1), 1)])];
+        let mut page = PullResponse::pack(vec![], one, "e:1".into(), false);
+        page.columns[0].rows = Some(vec![5]);
+        assert!(page.clone().snapshots().unwrap_err().contains("names assessment 5 of 1"));
+        page.columns[0].rows = None;
+        page.columns[0].n.push(2);
+        assert!(page.snapshots().unwrap_err().contains("unequal length"), "lists must line up");
+    }
+
+    #[test]
+    fn an_edit_without_bases_omits_them_on_the_wire() {
+        let op = OpBody::Edit { values: BTreeMap::from([("idp_hh".into(), json!(3))]), bases: BTreeMap::new() };
+        assert_eq!(serde_json::to_value(&op).unwrap(), json!({"kind": "edit", "values": {"idp_hh": 3}}));
+        let back: OpBody = serde_json::from_value(json!({"kind": "edit", "values": {"idp_hh": 3}})).unwrap();
+        assert_eq!(back, op, "a missing `bases` means base 0 for every field");
+    }
 }
