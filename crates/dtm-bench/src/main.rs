@@ -211,7 +211,8 @@ async fn main() -> anyhow::Result<()> {
     // One save per assessment: one operation each.
     let ops = args.assessments;
     let entry = started.elapsed();
-    let sample = serde_json::to_vec(&workload(form, 1, args.values).into_iter().collect::<serde_json::Map<_, _>>())?.len();
+    let sample =
+        serde_json::to_vec(&workload(form, 1, args.values).into_iter().collect::<serde_json::Map<_, _>>())?.len();
 
     up.store(0, Ordering::Relaxed);
     down.store(0, Ordering::Relaxed);

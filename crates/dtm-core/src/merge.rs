@@ -19,13 +19,15 @@ pub struct FieldVersion {
     pub hlc: Hlc,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IncomingWrite {
+/// A pushed value for one field. Who and where are borrowed: one operation carries
+/// many fields from the same author and device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingWrite<'a> {
     pub value: FieldValue,
     /// The field version the device last saw from HQ when it made this write.
     pub base_version: u64,
-    pub author: String,
-    pub device: String,
+    pub author: &'a str,
+    pub device: &'a str,
     pub hlc: Hlc,
 }
 
@@ -42,7 +44,7 @@ pub enum MergeOutcome {
 }
 
 /// Decides how one pushed field value meets HQ's current version of that field.
-pub fn merge_field(current: Option<&FieldVersion>, incoming: &IncomingWrite) -> MergeOutcome {
+pub fn merge_field(current: Option<&FieldVersion>, incoming: &IncomingWrite<'_>) -> MergeOutcome {
     let Some(current) = current else {
         return MergeOutcome::Apply;
     };
@@ -97,12 +99,12 @@ mod tests {
         }
     }
 
-    fn incoming(value: i64, base_version: u64, device: &str) -> IncomingWrite {
+    fn incoming(value: i64, base_version: u64, device: &str) -> IncomingWrite<'_> {
         IncomingWrite {
             value: json!(value),
             base_version,
-            author: "enumerator".into(),
-            device: device.into(),
+            author: "enumerator",
+            device,
             hlc: Hlc { millis: 20, counter: 0 },
         }
     }

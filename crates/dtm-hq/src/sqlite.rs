@@ -8,8 +8,8 @@ use dtm_core::form::Context;
 use dtm_core::import::ImportRecord;
 use dtm_core::workflow;
 use dtm_core::{
-    merge_field, FieldValue, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, IncomingWrite, MergeOutcome, Pcode,
-    ReviewDecision, Role, Round, RoundStatus, Scope,
+    merge_field, AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, FormDef, Hlc, IncomingWrite, MergeOutcome,
+    Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
 use dtm_core::{settle, Settlement};
 use dtm_store::sqlite::{self, Durability};
@@ -51,6 +51,7 @@ fn load_doc(conn: &Connection, id: i64) -> rusqlite::Result<Doc> {
 #[allow(clippy::too_many_arguments)] // one row of `changes`, column by column
 fn insert_change(
     tx: &Transaction<'_>,
+    id: Option<i64>,
     assessment_id: i64,
     op_id: Option<&str>,
     author: &str,
@@ -61,9 +62,10 @@ fn insert_change(
 ) -> rusqlite::Result<i64> {
     let fields = serde_json::to_string(fields).expect("values serialise");
     tx.prepare_cached(
-        "INSERT INTO changes (assessment_id, op_id, author, device_id, hlc, at, fields) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO changes (id, assessment_id, op_id, author, device_id, hlc, at, fields)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![assessment_id, op_id, author, device, hlc.encode(), now, fields])?;
+    .execute(params![id, assessment_id, op_id, author, device, hlc.encode(), now, fields])?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -71,7 +73,9 @@ fn insert_change(
 fn change_author(conn: &Connection, change_id: i64) -> rusqlite::Result<(String, String, Hlc)> {
     Ok(conn
         .prepare_cached("SELECT author, device_id, hlc FROM changes WHERE id = ?1")?
-        .query_row([change_id], |r| Ok((r.get(0)?, r.get(1)?, Hlc::decode(&r.get::<_, String>(2)?).unwrap_or_default())))
+        .query_row([change_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, Hlc::decode(&r.get::<_, String>(2)?).unwrap_or_default()))
+        })
         .optional()?
         .unwrap_or_default())
 }
@@ -135,19 +139,23 @@ struct Head {
 }
 
 fn head(conn: &Connection, key: &AssessmentKey) -> rusqlite::Result<Option<Head>> {
-    conn.prepare_cached("SELECT id, status FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?.query_row(
-        params![key.round, key.form, key.location.as_str()],
-        |r| {
+    conn.prepare_cached("SELECT id, status FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?
+        .query_row(params![key.round, key.form, key.location.as_str()], |r| {
             let status: String = r.get(1)?;
             Ok(Head { id: r.get(0)?, status: AssessmentStatus::parse(&status).unwrap_or(AssessmentStatus::Draft) })
-        },
-    )
-    .optional()
+        })
+        .optional()
 }
 
 /// Bumps the assessment's version and gives it a fresh change sequence, so the next
 /// pull carries it; with `doc`, its fields are written too.
-fn touch(tx: &Transaction<'_>, id: i64, status: AssessmentStatus, doc: Option<&Doc>, now: &str) -> rusqlite::Result<()> {
+fn touch(
+    tx: &Transaction<'_>,
+    id: i64,
+    status: AssessmentStatus,
+    doc: Option<&Doc>,
+    now: &str,
+) -> rusqlite::Result<()> {
     let seq = next_change_seq(tx)?;
     match doc {
         Some(doc) => tx
@@ -180,14 +188,19 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
         u64,
         String,
         u32,
-    ) = conn.prepare_cached(
-        "SELECT round, form, location, status, form_version, version, fields,
+    ) = conn
+        .prepare_cached(
+            "SELECT round, form, location, status, form_version, version, fields,
                 (SELECT count(*) FROM conflicts c WHERE c.assessment_id = a.id AND c.status = 'open')
          FROM assessments a WHERE id = ?1",
-    )?
-    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))?;
-    let fields =
-        parse_doc(&doc)?.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect();
+        )?
+        .query_row([id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+        })?;
+    let fields = parse_doc(&doc)?
+        .into_iter()
+        .map(|(f, DocField(value, version, _))| (f, WireField { value, version }))
+        .collect();
     let mut stmt = conn.prepare_cached(
         "SELECT id, author, role, decision, text, at FROM comments WHERE assessment_id = ?1 ORDER BY id",
     )?;
@@ -444,6 +457,47 @@ fn record_conflict(
     Ok(())
 }
 
+/// The first edit of an assessment. With nothing at HQ to merge against, every field
+/// is written at version 1 (`merge_field(None, _)` is always `Apply`), and the row is
+/// written once, whole, with the change that wrote it.
+fn create(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    op: &Operation,
+    form_version: u32,
+    values: &BTreeMap<String, FieldValue>,
+    now: &str,
+) -> rusqlite::Result<OpResult> {
+    let status = match workflow::edit(AssessmentStatus::NotStarted) {
+        Ok(s) => s,
+        Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
+    };
+    // One writer at a time (the transaction is IMMEDIATE), so the next id is ours.
+    let change: i64 = tx.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM changes")?.query_row([], |r| r.get(0))?;
+    let doc: Doc = values.iter().map(|(f, v)| (f.clone(), DocField(v.clone(), 1, change))).collect();
+    let seq = next_change_seq(tx)?;
+    let key = &op.key;
+    tx.prepare_cached(
+        "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq, created_at, updated_at,
+           fields)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?7, ?8)",
+    )?
+    .execute(params![
+        key.round,
+        key.form,
+        key.location.as_str(),
+        status.as_str(),
+        form_version,
+        seq,
+        now,
+        serde_json::to_string(&doc).expect("values serialise")
+    ])?;
+    let id = tx.last_insert_rowid();
+    let writes: BTreeMap<&str, (&FieldValue, u64)> = values.iter().map(|(f, v)| (f.as_str(), (v, 1))).collect();
+    insert_change(tx, Some(change), id, Some(&op.op_id), &caller.username, &caller.device_id, op.hlc, now, &writes)?;
+    Ok(OpResult { op_id: op.op_id.clone(), outcome: Outcome::Applied, original: None, code: None, reason: None })
+}
+
 /// Applies one operation inside the batch's transaction and says what happened.
 /// `rounds` remembers the rounds already read in this batch.
 fn apply_op(
@@ -486,15 +540,7 @@ fn apply_op(
         (None, OpBody::Submit) => {
             return Ok(rejected(op, "submission_blocked", format!("nothing has been entered for {key}")));
         }
-        (None, OpBody::Edit { .. }) => {
-            let seq = next_change_seq(tx)?;
-            tx.prepare_cached(
-                "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, 'draft', ?4, 0, ?5, ?6, ?6)",
-            )?
-            .execute(params![key.round, key.form, key.location.as_str(), form_version, seq, now])?;
-            Head { id: tx.last_insert_rowid(), status: AssessmentStatus::NotStarted }
-        }
+        (None, OpBody::Edit { values, .. }) => return create(tx, caller, op, form_version, values, now),
     };
     match &op.body {
         OpBody::Edit { values, bases } if head.status == AssessmentStatus::Voided => {
@@ -547,8 +593,8 @@ fn apply_op(
                 let incoming = IncomingWrite {
                     value: value.clone(),
                     base_version: bases.get(field).copied().unwrap_or(0),
-                    author: caller.username.clone(),
-                    device: caller.device_id.clone(),
+                    author: &caller.username,
+                    device: &caller.device_id,
                     hlc: op.hlc,
                 };
                 match merge_field(current.as_ref(), &incoming) {
@@ -578,6 +624,7 @@ fn apply_op(
             if written {
                 let change = insert_change(
                     tx,
+                    None,
                     head.id,
                     Some(&op.op_id),
                     &caller.username,
@@ -824,7 +871,7 @@ impl HqStorage for SqliteHq {
                 let id = tx.last_insert_rowid();
                 let writes: BTreeMap<&str, (&FieldValue, u64)> =
                     r.values.iter().map(|(field, value)| (field.as_str(), (value, 1))).collect();
-                let change = insert_change(&tx, id, None, &author, "import", Hlc::default(), &now, &writes)?;
+                let change = insert_change(&tx, None, id, None, &author, "import", Hlc::default(), &now, &writes)?;
                 let doc: Doc =
                     r.values.iter().map(|(field, value)| (field.clone(), DocField(value.clone(), 1, change))).collect();
                 tx.execute(
@@ -1051,7 +1098,7 @@ impl HqStorage for SqliteHq {
             let device = format!("hq:{}", caller.device_id);
             let writes = BTreeMap::from([(conflict.field.as_str(), (&value, version))]);
             let change =
-                insert_change(&tx, assessment_id, None, &caller.username, &device, Hlc::default(), &now, &writes)?;
+                insert_change(&tx, None, assessment_id, None, &caller.username, &device, Hlc::default(), &now, &writes)?;
             doc.insert(conflict.field.clone(), DocField(value.clone(), version, change));
             tx.execute(
                 "UPDATE conflicts SET status = 'resolved', resolved_by = ?2, resolution_value = ?3, resolution_reason = ?4,
@@ -1166,6 +1213,10 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert_eq!(history, [(1, "3".into()), (2, "5".into()), (3, "6".into())], "every version is still in the history");
+        assert_eq!(
+            history,
+            [(1, "3".into()), (2, "5".into()), (3, "6".into())],
+            "every version is still in the history"
+        );
     }
 }

@@ -18,12 +18,11 @@ use std::path::Path;
 
 pub use sqlite::OpenError;
 
-const MIGRATIONS: &[&str] =
-    &[
-        include_str!("../migrations/0001_device_store.sql"),
-        include_str!("../migrations/0002_outbox_void.sql"),
-        include_str!("../migrations/0003_documents.sql"),
-    ];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_device_store.sql"),
+    include_str!("../migrations/0002_outbox_void.sql"),
+    include_str!("../migrations/0003_documents.sql"),
+];
 
 /// The wall time, passed in by the caller: this crate never reads the clock.
 #[derive(Debug, Clone)]
@@ -496,15 +495,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         upsert_assessment(&tx, key, status, record.form_version, None, now)?;
         enqueue(&tx, key, OpKind::Submit, None, record.server_version, record.form_version, now)?;
-        audit(
-            &tx,
-            &session,
-            key,
-            "submit",
-            Some(record.status.as_str().into()),
-            Some(status.as_str().into()),
-            now,
-        )?;
+        audit(&tx, &session, key, "submit", Some(record.status.as_str().into()), Some(status.as_str().into()), now)?;
         tx.commit()?;
         self.assessment(key)
     }
@@ -534,11 +525,17 @@ impl Store {
 
     /// Pending operations in sequence order, oldest first.
     pub fn pending_ops(&self, limit: usize) -> Result<Vec<OutboxOp>> {
-        let mut stmt = self.conn.prepare(
+        self.pending_ops_after(0, limit)
+    }
+
+    /// Pending operations after sequence number `after`, oldest first: the next batch
+    /// while the one before it is still on its way to HQ.
+    pub fn pending_ops_after(&self, after: u64, limit: usize) -> Result<Vec<OutboxOp>> {
+        let mut stmt = self.conn.prepare_cached(
             "SELECT seq, op_id, round, form, location, kind, value, base_version, hlc, form_version
-             FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?1",
+             FROM outbox WHERE state = 'pending' AND seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| {
+        let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
             let value: Option<String> = r.get(6)?;
             let kind = match r.get::<_, String>(5)?.as_str() {
                 "submit" => OpKind::Submit,
@@ -922,7 +919,15 @@ fn upsert_assessment(
          ON CONFLICT (round, form, location) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
            fields = coalesce(?7, fields)",
     )?
-    .execute(params![key.round, key.form, key.location.as_str(), status.as_str(), form_version, now.iso, fields])?;
+    .execute(params![
+        key.round,
+        key.form,
+        key.location.as_str(),
+        status.as_str(),
+        form_version,
+        now.iso,
+        fields
+    ])?;
     Ok(())
 }
 
@@ -1002,7 +1007,9 @@ fn apply_remote(tx: &Transaction<'_>, remote: &RemoteAssessment, now: &Now) -> R
     let pending_fields: std::collections::BTreeSet<&String> = pending.iter().flat_map(|(_, e)| e.keys()).collect();
     let local = tx
         .prepare_cached("SELECT status, fields FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?
-        .query_row(k, |r| Ok((r.get::<_, String>(0)?, parse_json::<BTreeMap<String, FieldValue>>(1, &r.get::<_, String>(1)?)?)))
+        .query_row(k, |r| {
+            Ok((r.get::<_, String>(0)?, parse_json::<BTreeMap<String, FieldValue>>(1, &r.get::<_, String>(1)?)?))
+        })
         .optional()?;
     // A local submit or edit not yet pushed decides the local status until HQ hears it.
     let status = match (pending_submit, !pending.is_empty(), &local) {
@@ -1041,15 +1048,27 @@ fn apply_remote(tx: &Transaction<'_>, remote: &RemoteAssessment, now: &Now) -> R
     ])?;
     if remote.open_conflicts == 0 {
         // HQ has settled every conflict here; the settled value arrives with this page.
-        tx.prepare_cached("DELETE FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'conflict'")?
-            .execute(params![key.round, key.form, key.location.as_str()])?;
+        tx.prepare_cached(
+            "DELETE FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'conflict'",
+        )?
+        .execute(params![key.round, key.form, key.location.as_str()])?;
     }
     for c in &remote.comments {
         tx.prepare_cached(
             "INSERT OR IGNORE INTO comments (round, form, location, hq_id, author, role, decision, text, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
-        .execute(params![key.round, key.form, key.location.as_str(), c.hq_id, c.author, c.role, c.decision, c.text, c.at])?;
+        .execute(params![
+            key.round,
+            key.form,
+            key.location.as_str(),
+            c.hq_id,
+            c.author,
+            c.role,
+            c.decision,
+            c.text,
+            c.at
+        ])?;
     }
     Ok(())
 }

@@ -328,7 +328,10 @@ fn a_version_1_store_is_migrated_to_documents_keeping_its_values_and_outbox() {
     assert_eq!(server["idp_hh"], (json!(2), 1), "HQ's version stays beside the unsent local value");
     assert_eq!(server["idp_note"], (json!("ok"), 4));
     assert_eq!(
-        count(&store, "SELECT count(*) FROM field_values WHERE field = 'idp_hh' AND value = '3' AND server_version = 1"),
+        count(
+            &store,
+            "SELECT count(*) FROM field_values WHERE field = 'idp_hh' AND value = '3' AND server_version = 1"
+        ),
         1,
         "the field_values view reads the document a field at a time"
     );

@@ -38,6 +38,17 @@ impl ClientError {
     }
 }
 
+/// A request body serialised and compressed, ready to send (and to send again on a retry).
+#[derive(Debug, Clone)]
+pub struct EncodedBody(bytes::Bytes);
+
+/// Serialises and compresses a request body.
+pub fn encode<B: Serialize>(body: &B) -> Result<EncodedBody, ClientError> {
+    let json = serde_json::to_vec(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
+    let compressed = zstd::bulk::compress(&json, 3).map_err(|e| ClientError::Protocol(format!("zstd failed: {e}")))?;
+    Ok(EncodedBody(compressed.into()))
+}
+
 #[derive(Clone)]
 pub struct HqClient {
     base: String,
@@ -74,6 +85,12 @@ impl HqClient {
         self.post("/api/v1/sync/push", req).await
     }
 
+    /// Pushes a body made beforehand by `encode`, so the device can prepare the next
+    /// batch while HQ applies this one.
+    pub async fn push_encoded(&self, body: &EncodedBody) -> Result<PushResponse, ClientError> {
+        self.post_encoded("/api/v1/sync/push", body).await
+    }
+
     pub async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<PullResponse, ClientError> {
         let mut url = format!("/api/v1/sync/pull?limit={limit}");
         if let Some(c) = cursor {
@@ -91,15 +108,16 @@ impl HqClient {
     /// Posts JSON compressed with zstd: field links are slow and sync bodies compress
     /// well (a push of 60-field saves to about a seventh of its size).
     pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
-        let json = serde_json::to_vec(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let compressed =
-            zstd::bulk::compress(&json, 3).map_err(|e| ClientError::Protocol(format!("zstd failed: {e}")))?;
+        self.post_encoded(path, &encode(body)?).await
+    }
+
+    async fn post_encoded<T: DeserializeOwned>(&self, path: &str, body: &EncodedBody) -> Result<T, ClientError> {
         let req = self
             .http
             .post(format!("{}{path}", self.base))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(reqwest::header::CONTENT_ENCODING, "zstd")
-            .body(compressed);
+            .body(body.0.clone());
         self.send(req).await
     }
 

@@ -2,9 +2,10 @@
 //! `dtm` CLI are thin shells over this type, so they behave identically.
 
 use crate::api::{self, AssessmentDetail, AssessmentParts, AssessmentSummary, Progress, SyncState};
-use crate::client::{ClientError, HqClient};
+use crate::client::{encode, ClientError, EncodedBody, HqClient};
 use crate::wire::{
-    self, ApiError, AssessmentSnapshot, LoginRequest, OpBody, Operation, Outcome, PushRequest, RoundInfo, WireComment,
+    self, ApiError, AssessmentSnapshot, LoginRequest, OpBody, Operation, Outcome, PullResponse, PushRequest, RoundInfo,
+    WireComment,
 };
 use dtm_core::{AssessmentKey, FieldValue, FormDef, ReviewDecision, Role, Round};
 use dtm_store::{Now, OpKind, OpOutcome, RemoteAssessment, Store, StoreError};
@@ -373,39 +374,16 @@ impl Device {
         let total = u64::from(self.store().sync_counts()?.pending);
         self.set_progress(0, total, on_state);
         if push {
-            loop {
-                let batch = self.batch.load(Ordering::Relaxed);
-                let ops = self.store().pending_ops(batch)?;
-                if ops.is_empty() {
-                    break;
-                }
-                let req = PushRequest {
-                    ops: ops
-                        .iter()
-                        .map(|op| Operation {
-                            op_id: op.op_id.clone(),
-                            seq: op.seq,
-                            key: op.key.clone(),
-                            hlc: op.hlc,
-                            form_version: op.form_version,
-                            body: match op.kind {
-                                OpKind::Edit => OpBody::Edit {
-                                    values: op.edits.iter().map(|(f, (v, _))| (f.clone(), v.clone())).collect(),
-                                    bases: op
-                                        .edits
-                                        .iter()
-                                        .filter(|(_, (_, base))| *base > 0)
-                                        .map(|(f, (_, base))| (f.clone(), *base))
-                                        .collect(),
-                                },
-                                OpKind::Submit => OpBody::Submit,
-                                OpKind::Void => OpBody::Void { reason: op.reason.clone().unwrap_or_default() },
-                            },
-                        })
-                        .collect(),
-                };
+            // While HQ applies one batch, the next is read, built and compressed, so the
+            // device and HQ work side by side instead of waiting on each other.
+            let mut next = self.prepare_batch(0)?;
+            while let Some((ops, body)) = next.take() {
+                let batch = ops.len().max(self.batch.load(Ordering::Relaxed));
+                let last_seq = ops.last().map_or(0, |o| o.seq);
                 let started = std::time::Instant::now();
-                let resp = match retry(|| client.push(&req)).await {
+                let (answer, prepared) =
+                    tokio::join!(retry(|| client.push_encoded(&body)), async { self.prepare_batch(last_seq) });
+                let resp = match answer {
                     Ok(resp) => {
                         self.batch
                             .store(next_batch(batch, BatchOutcome::Answered(started.elapsed())), Ordering::Relaxed);
@@ -414,6 +392,7 @@ impl Device {
                     Err(ClientError::Api { status: 413, .. }) if batch > MIN_BATCH => {
                         // HQ will not take this much at once: shrink and go on.
                         self.batch.store(next_batch(batch, BatchOutcome::TooLarge), Ordering::Relaxed);
+                        next = self.prepare_batch(0)?;
                         continue;
                     }
                     Err(e @ ClientError::Offline(_)) => {
@@ -427,6 +406,7 @@ impl Device {
                         // aside, visible to the enumerator, so it cannot wedge the queue.
                         self.store().record_outcomes(&[(op_id, OpOutcome::Rejected { code, reason: message })])?;
                         report.rejected += 1;
+                        next = self.prepare_batch(0)?;
                         continue;
                     }
                     Err(e) => return Err(e.into()),
@@ -468,38 +448,94 @@ impl Device {
                 }
                 self.store().record_outcomes(&outcomes)?;
                 self.set_progress(u64::from(report.pushed), total.max(u64::from(report.pushed)), on_state);
+                // The batch prepared meanwhile was sized before this answer; a link that
+                // just slowed down gets a smaller one from the next on.
+                next = prepared?;
             }
         }
         if pull {
-            loop {
-                let cursor = self.store().pull_cursor()?;
+            // The next page is fetched while this one is written to the store. Each page
+            // is still applied with its own cursor in one transaction, in order.
+            let cursor = self.store().pull_cursor()?;
+            let mut fetch = Some(self.fetch_page(&client, cursor));
+            while let Some(handle) = fetch.take() {
                 let size = self.pull_page.load(Ordering::Relaxed);
-                let started = std::time::Instant::now();
-                let page = match retry(|| client.pull(cursor.as_deref(), size as u32)).await {
-                    Ok(page) => {
-                        self.pull_page
-                            .store(next_batch(size, BatchOutcome::Answered(started.elapsed())), Ordering::Relaxed);
+                let page = match handle.await {
+                    Ok(Ok((page, elapsed))) => {
+                        self.pull_page.store(next_batch(size, BatchOutcome::Answered(elapsed)), Ordering::Relaxed);
                         page
                     }
-                    Err(e) => {
+                    Ok(Err(e)) => {
                         self.pull_page.store(next_batch(size, BatchOutcome::LinkFailed), Ordering::Relaxed);
                         return Err(e.into());
                     }
+                    Err(e) => return Err(ClientError::Protocol(format!("the pull task failed: {e}")).into()),
                 };
                 let rounds: Vec<Round> = page.rounds.iter().map(Round::from).collect();
                 report.pulled += page.assessments.len() as u32;
-                let cursor = page.cursor.clone();
-                let has_more = page.has_more;
+                let next_cursor = page.cursor.clone();
+                if page.has_more {
+                    fetch = Some(self.fetch_page(&client, Some(next_cursor.clone())));
+                }
                 let remotes: Vec<RemoteAssessment> =
                     page.snapshots().map_err(ClientError::Protocol)?.into_iter().map(remote).collect();
-                self.store().apply_pull_page(&rounds, &remotes, &cursor, &self.now())?;
-                if !has_more {
-                    break;
-                }
+                self.store().apply_pull_page(&rounds, &remotes, &next_cursor, &self.now())?;
             }
         }
         report.pending = self.store().sync_counts()?.pending;
         Ok(report)
+    }
+}
+
+impl Device {
+    /// Reads the next push batch after `after` and encodes it, or None when nothing is
+    /// left to push.
+    fn prepare_batch(&self, after: u64) -> Result<Option<(Vec<dtm_store::OutboxOp>, EncodedBody)>> {
+        let ops = self.store().pending_ops_after(after, self.batch.load(Ordering::Relaxed))?;
+        if ops.is_empty() {
+            return Ok(None);
+        }
+        let req = PushRequest {
+            ops: ops
+                .iter()
+                .map(|op| Operation {
+                    op_id: op.op_id.clone(),
+                    seq: op.seq,
+                    key: op.key.clone(),
+                    hlc: op.hlc,
+                    form_version: op.form_version,
+                    body: match op.kind {
+                        OpKind::Edit => OpBody::Edit {
+                            values: op.edits.iter().map(|(f, (v, _))| (f.clone(), v.clone())).collect(),
+                            bases: op
+                                .edits
+                                .iter()
+                                .filter(|(_, (_, base))| *base > 0)
+                                .map(|(f, (_, base))| (f.clone(), *base))
+                                .collect(),
+                        },
+                        OpKind::Submit => OpBody::Submit,
+                        OpKind::Void => OpBody::Void { reason: op.reason.clone().unwrap_or_default() },
+                    },
+                })
+                .collect(),
+        };
+        Ok(Some((ops, encode(&req)?)))
+    }
+
+    /// Fetches one pull page in its own task, with retries, timing the answer.
+    fn fetch_page(
+        &self,
+        client: &HqClient,
+        cursor: Option<String>,
+    ) -> tokio::task::JoinHandle<Result<(PullResponse, Duration), ClientError>> {
+        let client = client.clone();
+        let size = self.pull_page.load(Ordering::Relaxed) as u32;
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let page = retry(|| client.pull(cursor.as_deref(), size)).await?;
+            Ok((page, started.elapsed()))
+        })
     }
 }
 

@@ -435,7 +435,10 @@ mod tests {
             form_version: 2,
             version: 3,
             open_conflicts: 1,
-            fields: fields.iter().map(|(f, v, n)| (f.to_string(), WireField { value: v.clone(), version: *n })).collect(),
+            fields: fields
+                .iter()
+                .map(|(f, v, n)| (f.to_string(), WireField { value: v.clone(), version: *n }))
+                .collect(),
             comments: vec![],
         }
     }
