@@ -91,8 +91,9 @@ impl HqClient {
         self.post_encoded("/api/v1/sync/push", body).await
     }
 
-    pub async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<PullResponse, ClientError> {
-        let mut url = format!("/api/v1/sync/pull?limit={limit}");
+    /// One pull page; `with_rounds` asks for every round too (the first page of a sync).
+    pub async fn pull(&self, cursor: Option<&str>, limit: u32, with_rounds: bool) -> Result<PullResponse, ClientError> {
+        let mut url = format!("/api/v1/sync/pull?limit={limit}&rounds={with_rounds}");
         if let Some(c) = cursor {
             url.push_str("&cursor=");
             url.push_str(c);

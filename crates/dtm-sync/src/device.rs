@@ -457,7 +457,7 @@ impl Device {
             // The next page is fetched while this one is written to the store. Each page
             // is still applied with its own cursor in one transaction, in order.
             let cursor = self.store().pull_cursor()?;
-            let mut fetch = Some(self.fetch_page(&client, cursor));
+            let mut fetch = Some(self.fetch_page(&client, cursor, true));
             while let Some(handle) = fetch.take() {
                 let size = self.pull_page.load(Ordering::Relaxed);
                 let page = match handle.await {
@@ -475,7 +475,7 @@ impl Device {
                 report.pulled += page.assessments.len() as u32;
                 let next_cursor = page.cursor.clone();
                 if page.has_more {
-                    fetch = Some(self.fetch_page(&client, Some(next_cursor.clone())));
+                    fetch = Some(self.fetch_page(&client, Some(next_cursor.clone()), false));
                 }
                 let remotes: Vec<RemoteAssessment> =
                     page.snapshots().map_err(ClientError::Protocol)?.into_iter().map(remote).collect();
@@ -528,12 +528,13 @@ impl Device {
         &self,
         client: &HqClient,
         cursor: Option<String>,
+        with_rounds: bool,
     ) -> tokio::task::JoinHandle<Result<(PullResponse, Duration), ClientError>> {
         let client = client.clone();
         let size = self.pull_page.load(Ordering::Relaxed) as u32;
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            let page = retry(|| client.pull(cursor.as_deref(), size)).await?;
+            let page = retry(|| client.pull(cursor.as_deref(), size, with_rounds)).await?;
             Ok((page, started.elapsed()))
         })
     }
