@@ -299,7 +299,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let mib = |k: Option<u64>| k.map_or(f64::NAN, |k| k as f64 / 1024.0);
     println!("  HQ peak RSS during push and pull   {:>9.1} MiB", mib(rss));
-    println!("  HQ peak RSS at start (for scale)   {:>9.1} MiB", mib(startup_rss));
+    println!("  HQ peak RSS before (logins, rounds) {:>8.1} MiB", mib(startup_rss));
     println!("  floor: raw SQLite insert, one tx   {:>9.2} s  (a row per assessment)", secs(floor));
     println!("  floor: raw SQLite insert, one tx   {:>9.2} s  (a row per field value)", secs(floor_fields));
     println!("  push / floor                       {:>9.1} ×", secs(push) / secs(floor));
