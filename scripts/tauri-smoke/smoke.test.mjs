@@ -136,9 +136,9 @@ function readStore(storePath, location, field) {
 import json, sqlite3, sys
 db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 value = db.execute("SELECT value FROM field_values WHERE location = ? AND field = ?", (sys.argv[2], sys.argv[3])).fetchone()
-ops = db.execute("SELECT kind, field, value, state FROM outbox WHERE location = ? ORDER BY seq", (sys.argv[2],)).fetchall()
+ops = db.execute("SELECT kind, value, state FROM outbox WHERE location = ? ORDER BY seq", (sys.argv[2],)).fetchall()
 print(json.dumps({"value": None if value is None else json.loads(value[0]),
-                  "outbox": [dict(kind=k, field=f, value=None if v is None else json.loads(v), state=s) for k, f, v, s in ops]}))
+                  "outbox": [dict(kind=k, value=None if v is None else json.loads(v), state=s) for k, v, s in ops]}))
 `;
   const r = spawnSync('python3', ['-c', py, storePath, location, field], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`reading the device store ${storePath} failed: ${r.stderr || r.error}`);
@@ -277,8 +277,8 @@ test('an edit is saved on the device with its outbox operation, and Sync now tak
     assert.equal(stored.value, 12, `the device store should hold ${FIELD}=12 for ${LOCATION}: ${JSON.stringify(stored)}`);
     assert.deepEqual(
       stored.outbox,
-      [{ kind: 'set_field', field: FIELD, value: 12, state: 'pending' }],
-      'exactly one pending set_field operation should wait in the outbox until the next sync',
+      [{ kind: 'edit', value: { [FIELD]: [12, 0] }, state: 'pending' }],
+      'exactly one pending edit (the field, its value and base version 0) should wait in the outbox until the next sync',
     );
 
     // The sync bar heard about it through the `sync-state` event.
