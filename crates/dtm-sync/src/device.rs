@@ -377,12 +377,16 @@ impl Device {
             // While HQ applies one batch, the next is read, built and compressed, so the
             // device and HQ work side by side instead of waiting on each other.
             let mut next = self.prepare_batch(0)?;
+            // HQ's answers to the batch before, written to the outbox while this one flies.
+            let mut answered: Vec<(String, OpOutcome)> = Vec::new();
             while let Some((ops, body)) = next.take() {
                 let batch = ops.len().max(self.batch.load(Ordering::Relaxed));
                 let last_seq = ops.last().map_or(0, |o| o.seq);
                 let started = std::time::Instant::now();
-                let (answer, prepared) =
-                    tokio::join!(retry(|| client.push_encoded(&body)), async { self.prepare_batch(last_seq) });
+                let (answer, prepared) = tokio::join!(retry(|| client.push_encoded(&body)), async {
+                    self.store().record_outcomes(&std::mem::take(&mut answered))?;
+                    self.prepare_batch(last_seq)
+                });
                 let resp = match answer {
                     Ok(resp) => {
                         self.batch
@@ -446,12 +450,19 @@ impl Device {
                 if outcomes.is_empty() {
                     return Err(ClientError::Protocol("HQ answered a push with no results".into()).into());
                 }
-                self.store().record_outcomes(&outcomes)?;
+                answered = outcomes;
                 self.set_progress(u64::from(report.pushed), total.max(u64::from(report.pushed)), on_state);
                 // The batch prepared meanwhile was sized before this answer; a link that
                 // just slowed down gets a smaller one from the next on.
-                next = prepared?;
+                next = match prepared {
+                    Ok(next) => next,
+                    Err(e) => {
+                        self.store().record_outcomes(&answered)?;
+                        return Err(e);
+                    }
+                };
             }
+            self.store().record_outcomes(&answered)?;
         }
         if pull {
             // The next page is fetched while this one is written to the store. Each page
