@@ -13,6 +13,7 @@ use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, FormDef, Gazetteer, Hlc, Pcode, Role, Round, RoundStatus, Scope,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use sqlite::parse_json;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -176,7 +177,6 @@ pub struct OutboxOp {
     pub edits: BTreeMap<String, (FieldValue, u64)>,
     /// For a void: why.
     pub reason: Option<String>,
-    pub base_version: u64,
     pub hlc: Hlc,
     pub form_version: u32,
 }
@@ -439,7 +439,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         // The base of each field is what this device last saw of it from HQ; while
         // earlier local operations on it are pending, they all share their chain's base.
-        let mut bases = pending_edits(&tx, key)?.into_iter().fold(BTreeMap::new(), |mut bases, (field, (_, base))| {
+        let bases = pending_edits(&tx, key)?.into_iter().fold(BTreeMap::new(), |mut bases, (field, (_, base))| {
             bases.entry(field).or_insert(base);
             bases
         });
@@ -448,7 +448,8 @@ impl Store {
         let mut olds: BTreeMap<&str, Option<&FieldValue>> = BTreeMap::new();
         let mut fields = record.values.clone();
         for (field, value) in changed {
-            let base = bases.remove(field).unwrap_or_else(|| server.get(field).map_or(0, |(_, v)| *v));
+            // A field given twice in one save keeps the same base both times.
+            let base = bases.get(field).copied().unwrap_or_else(|| server.get(field).map_or(0, |(_, v)| *v));
             edits.insert(field, (value, base));
             olds.insert(field, record.values.get(field));
             fields.insert(field.clone(), value.clone());
@@ -532,7 +533,7 @@ impl Store {
     /// while the one before it is still on its way to HQ.
     pub fn pending_ops_after(&self, after: u64, limit: usize) -> Result<Vec<OutboxOp>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, op_id, round, form, location, kind, value, base_version, hlc, form_version
+            "SELECT seq, op_id, round, form, location, kind, value, hlc, form_version
              FROM outbox WHERE state = 'pending' AND seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
@@ -554,9 +555,8 @@ impl Store {
                 kind,
                 edits,
                 reason,
-                base_version: r.get(7)?,
-                hlc: Hlc::decode(&r.get::<_, String>(8)?).unwrap_or_default(),
-                form_version: r.get(9)?,
+                hlc: Hlc::decode(&r.get::<_, String>(7)?).unwrap_or_default(),
+                form_version: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -805,33 +805,43 @@ fn load_assessment(conn: &Connection, key: &AssessmentKey) -> Result<Option<Asse
     }))
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusqlite::Result<T> {
-    serde_json::from_str(text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
+/// The assessment's two documents.
+#[derive(Clone, Copy)]
+enum Document {
+    /// `fields`: what the enumerator sees.
+    Local,
+    /// `server_fields`: the last version of each field pulled from HQ.
+    Server,
+}
+
+/// One of the assessment's documents; empty when the device holds no such assessment.
+fn document<T: serde::de::DeserializeOwned + Default>(
+    conn: &Connection,
+    key: &AssessmentKey,
+    which: Document,
+) -> Result<T> {
+    let sql = match which {
+        Document::Local => "SELECT fields FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3",
+        Document::Server => "SELECT server_fields FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3",
+    };
+    let text: Option<String> = conn
+        .prepare_cached(sql)?
+        .query_row(params![key.round, key.form, key.location.as_str()], |r| r.get(0))
+        .optional()?;
+    Ok(match text {
+        Some(t) => parse_json(0, &t)?,
+        None => T::default(),
+    })
 }
 
 /// The values the enumerator sees.
 fn values_of(conn: &Connection, key: &AssessmentKey) -> Result<BTreeMap<String, FieldValue>> {
-    let fields: Option<String> = conn
-        .prepare_cached("SELECT fields FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?
-        .query_row(params![key.round, key.form, key.location.as_str()], |r| r.get(0))
-        .optional()?;
-    Ok(match fields {
-        Some(f) => parse_json(0, &f)?,
-        None => BTreeMap::new(),
-    })
+    document(conn, key, Document::Local)
 }
 
 /// The last version of each field pulled from HQ: field → (value, version).
 fn server_fields(conn: &Connection, key: &AssessmentKey) -> Result<BTreeMap<String, (FieldValue, u64)>> {
-    let fields: Option<String> = conn
-        .prepare_cached("SELECT server_fields FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?
-        .query_row(params![key.round, key.form, key.location.as_str()], |r| r.get(0))
-        .optional()?;
-    Ok(match fields {
-        Some(f) => parse_json(0, &f)?,
-        None => BTreeMap::new(),
-    })
+    document(conn, key, Document::Server)
 }
 
 /// The assessment's pending operations, oldest first: kind, and for an edit its fields

@@ -18,6 +18,13 @@ pub enum OpenError {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// Reads a JSON column; text that is not the expected JSON is a conversion error naming
+/// the column, never a silent default.
+pub fn parse_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
+}
+
 /// How hard SQLite works to make each commit durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {

@@ -167,13 +167,16 @@ fn a_pull_never_overwrites_a_field_with_a_pending_local_edit() {
     assert_eq!(record.values["idp_hh"], json!(12), "the enumerator's unsent value must stay");
     assert_eq!(record.values["idp_ind"], json!(30), "fields without local edits take HQ's value");
     assert_eq!(store.pull_cursor().unwrap().as_deref(), Some("e1:5"));
-    // A further edit of the same field still claims only the base its chain started from.
+    // A further edit of the same field still claims only the base its chain started from,
+    // even when one save gives the field twice.
     store.set_field(&tripoli(), "idp_hh", json!(13), &now(12)).unwrap();
+    let twice = [("idp_hh".to_string(), json!(14)), ("idp_hh".to_string(), json!(15))];
+    store.set_fields(&tripoli(), &twice, &now(13)).unwrap();
     let ops = store.pending_ops(10).unwrap();
     assert_eq!(
-        ops.iter().map(|o| o.base_version).collect::<Vec<_>>(),
-        [0, 0],
-        "an offline chain must not claim to have seen HQ's newer value, or it would overwrite it silently"
+        ops.iter().map(|o| o.edits["idp_hh"].clone()).collect::<Vec<_>>(),
+        [(json!(12), 0), (json!(13), 0), (json!(15), 0)],
+        "an offline chain must not claim to have seen HQ's newer value (version 2), or it would overwrite it silently"
     );
 }
 
