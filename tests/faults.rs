@@ -411,9 +411,6 @@ fn assert_converged(hq: &Hq, devices: &[&Device], made: &BTreeSet<String>, seed_
     }
 }
 
-/// Edits every count field of the given baladiyas once per pass, all passes of one
-/// baladiya in one `dtm set`: pass `p` writes `p * 100 + field index`, so each pass
-/// changes every field and is one operation per field.
 /// Saves each pair on its own, as an enumerator typing field after field does: one
 /// outbox operation per save. It uses the device's own code in this process (the
 /// CLI would start a process per save), with the session `dtm login` stored.
@@ -427,30 +424,35 @@ fn save_each(device: &Device, form: &str, location: &str, pairs: &[(&str, i64)])
     }
 }
 
-fn edit_baladiyas(device: &Device, locations: &[&str], passes: std::ops::Range<i64>, expected: &mut Values) {
+/// Edits every one of `fields` at the given locations once per pass, field by field:
+/// pass `p` writes `p * 100 + field index`, so each pass changes every field and is
+/// one operation per field.
+fn edit_counts(
+    device: &Device,
+    form: &str,
+    fields: &[&str],
+    locations: &[&str],
+    passes: std::ops::Range<i64>,
+    expected: &mut Values,
+) {
     for loc in locations {
         let mut pairs = Vec::new();
         for p in passes.clone() {
-            for (i, f) in BALADIYA_COUNTS.iter().enumerate() {
+            for (i, f) in fields.iter().enumerate() {
                 pairs.push((*f, p * 100 + i as i64));
-                expected.insert(key("baladiya", loc, f), json!(p * 100 + i as i64));
+                expected.insert(key(form, loc, f), json!(p * 100 + i as i64));
             }
         }
-        save_each(device, "baladiya", loc, &pairs);
+        save_each(device, form, loc, &pairs);
     }
 }
 
+fn edit_baladiyas(device: &Device, locations: &[&str], passes: std::ops::Range<i64>, expected: &mut Values) {
+    edit_counts(device, "baladiya", &BALADIYA_COUNTS, locations, passes, expected);
+}
+
 fn edit_muhallas(device: &Device, locations: &[&str], passes: std::ops::Range<i64>, expected: &mut Values) {
-    for loc in locations {
-        let mut pairs = Vec::new();
-        for p in passes.clone() {
-            for (i, f) in MUHALLA_COUNTS.iter().enumerate() {
-                pairs.push((*f, p * 100 + i as i64));
-                expected.insert(key("muhalla", loc, f), json!(p * 100 + i as i64));
-            }
-        }
-        save_each(device, "muhalla", loc, &pairs);
-    }
+    edit_counts(device, "muhalla", &MUHALLA_COUNTS, locations, passes, expected);
 }
 
 /// Polls HQ's `ops` table until it holds more than `before` rows (a push batch was

@@ -37,8 +37,7 @@ struct DocField(FieldValue, u64, i64);
 type Doc = BTreeMap<String, DocField>;
 
 fn parse_doc(text: &str) -> rusqlite::Result<Doc> {
-    serde_json::from_str(text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    sqlite::parse_json(0, text)
 }
 
 fn load_doc(conn: &Connection, id: i64) -> rusqlite::Result<Doc> {
@@ -457,26 +456,30 @@ fn record_conflict(
     Ok(())
 }
 
-/// The first edit of an assessment. With nothing at HQ to merge against, every field
-/// is written at version 1 (`merge_field(None, _)` is always `Apply`), and the row is
-/// written once, whole, with the change that wrote it.
-fn create(
+/// Who wrote a new assessment's first values: an operation from a device, or an import.
+struct Author<'a> {
+    op_id: Option<&'a str>,
+    name: &'a str,
+    device: &'a str,
+    hlc: Hlc,
+}
+
+/// Writes an assessment HQ does not have yet, every field at version 1, in one row
+/// together with the change that wrote them, and returns its id.
+#[allow(clippy::too_many_arguments)] // one new row, column by column
+fn insert_assessment(
     tx: &Transaction<'_>,
-    caller: &Caller,
-    op: &Operation,
+    key: &AssessmentKey,
+    status: AssessmentStatus,
     form_version: u32,
     values: &BTreeMap<String, FieldValue>,
+    author: &Author<'_>,
     now: &str,
-) -> rusqlite::Result<OpResult> {
-    let status = match workflow::edit(AssessmentStatus::NotStarted) {
-        Ok(s) => s,
-        Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
-    };
+) -> rusqlite::Result<i64> {
     // One writer at a time (the transaction is IMMEDIATE), so the next id is ours.
     let change: i64 = tx.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM changes")?.query_row([], |r| r.get(0))?;
     let doc: Doc = values.iter().map(|(f, v)| (f.clone(), DocField(v.clone(), 1, change))).collect();
     let seq = next_change_seq(tx)?;
-    let key = &op.key;
     tx.prepare_cached(
         "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq, created_at, updated_at,
            fields)
@@ -494,7 +497,26 @@ fn create(
     ])?;
     let id = tx.last_insert_rowid();
     let writes: BTreeMap<&str, (&FieldValue, u64)> = values.iter().map(|(f, v)| (f.as_str(), (v, 1))).collect();
-    insert_change(tx, Some(change), id, Some(&op.op_id), &caller.username, &caller.device_id, op.hlc, now, &writes)?;
+    insert_change(tx, Some(change), id, author.op_id, author.name, author.device, author.hlc, now, &writes)?;
+    Ok(id)
+}
+
+/// The first edit of an assessment. With nothing at HQ to merge against, every field
+/// is written at version 1 (`merge_field(None, _)` is always `Apply`).
+fn create(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    op: &Operation,
+    form_version: u32,
+    values: &BTreeMap<String, FieldValue>,
+    now: &str,
+) -> rusqlite::Result<OpResult> {
+    let status = match workflow::edit(AssessmentStatus::NotStarted) {
+        Ok(s) => s,
+        Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
+    };
+    let author = Author { op_id: Some(&op.op_id), name: &caller.username, device: &caller.device_id, hlc: op.hlc };
+    insert_assessment(tx, &op.key, status, form_version, values, &author, now)?;
     Ok(OpResult { op_id: op.op_id.clone(), outcome: Outcome::Applied, original: None, code: None, reason: None })
 }
 
@@ -862,22 +884,8 @@ impl HqStorage for SqliteHq {
                         message: format!("row {}: {key} already exists at HQ; nothing was imported", r.row),
                     });
                 }
-                let seq = next_change_seq(&tx)?;
-                tx.execute(
-                    "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, 'approved', ?4, 1, ?5, ?6, ?6)",
-                    params![round, r.form, r.location.as_str(), r.form_version, seq, now],
-                )?;
-                let id = tx.last_insert_rowid();
-                let writes: BTreeMap<&str, (&FieldValue, u64)> =
-                    r.values.iter().map(|(field, value)| (field.as_str(), (value, 1))).collect();
-                let change = insert_change(&tx, None, id, None, &author, "import", Hlc::default(), &now, &writes)?;
-                let doc: Doc =
-                    r.values.iter().map(|(field, value)| (field.clone(), DocField(value.clone(), 1, change))).collect();
-                tx.execute(
-                    "UPDATE assessments SET fields = ?2 WHERE id = ?1",
-                    params![id, serde_json::to_string(&doc).expect("values serialise")],
-                )?;
+                let by = Author { op_id: None, name: &author, device: "import", hlc: Hlc::default() };
+                insert_assessment(&tx, &key, AssessmentStatus::Approved, r.form_version, &r.values, &by, &now)?;
             }
             tx.execute(
                 "INSERT INTO access_log (at, actor, action, target) VALUES (?1, ?2, 'import_round', ?3)",

@@ -3,7 +3,7 @@
 //! request.
 
 use crate::wire::{
-    ErrorBody, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    ErrorBody, LoginRequest, LoginResponse, PullResponse, PushResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -81,12 +81,8 @@ impl HqClient {
         self.post("/api/v1/auth/login", req).await
     }
 
-    pub async fn push(&self, req: &PushRequest) -> Result<PushResponse, ClientError> {
-        self.post("/api/v1/sync/push", req).await
-    }
-
-    /// Pushes a body made beforehand by `encode`, so the device can prepare the next
-    /// batch while HQ applies this one.
+    /// Pushes a batch encoded beforehand (`encode` of a `PushRequest`), so the device
+    /// can prepare the next batch while HQ applies this one.
     pub async fn push_encoded(&self, body: &EncodedBody) -> Result<PushResponse, ClientError> {
         self.post_encoded("/api/v1/sync/push", body).await
     }
