@@ -22,6 +22,16 @@ const BALADIYA_FORM: &str = BUILTIN[1].2;
 /// for a warning. Notes are values like any other, so they sync and merge the same way.
 pub const NOTE_PREFIX: &str = "note:";
 
+/// The largest count any field may hold, whatever the form says. Libya has about
+/// 7 million people and its most populous baladiya, Benghazi, about 1.1 million: no
+/// baladiya or muhalla holds 2 million IDPs, returnees or migrants, so a larger count is
+/// a slip of the keyboard or hostile input, refused wherever a value enters (the device,
+/// the CLI, HQ's push and settlements, imports). It also keeps every total exact: the
+/// sum of 2 million over all of Libya's ~4,000 locations and every count field of a
+/// form is far below `u64::MAX` (totals still add in `u128`, for data stored before
+/// this bound).
+pub const COUNT_MAX: u64 = 2_000_000;
+
 /// A field's value as it travels: a number, a string, or null when empty.
 pub type FieldValue = serde_json::Value;
 
@@ -301,7 +311,11 @@ impl FormDef {
                         return Err(ValueError::NotAWholeNumber { field, value: shown });
                     }
                 }
-                let (min, max) = (f.min.unwrap_or(f64::MIN), f.max.unwrap_or(f64::MAX));
+                let max = match f.kind {
+                    FieldType::Count => f.max.map_or(COUNT_MAX as f64, |m| m.min(COUNT_MAX as f64)),
+                    _ => f.max.unwrap_or(f64::MAX),
+                };
+                let min = f.min.unwrap_or(f64::MIN);
                 if n < min || n > max {
                     return Err(ValueError::OutOfRange {
                         field,
@@ -762,6 +776,26 @@ mod tests {
         assert!(form.check_value("idp_drivers", &json!(["conflict", "flood"])).is_ok());
         assert!(form.check_value("note:change:idp_ind", &json!("explained")).is_ok());
         assert!(form.check_value("idp_hh", &json!(null)).is_ok(), "clearing a field is allowed");
+    }
+
+    #[test]
+    fn every_count_is_bounded_even_where_the_form_sets_no_maximum() {
+        // Regression: 18446744073709551615 IDPs was accepted and later broke totals.
+        for form in builtin_forms() {
+            for f in form.fields().filter(|f| f.kind == FieldType::Count) {
+                if f.max.is_none() {
+                    assert!(
+                        form.check_value(&f.id, &json!(COUNT_MAX)).is_ok(),
+                        "{}: the bound itself is allowed",
+                        f.id
+                    );
+                }
+                let over = form.check_value(&f.id, &json!(COUNT_MAX + 1)).unwrap_err();
+                assert_eq!(over.code(), "out_of_range", "{} v{} {}: one past the bound", form.id, form.version, f.id);
+                let huge = form.check_value(&f.id, &json!(u64::MAX)).unwrap_err();
+                assert_eq!(huge.code(), "out_of_range", "{}: u64::MAX is refused", f.id);
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use crate::form::{Context, FormDef};
 use crate::hxl;
-use crate::{Gazetteer, Issue, Pcode, Round};
+use crate::{Gazetteer, Issue, Pcode, Round, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -57,9 +57,19 @@ fn parse_count(cell: &str) -> Result<Option<u64>, (&'static str, String)> {
     Ok(Some(n as u64))
 }
 
-/// Checks every row and returns the records, or every error found.
-pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Vec<ImportRecord>, Vec<CellError>> {
+/// A file that passed: its records, and the warnings to show in the import report
+/// (rules of warning severity, and baladiya totals that differ from their muhallas).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub records: Vec<ImportRecord>,
+    pub warnings: Vec<CellError>,
+}
+
+/// Checks every row as a device checks a value and a form (types, the count bound,
+/// the form's rules) and returns the records with their warnings, or every error found.
+pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<CellError>> {
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let err = |row: usize, col: Option<usize>, tag: &str, code: &str, message: String| CellError {
         row,
         column: col.map(column_letter).unwrap_or_default(),
@@ -136,7 +146,9 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Vec<ImportRecor
         }
         if let Some(c) = round_col {
             let text = cell(c);
-            if !text.is_empty() && text != round.code {
+            // DTM's own files carry the round as its number (`54`, or `54.0` from a
+            // spreadsheet); ours as its code (`R54`).
+            if !text.is_empty() && text != round.code && text.parse::<f64>().ok() != Some(f64::from(round.number)) {
                 errors.push(err(
                     n,
                     Some(c),
@@ -165,7 +177,9 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Vec<ImportRecor
             (None, Some(b)) => ("baladiya", b),
             (None, None) => continue,
         };
-        let Some(form_version) = round.form_version(form) else {
+        let Some((form_version, def)) =
+            round.form_version(form).and_then(|v| FormDef::builtin(form, v).map(|def| (v, def)))
+        else {
             errors.push(err(
                 n,
                 None,
@@ -179,15 +193,45 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Vec<ImportRecor
             errors.push(err(n, None, "", "duplicate_row", format!("{location} already appears on row {first}")));
             continue;
         }
+        // The same checks as a value typed on a device: type and range (the count
+        // bound included), then the form's rules over the whole row.
+        for &(col, tag, field) in &counts {
+            if let Some(e) = values.get(field).and_then(|v| def.check_value(field, v).err()) {
+                errors.push(err(n, Some(col), tag, e.code(), e.to_string()));
+                row_ok = false;
+            }
+        }
+        if row_ok {
+            for issue in def.check(&values, Context::default()) {
+                let col = issue.fields.iter().find_map(|f| counts.iter().find(|(_, _, field)| field == f));
+                let shown: Vec<String> =
+                    issue.fields.iter().filter_map(|f| values.get(f).map(|v| format!("{f} = {v}"))).collect();
+                let message = format!("{} ({})", issue.message.en, shown.join(", "));
+                let cell = err(n, col.map(|c| c.0), col.map_or("", |c| c.1), &issue.rule, message);
+                match issue.severity {
+                    Severity::Error => {
+                        errors.push(cell);
+                        row_ok = false;
+                    }
+                    Severity::Warning => warnings.push(cell),
+                }
+            }
+        }
         if row_ok {
             records.push(ImportRecord { row: n, form: form.to_owned(), form_version, location, values });
         }
     }
-    if errors.is_empty() {
-        Ok(records)
-    } else {
-        Err(errors)
+    if !errors.is_empty() {
+        return Err(errors);
     }
+    for (location, issue) in aggregate_warnings(&records) {
+        let row = records.iter().find(|r| r.location == location && r.form == "baladiya").map_or(0, |r| r.row);
+        let field = issue.rule.strip_prefix("aggregate:").unwrap_or_default();
+        let col = counts.iter().find(|(_, _, f)| *f == field);
+        warnings.push(err(row, col.map(|c| c.0), col.map_or("", |c| c.1), &issue.rule, issue.message.en));
+    }
+    warnings.sort_by_key(|w| w.row);
+    Ok(Checked { records, warnings })
 }
 
 /// Baladiya totals that differ from the sum of their muhallas in the same file:
@@ -236,7 +280,7 @@ mod tests {
     #[test]
     fn a_clean_file_gives_one_record_per_row_at_the_right_level() {
         let rows = table(&[HEAD, TAGS, "LY021104,,R53,10,50", "LY021104,LY02110401,R53,4,20", ",,,,"]);
-        let records = check_rows(&rows, &r53()).unwrap();
+        let records = check_rows(&rows, &r53()).unwrap().records;
         assert_eq!(records.len(), 2, "the blank row is skipped");
         assert_eq!((records[0].form.as_str(), records[0].form_version), ("baladiya", 2));
         assert_eq!((records[1].form.as_str(), records[1].location.as_str()), ("muhalla", "LY02110401"));
@@ -283,9 +327,57 @@ mod tests {
     fn baladiya_totals_that_differ_from_their_muhallas_are_warnings() {
         let rows =
             table(&[HEAD, TAGS, "LY021104,,R53,10,50", "LY021104,LY02110401,R53,4,20", "LY021104,LY02110402,R53,6,20"]);
-        let records = check_rows(&rows, &r53()).unwrap();
+        let records = check_rows(&rows, &r53()).unwrap().records;
         let warnings = aggregate_warnings(&records);
         assert_eq!(warnings.len(), 1, "idp_hh agrees (10 = 4 + 6), idp_ind does not (50 ≠ 40): {warnings:?}");
         assert_eq!(warnings[0].1.rule, "aggregate:idp_ind");
+    }
+
+    const MIGRANTS_HEAD: &str = "baladiya,muhalla,round,mig_ind,men,women,children";
+    const MIGRANTS_TAGS: &str = "#adm3+code,#adm4+code,#round+code,#affected+migrants+ind,#affected+migrants+m+adults,#affected+migrants+f+adults,#affected+migrants+children";
+
+    #[test]
+    fn a_row_breaking_the_forms_rules_refuses_the_file_by_row_and_column() {
+        // 60 + 30 + 5 = 95, not 100: the sex-and-age breakdown must sum to the individuals.
+        let rows = table(&[
+            MIGRANTS_HEAD,
+            MIGRANTS_TAGS,
+            "LY021104,LY02110401,R53,100,60,30,5",
+            "LY021104,LY02110402,R53,10,5,3,2",
+        ]);
+        let errors = check_rows(&rows, &r53()).unwrap_err();
+        assert_eq!(errors.len(), 1, "only the row that breaks the rule is named: {errors:?}");
+        assert_eq!(errors[0].row, 3);
+        assert!(!errors[0].column.is_empty(), "the error points at a column of the rule's fields");
+        assert!(
+            errors[0].message.contains("mig_ind = 100") && errors[0].message.contains("mig_children = 5"),
+            "the officer sees the figures that do not add up: {}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn a_count_beyond_the_bound_is_refused_like_on_a_device() {
+        let rows = table(&[HEAD, TAGS, "LY021104,,R53,1,18446744073709551615"]);
+        let errors = check_rows(&rows, &r53()).unwrap_err();
+        assert_eq!((errors[0].row, errors[0].column.as_str(), errors[0].code.as_str()), (3, "E", "out_of_range"));
+    }
+
+    #[test]
+    fn the_round_may_be_given_as_dtms_plain_number() {
+        let rows = table(&[HEAD, TAGS, "LY021104,,53,10,50", "LY021105,,53.0,1,5"]);
+        let checked = check_rows(&rows, &r53()).unwrap();
+        assert_eq!(checked.records.len(), 2, "DTM's files say 53 where ours say R53");
+        let wrong = check_rows(&table(&[HEAD, TAGS, "LY021104,,54,10,50"]), &r53()).unwrap_err();
+        assert_eq!(wrong[0].code, "wrong_round", "another round's number is still refused");
+    }
+
+    #[test]
+    fn aggregate_differences_come_back_as_warnings_with_their_row() {
+        let rows =
+            table(&[HEAD, TAGS, "LY021104,,R53,10,50", "LY021104,LY02110401,R53,4,20", "LY021104,LY02110402,R53,6,20"]);
+        let checked = check_rows(&rows, &r53()).unwrap();
+        assert_eq!(checked.warnings.len(), 1, "{:?}", checked.warnings);
+        assert_eq!((checked.warnings[0].row, checked.warnings[0].code.as_str()), (3, "aggregate:idp_ind"));
     }
 }

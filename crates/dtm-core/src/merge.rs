@@ -41,10 +41,18 @@ pub enum MergeOutcome {
     /// Another device changed the field since the base: keep the current value and
     /// record a conflict holding the base, current and incoming values.
     Conflict,
+    /// The write claims to have seen a version of the field HQ never gave out. No
+    /// honest device can: refuse the operation rather than let a made-up base skip
+    /// conflict detection.
+    BaseAhead,
 }
 
 /// Decides how one pushed field value meets HQ's current version of that field.
 pub fn merge_field(current: Option<&FieldVersion>, incoming: &IncomingWrite<'_>) -> MergeOutcome {
+    let current_version = current.map_or(0, |c| c.version);
+    if incoming.base_version > current_version {
+        return MergeOutcome::BaseAhead;
+    }
     let Some(current) = current else {
         return MergeOutcome::Apply;
     };
@@ -63,6 +71,19 @@ pub fn merge_field(current: Option<&FieldVersion>, incoming: &IncomingWrite<'_>)
     } else {
         MergeOutcome::Conflict
     }
+}
+
+/// The first field (in name order) whose base version is beyond the version HQ holds,
+/// with both versions: an operation claiming it is refused whole, before any of its
+/// fields is merged (see [`MergeOutcome::BaseAhead`]).
+pub fn base_ahead<'a>(
+    bases: &'a std::collections::BTreeMap<String, u64>,
+    current_version: impl Fn(&str) -> u64,
+) -> Option<(&'a str, u64, u64)> {
+    bases.iter().find_map(|(field, base)| {
+        let current = current_version(field);
+        (*base > current).then_some((field.as_str(), *base, current))
+    })
 }
 
 /// A supervisor's settlement of a conflict.
@@ -149,6 +170,15 @@ mod tests {
     #[test]
     fn create_against_create_is_an_update_against_version_zero() {
         assert_eq!(merge_field(Some(&current(6, 1, "b")), &incoming(7, 0, "a")), MergeOutcome::Conflict);
+    }
+
+    #[test]
+    fn a_made_up_base_beyond_hqs_version_is_refused_not_applied() {
+        // Regression: `"bases":{"idp_hh":999}` over another device's version 4 was
+        // applied, skipping conflict detection.
+        assert_eq!(merge_field(Some(&current(6, 4, "b")), &incoming(7, 999, "a")), MergeOutcome::BaseAhead);
+        assert_eq!(merge_field(None, &incoming(7, 1, "a")), MergeOutcome::BaseAhead, "no version was ever given out");
+        assert_eq!(merge_field(Some(&current(6, 4, "b")), &incoming(7, 4, "a")), MergeOutcome::Apply);
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub enum TransitionError {
     OpenConflicts(usize),
     #[error("returning an assessment needs a comment for the enumerator")]
     CommentRequired,
+    #[error("you entered figures of this assessment; another supervisor or admin must approve it")]
+    OwnEntry,
 }
 
 impl TransitionError {
@@ -97,6 +99,7 @@ impl TransitionError {
             Self::NotAReviewer => "forbidden",
             Self::OpenConflicts(_) => "open_conflicts",
             Self::CommentRequired => "comment_required",
+            Self::OwnEntry => "own_entry",
         }
     }
 }
@@ -132,15 +135,24 @@ pub fn void(status: AssessmentStatus) -> Result<AssessmentStatus, TransitionErro
     }
 }
 
+/// Who is reviewing, as far as the decision needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reviewer {
+    pub role: Role,
+    /// Whether the reviewer entered any of the assessment's figures themselves. Four
+    /// eyes: they may return it, never approve it.
+    pub entered_figures: bool,
+}
+
 /// The status after a supervisor's review decision.
 pub fn review(
     status: AssessmentStatus,
     decision: ReviewDecision,
-    role: Role,
+    reviewer: Reviewer,
     open_conflicts: usize,
     comment: &str,
 ) -> Result<AssessmentStatus, TransitionError> {
-    if !role.reviews() {
+    if !reviewer.role.reviews() {
         return Err(TransitionError::NotAReviewer);
     }
     if status != AssessmentStatus::Submitted {
@@ -151,6 +163,7 @@ pub fn review(
         return Err(TransitionError::InvalidTransition { status: status.as_str(), action });
     }
     match decision {
+        ReviewDecision::Approve if reviewer.entered_figures => Err(TransitionError::OwnEntry),
         ReviewDecision::Approve if open_conflicts > 0 => Err(TransitionError::OpenConflicts(open_conflicts)),
         ReviewDecision::Approve => Ok(AssessmentStatus::Approved),
         ReviewDecision::Return if comment.trim().is_empty() => Err(TransitionError::CommentRequired),
@@ -163,6 +176,10 @@ mod tests {
     use super::*;
     use AssessmentStatus::*;
 
+    fn by(role: Role) -> Reviewer {
+        Reviewer { role, entered_figures: false }
+    }
+
     #[test]
     fn an_approved_assessment_refuses_edits() {
         assert_eq!(edit(Approved).unwrap_err().code(), "invalid_transition");
@@ -172,8 +189,8 @@ mod tests {
 
     #[test]
     fn only_a_submitted_assessment_can_be_reviewed() {
-        assert!(review(Draft, ReviewDecision::Approve, Role::Supervisor, 0, "").is_err());
-        assert_eq!(review(Submitted, ReviewDecision::Approve, Role::Supervisor, 0, ""), Ok(Approved));
+        assert!(review(Draft, ReviewDecision::Approve, by(Role::Supervisor), 0, "").is_err());
+        assert_eq!(review(Submitted, ReviewDecision::Approve, by(Role::Supervisor), 0, ""), Ok(Approved));
     }
 
     #[test]
@@ -188,7 +205,7 @@ mod tests {
     #[test]
     fn an_enumerator_cannot_review() {
         assert_eq!(
-            review(Submitted, ReviewDecision::Approve, Role::Enumerator, 0, ""),
+            review(Submitted, ReviewDecision::Approve, by(Role::Enumerator), 0, ""),
             Err(TransitionError::NotAReviewer)
         );
     }
@@ -196,17 +213,30 @@ mod tests {
     #[test]
     fn returning_needs_a_comment() {
         assert_eq!(
-            review(Submitted, ReviewDecision::Return, Role::Supervisor, 0, "  "),
+            review(Submitted, ReviewDecision::Return, by(Role::Supervisor), 0, "  "),
             Err(TransitionError::CommentRequired)
         );
-        assert_eq!(review(Submitted, ReviewDecision::Return, Role::Supervisor, 0, "recheck"), Ok(Returned));
+        assert_eq!(review(Submitted, ReviewDecision::Return, by(Role::Supervisor), 0, "recheck"), Ok(Returned));
     }
 
     #[test]
     fn an_open_conflict_blocks_approval() {
         assert_eq!(
-            review(Submitted, ReviewDecision::Approve, Role::Admin, 2, ""),
+            review(Submitted, ReviewDecision::Approve, by(Role::Admin), 2, ""),
             Err(TransitionError::OpenConflicts(2))
         );
+    }
+
+    #[test]
+    fn whoever_entered_the_figures_may_return_but_never_approve_them() {
+        for role in [Role::Supervisor, Role::Admin] {
+            let own = Reviewer { role, entered_figures: true };
+            assert_eq!(
+                review(Submitted, ReviewDecision::Approve, own, 0, ""),
+                Err(TransitionError::OwnEntry),
+                "four eyes: a {role:?} cannot approve their own figures"
+            );
+            assert_eq!(review(Submitted, ReviewDecision::Return, own, 0, "recheck"), Ok(Returned));
+        }
     }
 }

@@ -63,7 +63,7 @@ impl From<rusqlite::Error> for AppError {
 impl From<dtm_core::TransitionError> for AppError {
     fn from(e: dtm_core::TransitionError) -> Self {
         let status = match e {
-            dtm_core::TransitionError::NotAReviewer => StatusCode::FORBIDDEN,
+            dtm_core::TransitionError::NotAReviewer | dtm_core::TransitionError::OwnEntry => StatusCode::FORBIDDEN,
             dtm_core::TransitionError::CommentRequired => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::CONFLICT,
         };
@@ -141,4 +141,55 @@ where
             AppError::new(status, "malformed_body", format!("the body could not be read: {e}"))
         })
     }
+}
+
+/// Keeps the API's promise that every non-2xx answer is `{"error": {code, message}}`,
+/// whoever made it: axum's own rejections (a query or path value of the wrong type, a
+/// method not allowed), the body limit, request decompression, the static files.
+/// Answers already in JSON (every [`AppError`]) pass unchanged.
+pub async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    // What axum says of a rejection is plain and safe ("Failed to deserialize query
+    // string: limit: invalid digit found in string"); it is kept, bounded.
+    let said = axum::body::to_bytes(body, 1024).await.unwrap_or_default();
+    let said = String::from_utf8_lossy(&said).trim().to_owned();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "malformed_request",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "malformed_request",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = if said.is_empty() || status.is_server_error() {
+        status.canonical_reason().unwrap_or("the request was refused").to_owned()
+    } else {
+        said
+    };
+    let mut out = (status, axum::Json(ErrorBody { error: ApiError { code: code.to_owned(), message, op_id: None } }))
+        .into_response();
+    // Keep what the layer below said beyond the body (Allow on a 405, Retry-After).
+    for (name, value) in parts.headers.iter() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }

@@ -128,28 +128,30 @@ async fn import_round(
     use dtm_core::{Round, RoundStatus};
     let storage = SqliteHq::open(std::path::Path::new(database)).with_context(|| format!("opening {database}"))?;
     let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
-    if let Some(title) = create {
-        let number: u32 = code.strip_prefix('R').and_then(|n| n.parse().ok()).context("round codes look like R53")?;
-        let (start, end) = window.split_once("..").unwrap_or((window, window));
-        let round = Round {
-            code: code.to_owned(),
-            number,
-            title,
-            window_start: start.to_owned(),
-            window_end: end.to_owned(),
-            status: RoundStatus::Planned,
-            forms: vec![("baladiya".into(), 2), ("muhalla".into(), 1)],
-        };
-        storage.create_round(&round).await?;
-    }
-    let round = storage
-        .rounds()
-        .await?
-        .into_iter()
-        .find(|r| r.code == code)
-        .with_context(|| format!("there is no round {code}"))?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    match dtm_hq::routes::import_file(&storage, &round, &bytes, "dtm-hq import-round", &now).await {
+    let rounds = storage.rounds().await?;
+    let created;
+    let target = match create {
+        Some(title) => {
+            let number: u32 =
+                code.strip_prefix('R').and_then(|n| n.parse().ok()).context("round codes look like R53")?;
+            let (start, end) = window.split_once("..").unwrap_or((window, window));
+            created = Round {
+                code: code.to_owned(),
+                number,
+                title,
+                window_start: start.to_owned(),
+                window_end: end.to_owned(),
+                status: RoundStatus::Planned,
+                forms: vec![("baladiya".into(), 2), ("muhalla".into(), 1)],
+            };
+            dtm_hq::routes::ImportTarget::Create(&created)
+        }
+        None => dtm_hq::routes::ImportTarget::Existing(
+            rounds.iter().find(|r| r.code == code).with_context(|| format!("there is no round {code}"))?,
+        ),
+    };
+    match dtm_hq::routes::import_file(&storage, target, &bytes, "dtm-hq import-round", &now).await {
         Ok(Ok(report)) => {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())

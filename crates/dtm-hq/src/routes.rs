@@ -82,9 +82,20 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/pull", get(pull))
         .fallback(|| async { AppError::not_found("no such API endpoint") });
     let ui = ServeDir::new(&ui_dir).fallback(ServeFile::new(ui_dir.join("index.html")));
+    // A path the file system cannot even look up (a 300-character segment, say) is a
+    // page that does not exist, not an HQ fault.
+    let ui = tower::ServiceExt::<axum::extract::Request>::map_response(ui, |resp: axum::http::Response<_>| {
+        use axum::response::IntoResponse;
+        if resp.status().is_server_error() {
+            AppError::not_found("there is no such page").into_response()
+        } else {
+            resp.into_response()
+        }
+    });
     Router::new()
         .nest("/api/v1", api)
         .fallback_service(ui)
+        .layer(axum::middleware::map_response(crate::error::json_errors))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestDecompressionLayer::new())
         // Level 6: pull pages shrink by a further 7% over the default (3) for about a
@@ -342,6 +353,22 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     if uuid::Uuid::parse_str(&op.op_id).is_err() {
         return Err(AppError::unprocessable("malformed_op", format!("op_id `{}` is not a UUID", op.op_id)));
     }
+    // The wire's integers are u64; HQ stores them as SQL's signed 64-bit integers.
+    // One beyond that is refused here, by name, before anything is written.
+    let out_of_range = |what: &str, n: u64| {
+        AppError::unprocessable("out_of_range", format!("{what} {n} is out of range (at most {})", wire::MAX_INTEGER))
+    };
+    if op.seq > wire::MAX_INTEGER {
+        return Err(out_of_range("seq", op.seq));
+    }
+    if op.hlc.millis > wire::MAX_INTEGER {
+        return Err(out_of_range("the clock stamp", op.hlc.millis));
+    }
+    if let OpBody::Edit { bases, .. } = &op.body {
+        if let Some((field, base)) = bases.iter().find(|(_, b)| **b > wire::MAX_INTEGER) {
+            return Err(out_of_range(&format!("the base version of `{field}`"), *base));
+        }
+    }
     let form = FormDef::builtin(&op.key.form, op.form_version).ok_or_else(|| {
         AppError::unprocessable(
             "unknown_form",
@@ -412,7 +439,9 @@ async fn pull(
     let after = match q.cursor.as_deref().and_then(|c| c.split_once(':')) {
         Some((e, seq)) if e == epoch => seq
             .parse()
-            .map_err(|_| AppError::bad_request("malformed_cursor", "the pull cursor is not one HQ gave out"))?,
+            .ok()
+            .filter(|n| *n <= wire::MAX_INTEGER)
+            .ok_or_else(|| AppError::bad_request("malformed_cursor", "the pull cursor is not one HQ gave out"))?,
         _ => 0,
     };
     let limit = q.limit.unwrap_or(200).clamp(1, 2000);
@@ -517,7 +546,9 @@ async fn import_round(
     use axum::response::IntoResponse;
     require_admin(&caller)?;
     let round = find_round(&state, &code).await?;
-    let outcome = import_file(state.storage.as_ref(), &round, &body, &caller.username, &state.now()).await?;
+    let outcome =
+        import_file(state.storage.as_ref(), ImportTarget::Existing(&round), &body, &caller.username, &state.now())
+            .await?;
     Ok(match outcome {
         Ok(report) => Json(report).into_response(),
         Err(errors) => (
@@ -536,57 +567,62 @@ async fn import_round(
 pub struct ImportReport {
     pub rows: usize,
     pub assessments: usize,
-    /// The imported counts summed over the baladiya rows, per field.
-    pub totals: std::collections::BTreeMap<String, u64>,
-    /// Baladiya totals that differ from their muhallas in the same file.
+    /// The imported counts for all of Libya, per field, each baladiya taken from the
+    /// finest level the file holds (its muhallas where it has them).
+    pub totals: std::collections::BTreeMap<String, u128>,
+    /// Baladiyas whose own figure differs from the sum of their muhallas in the file.
+    pub differences: Vec<dtm_core::totals::Difference>,
+    /// Rules of warning severity that rows break, and baladiya totals that differ from
+    /// their muhallas in the same file, by row and column.
     pub warnings: Vec<dtm_core::import::CellError>,
+}
+
+/// A round to import into: one HQ holds, or one to create in the same transaction as
+/// the import (`dtm-hq import-round --create`), so a refused file leaves no round behind.
+pub enum ImportTarget<'a> {
+    Existing(&'a Round),
+    Create(&'a Round),
 }
 
 /// The import as both the HTTP API and `dtm-hq import-round` run it: read, check,
 /// then write all or nothing. `Ok(Err(errors))` is a file refused for its content.
 pub async fn import_file(
     storage: &dyn HqStorage,
-    round: &Round,
+    target: ImportTarget<'_>,
     bytes: &[u8],
     actor: &str,
     now: &str,
 ) -> Result<Result<ImportReport, Vec<dtm_core::import::CellError>>, AppError> {
+    let (round, create) = match target {
+        ImportTarget::Existing(round) => (round, false),
+        ImportTarget::Create(round) => (round, true),
+    };
     if round.status == RoundStatus::Open || round.status == RoundStatus::Published {
         return Err(AppError::conflict(
             "round_not_importable",
             format!("round {} is {}; import into a planned or closed round", round.code, round.status.as_str()),
         ));
     }
-    let rows =
-        crate::spreadsheet::read(bytes).map_err(|e| AppError::unprocessable("unreadable_file", e.to_string()))?;
-    let records = match dtm_core::import::check_rows(&rows, round) {
-        Ok(records) => records,
+    let rows = crate::spreadsheet::read(bytes).map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
+    let checked = match dtm_core::import::check_rows(&rows, round) {
+        Ok(checked) => checked,
         Err(errors) => return Ok(Err(errors)),
     };
-    let warnings = dtm_core::import::aggregate_warnings(&records)
-        .into_iter()
-        .map(|(location, issue)| dtm_core::import::CellError {
-            row: records.iter().find(|r| r.location == location).map_or(0, |r| r.row),
-            column: String::new(),
-            tag: String::new(),
-            code: issue.rule,
-            message: format!("{location}: {}", issue.message.en),
-        })
-        .collect();
     let fields: Vec<&str> = dtm_core::hxl::COUNT_TAGS.iter().map(|(_, f)| *f).collect();
-    let baladiyas = records.iter().filter(|r| r.form == "baladiya").map(|r| (&r.location, &r.values));
-    let totals = dtm_core::totals::by_level(baladiyas, 1, &fields).into_values().fold(
-        std::collections::BTreeMap::new(),
-        |mut acc, region| {
-            for (f, v) in region {
-                *acc.entry(f).or_insert(0) += v;
-            }
-            acc
-        },
-    );
-    let rows = records.len();
-    let assessments = storage.import_round(&round.code, records, actor, now).await?;
-    Ok(Ok(ImportReport { rows, assessments, totals, warnings }))
+    let national = dtm_core::totals::national(dtm_core::totals::by_level(
+        checked.records.iter().map(|r| (&r.location, &r.values)),
+        1,
+        &fields,
+    ));
+    let rows = checked.records.len();
+    let assessments = storage.import_round(round, create, checked.records, actor, now).await?;
+    Ok(Ok(ImportReport {
+        rows,
+        assessments,
+        totals: national.values,
+        differences: national.differences,
+        warnings: checked.warnings,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -597,11 +633,13 @@ struct TotalsQuery {
 #[derive(Debug, serde::Serialize)]
 struct LocationTotals {
     location: dtm_sync::api::LocationRef,
-    values: std::collections::BTreeMap<String, u64>,
+    #[serde(flatten)]
+    totals: dtm_core::totals::Totals,
 }
 
-/// A round's counts summed per region (level 1), mantika (2) or baladiya (3), over
-/// the baladiya assessments in the caller's scope.
+/// A round's counts summed per region (level 1), mantika (2) or baladiya (3), over the
+/// baladiya and muhalla assessments in the caller's scope: each baladiya counted once,
+/// from the finest level collected, with any disagreement between the levels shown.
 async fn round_totals(
     State(state): State<AppState>,
     caller: Caller,
@@ -617,7 +655,7 @@ async fn round_totals(
     let fields: Vec<&str> = dtm_core::hxl::COUNT_TAGS.iter().map(|(_, f)| *f).collect();
     let values: Vec<(Pcode, std::collections::BTreeMap<String, dtm_core::FieldValue>)> = stored
         .into_iter()
-        .filter(|s| s.key.form == "baladiya")
+        .filter(|s| s.key.form == "baladiya" || s.key.form == "muhalla")
         .map(|s| (s.key.location, s.fields.into_iter().map(|(f, v)| (f, v.value)).collect()))
         .collect();
     let totals = dtm_core::totals::by_level(values.iter().map(|(p, v)| (p, v)), level, &fields);
@@ -625,7 +663,7 @@ async fn round_totals(
     Ok(Json(
         totals
             .into_iter()
-            .map(|(p, values)| LocationTotals { location: dtm_sync::api::LocationRef::of(&p), values })
+            .map(|(p, totals)| LocationTotals { location: dtm_sync::api::LocationRef::of(&p), totals })
             .collect(),
     ))
 }
@@ -721,11 +759,14 @@ async fn resolve_conflict(
     if !caller.role.reviews() {
         return Err(AppError::forbidden("only supervisors and admins settle conflicts"));
     }
-    let conflict =
-        state.storage.conflict(id).await?.ok_or_else(|| AppError::not_found(format!("there is no conflict {id}")))?;
-    if !caller.scope.contains(&conflict.key.location) {
-        return Err(AppError::out_of_scope(conflict.key.location.as_str()));
-    }
+    // A conflict outside the caller's scope answers exactly as one that does not
+    // exist: ids are sequential, and must not map where conflicts are.
+    let conflict = state
+        .storage
+        .conflict(id)
+        .await?
+        .filter(|c| caller.scope.contains(&c.key.location))
+        .ok_or_else(|| AppError::not_found(format!("there is no conflict {id}")))?;
     let (settlement, reason) = match req {
         wire::ResolveRequest::Current { reason } => (dtm_core::Settlement::KeepCurrent, reason),
         wire::ResolveRequest::Incoming { reason } => (dtm_core::Settlement::TakeIncoming, reason),

@@ -1,7 +1,24 @@
 //! Reads an uploaded CSV or XLSX into rows of cells, for the import checks in
 //! dtm-core. XLSX is recognised by its zip signature, whatever the file is called.
+//!
+//! An upload is hostile until read: a 1.5 KB XLSX claiming cells at A1 and XFD1048576
+//! once made the reader allocate 512 GiB and took HQ down. So the sheet is read cell by
+//! cell, never as the dense range its header claims, and refused as soon as it goes
+//! beyond [`MAX_ROWS`], [`MAX_COLUMNS`] or [`MAX_CELLS`]; the zip's declared sizes are
+//! checked before anything is inflated.
 
 use std::io::Cursor;
+
+/// A DTM Libya round has about 800 location rows, and its long nationality sheet about
+/// 3,800; twenty thousand leaves room for any one country's round.
+pub const MAX_ROWS: usize = 20_000;
+/// The widest form (baladiya, 68 fields) with every module and tag column fits many
+/// times over.
+pub const MAX_COLUMNS: usize = 512;
+/// Rows × columns of the grid handed to the checks (about 50 MB of cells at most).
+pub const MAX_CELLS: usize = 2_000_000;
+/// What the XLSX's parts may inflate to, in all. A real round's workbook is a few MB.
+pub const MAX_INFLATED_BYTES: u64 = 200 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SheetError {
@@ -11,6 +28,17 @@ pub enum SheetError {
     Xlsx(String),
     #[error("the file is neither UTF-8 CSV nor XLSX")]
     Unknown,
+    #[error("the file is too large to import: {0}")]
+    TooLarge(String),
+}
+
+impl SheetError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge(_) => "import_rejected",
+            _ => "unreadable_file",
+        }
+    }
 }
 
 pub fn read(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
@@ -23,34 +51,149 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
     }
 }
 
+fn too_many_rows() -> SheetError {
+    SheetError::TooLarge(format!("it has more than {MAX_ROWS} rows"))
+}
+
+fn too_many_columns() -> SheetError {
+    SheetError::TooLarge(format!("it has more than {MAX_COLUMNS} columns"))
+}
+
 fn read_csv(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-    reader
-        .records()
-        .map(|r| r.map(|rec| rec.iter().map(str::to_owned).collect()).map_err(|e| SheetError::Csv(e.to_string())))
-        .collect()
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| SheetError::Csv(e.to_string()))?;
+        if rows.len() == MAX_ROWS {
+            return Err(too_many_rows());
+        }
+        if record.len() > MAX_COLUMNS {
+            return Err(too_many_columns());
+        }
+        rows.push(record.iter().map(str::to_owned).collect());
+    }
+    Ok(rows)
+}
+
+/// Refuses a zip whose parts claim to inflate beyond [`MAX_INFLATED_BYTES`].
+fn check_inflated_size(bytes: &[u8]) -> Result<(), SheetError> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| SheetError::Xlsx(e.to_string()))?;
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let part = zip.by_index_raw(i).map_err(|e| SheetError::Xlsx(e.to_string()))?;
+        total = total.saturating_add(part.size());
+    }
+    if total > MAX_INFLATED_BYTES {
+        return Err(SheetError::TooLarge(format!(
+            "its parts inflate to {} MB, more than the {} MB a round's workbook needs",
+            total / (1024 * 1024),
+            MAX_INFLATED_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(())
 }
 
 fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
-    use calamine::{Data, Reader, Xlsx};
+    use calamine::{DataRef, Reader, Xlsx};
+    check_inflated_size(bytes)?;
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| SheetError::Xlsx(e.to_string()))?;
     let sheet = book.sheet_names().first().cloned().ok_or_else(|| SheetError::Xlsx("it has no sheet".into()))?;
-    let range = book.worksheet_range(&sheet).map_err(|e| SheetError::Xlsx(e.to_string()))?;
-    // Rows are numbered from A1 even when the sheet's used range starts lower down.
-    let (top, left) = range.start().map(|(r, c)| (r as usize, c as usize)).unwrap_or((0, 0));
-    let mut rows = vec![Vec::new(); top];
-    for row in range.rows() {
-        let mut cells = vec![String::new(); left];
-        cells.extend(row.iter().map(|d| match d {
-            Data::Empty => String::new(),
-            Data::String(s) => s.clone(),
-            Data::Float(f) => f.to_string(),
-            Data::Int(i) => i.to_string(),
-            Data::Bool(b) => b.to_string(),
-            other => other.to_string(),
-        }));
-        rows.push(cells);
+    let mut cells = book.worksheet_cells_reader(&sheet).map_err(|e| SheetError::Xlsx(e.to_string()))?;
+    // Only the cells the sheet holds, by position; the grid is built once they are
+    // known to fit. Rows are numbered from A1 even when the used range starts lower.
+    let mut sparse: Vec<(usize, usize, String)> = Vec::new();
+    let (mut height, mut width) = (0usize, 0usize);
+    while let Some(cell) = cells.next_cell().map_err(|e| SheetError::Xlsx(e.to_string()))? {
+        let (row, col) = cell.get_position();
+        let (row, col) = (row as usize, col as usize);
+        if row >= MAX_ROWS {
+            return Err(too_many_rows());
+        }
+        if col >= MAX_COLUMNS {
+            return Err(too_many_columns());
+        }
+        let text = match cell.get_value() {
+            DataRef::Empty => continue,
+            DataRef::String(s) => s.clone(),
+            DataRef::SharedString(s) => (*s).to_owned(),
+            DataRef::Float(f) => f.to_string(),
+            DataRef::Int(i) => i.to_string(),
+            DataRef::Bool(b) => b.to_string(),
+            other => calamine::Data::from(other.clone()).to_string(),
+        };
+        height = height.max(row + 1);
+        width = width.max(col + 1);
+        if height.saturating_mul(width) > MAX_CELLS {
+            return Err(SheetError::TooLarge(format!(
+                "its cells span {height} rows by {width} columns, more than {MAX_CELLS} cells"
+            )));
+        }
+        sparse.push((row, col, text));
+    }
+    let mut rows = vec![Vec::new(); height];
+    for (row, col, text) in sparse {
+        let cells = &mut rows[row];
+        if cells.len() <= col {
+            cells.resize(col + 1, String::new());
+        }
+        cells[col] = text;
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A minimal XLSX whose one sheet holds the given cells as inline strings.
+    fn xlsx(cells: &[(&str, &str)], dimension: &str) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        let mut put = |name: &str, body: String| {
+            zip.start_file(name, opts).unwrap();
+            zip.write_all(body.as_bytes()).unwrap();
+        };
+        put("[Content_Types].xml", r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.into());
+        put("_rels/.rels", r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.into());
+        put("xl/workbook.xml", r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#.into());
+        put("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.into());
+        let body: String = cells
+            .iter()
+            .map(|(at, text)| format!(r#"<row><c r="{at}" t="inlineStr"><is><t>{text}</t></is></c></row>"#))
+            .collect();
+        put(
+            "xl/worksheets/sheet1.xml",
+            format!(
+                r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="{dimension}"/><sheetData>{body}</sheetData></worksheet>"#
+            ),
+        );
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn a_sheet_claiming_the_whole_grid_is_refused_without_allocating_it() {
+        // Regression: cells at A1 and XFD1048576 made the reader allocate 512 GiB.
+        let bomb = xlsx(&[("A1", "x"), ("XFD1048576", "y")], "A1:XFD1048576");
+        assert!(bomb.len() < 4096, "the hostile file is tiny: {} bytes", bomb.len());
+        let err = read(&bomb).unwrap_err();
+        assert_eq!(err.code(), "import_rejected", "{err}");
+    }
+
+    #[test]
+    fn a_sheet_far_wider_or_longer_than_a_round_is_refused() {
+        assert_eq!(read(&xlsx(&[("A1", "x"), ("A20001", "y")], "A1:A20001")).unwrap_err().code(), "import_rejected");
+        assert_eq!(read(&xlsx(&[("A1", "x"), ("TA1", "y")], "A1:TA1")).unwrap_err().code(), "import_rejected");
+        let csv = "a\n".repeat(MAX_ROWS + 1);
+        assert_eq!(read(csv.as_bytes()).unwrap_err().code(), "import_rejected");
+    }
+
+    #[test]
+    fn cells_keep_their_place_from_a1() {
+        let rows = read(&xlsx(&[("B2", "tag"), ("C4", "12")], "B2:C4")).unwrap();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[1], ["", "tag"]);
+        assert_eq!(rows[3], ["", "", "12"]);
+    }
 }

@@ -8,8 +8,8 @@ use dtm_core::form::Context;
 use dtm_core::import::ImportRecord;
 use dtm_core::workflow;
 use dtm_core::{
-    merge_field, AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, FormDef, Hlc, IncomingWrite, MergeOutcome,
-    Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
+    base_ahead, merge_field, AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, FormDef, Hlc, IncomingWrite,
+    MergeOutcome, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
 use dtm_core::{settle, Settlement};
 use dtm_store::sqlite::{self, Durability};
@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_hq.sql"),
     include_str!("../migrations/0002_void_conflicts.sql"),
     include_str!("../migrations/0003_documents.sql"),
+    include_str!("../migrations/0004_ops_per_device.sql"),
 ];
 
 /// One field of an assessment's document: its value, its version, and the `changes`
@@ -235,6 +236,23 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
 }
 
 /// Creates or updates a round's row.
+/// Creates a round inside a transaction; refuses a code or number already used.
+fn create_round(tx: &Transaction<'_>, round: &Round) -> Result<()> {
+    let taken: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM rounds WHERE code = ?1 OR number = ?2",
+        params![round.code, round.number],
+        |r| r.get(0),
+    )?;
+    if taken {
+        return Err(StorageError::Conflict {
+            code: "round_exists",
+            message: format!("a round with code {} or number {} already exists", round.code, round.number),
+        });
+    }
+    write_round(tx, round)?;
+    Ok(())
+}
+
 fn write_round(conn: &Connection, round: &Round) -> rusqlite::Result<()> {
     let forms = dtm_sync::wire::RoundInfo::from(round).forms;
     conn.execute(
@@ -369,13 +387,27 @@ fn outcome_str(o: Outcome) -> &'static str {
     }
 }
 
-fn outcome_parse(s: &str) -> Outcome {
+/// An outcome as stored; anything else is a corrupt row, never a silent `rejected`.
+fn outcome_parse(s: &str) -> rusqlite::Result<Outcome> {
     match s {
-        "applied" => Outcome::Applied,
-        "conflict" => Outcome::Conflict,
-        "duplicate" => Outcome::Duplicate,
-        _ => Outcome::Rejected,
+        "applied" => Ok(Outcome::Applied),
+        "conflict" => Ok(Outcome::Conflict),
+        "duplicate" => Ok(Outcome::Duplicate),
+        "rejected" => Ok(Outcome::Rejected),
+        other => Err(rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("`{other}` is not an operation outcome").into(),
+        )),
     }
+}
+
+/// What identifies an operation's content: SHA-256 of the operation as HQ read it.
+/// Serialising the same operation twice gives the same bytes (fields and values are
+/// kept in sorted maps), so an honest retry always matches.
+fn payload_hash(op: &Operation) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(serde_json::to_vec(op).expect("an operation serialises")))
 }
 
 /// A field's current version at HQ, if it was ever written. `authors` remembers the
@@ -550,7 +582,24 @@ fn apply_op(
         return Ok(rejected(op, "unknown_form", format!("round {} does not use form {}", round.code, op.key.form)));
     };
     let key = &op.key;
-    let head = match (head(tx, key)?, &op.body) {
+    let head = head(tx, key)?;
+    // An edit's document is read once, for the base check and then the merge.
+    let mut doc = Doc::new();
+    if let OpBody::Edit { bases, .. } = &op.body {
+        if let Some(h) = &head {
+            doc = load_doc(tx, h.id)?;
+        }
+        if let Some((field, base, current)) = base_ahead(bases, |f| doc.get(f).map_or(0, |d| d.1)) {
+            return Ok(rejected(
+                op,
+                "base_ahead",
+                format!(
+                    "the edit says it saw version {base} of `{field}`, but HQ has only given out version {current}"
+                ),
+            ));
+        }
+    }
+    let head = match (head, &op.body) {
         (Some(h), _) => h,
         (None, OpBody::Void { .. }) => {
             return Ok(rejected(
@@ -567,7 +616,6 @@ fn apply_op(
     match &op.body {
         OpBody::Edit { values, bases } if head.status == AssessmentStatus::Voided => {
             // An edit racing a void: keep both, let a supervisor decide. Never "delete wins".
-            let doc = load_doc(tx, head.id)?;
             let mut authors = BTreeMap::new();
             for (field, value) in values {
                 let base = bases.get(field).copied().unwrap_or(0);
@@ -606,7 +654,6 @@ fn apply_op(
                 Ok(s) => s,
                 Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
             };
-            let mut doc = load_doc(tx, head.id)?;
             let mut authors = BTreeMap::new();
             let mut writes: BTreeMap<&str, (&FieldValue, u64)> = BTreeMap::new();
             let mut conflicts: Vec<String> = Vec::new();
@@ -624,6 +671,7 @@ fn apply_op(
                     MergeOutcome::Apply => {
                         writes.insert(field, (value, current.as_ref().map_or(0, |c| c.version) + 1));
                     }
+                    MergeOutcome::BaseAhead => unreachable!("bases beyond HQ's versions are refused above"),
                     MergeOutcome::Conflict => {
                         let current = current.expect("a conflict needs a current version");
                         record_conflict(
@@ -842,18 +890,9 @@ impl HqStorage for SqliteHq {
     async fn create_round(&self, round: &Round) -> Result<()> {
         let round = round.clone();
         self.with(move |c| {
-            let taken: bool = c.query_row(
-                "SELECT count(*) > 0 FROM rounds WHERE code = ?1 OR number = ?2",
-                params![round.code, round.number],
-                |r| r.get(0),
-            )?;
-            if taken {
-                return Err(StorageError::Conflict {
-                    code: "round_exists",
-                    message: format!("a round with code {} or number {} already exists", round.code, round.number),
-                });
-            }
-            write_round(c, &round)?;
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            create_round(&tx, &round)?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -871,10 +910,21 @@ impl HqStorage for SqliteHq {
         .await
     }
 
-    async fn import_round(&self, round: &str, records: Vec<ImportRecord>, actor: &str, now: &str) -> Result<usize> {
-        let (round, actor, now) = (round.to_owned(), actor.to_owned(), now.to_owned());
+    async fn import_round(
+        &self,
+        round: &Round,
+        create: bool,
+        records: Vec<ImportRecord>,
+        actor: &str,
+        now: &str,
+    ) -> Result<usize> {
+        let (new_round, actor, now) = (round.clone(), actor.to_owned(), now.to_owned());
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if create {
+                create_round(&tx, &new_round)?;
+            }
+            let round = new_round.code;
             let author = format!("import:{actor}");
             for r in &records {
                 let key = AssessmentKey::new(&round, &r.form, r.location.clone());
@@ -915,17 +965,38 @@ impl HqStorage for SqliteHq {
             let mut results = Vec::with_capacity(ops.len());
             let mut rounds = BTreeMap::new();
             for op in &ops {
+                let payload = payload_hash(op);
                 let seen = tx
-                    .prepare_cached("SELECT outcome, code, reason FROM ops WHERE op_id = ?1")?
-                    .query_row([&op.op_id], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+                    .prepare_cached(
+                        "SELECT outcome, code, reason, payload_hash FROM ops WHERE device_id = ?1 AND op_id = ?2",
+                    )?
+                    .query_row(params![caller.device_id, op.op_id], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                        ))
                     })
                     .optional()?;
-                if let Some((outcome, code, reason)) = seen {
+                if let Some((outcome, code, reason, hash)) = seen {
+                    // A retry carries the same payload; an op_id sent again with other
+                    // values is refused, so they are never dropped as a "duplicate".
+                    if hash.is_some_and(|h| h != payload) {
+                        results.push(rejected(
+                            op,
+                            "op_id_reused",
+                            format!(
+                                "operation {} was already received with other values; these were not applied",
+                                op.op_id
+                            ),
+                        ));
+                        continue;
+                    }
                     results.push(OpResult {
                         op_id: op.op_id.clone(),
                         outcome: Outcome::Duplicate,
-                        original: Some(outcome_parse(&outcome)),
+                        original: Some(outcome_parse(&outcome)?),
                         code,
                         reason,
                     });
@@ -933,9 +1004,19 @@ impl HqStorage for SqliteHq {
                 }
                 let result = apply_op(&tx, &caller, op, &mut rounds, &now)?;
                 tx.prepare_cached(
-                    "INSERT INTO ops (op_id, device_id, seq, outcome, code, reason, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO ops (device_id, op_id, seq, outcome, code, reason, received_at, payload_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?
-                .execute(params![op.op_id, caller.device_id, op.seq, outcome_str(result.outcome), result.code, result.reason, now])?;
+                .execute(params![
+                    caller.device_id,
+                    op.op_id,
+                    op.seq,
+                    outcome_str(result.outcome),
+                    result.code,
+                    result.reason,
+                    now,
+                    payload
+                ])?;
                 results.push(result);
             }
             // Durable (synchronous=FULL) before the acknowledgement leaves HQ.
@@ -1027,7 +1108,15 @@ impl HqStorage for SqliteHq {
                 [h.id],
                 |r| r.get(0),
             )?;
-            let status = workflow::review(h.status, decision, caller.role, open, &comment)?;
+            // Four eyes: figures a reviewer entered from a device of theirs (an operation,
+            // not a settlement or an import) are approved by someone else.
+            let entered_figures: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM changes WHERE assessment_id = ?1 AND author = ?2 AND op_id IS NOT NULL)",
+                )?
+                .query_row(params![h.id, caller.username], |r| r.get(0))?;
+            let reviewer = workflow::Reviewer { role: caller.role, entered_figures };
+            let status = workflow::review(h.status, decision, reviewer, open, &comment)?;
             let decision = match decision {
                 ReviewDecision::Approve => "approve",
                 ReviewDecision::Return => "return",

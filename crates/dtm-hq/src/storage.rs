@@ -106,10 +106,13 @@ pub trait HqStorage: Send + Sync + 'static {
     async fn create_round(&self, round: &Round) -> Result<()>;
     async fn set_round_status(&self, code: &str, status: dtm_core::RoundStatus) -> Result<()>;
     /// Writes a past round's checked figures as approved assessments, all in one
-    /// transaction; refuses the whole import if any assessment already exists.
+    /// transaction; refuses the whole import if any assessment already exists. With
+    /// `create`, the round is created in the same transaction (refused if its code or
+    /// number is taken), so a refused import leaves no round behind.
     async fn import_round(
         &self,
-        round: &str,
+        round: &Round,
+        create: bool,
         records: Vec<dtm_core::import::ImportRecord>,
         actor: &str,
         now: &str,

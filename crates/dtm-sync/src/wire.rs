@@ -16,6 +16,9 @@ pub const PROTOCOL_VERSION: u32 = 2;
 /// The oldest protocol HQ still accepts.
 pub const MIN_PROTOCOL_VERSION: u32 = 2;
 pub const PROTOCOL_HEADER: &str = "x-dtm-protocol";
+/// The largest integer (sequence number, version, clock millisecond) HQ accepts on
+/// the wire: SQL's signed 64-bit maximum, since HQ's stores keep them as such.
+pub const MAX_INTEGER: u64 = i64::MAX as u64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[ts(export)]
