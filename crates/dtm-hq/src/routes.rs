@@ -95,9 +95,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .fallback_service(ui)
-        .layer(axum::middleware::map_response(crate::error::json_errors))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestDecompressionLayer::new())
+        // Around everything that can refuse a request (decompression's 415 included),
+        // inside the compression of the answer.
+        .layer(axum::middleware::map_response(crate::error::json_errors))
         // Level 6: pull pages shrink by a further 7% over the default (3) for about a
         // millisecond of HQ's time per hundred assessments; bytes cost more in the field.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(6)))

@@ -1,0 +1,427 @@
+//! Issue 8's faults, each against a real dtm-hq on 127.0.0.1:0: what a hostile or
+//! careless client sends, and what a DTM analyst replaying a real round sees.
+
+use dtm_core::Gazetteer;
+use dtm_e2e::{bin, hq_rows, Hq};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+const TRIPOLI: &str = "LY021104";
+
+fn edit(op_id: &str, seq: u64, location: &str, values: Value, bases: Value) -> Value {
+    json!({"op_id": op_id, "seq": seq, "key": {"round": "R1", "form": "baladiya", "location": location},
+        "hlc": {"millis": 1_700_000_000_000u64 + seq, "counter": 0}, "form_version": 2,
+        "kind": "edit", "values": values, "bases": bases})
+}
+
+fn push(hq: &Hq, token: &str, ops: Vec<Value>) -> (u16, Value) {
+    hq.post("/api/v1/sync/push", Some(token), &json!({ "ops": ops }))
+}
+
+fn uuid(n: u32) -> String {
+    format!("01890a5d-ac96-774b-bcce-{n:012x}")
+}
+
+/// Every non-2xx answer carries `{"error": {code, message}}`.
+fn assert_error(what: &str, (status, body): (u16, Value), want_status: u16, want_code: &str) {
+    assert_eq!(status, want_status, "{what}: {body}");
+    assert_eq!(body["error"]["code"], want_code, "{what}: every error must carry a stable code: {body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{what}: every error must say what went wrong: {body}"
+    );
+}
+
+fn admin_creates_round(hq: &Hq, admin: &str, number: u32) {
+    let (status, body) = hq.post(
+        "/api/v1/rounds",
+        Some(admin),
+        &json!({"code": format!("R{number}"), "number": number, "title": format!("Round {number}"),
+            "window_start": "2024-05-01", "window_end": "2024-06-30",
+            "forms": [{"form": "baladiya", "version": 2}, {"form": "muhalla", "version": 1}]}),
+    );
+    assert_eq!(status, 201, "{body}");
+}
+
+fn import(hq: &Hq, admin: &str, round: &str, file: Vec<u8>) -> (u16, Value) {
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/rounds/{round}/import", hq.url))
+        .bearer_auth(admin)
+        .body(file)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn an_xlsx_claiming_the_whole_grid_is_refused_and_hq_stays_up() {
+    let hq = Hq::start_demo();
+    let admin = hq.token("admin", "admin-demo");
+    admin_creates_round(&hq, &admin, 60);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "baladiya").unwrap();
+    sheet.write_string(1_048_575, 16_383, "#adm3+code").unwrap();
+    let bomb = book.save_to_buffer().unwrap();
+    assert!(bomb.len() < 16 * 1024, "the hostile file is small: {} bytes", bomb.len());
+    assert_error("a sheet spanning A1:XFD1048576", import(&hq, &admin, "R60", bomb), 422, "import_rejected");
+    let (status, _) = hq.get("/api/v1/rounds", Some(&admin));
+    assert_eq!(status, 200, "no upload may take HQ down");
+}
+
+#[test]
+fn a_count_beyond_the_bound_is_refused_and_totals_stay_exact_at_the_bound() {
+    let hq = Hq::start_demo();
+    let token = hq.token("enumerator", "enumerator-demo");
+    let huge = push(&hq, &token, vec![edit(&uuid(1), 1, TRIPOLI, json!({"idp_ind": u64::MAX}), json!({}))]);
+    assert_error("idp_ind = 2^64 - 1", huge, 422, "out_of_range");
+    let bound = dtm_core::form::COUNT_MAX;
+    let (status, body) = push(&hq, &token, vec![edit(&uuid(2), 2, TRIPOLI, json!({"idp_ind": bound}), json!({}))]);
+    assert_eq!((status, body["results"][0]["outcome"].as_str()), (200, Some("applied")), "{body}");
+    let (status, body) = push(&hq, &token, vec![edit(&uuid(3), 3, "LY021105", json!({"idp_ind": bound}), json!({}))]);
+    assert_eq!(status, 200, "{body}");
+    let admin = hq.token("admin", "admin-demo");
+    let (status, totals) = hq.get("/api/v1/rounds/R1/totals?level=1", Some(&admin));
+    assert_eq!(status, 200, "totals must answer for everyone: {totals}");
+    assert_eq!(totals[0]["values"]["idp_ind"], 2 * bound, "two locations at the bound add up exactly");
+}
+
+#[test]
+fn out_of_range_integers_on_the_wire_are_422_naming_the_operation_never_500() {
+    let hq = Hq::start_demo();
+    let token = hq.token("enumerator", "enumerator-demo");
+    let good = edit(&uuid(10), 1, TRIPOLI, json!({"idp_hh": 1}), json!({}));
+    let big_seq = edit(&uuid(11), 1u64 << 63, TRIPOLI, json!({"idp_hh": 2}), json!({}));
+    let (status, body) = push(&hq, &token, vec![good.clone(), big_seq]);
+    assert_error("seq 2^63", (status, body.clone()), 422, "out_of_range");
+    assert_eq!(body["error"]["op_id"], uuid(11), "the device must know which operation to set aside");
+    let big_base = edit(&uuid(12), 2, TRIPOLI, json!({"idp_hh": 3}), json!({"idp_hh": 1u64 << 63}));
+    assert_error("base 2^63", push(&hq, &token, vec![big_base]), 422, "out_of_range");
+    // The operations around the refused one go through once it is set aside.
+    let (status, body) = push(&hq, &token, vec![good]);
+    assert_eq!((status, body["results"][0]["outcome"].as_str()), (200, Some("applied")), "{body}");
+    // An edit racing a void with a base far beyond HQ's versions.
+    let void = json!({"op_id": uuid(13), "seq": 3, "key": {"round": "R1", "form": "baladiya", "location": TRIPOLI},
+        "hlc": {"millis": 1_700_000_000_100u64, "counter": 0}, "form_version": 2, "kind": "void", "reason": "wrong place"});
+    assert_eq!(push(&hq, &token, vec![void]).0, 200);
+    let racing = edit(&uuid(14), 4, TRIPOLI, json!({"idp_hh": 4}), json!({"idp_hh": 1u64 << 62}));
+    let (status, body) = push(&hq, &token, vec![racing]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["code"], "base_ahead", "a made-up base is refused, per operation: {body}");
+    let cursor = hq.get("/api/v1/sync/pull?cursor=x:18446744073709551615", Some(&token));
+    assert_eq!(cursor.0, 200, "a cursor from another epoch starts again: {}", cursor.1);
+}
+
+#[test]
+fn bad_paths_and_query_values_answer_json_errors_never_500_or_text() {
+    let hq = Hq::start_demo();
+    let admin = hq.token("admin", "admin-demo");
+    let long = "a".repeat(300);
+    assert_error("a 300-character path segment", hq.get(&format!("/{long}"), None), 404, "not_found");
+    assert_error("a long segment below a dir", hq.get(&format!("/assets/{long}.js"), None), 404, "not_found");
+    let cases = [
+        ("limit=-1", hq.get("/api/v1/sync/pull?limit=-1", Some(&admin)), 400),
+        ("level=256", hq.get("/api/v1/rounds/R1/totals?level=256", Some(&admin)), 400),
+        ("level=9", hq.get("/api/v1/rounds/R1/totals?level=9", Some(&admin)), 400),
+        ("conflict id abc", hq.post("/api/v1/conflicts/abc/resolve", Some(&admin), &json!({})), 400),
+        (
+            "a cursor past 2^63",
+            hq.get(&format!("/api/v1/sync/pull?cursor={}", epoch_cursor(&hq, &admin)), Some(&admin)),
+            400,
+        ),
+    ];
+    for (what, answer, status) in cases {
+        assert_eq!(answer.0, status, "{what}: {}", answer.1);
+        assert!(answer.1["error"]["code"].is_string(), "{what} must answer in the API's error format: {}", answer.1);
+    }
+    let client = reqwest::blocking::Client::new();
+    let wrong_method = client.delete(format!("{}/api/v1/rounds", hq.url)).bearer_auth(&admin).send().unwrap();
+    assert_eq!(wrong_method.status().as_u16(), 405);
+    let body: Value = wrong_method.json().unwrap();
+    assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
+    let brotli = client
+        .post(format!("{}/api/v1/sync/push", hq.url))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .header("content-encoding", "br")
+        .body("xx")
+        .send()
+        .unwrap();
+    assert_eq!(brotli.status().as_u16(), 415);
+    let body: Value = brotli.json().unwrap();
+    assert_eq!(body["error"]["code"], "unsupported_media_type", "{body}");
+    let (status, _) = hq.get("/api/v1/rounds", Some(&admin));
+    assert_eq!(status, 200, "HQ stays up");
+}
+
+fn epoch_cursor(hq: &Hq, token: &str) -> String {
+    let (_, page) = hq.get("/api/v1/sync/pull", Some(token));
+    let epoch = page["cursor"].as_str().unwrap().split(':').next().unwrap().to_owned();
+    format!("{epoch}:9223372036854775808")
+}
+
+#[test]
+fn push_answers_are_remembered_per_device_and_a_reused_op_id_is_refused_not_dropped() {
+    let hq = Hq::start_demo();
+    let a = hq.token("enumerator", "enumerator-demo");
+    let b = hq.token("enumerator", "enumerator-demo"); // a second login: another device
+    let op = edit(&uuid(20), 1, TRIPOLI, json!({"idp_hh": 5}), json!({}));
+    let (_, first) = push(&hq, &a, vec![op.clone()]);
+    assert_eq!(first["results"][0]["outcome"], "applied");
+    // B sends A's op_id for another place: it is B's own operation, not A's answer.
+    let (_, other) = push(&hq, &b, vec![edit(&uuid(20), 1, "LY021105", json!({"idp_hh": 9}), json!({}))]);
+    assert_eq!(other["results"][0]["outcome"], "applied", "another device's op_id must not return its answer: {other}");
+    assert!(other["results"][0]["original"].is_null(), "nothing of A's operation leaks to B: {other}");
+    // A retries honestly: the first answer again.
+    let (_, retry) = push(&hq, &a, vec![op]);
+    assert_eq!(
+        (retry["results"][0]["outcome"].as_str(), retry["results"][0]["original"].as_str()),
+        (Some("duplicate"), Some("applied"))
+    );
+    // A sends the same op_id with another value: refused, so the device keeps it visible.
+    let (_, reused) = push(&hq, &a, vec![edit(&uuid(20), 1, TRIPOLI, json!({"idp_hh": 6}), json!({}))]);
+    assert_eq!(reused["results"][0]["outcome"], "rejected", "{reused}");
+    assert_eq!(reused["results"][0]["code"], "op_id_reused", "{reused}");
+    let (_, detail) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}"), Some(&a));
+    assert_eq!(detail["values"]["idp_hh"], 5, "the reused op_id's values were not applied");
+}
+
+#[test]
+fn a_made_up_base_version_is_refused_instead_of_skipping_conflict_detection() {
+    let hq = Hq::start_demo();
+    let a = hq.token("enumerator", "enumerator-demo");
+    let b = hq.token("enumerator", "enumerator-demo");
+    push(&hq, &a, vec![edit(&uuid(30), 1, TRIPOLI, json!({"idp_hh": 10}), json!({}))]);
+    push(&hq, &a, vec![edit(&uuid(31), 2, TRIPOLI, json!({"idp_hh": 12}), json!({"idp_hh": 1}))]);
+    let (_, forged) = push(&hq, &b, vec![edit(&uuid(32), 1, TRIPOLI, json!({"idp_hh": 99}), json!({"idp_hh": 999}))]);
+    assert_eq!(forged["results"][0]["outcome"], "rejected", "{forged}");
+    assert_eq!(forged["results"][0]["code"], "base_ahead", "{forged}");
+    let (_, detail) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}"), Some(&a));
+    assert_eq!(detail["values"]["idp_hh"], 12, "the other device's newer value stands");
+    // An honest stale base is still a conflict, kept for a supervisor.
+    let (_, honest) = push(&hq, &b, vec![edit(&uuid(33), 2, TRIPOLI, json!({"idp_hh": 11}), json!({"idp_hh": 1}))]);
+    assert_eq!(honest["results"][0]["outcome"], "conflict", "{honest}");
+}
+
+/// A supervisor of region LY01 only, made from the demo supervisor's row (same
+/// password), since HQ has no user administration yet.
+fn add_east_supervisor(hq: &Hq) {
+    let db = rusqlite::Connection::open(hq.db_path()).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute(
+        "INSERT INTO users (username, display_name, role, scope, password_hash, created_at)
+         SELECT 'supervisor_ly01', 'Supervisor LY01', role, '[\"LY01\"]', password_hash, created_at
+         FROM users WHERE username = 'supervisor'",
+        [],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_conflict_outside_the_callers_scope_answers_exactly_as_an_unknown_one() {
+    let hq = Hq::start_demo();
+    add_east_supervisor(&hq);
+    let (a, b) = (hq.token("enumerator", "enumerator-demo"), hq.token("enumerator", "enumerator-demo"));
+    push(&hq, &a, vec![edit(&uuid(40), 1, TRIPOLI, json!({"idp_hh": 10}), json!({}))]);
+    let (_, c) = push(&hq, &b, vec![edit(&uuid(41), 1, TRIPOLI, json!({"idp_hh": 11}), json!({}))]);
+    assert_eq!(c["results"][0]["outcome"], "conflict");
+    let west = hq.token("supervisor", "supervisor-demo");
+    let (_, conflicts) = hq.get("/api/v1/rounds/R1/conflicts", Some(&west));
+    let id = conflicts[0]["id"].as_i64().unwrap();
+    let east = hq.token("supervisor_ly01", "supervisor-demo");
+    let settle = json!({"choice": "current", "reason": "checked"});
+    let (s1, outside) = hq.post(&format!("/api/v1/conflicts/{id}/resolve"), Some(&east), &settle);
+    let (s2, unknown) = hq.post(&format!("/api/v1/conflicts/{}/resolve", id + 1000), Some(&east), &settle);
+    assert_eq!((s1, s2), (404, 404), "{outside} {unknown}");
+    assert_eq!(outside["error"]["code"], unknown["error"]["code"]);
+    assert!(!outside.to_string().contains("LY02"), "the refusal must not name where the conflict is: {outside}");
+    assert_eq!(
+        outside["error"]["message"].as_str().unwrap().replace(&id.to_string(), "N"),
+        unknown["error"]["message"].as_str().unwrap().replace(&(id + 1000).to_string(), "N"),
+        "an out-of-scope id must be indistinguishable from an unknown one"
+    );
+}
+
+#[test]
+fn whoever_entered_an_assessments_figures_may_not_approve_it() {
+    let hq = Hq::start_demo();
+    let sup = hq.token("supervisor", "supervisor-demo");
+    let values = json!({"idp_hh": 10, "idp_ind": 50, "ret_hh": 2, "ret_ind": 9, "mig_ind": 100, "mig_men": 60,
+        "mig_women": 30, "mig_children": 10, "need_1": "shelter", "need_1_problem": "too_expensive",
+        "ki_count": 3, "ki_types": ["crisis_committee", "idp_rep"]});
+    let (_, body) = push(&hq, &sup, vec![edit(&uuid(50), 1, TRIPOLI, values, json!({}))]);
+    assert_eq!(body["results"][0]["outcome"], "applied", "{body}");
+    let submit = json!({"op_id": uuid(51), "seq": 2, "key": {"round": "R1", "form": "baladiya", "location": TRIPOLI},
+        "hlc": {"millis": 1_700_000_000_200u64, "counter": 0}, "form_version": 2, "kind": "submit"});
+    let (_, body) = push(&hq, &sup, vec![submit]);
+    assert_eq!(body["results"][0]["outcome"], "applied", "{body}");
+    let review = format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review");
+    assert_error(
+        "a supervisor approving their own entry",
+        hq.post(&review, Some(&sup), &json!({"decision": "approve"})),
+        403,
+        "own_entry",
+    );
+    let admin = hq.token("admin", "admin-demo");
+    let (status, body) = hq.post(&review, Some(&admin), &json!({"decision": "approve"}));
+    assert_eq!((status, body["status"].as_str()), (200, Some("approved")), "another reviewer approves: {body}");
+}
+
+/// Migrant figures for every muhalla in the gazetteer, consistent with the form's
+/// rules: the shape of DTM Libya's published muhalla sheet.
+fn muhalla_round() -> Vec<(String, [u64; 4])> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |max: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % max
+    };
+    Gazetteer::libya()
+        .at_level(4)
+        .map(|m| {
+            let (men, women, children) = (next(900), next(400), next(300));
+            (m.pcode.to_string(), [men + women + children, men, women, children])
+        })
+        .collect()
+}
+
+const MIG_HEAD: &str = "region,baladiya,muhalla,round,mig_ind,men,women,children";
+const MIG_TAGS: &str = "#adm1+code,#adm3+code,#adm4+code,#round+code,#affected+migrants+ind,#affected+migrants+m+adults,#affected+migrants+f+adults,#affected+migrants+children";
+
+fn csv(rows: &[String]) -> Vec<u8> {
+    let mut lines = vec![MIG_HEAD.to_owned(), MIG_TAGS.to_owned()];
+    lines.extend_from_slice(rows);
+    lines.join("\n").into_bytes()
+}
+
+#[test]
+fn a_round_published_per_muhalla_has_exact_totals_at_every_level() {
+    let round = muhalla_round();
+    assert!(round.len() > 500, "the gazetteer holds Libya's muhallas: {}", round.len());
+    // DTM's files give the round as a plain number.
+    let rows: Vec<String> =
+        round.iter().map(|(p, [ind, m, w, c])| format!("{},{},{p},54,{ind},{m},{w},{c}", &p[..4], &p[..8])).collect();
+    let hq = Hq::start_demo();
+    let admin = hq.token("admin", "admin-demo");
+    admin_creates_round(&hq, &admin, 54);
+    let (status, report) = import(&hq, &admin, "R54", csv(&rows));
+    assert_eq!(status, 200, "{report}");
+    let national: u64 = round.iter().map(|(_, v)| v[0]).sum();
+    assert_eq!(report["totals"]["mig_ind"], national, "the import report gives the national total, not {{}}");
+    for level in [1usize, 2, 3] {
+        let mut expected: BTreeMap<String, [u64; 4]> = BTreeMap::new();
+        for (p, v) in &round {
+            let e = expected.entry(p[..2 + 2 * level].to_owned()).or_default();
+            for i in 0..4 {
+                e[i] += v[i];
+            }
+        }
+        let (status, totals) = hq.get(&format!("/api/v1/rounds/R54/totals?level={level}"), Some(&admin));
+        assert_eq!(status, 200);
+        let got: BTreeMap<String, [u64; 4]> = totals
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let v = |f: &str| t["values"][f].as_u64().unwrap_or(0);
+                (
+                    t["location"]["pcode"].as_str().unwrap().to_owned(),
+                    [v("mig_ind"), v("mig_men"), v("mig_women"), v("mig_children")],
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "level {level} totals must equal the muhalla figures summed by hand");
+    }
+}
+
+#[test]
+fn baladiya_only_and_mixed_rounds_count_each_baladiya_once_and_flag_disagreements() {
+    let hq = Hq::start_demo();
+    let admin = hq.token("admin", "admin-demo");
+    admin_creates_round(&hq, &admin, 55);
+    admin_creates_round(&hq, &admin, 56);
+    // Baladiya only.
+    let only = csv(&["LY02,LY021104,,R55,100,60,30,10".into(), "LY02,LY021105,,R55,20,10,5,5".into()]);
+    let (status, report) = import(&hq, &admin, "R55", only);
+    assert_eq!((status, report["totals"]["mig_ind"].as_u64()), (200, Some(120)), "{report}");
+    // Mixed: LY021104 agrees with its muhallas (counted once: 100, not 200);
+    // LY021105 says 50 but its muhalla says 20 (the finer figure counts; flagged).
+    let mixed = csv(&[
+        "LY02,LY021104,,R56,100,60,30,10".into(),
+        "LY02,LY021104,LY02110401,R56,40,20,10,10".into(),
+        "LY02,LY021104,LY02110402,R56,60,40,20,0".into(),
+        "LY02,LY021105,,R56,50,30,10,10".into(),
+        "LY02,LY021105,LY02110501,R56,20,10,5,5".into(),
+    ]);
+    let (status, report) = import(&hq, &admin, "R56", mixed);
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["totals"]["mig_ind"], 120, "each baladiya counted once, from its muhallas: {report}");
+    let (_, totals) = hq.get("/api/v1/rounds/R56/totals?level=2", Some(&admin));
+    assert_eq!(totals[0]["values"]["mig_ind"], 120, "{totals}");
+    let flagged: Vec<(String, String, u64, u64)> = totals[0]["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["baladiya"].as_str().unwrap().to_owned(),
+                d["field"].as_str().unwrap().to_owned(),
+                d["baladiya_value"].as_u64().unwrap(),
+                d["muhallas_value"].as_u64().unwrap(),
+            )
+        })
+        .filter(|d| d.1 == "mig_ind")
+        .collect();
+    assert_eq!(flagged, [("LY021105".to_owned(), "mig_ind".to_owned(), 50, 20)], "both figures are shown: {totals}");
+    assert!(
+        report["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "aggregate:mig_ind" && w["row"] == 6),
+        "the import report warns of the disagreement by row: {report}"
+    );
+}
+
+#[test]
+fn an_import_runs_the_forms_rules_errors_refuse_the_file_and_warnings_are_reported() {
+    let hq = Hq::start_demo();
+    let admin = hq.token("admin", "admin-demo");
+    admin_creates_round(&hq, &admin, 57);
+    let breaks = csv(&["LY02,LY021104,LY02110401,R57,100,60,30,5".into()]);
+    let (status, body) = import(&hq, &admin, "R57", breaks);
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("import_rejected")), "{body}");
+    let e = &body["errors"][0];
+    assert_eq!((e["row"].as_u64(), e["code"].as_str()), (Some(3), Some("migrant_breakdown")), "{body}");
+    assert!(!e["column"].as_str().unwrap().is_empty(), "the error names a column: {body}");
+    assert_eq!(hq_rows(&hq, "assessments"), 0, "a refused file imports nothing");
+    // A warning-level rule: 10 households of 400 people is implausible, not impossible.
+    let file = "baladiya,muhalla,round,idp_hh,idp_ind\n#adm3+code,#adm4+code,#round+code,#affected+idps+hh,#affected+idps+ind\nLY021104,LY02110401,R57,10,400\n";
+    let (status, report) = import(&hq, &admin, "R57", file.as_bytes().to_vec());
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["warnings"][0]["code"], "idp_household_size", "warnings come back in the report: {report}");
+}
+
+#[test]
+fn a_refused_import_round_create_leaves_no_round_behind_so_the_fixed_file_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hq.sqlite3");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "baladiya,idp_ind\n#adm3+code,#affected+idps+ind\nLY021104,-4\n").unwrap();
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, "baladiya,idp_ind\n#adm3+code,#affected+idps+ind\nLY021104,4\n").unwrap();
+    let import = |file: &std::path::Path| {
+        std::process::Command::new(bin("dtm-hq"))
+            .args(["import-round", "--database"])
+            .arg(&db)
+            .args(["--round", "R52", "--create", "Round 52", "--window", "2024-05-01..2024-06-30"])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    assert!(!import(&bad).status.success(), "the bad file is refused");
+    let fixed = import(&good);
+    assert!(
+        fixed.status.success(),
+        "all or nothing includes the round: the rerun must not fail with round_exists: {}",
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+}
