@@ -94,8 +94,22 @@ export interface ImportRejected {
 /** `GET /api/v1/rounds/{code}/totals?level=` → one entry per region, mantika or baladiya. */
 export interface LocationTotals {
   location: LocationRef;
-  /** Sums of the count fields, by field id; a field nobody answered may be absent. */
+  /** Sums of the count fields, by field id; a field nobody answered may be absent.
+   * Each baladiya counts once, from its muhallas where it has them. */
   values: Record<string, number>;
+  /** Baladiyas inside this location whose own figure differs from their muhallas' sum. */
+  differences: TotalsDifference[];
+  baladiya_assessments: number;
+  muhalla_assessments: number;
+}
+
+export interface TotalsDifference {
+  baladiya: string;
+  field: string;
+  baladiya_value: number;
+  /** The sum over its muhallas, which the total counts. */
+  muhallas_value: number;
+  muhallas: number;
 }
 
 /** 1 region, 2 mantika, 3 baladiya. */

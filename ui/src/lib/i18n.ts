@@ -225,8 +225,13 @@ export const messages = {
   'totals.title': { en: 'Round totals', ar: 'مجاميع الجولة' },
   'totals.level': { en: 'Sum per', ar: 'المجموع حسب' },
   'totals.intro': {
-    en: 'Sums of the baladiya counts in your scope.',
-    ar: 'مجاميع أعداد البلديات ضمن نطاقك.',
+    en: 'Sums of the counts in your scope. Each baladiya counts once, from its muhallas where they were assessed.',
+    ar: 'مجاميع الأعداد ضمن نطاقك. تُحسب كل بلدية مرة واحدة، من محلاتها حيث قُيّمت.',
+  },
+  'totals.differences': { en: 'Baladiya and muhalla figures disagree', ar: 'أرقام البلدية والمحلات غير متطابقة' },
+  'totals.difference': {
+    en: '{baladiya} — {field}: the baladiya reports {own}; its {n} muhallas add up to {sum}, which the total counts.',
+    ar: '{baladiya} — {field}: تُفيد البلدية بـ {own}؛ ومجموع محلاتها الـ {n} هو {sum}، وهو ما يُحتسب في المجموع.',
   },
   'totals.empty': { en: 'No counts recorded in this round yet.', ar: 'لم تُسجَّل أعداد في هذه الجولة بعد.' },
   'totals.all': { en: 'All', ar: 'الكل' },
@@ -321,6 +326,21 @@ export const messages = {
   'error.unknown_field': { en: 'This field is not in the form.', ar: 'هذا الحقل غير موجود في الاستمارة.' },
   'error.unknown_form': { en: 'This form is not known.', ar: 'هذه الاستمارة غير معروفة.' },
   'error.malformed_query': { en: 'The request was not understood.', ar: 'لم يُفهم الطلب.' },
+  'error.malformed_request': { en: 'The request was not understood.', ar: 'لم يُفهم الطلب.' },
+  'error.method_not_allowed': { en: 'The request was not understood.', ar: 'لم يُفهم الطلب.' },
+  'error.own_entry': {
+    en: 'You entered figures of this assessment; another supervisor or admin must approve it.',
+    ar: 'لقد أدخلت أرقاماً في هذا التقييم؛ يجب أن يعتمده مشرف أو مسؤول آخر.',
+  },
+  'error.base_ahead': {
+    en: 'HQ refused this change: it refers to a version HQ never sent. Enter it again.',
+    ar: 'رفض المقر هذا التغيير: فهو يشير إلى نسخة لم يرسلها المقر. أدخله مجدداً.',
+  },
+  'error.op_id_reused': {
+    en: 'HQ had already received this change with other values; these were not applied.',
+    ar: 'استلم المقر هذا التغيير سابقاً بقيم أخرى؛ لم تُطبَّق هذه القيم.',
+  },
+  'error.unreadable_file': { en: 'The file cannot be read as CSV or XLSX.', ar: 'تعذّرت قراءة الملف بصيغة CSV أو XLSX.' },
   'error.unsupported': { en: 'This is not available here.', ar: 'هذا غير متاح هنا.' },
   'error.network': { en: 'Cannot reach the server. Check the connection.', ar: 'تعذّر الوصول إلى الخادم. تحقق من الاتصال.' },
   'error.http_error': { en: 'The server answered with an error.', ar: 'ردّ الخادم بخطأ.' },

@@ -21,12 +21,13 @@ const form: FormDef = {
   rules: [],
 };
 const loc = (pcode: string) => ({ pcode, level: 2, name_en: pcode, name_ar: pcode });
+const counted = { differences: [], baladiya_assessments: 1, muhalla_assessments: 0 };
 
 describe('totalsTable', () => {
   it('has the summed fields in form order, then fields the form lacks, and rows in P-code order', () => {
     const list: LocationTotals[] = [
-      { location: loc('LY0211'), values: { idp_ind: 55, mig_ind: 3 } },
-      { location: loc('LY0104'), values: { idp_ind: 10, idp_hh: 2 } },
+      { location: loc('LY0211'), values: { idp_ind: 55, mig_ind: 3 }, ...counted },
+      { location: loc('LY0104'), values: { idp_ind: 10, idp_hh: 2 }, ...counted },
     ];
     const t = totalsTable(list, form);
     expect(t.columns.map((c) => c.id)).toEqual(['idp_hh', 'idp_ind', 'mig_ind']);
@@ -38,8 +39,8 @@ describe('totalsTable', () => {
   it('leaves out fields HQ did not sum, and totals only the rows that have a field', () => {
     const t = totalsTable(
       [
-        { location: loc('LY01'), values: {} },
-        { location: loc('LY02'), values: { idp_ind: 4 } },
+        { location: loc('LY01'), values: {}, ...counted },
+        { location: loc('LY02'), values: { idp_ind: 4 }, ...counted },
       ],
       form,
     );
