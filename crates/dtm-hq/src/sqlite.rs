@@ -119,7 +119,7 @@ fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
         code: r.get(0)?,
         number: r.get(1)?,
         title: r.get(2)?,
-        status: RoundStatus::parse(&status).unwrap_or(RoundStatus::Closed),
+        status: sqlite::parse_enum(0, &status, RoundStatus::parse)?,
         window_start: r.get(4)?,
         window_end: r.get(5)?,
         forms: forms.into_iter().map(|f| (f.form, f.version)).collect(),
@@ -142,7 +142,7 @@ fn head(conn: &Connection, key: &AssessmentKey) -> rusqlite::Result<Option<Head>
     conn.prepare_cached("SELECT id, status FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?
         .query_row(params![key.round, key.form, key.location.as_str()], |r| {
             let status: String = r.get(1)?;
-            Ok(Head { id: r.get(0)?, status: AssessmentStatus::parse(&status).unwrap_or(AssessmentStatus::Draft) })
+            Ok(Head { id: r.get(0)?, status: sqlite::parse_enum(0, &status, AssessmentStatus::parse)? })
         })
         .optional()
 }
@@ -211,7 +211,7 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
             Ok(WireComment {
                 id: r.get(0)?,
                 author: r.get(1)?,
-                role: Role::parse(&role).unwrap_or(Role::Supervisor),
+                role: sqlite::parse_enum(0, &role, Role::parse)?,
                 decision: match decision.as_deref() {
                     Some("approve") => Some(ReviewDecision::Approve),
                     Some("return") => Some(ReviewDecision::Return),
@@ -226,7 +226,7 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?;
     Ok(AssessmentSnapshot {
         key: AssessmentKey { round, form, location },
-        status: AssessmentStatus::parse(&status).unwrap_or(AssessmentStatus::Draft),
+        status: sqlite::parse_enum(0, &status, AssessmentStatus::parse)?,
         form_version,
         version,
         open_conflicts,
@@ -792,7 +792,7 @@ impl HqStorage for SqliteHq {
                         User {
                             username: r.get(0)?,
                             display_name: r.get(1)?,
-                            role: Role::parse(&role).unwrap_or(Role::Enumerator),
+                            role: sqlite::parse_enum(0, &role, Role::parse)?,
                             scope: serde_json::from_str(&scope).unwrap_or_default(),
                         },
                         r.get(4)?,
@@ -856,7 +856,7 @@ impl HqStorage for SqliteHq {
                     Ok(Caller {
                         username: r.get(0)?,
                         display_name: r.get(1)?,
-                        role: Role::parse(&role).unwrap_or(Role::Enumerator),
+                        role: sqlite::parse_enum(0, &role, Role::parse)?,
                         scope: Scope::new(serde_json::from_str::<Vec<String>>(&scope).unwrap_or_default()),
                         device_id: r.get(4)?,
                     })
@@ -1203,7 +1203,7 @@ impl HqStorage for SqliteHq {
                 params![id, caller.username, value_json, reason, now],
             )?;
             let status: String = tx.query_row("SELECT status FROM assessments WHERE id = ?1", [assessment_id], |r| r.get(0))?;
-            let mut status = AssessmentStatus::parse(&status).unwrap_or(AssessmentStatus::Draft);
+            let mut status = sqlite::parse_enum(0, &status, AssessmentStatus::parse)?;
             if conflict.kind == ConflictKind::Void && !keeps_current && status == AssessmentStatus::Voided {
                 // Taking the edit over the void brings the assessment back as a draft.
                 status = AssessmentStatus::Draft;

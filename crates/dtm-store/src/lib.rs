@@ -265,17 +265,21 @@ impl Store {
                 },
             )
             .optional()?;
-        Ok(row.map(|(device_id, hq_url, token, username, display_name, role, scope)| Session {
-            device_id,
-            hq_url,
-            token,
-            user: User {
-                username,
-                display_name,
-                role: Role::parse(&role).unwrap_or(Role::Enumerator),
-                scope: Scope::new(serde_json::from_str::<Vec<String>>(&scope).unwrap_or_default()),
-            },
-        }))
+        let session: Option<rusqlite::Result<Session>> =
+            row.map(|(device_id, hq_url, token, username, display_name, role, scope)| {
+                Ok(Session {
+                    device_id,
+                    hq_url,
+                    token,
+                    user: User {
+                        username,
+                        display_name,
+                        role: crate::sqlite::parse_enum(5, &role, Role::parse)?,
+                        scope: Scope::new(crate::sqlite::parse_json::<Vec<String>>(6, &scope)?),
+                    },
+                })
+            });
+        Ok(session.transpose()?)
     }
 
     fn require_session(&self) -> Result<Session> {
@@ -735,7 +739,7 @@ fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
         code: r.get(0)?,
         number: r.get(1)?,
         title: r.get(2)?,
-        status: RoundStatus::parse(&status).unwrap_or(RoundStatus::Closed),
+        status: crate::sqlite::parse_enum(0, &status, RoundStatus::parse)?,
         window_start: r.get(4)?,
         window_end: r.get(5)?,
         forms: serde_json::from_str(&forms).unwrap_or_default(),
@@ -792,7 +796,7 @@ fn load_assessment(conn: &Connection, key: &AssessmentKey) -> Result<Option<Asse
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(AssessmentRecord {
         key: key.clone(),
-        status: AssessmentStatus::parse(&status).unwrap_or(AssessmentStatus::Draft),
+        status: crate::sqlite::parse_enum(0, &status, AssessmentStatus::parse)?,
         form_version,
         server_version,
         open_conflicts,

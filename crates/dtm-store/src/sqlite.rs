@@ -25,6 +25,19 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> 
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
 }
 
+/// Reads an enum column (a status, a role) through its checked parser: text it does
+/// not know is a conversion error naming the column, never a silent default such as
+/// `Draft` that would change what the row means.
+pub fn parse_enum<T>(column: usize, text: &str, parse: impl FnOnce(&str) -> Option<T>) -> rusqlite::Result<T> {
+    parse(text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            format!("`{text}` is not a value this column may hold").into(),
+        )
+    })
+}
+
 /// How hard SQLite works to make each commit durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
