@@ -829,11 +829,17 @@ impl Store {
         Ok(())
     }
 
+    /// Records whether HQ answered at the last attempt to reach it.
+    pub fn record_reachable(&mut self, reachable: bool) -> Result<()> {
+        self.conn.execute("UPDATE device SET hq_reachable = ?1", [reachable])?;
+        Ok(())
+    }
+
     /// Records how a sync ended, and whether HQ answered (`reachable`; None when the
     /// sync never got as far as asking).
     pub fn record_sync(&mut self, now: &Now, error: Option<(&str, &str)>, reachable: Option<bool>) -> Result<()> {
         if let Some(reachable) = reachable {
-            self.conn.execute("UPDATE device SET hq_reachable = ?1", [reachable])?;
+            self.record_reachable(reachable)?;
         }
         match error {
             None => self.conn.execute(
