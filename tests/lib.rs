@@ -184,6 +184,9 @@ impl Device {
             .arg(&self.store)
             .arg("--json")
             .args(args)
+            // Give up on an unreachable HQ after two seconds, as before retries grew
+            // patient, so tests of a device offline stay quick; `--retry-for` overrides.
+            .env("DTM_RETRY_FOR", "2")
             .output()
             .expect("dtm runs");
         let stdout = String::from_utf8_lossy(&out.stdout);

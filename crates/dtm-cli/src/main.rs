@@ -5,10 +5,12 @@
 use clap::{Parser, Subcommand};
 use dtm_core::{AssessmentKey, FieldValue, Pcode};
 use dtm_sync::device::{Device, DeviceError};
+use dtm_sync::retry::RetryPolicy;
 use dtm_sync::wire::ApiError;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "dtm", version, about = "dtm-field from the command line")]
@@ -30,6 +32,10 @@ struct Cli {
         allow_hyphen_values = true
     )]
     clock_offset_ms: i64,
+    /// How long, in seconds, to keep retrying a request while HQ cannot be reached
+    /// (with growing, jittered waits) before reporting `offline`; 0 tries once.
+    #[arg(long, env = "DTM_RETRY_FOR", value_name = "SECS", default_value_t = 30, global = true)]
+    retry_for: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,7 +52,8 @@ enum Command {
         #[arg(long, env = "DTM_PASSWORD", hide_env_values = true)]
         password: String,
     },
-    /// Forget the token; unsent data stays on the device.
+    /// Forget the credentials at once and have HQ revoke the token (now, or at the next
+    /// connection when HQ cannot be reached); unsent data stays on the device.
     Logout,
     /// Who is logged in.
     Whoami,
@@ -95,10 +102,16 @@ enum Command {
     },
     /// Push the outbox and pull changes.
     Sync,
-    /// Pending and rejected operations, last sync.
+    /// Pending operations, those HQ refused, in conflict or superseded, last sync.
     Status,
-    /// Operations HQ refused, with its reasons.
+    /// Operations HQ did not apply (refused, in conflict, superseded), with its reasons.
     Rejected,
+    /// What this device sent and HQ answered, newest first (op id, seq, outcome, when).
+    Sent {
+        /// At most this many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 /// What a failed command prints, with a stable code.
@@ -177,7 +190,9 @@ fn show_detail(d: &dtm_sync::api::AssessmentDetail) -> String {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let device = Device::open(&cli.store)?.with_clock_offset(cli.clock_offset_ms);
+    let device = Device::open(&cli.store)?
+        .with_clock_offset(cli.clock_offset_ms)
+        .with_retry(RetryPolicy::patient_for(Duration::from_secs(cli.retry_for)));
     let json = cli.json;
     match cli.command {
         Command::Login { hq, user, password } => {
@@ -187,8 +202,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             });
         }
         Command::Logout => {
-            device.logout()?;
-            emit(json, &serde_json::json!({"logged_out": true}), |_| "logged out; unsent data is kept".into());
+            let hq_pending = device.logout().await? > 0;
+            emit(json, &serde_json::json!({"logged_out": true, "hq_pending": hq_pending}), |_| {
+                if hq_pending {
+                    "logged out; HQ will be told at the next connection; unsent data is kept".into()
+                } else {
+                    "logged out; unsent data is kept".into()
+                }
+            });
         }
         Command::Whoami => {
             let session = device.session()?;
@@ -254,8 +275,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let report = device.sync(|_| {}).await?;
             emit(json, &report, |r| {
                 format!(
-                    "pushed {} (applied {}, conflicts {}, rejected {}), pulled {}, pending {}",
-                    r.pushed, r.applied, r.conflicts, r.rejected, r.pulled, r.pending
+                    "pushed {} (applied {}, conflicts {}, rejected {}, superseded {}), pulled {}, pending {}",
+                    r.pushed, r.applied, r.conflicts, r.rejected, r.superseded, r.pulled, r.pending
                 )
             });
         }
@@ -263,10 +284,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let state = device.sync_state()?;
             emit(json, &state, |s| {
                 format!(
-                    "pending {}, rejected {}, last sync {}{}",
+                    "{}, pending {}, rejected {}, in conflict {}, superseded {}, last sync {}{}{}",
+                    if s.online { "online" } else { "offline" },
                     s.pending,
                     s.rejected,
+                    s.conflicts,
+                    s.superseded,
                     s.last_sync_at.as_deref().unwrap_or("never"),
+                    if s.pending_logouts > 0 { ", a logout waits for HQ" } else { "" },
                     s.last_error.as_ref().map(|e| format!(", last error: {}", e.message)).unwrap_or_default()
                 )
             });
@@ -277,7 +302,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 ops.iter()
                     .map(|o| {
                         format!(
-                            "{} {} {}: {} ({})",
+                            "{:<10} {} {} {}: {} ({})",
+                            outcome_word(o.state),
                             o.key,
                             o.field.as_deref().unwrap_or("-"),
                             o.code,
@@ -289,8 +315,40 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     .join("\n")
             });
         }
+        Command::Sent { limit } => {
+            let log = device.sent_log(limit)?;
+            emit(json, &log, |log| {
+                log.iter()
+                    .map(|e| {
+                        format!(
+                            "{} #{} {} {} {}{}{} sent {} ({})",
+                            e.answered_at,
+                            e.seq,
+                            e.key,
+                            e.kind,
+                            outcome_word(e.outcome),
+                            if e.duplicate { " (answered before)" } else { "" },
+                            e.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
+                            e.sent_at,
+                            e.op_id
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
     }
     Ok(())
+}
+
+fn outcome_word(o: dtm_sync::api::OpOutcome) -> &'static str {
+    use dtm_sync::api::OpOutcome;
+    match o {
+        OpOutcome::Applied => "applied",
+        OpOutcome::Conflict => "conflict",
+        OpOutcome::Rejected => "rejected",
+        OpOutcome::Superseded => "superseded",
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]

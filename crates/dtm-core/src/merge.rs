@@ -38,6 +38,10 @@ pub enum MergeOutcome {
     Apply,
     /// HQ already holds this value; nothing to write, nothing to flag.
     Unchanged,
+    /// The same device already wrote a newer value of this field (a later stamp in its
+    /// own chain): nothing is written, and the device must be told so, not that its
+    /// value was applied. A store restored from a backup or a clock set back does this.
+    Superseded,
     /// Another device changed the field since the base: keep the current value and
     /// record a conflict holding the base, current and incoming values.
     Conflict,
@@ -66,7 +70,7 @@ pub fn merge_field(current: Option<&FieldVersion>, incoming: &IncomingWrite<'_>)
         if incoming.hlc > current.hlc {
             MergeOutcome::Apply
         } else {
-            MergeOutcome::Unchanged
+            MergeOutcome::Superseded
         }
     } else {
         MergeOutcome::Conflict
@@ -84,6 +88,42 @@ pub fn base_ahead<'a>(
         let current = current_version(field);
         (*base > current).then_some((field.as_str(), *base, current))
     })
+}
+
+/// What one pushed edit amounts to, from the merges of its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EditOutcome {
+    /// At least one field was written, or HQ already held every value sent.
+    Applied,
+    /// At least one field became a conflict; a person settles it.
+    Conflict,
+    /// Nothing was written because the same device had already written a newer value
+    /// of every field that differed: acknowledging it as applied would tell the device
+    /// that values HQ does not hold are safe there.
+    Superseded,
+}
+
+/// Decides the outcome of one edit from its fields' merges. A conflict outranks
+/// everything (it needs a person); a write outranks a superseded field (the edit did
+/// change HQ, and the fields it could not write are named beside the answer).
+pub fn edit_outcome(merges: impl IntoIterator<Item = MergeOutcome>) -> EditOutcome {
+    let (mut applied, mut superseded) = (false, false);
+    for m in merges {
+        match m {
+            MergeOutcome::Conflict => return EditOutcome::Conflict,
+            MergeOutcome::Apply => applied = true,
+            MergeOutcome::Superseded => superseded = true,
+            // An edit with a base beyond HQ's version is refused before its fields
+            // are merged (`base_ahead`), so it never reaches an outcome here.
+            MergeOutcome::Unchanged | MergeOutcome::BaseAhead => {}
+        }
+    }
+    if superseded && !applied {
+        EditOutcome::Superseded
+    } else {
+        EditOutcome::Applied
+    }
 }
 
 /// A supervisor's settlement of a conflict.
@@ -159,7 +199,24 @@ mod tests {
         newer.hlc = Hlc { millis: 50, counter: 0 };
         let mut older = incoming(1, 3, "a");
         older.hlc = Hlc { millis: 40, counter: 0 };
-        assert_eq!(merge_field(Some(&newer), &older), MergeOutcome::Unchanged);
+        assert_eq!(merge_field(Some(&newer), &older), MergeOutcome::Superseded);
+    }
+
+    #[test]
+    fn an_edit_whose_every_differing_field_is_superseded_is_not_applied() {
+        use MergeOutcome::*;
+        assert_eq!(
+            edit_outcome([Superseded, Unchanged]),
+            EditOutcome::Superseded,
+            "regression: an older edit from the same device was answered applied although nothing was written"
+        );
+        assert_eq!(edit_outcome([Superseded, Apply]), EditOutcome::Applied, "one field written is a change at HQ");
+        assert_eq!(edit_outcome([Apply, Superseded, Conflict]), EditOutcome::Conflict, "a conflict needs a person");
+        assert_eq!(
+            edit_outcome([Unchanged, Unchanged]),
+            EditOutcome::Applied,
+            "HQ already holding every value sent is what the device asked for"
+        );
     }
 
     #[test]

@@ -121,7 +121,8 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// Refuses devices whose protocol HQ no longer speaks; their outbox stays intact.
-fn check_protocol(headers: &HeaderMap) -> Result<(), AppError> {
+/// Returns the device's protocol, for answers that differ by version.
+fn check_protocol(headers: &HeaderMap) -> Result<u32, AppError> {
     let Some(v) = headers.get(wire::PROTOCOL_HEADER) else {
         return Err(AppError::bad_request(
             "protocol_missing",
@@ -143,7 +144,7 @@ fn check_protocol(headers: &HeaderMap) -> Result<(), AppError> {
             "this app is newer than HQ; HQ must be updated before it can sync. Your data is kept on the device.",
         ));
     }
-    Ok(())
+    Ok(version)
 }
 
 async fn login(
@@ -412,11 +413,13 @@ async fn push(
     caller: Caller,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, AppError> {
-    check_protocol(&headers)?;
+    let protocol = check_protocol(&headers)?;
     for op in &req.ops {
         check_op(&caller, op).map_err(|e| e.for_op(&op.op_id))?;
     }
     let results = state.storage.push(&caller, req.ops, &state.now()).await?;
+    // An older device gets only the outcomes its protocol knows.
+    let results = results.into_iter().map(|r| r.for_protocol(protocol)).collect();
     Ok(Json(PushResponse { results }))
 }
 

@@ -8,8 +8,8 @@ use dtm_core::form::Context;
 use dtm_core::import::ImportRecord;
 use dtm_core::workflow;
 use dtm_core::{
-    base_ahead, merge_field, AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, FormDef, Hlc, IncomingWrite,
-    MergeOutcome, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
+    base_ahead, edit_outcome, merge_field, AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, FormDef, Hlc,
+    IncomingWrite, MergeOutcome, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
 use dtm_core::{settle, Settlement};
 use dtm_store::sqlite::{self, Durability};
@@ -384,6 +384,7 @@ fn outcome_str(o: Outcome) -> &'static str {
         Outcome::Duplicate => "duplicate",
         Outcome::Conflict => "conflict",
         Outcome::Rejected => "rejected",
+        Outcome::Superseded => "superseded",
     }
 }
 
@@ -394,6 +395,7 @@ fn outcome_parse(s: &str) -> rusqlite::Result<Outcome> {
         "conflict" => Ok(Outcome::Conflict),
         "duplicate" => Ok(Outcome::Duplicate),
         "rejected" => Ok(Outcome::Rejected),
+        "superseded" => Ok(Outcome::Superseded),
         other => Err(rusqlite::Error::FromSqlConversionFailure(
             0,
             rusqlite::types::Type::Text,
@@ -657,6 +659,8 @@ fn apply_op(
             let mut authors = BTreeMap::new();
             let mut writes: BTreeMap<&str, (&FieldValue, u64)> = BTreeMap::new();
             let mut conflicts: Vec<String> = Vec::new();
+            let mut merges = Vec::with_capacity(values.len());
+            let mut superseded: Vec<&str> = Vec::new();
             for (field, value) in values {
                 let current = field_version(tx, &doc, field, &mut authors)?;
                 let incoming = IncomingWrite {
@@ -666,8 +670,11 @@ fn apply_op(
                     device: &caller.device_id,
                     hlc: op.hlc,
                 };
-                match merge_field(current.as_ref(), &incoming) {
+                let merge = merge_field(current.as_ref(), &incoming);
+                merges.push(merge);
+                match merge {
                     MergeOutcome::Unchanged => {}
+                    MergeOutcome::Superseded => superseded.push(field),
                     MergeOutcome::Apply => {
                         writes.insert(field, (value, current.as_ref().map_or(0, |c| c.version) + 1));
                     }
@@ -707,10 +714,32 @@ fn apply_op(
                     doc.insert(field.to_owned(), DocField(value.clone(), version, change));
                 }
             }
-            if written || !conflicts.is_empty() || head.status != status {
+            // Never acknowledge as applied what was not written: an edit that this
+            // device's own newer writes supersede gets its own outcome, and changes
+            // nothing (not even the status).
+            let outcome = edit_outcome(merges);
+            let superseded_whole = outcome == dtm_core::EditOutcome::Superseded;
+            if !superseded_whole && (written || !conflicts.is_empty() || head.status != status) {
                 touch(tx, head.id, status, written.then_some(&doc), now)?;
             }
-            if conflicts.is_empty() {
+            let newer = || {
+                format!(
+                    "this device already sent newer values of {} (a store restored from a backup or a clock set back?); \
+                     nothing was written",
+                    superseded.join(", ")
+                )
+            };
+            if superseded_whole {
+                Ok(OpResult {
+                    op_id: op.op_id.clone(),
+                    outcome: Outcome::Superseded,
+                    original: None,
+                    code: Some("superseded".into()),
+                    reason: Some(newer()),
+                })
+            } else if conflicts.is_empty() && !superseded.is_empty() {
+                Ok(OpResult { code: Some("partly_superseded".into()), reason: Some(newer()), ..applied })
+            } else if conflicts.is_empty() {
                 Ok(applied)
             } else {
                 Ok(OpResult {

@@ -23,7 +23,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_device_store.sql"),
     include_str!("../migrations/0002_outbox_void.sql"),
     include_str!("../migrations/0003_documents.sql"),
+    include_str!("../migrations/0004_sent_log.sql"),
 ];
+
+/// How many answers the sent log keeps, newest first. An enumerator makes a few
+/// thousand saves in a round, so this reaches back several rounds, while a store used
+/// for years stays small (a row is about 200 bytes: 2 MB at most).
+pub const SENT_LOG_KEEP: u32 = 10_000;
 
 /// The wall time, passed in by the caller: this crate never reads the clock.
 #[derive(Debug, Clone)]
@@ -182,11 +188,86 @@ pub struct OutboxOp {
 }
 
 /// What HQ answered for one pushed operation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpOutcome {
     Applied,
     Conflict,
-    Rejected { code: String, reason: String },
+    Rejected,
+    /// Nothing written: this device had already sent newer values of the fields.
+    Superseded,
+}
+
+impl OpOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Conflict => "conflict",
+            Self::Rejected => "rejected",
+            Self::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "applied" => Self::Applied,
+            "conflict" => Self::Conflict,
+            "rejected" => Self::Rejected,
+            "superseded" => Self::Superseded,
+            _ => return None,
+        })
+    }
+}
+
+/// HQ's answer to one operation, as the device records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub op_id: String,
+    pub outcome: OpOutcome,
+    /// HQ had answered this op_id before (an earlier push whose answer was lost).
+    pub duplicate: bool,
+    pub code: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl Answer {
+    pub fn new(op_id: impl Into<String>, outcome: OpOutcome) -> Self {
+        Self { op_id: op_id.into(), outcome, duplicate: false, code: None, reason: None }
+    }
+
+    pub fn because(mut self, code: impl Into<String>, reason: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// One entry of the sent log: an operation of this device and what HQ answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentEntry {
+    pub op_id: String,
+    pub seq: u64,
+    pub key: AssessmentKey,
+    pub kind: String,
+    pub outcome: OpOutcome,
+    pub duplicate: bool,
+    pub code: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: String,
+    pub sent_at: String,
+    pub answered_at: String,
+}
+
+/// A logout HQ has not yet heard of: the token to revoke and where.
+#[derive(Clone, PartialEq)]
+pub struct PendingLogout {
+    pub hq_url: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for PendingLogout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingLogout").field("hq_url", &self.hq_url).field("token", &"<hidden>").finish()
+    }
 }
 
 /// An operation HQ refused, kept on the device and shown to the enumerator.
@@ -217,9 +298,18 @@ pub struct RemoteAssessment {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncCounts {
     pub pending: u32,
+    /// Refused by HQ (bad P-code, closed round, …).
     pub rejected: u32,
+    /// Waiting for a supervisor to settle a conflict.
+    pub conflicts: u32,
+    /// Not written: this device had already sent newer values.
+    pub superseded: u32,
     pub last_sync_at: Option<String>,
     pub last_error: Option<(String, String)>,
+    /// Whether HQ answered the last time the device tried to reach it; None if never tried.
+    pub hq_reachable: Option<bool>,
+    /// Logouts HQ has not heard of yet.
+    pub pending_logouts: u32,
 }
 
 pub struct Store {
@@ -307,9 +397,40 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets the token. The outbox and every value stay on the device.
-    pub fn logout(&mut self) -> Result<()> {
-        self.conn.execute("UPDATE device SET token = NULL", [])?;
+    /// Forgets the token at once, and keeps it only to ask HQ to revoke it
+    /// (`pending_logouts`) until HQ has heard. The outbox and every value stay.
+    pub fn logout(&mut self, now: &Now) -> Result<Option<PendingLogout>> {
+        let tx = self.conn.transaction()?;
+        let session: Option<(String, String)> = tx
+            .query_row("SELECT hq_url, token FROM device WHERE token IS NOT NULL AND hq_url IS NOT NULL", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let pending = match session {
+            Some((hq_url, token)) => {
+                tx.execute(
+                    "INSERT OR IGNORE INTO pending_logout (token, hq_url, since) VALUES (?1, ?2, ?3)",
+                    params![token, hq_url, now.iso],
+                )?;
+                Some(PendingLogout { hq_url, token })
+            }
+            None => None,
+        };
+        tx.execute("UPDATE device SET token = NULL", [])?;
+        tx.commit()?;
+        Ok(pending)
+    }
+
+    /// Logouts HQ has not heard of yet, oldest first.
+    pub fn pending_logouts(&self) -> Result<Vec<PendingLogout>> {
+        let mut stmt = self.conn.prepare("SELECT hq_url, token FROM pending_logout ORDER BY since, rowid")?;
+        let rows = stmt.query_map([], |r| Ok(PendingLogout { hq_url: r.get(0)?, token: r.get(1)? }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// HQ has heard the logout (or cannot revoke tokens): forget the token for good.
+    pub fn forget_pending_logout(&mut self, token: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM pending_logout WHERE token = ?1", [token])?;
         Ok(())
     }
 
@@ -460,7 +581,7 @@ impl Store {
         }
         upsert_assessment(&tx, key, status, form_version, Some(&fields), now)?;
         let edits_json = serde_json::to_string(&edits).expect("values serialise");
-        enqueue(&tx, key, OpKind::Edit, Some(&edits_json), 0, form_version, now)?;
+        let op_id = enqueue(&tx, key, OpKind::Edit, Some(&edits_json), 0, form_version, now)?;
         let news: BTreeMap<&str, &FieldValue> = edits.iter().map(|(f, (v, _))| (*f, *v)).collect();
         audit(
             &tx,
@@ -469,6 +590,7 @@ impl Store {
             "edit",
             Some(serde_json::to_string(&olds).expect("values serialise")),
             Some(serde_json::to_string(&news).expect("values serialise")),
+            &op_id,
             now,
         )?;
         tx.commit()?;
@@ -499,8 +621,9 @@ impl Store {
         }
         let tx = self.conn.transaction()?;
         upsert_assessment(&tx, key, status, record.form_version, None, now)?;
-        enqueue(&tx, key, OpKind::Submit, None, record.server_version, record.form_version, now)?;
-        audit(&tx, &session, key, "submit", Some(record.status.as_str().into()), Some(status.as_str().into()), now)?;
+        let op_id = enqueue(&tx, key, OpKind::Submit, None, record.server_version, record.form_version, now)?;
+        let (old, new) = (Some(record.status.as_str().into()), Some(status.as_str().into()));
+        audit(&tx, &session, key, "submit", old, new, &op_id, now)?;
         tx.commit()?;
         self.assessment(key)
     }
@@ -522,8 +645,8 @@ impl Store {
         let reason = serde_json::Value::from(reason.trim()).to_string();
         let tx = self.conn.transaction()?;
         upsert_assessment(&tx, key, status, record.form_version, None, now)?;
-        enqueue(&tx, key, OpKind::Void, Some(&reason), record.server_version, record.form_version, now)?;
-        audit(&tx, &session, key, "void", Some(record.status.as_str().into()), Some(reason), now)?;
+        let op_id = enqueue(&tx, key, OpKind::Void, Some(&reason), record.server_version, record.form_version, now)?;
+        audit(&tx, &session, key, "void", Some(record.status.as_str().into()), Some(reason), &op_id, now)?;
         tx.commit()?;
         self.assessment(key)
     }
@@ -566,33 +689,89 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Records HQ's answers for pushed operations. Applied operations leave the
-    /// outbox; rejected ones and conflicts stay, out of the queue, for the user to see.
-    pub fn record_outcomes(&mut self, outcomes: &[(String, OpOutcome)]) -> Result<()> {
+    /// Records HQ's answers for pushed operations, each in the sent log too. Applied
+    /// operations leave the outbox; refused, conflicting and superseded ones stay, out of
+    /// the queue, for the user to see. `sent_at` is when the push carrying them left.
+    pub fn record_outcomes(&mut self, answers: &[Answer], sent_at: &str, now: &Now) -> Result<()> {
+        if answers.is_empty() {
+            return Ok(());
+        }
         let tx = self.conn.transaction()?;
-        for (op_id, outcome) in outcomes {
-            match outcome {
+        for a in answers {
+            tx.prepare_cached(
+                "INSERT INTO sent (op_id, seq, round, form, location, kind, outcome, duplicate, code, reason,
+                   created_at, sent_at, answered_at)
+                 SELECT op_id, seq, round, form, location, kind, ?2, ?3, ?4, ?5, created_at, ?6, ?7
+                 FROM outbox WHERE op_id = ?1 AND state = 'pending'",
+            )?
+            .execute(params![
+                a.op_id,
+                a.outcome.as_str(),
+                a.duplicate,
+                a.code,
+                a.reason,
+                sent_at,
+                now.iso
+            ])?;
+            match a.outcome {
                 OpOutcome::Applied => {
-                    tx.execute("DELETE FROM outbox WHERE op_id = ?1", [op_id])?;
+                    tx.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?.execute([&a.op_id])?;
                 }
-                OpOutcome::Conflict => {
-                    tx.execute(
-                        "UPDATE outbox SET state = 'conflict', reject_code = 'conflict',
-                         reject_reason = 'another device changed this field; a supervisor will settle it'
-                         WHERE op_id = ?1",
-                        [op_id],
-                    )?;
-                }
-                OpOutcome::Rejected { code, reason } => {
-                    tx.execute(
-                        "UPDATE outbox SET state = 'rejected', reject_code = ?2, reject_reason = ?3 WHERE op_id = ?1",
-                        params![op_id, code, reason],
-                    )?;
+                OpOutcome::Conflict | OpOutcome::Rejected | OpOutcome::Superseded => {
+                    let (code, reason) = match a.outcome {
+                        OpOutcome::Conflict => {
+                            ("conflict", "another device changed this field; a supervisor will settle it")
+                        }
+                        OpOutcome::Superseded => ("superseded", "this device had already sent newer values"),
+                        _ => ("rejected", ""),
+                    };
+                    tx.prepare_cached(
+                        "UPDATE outbox SET state = ?2, reject_code = ?3, reject_reason = ?4 WHERE op_id = ?1",
+                    )?
+                    .execute(params![
+                        a.op_id,
+                        a.outcome.as_str(),
+                        a.code.as_deref().unwrap_or(code),
+                        a.reason.as_deref().unwrap_or(reason)
+                    ])?;
                 }
             }
         }
+        tx.execute("DELETE FROM sent WHERE id <= (SELECT max(id) FROM sent) - ?1", [SENT_LOG_KEEP])?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The sent log, newest first: at most `limit` entries.
+    pub fn sent_log(&self, limit: u32) -> Result<Vec<SentEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT op_id, seq, round, form, location, kind, outcome, duplicate, code, reason, created_at, sent_at,
+                    answered_at
+             FROM sent ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            let outcome: String = r.get(6)?;
+            Ok(SentEntry {
+                op_id: r.get(0)?,
+                seq: r.get(1)?,
+                key: key_from_row(r, 2)?,
+                kind: r.get(5)?,
+                outcome: OpOutcome::parse(&outcome).ok_or_else(|| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        6,
+                        rusqlite::types::Type::Text,
+                        format!("`{outcome}` is not an outcome").into(),
+                    )
+                })?,
+                duplicate: r.get(7)?,
+                code: r.get(8)?,
+                reason: r.get(9)?,
+                created_at: r.get(10)?,
+                sent_at: r.get(11)?,
+                answered_at: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Operations HQ did not apply, with HQ's reasons.
@@ -664,7 +843,18 @@ impl Store {
         Ok(())
     }
 
-    pub fn record_sync(&mut self, now: &Now, error: Option<(&str, &str)>) -> Result<()> {
+    /// Records whether HQ answered at the last attempt to reach it.
+    pub fn record_reachable(&mut self, reachable: bool) -> Result<()> {
+        self.conn.execute("UPDATE device SET hq_reachable = ?1", [reachable])?;
+        Ok(())
+    }
+
+    /// Records how a sync ended, and whether HQ answered (`reachable`; None when the
+    /// sync never got as far as asking).
+    pub fn record_sync(&mut self, now: &Now, error: Option<(&str, &str)>, reachable: Option<bool>) -> Result<()> {
+        if let Some(reachable) = reachable {
+            self.record_reachable(reachable)?;
+        }
         match error {
             None => self.conn.execute(
                 "UPDATE device SET last_sync_at = ?1, last_error_code = NULL, last_error = NULL",
@@ -678,29 +868,58 @@ impl Store {
     }
 
     pub fn sync_counts(&self) -> Result<SyncCounts> {
-        let (pending, rejected): (u32, u32) = self.conn.query_row(
-            "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state != 'pending') FROM outbox",
+        let (pending, rejected, conflicts, superseded): (u32, u32, u32, u32) = self.conn.query_row(
+            "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'rejected'),
+                    count(*) FILTER (WHERE state = 'conflict'), count(*) FILTER (WHERE state = 'superseded')
+             FROM outbox",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
-        let (last_sync_at, code, message): (Option<String>, Option<String>, Option<String>) =
-            self.conn.query_row("SELECT last_sync_at, last_error_code, last_error FROM device", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-        Ok(SyncCounts { pending, rejected, last_sync_at, last_error: code.zip(message) })
+        #[allow(clippy::type_complexity)] // one row of the device table, column by column
+        let (last_sync_at, code, message, hq_reachable, pending_logouts): (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<bool>,
+            u32,
+        ) = self.conn.query_row(
+            "SELECT last_sync_at, last_error_code, last_error, hq_reachable, (SELECT count(*) FROM pending_logout)
+             FROM device",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?;
+        Ok(SyncCounts {
+            pending,
+            rejected,
+            conflicts,
+            superseded,
+            last_sync_at,
+            last_error: code.zip(message),
+            hq_reachable,
+            pending_logouts,
+        })
     }
 
     /// The local audit trail of one assessment, oldest first.
     pub fn audit_trail(&self, key: &AssessmentKey) -> Result<Vec<AuditEntry>> {
         let mut stmt = self.conn.prepare(
-            "SELECT at, actor, action, field, old_value, new_value FROM audit
+            "SELECT at, actor, action, field, old_value, new_value, op_id FROM audit
              WHERE round = ?1 AND form = ?2 AND location = ?3 ORDER BY id",
         )?;
         let rows = stmt.query_map(params![key.round, key.form, key.location.as_str()], |r| {
             let (at, actor, action): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
             let (old, new): (Option<String>, Option<String>) = (r.get(4)?, r.get(5)?);
+            let op_id: Option<String> = r.get(6)?;
             if action != "edit" {
-                return Ok(vec![AuditEntry { at, actor, action, field: r.get(3)?, old_value: old, new_value: new }]);
+                return Ok(vec![AuditEntry {
+                    at,
+                    actor,
+                    action,
+                    field: r.get(3)?,
+                    old_value: old,
+                    new_value: new,
+                    op_id,
+                }]);
             }
             // One save: a row per field it changed, old value → new value.
             let olds: BTreeMap<String, FieldValue> = parse_json(4, old.as_deref().unwrap_or("{}"))?;
@@ -714,6 +933,7 @@ impl Store {
                     old_value: olds.get(&field).filter(|v| !v.is_null()).map(|v| v.to_string()),
                     new_value: Some(value.to_string()),
                     field: Some(field),
+                    op_id: op_id.clone(),
                 })
                 .collect())
         })?;
@@ -730,6 +950,9 @@ pub struct AuditEntry {
     pub field: Option<String>,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
+    /// The operation that carried the change to HQ (None for rows written before
+    /// version 4 of the store): matches HQ's `ops.op_id` and the sent log.
+    pub op_id: Option<String>,
 }
 
 fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
@@ -954,7 +1177,7 @@ fn enqueue(
     base_version: u64,
     form_version: u32,
     now: &Now,
-) -> Result<()> {
+) -> Result<String> {
     let (hlc, seq): (String, u64) =
         tx.query_row("SELECT hlc, next_seq FROM device", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let hlc = Hlc::decode(&hlc).unwrap_or_default().tick(now.millis);
@@ -963,13 +1186,14 @@ fn enqueue(
         OpKind::Submit => "submit",
         OpKind::Void => "void",
     };
+    let op_id = uuid::Uuid::now_v7().to_string();
     tx.prepare_cached(
         "INSERT INTO outbox (seq, op_id, round, form, location, kind, value, base_version, hlc, form_version, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
             seq,
-            uuid::Uuid::now_v7().to_string(),
+            op_id,
             key.round,
             key.form,
             key.location.as_str(),
@@ -982,7 +1206,7 @@ fn enqueue(
         ])?;
     // The clock is persisted with the operation, so it never goes backwards across restarts.
     tx.execute("UPDATE device SET hlc = ?1, next_seq = ?2", params![hlc.encode(), seq + 1])?;
-    Ok(())
+    Ok(op_id)
 }
 
 #[allow(clippy::too_many_arguments)] // one row of the audit log, column by column
@@ -993,11 +1217,12 @@ fn audit(
     action: &str,
     old: Option<String>,
     new: Option<String>,
+    op_id: &str,
     now: &Now,
 ) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO audit (at, actor, device_id, round, form, location, action, field, old_value, new_value)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)",
+        "INSERT INTO audit (at, actor, device_id, round, form, location, action, field, old_value, new_value, op_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10)",
     )?
     .execute(params![
         now.iso,
@@ -1008,7 +1233,8 @@ fn audit(
         key.location.as_str(),
         action,
         old,
-        new
+        new,
+        op_id
     ])?;
     Ok(())
 }

@@ -188,10 +188,14 @@ fn rejected_operations_leave_the_queue_and_stay_visible() {
     store.set_field(&tripoli(), "idp_ind", json!(40), &now(11)).unwrap();
     let ops = store.pending_ops(10).unwrap();
     store
-        .record_outcomes(&[
-            (ops[0].op_id.clone(), OpOutcome::Rejected { code: "locked".into(), reason: "approved".into() }),
-            (ops[1].op_id.clone(), OpOutcome::Applied),
-        ])
+        .record_outcomes(
+            &[
+                Answer::new(&ops[0].op_id, OpOutcome::Rejected).because("locked", "approved"),
+                Answer::new(&ops[1].op_id, OpOutcome::Applied),
+            ],
+            "2026-11-21T10:00:20Z",
+            &now(21),
+        )
         .unwrap();
     assert!(store.pending_ops(10).unwrap().is_empty(), "a rejected operation must not block the queue");
     let rejected = store.rejected_ops().unwrap();
@@ -351,4 +355,125 @@ fn a_version_1_store_is_migrated_to_documents_keeping_its_values_and_outbox() {
     store.apply_pull_page(&[], &[remote], "e1:5", &now(9)).unwrap();
     let values = values_of(&store.conn, &tripoli()).unwrap();
     assert_eq!((values["idp_hh"].clone(), values["idp_note"].clone()), (json!(3), json!("new")));
+}
+
+#[test]
+fn refusals_conflicts_and_superseded_edits_are_counted_apart() {
+    // Regression: `dtm status` counted every operation not pending as "rejected", so a
+    // device with conflicts and no refusal at all showed `rejected 51`.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    for (i, field) in ["idp_hh", "idp_ind", "ret_hh", "ret_ind"].into_iter().enumerate() {
+        store.set_field(&tripoli(), field, json!(i + 1), &now(10 + i as u64)).unwrap();
+    }
+    let ops = store.pending_ops(10).unwrap();
+    store
+        .record_outcomes(
+            &[
+                Answer::new(&ops[0].op_id, OpOutcome::Conflict),
+                Answer::new(&ops[1].op_id, OpOutcome::Conflict),
+                Answer::new(&ops[2].op_id, OpOutcome::Rejected).because("round_not_open", "round R1 is closed"),
+                Answer::new(&ops[3].op_id, OpOutcome::Superseded).because("superseded", "newer values of ret_ind"),
+            ],
+            "2026-11-21T10:00:20Z",
+            &now(21),
+        )
+        .unwrap();
+    let counts = store.sync_counts().unwrap();
+    assert_eq!(
+        (counts.pending, counts.rejected, counts.conflicts, counts.superseded),
+        (0, 1, 2, 1),
+        "a refusal, a conflict and a superseded edit ask different things of the enumerator"
+    );
+    let states: Vec<String> = store.rejected_ops().unwrap().into_iter().map(|o| o.state).collect();
+    assert_eq!(states, ["conflict", "conflict", "rejected", "superseded"], "each set-aside operation says which");
+}
+
+#[test]
+fn the_sent_log_matches_each_answer_to_its_op_id_after_the_operation_leaves_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    store.set_field(&tripoli(), "idp_hh", json!(12), &now(10)).unwrap();
+    store.set_field(&tripoli(), "idp_ind", json!(40), &now(11)).unwrap();
+    let ops = store.pending_ops(10).unwrap();
+    let mut dup = Answer::new(&ops[1].op_id, OpOutcome::Applied);
+    dup.duplicate = true;
+    store
+        .record_outcomes(&[Answer::new(&ops[0].op_id, OpOutcome::Applied), dup], "2026-11-21T10:00:20Z", &now(21))
+        .unwrap();
+    assert_eq!(count(&store, "SELECT count(*) FROM outbox"), 0, "applied operations leave the outbox");
+    let log = store.sent_log(10).unwrap();
+    let seen: Vec<(&str, u64, OpOutcome, bool)> =
+        log.iter().map(|e| (e.op_id.as_str(), e.seq, e.outcome, e.duplicate)).collect();
+    assert_eq!(
+        seen,
+        [(ops[1].op_id.as_str(), 2, OpOutcome::Applied, true), (ops[0].op_id.as_str(), 1, OpOutcome::Applied, false)],
+        "regression: nothing on the device could be matched to HQ once applied operations left the outbox"
+    );
+    assert_eq!((log[0].key.clone(), log[0].kind.as_str()), (tripoli(), "edit"));
+    assert_eq!(
+        (log[0].sent_at.as_str(), log[0].answered_at.as_str()),
+        ("2026-11-21T10:00:20Z", "2026-11-21T10:00:21Z")
+    );
+    let trail = store.audit_trail(&tripoli()).unwrap();
+    assert_eq!(
+        trail.iter().map(|a| a.op_id.as_deref()).collect::<Vec<_>>(),
+        [Some(ops[0].op_id.as_str()), Some(ops[1].op_id.as_str())],
+        "each audit row names the operation that carried it to HQ"
+    );
+}
+
+#[test]
+fn the_sent_log_keeps_only_the_newest_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    store
+        .conn
+        .execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+             INSERT INTO sent (op_id, seq, round, form, location, kind, outcome, created_at, sent_at, answered_at)
+             SELECT 'old-' || i, i, 'R1', 'baladiya', 'LY021104', 'edit', 'applied', 't', 't', 't' FROM n",
+            [SENT_LOG_KEEP],
+        )
+        .unwrap();
+    store.set_field(&tripoli(), "idp_hh", json!(12), &now(10)).unwrap();
+    let op = store.pending_ops(1).unwrap().remove(0);
+    store.record_outcomes(&[Answer::new(&op.op_id, OpOutcome::Applied)], "t", &now(21)).unwrap();
+    assert_eq!(count(&store, "SELECT count(*) FROM sent"), i64::from(SENT_LOG_KEEP), "the log is bounded");
+    assert_eq!(count(&store, "SELECT count(*) FROM sent WHERE op_id = 'old-1'"), 0, "the oldest entry goes first");
+    assert_eq!(store.sent_log(1).unwrap()[0].op_id, op.op_id, "the newest answer is kept");
+}
+
+#[test]
+fn a_logout_forgets_the_token_at_once_and_remembers_to_tell_hq() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    let pending = store.logout(&now(30)).unwrap().expect("a logged-in device has a token to revoke");
+    assert!(store.session().unwrap().is_none(), "the local credentials are forgotten at once");
+    assert_eq!(store.pending_logouts().unwrap(), [pending.clone()], "HQ must still hear of it");
+    assert!(!format!("{pending:?}").contains("token\": \"token"), "the token stays out of logs");
+    assert_eq!(store.sync_counts().unwrap().pending_logouts, 1);
+    drop(store);
+    let mut store = Store::open(&dir.path().join("device.sqlite3")).unwrap();
+    assert_eq!(store.pending_logouts().unwrap().len(), 1, "the pending logout survives a restart");
+    store.forget_pending_logout(&pending.token).unwrap();
+    assert!(store.pending_logouts().unwrap().is_empty());
+    assert_eq!(store.logout(&now(31)).unwrap(), None, "logging out twice has nothing more to revoke");
+}
+
+#[test]
+fn whether_hq_answered_last_time_is_kept_across_processes() {
+    // Regression: `dtm status --json` said `"online": false` right after a successful
+    // sync, because reachability lived only in the memory of the process that synced.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    assert_eq!(store.sync_counts().unwrap().hq_reachable, None, "never tried: unknown");
+    store.record_sync(&now(40), None, Some(true)).unwrap();
+    drop(store);
+    let mut store = Store::open(&dir.path().join("device.sqlite3")).unwrap();
+    assert_eq!(store.sync_counts().unwrap().hq_reachable, Some(true), "a new process must see the last answer");
+    store.record_sync(&now(41), Some(("not_logged_in", "nobody")), None).unwrap();
+    assert_eq!(store.sync_counts().unwrap().hq_reachable, Some(true), "a sync that never reached out changes nothing");
+    store.record_sync(&now(42), Some(("offline", "refused")), Some(false)).unwrap();
+    assert_eq!(store.sync_counts().unwrap().hq_reachable, Some(false));
 }

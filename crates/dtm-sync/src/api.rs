@@ -143,21 +143,72 @@ pub struct Progress {
 #[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 #[ts(export)]
 pub struct SyncState {
+    /// HQ answered the last time this device tried to reach it (kept in the store, so
+    /// a new process knows too).
     pub online: bool,
     pub syncing: bool,
     pub pending: u32,
+    /// Operations HQ refused (a bad P-code, a closed round, …): the enumerator must fix them.
     pub rejected: u32,
+    /// Operations in conflict with another device's: a supervisor settles them.
+    #[serde(default)]
+    pub conflicts: u32,
+    /// Operations HQ did not write because this device had already sent newer values
+    /// (a store restored from a backup, a clock set back).
+    #[serde(default)]
+    pub superseded: u32,
+    /// Logouts HQ has not heard of yet; sent before anything else at the next connection.
+    #[serde(default)]
+    pub pending_logouts: u32,
     pub last_sync_at: Option<String>,
     pub last_error: Option<ApiError>,
     pub progress: Option<Progress>,
 }
 
+/// What HQ answered for one operation of this device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum OpOutcome {
+    Applied,
+    Conflict,
+    #[default]
+    Rejected,
+    Superseded,
+}
+
+/// An operation HQ did not apply, kept on the device and shown.
 #[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 #[ts(export)]
 pub struct RejectedOp {
     pub op_id: String,
     pub key: AssessmentKey,
     pub field: Option<String>,
+    /// `rejected`, `conflict` or `superseded`: what the enumerator can do differs.
+    #[serde(default)]
+    pub state: OpOutcome,
     pub code: String,
     pub reason: String,
+}
+
+/// One entry of the device's sent log: an operation it pushed and HQ's answer, kept
+/// after the operation left the outbox so it can be matched to HQ by `op_id`.
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct SentOp {
+    pub op_id: String,
+    #[ts(type = "number")]
+    pub seq: u64,
+    pub key: AssessmentKey,
+    /// `edit`, `submit` or `void`.
+    pub kind: String,
+    pub outcome: OpOutcome,
+    /// HQ had already answered this operation (an earlier push whose answer was lost).
+    pub duplicate: bool,
+    pub code: Option<String>,
+    pub reason: Option<String>,
+    /// When the enumerator saved it, when the push carrying it left, when HQ's answer came.
+    pub created_at: String,
+    pub sent_at: String,
+    pub answered_at: String,
 }

@@ -118,7 +118,26 @@ impl HqClient {
         self.send(req).await
     }
 
-    async fn send<T: DeserializeOwned>(&self, mut req: reqwest::RequestBuilder) -> Result<T, ClientError> {
+    /// Asks HQ to revoke this client's token (`POST /api/v1/auth/logout`, answered 204).
+    /// One attempt within `timeout`: a logout HQ does not hear now is remembered by the
+    /// device and sent again at the next connection.
+    pub async fn logout(&self, timeout: Duration) -> Result<(), ClientError> {
+        let req = self
+            .http
+            .post(format!("{}/api/v1/auth/logout", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body("{}")
+            .timeout(timeout);
+        self.send_raw(req).await.map(|_| ())
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ClientError> {
+        let bytes = self.send_raw(req).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// Sends a request; the body of a 2xx answer, or the error HQ gave.
+    async fn send_raw(&self, mut req: reqwest::RequestBuilder) -> Result<bytes::Bytes, ClientError> {
         req = req.header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
         if let Some(token) = &self.token {
             req = req.bearer_auth(token);
@@ -127,7 +146,7 @@ impl HqClient {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| ClientError::Offline(e.to_string()))?;
         if status.is_success() {
-            serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+            Ok(bytes)
         } else {
             match serde_json::from_slice::<ErrorBody>(&bytes) {
                 Ok(body) => Err(ClientError::Api {

@@ -3,12 +3,13 @@
 
 use crate::api::{self, AssessmentDetail, AssessmentParts, AssessmentSummary, Progress, SyncState};
 use crate::client::{encode, ClientError, EncodedBody, HqClient};
+use crate::retry::RetryPolicy;
 use crate::wire::{
     self, ApiError, AssessmentSnapshot, LoginRequest, OpBody, Operation, Outcome, PullResponse, PushRequest, RoundInfo,
     WireComment,
 };
 use dtm_core::{AssessmentKey, FieldValue, FormDef, ReviewDecision, Role, Round};
-use dtm_store::{Now, OpKind, OpOutcome, RemoteAssessment, Store, StoreError};
+use dtm_store::{Answer, Now, OpKind, OpOutcome, RemoteAssessment, Store, StoreError};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -44,8 +45,11 @@ pub fn next_batch(current: usize, outcome: BatchOutcome) -> usize {
 }
 /// Assessments in the first pull page; later pages adapt to the link like pushes.
 const PULL_PAGE: usize = 500;
-/// Attempts for one request when the link fails, with the same operation IDs each time.
-const ATTEMPTS: u32 = 4;
+/// How long one request is retried when the link fails, unless told otherwise
+/// (`Device::with_retry`): long enough for HQ to restart.
+pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a logout waits for HQ before leaving it for the next connection.
+const LOGOUT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
@@ -84,6 +88,9 @@ pub struct SyncReport {
     pub duplicates: u32,
     pub conflicts: u32,
     pub rejected: u32,
+    /// Not written at HQ: this device had already sent newer values of their fields.
+    #[serde(default)]
+    pub superseded: u32,
     pub pulled: u32,
     pub pending: u32,
 }
@@ -91,7 +98,6 @@ pub struct SyncReport {
 pub struct Device {
     store: Mutex<Store>,
     syncing: AtomicBool,
-    online: AtomicBool,
     progress: Mutex<Option<Progress>>,
     /// The connection pool, kept across syncs so connections are reused.
     client: Mutex<Option<HqClient>>,
@@ -102,6 +108,8 @@ pub struct Device {
     /// How far this device's clock is from the truth, for testing devices whose clock
     /// is wrong (DTM_CLOCK_OFFSET_MS in the CLI). Zero in the field.
     clock_offset_ms: i64,
+    /// How long each request is retried when the link fails.
+    retry: RetryPolicy,
 }
 
 /// The wall clock, shifted by `offset_ms`: a device's clock can be days wrong.
@@ -178,10 +186,10 @@ impl Device {
         Ok(Self {
             store: Mutex::new(Store::open(path)?),
             syncing: AtomicBool::new(false),
-            online: AtomicBool::new(false),
             progress: Mutex::new(None),
             client: Mutex::new(None),
             clock_offset_ms: 0,
+            retry: RetryPolicy::patient_for(DEFAULT_PATIENCE),
             batch: std::sync::atomic::AtomicUsize::new(PUSH_BATCH),
             pull_page: std::sync::atomic::AtomicUsize::new(PULL_PAGE),
         })
@@ -190,6 +198,13 @@ impl Device {
     /// Runs this device as if its clock were `offset_ms` off.
     pub fn with_clock_offset(mut self, offset_ms: i64) -> Self {
         self.clock_offset_ms = offset_ms;
+        self
+    }
+
+    /// Retries each request for as long as `policy` allows (the background sync waits
+    /// up to a minute; `dtm --retry-for`).
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
@@ -239,6 +254,8 @@ impl Device {
 
     /// Logs in and saves the token, without pulling.
     pub async fn authenticate(&self, hq_url: &str, username: &str, password: &str) -> Result<api::Session> {
+        // A logout HQ has not heard of goes first, before this connection does anything else.
+        self.tell_hq_of_logouts().await?;
         let client = HqClient::new(hq_url);
         let device_id = self.store().device_id()?;
         let resp = client
@@ -248,8 +265,9 @@ impl Device {
                 device_name: Some(format!("dtm-field {}", env!("CARGO_PKG_VERSION"))),
                 device_id: Some(device_id),
             })
-            .await?;
-        self.online.store(true, Ordering::Relaxed);
+            .await;
+        self.store().record_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
+        let resp = resp?;
         let user = dtm_store::User {
             username: resp.user.username.clone(),
             display_name: resp.user.display_name.clone(),
@@ -261,8 +279,29 @@ impl Device {
         Ok(self.session()?.expect("the session was just saved"))
     }
 
-    pub fn logout(&self) -> Result<()> {
-        Ok(self.store().logout()?)
+    /// Forgets the credentials on this device at once, then asks HQ to revoke the
+    /// token. When HQ cannot be reached, the device remembers and asks at its next
+    /// connection, before anything else. Returns how many logouts HQ has still to hear.
+    pub async fn logout(&self) -> Result<u32> {
+        let now = self.now();
+        self.store().logout(&now)?;
+        self.tell_hq_of_logouts().await?;
+        Ok(self.store().pending_logouts()?.len() as u32)
+    }
+
+    /// Sends every logout HQ has not heard of. A definite answer (done, the token is
+    /// already invalid, or an HQ without logout that answers 404) ends it; only a link
+    /// failure or a busy HQ leaves it for next time, so it is never retried forever.
+    async fn tell_hq_of_logouts(&self) -> Result<()> {
+        let pending = self.store().pending_logouts()?;
+        for logout in pending {
+            let client = HqClient::new(&logout.hq_url).with_token(&logout.token);
+            match client.logout(LOGOUT_TIMEOUT).await {
+                Err(e) if e.is_transient() => continue,
+                _ => self.store().forget_pending_logout(&logout.token)?,
+            }
+        }
+        Ok(())
     }
 
     pub fn rounds(&self) -> Result<Vec<RoundInfo>> {
@@ -305,22 +344,55 @@ impl Device {
         Ok(parts(self.store().submit(key, &self.now())?).detail())
     }
 
+    /// Operations HQ did not apply (refused, in conflict or superseded), with HQ's reasons.
     pub fn rejected_ops(&self) -> Result<Vec<api::RejectedOp>> {
         Ok(self
             .store()
             .rejected_ops()?
             .into_iter()
-            .map(|r| api::RejectedOp { op_id: r.op_id, key: r.key, field: r.field, code: r.code, reason: r.reason })
+            .map(|r| api::RejectedOp {
+                op_id: r.op_id,
+                key: r.key,
+                field: r.field,
+                state: OpOutcome::parse(&r.state).map(api_outcome).unwrap_or_default(),
+                code: r.code,
+                reason: r.reason,
+            })
+            .collect())
+    }
+
+    /// The newest `limit` entries of the sent log, newest first.
+    pub fn sent_log(&self, limit: u32) -> Result<Vec<api::SentOp>> {
+        Ok(self
+            .store()
+            .sent_log(limit)?
+            .into_iter()
+            .map(|e| api::SentOp {
+                op_id: e.op_id,
+                seq: e.seq,
+                key: e.key,
+                kind: e.kind,
+                outcome: api_outcome(e.outcome),
+                duplicate: e.duplicate,
+                code: e.code,
+                reason: e.reason,
+                created_at: e.created_at,
+                sent_at: e.sent_at,
+                answered_at: e.answered_at,
+            })
             .collect())
     }
 
     pub fn sync_state(&self) -> Result<SyncState> {
         let counts = self.store().sync_counts()?;
         Ok(SyncState {
-            online: self.online.load(Ordering::Relaxed),
+            online: counts.hq_reachable.unwrap_or(false),
             syncing: self.syncing.load(Ordering::Relaxed),
             pending: counts.pending,
             rejected: counts.rejected,
+            conflicts: counts.conflicts,
+            superseded: counts.superseded,
+            pending_logouts: counts.pending_logouts,
             last_sync_at: counts.last_sync_at,
             last_error: counts.last_error.map(|(code, message)| ApiError { code, message, op_id: None }),
             progress: self.progress.lock().unwrap_or_else(|p| p.into_inner()).clone(),
@@ -344,15 +416,14 @@ impl Device {
         *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let now = self.now();
         match &result {
-            Ok(_) => {
-                self.online.store(true, Ordering::Relaxed);
-                self.store().record_sync(&now, None)?;
-            }
+            Ok(_) => self.store().record_sync(&now, None, Some(true))?,
             Err(e) => {
-                if matches!(e, DeviceError::Client(ClientError::Offline(_))) {
-                    self.online.store(false, Ordering::Relaxed);
-                }
-                self.store().record_sync(&now, Some((e.code(), &e.to_string())))?;
+                let reachable = match e {
+                    DeviceError::Client(ClientError::Offline(_)) => Some(false),
+                    DeviceError::Client(_) => Some(true),
+                    _ => None,
+                };
+                self.store().record_sync(&now, Some((e.code(), &e.to_string())), reachable)?
             }
         }
         if let Ok(state) = self.sync_state() {
@@ -370,6 +441,8 @@ impl Device {
 
     async fn sync_inner(&self, push: bool, pull: bool, on_state: &impl Fn(&SyncState)) -> Result<SyncReport> {
         let client = self.client()?;
+        self.tell_hq_of_logouts().await?;
+        let retry = self.retry;
         let mut report = SyncReport::default();
         let total = u64::from(self.store().sync_counts()?.pending);
         self.set_progress(0, total, on_state);
@@ -377,14 +450,17 @@ impl Device {
             // While HQ applies one batch, the next is read, built and compressed, so the
             // device and HQ work side by side instead of waiting on each other.
             let mut next = self.prepare_batch(0)?;
-            // HQ's answers to the batch before, written to the outbox while this one flies.
-            let mut answered: Vec<(String, OpOutcome)> = Vec::new();
+            // HQ's answers to the batch before (and when it left), written to the outbox
+            // and the sent log while this one flies.
+            let mut answered: Vec<Answer> = Vec::new();
+            let mut answered_sent_at = String::new();
             while let Some((ops, body)) = next.take() {
                 let batch = ops.len().max(self.batch.load(Ordering::Relaxed));
                 let last_seq = ops.last().map_or(0, |o| o.seq);
                 let started = std::time::Instant::now();
-                let (answer, prepared) = tokio::join!(retry(|| client.push_encoded(&body)), async {
-                    self.store().record_outcomes(&std::mem::take(&mut answered))?;
+                let sent_at = self.now().iso;
+                let (answer, prepared) = tokio::join!(with_retries(retry, || client.push_encoded(&body)), async {
+                    self.store().record_outcomes(&std::mem::take(&mut answered), &answered_sent_at, &self.now())?;
                     self.prepare_batch(last_seq)
                 });
                 let resp = match answer {
@@ -408,61 +484,63 @@ impl Device {
                     {
                         // HQ refused the batch for one operation that can never apply. Set it
                         // aside, visible to the enumerator, so it cannot wedge the queue.
-                        self.store().record_outcomes(&[(op_id, OpOutcome::Rejected { code, reason: message })])?;
+                        let refused = Answer::new(op_id, OpOutcome::Rejected).because(code, message);
+                        self.store().record_outcomes(&[refused], &sent_at, &self.now())?;
                         report.rejected += 1;
                         next = self.prepare_batch(0)?;
                         continue;
                     }
                     Err(e) => return Err(e.into()),
                 };
-                self.online.store(true, Ordering::Relaxed);
                 let mut outcomes = Vec::with_capacity(resp.results.len());
                 for r in resp.results {
+                    let duplicate = r.outcome == Outcome::Duplicate;
                     let outcome = match (r.outcome, r.original) {
                         (Outcome::Duplicate, Some(o)) => o,
                         (o, _) => o,
                     };
                     report.pushed += 1;
-                    outcomes.push((
-                        r.op_id,
-                        match outcome {
-                            Outcome::Applied | Outcome::Duplicate => {
-                                if r.outcome == Outcome::Duplicate {
-                                    report.duplicates += 1;
-                                }
-                                report.applied += 1;
-                                OpOutcome::Applied
-                            }
-                            Outcome::Conflict => {
-                                report.conflicts += 1;
-                                OpOutcome::Conflict
-                            }
-                            Outcome::Rejected => {
-                                report.rejected += 1;
-                                OpOutcome::Rejected {
-                                    code: r.code.unwrap_or_else(|| "rejected".into()),
-                                    reason: r.reason.unwrap_or_default(),
-                                }
-                            }
-                        },
-                    ));
+                    if duplicate {
+                        report.duplicates += 1;
+                    }
+                    let outcome = match outcome {
+                        // A duplicate without its first answer is one HQ applied before.
+                        Outcome::Applied | Outcome::Duplicate => {
+                            report.applied += 1;
+                            OpOutcome::Applied
+                        }
+                        Outcome::Conflict => {
+                            report.conflicts += 1;
+                            OpOutcome::Conflict
+                        }
+                        Outcome::Rejected => {
+                            report.rejected += 1;
+                            OpOutcome::Rejected
+                        }
+                        Outcome::Superseded => {
+                            report.superseded += 1;
+                            OpOutcome::Superseded
+                        }
+                    };
+                    outcomes.push(Answer { op_id: r.op_id, outcome, duplicate, code: r.code, reason: r.reason });
                 }
                 if outcomes.is_empty() {
                     return Err(ClientError::Protocol("HQ answered a push with no results".into()).into());
                 }
                 answered = outcomes;
+                answered_sent_at = sent_at;
                 self.set_progress(u64::from(report.pushed), total.max(u64::from(report.pushed)), on_state);
                 // The batch prepared meanwhile was sized before this answer; a link that
                 // just slowed down gets a smaller one from the next on.
                 next = match prepared {
                     Ok(next) => next,
                     Err(e) => {
-                        self.store().record_outcomes(&answered)?;
+                        self.store().record_outcomes(&answered, &answered_sent_at, &self.now())?;
                         return Err(e);
                     }
                 };
             }
-            self.store().record_outcomes(&answered)?;
+            self.store().record_outcomes(&answered, &answered_sent_at, &self.now())?;
         }
         if pull {
             // The next page is fetched while this one is written to the store. Each page
@@ -543,29 +621,41 @@ impl Device {
     ) -> tokio::task::JoinHandle<Result<(PullResponse, Duration), ClientError>> {
         let client = client.clone();
         let size = self.pull_page.load(Ordering::Relaxed) as u32;
+        let retry = self.retry;
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            let page = retry(|| client.pull(cursor.as_deref(), size, with_rounds)).await?;
+            let page = with_retries(retry, || client.pull(cursor.as_deref(), size, with_rounds)).await?;
             Ok((page, started.elapsed()))
         })
     }
 }
 
-/// Retries transient failures with backoff. The request is rebuilt from the same
-/// data each time, so operation IDs never change between attempts.
-async fn retry<T, F, Fut>(mut attempt: F) -> Result<T, ClientError>
+fn api_outcome(o: OpOutcome) -> api::OpOutcome {
+    match o {
+        OpOutcome::Applied => api::OpOutcome::Applied,
+        OpOutcome::Conflict => api::OpOutcome::Conflict,
+        OpOutcome::Rejected => api::OpOutcome::Rejected,
+        OpOutcome::Superseded => api::OpOutcome::Superseded,
+    }
+}
+
+/// Retries transient failures as `policy` says (`RetryPolicy::delay`). The request is
+/// rebuilt from the same data each time, so operation IDs never change between attempts.
+async fn with_retries<T, F, Fut>(policy: RetryPolicy, mut attempt: F) -> Result<T, ClientError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ClientError>>,
 {
-    let mut delay = Duration::from_millis(250);
-    let mut tries = 0;
+    let started = tokio::time::Instant::now();
+    let mut failures = 0;
     loop {
-        tries += 1;
         match attempt().await {
-            Err(e) if e.is_transient() && tries < ATTEMPTS => {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
+            Err(e) if e.is_transient() => {
+                failures += 1;
+                match policy.delay(failures, started.elapsed(), fastrand::f64()) {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => return Err(e),
+                }
             }
             other => return other,
         }

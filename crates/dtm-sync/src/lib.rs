@@ -5,8 +5,10 @@
 //! shipped: add fields with defaults, never rename or remove. With the `client`
 //! feature, `client` speaks the protocol over HTTP and `device` joins it to the
 //! device store for the field app and the `dtm` CLI. Without it this crate does no IO.
+//! `retry` is the one retry schedule, a pure function both use.
 
 pub mod api;
+pub mod retry;
 pub mod wire;
 
 #[cfg(feature = "client")]

@@ -12,9 +12,17 @@ use std::collections::BTreeMap;
 /// 2: an edit carries every field of one local save (`OpBody::Edit`), and pull pages
 /// name each field once per page (`PullResponse::fields`). No build speaking 1 was
 /// ever given to enumerators, so HQ accepts 2 only.
-pub const PROTOCOL_VERSION: u32 = 2;
+///
+/// 3: a push result may be `superseded` (`Outcome::Superseded`). A device of protocol 2
+/// cannot read that word and would fail every push that carries it, so HQ answers such
+/// a device `rejected` with the code `superseded` instead (`OpResult::for_protocol`):
+/// the old device sets the operation aside, visible, which is true (it was not
+/// applied); it is never told `applied`. HQ still accepts 2.
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The oldest protocol HQ still accepts.
 pub const MIN_PROTOCOL_VERSION: u32 = 2;
+/// The first protocol whose devices read `Outcome::Superseded`.
+pub const SUPERSEDED_SINCE: u32 = 3;
 pub const PROTOCOL_HEADER: &str = "x-dtm-protocol";
 /// The largest integer (sequence number, version, clock millisecond) HQ accepts on
 /// the wire: SQL's signed 64-bit maximum, since HQ's stores keep them as such.
@@ -167,6 +175,10 @@ pub enum Outcome {
     Duplicate,
     Conflict,
     Rejected,
+    /// Nothing was written: the same device had already written a newer value of every
+    /// field this edit changes (a store restored from a backup, a clock set back).
+    /// `reason` names the fields. Since protocol 3.
+    Superseded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +192,20 @@ pub struct OpResult {
     pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+impl OpResult {
+    /// This answer as a device speaking `protocol` can read it: before protocol 3 a
+    /// superseded operation is answered `rejected` with the code `superseded`, which an
+    /// old device keeps visible rather than failing the whole push on an unknown word.
+    pub fn for_protocol(mut self, protocol: u32) -> Self {
+        if protocol < SUPERSEDED_SINCE {
+            let old = |o: Outcome| if o == Outcome::Superseded { Outcome::Rejected } else { o };
+            self.outcome = old(self.outcome);
+            self.original = self.original.map(old);
+        }
+        self
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -472,6 +498,25 @@ mod tests {
         page.columns[0].rows = None;
         page.columns[0].n.push(2);
         assert!(page.snapshots().unwrap_err().contains("unequal length"), "lists must line up");
+    }
+
+    #[test]
+    fn a_protocol_2_device_hears_a_superseded_edit_as_rejected_never_as_applied() {
+        let result = OpResult {
+            op_id: "op".into(),
+            outcome: Outcome::Superseded,
+            original: None,
+            code: Some("superseded".into()),
+            reason: Some("idp_hh".into()),
+        };
+        let old = result.clone().for_protocol(2);
+        assert_eq!(old.outcome, Outcome::Rejected, "protocol 2 has no `superseded`; `rejected` keeps it visible");
+        assert_eq!(old.code.as_deref(), Some("superseded"), "the code still says what happened");
+        let text = serde_json::to_string(&old).unwrap();
+        assert!(!text.contains("\"outcome\":\"superseded\""), "a protocol 2 device could not parse {text}");
+        assert_eq!(result.clone().for_protocol(3), result, "a protocol 3 device reads the outcome as is");
+        let dup = OpResult { outcome: Outcome::Duplicate, original: Some(Outcome::Superseded), ..result };
+        assert_eq!(dup.for_protocol(2).original, Some(Outcome::Rejected), "a duplicate's first answer too");
     }
 
     #[test]
