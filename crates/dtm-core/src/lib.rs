@@ -13,6 +13,7 @@ pub mod hlc;
 pub mod hxl;
 pub mod import;
 pub mod merge;
+pub mod plan;
 pub mod round;
 pub mod rules;
 pub mod scope;

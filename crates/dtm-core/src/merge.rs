@@ -80,10 +80,10 @@ pub fn merge_field(current: Option<&FieldVersion>, incoming: &IncomingWrite<'_>)
 /// The first field (in name order) whose base version is beyond the version HQ holds,
 /// with both versions: an operation claiming it is refused whole, before any of its
 /// fields is merged (see [`MergeOutcome::BaseAhead`]).
-pub fn base_ahead<'a>(
-    bases: &'a std::collections::BTreeMap<String, u64>,
+pub fn base_ahead(
+    bases: &std::collections::BTreeMap<String, u64>,
     current_version: impl Fn(&str) -> u64,
-) -> Option<(&'a str, u64, u64)> {
+) -> Option<(&str, u64, u64)> {
     bases.iter().find_map(|(field, base)| {
         let current = current_version(field);
         (*base > current).then_some((field.as_str(), *base, current))

@@ -6,12 +6,13 @@ use crate::storage::{Caller, CheckContext, HqStorage, NewDevice, NewUser, PullPa
 use async_trait::async_trait;
 use dtm_core::form::Context;
 use dtm_core::import::ImportRecord;
+use dtm_core::plan::{plan_op, Change, Held, Incoming, OpPlan, Outcome as PlanOutcome, PlannedConflict};
 use dtm_core::workflow;
-use dtm_core::{
-    base_ahead, edit_outcome, merge_field, AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, FormDef, Hlc,
-    IncomingWrite, MergeOutcome, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
-};
 use dtm_core::{settle, Settlement};
+use dtm_core::{
+    AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, FormDef, Hlc, Pcode, ReviewDecision, Role, Round,
+    RoundStatus, Scope,
+};
 use dtm_store::sqlite::{self, Durability};
 use dtm_sync::wire::{
     AssessmentSnapshot, OpBody, OpResult, Operation, Outcome, RoundForm, User, WireComment, WireField,
@@ -432,34 +433,29 @@ fn field_version(
 
 /// Keeps both sides of a conflict: the base value (from the field's history), the
 /// current version and the incoming write, with both authors, devices and stamps.
-#[allow(clippy::too_many_arguments)] // one conflict record, column by column
 fn record_conflict(
     tx: &Transaction<'_>,
     assessment_id: i64,
-    field: &str,
-    base_version: u64,
-    current: Option<&FieldVersion>,
+    conflict: &PlannedConflict,
     caller: &Caller,
     op: &Operation,
-    incoming: &serde_json::Value,
-    kind: &str,
     now: &str,
 ) -> rusqlite::Result<()> {
+    let (field, base_version) = (conflict.field.as_str(), conflict.base_version);
     // The base value is the one the change that wrote `base_version` of the field left.
     let mut base_value: Option<String> = None;
     if base_version > 0 {
         let mut stmt = tx.prepare_cached("SELECT fields FROM changes WHERE assessment_id = ?1 ORDER BY id")?;
         let mut rows = stmt.query([assessment_id])?;
         while let Some(row) = rows.next()? {
-            let fields: BTreeMap<String, (FieldValue, u64)> =
-                serde_json::from_str(&row.get::<_, String>(0)?).unwrap_or_default();
+            let fields: BTreeMap<String, (FieldValue, u64)> = sqlite::parse_json(0, &row.get::<_, String>(0)?)?;
             if let Some((value, _)) = fields.get(field).filter(|(_, v)| *v == base_version) {
                 base_value = Some(value.to_string());
                 break;
             }
         }
     }
-    let (value, version, author, device, hlc) = match current {
+    let (value, version, author, device, hlc) = match &conflict.current {
         Some(c) => (c.value.to_string(), c.version, c.author.as_str(), c.device.as_str(), c.hlc),
         None => ("null".to_owned(), 0, "", "", Hlc::default()),
     };
@@ -478,13 +474,13 @@ fn record_conflict(
             author,
             device,
             hlc.encode(),
-            incoming.to_string(),
+            conflict.incoming.to_string(),
             caller.username,
             caller.device_id,
             op.hlc.encode(),
             op.op_id,
             now,
-            kind
+            conflict.kind.as_str()
         ],
     )?;
     Ok(())
@@ -535,26 +531,8 @@ fn insert_assessment(
     Ok(id)
 }
 
-/// The first edit of an assessment. With nothing at HQ to merge against, every field
-/// is written at version 1 (`merge_field(None, _)` is always `Apply`).
-fn create(
-    tx: &Transaction<'_>,
-    caller: &Caller,
-    op: &Operation,
-    form_version: u32,
-    values: &BTreeMap<String, FieldValue>,
-    now: &str,
-) -> rusqlite::Result<OpResult> {
-    let status = match workflow::edit(AssessmentStatus::NotStarted) {
-        Ok(s) => s,
-        Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
-    };
-    let author = Author { op_id: Some(&op.op_id), name: &caller.username, device: &caller.device_id, hlc: op.hlc };
-    insert_assessment(tx, &op.key, status, form_version, values, &author, now)?;
-    Ok(OpResult { op_id: op.op_id.clone(), outcome: Outcome::Applied, original: None, code: None, reason: None })
-}
-
-/// Applies one operation inside the batch's transaction and says what happened.
+/// Applies one operation inside the batch's transaction and says what happened: it
+/// loads what [`plan_op`] needs, lets it decide, and writes the plan.
 /// `rounds` remembers the rounds already read in this batch.
 fn apply_op(
     tx: &Transaction<'_>,
@@ -563,8 +541,6 @@ fn apply_op(
     rounds: &mut BTreeMap<String, Option<Round>>,
     now: &str,
 ) -> rusqlite::Result<OpResult> {
-    let applied =
-        OpResult { op_id: op.op_id.clone(), outcome: Outcome::Applied, original: None, code: None, reason: None };
     if !rounds.contains_key(&op.key.round) {
         let round = tx
             .prepare_cached(
@@ -577,209 +553,110 @@ fn apply_op(
     let Some(round) = &rounds[&op.key.round] else {
         return Ok(rejected(op, "unknown_round", format!("round {} does not exist at HQ", op.key.round)));
     };
-    if !round.accepts_field_edits() {
-        return Ok(rejected(op, "round_not_open", format!("round {} is {}", round.code, round.status.as_str())));
-    }
-    let Some(form_version) = round.form_version(&op.key.form) else {
-        return Ok(rejected(op, "unknown_form", format!("round {} does not use form {}", round.code, op.key.form)));
-    };
     let key = &op.key;
     let head = head(tx, key)?;
-    // An edit's document is read once, for the base check and then the merge.
-    let mut doc = Doc::new();
-    if let OpBody::Edit { bases, .. } = &op.body {
-        if let Some(h) = &head {
-            doc = load_doc(tx, h.id)?;
-        }
-        if let Some((field, base, current)) = base_ahead(bases, |f| doc.get(f).map_or(0, |d| d.1)) {
-            return Ok(rejected(
-                op,
-                "base_ahead",
-                format!(
-                    "the edit says it saw version {base} of `{field}`, but HQ has only given out version {current}"
-                ),
-            ));
-        }
-    }
-    let head = match (head, &op.body) {
-        (Some(h), _) => h,
-        (None, OpBody::Void { .. }) => {
-            return Ok(rejected(
-                op,
-                "invalid_transition",
-                format!("nothing has been entered for {key}; there is nothing to void"),
-            ));
-        }
-        (None, OpBody::Submit) => {
-            return Ok(rejected(op, "submission_blocked", format!("nothing has been entered for {key}")));
-        }
-        (None, OpBody::Edit { values, .. }) => return create(tx, caller, op, form_version, values, now),
+    let change = match &op.body {
+        OpBody::Edit { values, bases } => Change::Edit { values, bases },
+        OpBody::Submit => Change::Submit,
+        OpBody::Void { reason } => Change::Void { reason },
     };
-    match &op.body {
-        OpBody::Edit { values, bases } if head.status == AssessmentStatus::Voided => {
-            // An edit racing a void: keep both, let a supervisor decide. Never "delete wins".
+    // An edit's document is read once: the held versions of the fields it names for
+    // the plan, then the new document to write.
+    let mut doc = Doc::new();
+    let mut held = None;
+    if let Some(h) = &head {
+        let mut fields = BTreeMap::new();
+        if let OpBody::Edit { values, .. } = &op.body {
+            doc = load_doc(tx, h.id)?;
             let mut authors = BTreeMap::new();
-            for (field, value) in values {
-                let base = bases.get(field).copied().unwrap_or(0);
-                let current = field_version(tx, &doc, field, &mut authors)?;
-                record_conflict(tx, head.id, field, base, current.as_ref(), caller, op, value, "void", now)?;
-            }
-            touch(tx, head.id, AssessmentStatus::Voided, None, now)?;
-            let fields: Vec<&str> = values.keys().map(String::as_str).collect();
-            Ok(OpResult {
-                op_id: op.op_id.clone(),
-                outcome: Outcome::Conflict,
-                original: None,
-                code: Some("conflict".into()),
-                reason: Some(format!(
-                    "{key} was voided meanwhile; your {} is kept for a supervisor to settle",
-                    fields.join(", ")
-                )),
-            })
-        }
-        OpBody::Void { reason } => {
-            let status = match workflow::void(head.status) {
-                Ok(s) => s,
-                Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
-            };
-            if head.status != status {
-                tx.execute(
-                    "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
-                    params![head.id, caller.username, caller.role.as_str(), format!("Voided: {reason}"), now],
-                )?;
-                touch(tx, head.id, status, None, now)?;
-            }
-            Ok(applied)
-        }
-        OpBody::Edit { values, bases } => {
-            let status = match workflow::edit(head.status) {
-                Ok(s) => s,
-                Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
-            };
-            let mut authors = BTreeMap::new();
-            let mut writes: BTreeMap<&str, (&FieldValue, u64)> = BTreeMap::new();
-            let mut conflicts: Vec<String> = Vec::new();
-            let mut merges = Vec::with_capacity(values.len());
-            let mut superseded: Vec<&str> = Vec::new();
-            for (field, value) in values {
-                let current = field_version(tx, &doc, field, &mut authors)?;
-                let incoming = IncomingWrite {
-                    value: value.clone(),
-                    base_version: bases.get(field).copied().unwrap_or(0),
-                    author: &caller.username,
-                    device: &caller.device_id,
-                    hlc: op.hlc,
-                };
-                let merge = merge_field(current.as_ref(), &incoming);
-                merges.push(merge);
-                match merge {
-                    MergeOutcome::Unchanged => {}
-                    MergeOutcome::Superseded => superseded.push(field),
-                    MergeOutcome::Apply => {
-                        writes.insert(field, (value, current.as_ref().map_or(0, |c| c.version) + 1));
-                    }
-                    MergeOutcome::BaseAhead => unreachable!("bases beyond HQ's versions are refused above"),
-                    MergeOutcome::Conflict => {
-                        let current = current.expect("a conflict needs a current version");
-                        record_conflict(
-                            tx,
-                            head.id,
-                            field,
-                            incoming.base_version,
-                            Some(&current),
-                            caller,
-                            op,
-                            value,
-                            "value",
-                            now,
-                        )?;
-                        conflicts.push(format!("{} changed `{field}` to {} meanwhile", current.author, current.value));
-                    }
+            for field in values.keys() {
+                if let Some(current) = field_version(tx, &doc, field, &mut authors)? {
+                    fields.insert(field.clone(), current);
                 }
             }
-            let written = !writes.is_empty();
-            if written {
-                let change = insert_change(
-                    tx,
-                    None,
-                    head.id,
-                    Some(&op.op_id),
-                    &caller.username,
-                    &caller.device_id,
-                    op.hlc,
-                    now,
-                    &writes,
-                )?;
-                for (field, (value, version)) in writes {
-                    doc.insert(field.to_owned(), DocField(value.clone(), version, change));
-                }
-            }
-            // Never acknowledge as applied what was not written: an edit that this
-            // device's own newer writes supersede gets its own outcome, and changes
-            // nothing (not even the status).
-            let outcome = edit_outcome(merges);
-            let superseded_whole = outcome == dtm_core::EditOutcome::Superseded;
-            if !superseded_whole && (written || !conflicts.is_empty() || head.status != status) {
-                touch(tx, head.id, status, written.then_some(&doc), now)?;
-            }
-            let newer = || {
-                format!(
-                    "this device already sent newer values of {} (a store restored from a backup or a clock set back?); \
-                     nothing was written",
-                    superseded.join(", ")
-                )
-            };
-            if superseded_whole {
-                Ok(OpResult {
-                    op_id: op.op_id.clone(),
-                    outcome: Outcome::Superseded,
-                    original: None,
-                    code: Some("superseded".into()),
-                    reason: Some(newer()),
-                })
-            } else if conflicts.is_empty() && !superseded.is_empty() {
-                Ok(OpResult { code: Some("partly_superseded".into()), reason: Some(newer()), ..applied })
-            } else if conflicts.is_empty() {
-                Ok(applied)
-            } else {
-                Ok(OpResult {
-                    op_id: op.op_id.clone(),
-                    outcome: Outcome::Conflict,
-                    original: None,
-                    code: Some("conflict".into()),
-                    reason: Some(format!("{}; your values are kept for a supervisor to settle", conflicts.join("; "))),
-                })
-            }
         }
-        OpBody::Submit => {
-            let status = match workflow::submit(head.status) {
-                Ok(s) => s,
-                Err(e) => return Ok(rejected(op, e.code(), e.to_string())),
-            };
-            let values = field_values(tx, head.id)?;
-            let form_version: u32 =
-                tx.query_row("SELECT form_version FROM assessments WHERE id = ?1", [head.id], |r| r.get(0))?;
-            let blockers = match FormDef::builtin(&key.form, form_version) {
-                Some(form) => {
-                    let (previous, children) = context_of(tx, key, form)?;
-                    let ctx = Context {
-                        previous: previous.as_ref().map(|(r, v)| (r.as_str(), v)),
-                        children: Some(&children),
-                    };
-                    form.submission_blockers(&values, ctx)
-                }
-                None => vec![],
-            };
-            if !blockers.is_empty() {
-                let reasons: Vec<String> = blockers.into_iter().map(|i| i.message.en).collect();
-                return Ok(rejected(op, "submission_blocked", reasons.join("; ")));
-            }
-            if head.status != status {
-                touch(tx, head.id, status, None, now)?;
-            }
-            Ok(applied)
+        held = Some(Held { status: h.status, fields });
+    }
+    let blockers = match (&head, &op.body) {
+        (Some(h), OpBody::Submit) => submission_blockers(tx, h.id, key)?,
+        _ => vec![],
+    };
+    let incoming = Incoming { author: &caller.username, device: &caller.device_id, hlc: op.hlc, change };
+    let plan = plan_op(round, &key.form, &key.to_string(), held.as_ref(), &incoming, &blockers);
+    write_plan(tx, head.as_ref(), &mut doc, &plan, caller, op, now)?;
+    let outcome = match plan.outcome {
+        PlanOutcome::Applied => Outcome::Applied,
+        PlanOutcome::Conflict => Outcome::Conflict,
+        PlanOutcome::Superseded => Outcome::Superseded,
+        PlanOutcome::Rejected => Outcome::Rejected,
+    };
+    Ok(OpResult { op_id: op.op_id.clone(), outcome, original: None, code: plan.code, reason: plan.reason })
+}
+
+/// What blocks submitting the assessment as HQ holds it, against its previous round
+/// and its child assessments.
+fn submission_blockers(tx: &Transaction<'_>, id: i64, key: &AssessmentKey) -> rusqlite::Result<Vec<dtm_core::Issue>> {
+    let values = field_values(tx, id)?;
+    let form_version: u32 = tx.query_row("SELECT form_version FROM assessments WHERE id = ?1", [id], |r| r.get(0))?;
+    let Some(form) = FormDef::builtin(&key.form, form_version) else { return Ok(vec![]) };
+    let (previous, children) = context_of(tx, key, form)?;
+    let ctx = Context { previous: previous.as_ref().map(|(r, v)| (r.as_str(), v)), children: Some(&children) };
+    Ok(form.submission_blockers(&values, ctx))
+}
+
+/// Writes what [`plan_op`] decided: a new assessment, or the values at their new
+/// versions as one change, the conflicts with both sides, a comment, the new status.
+fn write_plan(
+    tx: &Transaction<'_>,
+    head: Option<&Head>,
+    doc: &mut Doc,
+    plan: &OpPlan,
+    caller: &Caller,
+    op: &Operation,
+    now: &str,
+) -> rusqlite::Result<()> {
+    if plan.outcome == PlanOutcome::Rejected {
+        return Ok(());
+    }
+    if let (Some(form_version), OpBody::Edit { values, .. }) = (plan.create, &op.body) {
+        // A first edit writes every value it carries at version 1 (the plan's writes).
+        let author = Author { op_id: Some(&op.op_id), name: &caller.username, device: &caller.device_id, hlc: op.hlc };
+        insert_assessment(tx, &op.key, plan.status, form_version, values, &author, now)?;
+        return Ok(());
+    }
+    let Some(head) = head else { return Ok(()) };
+    for c in &plan.conflicts {
+        record_conflict(tx, head.id, c, caller, op, now)?;
+    }
+    if let Some(text) = &plan.comment {
+        tx.execute(
+            "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+            params![head.id, caller.username, caller.role.as_str(), text, now],
+        )?;
+    }
+    let written = !plan.writes.is_empty();
+    if written {
+        let writes: BTreeMap<&str, (&FieldValue, u64)> =
+            plan.writes.iter().map(|(f, (v, version))| (f.as_str(), (v, *version))).collect();
+        let change = insert_change(
+            tx,
+            None,
+            head.id,
+            Some(&op.op_id),
+            &caller.username,
+            &caller.device_id,
+            op.hlc,
+            now,
+            &writes,
+        )?;
+        for (field, (value, version)) in &plan.writes {
+            doc.insert(field.clone(), DocField(value.clone(), *version, change));
         }
     }
+    if plan.touch {
+        touch(tx, head.id, plan.status, written.then_some(&*doc), now)?;
+    }
+    Ok(())
 }
 
 #[async_trait]

@@ -200,7 +200,13 @@ impl OpResult {
     /// old device keeps visible rather than failing the whole push on an unknown word.
     pub fn for_protocol(mut self, protocol: u32) -> Self {
         if protocol < SUPERSEDED_SINCE {
-            let old = |o: Outcome| if o == Outcome::Superseded { Outcome::Rejected } else { o };
+            fn old(o: Outcome) -> Outcome {
+                if o == Outcome::Superseded {
+                    Outcome::Rejected
+                } else {
+                    o
+                }
+            }
             self.outcome = old(self.outcome);
             self.original = self.original.map(old);
         }
