@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build -q -p dtm-hq -p dtm-cli
+cargo build -q --workspace --all-targets
 [ -f ui/dist/index.html ] || (cd ui && npm run build)
 
 work="$(mktemp -d)"

@@ -12,7 +12,9 @@ LISTEN="${DTM_LISTEN:-127.0.0.1:8080}"
 
 scripts/setup.sh
 (cd ui && npm run build)
-cargo build -p dtm-hq -p dtm-cli -p dtm-field
+# Every target of the workspace in one build, as scripts/test.sh builds them, so the
+# suite afterwards reuses it (one package alone would rebuild dependencies with other features).
+cargo build --workspace --all-targets
 
 mkdir -p .dtm/field
 "$TARGET/debug/dtm-hq" serve --demo --listen "$LISTEN" --database .dtm/hq.sqlite3 --ui-dir ui/dist &

@@ -29,6 +29,11 @@ step "rust: format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 
+# One build of every target with the workspace's unified features; the tests, the
+# browser test and the smoke test below reuse it rather than rebuilding dependencies.
+step "rust: build every target"
+cargo build --workspace --all-targets
+
 step "rust: unit, story and end-to-end tests"
 cargo test --workspace
 

@@ -33,12 +33,13 @@ if [[ ! -f ui/dist/index.html ]]; then
     (cd ui && { [[ -d node_modules ]] || npm ci; } && npm run build)
 fi
 
-echo "== cargo build -p dtm-field"
-cargo build -p dtm-field
+# The whole workspace with every target, as the suite builds it: building one package
+# alone resolves its dependencies' features differently and rebuilds them.
+echo "== cargo build --workspace --all-targets"
+cargo build --workspace --all-targets
 
 if [[ -z ${DTM_HQ_URL:-} ]]; then
     echo "== starting a demo dtm-hq"
-    cargo build -p dtm-hq
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "$target/debug/dtm-hq" serve --demo --listen "127.0.0.1:$port" --database "$work/hq.sqlite3" >"$work/hq.log" 2>&1 &
     hq_pid=$!
