@@ -370,8 +370,12 @@ fn dtm_hq_import_round_imports_a_past_round_from_the_command_line_all_or_nothing
     let (status, totals) = hq.get("/api/v1/rounds/R53/totals?level=2", Some(&admin));
     assert_eq!(status, 200);
     assert_eq!(totals[0]["values"]["idp_ind"], 1040);
-    let (_, empty) = hq.get("/api/v1/rounds/R52/totals?level=2", Some(&admin));
-    assert_eq!(empty, json!([]), "nothing from the refused file was imported");
+    let (status, none) = hq.get("/api/v1/rounds/R52/totals?level=2", Some(&admin));
+    assert_eq!(
+        (status, none["error"]["code"].as_str()),
+        (404, Some("unknown_round")),
+        "nothing from the refused file was imported, not even the round it was to create"
+    );
 }
 
 #[test]

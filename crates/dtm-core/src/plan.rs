@@ -310,6 +310,37 @@ fn plan_edit(
     }
 }
 
+/// What settling a conflict writes: the chosen value as the field's next version, and
+/// the assessment's status after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettlementPlan {
+    pub value: FieldValue,
+    pub version: u64,
+    pub status: AssessmentStatus,
+}
+
+/// A settlement of an open conflict of `kind` on a field HQ holds at `field_version`,
+/// in an assessment of `status`. The value is written as a new version, so every
+/// device pulls it and none flips back; taking an edit over a void brings the
+/// assessment back as a draft.
+pub fn plan_settlement(
+    kind: ConflictKind,
+    current: &FieldValue,
+    incoming: &FieldValue,
+    settlement: crate::Settlement,
+    field_version: u64,
+    status: AssessmentStatus,
+) -> SettlementPlan {
+    let keeps_current = settlement == crate::Settlement::KeepCurrent;
+    let value = crate::settle(current, incoming, settlement);
+    let status = if kind == ConflictKind::Void && !keeps_current && status == AssessmentStatus::Voided {
+        AssessmentStatus::Draft
+    } else {
+        status
+    };
+    SettlementPlan { value, version: field_version + 1, status }
+}
+
 impl Held {
     /// The state after a plan, as a store writes it: the model the property tests
     /// converge, and a statement of what each part of a plan means.
@@ -381,6 +412,27 @@ mod tests {
         assert_eq!(p.conflicts.len(), 1, "a void never silently wins");
         assert_eq!((p.conflicts[0].kind, p.status), (ConflictKind::Void, AssessmentStatus::Voided));
         assert!(p.writes.is_empty());
+    }
+
+    #[test]
+    fn taking_an_edit_over_a_void_brings_the_assessment_back_and_keeping_the_void_does_not() {
+        use crate::Settlement;
+        let (cur, inc) = (json!(50), json!(55));
+        let back =
+            plan_settlement(ConflictKind::Void, &cur, &inc, Settlement::TakeIncoming, 2, AssessmentStatus::Voided);
+        assert_eq!((back.value, back.version, back.status), (json!(55), 3, AssessmentStatus::Draft));
+        let kept =
+            plan_settlement(ConflictKind::Void, &cur, &inc, Settlement::KeepCurrent, 2, AssessmentStatus::Voided);
+        assert_eq!(kept.status, AssessmentStatus::Voided, "keeping the void keeps the tombstone");
+        let value = plan_settlement(
+            ConflictKind::Value,
+            &cur,
+            &inc,
+            Settlement::Enter(json!(52)),
+            4,
+            AssessmentStatus::Submitted,
+        );
+        assert_eq!((value.value, value.version, value.status), (json!(52), 5, AssessmentStatus::Submitted));
     }
 
     #[test]

@@ -6,9 +6,11 @@ use crate::storage::{Caller, CheckContext, HqStorage, NewDevice, NewUser, PullPa
 use async_trait::async_trait;
 use dtm_core::form::Context;
 use dtm_core::import::ImportRecord;
-use dtm_core::plan::{plan_op, Change, Held, Incoming, OpPlan, Outcome as PlanOutcome, PlannedConflict};
+use dtm_core::plan::{
+    plan_op, plan_settlement, Change, Held, Incoming, OpPlan, Outcome as PlanOutcome, PlannedConflict, SettlementPlan,
+};
 use dtm_core::workflow;
-use dtm_core::{settle, Settlement};
+use dtm_core::Settlement;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, FormDef, Hlc, Pcode, ReviewDecision, Role, Round,
     RoundStatus, Scope,
@@ -81,9 +83,19 @@ fn change_author(conn: &Connection, change_id: i64) -> rusqlite::Result<(String,
         .unwrap_or_default())
 }
 
+/// HQ on one SQLite file: one writer connection, and a few read connections beside
+/// it (WAL lets readers work while a write is in progress), so a large push does not
+/// hold up every list, detail, pull or sign-in behind it.
 #[derive(Clone)]
 pub struct SqliteHq {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Read connections: as many as the cores, at least two.
+fn reader_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).max(2)
 }
 
 impl SqliteHq {
@@ -94,7 +106,22 @@ impl SqliteHq {
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?1), ('change_seq', '0')",
             [uuid::Uuid::now_v7().simple().to_string()],
         )?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        let readers = (0..reader_count())
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                reader.busy_timeout(std::time::Duration::from_secs(10))?;
+                reader.pragma_update(None, "cache_size", -16 * 1024)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(readers),
+            next_reader: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        })
     }
 
     async fn with<T: Send + 'static>(
@@ -109,6 +136,30 @@ impl SqliteHq {
         })
         .await
         .map_err(|e| StorageError::Internal(anyhow::anyhow!("storage task failed: {e}")))?
+    }
+
+    /// Runs a read on one of the read connections: it sees the last committed state
+    /// and never waits for the writer.
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let readers = self.readers.clone();
+        let start = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || {
+            // The first free reader from a rotating start; wait on one only if all are busy.
+            let n = readers.len();
+            let guard = (0..n)
+                .find_map(|i| readers[(start + i) % n].try_lock().ok())
+                .unwrap_or_else(|| readers[start % n].lock().unwrap_or_else(|p| p.into_inner()));
+            f(&guard)
+        })
+        .await
+        .map_err(|e| StorageError::Internal(anyhow::anyhow!("storage task failed: {e}")))?
+    }
+
+    /// Holds the writer until the returned guard is dropped: for tests that show reads
+    /// do not wait for a write in progress.
+    #[doc(hidden)]
+    pub fn hold_writer(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -271,11 +322,6 @@ fn write_round(conn: &Connection, round: &Round) -> rusqlite::Result<()> {
         ],
     )?;
     Ok(())
-}
-
-enum SettlementKind {
-    KeepCurrent,
-    Other,
 }
 
 fn json_value(s: Option<String>) -> serde_json::Value {
@@ -662,7 +708,7 @@ fn write_plan(
 #[async_trait]
 impl HqStorage for SqliteHq {
     async fn epoch(&self) -> Result<String> {
-        self.with(|c| Ok(c.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))?)).await
+        self.read(|c| Ok(c.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))?)).await
     }
 
     async fn put_user(&self, user: NewUser) -> Result<()> {
@@ -687,7 +733,7 @@ impl HqStorage for SqliteHq {
 
     async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>> {
         let username = username.to_owned();
-        self.with(move |c| {
+        self.read(move |c| {
             Ok(c.query_row(
                 "SELECT username, display_name, role, scope, password_hash FROM users WHERE username = ?1",
                 [username],
@@ -750,7 +796,7 @@ impl HqStorage for SqliteHq {
 
     async fn caller(&self, token_hash: &str, now: &str) -> Result<Option<Caller>> {
         let (token_hash, now) = (token_hash.to_owned(), now.to_owned());
-        self.with(move |c| {
+        self.read(move |c| {
             Ok(c.query_row(
                 "SELECT u.username, u.display_name, u.role, u.scope, d.device_id FROM devices d
                  JOIN users u ON u.username = d.username
@@ -763,7 +809,7 @@ impl HqStorage for SqliteHq {
                         username: r.get(0)?,
                         display_name: r.get(1)?,
                         role: sqlite::parse_enum(0, &role, Role::parse)?,
-                        scope: Scope::new(serde_json::from_str::<Vec<String>>(&scope).unwrap_or_default()),
+                        scope: Scope::new(sqlite::parse_json::<Vec<String>>(3, &scope)?),
                         device_id: r.get(4)?,
                     })
                 },
@@ -854,7 +900,7 @@ impl HqStorage for SqliteHq {
     }
 
     async fn rounds(&self) -> Result<Vec<Round>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT code, number, title, status, window_start, window_end, forms FROM rounds ORDER BY number DESC",
             )?;
@@ -934,7 +980,7 @@ impl HqStorage for SqliteHq {
 
     async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage> {
         let scope = scope.clone();
-        self.with(move |c| {
+        self.read(move |c| {
             let (clause, args) = scope_clause(&scope);
             let sql = format!(
                 "SELECT id, change_seq FROM assessments WHERE change_seq > ? AND {clause} ORDER BY change_seq LIMIT ?"
@@ -961,12 +1007,12 @@ impl HqStorage for SqliteHq {
         form: &'static FormDef,
     ) -> Result<(Option<(String, Values)>, Vec<Values>)> {
         let key = key.clone();
-        self.with(move |c| Ok(context_of(c, &key, form)?)).await
+        self.read(move |c| Ok(context_of(c, &key, form)?)).await
     }
 
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>> {
         let key = key.clone();
-        self.with(move |c| match head(c, &key)? {
+        self.read(move |c| match head(c, &key)? {
             Some(h) => Ok(Some(snapshot(c, h.id)?)),
             None => Ok(None),
         })
@@ -975,7 +1021,7 @@ impl HqStorage for SqliteHq {
 
     async fn round_assessments(&self, round: &str, scope: &Scope) -> Result<Vec<AssessmentSnapshot>> {
         let (round, scope) = (round.to_owned(), scope.clone());
-        self.with(move |c| {
+        self.read(move |c| {
             let (clause, args) = scope_clause(&scope);
             let sql = format!("SELECT id FROM assessments WHERE round = ? AND {clause} ORDER BY location, form");
             let mut stmt = c.prepare(&sql)?;
@@ -1041,7 +1087,7 @@ impl HqStorage for SqliteHq {
 
     async fn conflicts(&self, round: &str, scope: &Scope) -> Result<Vec<Conflict>> {
         let (round, scope) = (round.to_owned(), scope.clone());
-        self.with(move |c| {
+        self.read(move |c| {
             let (clause, args) = scope_clause(&scope);
             let sql = format!(
                 "SELECT c.id FROM conflicts c JOIN assessments a ON a.id = c.assessment_id
@@ -1059,7 +1105,7 @@ impl HqStorage for SqliteHq {
     }
 
     async fn conflict(&self, id: i64) -> Result<Option<Conflict>> {
-        self.with(move |c| match conflict_row(c, id) {
+        self.read(move |c| match conflict_row(c, id) {
             Ok(conflict) => Ok(Some(conflict)),
             Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
             Err(e) => Err(e.into()),
@@ -1089,15 +1135,22 @@ impl HqStorage for SqliteHq {
                 return Err(StorageError::Conflict { code: "already_resolved", message: format!("conflict {id} is already settled") });
             }
             let assessment_id: i64 = tx.query_row("SELECT assessment_id FROM conflicts WHERE id = ?1", [id], |r| r.get(0))?;
-            let settlement_kind = match &settlement {
-                Settlement::KeepCurrent => SettlementKind::KeepCurrent,
-                _ => SettlementKind::Other,
-            };
-            let value = settle(&conflict.current.value, &conflict.incoming.value, settlement);
-            let keeps_current = matches!(settlement_kind, SettlementKind::KeepCurrent);
             let mut doc = load_doc(&tx, assessment_id)?;
-            let version = doc.get(&conflict.field).map_or(0, |d| d.1) + 1;
-            let value_json = value.to_string();
+            let status: String = tx.query_row("SELECT status FROM assessments WHERE id = ?1", [assessment_id], |r| r.get(0))?;
+            let status = sqlite::parse_enum(0, &status, AssessmentStatus::parse)?;
+            let kind = match conflict.kind {
+                ConflictKind::Value => dtm_core::plan::ConflictKind::Value,
+                ConflictKind::Void => dtm_core::plan::ConflictKind::Void,
+            };
+            let field_version = doc.get(&conflict.field).map_or(0, |d| d.1);
+            let SettlementPlan { value, version, status } = plan_settlement(
+                kind,
+                &conflict.current.value,
+                &conflict.incoming.value,
+                settlement,
+                field_version,
+                status,
+            );
             let device = format!("hq:{}", caller.device_id);
             let writes = BTreeMap::from([(conflict.field.as_str(), (&value, version))]);
             let change =
@@ -1106,14 +1159,8 @@ impl HqStorage for SqliteHq {
             tx.execute(
                 "UPDATE conflicts SET status = 'resolved', resolved_by = ?2, resolution_value = ?3, resolution_reason = ?4,
                    resolved_at = ?5 WHERE id = ?1",
-                params![id, caller.username, value_json, reason, now],
+                params![id, caller.username, value.to_string(), reason, now],
             )?;
-            let status: String = tx.query_row("SELECT status FROM assessments WHERE id = ?1", [assessment_id], |r| r.get(0))?;
-            let mut status = sqlite::parse_enum(0, &status, AssessmentStatus::parse)?;
-            if conflict.kind == ConflictKind::Void && !keeps_current && status == AssessmentStatus::Voided {
-                // Taking the edit over the void brings the assessment back as a draft.
-                status = AssessmentStatus::Draft;
-            }
             touch(&tx, assessment_id, status, Some(&doc), &now)?;
             let snap = snapshot(&tx, assessment_id)?;
             tx.commit()?;
@@ -1139,6 +1186,24 @@ impl HqStorage for SqliteHq {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_do_not_wait_for_a_write_in_progress() {
+        // Regression: one 7 MB push held the only connection for 2.5 s and every list,
+        // detail, pull and sign-in waited behind it.
+        let dir = tempfile::tempdir().unwrap();
+        let hq = SqliteHq::open(&dir.path().join("hq.sqlite3")).unwrap();
+        crate::demo::seed(&hq).await.unwrap();
+        let writer = hq.hold_writer();
+        let reads = async {
+            let rounds = hq.rounds().await.unwrap();
+            let page = hq.pull(&Scope::new(["LY"]), 0, 10).await.unwrap();
+            (rounds.len(), page.assessments.len())
+        };
+        let answered = tokio::time::timeout(std::time::Duration::from_secs(20), reads).await;
+        drop(writer);
+        assert_eq!(answered.ok(), Some((1, 0)), "reads must be answered while the writer is busy");
+    }
 
     fn caller(device: &str) -> Caller {
         Caller {
