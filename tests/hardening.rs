@@ -120,6 +120,8 @@ fn bad_paths_and_query_values_answer_json_errors_never_500_or_text() {
     let long = "a".repeat(300);
     assert_error("a 300-character path segment", hq.get(&format!("/{long}"), None), 404, "not_found");
     assert_error("a long segment below a dir", hq.get(&format!("/assets/{long}.js"), None), 404, "not_found");
+    let too_long = format!("/api/v1/rounds?q={}", "x".repeat(20_000));
+    assert_error("a 20 KB address", hq.get(&too_long, Some(&admin)), 414, "uri_too_long");
     let cases = [
         ("limit=-1", hq.get("/api/v1/sync/pull?limit=-1", Some(&admin)), 400),
         ("level=256", hq.get("/api/v1/rounds/R1/totals?level=256", Some(&admin)), 400),

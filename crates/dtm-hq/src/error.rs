@@ -193,3 +193,20 @@ pub async fn json_errors(resp: Response) -> Response {
     }
     out
 }
+
+/// The longest request target HQ reads. No API path or query comes near it; longer
+/// ones are refused here with the API's error format. (Beyond 64 KiB the HTTP layer
+/// itself answers 414 before HQ sees the request, with no body.)
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+pub async fn limit_uri(req: Request, next: axum::middleware::Next) -> Response {
+    if req.uri().to_string().len() > MAX_URI_BYTES {
+        return AppError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request's address is longer than the {MAX_URI_BYTES} bytes HQ reads"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}

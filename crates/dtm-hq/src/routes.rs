@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         // Around everything that can refuse a request (decompression's 415 included),
         // inside the compression of the answer.
         .layer(axum::middleware::map_response(crate::error::json_errors))
+        .layer(axum::middleware::from_fn(crate::error::limit_uri))
         // Level 6: pull pages shrink by a further 7% over the default (3) for about a
         // millisecond of HQ's time per hundred assessments; bytes cost more in the field.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(6)))
