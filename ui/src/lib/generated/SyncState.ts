@@ -2,4 +2,26 @@
 import type { ApiError } from "./ApiError";
 import type { Progress } from "./Progress";
 
-export type SyncState = { online: boolean, syncing: boolean, pending: number, rejected: number, last_sync_at: string | null, last_error: ApiError | null, progress: Progress | null, };
+export type SyncState = { 
+/**
+ * HQ answered the last time this device tried to reach it (kept in the store, so
+ * a new process knows too).
+ */
+online: boolean, syncing: boolean, pending: number, 
+/**
+ * Operations HQ refused (a bad P-code, a closed round, …): the enumerator must fix them.
+ */
+rejected: number, 
+/**
+ * Operations in conflict with another device's: a supervisor settles them.
+ */
+conflicts: number, 
+/**
+ * Operations HQ did not write because this device had already sent newer values
+ * (a store restored from a backup, a clock set back).
+ */
+superseded: number, 
+/**
+ * Logouts HQ has not heard of yet; sent before anything else at the next connection.
+ */
+pending_logouts: number, last_sync_at: string | null, last_error: ApiError | null, progress: Progress | null, };
