@@ -1211,9 +1211,9 @@ fn operations_from_one_device_arriving_out_of_order_with_seq_gaps_apply_once_and
                 assert_eq!(r["original"], first_answers[&o.op_id]["outcome"], "a repeat gets its first answer: {r}");
                 continue;
             }
-            let overtaken = sent.iter().any(|p| {
-                (p.form, p.location, p.field) == (o.form, o.location, o.field) && p.hlc_millis > o.hlc_millis
-            });
+            let overtaken = sent
+                .iter()
+                .any(|p| (p.form, p.location, p.field) == (o.form, o.location, o.field) && p.hlc_millis > o.hlc_millis);
             let answer = (r["outcome"].as_str(), r["code"].as_str());
             if overtaken {
                 assert_eq!(
@@ -1224,7 +1224,12 @@ fn operations_from_one_device_arriving_out_of_order_with_seq_gaps_apply_once_and
                     o.seq
                 );
             } else {
-                assert_eq!(answer, (Some("applied"), None), "one device's own chain never conflicts with itself: seq {} {r}", o.seq);
+                assert_eq!(
+                    answer,
+                    (Some("applied"), None),
+                    "one device's own chain never conflicts with itself: seq {} {r}",
+                    o.seq
+                );
             }
             sent.push(o);
             first_answers.insert(o.op_id.clone(), r.clone());
@@ -1236,8 +1241,10 @@ fn operations_from_one_device_arriving_out_of_order_with_seq_gaps_apply_once_and
     rng.shuffle(&mut again);
     let results = push(&hq, &token, &again);
     assert!(
-        results.iter().all(|r| r["outcome"] == "duplicate"
-            && r["original"] == first_answers[r["op_id"].as_str().unwrap()]["outcome"]),
+        results
+            .iter()
+            .all(|r| r["outcome"] == "duplicate"
+                && r["original"] == first_answers[r["op_id"].as_str().unwrap()]["outcome"]),
         "a repeated operation must be answered as a duplicate of its first answer: {results:?}"
     );
     assert_eq!(rows_per_op(&hq, "changes"), history_before, "repeats must write nothing");

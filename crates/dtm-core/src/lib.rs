@@ -23,7 +23,9 @@ pub use assessment::AssessmentKey;
 pub use form::{Field, FieldType, FieldValue, FormDef, FormError, Text, ValueError};
 pub use gazetteer::{Gazetteer, Location};
 pub use hlc::Hlc;
-pub use merge::{edit_outcome, merge_field, settle, EditOutcome, FieldVersion, IncomingWrite, MergeOutcome, Settlement};
+pub use merge::{
+    edit_outcome, merge_field, settle, EditOutcome, FieldVersion, IncomingWrite, MergeOutcome, Settlement,
+};
 pub use round::{Round, RoundError, RoundStatus};
 pub use rules::{Issue, Severity};
 pub use scope::{Pcode, Scope};

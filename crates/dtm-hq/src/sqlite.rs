@@ -8,8 +8,8 @@ use dtm_core::form::Context;
 use dtm_core::import::ImportRecord;
 use dtm_core::workflow;
 use dtm_core::{
-    edit_outcome, merge_field, AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, FormDef, Hlc, IncomingWrite, MergeOutcome,
-    Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
+    edit_outcome, merge_field, AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, FormDef, Hlc, IncomingWrite,
+    MergeOutcome, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
 use dtm_core::{settle, Settlement};
 use dtm_store::sqlite::{self, Durability};

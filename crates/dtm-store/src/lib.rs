@@ -700,14 +700,24 @@ impl Store {
                  SELECT op_id, seq, round, form, location, kind, ?2, ?3, ?4, ?5, created_at, ?6, ?7
                  FROM outbox WHERE op_id = ?1 AND state = 'pending'",
             )?
-            .execute(params![a.op_id, a.outcome.as_str(), a.duplicate, a.code, a.reason, sent_at, now.iso])?;
+            .execute(params![
+                a.op_id,
+                a.outcome.as_str(),
+                a.duplicate,
+                a.code,
+                a.reason,
+                sent_at,
+                now.iso
+            ])?;
             match a.outcome {
                 OpOutcome::Applied => {
                     tx.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?.execute([&a.op_id])?;
                 }
                 OpOutcome::Conflict | OpOutcome::Rejected | OpOutcome::Superseded => {
                     let (code, reason) = match a.outcome {
-                        OpOutcome::Conflict => ("conflict", "another device changed this field; a supervisor will settle it"),
+                        OpOutcome::Conflict => {
+                            ("conflict", "another device changed this field; a supervisor will settle it")
+                        }
                         OpOutcome::Superseded => ("superseded", "this device had already sent newer values"),
                         _ => ("rejected", ""),
                     };

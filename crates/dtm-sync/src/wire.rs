@@ -196,10 +196,16 @@ impl OpResult {
     /// superseded operation is answered `rejected` with the code `superseded`, which an
     /// old device keeps visible rather than failing the whole push on an unknown word.
     pub fn for_protocol(mut self, protocol: u32) -> Self {
+        fn before_3(o: Outcome) -> Outcome {
+            if o == Outcome::Superseded {
+                Outcome::Rejected
+            } else {
+                o
+            }
+        }
         if protocol < SUPERSEDED_SINCE {
-            let old = |o: Outcome| if o == Outcome::Superseded { Outcome::Rejected } else { o };
-            self.outcome = old(self.outcome);
-            self.original = self.original.map(old);
+            self.outcome = before_3(self.outcome);
+            self.original = self.original.map(before_3);
         }
         self
     }
