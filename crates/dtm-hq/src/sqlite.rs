@@ -677,8 +677,9 @@ fn apply_op(
             let newer = || {
                 format!(
                     "this device already sent newer values of {} (a store restored from a backup or a clock set back?); \
-                     nothing was written",
-                    superseded.join(", ")
+                     {} not written",
+                    superseded.join(", "),
+                    if superseded_whole { "nothing was" } else { "those were" }
                 )
             };
             if superseded_whole {
