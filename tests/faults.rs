@@ -1162,12 +1162,12 @@ fn push(hq: &Hq, token: &str, ops: &[&RawOp]) -> Vec<Value> {
 /// What HQ does (observed): it applies a device's operations in the order they
 /// arrive. `seq` is stored in `ops` but never checked, so gaps are accepted silently;
 /// duplicates (by op_id) get the first answer again and write nothing. An older
-/// operation of the same device that arrives after a newer one is applied over it
-/// (dtm-core's merge applies a same-device write without comparing HLCs), so the
-/// last arrival wins: idp_hh ends at 10 (seq 1) instead of 30 (seq 9). The real
-/// client always pushes in seq order, so only a reordering client or proxy reaches
-/// this; the design promises independence of arrival order, which the last
-/// assertion checks.
+/// operation of the same device that arrives after a newer one of the same field
+/// writes nothing and is answered `superseded` (to this protocol-2 client: `rejected`
+/// with the code `superseded`), never `applied` (issue 8, item 21). The real client
+/// always pushes in seq order, so only a reordering client or proxy, a store restored
+/// from a backup or a clock set back reaches this; the design promises independence of
+/// arrival order, which the last assertion checks.
 #[test]
 fn operations_from_one_device_arriving_out_of_order_with_seq_gaps_apply_once_and_keep_the_latest_edit() {
     let mut rng = Rng::for_test("out_of_order");
@@ -1200,13 +1200,39 @@ fn operations_from_one_device_arriving_out_of_order_with_seq_gaps_apply_once_and
     let by_seq = |s: u64| ops.iter().find(|o| o.seq == s).unwrap();
     // Arrival: newest first in places, across batches, with a repeat.
     let batches: [&[u64]; 3] = [&[9, 13, 2], &[20, 4, 1], &[8, 5, 14, 9]];
+    let mut sent: Vec<&RawOp> = Vec::new();
+    let mut first_answers: BTreeMap<String, Value> = BTreeMap::new();
     for batch in batches {
         let batch: Vec<&RawOp> = batch.iter().map(|s| by_seq(*s)).collect();
         let results = push(&hq, &token, &batch);
         for (o, r) in batch.iter().zip(&results) {
             assert_eq!(r["op_id"], o.op_id.as_str(), "answers come in request order");
-            let outcome = if r["outcome"] == "duplicate" { &r["original"] } else { &r["outcome"] };
-            assert_eq!(outcome, "applied", "one device's own chain never conflicts with itself: seq {} {r}", o.seq);
+            if r["outcome"] == "duplicate" {
+                assert_eq!(r["original"], first_answers[&o.op_id]["outcome"], "a repeat gets its first answer: {r}");
+                continue;
+            }
+            let overtaken = sent
+                .iter()
+                .any(|p| (p.form, p.location, p.field) == (o.form, o.location, o.field) && p.hlc_millis > o.hlc_millis);
+            let answer = (r["outcome"].as_str(), r["code"].as_str());
+            if overtaken {
+                assert_eq!(
+                    answer,
+                    (Some("rejected"), Some("superseded")),
+                    "seq {}: an edit the device's own newer one overtook writes nothing and must not be answered \
+                     applied: {r}",
+                    o.seq
+                );
+            } else {
+                assert_eq!(
+                    answer,
+                    (Some("applied"), None),
+                    "one device's own chain never conflicts with itself: seq {} {r}",
+                    o.seq
+                );
+            }
+            sent.push(o);
+            first_answers.insert(o.op_id.clone(), r.clone());
         }
     }
     let history_before = rows_per_op(&hq, "changes");
@@ -1215,7 +1241,10 @@ fn operations_from_one_device_arriving_out_of_order_with_seq_gaps_apply_once_and
     rng.shuffle(&mut again);
     let results = push(&hq, &token, &again);
     assert!(
-        results.iter().all(|r| r["outcome"] == "duplicate" && r["original"] == "applied"),
+        results
+            .iter()
+            .all(|r| r["outcome"] == "duplicate"
+                && r["original"] == first_answers[r["op_id"].as_str().unwrap()]["outcome"]),
         "a repeated operation must be answered as a duplicate of its first answer: {results:?}"
     );
     assert_eq!(rows_per_op(&hq, "changes"), history_before, "repeats must write nothing");

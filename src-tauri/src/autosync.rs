@@ -4,6 +4,7 @@
 
 use dtm_sync::api::SyncState;
 use dtm_sync::device::{Device, DeviceError};
+use dtm_sync::retry::RetryPolicy;
 use std::sync::Arc;
 use std::time::Duration;
 use tauri::{AppHandle, Emitter};
@@ -20,6 +21,11 @@ const STALE_AFTER: Duration = Duration::from_secs(5 * 60);
 const QUIET: Duration = Duration::from_secs(3);
 /// ...but no longer than this while the enumerator keeps typing.
 const MAX_WAIT: Duration = Duration::from_secs(20);
+/// How long the app's requests keep retrying an HQ that does not answer, with growing
+/// jittered waits: a minute outlasts an HQ restart or a link that drops for a moment,
+/// and nobody waits on a background sync. A sync the enumerator starts shows
+/// "Syncing…" meanwhile and can be left running.
+pub const RETRY: RetryPolicy = RetryPolicy::patient_for(Duration::from_secs(60));
 
 /// Whether a background sync is due. `since_last` is the time since the loop last
 /// tried, `None` if it never has.

@@ -18,4 +18,5 @@ pub const COMMANDS: &[&str] = &[
     "sync_now",
     "sync_state",
     "rejected_ops",
+    "sent_log",
 ];

@@ -4,7 +4,7 @@
 
 use crate::autosync::AutoSync;
 use dtm_core::{AssessmentKey, FieldValue, FormDef, Pcode};
-use dtm_sync::api::{AssessmentDetail, AssessmentSummary, RejectedOp, Session, SyncState};
+use dtm_sync::api::{AssessmentDetail, AssessmentSummary, RejectedOp, SentOp, Session, SyncState};
 use dtm_sync::device::{Device, DeviceError};
 use dtm_sync::wire::RoundInfo;
 use serde::Serialize;
@@ -52,9 +52,12 @@ pub async fn login(device: Dev<'_>, hq_url: String, username: String, password: 
     Ok(device.login(hq_url.trim(), &username, &password).await?)
 }
 
+/// Forgets the credentials at once; HQ is asked to revoke the token now, or at the
+/// next connection when it cannot be reached.
 #[tauri::command]
 pub async fn logout(device: Dev<'_>) -> Reply<()> {
-    Ok(device.logout()?)
+    device.logout().await?;
+    Ok(())
 }
 
 #[tauri::command]
@@ -151,6 +154,12 @@ pub async fn sync_state(device: Dev<'_>) -> Reply<SyncState> {
 #[tauri::command]
 pub async fn rejected_ops(device: Dev<'_>) -> Reply<Vec<RejectedOp>> {
     Ok(device.rejected_ops()?)
+}
+
+/// The newest entries of the device's sent log (what it pushed and HQ answered).
+#[tauri::command]
+pub async fn sent_log(device: Dev<'_>, limit: Option<u32>) -> Reply<Vec<SentOp>> {
+    Ok(device.sent_log(limit.unwrap_or(100))?)
 }
 
 #[cfg(test)]

@@ -38,8 +38,11 @@ fn auto_sync_enabled() -> bool {
 
 fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
     let path = data_dir(app)?.join(STORE_FILE);
-    let device =
-        Arc::new(Device::open(&path).with_context(|| format!("cannot open the device store {}", path.display()))?);
+    let device = Arc::new(
+        Device::open(&path)
+            .with_context(|| format!("cannot open the device store {}", path.display()))?
+            .with_retry(autosync::RETRY),
+    );
     tracing::info!("device store: {}", path.display());
     let auto = AutoSync::new(app.handle().clone());
     if auto_sync_enabled() {
@@ -75,6 +78,7 @@ fn main() -> anyhow::Result<()> {
             commands::sync_now,
             commands::sync_state,
             commands::rejected_ops,
+            commands::sent_log,
         ])
         .run(tauri::generate_context!())
         .context("the field app stopped with an error")

@@ -276,14 +276,16 @@ fn plan_edit(
             }
         }
     }
+    let outcome = edit_outcome(merges);
     let newer = || {
         format!(
             "this device already sent newer values of {} (a store restored from a backup or a clock set back?); \
-             nothing was written",
-            superseded.join(", ")
+             {} not written",
+            superseded.join(", "),
+            if outcome == EditOutcome::Superseded { "nothing was" } else { "those were" }
         )
     };
-    match edit_outcome(merges) {
+    match outcome {
         // Never acknowledge as applied what was not written, and change nothing.
         EditOutcome::Superseded => OpPlan {
             outcome: Outcome::Superseded,

@@ -199,16 +199,16 @@ impl OpResult {
     /// superseded operation is answered `rejected` with the code `superseded`, which an
     /// old device keeps visible rather than failing the whole push on an unknown word.
     pub fn for_protocol(mut self, protocol: u32) -> Self {
-        if protocol < SUPERSEDED_SINCE {
-            fn old(o: Outcome) -> Outcome {
-                if o == Outcome::Superseded {
-                    Outcome::Rejected
-                } else {
-                    o
-                }
+        fn before_3(o: Outcome) -> Outcome {
+            if o == Outcome::Superseded {
+                Outcome::Rejected
+            } else {
+                o
             }
-            self.outcome = old(self.outcome);
-            self.original = self.original.map(old);
+        }
+        if protocol < SUPERSEDED_SINCE {
+            self.outcome = before_3(self.outcome);
+            self.original = self.original.map(before_3);
         }
         self
     }

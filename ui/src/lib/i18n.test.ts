@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LOCALES, messages, translate } from './i18n';
 import { STATUSES, statusChip } from './status';
 import { CLIENT_ERROR_CODES, SERVER_ERROR_CODES } from './backend/backend';
+import type { OpOutcome } from './api-types';
 
 describe('i18n table', () => {
   it('has a non-empty English and Arabic text for every key', () => {
@@ -23,6 +24,18 @@ describe('i18n table', () => {
     for (const code of [...SERVER_ERROR_CODES, ...CLIENT_ERROR_CODES]) {
       expect(Object.hasOwn(messages, `error.${code}`), `error.${code} missing: the UI must not show raw codes`).toBe(true);
     }
+  });
+
+  it('names refused, in-conflict and superseded operations apart, for every outcome there is', () => {
+    // `satisfies` makes svelte-check fail when Rust grows an outcome this list lacks.
+    const outcomes = { applied: 1, conflict: 1, rejected: 1, superseded: 1 } satisfies Record<OpOutcome, 1>;
+    for (const o of Object.keys(outcomes)) {
+      expect(Object.hasOwn(messages, `sync.state.${o}`), `sync.state.${o}: the sync bar labels each kind`).toBe(true);
+    }
+    const counts = ['sync.rejected', 'sync.conflicts', 'sync.superseded'].map((k) =>
+      translate('en', k as keyof typeof messages, { count: 2 }),
+    );
+    expect(new Set(counts).size, 'a refusal and a conflict ask different things of the enumerator').toBe(3);
   });
 
   it('formats numbers in params for the locale', () => {

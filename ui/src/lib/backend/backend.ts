@@ -19,6 +19,7 @@ import type {
   ReviewDecision,
   RoundInfo,
   RoundStatus,
+  SentOp,
   Session,
   SyncState,
   TotalsLevel,
@@ -54,7 +55,10 @@ export interface Backend {
   syncState(): Promise<SyncState>;
   /** Calls `cb` on every change; returns the function that stops listening. */
   onSyncState(cb: (state: SyncState) => void): () => void;
+  /** Operations HQ did not apply: refused, in conflict or superseded (`state` says which). */
   rejectedOps(): Promise<RejectedOp[]>;
+  /** The field app's sent log, newest first: what it pushed and HQ answered. */
+  sentLog(limit?: number): Promise<SentOp[]>;
   // Round administration (HQ web dashboard, role admin). The field app throws `unsupported`.
   createRound(req: CreateRoundRequest): Promise<RoundInfo>;
   setRoundStatus(code: string, status: RoundStatus): Promise<RoundInfo>;

@@ -19,6 +19,7 @@ import type {
   ReviewRequest,
   RoundInfo,
   RoundStatus,
+  SentOp,
   Session,
   SetRoundStatusRequest,
   SyncState,
@@ -205,6 +206,9 @@ export class HttpBackend implements Backend {
   async rejectedOps(): Promise<RejectedOp[]> {
     throw BackendError.unsupported('rejectedOps');
   }
+  async sentLog(_limit?: number): Promise<SentOp[]> {
+    throw BackendError.unsupported('sentLog');
+  }
 
   async syncState(): Promise<SyncState> {
     return webSyncState();
@@ -248,6 +252,9 @@ function webSyncState(): SyncState {
     syncing: false,
     pending: 0,
     rejected: 0,
+    conflicts: 0,
+    superseded: 0,
+    pending_logouts: 0,
     last_sync_at: null,
     last_error: null,
     progress: null,

@@ -18,6 +18,7 @@ import type {
   ReviewDecision,
   RoundInfo,
   RoundStatus,
+  SentOp,
   Session,
   SyncState,
   TotalsLevel,
@@ -95,6 +96,9 @@ export class TauriBackend implements Backend {
   }
   rejectedOps() {
     return call<RejectedOp[]>('rejected_ops');
+  }
+  sentLog(limit?: number) {
+    return call<SentOp[]>('sent_log', { limit: limit ?? null });
   }
   async createRound(_req: CreateRoundRequest): Promise<RoundInfo> {
     throw BackendError.unsupported('createRound');
