@@ -16,6 +16,7 @@ pub mod merge;
 pub mod round;
 pub mod rules;
 pub mod scope;
+pub mod text;
 pub mod totals;
 pub mod workflow;
 
@@ -27,4 +28,5 @@ pub use merge::{merge_field, settle, FieldVersion, IncomingWrite, MergeOutcome, 
 pub use round::{Round, RoundError, RoundStatus};
 pub use rules::{Issue, Severity};
 pub use scope::{Pcode, Scope};
+pub use text::{TextKind, TextTooLong};
 pub use workflow::{AssessmentStatus, ReviewDecision, Role, TransitionError};
