@@ -72,7 +72,8 @@ async fn main() -> anyhow::Result<()> {
                 if i % 2 == 0 { accounts[(i / 2) % accounts.len()].to_owned() } else { format!("nobody-{i}") };
             tokio::spawn(async move {
                 let sent = Instant::now();
-                let status = match http.post(url).json(&json!({"username": username, "password": "wrong"})).send().await {
+                let status = match http.post(url).json(&json!({"username": username, "password": "wrong"})).send().await
+                {
                     Ok(r) => {
                         let s = r.status().as_u16().to_string();
                         let _ = r.bytes().await;
