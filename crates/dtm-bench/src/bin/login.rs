@@ -21,6 +21,11 @@ struct Args {
     /// Logins fired at once.
     #[arg(long, default_value_t = 500)]
     logins: usize,
+    /// Client addresses the logins come from, spread over 127.0.0.2 and up (Linux
+    /// answers on all of 127/8): 1 is one flooding client; as many as `--logins` is a
+    /// flood from everywhere, which per-address limits cannot stop.
+    #[arg(long, default_value_t = 1)]
+    addresses: usize,
 }
 
 struct Hq(Child);
@@ -62,12 +67,21 @@ async fn main() -> anyhow::Result<()> {
     let _ = std::fs::write(format!("/proc/{hq_pid}/clear_refs"), "5");
 
     // One connection per login, as 500 separate clients would have.
-    let http = reqwest::Client::builder().pool_max_idle_per_host(0).timeout(Duration::from_secs(600)).build()?;
+    let client = |i: usize| {
+        let [_, b, c, d] = (2 + (i % args.addresses.max(1)) as u32).to_be_bytes();
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(600))
+            .local_address(std::net::IpAddr::from([127, b, c, d]))
+            .build()
+    };
+    let clients = (0..args.addresses.max(1)).map(client).collect::<Result<Vec<_>, _>>()?;
+    let http = clients[0].clone();
     let accounts = ["enumerator", "supervisor", "admin"];
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.logins)
         .map(|i| {
-            let (http, url) = (http.clone(), format!("{hq_url}/api/v1/auth/login"));
+            let (http, url) = (clients[i % clients.len()].clone(), format!("{hq_url}/api/v1/auth/login"));
             let username =
                 if i % 2 == 0 { accounts[(i / 2) % accounts.len()].to_owned() } else { format!("nobody-{i}") };
             tokio::spawn(async move {
@@ -112,7 +126,11 @@ async fn main() -> anyhow::Result<()> {
 
     let mib = |k: Option<u64>| k.map_or(f64::NAN, |k| k as f64 / 1024.0);
     let secs = |d: Duration| d.as_secs_f64();
-    println!("dtm-bench-login: {} concurrent failing logins (wrong passwords and unknown users)", args.logins);
+    println!(
+        "dtm-bench-login: {} concurrent failing logins (wrong passwords and unknown users) from {} address(es)",
+        args.logins,
+        args.addresses.max(1)
+    );
     println!("  HQ RSS peak before (start, demo seed)  {:>8.1} MiB", mib(start_rss));
     println!("  HQ peak RSS during the flood           {:>8.1} MiB", mib(peak));
     println!("  HQ RSS after the flood                 {:>8.1} MiB", mib(after));
