@@ -114,6 +114,7 @@ pub async fn login(
     let user = match found {
         Some((user, _)) if ok => user,
         Some(_) => {
+            throttle.limits().failed(&req.username, now, &throttle.policy);
             let policy = throttle.policy.clone();
             let update = move |f: LoginFailures| stored(failures_of(f).after_failure(now, &policy));
             state.storage.update_login_failures(&req.username, Box::new(update)).await?;
@@ -121,6 +122,7 @@ pub async fn login(
         }
         None => {
             let mut limits = throttle.limits();
+            limits.failed(&req.username, now, &throttle.policy);
             let next = limits.unknown_failures(&req.username).after_failure(now, &throttle.policy);
             limits.set_unknown_failures(&req.username, next);
             return Err(bad_credentials());

@@ -25,7 +25,8 @@ use time::{Duration, OffsetDateTime};
 pub struct LoginPolicy {
     /// Logins one client address may try in a burst, and how often one more is allowed.
     pub per_address: Rate,
-    /// Logins one username may be tried with in a burst, and how often one more is allowed.
+    /// Failed logins one username may have in a burst, and how often one more is
+    /// allowed. Only failures count: many devices sharing an account may all log in.
     pub per_username: Rate,
     /// Consecutive failed logins after which the account is locked.
     pub lock_after: u32,
@@ -143,8 +144,9 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// Takes one attempt from the address's and the username's buckets, or refuses
-    /// without taking any.
+    /// Takes one attempt from the address's bucket if both it and the username's have
+    /// one; otherwise refuses without taking any. The username's bucket is spent by
+    /// [`RateLimits::failed`].
     pub fn admit(
         &mut self,
         address: IpAddr,
@@ -166,8 +168,14 @@ impl RateLimits {
             return Err(Refusal::RateLimited { retry_after: wait });
         }
         self.addresses.insert(address, Bucket { tokens: a.tokens - 1.0, ..a });
-        self.usernames.insert(username.to_owned(), Bucket { tokens: u.tokens - 1.0, ..u });
         Ok(())
+    }
+
+    /// Spends one of the username's attempts: a login with it failed.
+    pub fn failed(&mut self, username: &str, now: OffsetDateTime, policy: &LoginPolicy) {
+        let rate = policy.per_username;
+        let u = self.usernames.get(username).map_or(Bucket::full(rate, now), |b| b.at(rate, now));
+        self.usernames.insert(username.to_owned(), Bucket { tokens: (u.tokens - 1.0).max(0.0), ..u });
     }
 
     /// The failures of a username that is not an account.
@@ -303,10 +311,11 @@ mod tests {
     }
 
     #[test]
-    fn a_username_is_limited_whatever_address_the_attempts_come_from() {
+    fn a_username_is_limited_whatever_address_the_failures_come_from() {
         let (mut limits, p) = (RateLimits::default(), policy());
         for i in 0..2 {
             limits.admit(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)), "supervisor", t(0), &p).unwrap();
+            limits.failed("supervisor", t(0), &p);
         }
         let refusal = limits.admit(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)), "supervisor", t(1), &p);
         assert!(
@@ -316,10 +325,24 @@ mod tests {
     }
 
     #[test]
+    fn successful_logins_of_a_shared_account_are_not_limited_by_username() {
+        let (mut limits, p) = (RateLimits::default(), LoginPolicy { max_tracked: 100, ..policy() });
+        for i in 0..10 {
+            let address = IpAddr::V4(Ipv4Addr::new(10, 0, 0, i));
+            assert!(
+                limits.admit(address, "enumerator", t(0), &p).is_ok(),
+                "device {i} logs in with the right password"
+            );
+        }
+    }
+
+    #[test]
     fn a_refused_attempt_takes_nothing_from_either_bucket() {
         let (mut limits, p) = (RateLimits::default(), policy());
-        limits.admit(HOME, "a", t(0), &p).unwrap();
-        limits.admit(HOME, "a", t(0), &p).unwrap();
+        for _ in 0..2 {
+            limits.admit(HOME, "a", t(0), &p).unwrap();
+            limits.failed("a", t(0), &p);
+        }
         assert!(limits.admit(HOME, "a", t(0), &p).is_err(), "the username's burst is spent");
         assert!(
             limits.admit(HOME, "b", t(0), &p).is_ok(),

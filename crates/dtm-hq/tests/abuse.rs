@@ -166,7 +166,7 @@ async fn a_lockout_is_kept_in_the_database_and_survives_a_restart() {
 }
 
 #[tokio::test]
-async fn too_many_attempts_for_one_username_are_refused_with_retry_after_before_any_hashing() {
+async fn too_many_failures_for_one_username_are_refused_with_retry_after_before_any_hashing() {
     let hq = hq(LoginPolicy { per_username: Rate { burst: 2, every: Duration::seconds(30) }, ..policy() }).await;
     hq.login("admin", "guess").await;
     hq.login("admin", "guess").await;
