@@ -114,7 +114,6 @@ pub async fn login(
     let user = match found {
         Some((user, _)) if ok => user,
         Some(_) => {
-            throttle.limits().failed(&req.username, now, &throttle.policy);
             let policy = throttle.policy.clone();
             let update = move |f: LoginFailures| stored(failures_of(f).after_failure(now, &policy));
             state.storage.update_login_failures(&req.username, Box::new(update)).await?;
@@ -122,12 +121,12 @@ pub async fn login(
         }
         None => {
             let mut limits = throttle.limits();
-            limits.failed(&req.username, now, &throttle.policy);
             let next = limits.unknown_failures(&req.username).after_failure(now, &throttle.policy);
             limits.set_unknown_failures(&req.username, next);
             return Err(bad_credentials());
         }
     };
+    throttle.limits().succeeded(&user.username, now, &throttle.policy);
     if failures != Failures::default() {
         state.storage.update_login_failures(&user.username, Box::new(|_| LoginFailures::default())).await?;
     }

@@ -25,8 +25,10 @@ use time::{Duration, OffsetDateTime};
 pub struct LoginPolicy {
     /// Logins one client address may try in a burst, and how often one more is allowed.
     pub per_address: Rate,
-    /// Failed logins one username may have in a burst, and how often one more is
-    /// allowed. Only failures count: many devices sharing an account may all log in.
+    /// Logins one username may be tried with in a burst, and how often one more is
+    /// allowed. A successful login gives its attempt back, so many devices sharing an
+    /// account may all log in; attempts still being checked count, so a burst of
+    /// concurrent guesses is limited too.
     pub per_username: Rate,
     /// Consecutive failed logins after which the account is locked.
     pub lock_after: u32,
@@ -144,9 +146,8 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// Takes one attempt from the address's bucket if both it and the username's have
-    /// one; otherwise refuses without taking any. The username's bucket is spent by
-    /// [`RateLimits::failed`].
+    /// Takes one attempt from the address's and the username's buckets, or refuses
+    /// without taking any.
     pub fn admit(
         &mut self,
         address: IpAddr,
@@ -168,14 +169,17 @@ impl RateLimits {
             return Err(Refusal::RateLimited { retry_after: wait });
         }
         self.addresses.insert(address, Bucket { tokens: a.tokens - 1.0, ..a });
+        self.usernames.insert(username.to_owned(), Bucket { tokens: u.tokens - 1.0, ..u });
         Ok(())
     }
 
-    /// Spends one of the username's attempts: a login with it failed.
-    pub fn failed(&mut self, username: &str, now: OffsetDateTime, policy: &LoginPolicy) {
+    /// Gives the username its attempt back: the login succeeded.
+    pub fn succeeded(&mut self, username: &str, now: OffsetDateTime, policy: &LoginPolicy) {
         let rate = policy.per_username;
-        let u = self.usernames.get(username).map_or(Bucket::full(rate, now), |b| b.at(rate, now));
-        self.usernames.insert(username.to_owned(), Bucket { tokens: (u.tokens - 1.0).max(0.0), ..u });
+        if let Some(b) = self.usernames.get_mut(username) {
+            let refilled = b.at(rate, now);
+            *b = Bucket { tokens: (refilled.tokens + 1.0).min(f64::from(rate.burst)), ..refilled };
+        }
     }
 
     /// The failures of a username that is not an account.
@@ -311,11 +315,10 @@ mod tests {
     }
 
     #[test]
-    fn a_username_is_limited_whatever_address_the_failures_come_from() {
+    fn a_username_is_limited_whatever_address_the_attempts_come_from() {
         let (mut limits, p) = (RateLimits::default(), policy());
         for i in 0..2 {
             limits.admit(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)), "supervisor", t(0), &p).unwrap();
-            limits.failed("supervisor", t(0), &p);
         }
         let refusal = limits.admit(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)), "supervisor", t(1), &p);
         assert!(
@@ -325,15 +328,25 @@ mod tests {
     }
 
     #[test]
-    fn successful_logins_of_a_shared_account_are_not_limited_by_username() {
-        let (mut limits, p) = (RateLimits::default(), LoginPolicy { max_tracked: 100, ..policy() });
+    fn successful_logins_of_a_shared_account_give_their_attempt_back() {
+        let (mut limits, p) = (RateLimits::default(), policy());
         for i in 0..10 {
             let address = IpAddr::V4(Ipv4Addr::new(10, 0, 0, i));
             assert!(
                 limits.admit(address, "enumerator", t(0), &p).is_ok(),
                 "device {i} logs in with the right password"
             );
+            limits.succeeded("enumerator", t(0), &p);
         }
+    }
+
+    #[test]
+    fn concurrent_guesses_for_one_username_are_limited_while_they_are_still_being_checked() {
+        let (mut limits, p) = (RateLimits::default(), policy());
+        let admitted = (0..50)
+            .filter(|i| limits.admit(IpAddr::V4(Ipv4Addr::new(10, 0, 1, *i)), "admin", t(0), &p).is_ok())
+            .count();
+        assert_eq!(admitted, 2, "a burst of guesses in flight at once must not outrun the lockout");
     }
 
     #[test]
@@ -341,7 +354,6 @@ mod tests {
         let (mut limits, p) = (RateLimits::default(), policy());
         for _ in 0..2 {
             limits.admit(HOME, "a", t(0), &p).unwrap();
-            limits.failed("a", t(0), &p);
         }
         assert!(limits.admit(HOME, "a", t(0), &p).is_err(), "the username's burst is spent");
         assert!(
