@@ -416,3 +416,36 @@ fn an_edit_racing_a_void_becomes_a_conflict_never_a_silent_delete() {
         assert_eq!((shown["status"].as_str(), shown["values"]["idp_ind"].as_i64()), (Some("draft"), Some(55)));
     }
 }
+
+#[test]
+fn dtm_hq_user_unlock_clears_a_lockout_while_hq_runs() {
+    let hq = Hq::start_demo();
+    let guess = json!({"username": "supervisor", "password": "guess"});
+    assert_eq!(hq.post("/api/v1/auth/login", None, &guess).0, 401);
+    // Reaching ten failures takes a minute under the per-username limit; lock the
+    // account as ten failures would, in the database where lockouts are kept.
+    let conn = rusqlite::Connection::open(hq.db_path()).unwrap();
+    conn.execute(
+        "UPDATE login_failures SET failures = 0, locked_until = '2999-01-01T00:00:00Z' WHERE username = 'supervisor'",
+        [],
+    )
+    .unwrap();
+    let right = json!({"username": "supervisor", "password": "supervisor-demo"});
+    let (status, body) = hq.post("/api/v1/auth/login", None, &right);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("account_locked")),
+        "a locked account refuses even the right password: {body}"
+    );
+    let out = std::process::Command::new(dtm_e2e::bin("dtm-hq"))
+        .args(["user", "unlock", "supervisor", "--database"])
+        .arg(hq.db_path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        hq.post("/api/v1/auth/login", None, &right).0,
+        200,
+        "the lockout is in the database, so the command line clears it for the running HQ"
+    );
+}

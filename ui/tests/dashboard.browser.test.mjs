@@ -46,6 +46,12 @@ test('a supervisor returns a submitted baladiya assessment with a comment from t
   await page.locator('form.login button[type="submit"]').click();
 
   await page.getByTestId('round-picker').selectOption('R1');
+  // The session is an HttpOnly cookie: nothing script in the page can read carries it.
+  const visible = await page.evaluate(() => ({ cookie: document.cookie, storage: JSON.stringify({ ...localStorage }) }));
+  assert.ok(
+    !visible.cookie.includes('dtm_session') && !visible.storage.includes('token'),
+    `an injected script must find no session token: ${JSON.stringify(visible)}`,
+  );
   const row = page.getByTestId(`row-${KEY.location}`);
   await row.waitFor();
   assert.equal(
@@ -82,4 +88,13 @@ test('a supervisor returns a submitted baladiya assessment with a comment from t
     `HQ must keep the supervisor's return comment; got ${JSON.stringify(detail.comments)}`,
   );
   assert.deepEqual(consoleErrors, [], 'the page must not throw');
+
+  // Logging out ends the session at HQ: the cookie's session no longer answers /me.
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'dtm_session');
+  assert.ok(session?.httpOnly && session.sameSite === 'Strict', `the session cookie must be HttpOnly and SameSite=Strict: ${JSON.stringify(session)}`);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.locator('input[name="username"]').waitFor();
+  const after = await fetch(`${HQ}/api/v1/me`, { headers: { Cookie: `dtm_session=${session.value}` } });
+  assert.equal(after.status, 401, 'after logout the old session must be refused at HQ, not just forgotten by the page');
 });

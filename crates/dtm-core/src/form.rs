@@ -3,6 +3,7 @@
 
 use crate::gazetteer::Gazetteer;
 use crate::rules::{self, Expr, Issue, Severity};
+use crate::text::{self, TextKind, TextTooLong};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -86,6 +87,11 @@ pub struct Field {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub pcode_level: Option<u8>,
+    /// For text fields: the most characters an answer may hold. Without it, a text
+    /// answer is a note and gets [`TextKind::Note`]'s limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub max_length: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -193,6 +199,8 @@ pub enum ValueError {
     NotAPcode { field: String, value: String, level: u8 },
     #[error("`{field}` must be a date as YYYY-MM-DD (got {value})")]
     NotADate { field: String, value: String },
+    #[error(transparent)]
+    TextTooLong(#[from] TextTooLong),
 }
 
 impl ValueError {
@@ -207,6 +215,7 @@ impl ValueError {
             Self::NotAnOption { .. } => "not_an_option",
             Self::NotAPcode { .. } => "unknown_pcode",
             Self::NotADate { .. } => "not_a_date",
+            Self::TextTooLong(e) => e.code(),
         }
     }
 }
@@ -286,10 +295,10 @@ impl FormDef {
             if !known {
                 return Err(ValueError::UnknownField(field.to_owned()));
             }
-            return if value.is_null() || value.is_string() {
-                Ok(())
-            } else {
-                Err(ValueError::NotText { field: field.to_owned(), value: value.to_string() })
+            return match value {
+                FieldValue::Null => Ok(()),
+                FieldValue::String(note) => Ok(text::check(TextKind::Note, field, note)?),
+                _ => Err(ValueError::NotText { field: field.to_owned(), value: value.to_string() }),
             };
         }
         let f = self.field(field).ok_or_else(|| ValueError::UnknownField(field.to_owned()))?;
@@ -348,6 +357,8 @@ impl FormDef {
             FieldType::Text => {
                 let text =
                     value.as_str().ok_or_else(|| ValueError::NotText { field: field.clone(), value: shown.clone() })?;
+                let max = f.max_length.map_or(TextKind::Note.max_chars(), |m| m as usize);
+                text::check_len(&field, text, max)?;
                 if let Some(level) = f.pcode_level {
                     let ok = Gazetteer::libya().get(text).is_some_and(|l| l.level() == level);
                     if !ok {
@@ -796,6 +807,39 @@ mod tests {
                 assert_eq!(huge.code(), "out_of_range", "{}: u64::MAX is refused", f.id);
             }
         }
+    }
+
+    #[test]
+    fn a_justification_note_longer_than_the_note_limit_is_refused_as_text_too_long() {
+        let form = baladiya();
+        let max = TextKind::Note.max_chars();
+        assert!(form.check_value("note:change:idp_ind", &json!("x".repeat(max))).is_ok());
+        let err = form.check_value("note:change:idp_ind", &json!("x".repeat(7_000_000))).unwrap_err();
+        assert_eq!(err.code(), "text_too_long", "a 7 MB note would be stored and sent to every device in scope");
+    }
+
+    #[test]
+    fn a_text_field_is_bounded_by_its_max_length_in_the_form_or_else_by_the_note_limit() {
+        let long = json!("L".repeat(TextKind::Note.max_chars() + 1));
+        assert_eq!(
+            baladiya().check_value("idp_origin_main", &long).unwrap_err().code(),
+            "text_too_long",
+            "a text field without max_length gets the note limit"
+        );
+        let mut doc: serde_json::Value = serde_json::from_str(BALADIYA_FORM).unwrap();
+        for section in doc["sections"].as_array_mut().unwrap() {
+            for field in section["fields"].as_array_mut().unwrap() {
+                if field["id"] == "idp_origin_main" {
+                    field["max_length"] = json!(4);
+                }
+            }
+        }
+        let form = FormDef::from_json(&doc.to_string()).expect("max_length is part of the form schema");
+        assert_eq!(
+            form.check_value("idp_origin_main", &json!("LY0322")).unwrap_err().code(),
+            "text_too_long",
+            "the form's own max_length must win, so the device and HQ refuse the same answers"
+        );
     }
 
     #[test]

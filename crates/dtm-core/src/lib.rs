@@ -17,6 +17,7 @@ pub mod plan;
 pub mod round;
 pub mod rules;
 pub mod scope;
+pub mod text;
 pub mod totals;
 pub mod workflow;
 
@@ -30,4 +31,5 @@ pub use merge::{
 pub use round::{Round, RoundError, RoundStatus};
 pub use rules::{Issue, Severity};
 pub use scope::{Pcode, Scope};
+pub use text::{TextKind, TextTooLong};
 pub use workflow::{AssessmentStatus, ReviewDecision, Reviewer, Role, TransitionError};

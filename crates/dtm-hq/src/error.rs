@@ -60,6 +60,12 @@ impl From<rusqlite::Error> for AppError {
     }
 }
 
+impl From<dtm_core::TextTooLong> for AppError {
+    fn from(e: dtm_core::TextTooLong) -> Self {
+        Self::unprocessable(e.code(), e.to_string())
+    }
+}
+
 impl From<dtm_core::TransitionError> for AppError {
     fn from(e: dtm_core::TransitionError) -> Self {
         let status = match e {

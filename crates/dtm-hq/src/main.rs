@@ -53,6 +53,22 @@ enum Command {
         window: String,
         file: PathBuf,
     },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Clears an account's failed logins and lockout, so its owner can log in again now.
+    Unlock {
+        username: String,
+        /// The HQ database (SQLite file).
+        #[arg(long, alias = "db")]
+        database: String,
+    },
 }
 
 #[tokio::main]
@@ -68,6 +84,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { config, listen, database, ui_dir, demo } => (config, listen, database, ui_dir, demo),
         Command::ImportRound { database, round, create, window, file } => {
             return import_round(&database, &round, create, &window, &file).await;
+        }
+        Command::User { action: UserAction::Unlock { username, database } } => {
+            let storage =
+                SqliteHq::open(std::path::Path::new(&database)).with_context(|| format!("opening {database}"))?;
+            storage.unlock_user(&username).await?;
+            println!("{username} is unlocked");
+            return Ok(());
         }
     };
     let mut settings = Settings::load(config.as_deref())?;
@@ -102,7 +125,10 @@ async fn main() -> anyhow::Result<()> {
     println!("dtm-hq listening on http://{addr}");
     std::io::stdout().flush()?;
     let app = router(AppState::new(storage, settings));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    // With each connection's address: login is rate-limited per client address.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await?;
     Ok(())
 }
 

@@ -2,7 +2,9 @@
 
 use crate::auth;
 use crate::error::{ApiJson, AppError};
-use crate::storage::{Caller, HqStorage, NewDevice, StorageError};
+use crate::login::LoginThrottle;
+use crate::login_guard::LoginPolicy;
+use crate::storage::{Caller, HqStorage, StorageError};
 use crate::Settings;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -13,8 +15,8 @@ use dtm_core::hxl;
 use dtm_core::{AssessmentKey, AssessmentStatus, FormDef, Gazetteer, Pcode, Role, Round, RoundStatus};
 use dtm_sync::api::{AssessmentDetail, AssessmentParts, AssessmentSummary};
 use dtm_sync::wire::{
-    self, AssessmentSnapshot, LoginRequest, LoginResponse, OpBody, Operation, PullResponse, PushRequest, PushResponse,
-    ReviewRequest, RoundForm, RoundInfo, User,
+    self, AssessmentSnapshot, OpBody, Operation, PullResponse, PushRequest, PushResponse, ReviewRequest, RoundForm,
+    RoundInfo, User,
 };
 use serde::Deserialize;
 use std::sync::Arc;
@@ -31,14 +33,26 @@ pub struct AppState {
     pub storage: Arc<dyn HqStorage>,
     pub settings: Arc<Settings>,
     pub clock: Clock,
+    pub login: Arc<LoginThrottle>,
 }
 
 impl AppState {
     pub fn new(storage: Arc<dyn HqStorage>, settings: Settings) -> Self {
-        Self { storage, settings: Arc::new(settings), clock: Arc::new(OffsetDateTime::now_utc) }
+        Self {
+            storage,
+            settings: Arc::new(settings),
+            clock: Arc::new(OffsetDateTime::now_utc),
+            login: Arc::new(LoginThrottle::new(LoginPolicy::default())),
+        }
     }
 
-    fn now(&self) -> String {
+    /// The same state with other login limits (tests use small ones).
+    pub fn with_login_policy(mut self, policy: LoginPolicy) -> Self {
+        self.login = Arc::new(LoginThrottle::new(policy));
+        self
+    }
+
+    pub(crate) fn now(&self) -> String {
         iso((self.clock)())
     }
 }
@@ -63,7 +77,9 @@ pub fn router(state: AppState) -> Router {
     let ui_dir = state.settings.ui_dir.clone();
     let max_body = state.settings.max_body_bytes;
     let api = Router::new()
-        .route("/auth/login", post(login))
+        .route("/auth/login", post(crate::login::login))
+        .route("/auth/logout", post(crate::login::logout))
+        .route("/users/{username}/unlock", post(crate::login::unlock_user))
         .route("/me", get(me))
         .route("/rounds", get(rounds).post(create_round))
         .route("/rounds/{round}/status", post(set_round_status))
@@ -92,8 +108,8 @@ pub fn router(state: AppState) -> Router {
             resp.into_response()
         }
     });
-    Router::new()
-        .nest("/api/v1", api)
+    let router = Router::new()
+        .nest("/api/v1", crate::headers::no_store(api))
         .fallback_service(ui)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestDecompressionLayer::new())
@@ -104,20 +120,20 @@ pub fn router(state: AppState) -> Router {
         // Level 6: pull pages shrink by a further 7% over the default (3) for about a
         // millisecond of HQ's time per hundred assessments; bytes cost more in the field.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(6)))
-        .with_state(state)
+        .with_state(state);
+    crate::headers::secure(router)
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(AppError::unauthenticated)?;
-        state.storage.caller(&auth::token_hash(token.trim()), &state.now()).await?.ok_or_else(AppError::unauthenticated)
+        let presented = crate::session::presented(parts)?.ok_or_else(AppError::unauthenticated)?;
+        state
+            .storage
+            .caller(&auth::token_hash(presented.token()), &state.now())
+            .await?
+            .ok_or_else(AppError::unauthenticated)
     }
 }
 
@@ -146,51 +162,6 @@ fn check_protocol(headers: &HeaderMap) -> Result<u32, AppError> {
         ));
     }
     Ok(version)
-}
-
-async fn login(
-    State(state): State<AppState>,
-    ApiJson(req): ApiJson<LoginRequest>,
-) -> Result<Json<LoginResponse>, AppError> {
-    let found = state.storage.user_for_login(&req.username).await?;
-    let password = req.password.clone();
-    let (user, ok) = match found {
-        Some((user, hash)) => {
-            let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-                .await
-                .map_err(|e| AppError::Internal(e.into()))?;
-            (Some(user), ok)
-        }
-        None => {
-            // Spend the same time on unknown users as on wrong passwords.
-            let _ = tokio::task::spawn_blocking(move || auth::verify_password(&password, auth::decoy_hash())).await;
-            (None, false)
-        }
-    };
-    let user = match (user, ok) {
-        (Some(user), true) => user,
-        _ => return Err(AppError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong username or password")),
-    };
-    let token = auth::new_token();
-    let now = (state.clock)();
-    let expires_at = iso(now + time::Duration::days(state.settings.token_days));
-    // The device's own stable id when it sends one; a browser gets a fresh id per login.
-    let wanted = req
-        .device_id
-        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let device_id = state
-        .storage
-        .register_device(NewDevice {
-            device_id: wanted,
-            username: user.username.clone(),
-            name: req.device_name,
-            token_hash: auth::token_hash(&token),
-            created_at: iso(now),
-            expires_at: expires_at.clone(),
-        })
-        .await?;
-    Ok(Json(LoginResponse { token, user, device_id, expires_at }))
 }
 
 async fn me(caller: Caller) -> Json<User> {
@@ -346,6 +317,7 @@ async fn review(
     if !caller.role.reviews() {
         return Err(AppError::forbidden("only supervisors and admins review assessments"));
     }
+    dtm_core::text::check(dtm_core::TextKind::Comment, "comment", &req.comment)?;
     let snap = state.storage.review(&caller, &key, req.decision, &req.comment, &state.now()).await?;
     Ok(Json(detail_of(&state, parts_of(snap)).await?))
 }
@@ -388,6 +360,9 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     }
     if !caller.scope.contains(&op.key.location) {
         return Err(AppError::out_of_scope(pcode));
+    }
+    if let OpBody::Void { reason } = &op.body {
+        dtm_core::text::check(dtm_core::TextKind::Reason, "reason", reason.trim())?;
     }
     if let OpBody::Edit { values, bases } = &op.body {
         if values.is_empty() {
@@ -484,6 +459,7 @@ async fn create_round(
     ApiJson(req): ApiJson<NewRound>,
 ) -> Result<(StatusCode, Json<RoundInfo>), AppError> {
     require_admin(&caller)?;
+    dtm_core::text::check(dtm_core::TextKind::Name, "title", &req.title)?;
     if req.code != format!("R{}", req.number) {
         return Err(AppError::unprocessable(
             "malformed_round",
@@ -783,6 +759,7 @@ async fn resolve_conflict(
             (dtm_core::Settlement::Enter(value), reason)
         }
     };
+    dtm_core::text::check(dtm_core::TextKind::Reason, "reason", reason.trim())?;
     if reason.trim().is_empty() {
         return Err(AppError::unprocessable(
             "reason_required",

@@ -2,7 +2,9 @@
 //! from blocking threads; SQLite has one writer anyway, which also makes the change
 //! sequence follow commit order.
 
-use crate::storage::{Caller, CheckContext, HqStorage, NewDevice, NewUser, PullPage, Result, StorageError, Values};
+use crate::storage::{
+    Caller, CheckContext, HqStorage, LoginFailures, NewDevice, NewUser, PullPage, Result, StorageError, Values,
+};
 use async_trait::async_trait;
 use dtm_core::form::Context;
 use dtm_core::import::ImportRecord;
@@ -30,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_void_conflicts.sql"),
     include_str!("../migrations/0003_documents.sql"),
     include_str!("../migrations/0004_ops_per_device.sql"),
+    include_str!("../migrations/0005_login_failures.sql"),
 ];
 
 /// One field of an assessment's document: its value, its version, and the `changes`
@@ -161,6 +164,14 @@ impl SqliteHq {
     pub fn hold_writer(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+fn read_login_failures(conn: &Connection, username: &str) -> rusqlite::Result<LoginFailures> {
+    Ok(conn
+        .prepare_cached("SELECT failures, locked_until FROM login_failures WHERE username = ?1")?
+        .query_row([username], |r| Ok(LoginFailures { count: r.get(0)?, locked_until: r.get(1)? }))
+        .optional()?
+        .unwrap_or_default())
 }
 
 fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
@@ -829,6 +840,61 @@ impl HqStorage for SqliteHq {
             if n == 0 {
                 return Err(StorageError::NotFound(format!("there is no device {device_id}")));
             }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn end_session(&self, token_hash: &str, now: &str) -> Result<bool> {
+        let (token_hash, now) = (token_hash.to_owned(), now.to_owned());
+        self.with(move |c| {
+            // An expiry of now ends the token; a later login of the device sets a new one.
+            let n = c.execute(
+                "UPDATE devices SET expires_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+                params![token_hash, now],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn login_failures(&self, username: &str) -> Result<LoginFailures> {
+        let username = username.to_owned();
+        self.with(move |c| Ok(read_login_failures(c, &username)?)).await
+    }
+
+    async fn update_login_failures(
+        &self,
+        username: &str,
+        update: Box<dyn FnOnce(LoginFailures) -> LoginFailures + Send>,
+    ) -> Result<()> {
+        let username = username.to_owned();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let known: bool = tx.query_row("SELECT count(*) FROM users WHERE username = ?1", [&username], |r| r.get(0))?;
+            if known {
+                let next = update(read_login_failures(&tx, &username)?);
+                tx.execute(
+                    "INSERT INTO login_failures (username, failures, locked_until) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (username) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+                    params![username, next.count, next.locked_until],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn unlock_user(&self, username: &str) -> Result<()> {
+        let username = username.to_owned();
+        self.with(move |c| {
+            let known: bool =
+                c.query_row("SELECT count(*) FROM users WHERE username = ?1", [&username], |r| r.get(0))?;
+            if !known {
+                return Err(StorageError::NotFound(format!("there is no user {username}")));
+            }
+            c.execute("DELETE FROM login_failures WHERE username = ?1", [&username])?;
             Ok(())
         })
         .await

@@ -76,6 +76,14 @@ pub struct NewDevice {
     pub expires_at: String,
 }
 
+/// An account's failed logins since its last success, and until when it is locked
+/// (RFC 3339). The decisions about them are [`crate::login_guard::Failures`]'s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub count: u32,
+    pub locked_until: Option<String>,
+}
+
 /// One page of changes in commit order.
 #[derive(Debug, Clone)]
 pub struct PullPage {
@@ -101,6 +109,20 @@ pub trait HqStorage: Send + Sync + 'static {
     /// The caller holding this token, unless it is unknown, revoked or expired at `now`.
     async fn caller(&self, token_hash: &str, now: &str) -> Result<Option<Caller>>;
     async fn revoke_device(&self, device_id: &str, now: &str) -> Result<()>;
+    /// Ends the session of this token (a logout): it stops working at once. The device
+    /// is not revoked and may log in again. False if no live session holds the token.
+    async fn end_session(&self, token_hash: &str, now: &str) -> Result<bool>;
+    /// The account's failed logins and lockout (none for an unknown username).
+    async fn login_failures(&self, username: &str) -> Result<LoginFailures>;
+    /// Rewrites the account's failed logins with `update`, in one transaction so that
+    /// concurrent failures all count. Does nothing for an unknown username.
+    async fn update_login_failures(
+        &self,
+        username: &str,
+        update: Box<dyn FnOnce(LoginFailures) -> LoginFailures + Send>,
+    ) -> Result<()>;
+    /// Clears an account's failed logins and lockout; `NotFound` if there is no such user.
+    async fn unlock_user(&self, username: &str) -> Result<()>;
     async fn put_round(&self, round: &Round) -> Result<()>;
     /// Creates a round; refuses a code or number already used.
     async fn create_round(&self, round: &Round) -> Result<()>;

@@ -633,6 +633,9 @@ impl Store {
     pub fn void(&mut self, key: &AssessmentKey, reason: &str, now: &Now) -> Result<AssessmentRecord> {
         let session = self.require_session()?;
         self.check_location(&session, key)?;
+        // HQ refuses a longer reason; refuse it here, before it sits in the outbox.
+        dtm_core::text::check(dtm_core::TextKind::Reason, "reason", reason.trim())
+            .map_err(dtm_core::ValueError::from)?;
         let round = self.round(&key.round)?;
         if round.status != RoundStatus::Open {
             return Err(StoreError::RoundNotOpen(round.code));

@@ -304,6 +304,20 @@ fn voiding_keeps_every_value_queues_a_tombstone_and_refuses_later_edits() {
 }
 
 #[test]
+fn a_void_reason_longer_than_hq_accepts_is_refused_on_the_device_and_nothing_is_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    store.set_field(&tripoli(), "idp_hh", json!(4), &now(1)).unwrap();
+    let long = "x".repeat(dtm_core::TextKind::Reason.max_chars() + 1);
+    assert_eq!(
+        store.void(&tripoli(), &long, &now(2)).unwrap_err().code(),
+        "text_too_long",
+        "HQ would reject the tombstone; the enumerator must hear it now, not after a sync"
+    );
+    assert_eq!(store.pending_ops(10).unwrap().len(), 1, "only the edit is queued");
+}
+
+#[test]
 fn a_version_1_store_is_migrated_to_documents_keeping_its_values_and_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.sqlite3");

@@ -75,6 +75,8 @@ pub struct User {
 #[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 #[ts(export)]
 pub struct LoginResponse {
+    /// The bearer token. Empty when the login asked for a cookie session
+    /// (`X-DTM-Client: dashboard`): the dashboard's token stays in an HttpOnly cookie.
     pub token: String,
     pub user: User,
     pub device_id: String,

@@ -353,6 +353,16 @@ export const messages = {
     ar: 'استلم المقر هذا التغيير سابقاً بقيم أخرى؛ لم تُطبَّق هذه القيم.',
   },
   'error.unreadable_file': { en: 'The file cannot be read as CSV or XLSX.', ar: 'تعذّرت قراءة الملف بصيغة CSV أو XLSX.' },
+  'error.rate_limited': {
+    en: 'Too many sign-in attempts. Wait a moment and try again.',
+    ar: 'محاولات تسجيل دخول كثيرة جداً. انتظر قليلاً ثم حاول مجدداً.',
+  },
+  'error.account_locked': {
+    en: 'This account is locked after repeated failed sign-ins. Try again later or ask an admin to unlock it.',
+    ar: 'هذا الحساب مقفل بعد محاولات دخول فاشلة متكررة. حاول لاحقاً أو اطلب من المسؤول فتحه.',
+  },
+  'error.text_too_long': { en: 'The text is too long.', ar: 'النص طويل جداً.' },
+  'error.client_header_missing': { en: 'The request was not understood.', ar: 'لم يُفهم الطلب.' },
   'error.unsupported': { en: 'This is not available here.', ar: 'هذا غير متاح هنا.' },
   'error.network': { en: 'Cannot reach the server. Check the connection.', ar: 'تعذّر الوصول إلى الخادم. تحقق من الاتصال.' },
   'error.http_error': { en: 'The server answered with an error.', ar: 'ردّ الخادم بخطأ.' },

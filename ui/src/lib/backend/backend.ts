@@ -107,6 +107,10 @@ export const SERVER_ERROR_CODES = [
   'unknown_field',
   'unknown_form',
   'malformed_query',
+  'rate_limited',
+  'account_locked',
+  'text_too_long',
+  'client_header_missing',
 ] as const;
 
 /** Codes the UI itself produces, next to the server's codes in docs/api.md. */

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BackendError, ImportRejectedError } from './backend';
-import { HttpBackend, TOKEN_KEY, attachmentName } from './http';
+import { CLIENT_HEADER, HttpBackend, LEGACY_TOKEN_KEY, attachmentName } from './http';
 
 function memoryStorage(initial: Record<string, string> = {}) {
   const data = new Map(Object.entries(initial));
@@ -15,13 +15,21 @@ function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
+/** The dashboard never sends a bearer token; its requests carry the cookie and the client header. */
+function expectCookieSession(init?: RequestInit) {
+  const headers = init?.headers as Record<string, string>;
+  expect(headers.Authorization).toBeUndefined();
+  expect(headers[CLIENT_HEADER]).toBe('dashboard');
+  expect(init?.credentials).toBe('same-origin');
+}
+
 const user = { username: 'supervisor', display_name: 'Supervisor', role: 'supervisor', scope: ['LY'] };
 const key = { round: 'R1', form: 'baladiya', location: 'LY021104' };
 
 describe('HttpBackend', () => {
   it('turns an {error:{code,message}} body into a BackendError with that code', async () => {
     const fetch = vi.fn(async () => json(409, { error: { code: 'invalid_transition', message: 'already approved' } }));
-    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
     const err = await api.review(key, 'approve', '').catch((e) => e);
     expect(err).toBeInstanceOf(BackendError);
     expect(err.code).toBe('invalid_transition');
@@ -44,38 +52,55 @@ describe('HttpBackend', () => {
     expect((await api.rounds().catch((e) => e)).code).toBe('network');
   });
 
-  it('stores the login token and sends it as a Bearer header', async () => {
+  it('logs in for a cookie session: keeps no token, and marks every request as the dashboard', async () => {
     const storage = memoryStorage();
     const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
+      expectCookieSession(init);
       if (String(url).endsWith('/auth/login')) {
         expect(JSON.parse(String(init?.body))).toEqual({ username: 'supervisor', password: 'pw' });
-        return json(200, { token: 'abc', user, expires_at: '2030-01-01T00:00:00Z' });
+        // HQ sets the HttpOnly cookie; the body's token is empty.
+        return json(200, { token: '', user, device_id: 'd', expires_at: '2030-01-01T00:00:00Z' });
       }
       expect(String(url)).toBe('http://hq/api/v1/assessments/R1/baladiya/LY021104/review');
-      expect((init?.headers as Record<string, string>).Authorization).toBe('Bearer abc');
       expect(JSON.parse(String(init?.body))).toEqual({ decision: 'return', comment: 'recheck' });
       return json(200, { ...key, status: 'returned' });
     });
     const api = new HttpBackend({ origin: 'http://hq', fetch, storage });
     const session = await api.login({ username: 'supervisor', password: 'pw' });
     expect(session).toEqual({ user, hq_url: 'http://hq', device_id: null });
-    expect(storage.getItem(TOKEN_KEY)).toBe('abc');
     await api.review(key, 'return', 'recheck');
+    expect(fetch).toHaveBeenCalledTimes(2);
   });
 
-  it('has no session without a stored token, and does not call HQ for it', async () => {
-    const fetch = vi.fn();
-    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
-    expect(await api.session()).toBeNull();
-    expect(fetch).not.toHaveBeenCalled();
-  });
-
-  it('forgets a token that /me rejects with 401 and reports no session', async () => {
-    const storage = memoryStorage({ [TOKEN_KEY]: 'stale' });
+  it('asks HQ whether there is a session, since script cannot see the cookie', async () => {
+    const signedIn = new HttpBackend({ origin: 'http://hq', fetch: vi.fn(async () => json(200, user)), storage: memoryStorage() });
+    expect(await signedIn.session()).toEqual({ user, hq_url: 'http://hq', device_id: null });
     const fetch = vi.fn(async () => json(401, { error: { code: 'unauthenticated', message: 'expired' } }));
-    const api = new HttpBackend({ origin: 'http://hq', fetch, storage });
-    expect(await api.session()).toBeNull();
-    expect(storage.getItem(TOKEN_KEY)).toBeNull();
+    const signedOut = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
+    expect(await signedOut.session()).toBeNull();
+  });
+
+  it('logs out at HQ, so the session ends there and not only in this page', async () => {
+    const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
+      expect([init?.method, String(url)]).toEqual(['POST', 'http://hq/api/v1/auth/logout']);
+      expectCookieSession(init);
+      return new Response(null, { status: 204 });
+    });
+    await new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() }).logout();
+    expect(fetch).toHaveBeenCalledTimes(1);
+    const ended = vi.fn(async () => json(401, { error: { code: 'unauthenticated', message: 'gone' } }));
+    await expect(new HttpBackend({ origin: 'http://hq', fetch: ended, storage: memoryStorage() }).logout()).resolves.toBeUndefined();
+    const offline = vi.fn(async () => {
+      throw new TypeError('Failed to fetch');
+    });
+    const err = await new HttpBackend({ origin: 'http://hq', fetch: offline, storage: memoryStorage() }).logout().catch((e) => e);
+    expect(err.code).toBe('network');
+  });
+
+  it('removes a token an earlier version left in localStorage, where injected script could read it', () => {
+    const storage = memoryStorage({ [LEGACY_TOKEN_KEY]: 'old' });
+    new HttpBackend({ origin: 'http://hq', fetch: vi.fn(), storage });
+    expect(storage.getItem(LEGACY_TOKEN_KEY)).toBeNull();
   });
 
   it('refuses field-app operations with the unsupported code', async () => {
@@ -92,7 +117,7 @@ describe('HttpBackend round administration', () => {
       expect(String(url)).toBe('http://hq/api/v1/forms/baladiya?version=2');
       return json(200, { id: 'baladiya', version: 2 });
     });
-    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
     expect((await api.form('baladiya', 2)).version).toBe(2);
   });
 
@@ -102,7 +127,7 @@ describe('HttpBackend round administration', () => {
       calls.push([String(url), JSON.parse(String(init?.body))]);
       return json(200, { code: 'R2', status: 'open' });
     });
-    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
     const req = { code: 'R2', number: 2, title: 'Round 2', window_start: '2026-01-01', window_end: '2026-02-01', forms: [{ form: 'baladiya', version: 2 }] };
     await api.createRound(req);
     await api.setRoundStatus('R2', 'open');
@@ -119,14 +144,14 @@ describe('HttpBackend round administration', () => {
       expect(await new Response(init?.body).text()).toBe('pcode,idp_ind\n');
       return json(200, { rows: 1, assessments: 1, totals: { idp_ind: 0 } });
     });
-    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
     expect(await api.importRound('R53', new Blob(['pcode,idp_ind\n']), 'r53.csv')).toEqual({ rows: 1, assessments: 1, totals: { idp_ind: 0 } });
   });
 
   it('turns a 422 import refusal into an ImportRejectedError with its row errors', async () => {
     const errors = [{ row: 4, column: 'idp_ind', code: 'negative_count', message: 'must be ≥ 0' }];
     const fetch = vi.fn(async () => json(422, { error: { code: 'import_rejected', message: '1 problem' }, errors }));
-    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
     const err = await api.importRound('R53', new Blob(['x']), 'r53.xlsx').catch((e) => e);
     expect(err).toBeInstanceOf(ImportRejectedError);
     expect(err.code).toBe('import_rejected');
@@ -138,11 +163,11 @@ describe('HttpBackend conflicts, totals and export', () => {
   it('lists conflicts and posts a resolution with the bearer token', async () => {
     const calls: [string, string, unknown][] = [];
     const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
-      expect((init?.headers as Record<string, string>).Authorization).toBe('Bearer t');
+      expectCookieSession(init);
       calls.push([init?.method ?? 'GET', String(url), init?.body ? JSON.parse(String(init.body)) : undefined]);
       return json(200, String(url).endsWith('/conflicts') ? [] : { ...key, open_conflicts: 0 });
     });
-    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
     expect(await api.conflicts('R1')).toEqual([]);
     await api.resolveConflict(7, { choice: 'other', value: 62, reason: 'recount' });
     await api.totals('R1', 1);
@@ -156,7 +181,7 @@ describe('HttpBackend conflicts, totals and export', () => {
   it('passes on already_resolved and reason_required', async () => {
     for (const [status, code] of [[409, 'already_resolved'], [422, 'reason_required']] as const) {
       const fetch = vi.fn(async () => json(status, { error: { code, message: code } }));
-      const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+      const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
       expect((await api.resolveConflict(1, { choice: 'current', reason: 'x' }).catch((e) => e)).code).toBe(code);
     }
   });
@@ -164,13 +189,13 @@ describe('HttpBackend conflicts, totals and export', () => {
   it('downloads the export as a blob with the bearer token and the server file name', async () => {
     const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
       expect(String(url)).toBe('http://hq/api/v1/rounds/R1/export.csv');
-      expect((init?.headers as Record<string, string>).Authorization).toBe('Bearer t');
+      expectCookieSession(init);
       return new Response('region,mantika\n#adm1+code,#adm2+code\n', {
         status: 200,
         headers: { 'Content-Type': 'text/csv', 'Content-Disposition': 'attachment; filename="dtm-libya-R1.csv"' },
       });
     });
-    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
     const out = await api.exportCsv('R1');
     expect(out.filename).toBe('dtm-libya-R1.csv');
     expect(await out.blob.text()).toContain('#adm1+code');

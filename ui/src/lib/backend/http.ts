@@ -28,13 +28,22 @@ import type {
 } from '../api-types';
 import { BackendError, ImportRejectedError, isApiError, type Backend, type CsvExport, type LoginInput } from './backend';
 
-export const TOKEN_KEY = 'dtm.token';
+/**
+ * Where earlier versions kept the session token, readable by any script in the page.
+ * The session is now an HttpOnly cookie HQ sets (docs/api.md); a token left here is
+ * removed when the backend starts.
+ */
+export const LEGACY_TOKEN_KEY = 'dtm.token';
+
+/** Sent on every request: at login it asks HQ for a cookie session; on a POST it shows
+ * HQ the request comes from its own page, which a cross-site form cannot fake. */
+export const CLIENT_HEADER = 'X-DTM-Client';
 
 export interface HttpBackendOptions {
   /** Origin of dtm-hq; defaults to the page's own origin. */
   origin?: string;
   fetch?: typeof fetch;
-  storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+  storage?: Pick<Storage, 'removeItem'>;
 }
 
 function assessmentPath(key: AssessmentKey): string {
@@ -64,19 +73,14 @@ export class HttpBackend implements Backend {
   readonly kind = 'http' as const;
   private readonly origin: string;
   private readonly fetchImpl: typeof fetch;
-  private readonly storage: HttpBackendOptions['storage'];
 
   constructor(opts: HttpBackendOptions = {}) {
     this.origin = opts.origin ?? globalThis.location?.origin ?? '';
     this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
-    this.storage = opts.storage ?? globalThis.localStorage;
+    (opts.storage ?? globalThis.localStorage)?.removeItem(LEGACY_TOKEN_KEY);
   }
 
-  get token(): string | null {
-    return this.storage?.getItem(TOKEN_KEY) ?? null;
-  }
-
-  /** Sends a request with the bearer token; a non-2xx reply throws a BackendError. */
+  /** Sends a request (the browser adds the session cookie); a non-2xx reply throws a BackendError. */
   private async send(
     method: 'GET' | 'POST',
     path: string,
@@ -84,9 +88,7 @@ export class HttpBackend implements Backend {
     raw?: { body: Blob; contentType: string },
     accept = 'application/json',
   ): Promise<Response> {
-    const headers: Record<string, string> = { Accept: accept };
-    const token = this.token;
-    if (token) headers.Authorization = `Bearer ${token}`;
+    const headers: Record<string, string> = { Accept: accept, [CLIENT_HEADER]: 'dashboard' };
     if (raw) headers['Content-Type'] = raw.contentType;
     else if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res: Response;
@@ -94,16 +96,13 @@ export class HttpBackend implements Backend {
       res = await this.fetchImpl(`${this.origin}/api/v1${path}`, {
         method,
         headers,
+        credentials: 'same-origin',
         body: raw ? raw.body : body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
       throw new BackendError('network', e instanceof Error ? e.message : String(e));
     }
-    if (!res.ok) {
-      // A token HQ no longer accepts is useless; forget it so the next start shows login.
-      if (res.status === 401) this.storage?.removeItem(TOKEN_KEY);
-      throw await errorFromResponse(res);
-    }
+    if (!res.ok) throw await errorFromResponse(res);
     return res;
   }
 
@@ -121,7 +120,7 @@ export class HttpBackend implements Backend {
   }
 
   async session(): Promise<Session | null> {
-    if (!this.token) return null;
+    // Script cannot see the HttpOnly cookie; only HQ can say whether there is a session.
     try {
       return this.sessionFor(await this.request<User>('GET', '/me'));
     } catch (e) {
@@ -131,14 +130,19 @@ export class HttpBackend implements Backend {
   }
 
   async login({ username, password }: LoginInput): Promise<Session> {
+    // HQ answers with the session as an HttpOnly cookie and an empty token.
     const reply = await this.request<LoginReply>('POST', '/auth/login', { username, password });
-    this.storage?.setItem(TOKEN_KEY, reply.token);
     return this.sessionFor(reply.user);
   }
 
   async logout(): Promise<void> {
-    // The contract has no logout route; dropping the token ends the web session.
-    this.storage?.removeItem(TOKEN_KEY);
+    // HQ ends the session's token and clears the cookie; forgetting it here is not enough.
+    try {
+      await this.send('POST', '/auth/logout');
+    } catch (e) {
+      // Already ended (expired, or logged out in another tab): nothing left to end.
+      if (!(e instanceof BackendError && e.code === 'unauthenticated')) throw e;
+    }
   }
 
   rounds() {

@@ -16,4 +16,9 @@ relevant?: string, change_threshold?: ChangeThreshold,
 /**
  * For text fields that hold a P-code: the admin level it must be at.
  */
-pcode_level?: number, };
+pcode_level?: number, 
+/**
+ * For text fields: the most characters an answer may hold. Without it, a text
+ * answer is a note and gets [`TextKind::Note`]'s limit.
+ */
+max_length?: number, };

@@ -1,0 +1,202 @@
+//! Login, logout and unlocking an account: the HTTP around [`crate::login_guard`]'s
+//! decisions and [`crate::session`]'s cookie.
+
+use crate::auth;
+use crate::error::{ApiJson, AppError};
+use crate::login_guard::{Failures, HashSlots, LoginPolicy, RateLimits, Refusal};
+use crate::routes::AppState;
+use crate::session::{self, ClientAddress, Presented};
+use crate::storage::{Caller, LoginFailures, NewDevice};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dtm_core::text::{self, TextKind};
+use dtm_core::Role;
+use dtm_sync::wire::{LoginRequest, LoginResponse};
+use std::sync::Mutex;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// What HQ holds in memory about logins: the policy, the rate-limit buckets and the
+/// slots password hashes run in.
+pub struct LoginThrottle {
+    pub policy: LoginPolicy,
+    limits: Mutex<RateLimits>,
+    hashing: HashSlots,
+}
+
+impl LoginThrottle {
+    pub fn new(policy: LoginPolicy) -> Self {
+        let hashing = HashSlots::new(policy.hash_slots);
+        Self { policy, limits: Mutex::default(), hashing }
+    }
+
+    fn limits(&self) -> std::sync::MutexGuard<'_, RateLimits> {
+        // The buckets are counters; one left half-updated by a panic is still usable.
+        self.limits.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn iso(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).expect("UTC time formats")
+}
+
+fn failures_of(stored: LoginFailures) -> Failures {
+    Failures {
+        count: stored.count,
+        locked_until: stored.locked_until.and_then(|t| OffsetDateTime::parse(&t, &Rfc3339).ok()),
+    }
+}
+
+fn stored(f: Failures) -> LoginFailures {
+    LoginFailures { count: f.count, locked_until: f.locked_until.map(iso) }
+}
+
+/// 429 with `Retry-After`, in the API's error format.
+fn refused(refusal: Refusal) -> Response {
+    let seconds = refusal.retry_after().as_seconds_f64().ceil().max(1.0) as u64;
+    let error = match refusal {
+        Refusal::RateLimited { .. } => AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many login attempts; try again in {seconds} s"),
+        ),
+        Refusal::Locked { .. } => AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "account_locked",
+            format!(
+                "too many failed logins for this account; it is locked for {} min, or until an admin unlocks it",
+                seconds.div_ceil(60)
+            ),
+        ),
+    };
+    let mut response = error.into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+fn bad_credentials() -> AppError {
+    AppError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong username or password")
+}
+
+/// `POST /auth/login`. Refusals come before any hashing: bounded text, then the rate
+/// limits, then the lockout. A correct password does not open a locked account.
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Response, AppError> {
+    text::check(TextKind::Name, "username", &req.username)?;
+    text::check(TextKind::Password, "password", &req.password)?;
+    if let Some(name) = &req.device_name {
+        text::check(TextKind::Name, "device_name", name)?;
+    }
+    let throttle = state.login.clone();
+    let now = (state.clock)();
+    if let Err(refusal) = throttle.limits().admit(address, &req.username, now, &throttle.policy) {
+        return Ok(refused(refusal));
+    }
+    let found = state.storage.user_for_login(&req.username).await?;
+    let failures = match &found {
+        Some(_) => failures_of(state.storage.login_failures(&req.username).await?),
+        None => throttle.limits().unknown_failures(&req.username),
+    };
+    if let Some(retry_after) = failures.locked(now) {
+        return Ok(refused(Refusal::Locked { retry_after }));
+    }
+    let password = req.password.clone();
+    // Unknown users cost the same hash as wrong passwords, so timing tells nothing.
+    let hash = found.as_ref().map_or_else(|| auth::decoy_hash().to_owned(), |(_, hash)| hash.clone());
+    let ok = throttle.hashing.run(move || auth::verify_password(&password, &hash)).await.map_err(AppError::Internal)?;
+    let user = match found {
+        Some((user, _)) if ok => user,
+        Some(_) => {
+            let policy = throttle.policy.clone();
+            let update = move |f: LoginFailures| stored(failures_of(f).after_failure(now, &policy));
+            state.storage.update_login_failures(&req.username, Box::new(update)).await?;
+            return Err(bad_credentials());
+        }
+        None => {
+            let mut limits = throttle.limits();
+            let next = limits.unknown_failures(&req.username).after_failure(now, &throttle.policy);
+            limits.set_unknown_failures(&req.username, next);
+            return Err(bad_credentials());
+        }
+    };
+    throttle.limits().succeeded(&user.username, now, &throttle.policy);
+    if failures != Failures::default() {
+        state.storage.update_login_failures(&user.username, Box::new(|_| LoginFailures::default())).await?;
+    }
+    let token = auth::new_token();
+    let lifetime = time::Duration::days(state.settings.token_days);
+    let expires_at = iso(now + lifetime);
+    // The device's own stable id when it sends one; a browser gets a fresh id per login.
+    let wanted = req
+        .device_id
+        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let device_id = state
+        .storage
+        .register_device(NewDevice {
+            device_id: wanted,
+            username: user.username.clone(),
+            name: req.device_name,
+            token_hash: auth::token_hash(&token),
+            created_at: iso(now),
+            expires_at: expires_at.clone(),
+        })
+        .await?;
+    if session::from_dashboard(&headers) {
+        // The dashboard's token goes only into an HttpOnly cookie, out of script's reach.
+        let cookie = session::set_cookie(&headers, &token, lifetime);
+        let body = LoginResponse { token: String::new(), user, device_id, expires_at };
+        return Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response());
+    }
+    Ok(Json(LoginResponse { token, user, device_id, expires_at }).into_response())
+}
+
+/// The token a request presents, whether or not it is still valid: what a logout ends.
+pub struct PresentedToken(pub Presented);
+
+impl FromRequestParts<AppState> for PresentedToken {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        session::presented(parts)?.map(Self).ok_or_else(AppError::unauthenticated)
+    }
+}
+
+/// `POST /auth/logout`: the presented token stops working at once. Answers 204 even
+/// for a token already expired or ended, so a device that remembered to log out while
+/// offline can always finish doing so.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PresentedToken(presented): PresentedToken,
+) -> Result<Response, AppError> {
+    state.storage.end_session(&auth::token_hash(presented.token()), &state.now()).await?;
+    Ok(match presented {
+        Presented::Cookie(_) => {
+            (StatusCode::NO_CONTENT, [(header::SET_COOKIE, session::clear_cookie(&headers))]).into_response()
+        }
+        Presented::Bearer(_) => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// `POST /users/{username}/unlock`: clears an account's lockout. Admins only.
+pub async fn unlock_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> Result<StatusCode, AppError> {
+    if caller.role != Role::Admin {
+        return Err(AppError::forbidden("only an admin unlocks accounts"));
+    }
+    state.storage.unlock_user(&username).await?;
+    state.login.limits().forget_username(&username);
+    state.storage.log_access(&caller.username, "unlock_user", &username, &state.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
