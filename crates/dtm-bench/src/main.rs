@@ -15,8 +15,6 @@ use clap::Parser;
 use dtm_core::{AssessmentKey, FieldType, FormDef, Gazetteer};
 use dtm_sync::device::Device;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,15 +43,6 @@ fn mix(seed: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
-}
-
-struct Hq(Child);
-
-impl Drop for Hq {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The 60 fields: 35 counts and 25 short strings of the real baladiya form (select
@@ -131,11 +120,6 @@ async fn pipe(
     let _ = to.shutdown().await;
 }
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
-}
-
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_000_000.0
 }
@@ -148,22 +132,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let rounds = args.assessments / 100;
     let dir = tempfile::tempdir()?;
-    let exe = std::env::current_exe()?;
-    let hq_bin = exe.with_file_name("dtm-hq");
-    let mut child = Command::new(&hq_bin)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database"])
-        .arg(dir.path().join("hq.sqlite3"))
-        .arg("--ui-dir")
-        .arg(dir.path().join("none"))
-        .env("DTM_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {} (build it with the bench)", hq_bin.display()))?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
-    let hq_pid = child.id();
-    let _hq = Hq(child);
-    let hq_url = line.trim().strip_prefix("dtm-hq listening on ").context("dtm-hq did not start")?.to_owned();
+    let hq = dtm_bench::DemoHq::start(dir.path())?;
+    let hq_url = hq.url.clone();
     let hq_addr: std::net::SocketAddr = hq_url.trim_start_matches("http://").parse()?;
 
     // Rounds R2.. so that every assessment is a distinct (round, baladiya).
@@ -218,8 +188,8 @@ async fn main() -> anyhow::Result<()> {
     down.store(0, Ordering::Relaxed);
     // HQ's peak so far is its start (password hashing, the demo seed); reset the mark
     // so the figure below is what the sync itself needed.
-    let startup_rss = peak_rss_kib(hq_pid);
-    let _ = std::fs::write(format!("/proc/{hq_pid}/clear_refs"), "5");
+    let startup_rss = hq.status_kib("VmHWM:");
+    hq.reset_peak();
     let started = Instant::now();
     let report = source.sync_parts(true, false, |_| {}).await?;
     let push = started.elapsed();
@@ -236,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
     let pulled = target.sync_parts(false, true, |_| {}).await?;
     let pull = started.elapsed();
     let (pull_up, pull_down) = (up.load(Ordering::Relaxed), down.load(Ordering::Relaxed));
-    let rss = peak_rss_kib(hq_pid);
+    let rss = hq.status_kib("VmHWM:");
 
     // The floor: the same data inserted raw into SQLite in one transaction, as one
     // JSON document per assessment and as one row per field value.

@@ -8,12 +8,9 @@
 //!     cargo build --release -p dtm-hq -p dtm-bench
 //!     target/release/dtm-bench-login --logins 500
 
-use anyhow::Context;
 use clap::Parser;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -28,43 +25,16 @@ struct Args {
     addresses: usize,
 }
 
-struct Hq(Child);
-
-impl Drop for Hq {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
-    let hq_bin = std::env::current_exe()?.with_file_name("dtm-hq");
-    let mut child = Command::new(&hq_bin)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database"])
-        .arg(dir.path().join("hq.sqlite3"))
-        .arg("--ui-dir")
-        .arg(dir.path().join("none"))
-        .env("DTM_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {} (build it with the bench)", hq_bin.display()))?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().context("dtm-hq's stdout")?).read_line(&mut line)?;
-    let hq_pid = child.id();
-    let _hq = Hq(child);
-    let hq_url = line.trim().strip_prefix("dtm-hq listening on ").context("dtm-hq did not start")?.to_owned();
-    let start_rss = proc_status_kib(hq_pid, "VmHWM:");
+    let hq = dtm_bench::DemoHq::start(dir.path())?;
+    let hq_url = hq.url.clone();
+    let start_rss = hq.status_kib("VmHWM:");
     // The peak so far is HQ's start (hashing the demo passwords); reset the mark so the
     // figure below is what the flood itself needed.
-    let _ = std::fs::write(format!("/proc/{hq_pid}/clear_refs"), "5");
+    hq.reset_peak();
 
     // One connection per login, as 500 separate clients would have.
     let client = |i: usize| {
@@ -110,8 +80,8 @@ async fn main() -> anyhow::Result<()> {
         sum += took;
     }
     let last = started.elapsed();
-    let peak = proc_status_kib(hq_pid, "VmHWM:");
-    let after = proc_status_kib(hq_pid, "VmRSS:");
+    let peak = hq.status_kib("VmHWM:");
+    let after = hq.status_kib("VmRSS:");
 
     // Does the real user still get in (from the same address, once the flood is over)?
     let sent = Instant::now();
