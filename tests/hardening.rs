@@ -82,7 +82,7 @@ fn a_count_beyond_the_bound_is_refused_and_totals_stay_exact_at_the_bound() {
     let (status, body) = push(&hq, &token, vec![edit(&uuid(3), 3, "LY021105", json!({"idp_ind": bound}), json!({}))]);
     assert_eq!(status, 200, "{body}");
     let admin = hq.token("admin", "admin-demo");
-    let (status, totals) = hq.get("/api/v1/rounds/R1/totals?level=1", Some(&admin));
+    let (status, totals) = hq.get("/api/v1/rounds/R1/totals?level=1&include=all", Some(&admin));
     assert_eq!(status, 200, "totals must answer for everyone: {totals}");
     assert_eq!(totals[0]["values"]["idp_ind"], 2 * bound, "two locations at the bound add up exactly");
 }
@@ -425,5 +425,46 @@ fn a_refused_import_round_create_leaves_no_round_behind_so_the_fixed_file_import
         fixed.status.success(),
         "all or nothing includes the round: the rerun must not fail with round_exists: {}",
         String::from_utf8_lossy(&fixed.stderr)
+    );
+}
+
+#[test]
+fn totals_count_approved_figures_unless_asked_and_never_a_voided_assessment() {
+    let hq = Hq::start_demo();
+    let enumerator = hq.token("enumerator", "enumerator-demo");
+    let full = |idp_ind: u64| {
+        json!({"idp_hh": 10, "idp_ind": idp_ind, "ret_hh": 2, "ret_ind": 9, "mig_ind": 100, "mig_men": 60,
+            "mig_women": 30, "mig_children": 10, "need_1": "shelter", "need_1_problem": "too_expensive",
+            "ki_count": 3, "ki_types": ["crisis_committee", "idp_rep"]})
+    };
+    let op = |n: u32, location: &str, kind: Value| {
+        let mut op = json!({"op_id": uuid(n), "seq": n, "key": {"round": "R1", "form": "baladiya", "location": location},
+            "hlc": {"millis": 1_700_000_000_000u64 + u64::from(n), "counter": 0}, "form_version": 2});
+        op.as_object_mut().unwrap().extend(kind.as_object().unwrap().clone());
+        op
+    };
+    let ops = vec![
+        op(60, TRIPOLI, json!({"kind": "edit", "values": full(50)})),
+        op(61, TRIPOLI, json!({"kind": "submit"})),
+        op(62, "LY021105", json!({"kind": "edit", "values": full(7)})), // stays a draft
+        op(63, "LY021101", json!({"kind": "edit", "values": full(1000)})),
+        op(64, "LY021101", json!({"kind": "void", "reason": "entered for the wrong baladiya"})),
+    ];
+    let (status, body) = push(&hq, &enumerator, ops);
+    assert_eq!(status, 200, "{body}");
+    let admin = hq.token("admin", "admin-demo");
+    let review = format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}/review");
+    assert_eq!(hq.post(&review, Some(&admin), &json!({"decision": "approve"})).0, 200);
+    let (_, approved) = hq.get("/api/v1/rounds/R1/totals?level=2", Some(&admin));
+    assert_eq!(approved[0]["values"]["idp_ind"], 50, "by default only approved figures count: {approved}");
+    assert_eq!(approved[0]["unapproved"], 0);
+    let (_, all) = hq.get("/api/v1/rounds/R1/totals?level=2&include=all", Some(&admin));
+    assert_eq!(all[0]["values"]["idp_ind"], 57, "asked for, the draft counts too, never the voided 1000: {all}");
+    assert_eq!(all[0]["unapproved"], 1, "and is marked as not approved");
+    assert_error(
+        "include=maybe",
+        hq.get("/api/v1/rounds/R1/totals?include=maybe", Some(&admin)),
+        400,
+        "malformed_query",
     );
 }

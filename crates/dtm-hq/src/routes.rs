@@ -610,6 +610,9 @@ pub async fn import_file(
 #[derive(Deserialize)]
 struct TotalsQuery {
     level: Option<u8>,
+    /// `approved` (the default): the figures a round stands on. `all`: drafts,
+    /// submitted and returned assessments too, counted apart in `unapproved`.
+    include: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -617,11 +620,15 @@ struct LocationTotals {
     location: dtm_sync::api::LocationRef,
     #[serde(flatten)]
     totals: dtm_core::totals::Totals,
+    /// Assessments counted that are not approved yet (only with `include=all`).
+    unapproved: usize,
 }
 
 /// A round's counts summed per region (level 1), mantika (2) or baladiya (3), over the
-/// baladiya and muhalla assessments in the caller's scope: each baladiya counted once,
-/// from the finest level collected, with any disagreement between the levels shown.
+/// approved baladiya and muhalla assessments in the caller's scope (`include=all` adds
+/// drafts, submitted and returned ones, counted apart; voided ones never count): each
+/// baladiya counted once, from the finest level collected, with any disagreement
+/// between the levels shown.
 async fn round_totals(
     State(state): State<AppState>,
     caller: Caller,
@@ -632,12 +639,29 @@ async fn round_totals(
     if !(1..=3).contains(&level) {
         return Err(AppError::bad_request("malformed_query", "level is 1 (region), 2 (mantika) or 3 (baladiya)"));
     }
+    let all = match q.include.as_deref() {
+        None | Some("approved") => false,
+        Some("all") => true,
+        Some(_) => return Err(AppError::bad_request("malformed_query", "include is `approved` or `all`")),
+    };
     find_round(&state, &code).await?;
     let stored = state.storage.round_assessments(&code, &caller.scope).await?;
     let fields: Vec<&str> = dtm_core::hxl::COUNT_TAGS.iter().map(|(_, f)| *f).collect();
+    // A voided assessment is a tombstone: its figures never count.
+    let counted = |status: AssessmentStatus| match status {
+        AssessmentStatus::Approved => true,
+        AssessmentStatus::Draft | AssessmentStatus::Submitted | AssessmentStatus::Returned => all,
+        AssessmentStatus::Voided | AssessmentStatus::NotStarted => false,
+    };
+    let mut unapproved: Vec<Pcode> = Vec::new();
     let values: Vec<(Pcode, std::collections::BTreeMap<String, dtm_core::FieldValue>)> = stored
         .into_iter()
-        .filter(|s| s.key.form == "baladiya" || s.key.form == "muhalla")
+        .filter(|s| (s.key.form == "baladiya" || s.key.form == "muhalla") && counted(s.status))
+        .inspect(|s| {
+            if s.status != AssessmentStatus::Approved {
+                unapproved.push(s.key.location.clone());
+            }
+        })
         .map(|s| (s.key.location, s.fields.into_iter().map(|(f, v)| (f, v.value)).collect()))
         .collect();
     let totals = dtm_core::totals::by_level(values.iter().map(|(p, v)| (p, v)), level, &fields);
@@ -645,7 +669,11 @@ async fn round_totals(
     Ok(Json(
         totals
             .into_iter()
-            .map(|(p, totals)| LocationTotals { location: dtm_sync::api::LocationRef::of(&p), totals })
+            .map(|(p, totals)| LocationTotals {
+                location: dtm_sync::api::LocationRef::of(&p),
+                unapproved: unapproved.iter().filter(|u| u.is_within(&p)).count(),
+                totals,
+            })
             .collect(),
     ))
 }

@@ -103,7 +103,12 @@ export interface LocationTotals {
   differences: TotalsDifference[];
   baladiya_assessments: number;
   muhalla_assessments: number;
+  /** Assessments counted that are not approved yet (asked for with `include: 'all'`). */
+  unapproved: number;
 }
+
+/** Which assessments totals count: approved ones (the default), or all but voided ones. */
+export type TotalsInclude = 'approved' | 'all';
 
 export interface TotalsDifference {
   baladiya: string;

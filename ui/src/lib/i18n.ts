@@ -237,8 +237,16 @@ export const messages = {
   'totals.title': { en: 'Round totals', ar: 'مجاميع الجولة' },
   'totals.level': { en: 'Sum per', ar: 'المجموع حسب' },
   'totals.intro': {
-    en: 'Sums of the counts in your scope. Each baladiya counts once, from its muhallas where they were assessed.',
-    ar: 'مجاميع الأعداد ضمن نطاقك. تُحسب كل بلدية مرة واحدة، من محلاتها حيث قُيّمت.',
+    en: 'Sums of the approved counts in your scope. Each baladiya counts once, from its muhallas where they were assessed.',
+    ar: 'مجاميع الأعداد المعتمدة ضمن نطاقك. تُحسب كل بلدية مرة واحدة، من محلاتها حيث قُيّمت.',
+  },
+  'totals.include_unapproved': {
+    en: 'Include assessments not yet approved',
+    ar: 'تضمين التقييمات غير المعتمدة بعد',
+  },
+  'totals.unapproved': {
+    en: 'These totals include {n} assessments not yet approved (drafts, submitted or returned).',
+    ar: 'تتضمن هذه المجاميع {n} من التقييمات غير المعتمدة بعد (مسودات أو مقدَّمة أو معادة).',
   },
   'totals.differences': { en: 'Baladiya and muhalla figures disagree', ar: 'أرقام البلدية والمحلات غير متطابقة' },
   'totals.difference': {

@@ -22,6 +22,7 @@ import type {
   SentOp,
   Session,
   SyncState,
+  TotalsInclude,
   TotalsLevel,
 } from '../api-types';
 
@@ -70,7 +71,8 @@ export interface Backend {
   /** Settles a conflict; answers with the assessment as it now stands. */
   resolveConflict(id: number, request: ResolveRequest): Promise<AssessmentDetail>;
   /** Count-field sums per region (1), mantika (2) or baladiya (3). */
-  totals(round: string, level: TotalsLevel): Promise<LocationTotals[]>;
+  /** Approved figures unless `include` is `'all'` (drafts, submitted and returned too). */
+  totals(round: string, level: TotalsLevel, include?: TotalsInclude): Promise<LocationTotals[]>;
   /** The round as an HXL-tagged CSV file. */
   exportCsv(round: string): Promise<CsvExport>;
 }

@@ -23,6 +23,7 @@ import type {
   Session,
   SetRoundStatusRequest,
   SyncState,
+  TotalsInclude,
   TotalsLevel,
   User,
 } from '../api-types';
@@ -183,8 +184,9 @@ export class HttpBackend implements Backend {
   resolveConflict(id: number, request: ResolveRequest) {
     return this.request<AssessmentDetail>('POST', `/conflicts/${encodeURIComponent(id)}/resolve`, request);
   }
-  totals(round: string, level: TotalsLevel) {
-    return this.request<LocationTotals[]>('GET', `/rounds/${encodeURIComponent(round)}/totals?level=${level}`);
+  totals(round: string, level: TotalsLevel, include: TotalsInclude = 'approved') {
+    const all = include === 'all' ? '&include=all' : '';
+    return this.request<LocationTotals[]>('GET', `/rounds/${encodeURIComponent(round)}/totals?level=${level}${all}`);
   }
   async exportCsv(round: string): Promise<CsvExport> {
     const res = await this.send('GET', `/rounds/${encodeURIComponent(round)}/export.csv`, undefined, undefined, 'text/csv');

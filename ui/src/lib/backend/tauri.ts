@@ -21,6 +21,7 @@ import type {
   SentOp,
   Session,
   SyncState,
+  TotalsInclude,
   TotalsLevel,
 } from '../api-types';
 import { BackendError, type Backend, type CsvExport, type LoginInput } from './backend';
@@ -115,7 +116,7 @@ export class TauriBackend implements Backend {
   async resolveConflict(_id: number, _request: ResolveRequest): Promise<AssessmentDetail> {
     throw BackendError.unsupported('resolveConflict');
   }
-  async totals(_round: string, _level: TotalsLevel): Promise<LocationTotals[]> {
+  async totals(_round: string, _level: TotalsLevel, _include?: TotalsInclude): Promise<LocationTotals[]> {
     throw BackendError.unsupported('totals');
   }
   async exportCsv(_round: string): Promise<CsvExport> {
