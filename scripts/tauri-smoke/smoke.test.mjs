@@ -290,6 +290,11 @@ test('an edit is saved on the device with its outbox operation, and Sync now tak
     await waitFor('the sync bar to count 0 pending operations after Sync now', async () => (await pendingInBar(wd)) === 0);
     assert.deepEqual(readStore(cfg.storePath, LOCATION, FIELD).outbox, [], 'HQ acknowledged the operation, so the outbox is empty');
     assert.equal(await hqValue(cfg.hqUrl, LOCATION, FIELD), 12, `HQ should hold ${FIELD}=12 for ${LOCATION} after the sync`);
+
+    // The sent log shows the operation and HQ's answer after it left the outbox.
+    await wd.click(await wd.find('[data-testid="sent-log"] summary'));
+    const entry = await wd.waitFind('[data-testid="sent-log"] li[data-outcome="applied"]', 'the sent log to list the applied edit');
+    assert.match(await wd.text(entry), new RegExp(LOCATION), 'the sent log names the assessment it sent');
   });
 });
 

@@ -141,6 +141,15 @@ export const messages = {
     ar: 'لم يُطبَّق: سبق أن أرسل هذا الجهاز قيماً أحدث',
   },
   'sync.whole_assessment': { en: 'whole assessment', ar: 'التقييم كاملاً' },
+  'sync.sent_title': { en: 'Sent to HQ', ar: 'ما أُرسل إلى المقر' },
+  'sync.sent_empty': { en: 'Nothing has been sent yet.', ar: 'لم يُرسل شيء بعد.' },
+  'sync.sent_hint': {
+    en: 'The latest changes this device sent and what HQ answered; the code matches HQ\'s records.',
+    ar: 'آخر التغييرات التي أرسلها هذا الجهاز وما ردّ به المقر؛ يطابق الرمز سجلات المقر.',
+  },
+  'sync.kind.edit': { en: 'Edit', ar: 'تعديل' },
+  'sync.kind.submit': { en: 'Submission', ar: 'تقديم' },
+  'sync.kind.void': { en: 'Void', ar: 'إلغاء' },
 
   'dash.title': { en: 'Round completeness', ar: 'اكتمال الجولة' },
   'dash.total': { en: 'Total', ar: 'المجموع' },
