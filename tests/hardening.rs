@@ -467,4 +467,15 @@ fn totals_count_approved_figures_unless_asked_and_never_a_voided_assessment() {
         400,
         "malformed_query",
     );
+    // The HXL export counts the same way: a row per approved assessment by default.
+    let export = |query: &str| {
+        let resp = reqwest::blocking::Client::new()
+            .get(format!("{}/api/v1/rounds/R1/export.csv{query}", hq.url))
+            .bearer_auth(&admin)
+            .send()
+            .unwrap();
+        resp.text().unwrap().lines().skip(2).map(|l| l.split(',').nth(2).unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(export(""), [TRIPOLI], "the export for HDX carries approved figures only");
+    assert_eq!(export("?include=all"), [TRIPOLI, "LY021105"], "asked for, drafts too; never the voided assessment");
 }

@@ -615,6 +615,39 @@ struct TotalsQuery {
     include: Option<String>,
 }
 
+/// Which assessments a figure (totals, an export) counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Include {
+    /// Approved ones: the figures a round stands on. The default.
+    Approved,
+    /// Drafts, submitted and returned ones too, on request and marked.
+    All,
+}
+
+impl Include {
+    fn parse(query: Option<&str>) -> Result<Self, AppError> {
+        match query {
+            None | Some("approved") => Ok(Self::Approved),
+            Some("all") => Ok(Self::All),
+            Some(_) => Err(AppError::bad_request("malformed_query", "include is `approved` or `all`")),
+        }
+    }
+
+    /// A voided assessment is a tombstone: its figures never count.
+    fn counts(self, status: AssessmentStatus) -> bool {
+        match status {
+            AssessmentStatus::Approved => true,
+            AssessmentStatus::Draft | AssessmentStatus::Submitted | AssessmentStatus::Returned => self == Self::All,
+            AssessmentStatus::Voided | AssessmentStatus::NotStarted => false,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    include: Option<String>,
+}
+
 #[derive(Debug, serde::Serialize)]
 struct LocationTotals {
     location: dtm_sync::api::LocationRef,
@@ -639,24 +672,14 @@ async fn round_totals(
     if !(1..=3).contains(&level) {
         return Err(AppError::bad_request("malformed_query", "level is 1 (region), 2 (mantika) or 3 (baladiya)"));
     }
-    let all = match q.include.as_deref() {
-        None | Some("approved") => false,
-        Some("all") => true,
-        Some(_) => return Err(AppError::bad_request("malformed_query", "include is `approved` or `all`")),
-    };
+    let include = Include::parse(q.include.as_deref())?;
     find_round(&state, &code).await?;
     let stored = state.storage.round_assessments(&code, &caller.scope).await?;
     let fields: Vec<&str> = dtm_core::hxl::COUNT_TAGS.iter().map(|(_, f)| *f).collect();
-    // A voided assessment is a tombstone: its figures never count.
-    let counted = |status: AssessmentStatus| match status {
-        AssessmentStatus::Approved => true,
-        AssessmentStatus::Draft | AssessmentStatus::Submitted | AssessmentStatus::Returned => all,
-        AssessmentStatus::Voided | AssessmentStatus::NotStarted => false,
-    };
     let mut unapproved: Vec<Pcode> = Vec::new();
     let values: Vec<(Pcode, std::collections::BTreeMap<String, dtm_core::FieldValue>)> = stored
         .into_iter()
-        .filter(|s| (s.key.form == "baladiya" || s.key.form == "muhalla") && counted(s.status))
+        .filter(|s| (s.key.form == "baladiya" || s.key.form == "muhalla") && include.counts(s.status))
         .inspect(|s| {
             if s.status != AssessmentStatus::Approved {
                 unapproved.push(s.key.location.clone());
@@ -695,18 +718,21 @@ async fn search_locations(_caller: Caller, Query(q): Query<SearchQuery>) -> Json
     )
 }
 
-/// The round's figures as HXL-tagged CSV (for HDX), one row per baladiya and muhalla
-/// assessment in the caller's scope. The tags are the ones the import reads, so an
+/// The round's figures as HXL-tagged CSV (for HDX), one row per approved baladiya and
+/// muhalla assessment in the caller's scope (`include=all` adds drafts, submitted and
+/// returned ones; voided ones never). The tags are the ones the import reads, so an
 /// export imports back unchanged.
 async fn export_csv(
     State(state): State<AppState>,
     caller: Caller,
     Path(code): Path<String>,
+    Query(q): Query<ExportQuery>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
     if !caller.role.reviews() {
         return Err(AppError::forbidden("exports are for supervisors and admins"));
     }
+    let include = Include::parse(q.include.as_deref())?;
     find_round(&state, &code).await?;
     let stored = state.storage.round_assessments(&code, &caller.scope).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
@@ -717,7 +743,8 @@ async fn export_csv(
     let io = |e: csv::Error| AppError::Internal(e.into());
     out.write_record(&header).map_err(io)?;
     out.write_record(&tags).map_err(io)?;
-    for s in stored.iter().filter(|s| s.key.form == "baladiya" || s.key.form == "muhalla") {
+    for s in stored.iter().filter(|s| (s.key.form == "baladiya" || s.key.form == "muhalla") && include.counts(s.status))
+    {
         let loc = &s.key.location;
         let baladiya = loc.ancestor(3).map(|p| p.to_string()).unwrap_or_default();
         let muhalla = if loc.level() == 4 { loc.to_string() } else { String::new() };

@@ -74,7 +74,7 @@ export interface Backend {
   /** Approved figures unless `include` is `'all'` (drafts, submitted and returned too). */
   totals(round: string, level: TotalsLevel, include?: TotalsInclude): Promise<LocationTotals[]>;
   /** The round as an HXL-tagged CSV file. */
-  exportCsv(round: string): Promise<CsvExport>;
+  exportCsv(round: string, include?: TotalsInclude): Promise<CsvExport>;
 }
 
 /** A downloaded export: the file and the name to save it under. */

@@ -188,8 +188,9 @@ export class HttpBackend implements Backend {
     const all = include === 'all' ? '&include=all' : '';
     return this.request<LocationTotals[]>('GET', `/rounds/${encodeURIComponent(round)}/totals?level=${level}${all}`);
   }
-  async exportCsv(round: string): Promise<CsvExport> {
-    const res = await this.send('GET', `/rounds/${encodeURIComponent(round)}/export.csv`, undefined, undefined, 'text/csv');
+  async exportCsv(round: string, include: TotalsInclude = 'approved'): Promise<CsvExport> {
+    const all = include === 'all' ? '?include=all' : '';
+    const res = await this.send('GET', `/rounds/${encodeURIComponent(round)}/export.csv${all}`, undefined, undefined, 'text/csv');
     const blob = await res.blob();
     return { blob, filename: attachmentName(res.headers.get('Content-Disposition')) ?? `dtm-${round}-hxl.csv` };
   }

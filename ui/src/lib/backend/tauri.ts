@@ -119,7 +119,7 @@ export class TauriBackend implements Backend {
   async totals(_round: string, _level: TotalsLevel, _include?: TotalsInclude): Promise<LocationTotals[]> {
     throw BackendError.unsupported('totals');
   }
-  async exportCsv(_round: string): Promise<CsvExport> {
+  async exportCsv(_round: string, _include?: TotalsInclude): Promise<CsvExport> {
     throw BackendError.unsupported('exportCsv');
   }
 }
