@@ -24,6 +24,11 @@ pub const COUNT_TAGS: &[(&str, &str)] = &[
     ("#affected+migrants+children", "mig_children"),
 ];
 
+/// The form fields of [`COUNT_TAGS`], in their order: what totals and exports sum.
+pub fn count_fields() -> Vec<&'static str> {
+    COUNT_TAGS.iter().map(|(_, f)| *f).collect()
+}
+
 /// A tag in canonical form: lower case, no spaces, attributes sorted, so that
 /// `#affected +ind +idps` and `#affected+idps+ind` are the same column.
 pub fn canonical(tag: &str) -> String {

@@ -9,7 +9,7 @@
 
 use crate::merge::{base_ahead, edit_outcome, merge_field, EditOutcome, FieldVersion, IncomingWrite, MergeOutcome};
 use crate::workflow::{self, AssessmentStatus};
-use crate::{FieldValue, Hlc, Issue, Round};
+use crate::{AssessmentKey, FieldValue, Hlc, Issue, Round};
 use std::collections::BTreeMap;
 
 /// An assessment as HQ holds it, as far as a plan needs: its status and the current
@@ -127,14 +127,13 @@ impl OpPlan {
     }
 }
 
-/// Decides what `op` does to the assessment `key` (for messages) of `form` in `round`,
-/// given what HQ holds of it (`None`: nothing yet). `blockers` are the submission
-/// blockers of the held values (the caller computes them for a submit only: they
-/// need the previous round and the child assessments, which are IO).
+/// Decides what `op` does to the assessment `key` in `round`, given what HQ holds of
+/// it (`None`: nothing yet). `blockers` are the submission blockers of the held values
+/// (the caller computes them for a submit only: they need the previous round and the
+/// child assessments, which are IO).
 pub fn plan_op(
     round: &Round,
-    form: &str,
-    key: &str,
+    key: &AssessmentKey,
     held: Option<&Held>,
     op: &Incoming<'_>,
     blockers: &[Issue],
@@ -147,6 +146,7 @@ pub fn plan_op(
             format!("round {} is {}", round.code, round.status.as_str()),
         );
     }
+    let form = &key.form;
     let Some(form_version) = round.form_version(form) else {
         return OpPlan::rejected(status, "unknown_form", format!("round {} does not use form {form}", round.code));
     };
@@ -387,8 +387,12 @@ mod tests {
         }
     }
 
+    fn key() -> AssessmentKey {
+        AssessmentKey::new("R1", "baladiya", crate::Pcode::parse("LY021104").unwrap())
+    }
+
     fn plan(held: Option<&Held>, op: &Incoming<'_>) -> OpPlan {
-        plan_op(&round(), "baladiya", "R1/baladiya/LY021104", held, op, &[])
+        plan_op(&round(), &key(), held, op, &[])
     }
 
     fn edit<'a>(device: &'a str, millis: u64, change: Change<'a>) -> Incoming<'a> {
@@ -441,7 +445,7 @@ mod tests {
     fn a_closed_round_refuses_every_operation_and_writes_nothing() {
         let mut r = round();
         r.status = RoundStatus::Closed;
-        let p = plan_op(&r, "baladiya", "k", None, &edit("a", 1, Change::Submit), &[]);
+        let p = plan_op(&r, &key(), None, &edit("a", 1, Change::Submit), &[]);
         assert_eq!((p.outcome, p.code.as_deref(), p.touch), (Outcome::Rejected, Some("round_not_open"), false));
     }
 

@@ -590,7 +590,7 @@ pub async fn import_file(
         Ok(checked) => checked,
         Err(errors) => return Ok(Err(errors)),
     };
-    let fields: Vec<&str> = dtm_core::hxl::COUNT_TAGS.iter().map(|(_, f)| *f).collect();
+    let fields = hxl::count_fields();
     let national = dtm_core::totals::national(dtm_core::totals::by_level(
         checked.records.iter().map(|r| (&r.location, &r.values)),
         1,
@@ -675,7 +675,7 @@ async fn round_totals(
     let include = Include::parse(q.include.as_deref())?;
     find_round(&state, &code).await?;
     let stored = state.storage.round_assessments(&code, &caller.scope).await?;
-    let fields: Vec<&str> = dtm_core::hxl::COUNT_TAGS.iter().map(|(_, f)| *f).collect();
+    let fields = hxl::count_fields();
     let mut unapproved: Vec<Pcode> = Vec::new();
     let values: Vec<(Pcode, std::collections::BTreeMap<String, dtm_core::FieldValue>)> = stored
         .into_iter()
@@ -738,7 +738,7 @@ async fn export_csv(
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["region", "mantika", "baladiya", "muhalla", "round"];
     let mut tags = vec![hxl::ADM1, hxl::ADM2, hxl::ADM3, hxl::ADM4, hxl::ROUND];
-    header.extend(hxl::COUNT_TAGS.iter().map(|(_, f)| *f));
+    header.extend(hxl::count_fields());
     tags.extend(hxl::COUNT_TAGS.iter().map(|(t, _)| *t));
     let io = |e: csv::Error| AppError::Internal(e.into());
     out.write_record(&header).map_err(io)?;
