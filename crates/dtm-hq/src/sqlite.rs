@@ -182,7 +182,7 @@ fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
         code: r.get(0)?,
         number: r.get(1)?,
         title: r.get(2)?,
-        status: sqlite::parse_enum(0, &status, RoundStatus::parse)?,
+        status: sqlite::parse_enum(3, &status, RoundStatus::parse)?,
         window_start: r.get(4)?,
         window_end: r.get(5)?,
         forms: forms.into_iter().map(|f| (f.form, f.version)).collect(),
@@ -205,7 +205,7 @@ fn head(conn: &Connection, key: &AssessmentKey) -> rusqlite::Result<Option<Head>
     conn.prepare_cached("SELECT id, status FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?
         .query_row(params![key.round, key.form, key.location.as_str()], |r| {
             let status: String = r.get(1)?;
-            Ok(Head { id: r.get(0)?, status: sqlite::parse_enum(0, &status, AssessmentStatus::parse)? })
+            Ok(Head { id: r.get(0)?, status: sqlite::parse_enum(1, &status, AssessmentStatus::parse)? })
         })
         .optional()
 }
@@ -274,7 +274,7 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
             Ok(WireComment {
                 id: r.get(0)?,
                 author: r.get(1)?,
-                role: sqlite::parse_enum(0, &role, Role::parse)?,
+                role: sqlite::parse_enum(2, &role, Role::parse)?,
                 decision: match decision.as_deref() {
                     Some("approve") => Some(ReviewDecision::Approve),
                     Some("return") => Some(ReviewDecision::Return),
@@ -289,7 +289,7 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?;
     Ok(AssessmentSnapshot {
         key: AssessmentKey { round, form, location },
-        status: sqlite::parse_enum(0, &status, AssessmentStatus::parse)?,
+        status: sqlite::parse_enum(3, &status, AssessmentStatus::parse)?,
         form_version,
         version,
         open_conflicts,
@@ -298,7 +298,6 @@ fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> 
     })
 }
 
-/// Creates or updates a round's row.
 /// Creates a round inside a transaction; refuses a code or number already used.
 fn create_round(tx: &Transaction<'_>, round: &Round) -> Result<()> {
     let taken: bool = tx.query_row(
@@ -316,6 +315,7 @@ fn create_round(tx: &Transaction<'_>, round: &Round) -> Result<()> {
     Ok(())
 }
 
+/// Creates or updates a round's row.
 fn write_round(conn: &Connection, round: &Round) -> rusqlite::Result<()> {
     let forms = dtm_sync::wire::RoundInfo::from(round).forms;
     conn.execute(
@@ -639,7 +639,7 @@ fn apply_op(
         _ => vec![],
     };
     let incoming = Incoming { author: &caller.username, device: &caller.device_id, hlc: op.hlc, change };
-    let plan = plan_op(round, &key.form, &key.to_string(), held.as_ref(), &incoming, &blockers);
+    let plan = plan_op(round, key, held.as_ref(), &incoming, &blockers);
     write_plan(tx, head.as_ref(), &mut doc, &plan, caller, op, now)?;
     let outcome = match plan.outcome {
         PlanOutcome::Applied => Outcome::Applied,
@@ -755,8 +755,8 @@ impl HqStorage for SqliteHq {
                         User {
                             username: r.get(0)?,
                             display_name: r.get(1)?,
-                            role: sqlite::parse_enum(0, &role, Role::parse)?,
-                            scope: serde_json::from_str(&scope).unwrap_or_default(),
+                            role: sqlite::parse_enum(2, &role, Role::parse)?,
+                            scope: sqlite::parse_json(3, &scope)?,
                         },
                         r.get(4)?,
                     ))
@@ -819,7 +819,7 @@ impl HqStorage for SqliteHq {
                     Ok(Caller {
                         username: r.get(0)?,
                         display_name: r.get(1)?,
-                        role: sqlite::parse_enum(0, &role, Role::parse)?,
+                        role: sqlite::parse_enum(2, &role, Role::parse)?,
                         scope: Scope::new(sqlite::parse_json::<Vec<String>>(3, &scope)?),
                         device_id: r.get(4)?,
                     })
@@ -860,7 +860,7 @@ impl HqStorage for SqliteHq {
 
     async fn login_failures(&self, username: &str) -> Result<LoginFailures> {
         let username = username.to_owned();
-        self.with(move |c| Ok(read_login_failures(c, &username)?)).await
+        self.read(move |c| Ok(read_login_failures(c, &username)?)).await
     }
 
     async fn update_login_failures(

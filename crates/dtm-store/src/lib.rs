@@ -277,7 +277,8 @@ pub struct RejectedOp {
     pub key: AssessmentKey,
     /// The fields an edit wrote, comma-separated.
     pub field: Option<String>,
-    pub state: String,
+    /// Refused, in conflict or superseded (never `Applied`: applied ones leave the outbox).
+    pub state: OpOutcome,
     pub code: String,
     pub reason: String,
 }
@@ -759,13 +760,7 @@ impl Store {
                 seq: r.get(1)?,
                 key: key_from_row(r, 2)?,
                 kind: r.get(5)?,
-                outcome: OpOutcome::parse(&outcome).ok_or_else(|| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        6,
-                        rusqlite::types::Type::Text,
-                        format!("`{outcome}` is not an outcome").into(),
-                    )
-                })?,
+                outcome: crate::sqlite::parse_enum(6, &outcome, OpOutcome::parse)?,
                 duplicate: r.get(7)?,
                 code: r.get(8)?,
                 reason: r.get(9)?,
@@ -796,7 +791,7 @@ impl Store {
                 op_id: r.get(0)?,
                 key: key_from_row(r, 1)?,
                 field,
-                state: r.get(5)?,
+                state: crate::sqlite::parse_enum(5, &r.get::<_, String>(5)?, OpOutcome::parse)?,
                 code: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
                 reason: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
             })
@@ -965,7 +960,7 @@ fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
         code: r.get(0)?,
         number: r.get(1)?,
         title: r.get(2)?,
-        status: crate::sqlite::parse_enum(0, &status, RoundStatus::parse)?,
+        status: crate::sqlite::parse_enum(3, &status, RoundStatus::parse)?,
         window_start: r.get(4)?,
         window_end: r.get(5)?,
         forms: serde_json::from_str(&forms).unwrap_or_default(),

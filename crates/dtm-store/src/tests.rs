@@ -399,7 +399,7 @@ fn refusals_conflicts_and_superseded_edits_are_counted_apart() {
         (0, 1, 2, 1),
         "a refusal, a conflict and a superseded edit ask different things of the enumerator"
     );
-    let states: Vec<String> = store.rejected_ops().unwrap().into_iter().map(|o| o.state).collect();
+    let states: Vec<String> = store.rejected_ops().unwrap().into_iter().map(|o| o.state.as_str().to_owned()).collect();
     assert_eq!(states, ["conflict", "conflict", "rejected", "superseded"], "each set-aside operation says which");
 }
 

@@ -354,7 +354,7 @@ impl Device {
                 op_id: r.op_id,
                 key: r.key,
                 field: r.field,
-                state: OpOutcome::parse(&r.state).map(api_outcome).unwrap_or_default(),
+                state: api_outcome(r.state),
                 code: r.code,
                 reason: r.reason,
             })
