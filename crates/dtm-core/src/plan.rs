@@ -85,14 +85,14 @@ pub enum Outcome {
 
 /// Everything an operation does, for a store to write in one transaction.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OpPlan {
+pub struct OpPlan<'a> {
     pub outcome: Outcome,
     pub code: Option<String>,
     pub reason: Option<String>,
     /// Creates the assessment with this form version (its first edit).
     pub create: Option<u32>,
-    /// Field → (value, the version it is written at).
-    pub writes: BTreeMap<String, (FieldValue, u64)>,
+    /// Field → (value, the version it is written at), borrowed from the operation.
+    pub writes: BTreeMap<&'a str, (&'a FieldValue, u64)>,
     pub conflicts: Vec<PlannedConflict>,
     /// The status after the operation.
     pub status: AssessmentStatus,
@@ -102,7 +102,7 @@ pub struct OpPlan {
     pub comment: Option<String>,
 }
 
-impl OpPlan {
+impl OpPlan<'_> {
     fn nothing(status: AssessmentStatus) -> Self {
         OpPlan {
             outcome: Outcome::Applied,
@@ -131,13 +131,13 @@ impl OpPlan {
 /// it (`None`: nothing yet). `blockers` are the submission blockers of the held values
 /// (the caller computes them for a submit only: they need the previous round and the
 /// child assessments, which are IO).
-pub fn plan_op(
+pub fn plan_op<'a>(
     round: &Round,
     key: &AssessmentKey,
     held: Option<&Held>,
-    op: &Incoming<'_>,
+    op: &Incoming<'a>,
     blockers: &[Issue],
-) -> OpPlan {
+) -> OpPlan<'a> {
     let status = held.map_or(AssessmentStatus::NotStarted, |h| h.status);
     if !round.accepts_field_edits() {
         return OpPlan::rejected(
@@ -176,7 +176,7 @@ pub fn plan_op(
                 // The first edit: with nothing to merge against, every field is version 1.
                 Ok(next) => OpPlan {
                     create: Some(form_version),
-                    writes: values.iter().map(|(f, v)| (f.clone(), (v.clone(), 1))).collect(),
+                    writes: values.iter().map(|(f, v)| (f.as_str(), (v, 1))).collect(),
                     touch: true,
                     ..OpPlan::nothing(next)
                 },
@@ -236,14 +236,14 @@ pub fn plan_op(
 }
 
 /// An edit of an assessment HQ holds, merged field by field.
-fn plan_edit(
+fn plan_edit<'a>(
     held: &Held,
     op: &Incoming<'_>,
-    values: &BTreeMap<String, FieldValue>,
+    values: &'a BTreeMap<String, FieldValue>,
     bases: &BTreeMap<String, u64>,
     status: AssessmentStatus,
     next: AssessmentStatus,
-) -> OpPlan {
+) -> OpPlan<'a> {
     let mut plan = OpPlan::nothing(next);
     let mut merges = Vec::with_capacity(values.len());
     let mut superseded: Vec<&str> = Vec::new();
@@ -259,7 +259,7 @@ fn plan_edit(
             MergeOutcome::Unchanged | MergeOutcome::BaseAhead => {}
             MergeOutcome::Superseded => superseded.push(field),
             MergeOutcome::Apply => {
-                plan.writes.insert(field.clone(), (value.clone(), current.map_or(0, |c| c.version) + 1));
+                plan.writes.insert(field, (value, current.map_or(0, |c| c.version) + 1));
             }
             MergeOutcome::Conflict => {
                 // merge_field answers Conflict only against a current version.
@@ -346,7 +346,7 @@ pub fn plan_settlement(
 impl Held {
     /// The state after a plan, as a store writes it: the model the property tests
     /// converge, and a statement of what each part of a plan means.
-    pub fn after(held: Option<&Held>, plan: &OpPlan, op: &Incoming<'_>) -> Option<Held> {
+    pub fn after(held: Option<&Held>, plan: &OpPlan<'_>, op: &Incoming<'_>) -> Option<Held> {
         if plan.outcome == Outcome::Rejected || (held.is_none() && plan.create.is_none()) {
             return held.cloned();
         }
@@ -354,9 +354,9 @@ impl Held {
         next.status = plan.status;
         for (field, (value, version)) in &plan.writes {
             next.fields.insert(
-                field.clone(),
+                (*field).to_owned(),
                 FieldVersion {
-                    value: value.clone(),
+                    value: (*value).clone(),
                     version: *version,
                     author: op.author.to_owned(),
                     device: op.device.to_owned(),
@@ -391,7 +391,7 @@ mod tests {
         AssessmentKey::new("R1", "baladiya", crate::Pcode::parse("LY021104").unwrap())
     }
 
-    fn plan(held: Option<&Held>, op: &Incoming<'_>) -> OpPlan {
+    fn plan<'a>(held: Option<&Held>, op: &Incoming<'a>) -> OpPlan<'a> {
         plan_op(&round(), &key(), held, op, &[])
     }
 
@@ -405,7 +405,7 @@ mod tests {
         let bases = BTreeMap::new();
         let p = plan(None, &edit("a", 1, Change::Edit { values: &values, bases: &bases }));
         assert_eq!((p.outcome, p.create, p.status), (Outcome::Applied, Some(2), AssessmentStatus::Draft));
-        assert_eq!(p.writes["idp_ind"], (json!(9), 1));
+        assert_eq!(p.writes["idp_ind"], (&json!(9), 1));
     }
 
     #[test]

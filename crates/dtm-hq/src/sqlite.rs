@@ -551,21 +551,23 @@ struct Author<'a> {
     hlc: Hlc,
 }
 
-/// Writes an assessment HQ does not have yet, every field at version 1, in one row
-/// together with the change that wrote them, and returns its id.
+/// Writes an assessment HQ does not have yet, its fields at the versions given (1 for a
+/// first edit or an import), in one row together with the change that wrote them, and
+/// returns its id.
 #[allow(clippy::too_many_arguments)] // one new row, column by column
 fn insert_assessment(
     tx: &Transaction<'_>,
     key: &AssessmentKey,
     status: AssessmentStatus,
     form_version: u32,
-    values: &BTreeMap<String, FieldValue>,
+    writes: &BTreeMap<&str, (&FieldValue, u64)>,
     author: &Author<'_>,
     now: &str,
 ) -> rusqlite::Result<i64> {
     // One writer at a time (the transaction is IMMEDIATE), so the next id is ours.
     let change: i64 = tx.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM changes")?.query_row([], |r| r.get(0))?;
-    let doc: Doc = values.iter().map(|(f, v)| (f.clone(), DocField(v.clone(), 1, change))).collect();
+    let doc: Doc =
+        writes.iter().map(|(f, (v, version))| ((*f).to_owned(), DocField((*v).clone(), *version, change))).collect();
     let seq = next_change_seq(tx)?;
     tx.prepare_cached(
         "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq, created_at, updated_at,
@@ -583,8 +585,7 @@ fn insert_assessment(
         serde_json::to_string(&doc).expect("values serialise")
     ])?;
     let id = tx.last_insert_rowid();
-    let writes: BTreeMap<&str, (&FieldValue, u64)> = values.iter().map(|(f, v)| (f.as_str(), (v, 1))).collect();
-    insert_change(tx, Some(change), id, author.op_id, author.name, author.device, author.hlc, now, &writes)?;
+    insert_change(tx, Some(change), id, author.op_id, author.name, author.device, author.hlc, now, writes)?;
     Ok(id)
 }
 
@@ -675,10 +676,9 @@ fn write_plan(
     if plan.outcome == PlanOutcome::Rejected {
         return Ok(());
     }
-    if let (Some(form_version), OpBody::Edit { values, .. }) = (plan.create, &op.body) {
-        // A first edit writes every value it carries at version 1 (the plan's writes).
+    if let Some(form_version) = plan.create {
         let author = Author { op_id: Some(&op.op_id), name: &caller.username, device: &caller.device_id, hlc: op.hlc };
-        insert_assessment(tx, &op.key, plan.status, form_version, values, &author, now)?;
+        insert_assessment(tx, &op.key, plan.status, form_version, &plan.writes, &author, now)?;
         return Ok(());
     }
     let Some(head) = head else { return Ok(()) };
@@ -693,8 +693,6 @@ fn write_plan(
     }
     let written = !plan.writes.is_empty();
     if written {
-        let writes: BTreeMap<&str, (&FieldValue, u64)> =
-            plan.writes.iter().map(|(f, (v, version))| (f.as_str(), (v, *version))).collect();
         let change = insert_change(
             tx,
             None,
@@ -704,10 +702,10 @@ fn write_plan(
             &caller.device_id,
             op.hlc,
             now,
-            &writes,
+            &plan.writes,
         )?;
         for (field, (value, version)) in &plan.writes {
-            doc.insert(field.clone(), DocField(value.clone(), *version, change));
+            doc.insert((*field).to_owned(), DocField((*value).clone(), *version, change));
         }
     }
     if plan.touch {
@@ -953,7 +951,9 @@ impl HqStorage for SqliteHq {
                     });
                 }
                 let by = Author { op_id: None, name: &author, device: "import", hlc: Hlc::default() };
-                insert_assessment(&tx, &key, AssessmentStatus::Approved, r.form_version, &r.values, &by, &now)?;
+                // An imported assessment is new: every figure at version 1.
+                let writes = r.values.iter().map(|(f, v)| (f.as_str(), (v, 1))).collect();
+                insert_assessment(&tx, &key, AssessmentStatus::Approved, r.form_version, &writes, &by, &now)?;
             }
             tx.execute(
                 "INSERT INTO access_log (at, actor, action, target) VALUES (?1, ?2, 'import_round', ?3)",
