@@ -224,8 +224,8 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<Ce
     if !errors.is_empty() {
         return Err(errors);
     }
-    for (location, issue) in aggregate_warnings(&records) {
-        let row = records.iter().find(|r| r.location == location && r.form == "baladiya").map_or(0, |r| r.row);
+    for (record, issue) in aggregate_warnings(&records) {
+        let row = record.row;
         let field = issue.rule.strip_prefix("aggregate:").unwrap_or_default();
         let col = counts.iter().find(|(_, _, f)| *f == field);
         warnings.push(err(row, col.map(|c| c.0), col.map_or("", |c| c.1), &issue.rule, issue.message.en));
@@ -236,7 +236,7 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<Ce
 
 /// Baladiya totals that differ from the sum of their muhallas in the same file:
 /// warnings, shown in the import report, never a reason to refuse the file.
-pub fn aggregate_warnings(records: &[ImportRecord]) -> Vec<(Pcode, Issue)> {
+pub fn aggregate_warnings(records: &[ImportRecord]) -> Vec<(&ImportRecord, Issue)> {
     let mut out = Vec::new();
     for r in records.iter().filter(|r| r.form == "baladiya") {
         let Some(form) = FormDef::builtin(&r.form, r.form_version) else { continue };
@@ -247,7 +247,7 @@ pub fn aggregate_warnings(records: &[ImportRecord]) -> Vec<(Pcode, Issue)> {
             .collect();
         let ctx = Context { previous: None, children: Some(&children) };
         for issue in form.check(&r.values, ctx).into_iter().filter(|i| i.rule.starts_with("aggregate:")) {
-            out.push((r.location.clone(), issue));
+            out.push((r, issue));
         }
     }
     out
