@@ -206,7 +206,9 @@ pub async fn json_errors(resp: Response) -> Response {
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 pub async fn limit_uri(req: Request, next: axum::middleware::Next) -> Response {
-    if req.uri().to_string().len() > MAX_URI_BYTES {
+    // The request target as sent (origin form: path and query), measured without copying.
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
         return AppError::new(
             StatusCode::URI_TOO_LONG,
             "uri_too_long",
