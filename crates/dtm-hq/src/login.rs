@@ -4,7 +4,7 @@
 use crate::auth;
 use crate::error::{ApiJson, AppError};
 use crate::login_guard::{Failures, HashSlots, LoginPolicy, RateLimits, Refusal};
-use crate::routes::AppState;
+use crate::routes::{iso, AppState};
 use crate::session::{self, ClientAddress, Presented};
 use crate::storage::{Caller, LoginFailures, NewDevice};
 use axum::extract::{FromRequestParts, Path, State};
@@ -37,10 +37,6 @@ impl LoginThrottle {
         // The buckets are counters; one left half-updated by a panic is still usable.
         self.limits.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-fn iso(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).expect("UTC time formats")
 }
 
 fn failures_of(stored: LoginFailures) -> Failures {

@@ -57,7 +57,8 @@ impl AppState {
     }
 }
 
-fn iso(t: OffsetDateTime) -> String {
+/// A time as HQ stores and sends it (RFC 3339, UTC).
+pub(crate) fn iso(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).expect("UTC time formats")
 }
 
