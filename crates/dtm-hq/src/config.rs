@@ -36,10 +36,7 @@ impl Default for Settings {
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // A database URL can carry a password.
-        let database = match self.database.split_once('@') {
-            Some((_, host)) if self.database.contains("://") => format!("***@{host}"),
-            _ => self.database.clone(),
-        };
+        let database = crate::redact(&self.database);
         f.debug_struct("Settings")
             .field("listen", &self.listen)
             .field("database", &database)

@@ -16,8 +16,6 @@ use dtm_core::text::{self, TextKind};
 use dtm_core::Role;
 use dtm_sync::wire::{LoginRequest, LoginResponse};
 use std::sync::Mutex;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 /// What HQ holds in memory about logins: the policy, the rate-limit buckets and the
 /// slots password hashes run in.
@@ -42,12 +40,12 @@ impl LoginThrottle {
 fn failures_of(stored: LoginFailures) -> Failures {
     Failures {
         count: stored.count,
-        locked_until: stored.locked_until.and_then(|t| OffsetDateTime::parse(&t, &Rfc3339).ok()),
+        locked_until: stored.locked_until,
     }
 }
 
 fn stored(f: Failures) -> LoginFailures {
-    LoginFailures { count: f.count, locked_until: f.locked_until.map(iso) }
+    LoginFailures { count: f.count, locked_until: f.locked_until }
 }
 
 /// 429 with `Retry-After`, in the API's error format.
@@ -91,7 +89,7 @@ pub async fn login(
         text::check(TextKind::Name, "device_name", name)?;
     }
     let throttle = state.login.clone();
-    let now = (state.clock)();
+    let now = state.now();
     if let Err(refusal) = throttle.limits().admit(address, &req.username, now, &throttle.policy) {
         return Ok(refused(refusal));
     }
@@ -128,7 +126,7 @@ pub async fn login(
     }
     let token = auth::new_token();
     let lifetime = time::Duration::days(state.settings.token_days);
-    let expires_at = iso(now + lifetime);
+    let expires_at = now + lifetime;
     // The device's own stable id when it sends one; a browser gets a fresh id per login.
     let wanted = req
         .device_id
@@ -141,17 +139,17 @@ pub async fn login(
             username: user.username.clone(),
             name: req.device_name,
             token_hash: auth::token_hash(&token),
-            created_at: iso(now),
-            expires_at: expires_at.clone(),
+            created_at: now,
+            expires_at,
         })
         .await?;
     if session::from_dashboard(&headers) {
         // The dashboard's token goes only into an HttpOnly cookie, out of script's reach.
         let cookie = session::set_cookie(&headers, &token, lifetime);
-        let body = LoginResponse { token: String::new(), user, device_id, expires_at };
+        let body = LoginResponse { token: String::new(), user, device_id, expires_at: iso(expires_at) };
         return Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response());
     }
-    Ok(Json(LoginResponse { token, user, device_id, expires_at }).into_response())
+    Ok(Json(LoginResponse { token, user, device_id, expires_at: iso(expires_at) }).into_response())
 }
 
 /// The token a request presents, whether or not it is still valid: what a logout ends.
@@ -173,7 +171,7 @@ pub async fn logout(
     headers: HeaderMap,
     PresentedToken(presented): PresentedToken,
 ) -> Result<Response, AppError> {
-    state.storage.end_session(&auth::token_hash(presented.token()), &state.now()).await?;
+    state.storage.end_session(&auth::token_hash(presented.token()), state.now()).await?;
     Ok(match presented {
         Presented::Cookie(_) => {
             (StatusCode::NO_CONTENT, [(header::SET_COOKIE, session::clear_cookie(&headers))]).into_response()
@@ -193,6 +191,6 @@ pub async fn unlock_user(
     }
     state.storage.unlock_user(&username).await?;
     state.login.limits().forget_username(&username);
-    state.storage.log_access(&caller.username, "unlock_user", &username, &state.now()).await?;
+    state.storage.log_access(&caller.username, "unlock_user", &username, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,7 +2,6 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use dtm_hq::sqlite::SqliteHq;
 use dtm_hq::storage::HqStorage;
 use dtm_hq::{router, AppState, Settings};
 use std::io::Write;
@@ -26,7 +25,7 @@ enum Command {
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
-        /// SQLite file (the embedded default).
+        /// A SQLite file (the embedded default) or a postgres://user@host/db URL.
         #[arg(long, alias = "db")]
         database: Option<String>,
         /// The built web dashboard (ui/dist).
@@ -39,8 +38,8 @@ enum Command {
     /// Import a past round's figures from a CSV or XLSX with an HXL tag row (see the
     /// README). All or nothing: any error is listed by row and column and nothing is written.
     ImportRound {
-        /// The HQ database (SQLite file).
-        #[arg(long, alias = "db")]
+        /// The HQ database: a SQLite file or a postgres:// URL.
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
         database: String,
         /// The round to import into (planned or closed), e.g. R53.
         #[arg(long)]
@@ -52,6 +51,13 @@ enum Command {
         #[arg(long, default_value = "")]
         window: String,
         file: PathBuf,
+    },
+    /// Create or bring up to date the database's schema, then exit. `serve` does the
+    /// same at start; run this first to upgrade PostgreSQL before starting new processes.
+    Migrate {
+        /// A SQLite file or a postgres:// URL.
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
     },
     /// Manage accounts.
     User {
@@ -65,8 +71,8 @@ enum UserAction {
     /// Clears an account's failed logins and lockout, so its owner can log in again now.
     Unlock {
         username: String,
-        /// The HQ database (SQLite file).
-        #[arg(long, alias = "db")]
+        /// The HQ database: a SQLite file or a postgres:// URL.
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
         database: String,
     },
 }
@@ -85,9 +91,13 @@ async fn main() -> anyhow::Result<()> {
         Command::ImportRound { database, round, create, window, file } => {
             return import_round(&database, &round, create, &window, &file).await;
         }
+        Command::Migrate { database } => {
+            let storage = dtm_hq::open(&database).await?;
+            println!("{} is at the current schema (epoch {})", dtm_hq::redact(&database), storage.epoch().await?);
+            return Ok(());
+        }
         Command::User { action: UserAction::Unlock { username, database } } => {
-            let storage =
-                SqliteHq::open(std::path::Path::new(&database)).with_context(|| format!("opening {database}"))?;
+            let storage = dtm_hq::open(&database).await?;
             storage.unlock_user(&username).await?;
             println!("{username} is unlocked");
             return Ok(());
@@ -103,12 +113,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(u) = ui_dir {
         settings.ui_dir = u;
     }
-    if settings.database.starts_with("postgres://") || settings.database.starts_with("postgresql://") {
-        anyhow::bail!("the PostgreSQL backend is not built yet; use a SQLite file path");
-    }
-    let storage = SqliteHq::open(std::path::Path::new(&settings.database))
-        .with_context(|| format!("opening the HQ database {}", settings.database))?;
-    let storage: Arc<dyn HqStorage> = Arc::new(storage);
+    let storage: Arc<dyn HqStorage> = dtm_hq::open(&settings.database).await?;
     if demo {
         dtm_hq::demo::seed(storage.as_ref()).await.context("adding demo data")?;
         tracing::info!("demo data present: round R1 and accounts enumerator, supervisor, admin");
@@ -152,8 +157,8 @@ async fn import_round(
     file: &std::path::Path,
 ) -> anyhow::Result<()> {
     use dtm_core::{Round, RoundStatus};
-    let storage = SqliteHq::open(std::path::Path::new(database)).with_context(|| format!("opening {database}"))?;
-    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
+    let storage = dtm_hq::open(database).await?;
+    let now = time::OffsetDateTime::now_utc();
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let rounds = storage.rounds().await?;
     let created;
@@ -177,7 +182,7 @@ async fn import_round(
             rounds.iter().find(|r| r.code == code).with_context(|| format!("there is no round {code}"))?,
         ),
     };
-    match dtm_hq::routes::import_file(&storage, target, &bytes, "dtm-hq import-round", &now).await {
+    match dtm_hq::routes::import_file(storage.as_ref(), target, &bytes, "dtm-hq import-round", now).await {
         Ok(Ok(report)) => {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())

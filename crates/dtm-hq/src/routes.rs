@@ -52,15 +52,12 @@ impl AppState {
         self
     }
 
-    pub(crate) fn now(&self) -> String {
-        iso((self.clock)())
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        (self.clock)()
     }
 }
 
-/// A time as HQ stores and sends it (RFC 3339, UTC).
-pub(crate) fn iso(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).expect("UTC time formats")
-}
+pub(crate) use crate::store::iso;
 
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
@@ -132,7 +129,7 @@ impl FromRequestParts<AppState> for Caller {
         let presented = crate::session::presented(parts)?.ok_or_else(AppError::unauthenticated)?;
         state
             .storage
-            .caller(&auth::token_hash(presented.token()), &state.now())
+            .caller(&auth::token_hash(presented.token()), state.now())
             .await?
             .ok_or_else(AppError::unauthenticated)
     }
@@ -268,7 +265,7 @@ async fn round_assessments(
             out.push(parts.summary());
         }
     }
-    state.storage.log_access(&caller.username, "list_assessments", &round, &state.now()).await?;
+    state.storage.log_access(&caller.username, "list_assessments", &round, state.now()).await?;
     Ok(Json(out))
 }
 
@@ -304,7 +301,7 @@ async fn assessment(
         Some(s) => parts_of(s),
         None => not_started(key.clone(), r.form_version(&form).unwrap_or(1)),
     };
-    state.storage.log_access(&caller.username, "read_assessment", &key.to_string(), &state.now()).await?;
+    state.storage.log_access(&caller.username, "read_assessment", &key.to_string(), state.now()).await?;
     Ok(Json(detail_of(&state, parts).await?))
 }
 
@@ -319,7 +316,7 @@ async fn review(
         return Err(AppError::forbidden("only supervisors and admins review assessments"));
     }
     dtm_core::text::check(dtm_core::TextKind::Comment, "comment", &req.comment)?;
-    let snap = state.storage.review(&caller, &key, req.decision, &req.comment, &state.now()).await?;
+    let snap = state.storage.review(&caller, &key, req.decision, &req.comment, state.now()).await?;
     Ok(Json(detail_of(&state, parts_of(snap)).await?))
 }
 
@@ -394,7 +391,7 @@ async fn push(
     for op in &req.ops {
         check_op(&caller, op).map_err(|e| e.for_op(&op.op_id))?;
     }
-    let results = state.storage.push(&caller, req.ops, &state.now()).await?;
+    let results = state.storage.push(&caller, req.ops, state.now()).await?;
     // An older device gets only the outcomes its protocol knows.
     let results = results.into_iter().map(|r| r.for_protocol(protocol)).collect();
     Ok(Json(PushResponse { results }))
@@ -491,7 +488,7 @@ async fn create_round(
         forms: req.forms.into_iter().map(|f| (f.form, f.version)).collect(),
     };
     state.storage.create_round(&round).await?;
-    state.storage.log_access(&caller.username, "create_round", &round.code, &state.now()).await?;
+    state.storage.log_access(&caller.username, "create_round", &round.code, state.now()).await?;
     Ok((StatusCode::CREATED, Json(RoundInfo::from(&round))))
 }
 
@@ -513,7 +510,7 @@ async fn set_round_status(
     state.storage.set_round_status(&code, round.status).await?;
     state
         .storage
-        .log_access(&caller.username, &format!("round_{}", round.status.as_str()), &code, &state.now())
+        .log_access(&caller.username, &format!("round_{}", round.status.as_str()), &code, state.now())
         .await?;
     Ok(Json(RoundInfo::from(&round)))
 }
@@ -530,7 +527,7 @@ async fn import_round(
     require_admin(&caller)?;
     let round = find_round(&state, &code).await?;
     let outcome =
-        import_file(state.storage.as_ref(), ImportTarget::Existing(&round), &body, &caller.username, &state.now())
+        import_file(state.storage.as_ref(), ImportTarget::Existing(&round), &body, &caller.username, state.now())
             .await?;
     Ok(match outcome {
         Ok(report) => Json(report).into_response(),
@@ -574,7 +571,7 @@ pub async fn import_file(
     target: ImportTarget<'_>,
     bytes: &[u8],
     actor: &str,
-    now: &str,
+    now: OffsetDateTime,
 ) -> Result<Result<ImportReport, Vec<dtm_core::import::CellError>>, AppError> {
     let (round, create) = match target {
         ImportTarget::Existing(round) => (round, false),
@@ -689,7 +686,7 @@ async fn round_totals(
         .map(|s| (s.key.location, s.fields.into_iter().map(|(f, v)| (f, v.value)).collect()))
         .collect();
     let totals = dtm_core::totals::by_level(values.iter().map(|(p, v)| (p, v)), level, &fields);
-    state.storage.log_access(&caller.username, "read_totals", &code, &state.now()).await?;
+    state.storage.log_access(&caller.username, "read_totals", &code, state.now()).await?;
     Ok(Json(
         totals
             .into_iter()
@@ -762,7 +759,7 @@ async fn export_csv(
         out.write_record(&record).map_err(io)?;
     }
     let bytes = out.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
-    state.storage.log_access(&caller.username, "export_hxl_csv", &code, &state.now()).await?;
+    state.storage.log_access(&caller.username, "export_hxl_csv", &code, state.now()).await?;
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -822,7 +819,7 @@ async fn resolve_conflict(
             "settling a conflict needs a reason, kept with the decision",
         ));
     }
-    let snap = state.storage.resolve_conflict(&caller, id, settlement, reason.trim(), &state.now()).await?;
+    let snap = state.storage.resolve_conflict(&caller, id, settlement, reason.trim(), state.now()).await?;
     Ok(Json(detail_of(&state, parts_of(snap)).await?))
 }
 
@@ -836,7 +833,7 @@ async fn revoke_device(
     if caller.role != Role::Admin {
         return Err(AppError::forbidden("only an admin revokes devices"));
     }
-    state.storage.revoke_device(&id, &state.now()).await?;
-    state.storage.log_access(&caller.username, "revoke_device", &id, &state.now()).await?;
+    state.storage.revoke_device(&id, state.now()).await?;
+    state.storage.log_access(&caller.username, "revoke_device", &id, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,33 +1,26 @@
-//! HQ storage on SQLite: the embedded default. One connection behind a mutex, used
-//! from blocking threads; SQLite has one writer anyway, which also makes the change
-//! sequence follow commit order.
+//! HQ's storage primitives on one SQLite file: the embedded default. One writer
+//! connection (SQLite has one writer anyway, which also makes the change sequence
+//! follow commit order) and a few read connections beside it: WAL lets them read the
+//! last committed state while a write is in progress.
 
-use crate::storage::{
-    Caller, CheckContext, HqStorage, LoginFailures, NewDevice, NewUser, PullPage, Result, StorageError, Values,
+use crate::service::Hq;
+use crate::storage::{Caller, LoginFailures, NewDevice, NewUser, Result, StorageError};
+use crate::store::{
+    iso, outcome_parse, outcome_str, ChangeAuthor, ChangeFields, DeviceHolder, Doc, DocField, Head, NewAssessment,
+    NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
 };
-use async_trait::async_trait;
-use dtm_core::form::Context;
-use dtm_core::import::ImportRecord;
-use dtm_core::plan::{
-    plan_op, plan_settlement, Change, Held, Incoming, OpPlan, Outcome as PlanOutcome, PlannedConflict, SettlementPlan,
-};
-use dtm_core::workflow;
-use dtm_core::Settlement;
-use dtm_core::{
-    AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, FormDef, Hlc, Pcode, ReviewDecision, Role, Round,
-    RoundStatus, Scope,
-};
-use dtm_store::sqlite::{self, Durability};
+use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope};
+use dtm_store::sqlite::{self, parse_enum, parse_json, Durability};
 use dtm_sync::wire::{
-    AssessmentSnapshot, OpBody, OpResult, Operation, Outcome, RoundForm, User, WireComment, WireField,
+    AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm, User,
+    WireComment, WireField,
 };
-use dtm_sync::wire::{Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
-use std::collections::BTreeMap;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use time::OffsetDateTime;
 
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_hq.sql"),
     include_str!("../migrations/0002_void_conflicts.sql"),
     include_str!("../migrations/0003_documents.sql"),
@@ -35,73 +28,29 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_login_failures.sql"),
 ];
 
-/// One field of an assessment's document: its value, its version, and the `changes`
-/// row that wrote it (who, from which device, when).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct DocField(FieldValue, u64, i64);
-
-/// An assessment's fields, as stored in `assessments.fields`.
-type Doc = BTreeMap<String, DocField>;
-
-fn parse_doc(text: &str) -> rusqlite::Result<Doc> {
-    sqlite::parse_json(0, text)
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Internal(e.into())
+    }
 }
 
-fn load_doc(conn: &Connection, id: i64) -> rusqlite::Result<Doc> {
-    let text: String =
-        conn.prepare_cached("SELECT fields FROM assessments WHERE id = ?1")?.query_row([id], |r| r.get(0))?;
-    parse_doc(&text)
+/// The SQLite backend.
+pub struct Sqlite {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
 }
 
-/// Writes one change (an operation, an import row or a settlement) and returns its id.
-#[allow(clippy::too_many_arguments)] // one row of `changes`, column by column
-fn insert_change(
-    tx: &Transaction<'_>,
-    id: Option<i64>,
-    assessment_id: i64,
-    op_id: Option<&str>,
-    author: &str,
-    device: &str,
-    hlc: Hlc,
-    now: &str,
-    fields: &BTreeMap<&str, (&FieldValue, u64)>,
-) -> rusqlite::Result<i64> {
-    let fields = serde_json::to_string(fields).expect("values serialise");
-    tx.prepare_cached(
-        "INSERT INTO changes (id, assessment_id, op_id, author, device_id, hlc, at, fields)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![id, assessment_id, op_id, author, device, hlc.encode(), now, fields])?;
-    Ok(tx.last_insert_rowid())
-}
-
-/// Who wrote a change: author, device and HLC stamp.
-fn change_author(conn: &Connection, change_id: i64) -> rusqlite::Result<(String, String, Hlc)> {
-    Ok(conn
-        .prepare_cached("SELECT author, device_id, hlc FROM changes WHERE id = ?1")?
-        .query_row([change_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, Hlc::decode(&r.get::<_, String>(2)?).unwrap_or_default()))
-        })
-        .optional()?
-        .unwrap_or_default())
-}
-
-/// HQ on one SQLite file: one writer connection, and a few read connections beside
-/// it (WAL lets readers work while a write is in progress), so a large push does not
-/// hold up every list, detail, pull or sign-in behind it.
-#[derive(Clone)]
-pub struct SqliteHq {
-    conn: Arc<Mutex<Connection>>,
-    readers: Arc<Vec<Mutex<Connection>>>,
-    next_reader: Arc<std::sync::atomic::AtomicUsize>,
-}
+/// HQ on one SQLite file.
+pub type SqliteHq = Hq<Sqlite>;
 
 /// Read connections: as many as the cores, at least two.
 fn reader_count() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get()).max(2)
 }
 
-impl SqliteHq {
+impl Sqlite {
+    /// Opens (creating and migrating as needed) the HQ database at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         // An acknowledged push must survive a power cut: FULL durability.
         let conn = sqlite::open(path, MIGRATIONS, Durability::Full)?;
@@ -120,302 +69,86 @@ impl SqliteHq {
                 Ok(Mutex::new(reader))
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-            readers: Arc::new(readers),
-            next_reader: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-        })
+        Ok(Self { writer: Mutex::new(conn), readers, next_reader: std::sync::atomic::AtomicUsize::new(0) })
     }
+}
 
-    async fn with<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            // Every write is one transaction, so a panic cannot leave half a change behind.
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StorageError::Internal(anyhow::anyhow!("storage task failed: {e}")))?
-    }
-
-    /// Runs a read on one of the read connections: it sees the last committed state
-    /// and never waits for the writer.
-    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
-        let readers = self.readers.clone();
-        let start = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || {
-            // The first free reader from a rotating start; wait on one only if all are busy.
-            let n = readers.len();
-            let guard = (0..n)
-                .find_map(|i| readers[(start + i) % n].try_lock().ok())
-                .unwrap_or_else(|| readers[start % n].lock().unwrap_or_else(|p| p.into_inner()));
-            f(&guard)
-        })
-        .await
-        .map_err(|e| StorageError::Internal(anyhow::anyhow!("storage task failed: {e}")))?
+impl Hq<Sqlite> {
+    /// HQ on the SQLite file at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Ok(Hq::new(Sqlite::open(path)?))
     }
 
     /// Holds the writer until the returned guard is dropped: for tests that show reads
     /// do not wait for a write in progress.
     #[doc(hidden)]
     pub fn hold_writer(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        self.store().writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-fn read_login_failures(conn: &Connection, username: &str) -> rusqlite::Result<LoginFailures> {
-    Ok(conn
-        .prepare_cached("SELECT failures, locked_until FROM login_failures WHERE username = ?1")?
-        .query_row([username], |r| Ok(LoginFailures { count: r.get(0)?, locked_until: r.get(1)? }))
-        .optional()?
-        .unwrap_or_default())
+impl Store for Sqlite {
+    fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        // Every write is one transaction, so a panic cannot leave half a change behind.
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&mut SqliteTx(&tx))?;
+        // Durable (synchronous=FULL) before the answer leaves HQ.
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        // The first free reader from a rotating start; wait on one only if all are busy.
+        let start = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.readers.len();
+        let mut conn = (0..n)
+            .find_map(|i| self.readers[(start + i) % n].try_lock().ok())
+            .unwrap_or_else(|| self.readers[start % n].lock().unwrap_or_else(|p| p.into_inner()));
+        // One snapshot for everything the read looks at.
+        let tx = conn.transaction()?;
+        let out = f(&mut SqliteTx(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
 }
+
+/// The primitives on one open SQLite transaction.
+struct SqliteTx<'c>(&'c Connection);
 
 fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
     let status: String = r.get(3)?;
-    let forms: String = r.get(6)?;
-    let forms: Vec<RoundForm> = serde_json::from_str(&forms).unwrap_or_default();
+    let forms: Vec<RoundForm> = parse_json(6, &r.get::<_, String>(6)?)?;
     Ok(Round {
         code: r.get(0)?,
         number: r.get(1)?,
         title: r.get(2)?,
-        status: sqlite::parse_enum(3, &status, RoundStatus::parse)?,
+        status: parse_enum(3, &status, RoundStatus::parse)?,
         window_start: r.get(4)?,
         window_end: r.get(5)?,
         forms: forms.into_iter().map(|f| (f.form, f.version)).collect(),
     })
 }
 
-fn next_change_seq(tx: &Transaction<'_>) -> rusqlite::Result<u64> {
-    tx.prepare_cached(
-        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_seq' RETURNING CAST(value AS INTEGER)",
-    )?
-    .query_row([], |r| r.get(0))
+fn pcode(column: usize, text: &str) -> rusqlite::Result<Pcode> {
+    Pcode::parse(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
 }
 
-struct Head {
-    id: i64,
-    status: AssessmentStatus,
+fn time_of(column: usize, text: &str) -> rusqlite::Result<OffsetDateTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
 }
 
-fn head(conn: &Connection, key: &AssessmentKey) -> rusqlite::Result<Option<Head>> {
-    conn.prepare_cached("SELECT id, status FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?
-        .query_row(params![key.round, key.form, key.location.as_str()], |r| {
-            let status: String = r.get(1)?;
-            Ok(Head { id: r.get(0)?, status: sqlite::parse_enum(1, &status, AssessmentStatus::parse)? })
-        })
-        .optional()
-}
-
-/// Bumps the assessment's version and gives it a fresh change sequence, so the next
-/// pull carries it; with `doc`, its fields are written too.
-fn touch(
-    tx: &Transaction<'_>,
-    id: i64,
-    status: AssessmentStatus,
-    doc: Option<&Doc>,
-    now: &str,
-) -> rusqlite::Result<()> {
-    let seq = next_change_seq(tx)?;
-    match doc {
-        Some(doc) => tx
-            .prepare_cached(
-                "UPDATE assessments SET status = ?2, version = version + 1, change_seq = ?3, updated_at = ?4, fields = ?5
-                 WHERE id = ?1",
-            )?
-            .execute(params![id, status.as_str(), seq, now, serde_json::to_string(doc).expect("values serialise")])?,
-        None => tx
-            .prepare_cached(
-                "UPDATE assessments SET status = ?2, version = version + 1, change_seq = ?3, updated_at = ?4 WHERE id = ?1",
-            )?
-            .execute(params![id, status.as_str(), seq, now])?,
-    };
-    Ok(())
-}
-
-fn field_values(conn: &Connection, id: i64) -> rusqlite::Result<BTreeMap<String, serde_json::Value>> {
-    Ok(load_doc(conn, id)?.into_iter().map(|(f, d)| (f, d.0)).collect())
-}
-
-fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<AssessmentSnapshot> {
-    #[allow(clippy::type_complexity)] // one row, column by column
-    let (round, form, location, status, form_version, version, doc, open_conflicts): (
-        String,
-        String,
-        String,
-        String,
-        u32,
-        u64,
-        String,
-        u32,
-    ) = conn
-        .prepare_cached(
-            "SELECT round, form, location, status, form_version, version, fields,
-                (SELECT count(*) FROM conflicts c WHERE c.assessment_id = a.id AND c.status = 'open')
-         FROM assessments a WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
-        })?;
-    let fields = parse_doc(&doc)?
-        .into_iter()
-        .map(|(f, DocField(value, version, _))| (f, WireField { value, version }))
-        .collect();
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, author, role, decision, text, at FROM comments WHERE assessment_id = ?1 ORDER BY id",
-    )?;
-    let comments = stmt
-        .query_map([id], |r| {
-            let role: String = r.get(2)?;
-            let decision: Option<String> = r.get(3)?;
-            Ok(WireComment {
-                id: r.get(0)?,
-                author: r.get(1)?,
-                role: sqlite::parse_enum(2, &role, Role::parse)?,
-                decision: match decision.as_deref() {
-                    Some("approve") => Some(ReviewDecision::Approve),
-                    Some("return") => Some(ReviewDecision::Return),
-                    _ => None,
-                },
-                text: r.get(4)?,
-                at: r.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let location = Pcode::parse(&location)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?;
-    Ok(AssessmentSnapshot {
-        key: AssessmentKey { round, form, location },
-        status: sqlite::parse_enum(3, &status, AssessmentStatus::parse)?,
-        form_version,
-        version,
-        open_conflicts,
-        fields,
-        comments,
-    })
-}
-
-/// Creates a round inside a transaction; refuses a code or number already used.
-fn create_round(tx: &Transaction<'_>, round: &Round) -> Result<()> {
-    let taken: bool = tx.query_row(
-        "SELECT count(*) > 0 FROM rounds WHERE code = ?1 OR number = ?2",
-        params![round.code, round.number],
-        |r| r.get(0),
-    )?;
-    if taken {
-        return Err(StorageError::Conflict {
-            code: "round_exists",
-            message: format!("a round with code {} or number {} already exists", round.code, round.number),
-        });
+fn json_value(column: usize, s: Option<String>) -> rusqlite::Result<FieldValue> {
+    match s {
+        Some(s) => parse_json(column, &s),
+        None => Ok(FieldValue::Null),
     }
-    write_round(tx, round)?;
-    Ok(())
-}
-
-/// Creates or updates a round's row.
-fn write_round(conn: &Connection, round: &Round) -> rusqlite::Result<()> {
-    let forms = dtm_sync::wire::RoundInfo::from(round).forms;
-    conn.execute(
-        "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (code) DO UPDATE SET title = excluded.title, status = excluded.status,
-           window_start = excluded.window_start, window_end = excluded.window_end, forms = excluded.forms",
-        params![
-            round.code,
-            round.number,
-            round.title,
-            round.status.as_str(),
-            round.window_start,
-            round.window_end,
-            serde_json::to_string(&forms).expect("forms serialise")
-        ],
-    )?;
-    Ok(())
-}
-
-fn json_value(s: Option<String>) -> serde_json::Value {
-    s.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(serde_json::Value::Null)
-}
-
-fn conflict_row(conn: &Connection, id: i64) -> rusqlite::Result<Conflict> {
-    conn.query_row(
-        "SELECT c.id, a.round, a.form, a.location, c.field, c.base_value, c.current_value, c.current_author,
-                c.current_device, c.current_hlc, c.incoming_value, c.incoming_author, c.incoming_device, c.incoming_hlc,
-                c.created_at, c.status, c.resolution_value, c.resolved_by, c.resolution_reason, c.resolved_at, c.kind
-         FROM conflicts c JOIN assessments a ON a.id = c.assessment_id WHERE c.id = ?1",
-        [id],
-        |r| {
-            let location: String = r.get(3)?;
-            let location = Pcode::parse(&location)
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
-            let status: String = r.get(15)?;
-            let resolved_by: Option<String> = r.get(17)?;
-            Ok(Conflict {
-                id: r.get(0)?,
-                key: AssessmentKey { round: r.get(1)?, form: r.get(2)?, location },
-                field: r.get(4)?,
-                base_value: json_value(r.get(5)?),
-                current: ConflictSide {
-                    value: json_value(r.get(6)?),
-                    author: r.get(7)?,
-                    device: r.get(8)?,
-                    hlc: r.get(9)?,
-                },
-                incoming: ConflictSide {
-                    value: json_value(r.get(10)?),
-                    author: r.get(11)?,
-                    device: r.get(12)?,
-                    hlc: r.get(13)?,
-                },
-                created_at: r.get(14)?,
-                kind: if r.get::<_, String>(20)? == "void" { ConflictKind::Void } else { ConflictKind::Value },
-                status: if status == "resolved" { ConflictStatus::Resolved } else { ConflictStatus::Open },
-                resolution: match resolved_by {
-                    Some(by) => Some(ConflictResolution {
-                        value: json_value(r.get(16)?),
-                        by,
-                        reason: r.get::<_, Option<String>>(18)?.unwrap_or_default(),
-                        at: r.get::<_, Option<String>>(19)?.unwrap_or_default(),
-                    }),
-                    None => None,
-                },
-            })
-        },
-    )
-}
-
-/// What an assessment's cross-round and cross-level checks compare against: the same
-/// location and form in the latest earlier round, and the child form's assessments
-/// inside this location in the same round.
-pub(crate) fn context_of(conn: &Connection, key: &AssessmentKey, form: &FormDef) -> rusqlite::Result<CheckContext> {
-    let previous = conn
-        .query_row(
-            "SELECT a.id, a.round FROM rounds r JOIN assessments a ON a.round = r.code AND a.form = ?1 AND a.location = ?2
-             WHERE r.number < (SELECT number FROM rounds WHERE code = ?3)
-             ORDER BY r.number DESC LIMIT 1",
-            params![key.form, key.location.as_str(), key.round],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-        )
-        .optional()?;
-    let previous = match previous {
-        Some((id, round)) => Some((round, field_values(conn, id)?)),
-        None => None,
-    };
-    let mut children = Vec::new();
-    if let Some(agg) = &form.aggregates {
-        let mut stmt = conn.prepare_cached(
-            "SELECT id FROM assessments WHERE round = ?1 AND form = ?2 AND location LIKE ?3 || '%' AND location != ?3",
-        )?;
-        let ids = stmt
-            .query_map(params![key.round, agg.form, key.location.as_str()], |r| r.get::<_, i64>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for id in ids {
-            children.push(field_values(conn, id)?);
-        }
-    }
-    Ok((previous, children))
 }
 
 fn scope_clause(scope: &Scope) -> (String, Vec<String>) {
@@ -426,832 +159,622 @@ fn scope_clause(scope: &Scope) -> (String, Vec<String>) {
     (format!("({clause})"), scope.prefixes().to_vec())
 }
 
-fn rejected(op: &Operation, code: &str, reason: impl Into<String>) -> OpResult {
-    OpResult {
-        op_id: op.op_id.clone(),
-        outcome: Outcome::Rejected,
-        original: None,
-        code: Some(code.into()),
-        reason: Some(reason.into()),
+fn decision_str(d: ReviewDecision) -> &'static str {
+    match d {
+        ReviewDecision::Approve => "approve",
+        ReviewDecision::Return => "return",
     }
 }
 
-fn outcome_str(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Applied => "applied",
-        Outcome::Duplicate => "duplicate",
-        Outcome::Conflict => "conflict",
-        Outcome::Rejected => "rejected",
-        Outcome::Superseded => "superseded",
+fn decision_parse(column: usize, s: Option<String>) -> rusqlite::Result<Option<ReviewDecision>> {
+    s.map(|s| {
+        parse_enum(column, &s, |s| match s {
+            "approve" => Some(ReviewDecision::Approve),
+            "return" => Some(ReviewDecision::Return),
+            _ => None,
+        })
+    })
+    .transpose()
+}
+
+impl SqliteTx<'_> {
+    fn ids(&self, sql: &str, bind: Vec<Box<dyn rusqlite::ToSql>>) -> Result<Vec<i64>> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(bind.iter()), |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }
 
-/// An outcome as stored; anything else is a corrupt row, never a silent `rejected`.
-fn outcome_parse(s: &str) -> rusqlite::Result<Outcome> {
-    match s {
-        "applied" => Ok(Outcome::Applied),
-        "conflict" => Ok(Outcome::Conflict),
-        "duplicate" => Ok(Outcome::Duplicate),
-        "rejected" => Ok(Outcome::Rejected),
-        "superseded" => Ok(Outcome::Superseded),
-        other => Err(rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            format!("`{other}` is not an operation outcome").into(),
-        )),
+impl Tx for SqliteTx<'_> {
+    fn epoch(&mut self) -> Result<String> {
+        Ok(self.0.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))?)
     }
-}
 
-/// What identifies an operation's content: SHA-256 of the operation as HQ read it.
-/// Serialising the same operation twice gives the same bytes (fields and values are
-/// kept in sorted maps), so an honest retry always matches.
-fn payload_hash(op: &Operation) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(serde_json::to_vec(op).expect("an operation serialises")))
-}
-
-/// A field's current version at HQ, if it was ever written. `authors` remembers the
-/// changes already looked up: one operation's fields mostly share one.
-fn field_version(
-    conn: &Connection,
-    doc: &Doc,
-    field: &str,
-    authors: &mut BTreeMap<i64, (String, String, Hlc)>,
-) -> rusqlite::Result<Option<FieldVersion>> {
-    let Some(DocField(value, version, change)) = doc.get(field) else {
-        return Ok(None);
-    };
-    if !authors.contains_key(change) {
-        authors.insert(*change, change_author(conn, *change)?);
+    fn next_change_seq(&mut self) -> Result<u64> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_seq'
+                 RETURNING CAST(value AS INTEGER)",
+            )?
+            .query_row([], |r| r.get(0))?)
     }
-    let (author, device, hlc) = authors[change].clone();
-    Ok(Some(FieldVersion { value: value.clone(), version: *version, author, device, hlc }))
-}
 
-/// Keeps both sides of a conflict: the base value (from the field's history), the
-/// current version and the incoming write, with both authors, devices and stamps.
-fn record_conflict(
-    tx: &Transaction<'_>,
-    assessment_id: i64,
-    conflict: &PlannedConflict,
-    caller: &Caller,
-    op: &Operation,
-    now: &str,
-) -> rusqlite::Result<()> {
-    let (field, base_version) = (conflict.field.as_str(), conflict.base_version);
-    // The base value is the one the change that wrote `base_version` of the field left.
-    let mut base_value: Option<String> = None;
-    if base_version > 0 {
-        let mut stmt = tx.prepare_cached("SELECT fields FROM changes WHERE assessment_id = ?1 ORDER BY id")?;
-        let mut rows = stmt.query([assessment_id])?;
-        while let Some(row) = rows.next()? {
-            let fields: BTreeMap<String, (FieldValue, u64)> = sqlite::parse_json(0, &row.get::<_, String>(0)?)?;
-            if let Some((value, _)) = fields.get(field).filter(|(_, v)| *v == base_version) {
-                base_value = Some(value.to_string());
-                break;
-            }
+    fn next_change_id(&mut self) -> Result<i64> {
+        // One writer at a time (the transaction is IMMEDIATE), so the next id is ours.
+        Ok(self.0.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM changes")?.query_row([], |r| r.get(0))?)
+    }
+
+    fn put_user(&mut self, user: &NewUser, at: OffsetDateTime) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO users (username, display_name, role, scope, password_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, role = excluded.role,
+               scope = excluded.scope, password_hash = excluded.password_hash",
+            params![
+                user.username,
+                user.display_name,
+                user.role.as_str(),
+                serde_json::to_string(&user.scope).expect("strings serialise"),
+                user.password_hash,
+                iso(at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn user(&mut self, username: &str) -> Result<Option<(User, String)>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT username, display_name, role, scope, password_hash FROM users WHERE username = ?1")?
+            .query_row([username], |r| {
+                Ok((
+                    User {
+                        username: r.get(0)?,
+                        display_name: r.get(1)?,
+                        role: parse_enum(2, &r.get::<_, String>(2)?, Role::parse)?,
+                        scope: parse_json(3, &r.get::<_, String>(3)?)?,
+                    },
+                    r.get(4)?,
+                ))
+            })
+            .optional()?)
+    }
+
+    fn device(&mut self, device_id: &str) -> Result<Option<DeviceHolder>> {
+        Ok(self
+            .0
+            .query_row("SELECT username, revoked_at IS NOT NULL FROM devices WHERE device_id = ?1", [device_id], |r| {
+                Ok(DeviceHolder { username: r.get(0)?, revoked: r.get(1)? })
+            })
+            .optional()?)
+    }
+
+    fn insert_device(&mut self, d: &NewDevice) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO devices (device_id, username, name, token_hash, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![d.device_id, d.username, d.name, d.token_hash, iso(d.created_at), iso(d.expires_at)],
+        )?;
+        Ok(())
+    }
+
+    fn renew_device(&mut self, d: &NewDevice) -> Result<()> {
+        self.0.execute(
+            "UPDATE devices SET token_hash = ?2, name = ?3, expires_at = ?4 WHERE device_id = ?1",
+            params![d.device_id, d.token_hash, d.name, iso(d.expires_at)],
+        )?;
+        Ok(())
+    }
+
+    fn caller(&mut self, token_hash: &str, now: OffsetDateTime) -> Result<Option<Caller>> {
+        let row = self
+            .0
+            .prepare_cached(
+                "SELECT u.username, u.display_name, u.role, u.scope, d.device_id, d.expires_at FROM devices d
+                 JOIN users u ON u.username = d.username
+                 WHERE d.token_hash = ?1 AND d.revoked_at IS NULL",
+            )?
+            .query_row([token_hash], |r| {
+                Ok((
+                    Caller {
+                        username: r.get(0)?,
+                        display_name: r.get(1)?,
+                        role: parse_enum(2, &r.get::<_, String>(2)?, Role::parse)?,
+                        scope: Scope::new(parse_json::<Vec<String>>(3, &r.get::<_, String>(3)?)?),
+                        device_id: r.get(4)?,
+                    },
+                    time_of(5, &r.get::<_, String>(5)?)?,
+                ))
+            })
+            .optional()?;
+        // Compared as times: RFC 3339 text with and without fractions does not sort.
+        Ok(row.filter(|(_, expires)| *expires > now).map(|(caller, _)| caller))
+    }
+
+    fn revoke_device(&mut self, device_id: &str, at: OffsetDateTime) -> Result<bool> {
+        let n = self.0.execute(
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE device_id = ?1",
+            params![device_id, iso(at)],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn end_session(&mut self, token_hash: &str, at: OffsetDateTime) -> Result<bool> {
+        let live: Option<(String, String)> = self
+            .0
+            .query_row(
+                "SELECT device_id, expires_at FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
+                [token_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((device_id, expires)) = live else { return Ok(false) };
+        if time_of(1, &expires)? <= at {
+            return Ok(false);
         }
+        // An expiry of now ends the token; a later login of the device sets a new one.
+        self.0.execute("UPDATE devices SET expires_at = ?2 WHERE device_id = ?1", params![device_id, iso(at)])?;
+        Ok(true)
     }
-    let (value, version, author, device, hlc) = match &conflict.current {
-        Some(c) => (c.value.to_string(), c.version, c.author.as_str(), c.device.as_str(), c.hlc),
-        None => ("null".to_owned(), 0, "", "", Hlc::default()),
-    };
-    tx.execute(
-        "INSERT INTO conflicts (assessment_id, field, base_version, base_value, current_value, current_version,
-           current_author, current_device, current_hlc, incoming_value, incoming_author, incoming_device,
-           incoming_hlc, op_id, created_at, kind)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        params![
-            assessment_id,
-            field,
-            base_version,
-            base_value,
-            value,
-            version,
-            author,
-            device,
-            hlc.encode(),
-            conflict.incoming.to_string(),
-            caller.username,
-            caller.device_id,
-            op.hlc.encode(),
-            op.op_id,
-            now,
-            conflict.kind.as_str()
-        ],
-    )?;
-    Ok(())
-}
 
-/// Who wrote a new assessment's first values: an operation from a device, or an import.
-struct Author<'a> {
-    op_id: Option<&'a str>,
-    name: &'a str,
-    device: &'a str,
-    hlc: Hlc,
-}
+    fn login_failures(&mut self, username: &str) -> Result<LoginFailures> {
+        let row: Option<(u32, Option<String>)> = self
+            .0
+            .prepare_cached("SELECT failures, locked_until FROM login_failures WHERE username = ?1")?
+            .query_row([username], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((count, locked_until)) = row else { return Ok(LoginFailures::default()) };
+        Ok(LoginFailures { count, locked_until: locked_until.map(|t| time_of(1, &t)).transpose()? })
+    }
 
-/// Writes an assessment HQ does not have yet, its fields at the versions given (1 for a
-/// first edit or an import), in one row together with the change that wrote them, and
-/// returns its id.
-#[allow(clippy::too_many_arguments)] // one new row, column by column
-fn insert_assessment(
-    tx: &Transaction<'_>,
-    key: &AssessmentKey,
-    status: AssessmentStatus,
-    form_version: u32,
-    writes: &BTreeMap<&str, (&FieldValue, u64)>,
-    author: &Author<'_>,
-    now: &str,
-) -> rusqlite::Result<i64> {
-    // One writer at a time (the transaction is IMMEDIATE), so the next id is ours.
-    let change: i64 = tx.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM changes")?.query_row([], |r| r.get(0))?;
-    let doc: Doc =
-        writes.iter().map(|(f, (v, version))| ((*f).to_owned(), DocField((*v).clone(), *version, change))).collect();
-    let seq = next_change_seq(tx)?;
-    tx.prepare_cached(
-        "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq, created_at, updated_at,
-           fields)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?7, ?8)",
-    )?
-    .execute(params![
-        key.round,
-        key.form,
-        key.location.as_str(),
-        status.as_str(),
-        form_version,
-        seq,
-        now,
-        serde_json::to_string(&doc).expect("values serialise")
-    ])?;
-    let id = tx.last_insert_rowid();
-    insert_change(tx, Some(change), id, author.op_id, author.name, author.device, author.hlc, now, writes)?;
-    Ok(id)
-}
+    fn put_login_failures(&mut self, username: &str, f: &LoginFailures) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO login_failures (username, failures, locked_until) VALUES (?1, ?2, ?3)
+             ON CONFLICT (username) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+            params![username, f.count, f.locked_until.map(iso)],
+        )?;
+        Ok(())
+    }
 
-/// Applies one operation inside the batch's transaction and says what happened: it
-/// loads what [`plan_op`] needs, lets it decide, and writes the plan.
-/// `rounds` remembers the rounds already read in this batch.
-fn apply_op(
-    tx: &Transaction<'_>,
-    caller: &Caller,
-    op: &Operation,
-    rounds: &mut BTreeMap<String, Option<Round>>,
-    now: &str,
-) -> rusqlite::Result<OpResult> {
-    if !rounds.contains_key(&op.key.round) {
-        let round = tx
+    fn clear_login_failures(&mut self, username: &str) -> Result<()> {
+        self.0.execute("DELETE FROM login_failures WHERE username = ?1", [username])?;
+        Ok(())
+    }
+
+    fn round(&mut self, code: &str) -> Result<Option<Round>> {
+        Ok(self
+            .0
             .prepare_cached(
                 "SELECT code, number, title, status, window_start, window_end, forms FROM rounds WHERE code = ?1",
             )?
-            .query_row([&op.key.round], round_from_row)
-            .optional()?;
-        rounds.insert(op.key.round.clone(), round);
-    }
-    let Some(round) = &rounds[&op.key.round] else {
-        return Ok(rejected(op, "unknown_round", format!("round {} does not exist at HQ", op.key.round)));
-    };
-    let key = &op.key;
-    let head = head(tx, key)?;
-    let change = match &op.body {
-        OpBody::Edit { values, bases } => Change::Edit { values, bases },
-        OpBody::Submit => Change::Submit,
-        OpBody::Void { reason } => Change::Void { reason },
-    };
-    // An edit's document is read once: the held versions of the fields it names for
-    // the plan, then the new document to write.
-    let mut doc = Doc::new();
-    let mut held = None;
-    if let Some(h) = &head {
-        let mut fields = BTreeMap::new();
-        if let OpBody::Edit { values, .. } = &op.body {
-            doc = load_doc(tx, h.id)?;
-            let mut authors = BTreeMap::new();
-            for field in values.keys() {
-                if let Some(current) = field_version(tx, &doc, field, &mut authors)? {
-                    fields.insert(field.clone(), current);
-                }
-            }
-        }
-        held = Some(Held { status: h.status, fields });
-    }
-    let blockers = match (&head, &op.body) {
-        (Some(h), OpBody::Submit) => submission_blockers(tx, h.id, key)?,
-        _ => vec![],
-    };
-    let incoming = Incoming { author: &caller.username, device: &caller.device_id, hlc: op.hlc, change };
-    let plan = plan_op(round, key, held.as_ref(), &incoming, &blockers);
-    write_plan(tx, head.as_ref(), &mut doc, &plan, caller, op, now)?;
-    let outcome = match plan.outcome {
-        PlanOutcome::Applied => Outcome::Applied,
-        PlanOutcome::Conflict => Outcome::Conflict,
-        PlanOutcome::Superseded => Outcome::Superseded,
-        PlanOutcome::Rejected => Outcome::Rejected,
-    };
-    Ok(OpResult { op_id: op.op_id.clone(), outcome, original: None, code: plan.code, reason: plan.reason })
-}
-
-/// What blocks submitting the assessment as HQ holds it, against its previous round
-/// and its child assessments.
-fn submission_blockers(tx: &Transaction<'_>, id: i64, key: &AssessmentKey) -> rusqlite::Result<Vec<dtm_core::Issue>> {
-    let values = field_values(tx, id)?;
-    let form_version: u32 = tx.query_row("SELECT form_version FROM assessments WHERE id = ?1", [id], |r| r.get(0))?;
-    let Some(form) = FormDef::builtin(&key.form, form_version) else { return Ok(vec![]) };
-    let (previous, children) = context_of(tx, key, form)?;
-    let ctx = Context { previous: previous.as_ref().map(|(r, v)| (r.as_str(), v)), children: Some(&children) };
-    Ok(form.submission_blockers(&values, ctx))
-}
-
-/// Writes what [`plan_op`] decided: a new assessment, or the values at their new
-/// versions as one change, the conflicts with both sides, a comment, the new status.
-fn write_plan(
-    tx: &Transaction<'_>,
-    head: Option<&Head>,
-    doc: &mut Doc,
-    plan: &OpPlan,
-    caller: &Caller,
-    op: &Operation,
-    now: &str,
-) -> rusqlite::Result<()> {
-    if plan.outcome == PlanOutcome::Rejected {
-        return Ok(());
-    }
-    if let Some(form_version) = plan.create {
-        let author = Author { op_id: Some(&op.op_id), name: &caller.username, device: &caller.device_id, hlc: op.hlc };
-        insert_assessment(tx, &op.key, plan.status, form_version, &plan.writes, &author, now)?;
-        return Ok(());
-    }
-    let Some(head) = head else { return Ok(()) };
-    for c in &plan.conflicts {
-        record_conflict(tx, head.id, c, caller, op, now)?;
-    }
-    if let Some(text) = &plan.comment {
-        tx.execute(
-            "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
-            params![head.id, caller.username, caller.role.as_str(), text, now],
-        )?;
-    }
-    let written = !plan.writes.is_empty();
-    if written {
-        let change = insert_change(
-            tx,
-            None,
-            head.id,
-            Some(&op.op_id),
-            &caller.username,
-            &caller.device_id,
-            op.hlc,
-            now,
-            &plan.writes,
-        )?;
-        for (field, (value, version)) in &plan.writes {
-            doc.insert((*field).to_owned(), DocField((*value).clone(), *version, change));
-        }
-    }
-    if plan.touch {
-        touch(tx, head.id, plan.status, written.then_some(&*doc), now)?;
-    }
-    Ok(())
-}
-
-#[async_trait]
-impl HqStorage for SqliteHq {
-    async fn epoch(&self) -> Result<String> {
-        self.read(|c| Ok(c.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))?)).await
-    }
-
-    async fn put_user(&self, user: NewUser) -> Result<()> {
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO users (username, display_name, role, scope, password_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, datetime('now'))
-                 ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, role = excluded.role,
-                   scope = excluded.scope, password_hash = excluded.password_hash",
-                params![
-                    user.username,
-                    user.display_name,
-                    user.role.as_str(),
-                    serde_json::to_string(&user.scope).expect("strings serialise"),
-                    user.password_hash
-                ],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>> {
-        let username = username.to_owned();
-        self.read(move |c| {
-            Ok(c.query_row(
-                "SELECT username, display_name, role, scope, password_hash FROM users WHERE username = ?1",
-                [username],
-                |r| {
-                    let role: String = r.get(2)?;
-                    let scope: String = r.get(3)?;
-                    Ok((
-                        User {
-                            username: r.get(0)?,
-                            display_name: r.get(1)?,
-                            role: sqlite::parse_enum(2, &role, Role::parse)?,
-                            scope: sqlite::parse_json(3, &scope)?,
-                        },
-                        r.get(4)?,
-                    ))
-                },
-            )
+            .query_row([code], round_from_row)
             .optional()?)
-        })
-        .await
     }
 
-    async fn register_device(&self, d: NewDevice) -> Result<String> {
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let holder: Option<(String, Option<String>)> = tx
-                .query_row("SELECT username, revoked_at FROM devices WHERE device_id = ?1", [&d.device_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+    fn rounds(&mut self) -> Result<Vec<Round>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT code, number, title, status, window_start, window_end, forms FROM rounds ORDER BY number DESC",
+        )?;
+        let rows = stmt.query_map([], round_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn round_taken(&mut self, code: &str, number: u32) -> Result<bool> {
+        Ok(self.0.query_row(
+            "SELECT count(*) > 0 FROM rounds WHERE code = ?1 OR number = ?2",
+            params![code, number],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn write_round(&mut self, round: &Round) -> Result<()> {
+        let forms = dtm_sync::wire::RoundInfo::from(round).forms;
+        self.0.execute(
+            "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (code) DO UPDATE SET title = excluded.title, status = excluded.status,
+               window_start = excluded.window_start, window_end = excluded.window_end, forms = excluded.forms",
+            params![
+                round.code,
+                round.number,
+                round.title,
+                round.status.as_str(),
+                round.window_start,
+                round.window_end,
+                serde_json::to_string(&forms).expect("forms serialise")
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_round_status(&mut self, code: &str, status: RoundStatus) -> Result<bool> {
+        Ok(self.0.execute("UPDATE rounds SET status = ?2 WHERE code = ?1", params![code, status.as_str()])? > 0)
+    }
+
+    fn head(&mut self, key: &AssessmentKey) -> Result<Option<Head>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT id, status, form_version FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3",
+            )?
+            .query_row(params![key.round, key.form, key.location.as_str()], |r| {
+                Ok(Head {
+                    id: r.get(0)?,
+                    status: parse_enum(1, &r.get::<_, String>(1)?, AssessmentStatus::parse)?,
+                    form_version: r.get(2)?,
                 })
-                .optional()?;
-            let device_id = match holder {
-                Some((user, Some(_))) if user == d.username => {
-                    return Err(StorageError::Conflict {
-                        code: "device_revoked",
-                        message: "this device has been revoked at HQ; ask an admin".into(),
-                    })
-                }
-                Some((user, None)) if user == d.username => {
-                    tx.execute(
-                        "UPDATE devices SET token_hash = ?2, name = ?3, expires_at = ?4 WHERE device_id = ?1",
-                        params![d.device_id, d.token_hash, d.name, d.expires_at],
-                    )?;
-                    d.device_id.clone()
-                }
-                holder => {
-                    // A new device, or one another user holds: never share an identity.
-                    let id = if holder.is_none() { d.device_id.clone() } else { uuid::Uuid::now_v7().to_string() };
-                    tx.execute(
-                        "INSERT INTO devices (device_id, username, name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![id, d.username, d.name, d.token_hash, d.created_at, d.expires_at],
-                    )?;
-                    id
-                }
-            };
-            tx.commit()?;
-            Ok(device_id)
-        })
-        .await
-    }
-
-    async fn caller(&self, token_hash: &str, now: &str) -> Result<Option<Caller>> {
-        let (token_hash, now) = (token_hash.to_owned(), now.to_owned());
-        self.read(move |c| {
-            Ok(c.query_row(
-                "SELECT u.username, u.display_name, u.role, u.scope, d.device_id FROM devices d
-                 JOIN users u ON u.username = d.username
-                 WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND d.expires_at > ?2",
-                params![token_hash, now],
-                |r| {
-                    let role: String = r.get(2)?;
-                    let scope: String = r.get(3)?;
-                    Ok(Caller {
-                        username: r.get(0)?,
-                        display_name: r.get(1)?,
-                        role: sqlite::parse_enum(2, &role, Role::parse)?,
-                        scope: Scope::new(sqlite::parse_json::<Vec<String>>(3, &scope)?),
-                        device_id: r.get(4)?,
-                    })
-                },
-            )
+            })
             .optional()?)
-        })
-        .await
     }
 
-    async fn revoke_device(&self, device_id: &str, now: &str) -> Result<()> {
-        let (device_id, now) = (device_id.to_owned(), now.to_owned());
-        self.with(move |c| {
-            let n = c.execute(
-                "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE device_id = ?1",
-                params![device_id, now],
-            )?;
-            if n == 0 {
-                return Err(StorageError::NotFound(format!("there is no device {device_id}")));
-            }
-            Ok(())
-        })
-        .await
+    fn doc(&mut self, id: i64) -> Result<Doc> {
+        let text: String =
+            self.0.prepare_cached("SELECT fields FROM assessments WHERE id = ?1")?.query_row([id], |r| r.get(0))?;
+        Ok(parse_json(0, &text)?)
     }
 
-    async fn end_session(&self, token_hash: &str, now: &str) -> Result<bool> {
-        let (token_hash, now) = (token_hash.to_owned(), now.to_owned());
-        self.with(move |c| {
-            // An expiry of now ends the token; a later login of the device sets a new one.
-            let n = c.execute(
-                "UPDATE devices SET expires_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
-                params![token_hash, now],
-            )?;
-            Ok(n > 0)
-        })
-        .await
+    fn insert_assessment(&mut self, a: &NewAssessment<'_>) -> Result<i64> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq,
+                   created_at, updated_at, fields)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?7, ?8)",
+            )?
+            .execute(params![
+                a.key.round,
+                a.key.form,
+                a.key.location.as_str(),
+                a.status.as_str(),
+                a.form_version,
+                a.change_seq,
+                iso(a.at),
+                serde_json::to_string(a.doc).expect("values serialise")
+            ])?;
+        Ok(self.0.last_insert_rowid())
     }
 
-    async fn login_failures(&self, username: &str) -> Result<LoginFailures> {
-        let username = username.to_owned();
-        self.read(move |c| Ok(read_login_failures(c, &username)?)).await
-    }
-
-    async fn update_login_failures(
-        &self,
-        username: &str,
-        update: Box<dyn FnOnce(LoginFailures) -> LoginFailures + Send>,
+    fn update_assessment(
+        &mut self,
+        id: i64,
+        status: AssessmentStatus,
+        change_seq: u64,
+        doc: Option<&Doc>,
+        at: OffsetDateTime,
     ) -> Result<()> {
-        let username = username.to_owned();
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let known: bool = tx.query_row("SELECT count(*) FROM users WHERE username = ?1", [&username], |r| r.get(0))?;
-            if known {
-                let next = update(read_login_failures(&tx, &username)?);
-                tx.execute(
-                    "INSERT INTO login_failures (username, failures, locked_until) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (username) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
-                    params![username, next.count, next.locked_until],
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn unlock_user(&self, username: &str) -> Result<()> {
-        let username = username.to_owned();
-        self.with(move |c| {
-            let known: bool =
-                c.query_row("SELECT count(*) FROM users WHERE username = ?1", [&username], |r| r.get(0))?;
-            if !known {
-                return Err(StorageError::NotFound(format!("there is no user {username}")));
-            }
-            c.execute("DELETE FROM login_failures WHERE username = ?1", [&username])?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn put_round(&self, round: &Round) -> Result<()> {
-        let round = round.clone();
-        self.with(move |c| Ok(write_round(c, &round)?)).await
-    }
-
-    async fn create_round(&self, round: &Round) -> Result<()> {
-        let round = round.clone();
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            create_round(&tx, &round)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn set_round_status(&self, code: &str, status: RoundStatus) -> Result<()> {
-        let code = code.to_owned();
-        self.with(move |c| {
-            let n = c.execute("UPDATE rounds SET status = ?2 WHERE code = ?1", params![code, status.as_str()])?;
-            if n == 0 {
-                return Err(StorageError::NotFound(format!("there is no round `{code}`")));
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    async fn import_round(
-        &self,
-        round: &Round,
-        create: bool,
-        records: Vec<ImportRecord>,
-        actor: &str,
-        now: &str,
-    ) -> Result<usize> {
-        let (new_round, actor, now) = (round.clone(), actor.to_owned(), now.to_owned());
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if create {
-                create_round(&tx, &new_round)?;
-            }
-            let round = new_round.code;
-            let author = format!("import:{actor}");
-            for r in &records {
-                let key = AssessmentKey::new(&round, &r.form, r.location.clone());
-                if head(&tx, &key)?.is_some() {
-                    return Err(StorageError::Conflict {
-                        code: "already_exists",
-                        message: format!("row {}: {key} already exists at HQ; nothing was imported", r.row),
-                    });
-                }
-                let by = Author { op_id: None, name: &author, device: "import", hlc: Hlc::default() };
-                // An imported assessment is new: every figure at version 1.
-                let writes = r.values.iter().map(|(f, v)| (f.as_str(), (v, 1))).collect();
-                insert_assessment(&tx, &key, AssessmentStatus::Approved, r.form_version, &writes, &by, &now)?;
-            }
-            tx.execute(
-                "INSERT INTO access_log (at, actor, action, target) VALUES (?1, ?2, 'import_round', ?3)",
-                params![now, actor, round],
-            )?;
-            tx.commit()?;
-            Ok(records.len())
-        })
-        .await
-    }
-
-    async fn rounds(&self) -> Result<Vec<Round>> {
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT code, number, title, status, window_start, window_end, forms FROM rounds ORDER BY number DESC",
-            )?;
-            let rows = stmt.query_map([], round_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })
-        .await
-    }
-
-    async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: &str) -> Result<Vec<OpResult>> {
-        let (caller, now) = (caller.clone(), now.to_owned());
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut results = Vec::with_capacity(ops.len());
-            let mut rounds = BTreeMap::new();
-            for op in &ops {
-                let payload = payload_hash(op);
-                let seen = tx
-                    .prepare_cached(
-                        "SELECT outcome, code, reason, payload_hash FROM ops WHERE device_id = ?1 AND op_id = ?2",
-                    )?
-                    .query_row(params![caller.device_id, op.op_id], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, Option<String>>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                            r.get::<_, Option<String>>(3)?,
-                        ))
-                    })
-                    .optional()?;
-                if let Some((outcome, code, reason, hash)) = seen {
-                    // A retry carries the same payload; an op_id sent again with other
-                    // values is refused, so they are never dropped as a "duplicate".
-                    if hash.is_some_and(|h| h != payload) {
-                        results.push(rejected(
-                            op,
-                            "op_id_reused",
-                            format!(
-                                "operation {} was already received with other values; these were not applied",
-                                op.op_id
-                            ),
-                        ));
-                        continue;
-                    }
-                    results.push(OpResult {
-                        op_id: op.op_id.clone(),
-                        outcome: Outcome::Duplicate,
-                        original: Some(outcome_parse(&outcome)?),
-                        code,
-                        reason,
-                    });
-                    continue;
-                }
-                let result = apply_op(&tx, &caller, op, &mut rounds, &now)?;
-                tx.prepare_cached(
-                    "INSERT INTO ops (device_id, op_id, seq, outcome, code, reason, received_at, payload_hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        match doc {
+            Some(doc) => self
+                .0
+                .prepare_cached(
+                    "UPDATE assessments SET status = ?2, version = version + 1, change_seq = ?3, updated_at = ?4,
+                       fields = ?5
+                     WHERE id = ?1",
                 )?
                 .execute(params![
-                    caller.device_id,
-                    op.op_id,
-                    op.seq,
-                    outcome_str(result.outcome),
-                    result.code,
-                    result.reason,
-                    now,
-                    payload
-                ])?;
-                results.push(result);
-            }
-            // Durable (synchronous=FULL) before the acknowledgement leaves HQ.
-            tx.commit()?;
-            Ok(results)
-        })
-        .await
-    }
-
-    async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage> {
-        let scope = scope.clone();
-        self.read(move |c| {
-            let (clause, args) = scope_clause(&scope);
-            let sql = format!(
-                "SELECT id, change_seq FROM assessments WHERE change_seq > ? AND {clause} ORDER BY change_seq LIMIT ?"
-            );
-            let mut stmt = c.prepare(&sql)?;
-            let mut bind: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(after as i64)];
-            bind.extend(args.into_iter().map(|a| Box::new(a) as Box<dyn rusqlite::ToSql>));
-            bind.push(Box::new(i64::from(limit) + 1));
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(bind.iter()), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u64>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let has_more = rows.len() > limit as usize;
-            let rows = &rows[..rows.len().min(limit as usize)];
-            let assessments = rows.iter().map(|(id, _)| snapshot(c, *id)).collect::<rusqlite::Result<Vec<_>>>()?;
-            let last_seq = rows.last().map_or(after, |(_, seq)| *seq);
-            Ok(PullPage { assessments, last_seq, has_more })
-        })
-        .await
-    }
-
-    async fn context(
-        &self,
-        key: &AssessmentKey,
-        form: &'static FormDef,
-    ) -> Result<(Option<(String, Values)>, Vec<Values>)> {
-        let key = key.clone();
-        self.read(move |c| Ok(context_of(c, &key, form)?)).await
-    }
-
-    async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>> {
-        let key = key.clone();
-        self.read(move |c| match head(c, &key)? {
-            Some(h) => Ok(Some(snapshot(c, h.id)?)),
-            None => Ok(None),
-        })
-        .await
-    }
-
-    async fn round_assessments(&self, round: &str, scope: &Scope) -> Result<Vec<AssessmentSnapshot>> {
-        let (round, scope) = (round.to_owned(), scope.clone());
-        self.read(move |c| {
-            let (clause, args) = scope_clause(&scope);
-            let sql = format!("SELECT id FROM assessments WHERE round = ? AND {clause} ORDER BY location, form");
-            let mut stmt = c.prepare(&sql)?;
-            let mut bind: Vec<String> = vec![round];
-            bind.extend(args);
-            let ids = stmt
-                .query_map(rusqlite::params_from_iter(bind.iter()), |r| r.get::<_, i64>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(ids.into_iter().map(|id| snapshot(c, id)).collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-        .await
-    }
-
-    async fn review(
-        &self,
-        caller: &Caller,
-        key: &AssessmentKey,
-        decision: ReviewDecision,
-        comment: &str,
-        now: &str,
-    ) -> Result<AssessmentSnapshot> {
-        let (caller, key, comment, now) = (caller.clone(), key.clone(), comment.to_owned(), now.to_owned());
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let h = head(&tx, &key)?.ok_or_else(|| StorageError::NotFound(format!("nothing has been submitted for {key}")))?;
-            let round_status: Option<String> =
-                tx.query_row("SELECT status FROM rounds WHERE code = ?1", [&key.round], |r| r.get(0)).optional()?;
-            if round_status.as_deref() == Some("published") {
-                return Err(StorageError::Conflict {
-                    code: "round_published",
-                    message: format!("round {} is published and frozen", key.round),
-                });
-            }
-            let open: usize = tx.query_row(
-                "SELECT count(*) FROM conflicts WHERE assessment_id = ?1 AND status = 'open'",
-                [h.id],
-                |r| r.get(0),
-            )?;
-            // Four eyes: figures a reviewer entered from a device of theirs (an operation,
-            // not a settlement or an import) are approved by someone else.
-            let entered_figures: bool = tx
+                    id,
+                    status.as_str(),
+                    change_seq,
+                    iso(at),
+                    serde_json::to_string(doc).expect("values serialise")
+                ])?,
+            None => self
+                .0
                 .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM changes WHERE assessment_id = ?1 AND author = ?2 AND op_id IS NOT NULL)",
+                    "UPDATE assessments SET status = ?2, version = version + 1, change_seq = ?3, updated_at = ?4
+                     WHERE id = ?1",
                 )?
-                .query_row(params![h.id, caller.username], |r| r.get(0))?;
-            let reviewer = workflow::Reviewer { role: caller.role, entered_figures };
-            let status = workflow::review(h.status, decision, reviewer, open, &comment)?;
-            let decision = match decision {
-                ReviewDecision::Approve => "approve",
-                ReviewDecision::Return => "return",
-            };
-            tx.execute(
-                "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![h.id, caller.username, caller.role.as_str(), decision, comment.trim(), now],
-            )?;
-            touch(&tx, h.id, status, None, &now)?;
-            let snap = snapshot(&tx, h.id)?;
-            tx.commit()?;
-            Ok(snap)
-        })
-        .await
+                .execute(params![id, status.as_str(), change_seq, iso(at)])?,
+        };
+        Ok(())
     }
 
-    async fn conflicts(&self, round: &str, scope: &Scope) -> Result<Vec<Conflict>> {
-        let (round, scope) = (round.to_owned(), scope.clone());
-        self.read(move |c| {
-            let (clause, args) = scope_clause(&scope);
-            let sql = format!(
+    fn insert_change(&mut self, c: &NewChange<'_>) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO changes (id, assessment_id, op_id, author, device_id, hlc, at, fields)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                c.id,
+                c.assessment_id,
+                c.op_id,
+                c.author,
+                c.device,
+                c.hlc.encode(),
+                iso(c.at),
+                serde_json::to_string(c.fields).expect("values serialise")
+            ])?;
+        Ok(())
+    }
+
+    fn change_author(&mut self, change_id: i64) -> Result<Option<ChangeAuthor>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT author, device_id, hlc FROM changes WHERE id = ?1")?
+            .query_row([change_id], |r| {
+                Ok(ChangeAuthor {
+                    author: r.get(0)?,
+                    device: r.get(1)?,
+                    hlc: Hlc::decode(&r.get::<_, String>(2)?).unwrap_or_default(),
+                })
+            })
+            .optional()?)
+    }
+
+    fn change_fields(&mut self, assessment_id: i64) -> Result<Vec<ChangeFields>> {
+        let mut stmt = self.0.prepare_cached("SELECT fields FROM changes WHERE assessment_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([assessment_id], |r| parse_json(0, &r.get::<_, String>(0)?))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn entered_figures(&mut self, assessment_id: i64, username: &str) -> Result<bool> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM changes WHERE assessment_id = ?1 AND author = ?2 AND op_id IS NOT NULL)",
+            )?
+            .query_row(params![assessment_id, username], |r| r.get(0))?)
+    }
+
+    fn snapshot(&mut self, id: i64) -> Result<AssessmentSnapshot> {
+        let conn = self.0;
+        let (key, status, form_version, version, doc, open_conflicts) = conn
+            .prepare_cached(
+                "SELECT round, form, location, status, form_version, version, fields,
+                    (SELECT count(*) FROM conflicts c WHERE c.assessment_id = a.id AND c.status = 'open')
+                 FROM assessments a WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                let key = AssessmentKey { round: r.get(0)?, form: r.get(1)?, location: pcode(2, &r.get::<_, String>(2)?)? };
+                let status = parse_enum(3, &r.get::<_, String>(3)?, AssessmentStatus::parse)?;
+                let doc: Doc = parse_json(6, &r.get::<_, String>(6)?)?;
+                Ok((key, status, r.get::<_, u32>(4)?, r.get::<_, u64>(5)?, doc, r.get::<_, u32>(7)?))
+            })?;
+        let fields = doc.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, author, role, decision, text, at FROM comments WHERE assessment_id = ?1 ORDER BY id",
+        )?;
+        let comments = stmt
+            .query_map([id], |r| {
+                Ok(WireComment {
+                    id: r.get(0)?,
+                    author: r.get(1)?,
+                    role: parse_enum(2, &r.get::<_, String>(2)?, Role::parse)?,
+                    decision: decision_parse(3, r.get(3)?)?,
+                    text: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(AssessmentSnapshot { key, status, form_version, version, open_conflicts, fields, comments })
+    }
+
+    fn previous_assessment(&mut self, key: &AssessmentKey) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT a.id, a.round FROM rounds r
+                 JOIN assessments a ON a.round = r.code AND a.form = ?1 AND a.location = ?2
+                 WHERE r.number < (SELECT number FROM rounds WHERE code = ?3)
+                 ORDER BY r.number DESC LIMIT 1",
+            )?
+            .query_row(params![key.form, key.location.as_str(), key.round], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn children(&mut self, round: &str, form: &str, location: &str) -> Result<Vec<i64>> {
+        self.ids(
+            "SELECT id FROM assessments WHERE round = ?1 AND form = ?2 AND location LIKE ?3 || '%' AND location != ?3",
+            vec![Box::new(round.to_owned()), Box::new(form.to_owned()), Box::new(location.to_owned())],
+        )
+    }
+
+    fn changed_after(&mut self, scope: &Scope, after: u64, limit: u32) -> Result<Vec<(i64, u64)>> {
+        let (clause, args) = scope_clause(scope);
+        let sql =
+            format!("SELECT id, change_seq FROM assessments WHERE change_seq > ? AND {clause} ORDER BY change_seq LIMIT ?");
+        let mut bind: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(after as i64)];
+        bind.extend(args.into_iter().map(|a| Box::new(a) as Box<dyn rusqlite::ToSql>));
+        bind.push(Box::new(i64::from(limit)));
+        let mut stmt = self.0.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(bind.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn round_assessment_ids(&mut self, round: &str, scope: &Scope) -> Result<Vec<i64>> {
+        let (clause, args) = scope_clause(scope);
+        let mut bind: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(round.to_owned())];
+        bind.extend(args.into_iter().map(|a| Box::new(a) as Box<dyn rusqlite::ToSql>));
+        self.ids(&format!("SELECT id FROM assessments WHERE round = ? AND {clause} ORDER BY location, form"), bind)
+    }
+
+    fn insert_comment(
+        &mut self,
+        assessment_id: i64,
+        author: &str,
+        role: Role,
+        decision: Option<ReviewDecision>,
+        text: &str,
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![assessment_id, author, role.as_str(), decision.map(decision_str), text, iso(at)],
+        )?;
+        Ok(())
+    }
+
+    fn insert_conflict(&mut self, c: &NewConflict<'_>) -> Result<()> {
+        let (value, version, author, device, hlc) = match c.current {
+            Some(cur) => (cur.value.to_string(), cur.version, cur.author.as_str(), cur.device.as_str(), cur.hlc),
+            None => ("null".to_owned(), 0, "", "", Hlc::default()),
+        };
+        self.0.execute(
+            "INSERT INTO conflicts (assessment_id, field, base_version, base_value, current_value, current_version,
+               current_author, current_device, current_hlc, incoming_value, incoming_author, incoming_device,
+               incoming_hlc, op_id, created_at, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            params![
+                c.assessment_id,
+                c.field,
+                c.base_version,
+                c.base_value.map(|v| v.to_string()),
+                value,
+                version,
+                author,
+                device,
+                hlc.encode(),
+                c.incoming_value.to_string(),
+                c.incoming_author,
+                c.incoming_device,
+                c.incoming_hlc.encode(),
+                c.op_id,
+                iso(c.at),
+                c.kind.as_str()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn conflict(&mut self, id: i64) -> Result<Option<(Conflict, i64)>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT c.id, a.round, a.form, a.location, c.field, c.base_value, c.current_value, c.current_author,
+                    c.current_device, c.current_hlc, c.incoming_value, c.incoming_author, c.incoming_device,
+                    c.incoming_hlc, c.created_at, c.status, c.resolution_value, c.resolved_by, c.resolution_reason,
+                    c.resolved_at, c.kind, c.assessment_id
+                 FROM conflicts c JOIN assessments a ON a.id = c.assessment_id WHERE c.id = ?1",
+            )?
+            .query_row([id], |r| {
+                let resolved_by: Option<String> = r.get(17)?;
+                let conflict = Conflict {
+                    id: r.get(0)?,
+                    key: AssessmentKey { round: r.get(1)?, form: r.get(2)?, location: pcode(3, &r.get::<_, String>(3)?)? },
+                    field: r.get(4)?,
+                    base_value: json_value(5, r.get(5)?)?,
+                    current: ConflictSide {
+                        value: json_value(6, r.get(6)?)?,
+                        author: r.get(7)?,
+                        device: r.get(8)?,
+                        hlc: r.get(9)?,
+                    },
+                    incoming: ConflictSide {
+                        value: json_value(10, r.get(10)?)?,
+                        author: r.get(11)?,
+                        device: r.get(12)?,
+                        hlc: r.get(13)?,
+                    },
+                    created_at: r.get(14)?,
+                    status: parse_enum(15, &r.get::<_, String>(15)?, |s| match s {
+                        "open" => Some(ConflictStatus::Open),
+                        "resolved" => Some(ConflictStatus::Resolved),
+                        _ => None,
+                    })?,
+                    resolution: match resolved_by {
+                        Some(by) => Some(ConflictResolution {
+                            value: json_value(16, r.get(16)?)?,
+                            by,
+                            reason: r.get::<_, Option<String>>(18)?.unwrap_or_default(),
+                            at: r.get::<_, Option<String>>(19)?.unwrap_or_default(),
+                        }),
+                        None => None,
+                    },
+                    kind: parse_enum(20, &r.get::<_, String>(20)?, |s| match s {
+                        "value" => Some(ConflictKind::Value),
+                        "void" => Some(ConflictKind::Void),
+                        _ => None,
+                    })?,
+                };
+                Ok((conflict, r.get(21)?))
+            })
+            .optional()?)
+    }
+
+    fn conflict_ids(&mut self, round: &str, scope: &Scope) -> Result<Vec<i64>> {
+        let (clause, args) = scope_clause(scope);
+        let mut bind: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(round.to_owned())];
+        bind.extend(args.into_iter().map(|a| Box::new(a) as Box<dyn rusqlite::ToSql>));
+        self.ids(
+            &format!(
                 "SELECT c.id FROM conflicts c JOIN assessments a ON a.id = c.assessment_id
                  WHERE a.round = ? AND {clause} ORDER BY c.status = 'resolved', c.id"
-            );
-            let mut stmt = c.prepare(&sql)?;
-            let mut bind = vec![round];
-            bind.extend(args);
-            let ids = stmt
-                .query_map(rusqlite::params_from_iter(bind.iter()), |r| r.get::<_, i64>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(ids.into_iter().map(|id| conflict_row(c, id)).collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-        .await
+            ),
+            bind,
+        )
     }
 
-    async fn conflict(&self, id: i64) -> Result<Option<Conflict>> {
-        self.read(move |c| match conflict_row(c, id) {
-            Ok(conflict) => Ok(Some(conflict)),
-            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
-            Err(e) => Err(e.into()),
-        })
-        .await
+    fn open_conflicts(&mut self, assessment_id: i64) -> Result<usize> {
+        Ok(self.0.query_row(
+            "SELECT count(*) FROM conflicts WHERE assessment_id = ?1 AND status = 'open'",
+            [assessment_id],
+            |r| r.get(0),
+        )?)
     }
 
-    async fn resolve_conflict(
-        &self,
-        caller: &Caller,
-        id: i64,
-        settlement: Settlement,
-        reason: &str,
-        now: &str,
-    ) -> Result<AssessmentSnapshot> {
-        let (caller, reason, now) = (caller.clone(), reason.to_owned(), now.to_owned());
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let conflict = match conflict_row(&tx, id) {
-                Ok(conflict) => conflict,
-                Err(rusqlite::Error::QueryReturnedNoRows) => {
-                    return Err(StorageError::NotFound(format!("there is no conflict {id}")))
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if conflict.status == ConflictStatus::Resolved {
-                return Err(StorageError::Conflict { code: "already_resolved", message: format!("conflict {id} is already settled") });
-            }
-            let assessment_id: i64 = tx.query_row("SELECT assessment_id FROM conflicts WHERE id = ?1", [id], |r| r.get(0))?;
-            let mut doc = load_doc(&tx, assessment_id)?;
-            let status: String = tx.query_row("SELECT status FROM assessments WHERE id = ?1", [assessment_id], |r| r.get(0))?;
-            let status = sqlite::parse_enum(0, &status, AssessmentStatus::parse)?;
-            let kind = match conflict.kind {
-                ConflictKind::Value => dtm_core::plan::ConflictKind::Value,
-                ConflictKind::Void => dtm_core::plan::ConflictKind::Void,
-            };
-            let field_version = doc.get(&conflict.field).map_or(0, |d| d.1);
-            let SettlementPlan { value, version, status } = plan_settlement(
-                kind,
-                &conflict.current.value,
-                &conflict.incoming.value,
-                settlement,
-                field_version,
-                status,
-            );
-            let device = format!("hq:{}", caller.device_id);
-            let writes = BTreeMap::from([(conflict.field.as_str(), (&value, version))]);
-            let change =
-                insert_change(&tx, None, assessment_id, None, &caller.username, &device, Hlc::default(), &now, &writes)?;
-            doc.insert(conflict.field.clone(), DocField(value.clone(), version, change));
-            tx.execute(
-                "UPDATE conflicts SET status = 'resolved', resolved_by = ?2, resolution_value = ?3, resolution_reason = ?4,
-                   resolved_at = ?5 WHERE id = ?1",
-                params![id, caller.username, value.to_string(), reason, now],
-            )?;
-            touch(&tx, assessment_id, status, Some(&doc), &now)?;
-            let snap = snapshot(&tx, assessment_id)?;
-            tx.commit()?;
-            Ok(snap)
-        })
-        .await
+    fn settle_conflict(&mut self, id: i64, by: &str, value: &FieldValue, reason: &str, at: OffsetDateTime) -> Result<()> {
+        self.0.execute(
+            "UPDATE conflicts SET status = 'resolved', resolved_by = ?2, resolution_value = ?3, resolution_reason = ?4,
+               resolved_at = ?5 WHERE id = ?1",
+            params![id, by, value.to_string(), reason, iso(at)],
+        )?;
+        Ok(())
     }
 
-    async fn log_access(&self, actor: &str, action: &str, target: &str, now: &str) -> Result<()> {
-        let (actor, action, target, now) = (actor.to_owned(), action.to_owned(), target.to_owned(), now.to_owned());
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO access_log (at, actor, action, target) VALUES (?1, ?2, ?3, ?4)",
-                params![now, actor, action, target],
-            )?;
-            Ok(())
-        })
-        .await
+    fn seen_op(&mut self, device_id: &str, op_id: &str) -> Result<Option<SeenOp>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT outcome, code, reason, payload_hash FROM ops WHERE device_id = ?1 AND op_id = ?2")?
+            .query_row(params![device_id, op_id], |r| {
+                Ok(SeenOp {
+                    outcome: parse_enum(0, &r.get::<_, String>(0)?, outcome_parse)?,
+                    code: r.get(1)?,
+                    reason: r.get(2)?,
+                    payload_hash: r.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn record_op(&mut self, op: &OpRecord<'_>) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO ops (device_id, op_id, seq, outcome, code, reason, received_at, payload_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                op.device_id,
+                op.op_id,
+                op.seq,
+                outcome_str(op.outcome),
+                op.code,
+                op.reason,
+                iso(op.at),
+                op.payload_hash
+            ])?;
+        Ok(())
+    }
+
+    fn log_access(&mut self, at: OffsetDateTime, actor: &str, action: &str, target: &str) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO access_log (at, actor, action, target) VALUES (?1, ?2, ?3, ?4)",
+            params![iso(at), actor, action, target],
+        )?;
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::HqStorage;
+    use dtm_sync::wire::{OpBody, Operation, Outcome};
     use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn at(seconds: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_790_000_000 + seconds).unwrap()
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[allow(clippy::await_holding_lock)] // the point: the writer stays busy while the reads run
@@ -1329,18 +852,18 @@ mod tests {
 
         // Another device edits from version 1: a conflict whose base value (3) comes from
         // the migrated history and whose current side names the migrated author.
-        let results = hq.push(&caller("devB"), vec![edit(1, 3_000, "idp_hh", json!(9), 1)], "t2").await.unwrap();
+        let results = hq.push(&caller("devB"), vec![edit(1, 3_000, "idp_hh", json!(9), 1)], at(2)).await.unwrap();
         assert_eq!(results[0].outcome, Outcome::Conflict, "{results:?}");
         let conflict = hq.conflicts("R1", &Scope::new(["LY"])).await.unwrap().pop().unwrap();
         assert_eq!(conflict.base_value, json!(3), "the base value is found in the migrated history");
         assert_eq!((conflict.current.author.as_str(), conflict.current.device.as_str()), ("user-devA", "devA"));
 
         // The device that wrote version 2 goes on from its own chain: its later edit applies.
-        let results = hq.push(&caller("devA"), vec![edit(3, 4_000, "idp_hh", json!(6), 1)], "t3").await.unwrap();
+        let results = hq.push(&caller("devA"), vec![edit(3, 4_000, "idp_hh", json!(6), 1)], at(3)).await.unwrap();
         assert_eq!(results[0].outcome, Outcome::Applied, "the migrated device id still marks its own chain");
         let snap = hq.assessment(&key).await.unwrap().unwrap();
         assert_eq!(snap.fields["idp_hh"], WireField { value: json!(6), version: 3 });
-        let conn = hq.conn.lock().unwrap();
+        let conn = hq.hold_writer();
         let history: Vec<(i64, String)> = conn
             .prepare("SELECT version, value FROM field_history WHERE field = 'idp_hh' ORDER BY version")
             .unwrap()

@@ -1,11 +1,13 @@
-//! HQ storage behind one trait. SQLite now (`sqlite.rs`); PostgreSQL implements the
-//! same trait later, and one story test runs against both. Decisions — merge,
-//! workflow, rules — are dtm-core's pure functions; implementations only do IO.
+//! What the routes ask of HQ's storage: [`HqStorage`], implemented once by the
+//! service layer (`service.rs`) over either backend's primitives (`store.rs`):
+//! SQLite (`sqlite.rs`, the embedded default) or PostgreSQL (`postgres.rs`).
+//! Decisions — merge, plans, workflow, rules — are dtm-core's pure functions.
 
 use async_trait::async_trait;
 use dtm_core::{AssessmentKey, FieldValue, FormDef, ReviewDecision, Role, Round, Scope, TransitionError};
 use dtm_sync::wire::{AssessmentSnapshot, OpResult, Operation, User};
 use std::collections::BTreeMap;
+use time::OffsetDateTime;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -19,12 +21,6 @@ pub enum StorageError {
     Conflict { code: &'static str, message: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
-}
-
-impl From<rusqlite::Error> for StorageError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Internal(e.into())
-    }
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -72,16 +68,16 @@ pub struct NewDevice {
     pub username: String,
     pub name: Option<String>,
     pub token_hash: String,
-    pub created_at: String,
-    pub expires_at: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
 }
 
 /// An account's failed logins since its last success, and until when it is locked
-/// (RFC 3339). The decisions about them are [`crate::login_guard::Failures`]'s.
+/// The decisions about them are [`crate::login_guard::Failures`]'s.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoginFailures {
     pub count: u32,
-    pub locked_until: Option<String>,
+    pub locked_until: Option<OffsetDateTime>,
 }
 
 /// One page of changes in commit order.
@@ -107,11 +103,11 @@ pub trait HqStorage: Send + Sync + 'static {
     /// replaced by a fresh one. Returns the device id in force.
     async fn register_device(&self, device: NewDevice) -> Result<String>;
     /// The caller holding this token, unless it is unknown, revoked or expired at `now`.
-    async fn caller(&self, token_hash: &str, now: &str) -> Result<Option<Caller>>;
-    async fn revoke_device(&self, device_id: &str, now: &str) -> Result<()>;
+    async fn caller(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<Caller>>;
+    async fn revoke_device(&self, device_id: &str, now: OffsetDateTime) -> Result<()>;
     /// Ends the session of this token (a logout): it stops working at once. The device
     /// is not revoked and may log in again. False if no live session holds the token.
-    async fn end_session(&self, token_hash: &str, now: &str) -> Result<bool>;
+    async fn end_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<bool>;
     /// The account's failed logins and lockout (none for an unknown username).
     async fn login_failures(&self, username: &str) -> Result<LoginFailures>;
     /// Rewrites the account's failed logins with `update`, in one transaction so that
@@ -137,12 +133,12 @@ pub trait HqStorage: Send + Sync + 'static {
         create: bool,
         records: Vec<dtm_core::import::ImportRecord>,
         actor: &str,
-        now: &str,
+        now: OffsetDateTime,
     ) -> Result<usize>;
     async fn rounds(&self) -> Result<Vec<Round>>;
     /// Applies one batch of already-validated operations in one durable transaction
     /// and answers each. Operations seen before get the answer they got then.
-    async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: &str) -> Result<Vec<OpResult>>;
+    async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: OffsetDateTime) -> Result<Vec<OpResult>>;
     /// Assessments in scope changed after `after`, in commit order.
     ///
     /// The cursor must never skip a row. Every write allots the assessment a fresh
@@ -155,7 +151,7 @@ pub trait HqStorage: Send + Sync + 'static {
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>>;
     /// What the checks of an assessment compare against: (previous round, its values)
     /// and the values of the child form's assessments inside it in the same round.
-    async fn context(&self, key: &AssessmentKey, form: &'static FormDef) -> Result<CheckContext>;
+    async fn context(&self, key: &AssessmentKey, form: &FormDef) -> Result<CheckContext>;
     /// Every stored assessment of the round in scope.
     async fn round_assessments(&self, round: &str, scope: &Scope) -> Result<Vec<AssessmentSnapshot>>;
     async fn review(
@@ -164,7 +160,7 @@ pub trait HqStorage: Send + Sync + 'static {
         key: &AssessmentKey,
         decision: ReviewDecision,
         comment: &str,
-        now: &str,
+        now: OffsetDateTime,
     ) -> Result<AssessmentSnapshot>;
     /// Conflicts of a round in scope, open ones first.
     async fn conflicts(&self, round: &str, scope: &Scope) -> Result<Vec<dtm_sync::wire::Conflict>>;
@@ -177,8 +173,8 @@ pub trait HqStorage: Send + Sync + 'static {
         id: i64,
         settlement: dtm_core::Settlement,
         reason: &str,
-        now: &str,
+        now: OffsetDateTime,
     ) -> Result<AssessmentSnapshot>;
     /// Records who read or exported what.
-    async fn log_access(&self, actor: &str, action: &str, target: &str, now: &str) -> Result<()>;
+    async fn log_access(&self, actor: &str, action: &str, target: &str, now: OffsetDateTime) -> Result<()>;
 }

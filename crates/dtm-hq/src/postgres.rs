@@ -1,0 +1,806 @@
+//! HQ's storage primitives on PostgreSQL, for an operation that outgrows one SQLite
+//! file or runs several HQ processes behind a load balancer.
+//!
+//! The driver is `postgres`, the synchronous face of tokio-postgres, used on blocking
+//! threads exactly as rusqlite is: the service layer runs every read-plan-write in one
+//! transaction through the same [`Tx`] primitives on both stores, with no `.await`
+//! inside a transaction. The pool is a few lines here, so each connection keeps its
+//! prepared statements (a statement is parsed once per connection, not per call).
+//!
+//! Writers go one at a time, across every HQ process on the database: a write
+//! transaction starts by locking the `meta.change_seq` row. That keeps each
+//! read-plan-write atomic without per-row locks, and makes the change sequence follow
+//! commit order, so a pull cursor never skips a slower transaction. Reads run in
+//! `REPEATABLE READ READ ONLY` transactions and never wait for a writer.
+
+use crate::service::Hq;
+use crate::storage::{Caller, LoginFailures, NewDevice, NewUser, Result, StorageError};
+use crate::store::{
+    iso, outcome_parse, outcome_str, ChangeAuthor, ChangeFields, DeviceHolder, Doc, DocField, Head, NewAssessment,
+    NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
+};
+use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope};
+use dtm_sync::wire::{
+    AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm, User,
+    WireComment, WireField,
+};
+use postgres::types::{Json, ToSql};
+use postgres::{Client, IsolationLevel, NoTls, Row, Statement};
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex};
+use time::OffsetDateTime;
+
+/// PostgreSQL's migrations, applied in order; each runs once, in its own transaction.
+pub(crate) const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_hq.sql")];
+
+/// Any lock id will do as long as it is HQ's alone: it keeps two processes starting
+/// at once from migrating side by side.
+const MIGRATION_LOCK: i64 = 0x6474_6d2d_6871; // "dtm-hq"
+
+impl From<postgres::Error> for StorageError {
+    fn from(e: postgres::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StorageError {
+    StorageError::Internal(anyhow::anyhow!("corrupt row: {what}"))
+}
+
+/// One connection and the statements prepared on it.
+struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// The PostgreSQL backend.
+pub struct Postgres {
+    config: postgres::Config,
+    idle: Mutex<Vec<Conn>>,
+    /// Connections open (idle or in use), bounded by `max`.
+    open: Mutex<usize>,
+    freed: Condvar,
+    max: usize,
+}
+
+/// HQ on PostgreSQL.
+pub type PostgresHq = Hq<Postgres>;
+
+/// Whether a database setting names PostgreSQL rather than a SQLite file.
+pub fn is_url(database: &str) -> bool {
+    database.starts_with("postgres://") || database.starts_with("postgresql://")
+}
+
+impl Postgres {
+    /// Connects to `url`, applies pending migrations and makes the epoch.
+    pub fn open(url: &str) -> anyhow::Result<Self> {
+        let config: postgres::Config = url.parse()?;
+        let pg = Self { config, idle: Mutex::new(Vec::new()), open: Mutex::new(0), freed: Condvar::new(), max: 16 };
+        let mut conn = pg.connect()?;
+        migrate(&mut conn.client)?;
+        conn.client.execute(
+            "INSERT INTO meta (key, value) VALUES ('epoch', $1), ('change_seq', '0') ON CONFLICT (key) DO NOTHING",
+            &[&uuid::Uuid::now_v7().simple().to_string()],
+        )?;
+        *pg.open.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        pg.put_back(conn);
+        Ok(pg)
+    }
+
+    fn connect(&self) -> anyhow::Result<Conn> {
+        let client = self.config.connect(NoTls)?;
+        Ok(Conn { client, statements: HashMap::new() })
+    }
+
+    /// An idle connection, a new one while fewer than `max` are open, or the next freed.
+    fn take(&self) -> Result<Conn> {
+        loop {
+            if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+                if !conn.client.is_closed() {
+                    return Ok(conn);
+                }
+                *self.open.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+                continue;
+            }
+            let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            if *open < self.max {
+                *open += 1;
+                drop(open);
+                return self.connect().map_err(|e| {
+                    *self.open.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+                    self.freed.notify_one();
+                    StorageError::Internal(e.context("connecting to PostgreSQL"))
+                });
+            }
+            let _unused = self.freed.wait_timeout(open, std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn put_back(&self, conn: Conn) {
+        if conn.client.is_closed() {
+            *self.open.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        } else {
+            self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+        }
+        self.freed.notify_one();
+    }
+
+    fn run<T>(&self, write: bool, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let mut conn = self.take()?;
+        let out = (|| {
+            let Conn { client, statements } = &mut conn;
+            let mut tx = if write {
+                client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start()?
+            } else {
+                client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start()?
+            };
+            if write {
+                // One writer at a time, on every HQ process sharing the database.
+                tx.execute("SELECT 1 FROM meta WHERE key = 'change_seq' FOR UPDATE", &[])?;
+            }
+            let out = f(&mut PgTx { tx: &mut tx, statements })?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        self.put_back(conn);
+        out
+    }
+}
+
+/// Applies PostgreSQL's pending migrations, one transaction each, under an advisory
+/// lock so two HQ processes starting together do not both apply one.
+pub fn migrate(client: &mut Client) -> anyhow::Result<usize> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let applied = (|| -> anyhow::Result<usize> {
+        client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)",
+        )?;
+        let done: i32 = client.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])?.get(0);
+        let mut applied = 0;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+            let mut tx = client.transaction()?;
+            tx.batch_execute(sql)?;
+            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", &[&(i as i32 + 1)])?;
+            tx.commit()?;
+            applied += 1;
+        }
+        if done as usize > MIGRATIONS.len() {
+            anyhow::bail!(
+                "this database is at schema version {done}, newer than this dtm-hq knows ({}); run a newer dtm-hq",
+                MIGRATIONS.len()
+            );
+        }
+        Ok(applied)
+    })();
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+    applied
+}
+
+impl Hq<Postgres> {
+    /// HQ on the PostgreSQL database at `url`.
+    pub fn connect(url: &str) -> anyhow::Result<Self> {
+        Ok(Hq::new(Postgres::open(url)?))
+    }
+}
+
+impl Store for Postgres {
+    fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.run(true, f)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.run(false, f)
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+/// The primitives on one open PostgreSQL transaction.
+struct PgTx<'t, 'c> {
+    tx: &'t mut postgres::Transaction<'c>,
+    statements: &'t mut HashMap<String, Statement>,
+}
+
+impl PgTx<'_, '_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql)?;
+        self.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.query(&s, params)?)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.query_opt(&s, params)?)
+    }
+
+    fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.query_one(&s, params)?)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let s = self.statement(sql)?;
+        Ok(self.tx.execute(&s, params)?)
+    }
+
+    fn ids(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<i64>> {
+        Ok(self.query(sql, params)?.iter().map(|r| r.get(0)).collect())
+    }
+}
+
+fn int(n: u64) -> Result<i64> {
+    i64::try_from(n).map_err(|_| StorageError::Internal(anyhow::anyhow!("{n} is beyond what PostgreSQL's bigint holds")))
+}
+
+fn uint(n: i64) -> Result<u64> {
+    u64::try_from(n).map_err(|_| corrupt(format!("{n} is negative")))
+}
+
+fn pcode(text: &str) -> Result<Pcode> {
+    Pcode::parse(text).map_err(|e| corrupt(format!("location `{text}`: {e}")))
+}
+
+fn parse<T>(what: &str, text: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T> {
+    parse(text).ok_or_else(|| corrupt(format!("`{text}` is not a {what}")))
+}
+
+fn round_from_row(r: &Row) -> Result<Round> {
+    let Json(forms): Json<Vec<RoundForm>> = r.get(6);
+    Ok(Round {
+        code: r.get(0),
+        number: uint(i64::from(r.get::<_, i32>(1)))? as u32,
+        title: r.get(2),
+        status: parse("round status", r.get(3), RoundStatus::parse)?,
+        window_start: r.get(4),
+        window_end: r.get(5),
+        forms: forms.into_iter().map(|f| (f.form, f.version)).collect(),
+    })
+}
+
+/// `location LIKE $n || '%' OR …` for each prefix of the scope, numbered from `first`.
+fn scope_clause(scope: &Scope, first: usize) -> String {
+    if scope.prefixes().is_empty() {
+        return "false".into();
+    }
+    let clause = (0..scope.prefixes().len())
+        .map(|i| format!("location LIKE ${} || '%'", first + i))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    format!("({clause})")
+}
+
+fn decision_str(d: ReviewDecision) -> &'static str {
+    match d {
+        ReviewDecision::Approve => "approve",
+        ReviewDecision::Return => "return",
+    }
+}
+
+const ROUND_COLUMNS: &str = "code, number, title, status, window_start, window_end, forms";
+
+impl Tx for PgTx<'_, '_> {
+    fn epoch(&mut self) -> Result<String> {
+        Ok(self.query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])?.get(0))
+    }
+
+    fn next_change_seq(&mut self) -> Result<u64> {
+        let row = self.query_one(
+            "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'change_seq' RETURNING value::bigint",
+            &[],
+        )?;
+        uint(row.get(0))
+    }
+
+    fn next_change_id(&mut self) -> Result<i64> {
+        Ok(self.query_one("SELECT nextval('changes_id_seq')", &[])?.get(0))
+    }
+
+    fn put_user(&mut self, user: &NewUser, at: OffsetDateTime) -> Result<()> {
+        self.execute(
+            "INSERT INTO users (username, display_name, role, scope, password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, role = excluded.role,
+               scope = excluded.scope, password_hash = excluded.password_hash",
+            &[&user.username, &user.display_name, &user.role.as_str(), &Json(&user.scope), &user.password_hash, &at],
+        )?;
+        Ok(())
+    }
+
+    fn user(&mut self, username: &str) -> Result<Option<(User, String)>> {
+        let Some(r) = self.query_opt(
+            "SELECT username, display_name, role, scope, password_hash FROM users WHERE username = $1",
+            &[&username],
+        )?
+        else {
+            return Ok(None);
+        };
+        let Json(scope): Json<Vec<String>> = r.get(3);
+        Ok(Some((
+            User {
+                username: r.get(0),
+                display_name: r.get(1),
+                role: parse("role", r.get(2), Role::parse)?,
+                scope,
+            },
+            r.get(4),
+        )))
+    }
+
+    fn device(&mut self, device_id: &str) -> Result<Option<DeviceHolder>> {
+        Ok(self
+            .query_opt("SELECT username, revoked_at IS NOT NULL FROM devices WHERE device_id = $1", &[&device_id])?
+            .map(|r| DeviceHolder { username: r.get(0), revoked: r.get(1) }))
+    }
+
+    fn insert_device(&mut self, d: &NewDevice) -> Result<()> {
+        self.execute(
+            "INSERT INTO devices (device_id, username, name, token_hash, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&d.device_id, &d.username, &d.name, &d.token_hash, &d.created_at, &d.expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn renew_device(&mut self, d: &NewDevice) -> Result<()> {
+        self.execute(
+            "UPDATE devices SET token_hash = $2, name = $3, expires_at = $4 WHERE device_id = $1",
+            &[&d.device_id, &d.token_hash, &d.name, &d.expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn caller(&mut self, token_hash: &str, now: OffsetDateTime) -> Result<Option<Caller>> {
+        let Some(r) = self.query_opt(
+            "SELECT u.username, u.display_name, u.role, u.scope, d.device_id FROM devices d
+             JOIN users u ON u.username = d.username
+             WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND d.expires_at > $2",
+            &[&token_hash, &now],
+        )?
+        else {
+            return Ok(None);
+        };
+        let Json(scope): Json<Vec<String>> = r.get(3);
+        Ok(Some(Caller {
+            username: r.get(0),
+            display_name: r.get(1),
+            role: parse("role", r.get(2), Role::parse)?,
+            scope: Scope::new(scope),
+            device_id: r.get(4),
+        }))
+    }
+
+    fn revoke_device(&mut self, device_id: &str, at: OffsetDateTime) -> Result<bool> {
+        Ok(self.execute(
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE device_id = $1",
+            &[&device_id, &at],
+        )? > 0)
+    }
+
+    fn end_session(&mut self, token_hash: &str, at: OffsetDateTime) -> Result<bool> {
+        Ok(self.execute(
+            "UPDATE devices SET expires_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+            &[&token_hash, &at],
+        )? > 0)
+    }
+
+    fn login_failures(&mut self, username: &str) -> Result<LoginFailures> {
+        let Some(r) =
+            self.query_opt("SELECT failures, locked_until FROM login_failures WHERE username = $1", &[&username])?
+        else {
+            return Ok(LoginFailures::default());
+        };
+        Ok(LoginFailures { count: uint(i64::from(r.get::<_, i32>(0)))? as u32, locked_until: r.get(1) })
+    }
+
+    fn put_login_failures(&mut self, username: &str, f: &LoginFailures) -> Result<()> {
+        let count = i32::try_from(f.count).unwrap_or(i32::MAX);
+        self.execute(
+            "INSERT INTO login_failures (username, failures, locked_until) VALUES ($1, $2, $3)
+             ON CONFLICT (username) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+            &[&username, &count, &f.locked_until],
+        )?;
+        Ok(())
+    }
+
+    fn clear_login_failures(&mut self, username: &str) -> Result<()> {
+        self.execute("DELETE FROM login_failures WHERE username = $1", &[&username])?;
+        Ok(())
+    }
+
+    fn round(&mut self, code: &str) -> Result<Option<Round>> {
+        self.query_opt(&format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE code = $1"), &[&code])?
+            .as_ref()
+            .map(round_from_row)
+            .transpose()
+    }
+
+    fn rounds(&mut self) -> Result<Vec<Round>> {
+        self.query(&format!("SELECT {ROUND_COLUMNS} FROM rounds ORDER BY number DESC"), &[])?
+            .iter()
+            .map(round_from_row)
+            .collect()
+    }
+
+    fn round_taken(&mut self, code: &str, number: u32) -> Result<bool> {
+        let number = i32::try_from(number).map_err(|_| corrupt("round number"))?;
+        Ok(self
+            .query_one("SELECT count(*) > 0 FROM rounds WHERE code = $1 OR number = $2", &[&code, &number])?
+            .get(0))
+    }
+
+    fn write_round(&mut self, round: &Round) -> Result<()> {
+        let forms = dtm_sync::wire::RoundInfo::from(round).forms;
+        let number = i32::try_from(round.number).map_err(|_| corrupt("round number"))?;
+        self.execute(
+            "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (code) DO UPDATE SET title = excluded.title, status = excluded.status,
+               window_start = excluded.window_start, window_end = excluded.window_end, forms = excluded.forms",
+            &[
+                &round.code,
+                &number,
+                &round.title,
+                &round.status.as_str(),
+                &round.window_start,
+                &round.window_end,
+                &Json(&forms),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_round_status(&mut self, code: &str, status: RoundStatus) -> Result<bool> {
+        Ok(self.execute("UPDATE rounds SET status = $2 WHERE code = $1", &[&code, &status.as_str()])? > 0)
+    }
+
+    fn head(&mut self, key: &AssessmentKey) -> Result<Option<Head>> {
+        let Some(r) = self.query_opt(
+            "SELECT id, status, form_version FROM assessments WHERE round = $1 AND form = $2 AND location = $3",
+            &[&key.round, &key.form, &key.location.as_str()],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Head {
+            id: r.get(0),
+            status: parse("assessment status", r.get(1), AssessmentStatus::parse)?,
+            form_version: uint(i64::from(r.get::<_, i32>(2)))? as u32,
+        }))
+    }
+
+    fn doc(&mut self, id: i64) -> Result<Doc> {
+        let Json(doc): Json<Doc> = self.query_one("SELECT fields FROM assessments WHERE id = $1", &[&id])?.get(0);
+        Ok(doc)
+    }
+
+    fn insert_assessment(&mut self, a: &NewAssessment<'_>) -> Result<i64> {
+        let form_version = i32::try_from(a.form_version).map_err(|_| corrupt("form version"))?;
+        Ok(self
+            .query_one(
+                "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq,
+                   created_at, updated_at, fields)
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7, $8) RETURNING id",
+                &[
+                    &a.key.round,
+                    &a.key.form,
+                    &a.key.location.as_str(),
+                    &a.status.as_str(),
+                    &form_version,
+                    &int(a.change_seq)?,
+                    &a.at,
+                    &Json(a.doc),
+                ],
+            )?
+            .get(0))
+    }
+
+    fn update_assessment(
+        &mut self,
+        id: i64,
+        status: AssessmentStatus,
+        change_seq: u64,
+        doc: Option<&Doc>,
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        let seq = int(change_seq)?;
+        match doc {
+            Some(doc) => self.execute(
+                "UPDATE assessments SET status = $2, version = version + 1, change_seq = $3, updated_at = $4,
+                   fields = $5
+                 WHERE id = $1",
+                &[&id, &status.as_str(), &seq, &at, &Json(doc)],
+            )?,
+            None => self.execute(
+                "UPDATE assessments SET status = $2, version = version + 1, change_seq = $3, updated_at = $4
+                 WHERE id = $1",
+                &[&id, &status.as_str(), &seq, &at],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn insert_change(&mut self, c: &NewChange<'_>) -> Result<()> {
+        self.execute(
+            "INSERT INTO changes (id, assessment_id, op_id, author, device_id, hlc, at, fields)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[&c.id, &c.assessment_id, &c.op_id, &c.author, &c.device, &c.hlc.encode(), &c.at, &Json(c.fields)],
+        )?;
+        Ok(())
+    }
+
+    fn change_author(&mut self, change_id: i64) -> Result<Option<ChangeAuthor>> {
+        Ok(self.query_opt("SELECT author, device_id, hlc FROM changes WHERE id = $1", &[&change_id])?.map(|r| {
+            ChangeAuthor { author: r.get(0), device: r.get(1), hlc: Hlc::decode(r.get(2)).unwrap_or_default() }
+        }))
+    }
+
+    fn change_fields(&mut self, assessment_id: i64) -> Result<Vec<ChangeFields>> {
+        Ok(self
+            .query("SELECT fields FROM changes WHERE assessment_id = $1 ORDER BY id", &[&assessment_id])?
+            .iter()
+            .map(|r| r.get::<_, Json<ChangeFields>>(0).0)
+            .collect())
+    }
+
+    fn entered_figures(&mut self, assessment_id: i64, username: &str) -> Result<bool> {
+        Ok(self
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM changes WHERE assessment_id = $1 AND author = $2 AND op_id IS NOT NULL)",
+                &[&assessment_id, &username],
+            )?
+            .get(0))
+    }
+
+    fn snapshot(&mut self, id: i64) -> Result<AssessmentSnapshot> {
+        let r = self.query_one(
+            "SELECT round, form, location, status, form_version, version, fields,
+                (SELECT count(*) FROM conflicts c WHERE c.assessment_id = a.id AND c.status = 'open')
+             FROM assessments a WHERE id = $1",
+            &[&id],
+        )?;
+        let key = AssessmentKey { round: r.get(0), form: r.get(1), location: pcode(r.get(2))? };
+        let Json(doc): Json<Doc> = r.get(6);
+        let fields = doc.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect();
+        let status = parse("assessment status", r.get(3), AssessmentStatus::parse)?;
+        let form_version = uint(i64::from(r.get::<_, i32>(4)))? as u32;
+        let version = uint(r.get(5))?;
+        let open_conflicts = uint(r.get(7))? as u32;
+        let comments = self
+            .query(
+                "SELECT id, author, role, decision, text, at FROM comments WHERE assessment_id = $1 ORDER BY id",
+                &[&id],
+            )?
+            .iter()
+            .map(|c| {
+                Ok(WireComment {
+                    id: c.get(0),
+                    author: c.get(1),
+                    role: parse("role", c.get(2), Role::parse)?,
+                    decision: c
+                        .get::<_, Option<&str>>(3)
+                        .map(|d| {
+                            parse("review decision", d, |d| match d {
+                                "approve" => Some(ReviewDecision::Approve),
+                                "return" => Some(ReviewDecision::Return),
+                                _ => None,
+                            })
+                        })
+                        .transpose()?,
+                    text: c.get(4),
+                    at: iso(c.get(5)),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(AssessmentSnapshot { key, status, form_version, version, open_conflicts, fields, comments })
+    }
+
+    fn previous_assessment(&mut self, key: &AssessmentKey) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .query_opt(
+                "SELECT a.id, a.round FROM rounds r
+                 JOIN assessments a ON a.round = r.code AND a.form = $1 AND a.location = $2
+                 WHERE r.number < (SELECT number FROM rounds WHERE code = $3)
+                 ORDER BY r.number DESC LIMIT 1",
+                &[&key.form, &key.location.as_str(), &key.round],
+            )?
+            .map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn children(&mut self, round: &str, form: &str, location: &str) -> Result<Vec<i64>> {
+        self.ids(
+            "SELECT id FROM assessments WHERE round = $1 AND form = $2 AND location LIKE $3 || '%' AND location <> $3",
+            &[&round, &form, &location],
+        )
+    }
+
+    fn changed_after(&mut self, scope: &Scope, after: u64, limit: u32) -> Result<Vec<(i64, u64)>> {
+        let sql = format!(
+            "SELECT id, change_seq FROM assessments WHERE change_seq > $1 AND {} ORDER BY change_seq LIMIT $2",
+            scope_clause(scope, 3)
+        );
+        let (after, limit) = (int(after)?, i64::from(limit));
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&after, &limit];
+        params.extend(scope.prefixes().iter().map(|p| p as &(dyn ToSql + Sync)));
+        self.query(&sql, &params)?.iter().map(|r| Ok((r.get(0), uint(r.get(1))?))).collect()
+    }
+
+    fn round_assessment_ids(&mut self, round: &str, scope: &Scope) -> Result<Vec<i64>> {
+        let sql = format!(
+            "SELECT id FROM assessments WHERE round = $1 AND {} ORDER BY location, form",
+            scope_clause(scope, 2)
+        );
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&round];
+        params.extend(scope.prefixes().iter().map(|p| p as &(dyn ToSql + Sync)));
+        self.ids(&sql, &params)
+    }
+
+    fn insert_comment(
+        &mut self,
+        assessment_id: i64,
+        author: &str,
+        role: Role,
+        decision: Option<ReviewDecision>,
+        text: &str,
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&assessment_id, &author, &role.as_str(), &decision.map(decision_str), &text, &at],
+        )?;
+        Ok(())
+    }
+
+    fn insert_conflict(&mut self, c: &NewConflict<'_>) -> Result<()> {
+        let null = FieldValue::Null;
+        let (value, version, author, device, hlc) = match c.current {
+            Some(cur) => (&cur.value, cur.version, cur.author.as_str(), cur.device.as_str(), cur.hlc),
+            None => (&null, 0, "", "", Hlc::default()),
+        };
+        self.execute(
+            "INSERT INTO conflicts (assessment_id, field, base_version, base_value, current_value, current_version,
+               current_author, current_device, current_hlc, incoming_value, incoming_author, incoming_device,
+               incoming_hlc, op_id, created_at, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            &[
+                &c.assessment_id,
+                &c.field,
+                &int(c.base_version)?,
+                &c.base_value.map(Json),
+                &Json(value),
+                &int(version)?,
+                &author,
+                &device,
+                &hlc.encode(),
+                &Json(c.incoming_value),
+                &c.incoming_author,
+                &c.incoming_device,
+                &c.incoming_hlc.encode(),
+                &c.op_id,
+                &c.at,
+                &c.kind.as_str(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn conflict(&mut self, id: i64) -> Result<Option<(Conflict, i64)>> {
+        let Some(r) = self.query_opt(
+            "SELECT c.id, a.round, a.form, a.location, c.field, c.base_value, c.current_value, c.current_author,
+                c.current_device, c.current_hlc, c.incoming_value, c.incoming_author, c.incoming_device,
+                c.incoming_hlc, c.created_at, c.status, c.resolution_value, c.resolved_by, c.resolution_reason,
+                c.resolved_at, c.kind, c.assessment_id
+             FROM conflicts c JOIN assessments a ON a.id = c.assessment_id WHERE c.id = $1",
+            &[&id],
+        )?
+        else {
+            return Ok(None);
+        };
+        let json = |i: usize| r.get::<_, Option<Json<FieldValue>>>(i).map_or(FieldValue::Null, |j| j.0);
+        let resolved_by: Option<String> = r.get(17);
+        let conflict = Conflict {
+            id: r.get(0),
+            key: AssessmentKey { round: r.get(1), form: r.get(2), location: pcode(r.get(3))? },
+            field: r.get(4),
+            base_value: json(5),
+            current: ConflictSide { value: json(6), author: r.get(7), device: r.get(8), hlc: r.get(9) },
+            incoming: ConflictSide { value: json(10), author: r.get(11), device: r.get(12), hlc: r.get(13) },
+            created_at: iso(r.get(14)),
+            status: parse("conflict status", r.get(15), |s| match s {
+                "open" => Some(ConflictStatus::Open),
+                "resolved" => Some(ConflictStatus::Resolved),
+                _ => None,
+            })?,
+            resolution: resolved_by.map(|by| ConflictResolution {
+                value: json(16),
+                by,
+                reason: r.get::<_, Option<String>>(18).unwrap_or_default(),
+                at: r.get::<_, Option<OffsetDateTime>>(19).map(iso).unwrap_or_default(),
+            }),
+            kind: parse("conflict kind", r.get(20), |s| match s {
+                "value" => Some(ConflictKind::Value),
+                "void" => Some(ConflictKind::Void),
+                _ => None,
+            })?,
+        };
+        Ok(Some((conflict, r.get(21))))
+    }
+
+    fn conflict_ids(&mut self, round: &str, scope: &Scope) -> Result<Vec<i64>> {
+        let sql = format!(
+            "SELECT c.id FROM conflicts c JOIN assessments a ON a.id = c.assessment_id
+             WHERE a.round = $1 AND {} ORDER BY c.status = 'resolved', c.id",
+            scope_clause(scope, 2)
+        );
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&round];
+        params.extend(scope.prefixes().iter().map(|p| p as &(dyn ToSql + Sync)));
+        self.ids(&sql, &params)
+    }
+
+    fn open_conflicts(&mut self, assessment_id: i64) -> Result<usize> {
+        let n: i64 = self
+            .query_one("SELECT count(*) FROM conflicts WHERE assessment_id = $1 AND status = 'open'", &[&assessment_id])?
+            .get(0);
+        Ok(uint(n)? as usize)
+    }
+
+    fn settle_conflict(&mut self, id: i64, by: &str, value: &FieldValue, reason: &str, at: OffsetDateTime) -> Result<()> {
+        self.execute(
+            "UPDATE conflicts SET status = 'resolved', resolved_by = $2, resolution_value = $3, resolution_reason = $4,
+               resolved_at = $5 WHERE id = $1",
+            &[&id, &by, &Json(value), &reason, &at],
+        )?;
+        Ok(())
+    }
+
+    fn seen_op(&mut self, device_id: &str, op_id: &str) -> Result<Option<SeenOp>> {
+        let Some(r) = self.query_opt(
+            "SELECT outcome, code, reason, payload_hash FROM ops WHERE device_id = $1 AND op_id = $2",
+            &[&device_id, &op_id],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(SeenOp {
+            outcome: parse("operation outcome", r.get(0), outcome_parse)?,
+            code: r.get(1),
+            reason: r.get(2),
+            payload_hash: r.get(3),
+        }))
+    }
+
+    fn record_op(&mut self, op: &OpRecord<'_>) -> Result<()> {
+        self.execute(
+            "INSERT INTO ops (device_id, op_id, seq, outcome, code, reason, received_at, payload_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &op.device_id,
+                &op.op_id,
+                &int(op.seq)?,
+                &outcome_str(op.outcome),
+                &op.code,
+                &op.reason,
+                &op.at,
+                &op.payload_hash,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn log_access(&mut self, at: OffsetDateTime, actor: &str, action: &str, target: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO access_log (at, actor, action, target) VALUES ($1, $2, $3, $4)",
+            &[&at, &actor, &action, &target],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,662 @@
+//! HQ's service layer, the same on every backend: it loads state through the narrow
+//! [`Store`] primitives, lets dtm-core's pure functions decide (`plan_op`,
+//! `plan_settlement`, `workflow::review`), and writes what they decided, all in one
+//! transaction. The routes call it through [`HqStorage`].
+
+use crate::storage::{
+    Caller, CheckContext, HqStorage, LoginFailures, NewDevice, NewUser, PullPage, Result, StorageError, Values,
+};
+use crate::store::{to_micros, Doc, DocField, Head, NewAssessment, NewChange, NewConflict, OpRecord, Store, Tx, Writes};
+use async_trait::async_trait;
+use dtm_core::form::Context;
+use dtm_core::import::ImportRecord;
+use dtm_core::plan::{plan_op, plan_settlement, Change, Held, Incoming, OpPlan, Outcome as PlanOutcome, SettlementPlan};
+use dtm_core::{workflow, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, ReviewDecision, Round, RoundStatus, Scope, Settlement};
+use dtm_sync::wire::{AssessmentSnapshot, Conflict, ConflictKind, ConflictStatus, OpBody, OpResult, Operation, Outcome, User};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// HQ over one backend.
+pub struct Hq<S> {
+    store: Arc<S>,
+}
+
+impl<S> Clone for Hq<S> {
+    fn clone(&self) -> Self {
+        Self { store: self.store.clone() }
+    }
+}
+
+impl<S: Store> Hq<S> {
+    pub fn new(store: S) -> Self {
+        Self { store: Arc::new(store) }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    async fn write<T: Send + 'static>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.write(f))
+            .await
+            .map_err(|e| StorageError::Internal(anyhow::anyhow!("storage task failed: {e}")))?
+    }
+
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.read(f))
+            .await
+            .map_err(|e| StorageError::Internal(anyhow::anyhow!("storage task failed: {e}")))?
+    }
+}
+
+fn field_values(tx: &mut dyn Tx, id: i64) -> Result<Values> {
+    Ok(tx.doc(id)?.into_iter().map(|(f, d)| (f, d.0)).collect())
+}
+
+/// Gives the assessment a new version and a fresh change sequence, so the next pull
+/// carries it; with `doc`, its fields are written too.
+fn touch(tx: &mut dyn Tx, id: i64, status: AssessmentStatus, doc: Option<&Doc>, at: OffsetDateTime) -> Result<()> {
+    let seq = tx.next_change_seq()?;
+    tx.update_assessment(id, status, seq, doc, at)
+}
+
+/// Creates a round inside a transaction; refuses a code or number already used.
+fn create_round(tx: &mut dyn Tx, round: &Round) -> Result<()> {
+    if tx.round_taken(&round.code, round.number)? {
+        return Err(StorageError::Conflict {
+            code: "round_exists",
+            message: format!("a round with code {} or number {} already exists", round.code, round.number),
+        });
+    }
+    tx.write_round(round)
+}
+
+/// What an assessment's cross-round and cross-level checks compare against: the same
+/// location and form in the latest earlier round, and the child form's assessments
+/// inside this location in the same round.
+fn context_of(tx: &mut dyn Tx, key: &AssessmentKey, child_form: Option<&str>) -> Result<CheckContext> {
+    let previous = match tx.previous_assessment(key)? {
+        Some((id, round)) => Some((round, field_values(tx, id)?)),
+        None => None,
+    };
+    let mut children = Vec::new();
+    if let Some(child_form) = child_form {
+        for id in tx.children(&key.round, child_form, key.location.as_str())? {
+            children.push(field_values(tx, id)?);
+        }
+    }
+    Ok((previous, children))
+}
+
+/// What blocks submitting the assessment as HQ holds it, against its previous round
+/// and its child assessments.
+fn submission_blockers(tx: &mut dyn Tx, head: &Head, key: &AssessmentKey) -> Result<Vec<dtm_core::Issue>> {
+    let values = field_values(tx, head.id)?;
+    let Some(form) = FormDef::builtin(&key.form, head.form_version) else { return Ok(vec![]) };
+    let (previous, children) = context_of(tx, key, form.aggregates.as_ref().map(|a| a.form.as_str()))?;
+    let ctx = Context { previous: previous.as_ref().map(|(r, v)| (r.as_str(), v)), children: Some(&children) };
+    Ok(form.submission_blockers(&values, ctx))
+}
+
+/// Who wrote a new assessment's first values: an operation from a device, or an import.
+struct Author<'a> {
+    op_id: Option<&'a str>,
+    name: &'a str,
+    device: &'a str,
+    hlc: Hlc,
+}
+
+/// Writes an assessment HQ does not have yet, its fields at the versions given (1 for
+/// a first edit or an import), together with the change that wrote them.
+fn insert_assessment(
+    tx: &mut dyn Tx,
+    key: &AssessmentKey,
+    status: AssessmentStatus,
+    form_version: u32,
+    writes: &Writes<'_>,
+    author: &Author<'_>,
+    at: OffsetDateTime,
+) -> Result<i64> {
+    let change = tx.next_change_id()?;
+    let doc: Doc =
+        writes.iter().map(|(f, (v, version))| ((*f).to_owned(), DocField((*v).clone(), *version, change))).collect();
+    let change_seq = tx.next_change_seq()?;
+    let id = tx.insert_assessment(&NewAssessment { key, status, form_version, change_seq, at, doc: &doc })?;
+    tx.insert_change(&NewChange {
+        id: change,
+        assessment_id: id,
+        op_id: author.op_id,
+        author: author.name,
+        device: author.device,
+        hlc: author.hlc,
+        at,
+        fields: writes,
+    })?;
+    Ok(id)
+}
+
+/// A field's current version at HQ, if it was ever written. `authors` remembers the
+/// changes already looked up: one operation's fields mostly share one.
+fn field_version(
+    tx: &mut dyn Tx,
+    doc: &Doc,
+    field: &str,
+    authors: &mut BTreeMap<i64, crate::store::ChangeAuthor>,
+) -> Result<Option<FieldVersion>> {
+    let Some(DocField(value, version, change)) = doc.get(field) else {
+        return Ok(None);
+    };
+    if !authors.contains_key(change) {
+        let author = tx.change_author(*change)?.unwrap_or_default();
+        authors.insert(*change, author);
+    }
+    let a = &authors[change];
+    Ok(Some(FieldVersion {
+        value: value.clone(),
+        version: *version,
+        author: a.author.clone(),
+        device: a.device.clone(),
+        hlc: a.hlc,
+    }))
+}
+
+fn rejected(op: &Operation, code: &str, reason: impl Into<String>) -> OpResult {
+    OpResult {
+        op_id: op.op_id.clone(),
+        outcome: Outcome::Rejected,
+        original: None,
+        code: Some(code.into()),
+        reason: Some(reason.into()),
+    }
+}
+
+/// What identifies an operation's content: SHA-256 of the operation as HQ read it.
+/// Serialising the same operation twice gives the same bytes (fields and values are
+/// kept in sorted maps), so an honest retry always matches.
+fn payload_hash(op: &Operation) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(serde_json::to_vec(op).expect("an operation serialises")))
+}
+
+/// Answers one operation of a push: the answer given before to a retry, or the
+/// operation applied, and the answer remembered.
+fn push_one(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    op: &Operation,
+    rounds: &mut BTreeMap<String, Option<Round>>,
+    now: OffsetDateTime,
+) -> Result<OpResult> {
+    let payload = payload_hash(op);
+    if let Some(seen) = tx.seen_op(&caller.device_id, &op.op_id)? {
+        // A retry carries the same payload; an op_id sent again with other values is
+        // refused, so they are never dropped as a "duplicate".
+        if seen.payload_hash.is_some_and(|h| h != payload) {
+            return Ok(rejected(
+                op,
+                "op_id_reused",
+                format!("operation {} was already received with other values; these were not applied", op.op_id),
+            ));
+        }
+        return Ok(OpResult {
+            op_id: op.op_id.clone(),
+            outcome: Outcome::Duplicate,
+            original: Some(seen.outcome),
+            code: seen.code,
+            reason: seen.reason,
+        });
+    }
+    let result = apply_op(tx, caller, op, rounds, now)?;
+    tx.record_op(&OpRecord {
+        device_id: &caller.device_id,
+        op_id: &op.op_id,
+        seq: op.seq,
+        outcome: result.outcome,
+        code: result.code.as_deref(),
+        reason: result.reason.as_deref(),
+        at: now,
+        payload_hash: &payload,
+    })?;
+    Ok(result)
+}
+
+/// Applies one operation inside the batch's transaction and says what happened: it
+/// loads what [`plan_op`] needs, lets it decide, and writes the plan.
+/// `rounds` remembers the rounds already read in this batch.
+fn apply_op(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    op: &Operation,
+    rounds: &mut BTreeMap<String, Option<Round>>,
+    now: OffsetDateTime,
+) -> Result<OpResult> {
+    if !rounds.contains_key(&op.key.round) {
+        let round = tx.round(&op.key.round)?;
+        rounds.insert(op.key.round.clone(), round);
+    }
+    let Some(round) = &rounds[&op.key.round] else {
+        return Ok(rejected(op, "unknown_round", format!("round {} does not exist at HQ", op.key.round)));
+    };
+    let key = &op.key;
+    let head = tx.head(key)?;
+    let change = match &op.body {
+        OpBody::Edit { values, bases } => Change::Edit { values, bases },
+        OpBody::Submit => Change::Submit,
+        OpBody::Void { reason } => Change::Void { reason },
+    };
+    // An edit's document is read once: the held versions of the fields it names for
+    // the plan, then the new document to write.
+    let mut doc = Doc::new();
+    let mut held = None;
+    if let Some(h) = &head {
+        let mut fields = BTreeMap::new();
+        if let OpBody::Edit { values, .. } = &op.body {
+            doc = tx.doc(h.id)?;
+            let mut authors = BTreeMap::new();
+            for field in values.keys() {
+                if let Some(current) = field_version(tx, &doc, field, &mut authors)? {
+                    fields.insert(field.clone(), current);
+                }
+            }
+        }
+        held = Some(Held { status: h.status, fields });
+    }
+    let blockers = match (&head, &op.body) {
+        (Some(h), OpBody::Submit) => submission_blockers(tx, h, key)?,
+        _ => vec![],
+    };
+    let incoming = Incoming { author: &caller.username, device: &caller.device_id, hlc: op.hlc, change };
+    let plan = plan_op(round, key, held.as_ref(), &incoming, &blockers);
+    write_plan(tx, head.as_ref(), &mut doc, &plan, caller, op, now)?;
+    let outcome = match plan.outcome {
+        PlanOutcome::Applied => Outcome::Applied,
+        PlanOutcome::Conflict => Outcome::Conflict,
+        PlanOutcome::Superseded => Outcome::Superseded,
+        PlanOutcome::Rejected => Outcome::Rejected,
+    };
+    Ok(OpResult { op_id: op.op_id.clone(), outcome, original: None, code: plan.code, reason: plan.reason })
+}
+
+/// Writes what [`plan_op`] decided: a new assessment, or the values at their new
+/// versions as one change, the conflicts with both sides, a comment, the new status.
+fn write_plan(
+    tx: &mut dyn Tx,
+    head: Option<&Head>,
+    doc: &mut Doc,
+    plan: &OpPlan<'_>,
+    caller: &Caller,
+    op: &Operation,
+    now: OffsetDateTime,
+) -> Result<()> {
+    if plan.outcome == PlanOutcome::Rejected {
+        return Ok(());
+    }
+    if let Some(form_version) = plan.create {
+        let author = Author { op_id: Some(&op.op_id), name: &caller.username, device: &caller.device_id, hlc: op.hlc };
+        insert_assessment(tx, &op.key, plan.status, form_version, &plan.writes, &author, now)?;
+        return Ok(());
+    }
+    let Some(head) = head else { return Ok(()) };
+    for c in &plan.conflicts {
+        // The base value is the one the change that wrote `base_version` of the field left.
+        let mut base_value = None;
+        if c.base_version > 0 {
+            base_value = tx.change_fields(head.id)?.into_iter().find_map(|mut fields| {
+                fields.remove(&c.field).filter(|(_, v)| *v == c.base_version).map(|(value, _)| value)
+            });
+        }
+        tx.insert_conflict(&NewConflict {
+            assessment_id: head.id,
+            field: &c.field,
+            kind: c.kind,
+            base_version: c.base_version,
+            base_value: base_value.as_ref(),
+            current: c.current.as_ref(),
+            incoming_value: &c.incoming,
+            incoming_author: &caller.username,
+            incoming_device: &caller.device_id,
+            incoming_hlc: op.hlc,
+            op_id: &op.op_id,
+            at: now,
+        })?;
+    }
+    if let Some(text) = &plan.comment {
+        tx.insert_comment(head.id, &caller.username, caller.role, None, text, now)?;
+    }
+    let written = !plan.writes.is_empty();
+    if written {
+        let change = tx.next_change_id()?;
+        tx.insert_change(&NewChange {
+            id: change,
+            assessment_id: head.id,
+            op_id: Some(&op.op_id),
+            author: &caller.username,
+            device: &caller.device_id,
+            hlc: op.hlc,
+            at: now,
+            fields: &plan.writes,
+        })?;
+        for (field, (value, version)) in &plan.writes {
+            doc.insert((*field).to_owned(), DocField((*value).clone(), *version, change));
+        }
+    }
+    if plan.touch {
+        touch(tx, head.id, plan.status, written.then_some(&*doc), now)?;
+    }
+    Ok(())
+}
+
+/// Registers a login inside a write transaction: a device logging in again as the
+/// same user keeps its id, a revoked device stays revoked, and an id another user
+/// holds is replaced by a fresh one.
+fn register_device(tx: &mut dyn Tx, d: NewDevice) -> Result<String> {
+    match tx.device(&d.device_id)? {
+        Some(holder) if holder.username == d.username && holder.revoked => Err(StorageError::Conflict {
+            code: "device_revoked",
+            message: "this device has been revoked at HQ; ask an admin".into(),
+        }),
+        Some(holder) if holder.username == d.username => {
+            tx.renew_device(&d)?;
+            Ok(d.device_id)
+        }
+        holder => {
+            // A new device, or one another user holds: never share an identity.
+            let d = match holder {
+                None => d,
+                Some(_) => NewDevice { device_id: uuid::Uuid::now_v7().to_string(), ..d },
+            };
+            tx.insert_device(&d)?;
+            Ok(d.device_id)
+        }
+    }
+}
+
+#[async_trait]
+impl<S: Store> HqStorage for Hq<S> {
+    async fn epoch(&self) -> Result<String> {
+        self.read(|tx| tx.epoch()).await
+    }
+
+    async fn put_user(&self, user: NewUser) -> Result<()> {
+        let now = to_micros(OffsetDateTime::now_utc());
+        self.write(move |tx| tx.put_user(&user, now)).await
+    }
+
+    async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>> {
+        let username = username.to_owned();
+        self.read(move |tx| tx.user(&username)).await
+    }
+
+    async fn register_device(&self, device: NewDevice) -> Result<String> {
+        self.write(move |tx| register_device(tx, device)).await
+    }
+
+    async fn caller(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<Caller>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |tx| tx.caller(&token_hash, to_micros(now))).await
+    }
+
+    async fn revoke_device(&self, device_id: &str, now: OffsetDateTime) -> Result<()> {
+        let device_id = device_id.to_owned();
+        self.write(move |tx| {
+            if !tx.revoke_device(&device_id, to_micros(now))? {
+                return Err(StorageError::NotFound(format!("there is no device {device_id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn end_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<bool> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| tx.end_session(&token_hash, to_micros(now))).await
+    }
+
+    async fn login_failures(&self, username: &str) -> Result<LoginFailures> {
+        let username = username.to_owned();
+        self.read(move |tx| tx.login_failures(&username)).await
+    }
+
+    async fn update_login_failures(
+        &self,
+        username: &str,
+        update: Box<dyn FnOnce(LoginFailures) -> LoginFailures + Send>,
+    ) -> Result<()> {
+        let username = username.to_owned();
+        self.write(move |tx| {
+            if tx.user(&username)?.is_some() {
+                let next = update(tx.login_failures(&username)?);
+                tx.put_login_failures(&username, &next)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn unlock_user(&self, username: &str) -> Result<()> {
+        let username = username.to_owned();
+        self.write(move |tx| {
+            if tx.user(&username)?.is_none() {
+                return Err(StorageError::NotFound(format!("there is no user {username}")));
+            }
+            tx.clear_login_failures(&username)
+        })
+        .await
+    }
+
+    async fn put_round(&self, round: &Round) -> Result<()> {
+        let round = round.clone();
+        self.write(move |tx| tx.write_round(&round)).await
+    }
+
+    async fn create_round(&self, round: &Round) -> Result<()> {
+        let round = round.clone();
+        self.write(move |tx| create_round(tx, &round)).await
+    }
+
+    async fn set_round_status(&self, code: &str, status: RoundStatus) -> Result<()> {
+        let code = code.to_owned();
+        self.write(move |tx| {
+            if !tx.set_round_status(&code, status)? {
+                return Err(StorageError::NotFound(format!("there is no round `{code}`")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn import_round(
+        &self,
+        round: &Round,
+        create: bool,
+        records: Vec<ImportRecord>,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<usize> {
+        let (new_round, actor, now) = (round.clone(), actor.to_owned(), to_micros(now));
+        self.write(move |tx| {
+            if create {
+                create_round(tx, &new_round)?;
+            }
+            let round = new_round.code;
+            let author = format!("import:{actor}");
+            for r in &records {
+                let key = AssessmentKey::new(&round, &r.form, r.location.clone());
+                if tx.head(&key)?.is_some() {
+                    return Err(StorageError::Conflict {
+                        code: "already_exists",
+                        message: format!("row {}: {key} already exists at HQ; nothing was imported", r.row),
+                    });
+                }
+                let by = Author { op_id: None, name: &author, device: "import", hlc: Hlc::default() };
+                // An imported assessment is new: every figure at version 1.
+                let writes = r.values.iter().map(|(f, v)| (f.as_str(), (v, 1))).collect();
+                insert_assessment(tx, &key, AssessmentStatus::Approved, r.form_version, &writes, &by, now)?;
+            }
+            tx.log_access(now, &actor, "import_round", &round)?;
+            Ok(records.len())
+        })
+        .await
+    }
+
+    async fn rounds(&self) -> Result<Vec<Round>> {
+        self.read(|tx| tx.rounds()).await
+    }
+
+    async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: OffsetDateTime) -> Result<Vec<OpResult>> {
+        let (caller, now) = (caller.clone(), to_micros(now));
+        self.write(move |tx| {
+            let mut rounds = BTreeMap::new();
+            ops.iter().map(|op| push_one(tx, &caller, op, &mut rounds, now)).collect()
+        })
+        .await
+    }
+
+    async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage> {
+        let scope = scope.clone();
+        self.read(move |tx| {
+            let rows = tx.changed_after(&scope, after, limit.saturating_add(1))?;
+            let has_more = rows.len() > limit as usize;
+            let rows = &rows[..rows.len().min(limit as usize)];
+            let assessments = rows.iter().map(|(id, _)| tx.snapshot(*id)).collect::<Result<Vec<_>>>()?;
+            let last_seq = rows.last().map_or(after, |(_, seq)| *seq);
+            Ok(PullPage { assessments, last_seq, has_more })
+        })
+        .await
+    }
+
+    async fn context(&self, key: &AssessmentKey, form: &FormDef) -> Result<CheckContext> {
+        let key = key.clone();
+        let child_form = form.aggregates.as_ref().map(|a| a.form.clone());
+        self.read(move |tx| context_of(tx, &key, child_form.as_deref())).await
+    }
+
+    async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>> {
+        let key = key.clone();
+        self.read(move |tx| match tx.head(&key)? {
+            Some(h) => Ok(Some(tx.snapshot(h.id)?)),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    async fn round_assessments(&self, round: &str, scope: &Scope) -> Result<Vec<AssessmentSnapshot>> {
+        let (round, scope) = (round.to_owned(), scope.clone());
+        self.read(move |tx| {
+            let ids = tx.round_assessment_ids(&round, &scope)?;
+            ids.into_iter().map(|id| tx.snapshot(id)).collect()
+        })
+        .await
+    }
+
+    async fn review(
+        &self,
+        caller: &Caller,
+        key: &AssessmentKey,
+        decision: ReviewDecision,
+        comment: &str,
+        now: OffsetDateTime,
+    ) -> Result<AssessmentSnapshot> {
+        let (caller, key, comment, now) = (caller.clone(), key.clone(), comment.to_owned(), to_micros(now));
+        self.write(move |tx| {
+            let h = tx.head(&key)?.ok_or_else(|| StorageError::NotFound(format!("nothing has been submitted for {key}")))?;
+            if tx.round(&key.round)?.is_some_and(|r| r.status == RoundStatus::Published) {
+                return Err(StorageError::Conflict {
+                    code: "round_published",
+                    message: format!("round {} is published and frozen", key.round),
+                });
+            }
+            let open = tx.open_conflicts(h.id)?;
+            // Four eyes: figures a reviewer entered from a device of theirs are
+            // approved by someone else.
+            let reviewer = workflow::Reviewer { role: caller.role, entered_figures: tx.entered_figures(h.id, &caller.username)? };
+            let status = workflow::review(h.status, decision, reviewer, open, &comment)?;
+            tx.insert_comment(h.id, &caller.username, caller.role, Some(decision), comment.trim(), now)?;
+            touch(tx, h.id, status, None, now)?;
+            tx.snapshot(h.id)
+        })
+        .await
+    }
+
+    async fn conflicts(&self, round: &str, scope: &Scope) -> Result<Vec<Conflict>> {
+        let (round, scope) = (round.to_owned(), scope.clone());
+        self.read(move |tx| {
+            let ids = tx.conflict_ids(&round, &scope)?;
+            ids.into_iter()
+                .map(|id| {
+                    tx.conflict(id)?
+                        .map(|(c, _)| c)
+                        .ok_or_else(|| StorageError::Internal(anyhow::anyhow!("conflict {id} vanished mid-read")))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn conflict(&self, id: i64) -> Result<Option<Conflict>> {
+        self.read(move |tx| Ok(tx.conflict(id)?.map(|(c, _)| c))).await
+    }
+
+    async fn resolve_conflict(
+        &self,
+        caller: &Caller,
+        id: i64,
+        settlement: Settlement,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<AssessmentSnapshot> {
+        let (caller, reason, now) = (caller.clone(), reason.to_owned(), to_micros(now));
+        self.write(move |tx| {
+            let (conflict, assessment_id) =
+                tx.conflict(id)?.ok_or_else(|| StorageError::NotFound(format!("there is no conflict {id}")))?;
+            if conflict.status == ConflictStatus::Resolved {
+                return Err(StorageError::Conflict {
+                    code: "already_resolved",
+                    message: format!("conflict {id} is already settled"),
+                });
+            }
+            let mut doc = tx.doc(assessment_id)?;
+            let key = &conflict.key;
+            let head = tx.head(key)?.ok_or_else(|| StorageError::NotFound(format!("there is no assessment {key}")))?;
+            let kind = match conflict.kind {
+                ConflictKind::Value => dtm_core::plan::ConflictKind::Value,
+                ConflictKind::Void => dtm_core::plan::ConflictKind::Void,
+            };
+            let field_version = doc.get(&conflict.field).map_or(0, |d| d.1);
+            let SettlementPlan { value, version, status } = plan_settlement(
+                kind,
+                &conflict.current.value,
+                &conflict.incoming.value,
+                settlement,
+                field_version,
+                head.status,
+            );
+            let device = format!("hq:{}", caller.device_id);
+            let writes = BTreeMap::from([(conflict.field.as_str(), (&value, version))]);
+            let change = tx.next_change_id()?;
+            tx.insert_change(&NewChange {
+                id: change,
+                assessment_id,
+                op_id: None,
+                author: &caller.username,
+                device: &device,
+                hlc: Hlc::default(),
+                at: now,
+                fields: &writes,
+            })?;
+            doc.insert(conflict.field.clone(), DocField(value.clone(), version, change));
+            tx.settle_conflict(id, &caller.username, &value, &reason, now)?;
+            touch(tx, assessment_id, status, Some(&doc), now)?;
+            tx.snapshot(assessment_id)
+        })
+        .await
+    }
+
+    async fn log_access(&self, actor: &str, action: &str, target: &str, now: OffsetDateTime) -> Result<()> {
+        let (actor, action, target) = (actor.to_owned(), action.to_owned(), target.to_owned());
+        self.write(move |tx| tx.log_access(to_micros(now), &actor, &action, &target)).await
+    }
+}
