@@ -34,8 +34,14 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "rust: build every target"
 cargo build --workspace --all-targets
 
-step "rust: unit, story and end-to-end tests"
+step "rust: unit, story and end-to-end tests (HQ on SQLite)"
 cargo test --workspace
+
+# The same HQ stories, fault tests included, with HQ on the real PostgreSQL: each
+# test makes a schema of its own in the database `test` and drops it at the end.
+step "rust: HQ stories and end-to-end tests again, HQ on PostgreSQL"
+pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1; }
+DTM_TEST_STORE=postgres cargo test -p dtm-hq -p dtm-e2e
 
 step "types: ui/src/lib/generated matches the Rust types"
 if [ -n "$(git status --porcelain -- ui/src/lib/generated)" ]; then

@@ -21,9 +21,10 @@ fn token_of(device: &Device) -> Option<String> {
 
 /// What HQ recorded for each of its operations: op_id → outcome.
 fn hq_outcomes(hq: &Hq) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(hq.db_path()).unwrap();
-    let mut stmt = conn.prepare("SELECT op_id, outcome FROM ops ORDER BY op_id").unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    hq.query("SELECT op_id, outcome FROM ops ORDER BY op_id")
+        .into_iter()
+        .map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap()))
+        .collect()
 }
 
 /// Runs `dtm --json …` with the device's clock `offset_ms` off.

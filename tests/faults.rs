@@ -7,7 +7,7 @@
 //! and `DTM_FAULT_SEED=<n>` replays it. Every loop is bounded in count and in time.
 
 use dtm_e2e::{bin, Device, Hq};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -312,52 +312,35 @@ fn device_cursor(device: &Device) -> Option<String> {
     open_db(&device.store).query_row("SELECT pull_cursor FROM device", [], |r| r.get(0)).unwrap()
 }
 
-/// What HQ holds for every field of round R1, read from its SQLite file.
+/// The text of a cell that is never NULL.
+fn cell(row: &[Option<String>], i: usize) -> String {
+    row[i].clone().expect("the column is NOT NULL")
+}
+
+/// What HQ holds for every field of round R1, read from its database.
 fn hq_values(hq: &Hq) -> Values {
-    let conn = open_db(&hq.db_path());
-    let mut stmt = conn
-        .prepare(
-            "SELECT a.form, a.location, f.field, f.value FROM field_values f
-             JOIN assessments a ON a.id = f.assessment_id WHERE a.round = 'R1'",
-        )
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
-        })
-        .unwrap()
-        .map(|r| r.unwrap())
-        .map(|(form, location, field, value)| ((form, location, field), parse_json(&value)))
-        .collect();
-    rows
+    hq.query(
+        "SELECT a.form, a.location, f.field, f.value FROM field_values f
+         JOIN assessments a ON a.id = f.assessment_id WHERE a.round = 'R1'",
+    )
+    .into_iter()
+    .map(|r| ((cell(&r, 0), cell(&r, 1), cell(&r, 2)), parse_json(&cell(&r, 3))))
+    .collect()
 }
 
 /// HQ's `ops` table: op_id → outcome.
 fn hq_ops(hq: &Hq) -> BTreeMap<String, String> {
-    let conn = open_db(&hq.db_path());
-    let mut stmt = conn.prepare("SELECT op_id, outcome FROM ops").unwrap();
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
-    rows
+    hq.query("SELECT op_id, outcome FROM ops").into_iter().map(|r| (cell(&r, 0), cell(&r, 1))).collect()
 }
 
 /// op_id → number of rows naming it, in `changes` (one per applied operation); or
 /// "op_id field" → number of rows in `conflicts` (one per field of an operation).
 fn rows_per_op(hq: &Hq, table: &str) -> BTreeMap<String, i64> {
-    let conn = open_db(&hq.db_path());
     let id = if table == "conflicts" { "op_id || ' ' || field" } else { "op_id" };
-    let mut stmt = conn
-        .prepare(&format!("SELECT {id}, count(*) FROM {table} WHERE op_id IS NOT NULL GROUP BY op_id, {id}"))
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
-    rows
+    hq.query(&format!("SELECT {id}, count(*) FROM {table} WHERE op_id IS NOT NULL GROUP BY op_id, {id}"))
+        .into_iter()
+        .map(|r| (cell(&r, 0), cell(&r, 1).parse().unwrap()))
+        .collect()
 }
 
 /// A readable list of the first few differences between two replicas.
@@ -460,11 +443,9 @@ fn edit_muhallas(device: &Device, locations: &[&str], passes: std::ops::Range<i6
 /// Polls HQ's `ops` table until it holds more than `before` rows (a push batch was
 /// committed), the child exits, or `limit` passes. Returns whether a commit was seen.
 fn wait_for_commit(hq: &Hq, before: usize, child: &mut Child, limit: Duration) -> bool {
-    let conn = open_db(&hq.db_path());
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
-        let n: i64 = conn.query_row("SELECT count(*) FROM ops", [], |r| r.get(0)).unwrap();
-        if n as usize > before {
+        if dtm_e2e::hq_rows(hq, "ops") as usize > before {
             return true;
         }
         if child.try_wait().unwrap().is_some() {
@@ -1095,13 +1076,11 @@ fn clocks_days_wrong_or_going_backwards_keep_hlcs_rising_and_never_win_a_conflic
         detail["values"]["ret_hh"], 5,
         "the edit made last wins even though the clock said it was ten days earlier: {detail}"
     );
-    let hq_hlc: String = open_db(&hq.db_path())
-        .query_row(
+    let hq_hlc = hq
+        .query_one(&format!(
             "SELECT f.hlc FROM field_values f JOIN assessments a ON a.id = f.assessment_id
-             WHERE a.location = ?1 AND a.form = 'baladiya' AND f.field = 'ret_hh'",
-            params![LOC],
-            |r| r.get(0),
-        )
+             WHERE a.location = '{LOC}' AND a.form = 'baladiya' AND f.field = 'ret_hh'"
+        ))
         .unwrap();
     assert_eq!(hq_hlc, last_ret_hh_hlc, "HQ keeps the stamp of the edit that won");
 
@@ -1329,13 +1308,8 @@ fn snapshot_key(s: &Value) -> (String, String) {
 /// HQ's current state of every assessment: (form, location) → (version, field → value).
 fn hq_assessments(hq: &Hq) -> BTreeMap<(String, String), (u64, BTreeMap<String, Value>)> {
     let mut out: BTreeMap<(String, String), (u64, BTreeMap<String, Value>)> = BTreeMap::new();
-    let conn = open_db(&hq.db_path());
-    let mut stmt = conn.prepare("SELECT form, location, version FROM assessments WHERE round = 'R1'").unwrap();
-    for row in
-        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u64>(2)?))).unwrap()
-    {
-        let (form, location, version) = row.unwrap();
-        out.insert((form, location), (version, BTreeMap::new()));
+    for row in hq.query("SELECT form, location, version FROM assessments WHERE round = 'R1'") {
+        out.insert((cell(&row, 0), cell(&row, 1)), (cell(&row, 2).parse().unwrap(), BTreeMap::new()));
     }
     for ((form, location, field), value) in hq_values(hq) {
         out.get_mut(&(form, location)).unwrap().1.insert(field, value);

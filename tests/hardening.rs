@@ -209,15 +209,11 @@ fn a_made_up_base_version_is_refused_instead_of_skipping_conflict_detection() {
 /// A supervisor of region LY01 only, made from the demo supervisor's row (same
 /// password), since HQ has no user administration yet.
 fn add_east_supervisor(hq: &Hq) {
-    let db = rusqlite::Connection::open(hq.db_path()).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    db.execute(
+    hq.query(
         "INSERT INTO users (username, display_name, role, scope, password_hash, created_at)
          SELECT 'supervisor_ly01', 'Supervisor LY01', role, '[\"LY01\"]', password_hash, created_at
          FROM users WHERE username = 'supervisor'",
-        [],
-    )
-    .unwrap();
+    );
 }
 
 #[test]

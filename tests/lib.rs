@@ -1,5 +1,10 @@
 //! Harness for the end-to-end tests: a real `dtm-hq` process on 127.0.0.1:0 with its
-//! own SQLite file, and device stores driven through the real `dtm` CLI.
+//! own database, and device stores driven through the real `dtm` CLI.
+//!
+//! Every story runs on the store `DTM_TEST_STORE` names: `sqlite` (the default; a
+//! file of the test's own) or `postgres` (a schema of the test's own in the database
+//! `test` on 127.0.0.1:5432, or `DTM_TEST_POSTGRES`; dropped when the test ends).
+//! Tests read HQ's tables through [`Hq::query`], which speaks to either.
 //!
 //! The binaries are the workspace's own debug builds; `cargo test --workspace`
 //! builds them before any test runs (dtm-hq and dtm-cli have integration tests).
@@ -32,6 +37,118 @@ pub struct Hq {
     pub dir: tempfile::TempDir,
     /// The extra `serve` arguments it was started with, for `restart`.
     extra: Vec<String>,
+    pub database: TestDatabase,
+}
+
+/// The database of one test's HQ.
+pub enum TestDatabase {
+    Sqlite(PathBuf),
+    /// A schema of its own, and the URL that selects it.
+    Postgres {
+        schema: String,
+        url: String,
+    },
+}
+
+/// The PostgreSQL server the suite uses when `DTM_TEST_STORE=postgres`.
+pub fn postgres_base() -> String {
+    std::env::var("DTM_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Whether this run of the suite is on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("DTM_TEST_STORE").is_ok_and(|s| s == "postgres")
+}
+
+impl TestDatabase {
+    /// A fresh database for one test, on the store the suite runs on.
+    pub fn new(dir: &Path) -> TestDatabase {
+        if !on_postgres() {
+            return TestDatabase::Sqlite(dir.join("hq.sqlite3"));
+        }
+        let schema = format!("dtm_test_{}", uuid::Uuid::now_v7().simple());
+        off_runtime(|| {
+            let mut client = postgres::Client::connect(&postgres_base(), postgres::NoTls).unwrap_or_else(|e| {
+                panic!("PostgreSQL at {} must be up for DTM_TEST_STORE=postgres: {e}", postgres_base())
+            });
+            client.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+        });
+        let sep = if postgres_base().contains('?') { '&' } else { '?' };
+        let url = format!("{}{sep}options=-csearch_path%3D{schema}", postgres_base());
+        TestDatabase::Postgres { schema, url }
+    }
+
+    /// What `--database` is given.
+    pub fn arg(&self) -> String {
+        match self {
+            TestDatabase::Sqlite(path) => path.display().to_string(),
+            TestDatabase::Postgres { url, .. } => url.clone(),
+        }
+    }
+
+    /// Runs SQL that both stores understand; every cell comes back as text (NULL as
+    /// `None`), as each database renders it.
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        match self {
+            TestDatabase::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+                let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let n = stmt.column_count();
+                let rows = stmt
+                    .query_map([], |r| {
+                        (0..n)
+                            .map(|i| {
+                                Ok(match r.get_ref(i)? {
+                                    rusqlite::types::ValueRef::Null => None,
+                                    rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
+                                    rusqlite::types::ValueRef::Real(v) => Some(v.to_string()),
+                                    rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                                    rusqlite::types::ValueRef::Blob(b) => Some(String::from_utf8_lossy(b).into_owned()),
+                                })
+                            })
+                            .collect::<rusqlite::Result<Vec<_>>>()
+                    })
+                    .unwrap()
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .unwrap();
+                rows
+            }
+            TestDatabase::Postgres { url, .. } => off_runtime(|| {
+                let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                let rows = client
+                    .simple_query(sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        postgres::SimpleQueryMessage::Row(r) => {
+                            Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                rows
+            }),
+        }
+    }
+}
+
+/// Runs `f` on a thread of its own: the synchronous PostgreSQL client blocks on a
+/// runtime of its own, which it may not do on a thread driving async tests.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { schema, .. } = self {
+            off_runtime(|| {
+                if let Ok(mut client) = postgres::Client::connect(&postgres_base(), postgres::NoTls) {
+                    let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+                }
+            });
+        }
+    }
 }
 
 impl Hq {
@@ -42,9 +159,28 @@ impl Hq {
     }
 
     pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Hq {
-        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        let database = TestDatabase::new(dir.path());
+        Self::start_on(dir, database, extra)
+    }
+
+    /// Starts HQ on a database made beforehand (another HQ's, for several processes).
+    pub fn start_on(dir: tempfile::TempDir, database: TestDatabase, extra: &[&str]) -> Hq {
+        let mut extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        extra.extend(["--database".to_owned(), database.arg()]);
         let (child, url) = spawn_hq(dir.path(), "127.0.0.1:0", &extra).unwrap_or_else(|e| panic!("{e}"));
-        Hq { child, url, dir, extra }
+        Hq { child, url, dir, extra, database }
+    }
+
+    /// Runs SQL against HQ's database, whichever store it is (see [`TestDatabase::query`]).
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        self.database.query(sql)
+    }
+
+    /// The one cell of a one-row, one-column query.
+    pub fn query_one(&self, sql: &str) -> Option<String> {
+        let rows = self.query(sql);
+        assert_eq!(rows.len(), 1, "{sql} gives one row");
+        rows[0][0].clone()
     }
 
     /// The loopback port HQ listens on.
@@ -117,20 +253,13 @@ impl Hq {
         }
         read(req.send().expect("HQ answers"))
     }
-
-    /// HQ's SQLite file.
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("hq.sqlite3")
-    }
 }
 
-/// Starts `dtm-hq serve` on `listen` with the database `dir/hq.sqlite3` and waits for
-/// the line that gives its address.
+/// Starts `dtm-hq serve` on `listen` (`extra` gives the database) and waits for the
+/// line that gives its address.
 fn spawn_hq(dir: &Path, listen: &str, extra: &[String]) -> Result<(Child, String), String> {
-    let db = dir.join("hq.sqlite3");
     let mut child = Command::new(bin("dtm-hq"))
-        .args(["serve", "--listen", listen, "--database"])
-        .arg(&db)
+        .args(["serve", "--listen", listen])
         .args(["--ui-dir"])
         .arg(dir.join("no-ui"))
         .args(extra)
@@ -216,8 +345,7 @@ impl Default for Device {
     }
 }
 
-/// Rows in one of HQ's tables, read straight from its SQLite file.
+/// Rows in one of HQ's tables.
 pub fn hq_rows(hq: &Hq, table: &str) -> i64 {
-    let conn = rusqlite::Connection::open(hq.db_path()).unwrap();
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    hq.query_one(&format!("SELECT count(*) FROM {table}")).unwrap().parse().unwrap()
 }

@@ -205,13 +205,12 @@ fn second_device_edit_of_same_field_becomes_a_conflict_that_blocks_approval() {
     let (_, detail) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}"), Some(&sup));
     assert_eq!(detail["values"]["idp_ind"], 55, "the current value stays until the conflict is resolved");
     assert_eq!(detail["open_conflicts"], 1);
-    let conn = rusqlite::Connection::open(hq.db_path()).unwrap();
-    let (base, current, incoming): (Option<String>, String, String) = conn
-        .query_row("SELECT base_value, current_value, incoming_value FROM conflicts", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap();
-    assert_eq!((base.as_deref(), current.as_str(), incoming.as_str()), (Some("50"), "55", "70"), "nothing is lost");
+    let row = hq.query("SELECT base_value, current_value, incoming_value FROM conflicts").remove(0);
+    assert_eq!(
+        (row[0].as_deref(), row[1].as_deref(), row[2].as_deref()),
+        (Some("50"), Some("55"), Some("70")),
+        "nothing is lost"
+    );
     // B's device keeps its value visible as a conflict, and takes HQ's current value.
     let conflicts = b.ok(&["rejected"]);
     assert_eq!(conflicts[0]["code"], "conflict");
@@ -338,7 +337,7 @@ fn a_revoked_device_fails_its_next_sync_at_once_and_keeps_its_data() {
 #[test]
 fn dtm_hq_import_round_imports_a_past_round_from_the_command_line_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hq.sqlite3");
+    let db = dtm_e2e::TestDatabase::new(dir.path());
     let good = dir.path().join("r53.csv");
     std::fs::write(
         &good,
@@ -349,7 +348,7 @@ fn dtm_hq_import_round_imports_a_past_round_from_the_command_line_all_or_nothing
     std::fs::write(&bad, "baladiya,idp_ind\n#adm3+code,#affected+idps+ind\nLY021104,-4\n").unwrap();
     let import = |round: &str, file: &std::path::Path, create: bool| {
         let mut cmd = std::process::Command::new(dtm_e2e::bin("dtm-hq"));
-        cmd.args(["import-round", "--database"]).arg(&db).args(["--round", round]);
+        cmd.args(["import-round", "--database"]).arg(db.arg()).args(["--round", round]);
         if create {
             cmd.args(["--create", "Round", "--window", "2024-05-01..2024-06-30"]);
         }
@@ -365,7 +364,7 @@ fn dtm_hq_import_round_imports_a_past_round_from_the_command_line_all_or_nothing
     assert_eq!((report["assessments"].as_u64(), report["totals"]["idp_ind"].as_u64()), (Some(2), Some(1040)));
 
     // HQ serves the imported round: its totals equal the file's.
-    let hq = Hq::start_in(dir, &["--demo"]);
+    let hq = Hq::start_on(dir, db, &["--demo"]);
     let admin = hq.token("admin", "admin-demo");
     let (status, totals) = hq.get("/api/v1/rounds/R53/totals?level=2", Some(&admin));
     assert_eq!(status, 200);
@@ -424,12 +423,9 @@ fn dtm_hq_user_unlock_clears_a_lockout_while_hq_runs() {
     assert_eq!(hq.post("/api/v1/auth/login", None, &guess).0, 401);
     // Reaching ten failures takes a minute under the per-username limit; lock the
     // account as ten failures would, in the database where lockouts are kept.
-    let conn = rusqlite::Connection::open(hq.db_path()).unwrap();
-    conn.execute(
+    hq.query(
         "UPDATE login_failures SET failures = 0, locked_until = '2999-01-01T00:00:00Z' WHERE username = 'supervisor'",
-        [],
-    )
-    .unwrap();
+    );
     let right = json!({"username": "supervisor", "password": "supervisor-demo"});
     let (status, body) = hq.post("/api/v1/auth/login", None, &right);
     assert_eq!(
@@ -439,7 +435,7 @@ fn dtm_hq_user_unlock_clears_a_lockout_while_hq_runs() {
     );
     let out = std::process::Command::new(dtm_e2e::bin("dtm-hq"))
         .args(["user", "unlock", "supervisor", "--database"])
-        .arg(hq.db_path())
+        .arg(hq.database.arg())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

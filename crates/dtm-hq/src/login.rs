@@ -38,10 +38,7 @@ impl LoginThrottle {
 }
 
 fn failures_of(stored: LoginFailures) -> Failures {
-    Failures {
-        count: stored.count,
-        locked_until: stored.locked_until,
-    }
+    Failures { count: stored.count, locked_until: stored.locked_until }
 }
 
 fn stored(f: Failures) -> LoginFailures {

@@ -19,7 +19,9 @@ use crate::store::{
     iso, outcome_parse, outcome_str, ChangeAuthor, ChangeFields, DeviceHolder, Doc, DocField, Head, NewAssessment,
     NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
 };
-use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope};
+use dtm_core::{
+    AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
+};
 use dtm_sync::wire::{
     AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm, User,
     WireComment, WireField,
@@ -176,6 +178,15 @@ pub fn migrate(client: &mut Client) -> anyhow::Result<usize> {
     applied
 }
 
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // A client closes its connection by blocking on its own runtime, which panics
+        // on a thread that drives async tasks: close them on a thread of their own.
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
+        let _ = std::thread::spawn(move || drop(idle)).join();
+    }
+}
+
 impl Hq<Postgres> {
     /// HQ on the PostgreSQL database at `url`.
     pub fn connect(url: &str) -> anyhow::Result<Self> {
@@ -239,7 +250,8 @@ impl PgTx<'_, '_> {
 }
 
 fn int(n: u64) -> Result<i64> {
-    i64::try_from(n).map_err(|_| StorageError::Internal(anyhow::anyhow!("{n} is beyond what PostgreSQL's bigint holds")))
+    i64::try_from(n)
+        .map_err(|_| StorageError::Internal(anyhow::anyhow!("{n} is beyond what PostgreSQL's bigint holds")))
 }
 
 fn uint(n: i64) -> Result<u64> {
@@ -326,12 +338,7 @@ impl Tx for PgTx<'_, '_> {
         };
         let Json(scope): Json<Vec<String>> = r.get(3);
         Ok(Some((
-            User {
-                username: r.get(0),
-                display_name: r.get(1),
-                role: parse("role", r.get(2), Role::parse)?,
-                scope,
-            },
+            User { username: r.get(0), display_name: r.get(1), role: parse("role", r.get(2), Role::parse)?, scope },
             r.get(4),
         )))
     }
@@ -433,9 +440,7 @@ impl Tx for PgTx<'_, '_> {
 
     fn round_taken(&mut self, code: &str, number: u32) -> Result<bool> {
         let number = i32::try_from(number).map_err(|_| corrupt("round number"))?;
-        Ok(self
-            .query_one("SELECT count(*) > 0 FROM rounds WHERE code = $1 OR number = $2", &[&code, &number])?
-            .get(0))
+        Ok(self.query_one("SELECT count(*) > 0 FROM rounds WHERE code = $1 OR number = $2", &[&code, &number])?.get(0))
     }
 
     fn write_round(&mut self, round: &Round) -> Result<()> {
@@ -570,7 +575,8 @@ impl Tx for PgTx<'_, '_> {
         )?;
         let key = AssessmentKey { round: r.get(0), form: r.get(1), location: pcode(r.get(2))? };
         let Json(doc): Json<Doc> = r.get(6);
-        let fields = doc.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect();
+        let fields =
+            doc.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect();
         let status = parse("assessment status", r.get(3), AssessmentStatus::parse)?;
         let form_version = uint(i64::from(r.get::<_, i32>(4)))? as u32;
         let version = uint(r.get(5))?;
@@ -748,12 +754,22 @@ impl Tx for PgTx<'_, '_> {
 
     fn open_conflicts(&mut self, assessment_id: i64) -> Result<usize> {
         let n: i64 = self
-            .query_one("SELECT count(*) FROM conflicts WHERE assessment_id = $1 AND status = 'open'", &[&assessment_id])?
+            .query_one(
+                "SELECT count(*) FROM conflicts WHERE assessment_id = $1 AND status = 'open'",
+                &[&assessment_id],
+            )?
             .get(0);
         Ok(uint(n)? as usize)
     }
 
-    fn settle_conflict(&mut self, id: i64, by: &str, value: &FieldValue, reason: &str, at: OffsetDateTime) -> Result<()> {
+    fn settle_conflict(
+        &mut self,
+        id: i64,
+        by: &str,
+        value: &FieldValue,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> Result<()> {
         self.execute(
             "UPDATE conflicts SET status = 'resolved', resolved_by = $2, resolution_value = $3, resolution_reason = $4,
                resolved_at = $5 WHERE id = $1",

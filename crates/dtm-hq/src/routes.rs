@@ -508,10 +508,7 @@ async fn set_round_status(
     let mut round = find_round(&state, &code).await?;
     round.status = round.transition(req.status).map_err(|e| AppError::conflict(e.code(), e.to_string()))?;
     state.storage.set_round_status(&code, round.status).await?;
-    state
-        .storage
-        .log_access(&caller.username, &format!("round_{}", round.status.as_str()), &code, state.now())
-        .await?;
+    state.storage.log_access(&caller.username, &format!("round_{}", round.status.as_str()), &code, state.now()).await?;
     Ok(Json(RoundInfo::from(&round)))
 }
 

@@ -6,13 +6,22 @@
 use crate::storage::{
     Caller, CheckContext, HqStorage, LoginFailures, NewDevice, NewUser, PullPage, Result, StorageError, Values,
 };
-use crate::store::{to_micros, Doc, DocField, Head, NewAssessment, NewChange, NewConflict, OpRecord, Store, Tx, Writes};
+use crate::store::{
+    to_micros, Doc, DocField, Head, NewAssessment, NewChange, NewConflict, OpRecord, Store, Tx, Writes,
+};
 use async_trait::async_trait;
 use dtm_core::form::Context;
 use dtm_core::import::ImportRecord;
-use dtm_core::plan::{plan_op, plan_settlement, Change, Held, Incoming, OpPlan, Outcome as PlanOutcome, SettlementPlan};
-use dtm_core::{workflow, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, ReviewDecision, Round, RoundStatus, Scope, Settlement};
-use dtm_sync::wire::{AssessmentSnapshot, Conflict, ConflictKind, ConflictStatus, OpBody, OpResult, Operation, Outcome, User};
+use dtm_core::plan::{
+    plan_op, plan_settlement, Change, Held, Incoming, OpPlan, Outcome as PlanOutcome, SettlementPlan,
+};
+use dtm_core::{
+    workflow, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, ReviewDecision, Round, RoundStatus, Scope,
+    Settlement,
+};
+use dtm_sync::wire::{
+    AssessmentSnapshot, Conflict, ConflictKind, ConflictStatus, OpBody, OpResult, Operation, Outcome, User,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -562,7 +571,9 @@ impl<S: Store> HqStorage for Hq<S> {
     ) -> Result<AssessmentSnapshot> {
         let (caller, key, comment, now) = (caller.clone(), key.clone(), comment.to_owned(), to_micros(now));
         self.write(move |tx| {
-            let h = tx.head(&key)?.ok_or_else(|| StorageError::NotFound(format!("nothing has been submitted for {key}")))?;
+            let h = tx
+                .head(&key)?
+                .ok_or_else(|| StorageError::NotFound(format!("nothing has been submitted for {key}")))?;
             if tx.round(&key.round)?.is_some_and(|r| r.status == RoundStatus::Published) {
                 return Err(StorageError::Conflict {
                     code: "round_published",
@@ -572,7 +583,8 @@ impl<S: Store> HqStorage for Hq<S> {
             let open = tx.open_conflicts(h.id)?;
             // Four eyes: figures a reviewer entered from a device of theirs are
             // approved by someone else.
-            let reviewer = workflow::Reviewer { role: caller.role, entered_figures: tx.entered_figures(h.id, &caller.username)? };
+            let reviewer =
+                workflow::Reviewer { role: caller.role, entered_figures: tx.entered_figures(h.id, &caller.username)? };
             let status = workflow::review(h.status, decision, reviewer, open, &comment)?;
             tx.insert_comment(h.id, &caller.username, caller.role, Some(decision), comment.trim(), now)?;
             touch(tx, h.id, status, None, now)?;

@@ -9,7 +9,9 @@ use crate::store::{
     iso, outcome_parse, outcome_str, ChangeAuthor, ChangeFields, DeviceHolder, Doc, DocField, Head, NewAssessment,
     NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
 };
-use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope};
+use dtm_core::{
+    AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
+};
 use dtm_store::sqlite::{self, parse_enum, parse_json, Durability};
 use dtm_sync::wire::{
     AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm, User,
@@ -525,12 +527,14 @@ impl Tx for SqliteTx<'_> {
                  FROM assessments a WHERE id = ?1",
             )?
             .query_row([id], |r| {
-                let key = AssessmentKey { round: r.get(0)?, form: r.get(1)?, location: pcode(2, &r.get::<_, String>(2)?)? };
+                let key =
+                    AssessmentKey { round: r.get(0)?, form: r.get(1)?, location: pcode(2, &r.get::<_, String>(2)?)? };
                 let status = parse_enum(3, &r.get::<_, String>(3)?, AssessmentStatus::parse)?;
                 let doc: Doc = parse_json(6, &r.get::<_, String>(6)?)?;
                 Ok((key, status, r.get::<_, u32>(4)?, r.get::<_, u64>(5)?, doc, r.get::<_, u32>(7)?))
             })?;
-        let fields = doc.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect();
+        let fields =
+            doc.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect();
         let mut stmt = conn.prepare_cached(
             "SELECT id, author, role, decision, text, at FROM comments WHERE assessment_id = ?1 ORDER BY id",
         )?;
@@ -571,8 +575,9 @@ impl Tx for SqliteTx<'_> {
 
     fn changed_after(&mut self, scope: &Scope, after: u64, limit: u32) -> Result<Vec<(i64, u64)>> {
         let (clause, args) = scope_clause(scope);
-        let sql =
-            format!("SELECT id, change_seq FROM assessments WHERE change_seq > ? AND {clause} ORDER BY change_seq LIMIT ?");
+        let sql = format!(
+            "SELECT id, change_seq FROM assessments WHERE change_seq > ? AND {clause} ORDER BY change_seq LIMIT ?"
+        );
         let mut bind: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(after as i64)];
         bind.extend(args.into_iter().map(|a| Box::new(a) as Box<dyn rusqlite::ToSql>));
         bind.push(Box::new(i64::from(limit)));
@@ -650,7 +655,11 @@ impl Tx for SqliteTx<'_> {
                 let resolved_by: Option<String> = r.get(17)?;
                 let conflict = Conflict {
                     id: r.get(0)?,
-                    key: AssessmentKey { round: r.get(1)?, form: r.get(2)?, location: pcode(3, &r.get::<_, String>(3)?)? },
+                    key: AssessmentKey {
+                        round: r.get(1)?,
+                        form: r.get(2)?,
+                        location: pcode(3, &r.get::<_, String>(3)?)?,
+                    },
                     field: r.get(4)?,
                     base_value: json_value(5, r.get(5)?)?,
                     current: ConflictSide {
@@ -712,7 +721,14 @@ impl Tx for SqliteTx<'_> {
         )?)
     }
 
-    fn settle_conflict(&mut self, id: i64, by: &str, value: &FieldValue, reason: &str, at: OffsetDateTime) -> Result<()> {
+    fn settle_conflict(
+        &mut self,
+        id: i64,
+        by: &str,
+        value: &FieldValue,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> Result<()> {
         self.0.execute(
             "UPDATE conflicts SET status = 'resolved', resolved_by = ?2, resolution_value = ?3, resolution_reason = ?4,
                resolved_at = ?5 WHERE id = ?1",

@@ -14,7 +14,9 @@
 
 use crate::storage::{Caller, LoginFailures, NewDevice, NewUser, Result};
 use dtm_core::plan::ConflictKind;
-use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, Hlc, ReviewDecision, Role, Round, RoundStatus, Scope};
+use dtm_core::{
+    AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, Hlc, ReviewDecision, Role, Round, RoundStatus, Scope,
+};
 use dtm_sync::wire::{AssessmentSnapshot, Conflict, Outcome, User};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -213,7 +215,14 @@ pub trait Tx {
     /// The round's conflicts in scope, open ones first, then by id.
     fn conflict_ids(&mut self, round: &str, scope: &Scope) -> Result<Vec<i64>>;
     fn open_conflicts(&mut self, assessment_id: i64) -> Result<usize>;
-    fn settle_conflict(&mut self, id: i64, by: &str, value: &FieldValue, reason: &str, at: OffsetDateTime) -> Result<()>;
+    fn settle_conflict(
+        &mut self,
+        id: i64,
+        by: &str,
+        value: &FieldValue,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> Result<()>;
 
     fn seen_op(&mut self, device_id: &str, op_id: &str) -> Result<Option<SeenOp>>;
     fn record_op(&mut self, op: &OpRecord<'_>) -> Result<()>;

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{header, Request, Response, StatusCode};
 use dtm_hq::login_guard::{LoginPolicy, Rate};
-use dtm_hq::sqlite::SqliteHq;
+mod support;
 use dtm_hq::{router, AppState, Settings};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -29,12 +29,13 @@ fn policy() -> LoginPolicy {
 struct Hq {
     app: axum::Router,
     now: Arc<Mutex<OffsetDateTime>>,
+    _db: support::TestDatabase,
     _dir: tempfile::TempDir,
 }
 
 async fn hq(policy: LoginPolicy) -> Hq {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteHq::open(&dir.path().join("hq.sqlite3")).unwrap());
+    let (storage, db) = support::open(dir.path()).await;
     dtm_hq::demo::seed(storage.as_ref()).await.unwrap();
     std::fs::create_dir_all(dir.path().join("ui")).unwrap();
     std::fs::write(dir.path().join("ui/index.html"), "<!doctype html><title>dtm-field</title>").unwrap();
@@ -43,7 +44,7 @@ async fn hq(policy: LoginPolicy) -> Hq {
     let mut state = AppState::new(storage, settings).with_login_policy(policy);
     let clock = now.clone();
     state.clock = Arc::new(move || *clock.lock().unwrap());
-    Hq { app: router(state), now, _dir: dir }
+    Hq { app: router(state), now, _db: db, _dir: dir }
 }
 
 impl Hq {
@@ -141,9 +142,9 @@ async fn an_unknown_username_locks_like_a_real_one_so_a_lockout_does_not_reveal_
 #[tokio::test]
 async fn a_lockout_is_kept_in_the_database_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hq.sqlite3");
+    let db = support::TestDatabase::new(dir.path());
     let open = || async {
-        let storage = Arc::new(SqliteHq::open(&path).unwrap());
+        let storage = support::reopen(&db).await;
         dtm_hq::demo::seed(storage.as_ref()).await.unwrap();
         router(AppState::new(storage, Settings::default()).with_login_policy(policy()))
     };

@@ -2,19 +2,18 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use dtm_hq::sqlite::SqliteHq;
+mod support;
 use dtm_hq::{router, AppState, Settings};
 use http_body_util::BodyExt;
-use std::sync::Arc;
 use tower::ServiceExt;
 
-async fn app(dir: &tempfile::TempDir) -> axum::Router {
-    let storage = Arc::new(SqliteHq::open(&dir.path().join("hq.sqlite3")).unwrap());
+async fn app(dir: &tempfile::TempDir) -> (axum::Router, support::TestDatabase) {
+    let (storage, db) = support::open(dir.path()).await;
     dtm_hq::demo::seed(storage.as_ref()).await.unwrap();
     std::fs::create_dir_all(dir.path().join("ui")).unwrap();
     std::fs::write(dir.path().join("ui/index.html"), "<!doctype html><title>dtm-field</title>").unwrap();
     let settings = Settings { ui_dir: dir.path().join("ui"), ..Settings::default() };
-    router(AppState::new(storage, settings))
+    (router(AppState::new(storage, settings)), db)
 }
 
 async fn token(app: &axum::Router) -> String {
@@ -48,7 +47,7 @@ async fn pull(app: &axum::Router, token: &str, protocol: Option<&str>) -> (Statu
 #[tokio::test]
 async fn an_app_too_old_for_hq_is_told_to_update() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(&dir).await;
+    let (app, _db) = app(&dir).await;
     let token = token(&app).await;
     // Protocol 1 sent an operation per field; HQ no longer reads it.
     let (status, body) = pull(&app, &token, Some("1")).await;
@@ -59,7 +58,7 @@ async fn an_app_too_old_for_hq_is_told_to_update() {
 #[tokio::test]
 async fn an_app_newer_than_hq_is_told_hq_must_be_updated() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(&dir).await;
+    let (app, _db) = app(&dir).await;
     let token = token(&app).await;
     let (status, body) = pull(&app, &token, Some("99")).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UPGRADE_REQUIRED, Some("hq_too_old")));
@@ -68,7 +67,7 @@ async fn an_app_newer_than_hq_is_told_hq_must_be_updated() {
 #[tokio::test]
 async fn a_pull_carries_the_open_round_and_an_epoch_cursor() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(&dir).await;
+    let (app, _db) = app(&dir).await;
     let token = token(&app).await;
     let (status, body) = pull(&app, &token, Some("2")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -89,7 +88,7 @@ async fn a_pull_carries_the_open_round_and_an_epoch_cursor() {
 #[tokio::test]
 async fn the_dashboard_is_served_for_any_path_outside_the_api() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(&dir).await;
+    let (app, _db) = app(&dir).await;
     for path in ["/", "/review/R1"] {
         let resp = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK, "{path}");
@@ -101,7 +100,7 @@ async fn the_dashboard_is_served_for_any_path_outside_the_api() {
 #[tokio::test]
 async fn a_zstd_push_is_read_and_a_pull_is_answered_in_zstd_for_devices_and_gzip_for_browsers() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(&dir).await;
+    let (app, _db) = app(&dir).await;
     let token = token(&app).await;
     let push = serde_json::json!({"ops": [{"op_id": "01900000-0000-7000-8000-000000000001", "seq": 1,
         "key": {"round": "R1", "form": "baladiya", "location": "LY021104"},

@@ -2,13 +2,12 @@
 //! or three devices against a real HQ on 127.0.0.1:0 (in-process axum, SQLite file).
 
 use dtm_core::{AssessmentKey, Pcode};
-use dtm_hq::sqlite::SqliteHq;
+mod support;
 use dtm_hq::{router, AppState, Settings};
 use dtm_sync::device::Device;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 const LOCATIONS: [&str; 2] = ["LY021104", "LY021105"];
 const FIELDS: [&str; 3] = ["idp_hh", "ret_hh", "mig_ind"];
@@ -47,27 +46,25 @@ fn device_state(device: &Device) -> State {
     out
 }
 
-fn hq_state(db: &std::path::Path) -> State {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT a.location, f.field, f.value FROM field_values f JOIN assessments a ON a.id = f.assessment_id")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .filter(|(_, f, _)| FIELDS.contains(&f.as_str()))
-        .map(|(l, f, v)| ((l, f), serde_json::from_str(&v).unwrap()))
-        .collect();
-    rows
+fn hq_state(db: &support::TestDatabase) -> State {
+    db.query("SELECT a.location, f.field, f.value FROM field_values f JOIN assessments a ON a.id = f.assessment_id")
+        .into_iter()
+        .map(|r| r.into_iter().map(|c| c.expect("the columns are NOT NULL")).collect::<Vec<_>>())
+        .filter(|r| FIELDS.contains(&r[1].as_str()))
+        .map(|r| ((r[0].clone(), r[1].clone()), serde_json::from_str(&r[2]).unwrap()))
+        .collect()
+}
+
+/// The one number a count query gives.
+fn count(db: &support::TestDatabase, sql: &str) -> i64 {
+    db.query(sql)[0][0].as_deref().expect("a count").parse().expect("a count is a number")
 }
 
 fn run(devices: usize, steps: Vec<Step>) -> Result<(), TestCaseError> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("hq.sqlite3");
-        let storage = Arc::new(SqliteHq::open(&db).unwrap());
+        let (storage, db) = support::open(dir.path()).await;
         dtm_hq::demo::seed(storage.as_ref()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -104,26 +101,19 @@ fn run(devices: usize, steps: Vec<Step>) -> Result<(), TestCaseError> {
         // No acknowledged value is lost: every applied operation is either a version in
         // the field's history or matched HQ's value already; every conflicting one is
         // kept in a conflict record with its value.
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        let conflicts_without_record: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM ops o WHERE o.outcome = 'conflict'
-                   AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.op_id = o.op_id)",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let conflicts_without_record = count(
+            &db,
+            "SELECT count(*) FROM ops o WHERE o.outcome = 'conflict'
+               AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.op_id = o.op_id)",
+        );
         prop_assert_eq!(conflicts_without_record, 0, "a conflicting value must be kept in a conflict record");
-        let rejected: i64 = conn.query_row("SELECT count(*) FROM ops WHERE outcome = 'rejected'", [], |r| r.get(0)).unwrap();
+        let rejected = count(&db, "SELECT count(*) FROM ops WHERE outcome = 'rejected'");
         prop_assert_eq!(rejected, 0, "valid edits in an open round are never rejected");
         // Each operation was applied at most once.
-        let twice: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM (SELECT op_id FROM changes WHERE op_id IS NOT NULL GROUP BY op_id HAVING count(*) > 1)",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let twice = count(
+            &db,
+            "SELECT count(*) FROM (SELECT op_id FROM changes WHERE op_id IS NOT NULL GROUP BY op_id HAVING count(*) > 1) t",
+        );
         prop_assert_eq!(twice, 0, "replaying an operation must not write it twice");
         server.abort();
         Ok(())

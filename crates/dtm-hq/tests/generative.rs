@@ -4,12 +4,11 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use dtm_hq::sqlite::SqliteHq;
+mod support;
 use dtm_hq::{router, AppState, Settings};
 use http_body_util::BodyExt;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use tower::ServiceExt;
 
 struct Hq {
@@ -17,6 +16,7 @@ struct Hq {
     rt: tokio::runtime::Runtime,
     enumerator: String,
     admin: String,
+    _db: support::TestDatabase,
     _dir: tempfile::TempDir,
 }
 
@@ -24,12 +24,12 @@ impl Hq {
     fn new() -> Hq {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let app = rt.block_on(async {
-            let storage = Arc::new(SqliteHq::open(&dir.path().join("hq.sqlite3")).unwrap());
+        let (app, db) = rt.block_on(async {
+            let (storage, db) = support::open(dir.path()).await;
             dtm_hq::demo::seed(storage.as_ref()).await.unwrap();
-            router(AppState::new(storage, Settings { ui_dir: dir.path().join("ui"), ..Settings::default() }))
+            (router(AppState::new(storage, Settings { ui_dir: dir.path().join("ui"), ..Settings::default() })), db)
         });
-        let mut hq = Hq { app, rt, enumerator: String::new(), admin: String::new(), _dir: dir };
+        let mut hq = Hq { app, rt, enumerator: String::new(), admin: String::new(), _db: db, _dir: dir };
         hq.enumerator = hq.login("enumerator");
         hq.admin = hq.login("admin");
         let (status, body) = hq.call("POST", "/api/v1/rounds", Some(&hq.admin.clone()), "application/json",

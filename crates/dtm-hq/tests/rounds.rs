@@ -4,25 +4,25 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use dtm_core::Gazetteer;
-use dtm_hq::sqlite::SqliteHq;
+mod support;
 use dtm_hq::{router, AppState, Settings};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use tower::ServiceExt;
 
 struct Hq {
     app: axum::Router,
+    _db: support::TestDatabase,
     _dir: tempfile::TempDir,
 }
 
 impl Hq {
     async fn new() -> Hq {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Arc::new(SqliteHq::open(&dir.path().join("hq.sqlite3")).unwrap());
+        let (storage, db) = support::open(dir.path()).await;
         dtm_hq::demo::seed(storage.as_ref()).await.unwrap();
-        Hq { app: router(AppState::new(storage, Settings::default())), _dir: dir }
+        Hq { app: router(AppState::new(storage, Settings::default())), _db: db, _dir: dir }
     }
 
     async fn call(
