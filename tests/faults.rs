@@ -1509,3 +1509,133 @@ fn a_device_that_logs_in_again_does_not_conflict_with_its_own_earlier_edits() {
         a.ok(&["rejected"])
     );
 }
+
+// ---------------------------------------------------------------------------------
+// Several HQ processes on one database, behind a load balancer
+// ---------------------------------------------------------------------------------
+
+/// A TCP load balancer in front of several HQ processes: each connection goes to one
+/// of them at random, and to the next one if that one is down (as a load balancer's
+/// health check would have it).
+struct Balancer {
+    url: String,
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    /// Connections sent to each upstream.
+    sent: Arc<Mutex<Vec<u32>>>,
+    acceptor: Option<thread::JoinHandle<()>>,
+}
+
+impl Balancer {
+    fn start(upstreams: Vec<SocketAddr>, seed: u64) -> Balancer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(Mutex::new(vec![0; upstreams.len()]));
+        let acceptor = {
+            let (stop, sent) = (stop.clone(), sent.clone());
+            thread::spawn(move || {
+                let mut rng = Rng(seed);
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(client) = conn else { continue };
+                    let first = rng.range(0, upstreams.len() as u64 - 1) as usize;
+                    let (upstreams, sent) = (upstreams.clone(), sent.clone());
+                    thread::spawn(move || {
+                        for i in 0..upstreams.len() {
+                            let which = (first + i) % upstreams.len();
+                            if let Ok(server) = TcpStream::connect_timeout(&upstreams[which], Duration::from_secs(1)) {
+                                sent.lock().unwrap()[which] += 1;
+                                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                                let up = thread::spawn(move || pump(c2, s2, None));
+                                pump(server, client, None);
+                                let _ = up.join();
+                                return;
+                            }
+                        }
+                        let _ = client.shutdown(Shutdown::Both);
+                    });
+                }
+            })
+        };
+        Balancer { url: format!("http://{addr}"), addr, stop, sent, acceptor: Some(acceptor) }
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)); // wakes the acceptor
+        if let Some(t) = self.acceptor.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn socket(hq: &Hq) -> SocketAddr {
+    hq.url.trim_start_matches("http://").trim_end_matches('/').parse().unwrap()
+}
+
+#[test]
+fn two_hq_processes_on_one_database_one_killed_mid_push_lose_duplicate_and_skip_nothing() {
+    const NAME: &str = "two_hq_processes";
+    let started = Instant::now();
+    let mut rng = Rng::for_test(NAME);
+    let seed_note = format!("seed {}", rng.0);
+    // Two HQ processes on one database; the second starts after the first has made it.
+    let first = Hq::start_demo();
+    let second = Hq::start_on(tempfile::tempdir().unwrap(), first.database.shared(), &["--demo"]);
+    let mut hqs = [first, second];
+    let balancer = Balancer::start(vec![socket(&hqs[0]), socket(&hqs[1])], rng.next_u64());
+    let devices = [Device::new(), Device::new(), Device::new()];
+    for d in &devices {
+        login_retrying(d, &balancer.url, "enumerator", "enumerator-demo", started + Duration::from_secs(30));
+    }
+    let mut made = BTreeSet::new();
+    let mut report = Vec::new();
+    let mut pass = 1;
+    for round in 0..4 {
+        // Each device edits its own baladiyas and some shared muhallas: the shared ones
+        // meet at HQ as conflicts or as a device's own chain, whichever process takes them.
+        for (i, d) in devices.iter().enumerate() {
+            let mut ignored = Values::new();
+            let mine = [BALADIYAS[(round + 2 * i) % 6], BALADIYAS[(round + 2 * i + 1) % 6]];
+            edit_baladiyas(d, &mine, pass..pass + 3, &mut ignored);
+            edit_muhallas(d, &MUHALLAS[(round * 3) % 12..(round * 3) % 12 + 4], pass..pass + 1, &mut ignored);
+            made.extend(outbox_ids(d));
+        }
+        pass += 3;
+        let before = hq_ops(&hqs[0]).len();
+        let mut children: Vec<Child> = devices.iter().map(spawn_sync).collect();
+        // One of the two HQ processes dies with SIGKILL once a batch has been committed,
+        // most likely inside another batch's transaction.
+        wait_for_commit(&hqs[0], before, &mut children[0], Duration::from_secs(5));
+        thread::sleep(Duration::from_millis(rng.range(0, 30)));
+        let victim = rng.range(0, 1) as usize;
+        let syncing = children.iter_mut().filter_map(|c| c.try_wait().unwrap()).count();
+        let syncing = 3 - syncing;
+        hqs[victim].kill();
+        thread::sleep(Duration::from_millis(rng.range(0, 200)));
+        hqs[victim].restart();
+        let outcomes: Vec<_> = children.iter_mut().map(|c| wait_bounded(c, Duration::from_secs(30))).collect();
+        report.push(format!("round {round}: killed HQ {victim} with {syncing} of 3 syncs running, then {outcomes:?}"));
+    }
+    // Everyone syncs until nothing is pending, then once more to pull what the others sent.
+    for d in &devices {
+        sync_to_completion(d, NAME);
+    }
+    for d in &devices {
+        sync_to_completion(d, NAME);
+    }
+    let sent = balancer.sent.lock().unwrap().clone();
+    eprintln!(
+        "[{NAME}] {}; connections per HQ {sent:?}; wall {:.1}s",
+        report.join("; "),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(sent.iter().all(|n| *n > 0), "both HQ processes must have served devices: {sent:?}");
+    let refs: Vec<&Device> = devices.iter().collect();
+    assert_converged(&hqs[0], &refs, &made, &seed_note);
+}

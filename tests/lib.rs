@@ -43,10 +43,12 @@ pub struct Hq {
 /// The database of one test's HQ.
 pub enum TestDatabase {
     Sqlite(PathBuf),
-    /// A schema of its own, and the URL that selects it.
+    /// A schema of its own, and the URL that selects it; dropped at the end by the
+    /// handle that made it (`owner`), not by handles from [`TestDatabase::shared`].
     Postgres {
         schema: String,
         url: String,
+        owner: bool,
     },
 }
 
@@ -75,7 +77,18 @@ impl TestDatabase {
         });
         let sep = if postgres_base().contains('?') { '&' } else { '?' };
         let url = format!("{}{sep}options=-csearch_path%3D{schema}", postgres_base());
-        TestDatabase::Postgres { schema, url }
+        TestDatabase::Postgres { schema, url, owner: true }
+    }
+
+    /// Another handle on the same database, for a second HQ process; the first
+    /// handle still owns it.
+    pub fn shared(&self) -> TestDatabase {
+        match self {
+            TestDatabase::Sqlite(path) => TestDatabase::Sqlite(path.clone()),
+            TestDatabase::Postgres { schema, url, .. } => {
+                TestDatabase::Postgres { schema: schema.clone(), url: url.clone(), owner: false }
+            }
+        }
     }
 
     /// What `--database` is given.
@@ -141,7 +154,7 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let TestDatabase::Postgres { schema, .. } = self {
+        if let TestDatabase::Postgres { schema, owner: true, .. } = self {
             off_runtime(|| {
                 if let Ok(mut client) = postgres::Client::connect(&postgres_base(), postgres::NoTls) {
                     let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
