@@ -65,9 +65,15 @@ pub fn on_postgres() -> bool {
 impl TestDatabase {
     /// A fresh database for one test, on the store the suite runs on.
     pub fn new(dir: &Path) -> TestDatabase {
-        if !on_postgres() {
-            return TestDatabase::Sqlite(dir.join("hq.sqlite3"));
+        if on_postgres() {
+            Self::postgres()
+        } else {
+            TestDatabase::Sqlite(dir.join("hq.sqlite3"))
         }
+    }
+
+    /// A fresh PostgreSQL schema, whichever store the suite runs on.
+    pub fn postgres() -> TestDatabase {
         let schema = format!("dtm_test_{}", uuid::Uuid::now_v7().simple());
         off_runtime(|| {
             let mut client = postgres::Client::connect(&postgres_base(), postgres::NoTls).unwrap_or_else(|e| {
@@ -182,6 +188,15 @@ impl Hq {
         extra.extend(["--database".to_owned(), database.arg()]);
         let (child, url) = spawn_hq(dir.path(), "127.0.0.1:0", &extra).unwrap_or_else(|e| panic!("{e}"));
         Hq { child, url, dir, extra, database }
+    }
+
+    /// Stops HQ and starts it again on the same port on another database (after
+    /// `dtm-hq copy`), so devices reach it at the address they logged in to.
+    pub fn move_to(&mut self, database: TestDatabase) {
+        let at = self.extra.iter().position(|a| a == "--database").expect("HQ was started with --database");
+        self.extra[at + 1] = database.arg();
+        self.database = database;
+        self.restart();
     }
 
     /// Runs SQL against HQ's database, whichever store it is (see [`TestDatabase::query`]).

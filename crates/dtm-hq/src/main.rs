@@ -59,6 +59,17 @@ enum Command {
         #[arg(long, alias = "db", env = "DTM_DATABASE")]
         database: String,
     },
+    /// Move a whole HQ from its SQLite file to a new, empty PostgreSQL database,
+    /// keeping ids, the epoch and change numbers (devices keep syncing from their
+    /// cursors), then compare every table on both sides by rows and content hash.
+    Copy {
+        /// The SQLite file of the HQ to move (stop that HQ first).
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database, postgres://user@host/db.
+        #[arg(long)]
+        to: String,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -90,6 +101,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { config, listen, database, ui_dir, demo } => (config, listen, database, ui_dir, demo),
         Command::ImportRound { database, round, create, window, file } => {
             return import_round(&database, &round, create, &window, &file).await;
+        }
+        Command::Copy { from, to } => {
+            let to_shown = dtm_hq::redact(&to);
+            let checks = tokio::task::spawn_blocking(move || dtm_hq::copy::copy(&from, &to)).await??;
+            for c in &checks {
+                println!("{:<16} {:>9} rows  sha256 {}  same on both sides", c.table, c.rows, c.sha256);
+            }
+            println!("copied into {to_shown} and checked: every table has the same rows and content");
+            return Ok(());
         }
         Command::Migrate { database } => {
             let storage = dtm_hq::open(&database).await?;
