@@ -37,14 +37,6 @@ impl LoginThrottle {
     }
 }
 
-fn failures_of(stored: LoginFailures) -> Failures {
-    Failures { count: stored.count, locked_until: stored.locked_until }
-}
-
-fn stored(f: Failures) -> LoginFailures {
-    LoginFailures { count: f.count, locked_until: f.locked_until }
-}
-
 /// 429 with `Retry-After`, in the API's error format.
 fn refused(refusal: Refusal) -> Response {
     let seconds = refusal.retry_after().as_seconds_f64().ceil().max(1.0) as u64;
@@ -92,7 +84,7 @@ pub async fn login(
     }
     let found = state.storage.user_for_login(&req.username).await?;
     let failures = match &found {
-        Some(_) => failures_of(state.storage.login_failures(&req.username).await?),
+        Some(_) => state.storage.login_failures(&req.username).await?,
         None => throttle.limits().unknown_failures(&req.username),
     };
     if let Some(retry_after) = failures.locked(now) {
@@ -106,7 +98,7 @@ pub async fn login(
         Some((user, _)) if ok => user,
         Some(_) => {
             let policy = throttle.policy.clone();
-            let update = move |f: LoginFailures| stored(failures_of(f).after_failure(now, &policy));
+            let update = move |f: LoginFailures| f.after_failure(now, &policy);
             state.storage.update_login_failures(&req.username, Box::new(update)).await?;
             return Err(bad_credentials());
         }

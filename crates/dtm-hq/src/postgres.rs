@@ -544,9 +544,15 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn change_author(&mut self, change_id: i64) -> Result<Option<ChangeAuthor>> {
-        Ok(self.query_opt("SELECT author, device_id, hlc FROM changes WHERE id = $1", &[&change_id])?.map(|r| {
-            ChangeAuthor { author: r.get(0), device: r.get(1), hlc: Hlc::decode(r.get(2)).unwrap_or_default() }
-        }))
+        self.query_opt("SELECT author, device_id, hlc FROM changes WHERE id = $1", &[&change_id])?
+            .map(|r| {
+                Ok(ChangeAuthor {
+                    author: r.get(0),
+                    device: r.get(1),
+                    hlc: parse("clock stamp", r.get(2), Hlc::decode)?,
+                })
+            })
+            .transpose()
     }
 
     fn change_fields(&mut self, assessment_id: i64) -> Result<Vec<ChangeFields>> {

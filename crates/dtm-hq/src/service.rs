@@ -159,6 +159,7 @@ fn field_version(
         return Ok(None);
     };
     if !authors.contains_key(change) {
+        // A field migrated from schema 2 may name no change (id 0): no known author.
         let author = tx.change_author(*change)?.unwrap_or_default();
         authors.insert(*change, author);
     }

@@ -497,7 +497,7 @@ impl Tx for SqliteTx<'_> {
                 Ok(ChangeAuthor {
                     author: r.get(0)?,
                     device: r.get(1)?,
-                    hlc: Hlc::decode(&r.get::<_, String>(2)?).unwrap_or_default(),
+                    hlc: sqlite::parse_hlc(2, &r.get::<_, String>(2)?)?,
                 })
             })
             .optional()?)

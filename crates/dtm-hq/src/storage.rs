@@ -72,13 +72,9 @@ pub struct NewDevice {
     pub expires_at: OffsetDateTime,
 }
 
-/// An account's failed logins since its last success, and until when it is locked
-/// The decisions about them are [`crate::login_guard::Failures`]'s.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoginFailures {
-    pub count: u32,
-    pub locked_until: Option<OffsetDateTime>,
-}
+/// An account's failed logins since its last success and its lockout, as stored; the
+/// decisions about them are [`crate::login_guard::Failures`]'s own.
+pub use crate::login_guard::Failures as LoginFailures;
 
 /// One page of changes in commit order.
 #[derive(Debug, Clone)]

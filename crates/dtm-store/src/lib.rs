@@ -686,7 +686,7 @@ impl Store {
                 kind,
                 edits,
                 reason,
-                hlc: Hlc::decode(&r.get::<_, String>(7)?).unwrap_or_default(),
+                hlc: crate::sqlite::parse_hlc(7, &r.get::<_, String>(7)?)?,
                 form_version: r.get(8)?,
             })
         })?;
@@ -963,7 +963,7 @@ fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
         status: crate::sqlite::parse_enum(3, &status, RoundStatus::parse)?,
         window_start: r.get(4)?,
         window_end: r.get(5)?,
-        forms: serde_json::from_str(&forms).unwrap_or_default(),
+        forms: parse_json(6, &forms)?,
     })
 }
 
@@ -1178,7 +1178,7 @@ fn enqueue(
 ) -> Result<String> {
     let (hlc, seq): (String, u64) =
         tx.query_row("SELECT hlc, next_seq FROM device", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let hlc = Hlc::decode(&hlc).unwrap_or_default().tick(now.millis);
+    let hlc = crate::sqlite::parse_hlc(0, &hlc)?.tick(now.millis);
     let kind = match kind {
         OpKind::Edit => "edit",
         OpKind::Submit => "submit",

@@ -25,6 +25,12 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> 
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
 }
 
+/// Reads a hybrid logical clock stamp column: a stamp that does not parse is a
+/// conversion error, never a silent zero that would lose every ordering decision.
+pub fn parse_hlc(column: usize, text: &str) -> rusqlite::Result<dtm_core::Hlc> {
+    parse_enum(column, text, dtm_core::Hlc::decode)
+}
+
 /// Reads an enum column (a status, a role) through its checked parser: text it does
 /// not know is a conversion error naming the column, never a silent default such as
 /// `Draft` that would change what the row means.
