@@ -169,15 +169,20 @@ impl DemoHq {
         let _ = std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5");
     }
 
-    /// CPU seconds HQ has used so far, user and system (`/proc/<pid>/stat`).
+    /// CPU seconds HQ has used so far, user and system.
     pub fn cpu_seconds(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
-        // After the command name in parentheses: state is field 3, utime 14, stime 15.
-        let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks: u64 = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
-        // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
-        Some(ticks as f64 / 100.0)
+        cpu_seconds(self.pid)
     }
+}
+
+/// CPU seconds process `pid` has used so far, user and system (`/proc/<pid>/stat`).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name in parentheses: state is field 3, utime 14, stime 15.
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
+    // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
+    Some(ticks as f64 / 100.0)
 }
 
 impl Drop for DemoHq {
@@ -288,12 +293,12 @@ pub fn baladiya_values(form: &FormDef, seed: usize, values: Values) -> Vec<(Stri
 
 /// A muhalla assessment (form muhalla v1), one save per section as an enumerator fills
 /// it in: IDPs, returnees, migrants, key informants. The figures pass the form's
-/// rules: households never exceed individuals (1 to 7 people each), the migrant
-/// breakdown adds up, and 1 to 30 key informants.
+/// rules: 1 to 500 households of 1 to 7 people each (never more households than
+/// individuals), the migrant breakdown adds up, and 1 to 30 key informants.
 pub fn muhalla_sections(seed: u64) -> Vec<Vec<(String, Value)>> {
     let draw = |i: u64, n: u64| mix((seed << 8) | i) % n;
     let households_and_people = |i: u64| {
-        let households = draw(i, 500);
+        let households = 1 + draw(i, 500);
         (households, households * (1 + draw(i + 1, 7)))
     };
     let (idp_hh, idp_ind) = households_and_people(0);
