@@ -2,19 +2,23 @@
 //! assessments of 60 fields (35 integers, 25 short strings) pushed from one device
 //! store to a fresh HQ on loopback, then pulled into a fresh device store. It prints
 //! push and pull seconds, operations per second, bytes on the wire each way (counted
-//! by a TCP proxy between device and HQ), HQ's peak RSS, and the floor: a raw SQLite
-//! bulk insert of the same data in one transaction, once as one row per assessment (the
-//! shape HQ and the device store) and once as one row per field value. It is not a
-//! test; it asserts nothing.
+//! by a TCP proxy between device and HQ), HQ's peak RSS, and the floors it compares
+//! them with. Every assessment is generated before anything is timed; the floors are
+//! a raw SQLite bulk insert of the same data in one transaction (once as one row per
+//! assessment, the shape HQ and the device store, and once as one row per field
+//! value), a raw loopback TCP transfer of the same documents' bytes, and with
+//! `--store postgres` a plain PostgreSQL insert of the same rows in one transaction
+//! (COPY and multi-row INSERT). It is not a test; it asserts nothing.
 //!
 //!     cargo build --release -p dtm-hq -p dtm-bench
-//!     target/release/dtm-bench --assessments 10000
+//!     target/release/dtm-bench --assessments 10000 [--store postgres]
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use dtm_core::{AssessmentKey, FieldType, FormDef, Gazetteer};
+use dtm_bench::{baladiya_values, mib, off_runtime, proxy, DemoHq, HqDatabase, PgSchema, StoreArgs, Values};
+use dtm_core::{AssessmentKey, FormDef, Gazetteer, Pcode};
 use dtm_sync::device::Device;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,95 +33,159 @@ struct Args {
     /// have) or `regular` (a fixed arithmetic pattern, which compresses far better).
     #[arg(long, value_enum, default_value_t = Values::Random)]
     values: Values,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
-#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
-enum Values {
-    Random,
-    Regular,
+/// One generated baladiya assessment, in every shape the benchmark needs, so that
+/// nothing timed below spends time generating or serialising it.
+struct Row {
+    round: String,
+    location: Pcode,
+    /// What the device saves.
+    values: Vec<(String, Value)>,
+    /// The values as one JSON object: the row-per-assessment floors insert this.
+    doc: String,
+    /// Each value as JSON text, beside `values`: the row-per-field floor inserts these.
+    texts: Vec<String>,
 }
 
-/// splitmix64: a fixed, seedable stream of numbers, so every run draws the same values.
-fn mix(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+fn generate(rounds: usize, values: Values) -> anyhow::Result<Vec<Row>> {
+    let form = FormDef::builtin("baladiya", 2).context("baladiya v2")?;
+    let baladiyas: Vec<_> = Gazetteer::libya().at_level(3).map(|l| l.pcode.clone()).collect();
+    let mut rows = Vec::with_capacity(rounds * baladiyas.len());
+    for r in 1..=rounds {
+        for (i, b) in baladiyas.iter().enumerate() {
+            let values = baladiya_values(form, r * 100 + i, values);
+            let doc = serde_json::to_string(&values.iter().cloned().collect::<serde_json::Map<_, _>>())?;
+            let texts = values.iter().map(|(_, v)| v.to_string()).collect();
+            rows.push(Row { round: format!("R{r}"), location: b.clone(), values, doc, texts });
+        }
+    }
+    Ok(rows)
 }
 
-/// The 60 fields: 35 counts and 25 short strings of the real baladiya form (select
-/// answers, mantika P-codes and justification notes), all values HQ accepts.
-fn workload(form: &FormDef, seed: usize, values: Values) -> Vec<(String, Value)> {
-    let draw = |i: usize, n: usize| match values {
-        Values::Random => (mix(((seed as u64) << 8) | i as u64) % n as u64) as usize,
-        Values::Regular => (seed * 31 + i * 7) % n,
+/// The SQLite floor: the rows inserted raw in one transaction, as one JSON document
+/// per assessment or as one row per field value.
+fn sqlite_floor(dir: &std::path::Path, rows: &[Row], per_field: bool) -> anyhow::Result<Duration> {
+    let path = dir.join(if per_field { "floor-fields.sqlite3" } else { "floor-docs.sqlite3" });
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.execute_batch(
+        "CREATE TABLE d (round TEXT, form TEXT, location TEXT, fields TEXT, PRIMARY KEY (round, form, location));
+         CREATE TABLE v (round TEXT, form TEXT, location TEXT, field TEXT, value TEXT, PRIMARY KEY (round, form, location, field))",
+    )?;
+    let started = Instant::now();
+    let tx = conn.transaction()?;
+    {
+        let mut doc = tx.prepare("INSERT INTO d VALUES (?1, 'baladiya', ?2, ?3)")?;
+        let mut field = tx.prepare("INSERT INTO v VALUES (?1, 'baladiya', ?2, ?3, ?4)")?;
+        for row in rows {
+            if per_field {
+                for ((f, _), text) in row.values.iter().zip(&row.texts) {
+                    field.execute(rusqlite::params![row.round, row.location.as_str(), f, text])?;
+                }
+            } else {
+                doc.execute(rusqlite::params![row.round, row.location.as_str(), row.doc])?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(started.elapsed())
+}
+
+/// The PostgreSQL floors, each the rows inserted in one transaction into a plain table
+/// of the bench schema, one row per assessment with its JSON document.
+struct PgFloors {
+    /// COPY FROM STDIN, text format, into a text column (the stream is encoded
+    /// before the clock starts, as the rows are generated before it).
+    copy: Duration,
+    /// The same COPY into a jsonb column, as HQ keeps an assessment's fields.
+    copy_jsonb: Duration,
+    /// Multi-row INSERTs of 1000 rows each, one prepared statement, bound parameters.
+    insert: Duration,
+}
+
+const INSERT_ROWS: usize = 1000;
+
+/// Runs on a thread of its own: the synchronous client cannot run on the runtime's.
+fn postgres_floor(schema: &PgSchema, rows: &[Row]) -> anyhow::Result<PgFloors> {
+    use std::io::Write;
+    let mut client = schema.connect()?;
+    client.batch_execute(
+        "CREATE TABLE floor_copy (round text, form text, location text, fields text, PRIMARY KEY (round, form, location));
+         CREATE TABLE floor_copy_jsonb (round text, form text, location text, fields jsonb, PRIMARY KEY (round, form, location));
+         CREATE TABLE floor_insert (round text, form text, location text, fields text, PRIMARY KEY (round, form, location))",
+    )?;
+    // COPY's text format: tab-separated, one line per row, with backslash escapes.
+    let escape = |s: &str| s.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r");
+    let mut stream = Vec::new();
+    for row in rows {
+        writeln!(stream, "{}\tbaladiya\t{}\t{}", escape(&row.round), escape(row.location.as_str()), escape(&row.doc))?;
+    }
+    let mut copy = |table: &str| -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let mut tx = client.transaction()?;
+        let mut writer = tx.copy_in(&format!("COPY {table} FROM STDIN"))?;
+        writer.write_all(&stream)?;
+        writer.finish()?;
+        tx.commit()?;
+        Ok(started.elapsed())
     };
-    let mut out: Vec<(String, Value)> = form
-        .fields()
-        .filter(|f| f.kind == FieldType::Count)
-        .take(35)
-        .enumerate()
-        .map(|(i, f)| (f.id.clone(), json!(draw(i, 5000))))
-        .collect();
-    out.extend(
-        form.fields()
-            .filter(|f| f.kind == FieldType::SelectOne)
-            .enumerate()
-            .map(|(i, f)| (f.id.clone(), json!(f.options[draw(100 + i, f.options.len())].value))),
-    );
-    let mantikas: Vec<_> = Gazetteer::libya().at_level(2).map(|l| l.pcode.to_string()).collect();
-    out.extend(
-        form.fields()
-            .filter(|f| f.pcode_level.is_some())
-            .enumerate()
-            .map(|(i, f)| (f.id.clone(), json!(mantikas[draw(150 + i, mantikas.len())]))),
-    );
-    let notes = 25 - (out.len() - 35);
-    out.extend(
-        form.rules
-            .iter()
-            .take(notes)
-            .enumerate()
-            .map(|(i, r)| (format!("note:{}", r.id), json!(format!("checked {}", draw(200 + i, 1000))))),
-    );
-    out
+    let (copy_text, copy_jsonb) = (copy("floor_copy")?, copy("floor_copy_jsonb")?);
+
+    let statement = |n: usize| {
+        let rows: Vec<String> =
+            (0..n).map(|i| format!("(${}, 'baladiya', ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+        format!("INSERT INTO floor_insert VALUES {}", rows.join(", "))
+    };
+    let started = Instant::now();
+    let mut tx = client.transaction()?;
+    let full = tx.prepare(&statement(INSERT_ROWS))?;
+    for chunk in rows.chunks(INSERT_ROWS) {
+        let locations: Vec<&str> = chunk.iter().map(|r| r.location.as_str()).collect();
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            chunk.iter().zip(&locations).flat_map(|(r, l)| [&r.round as _, l as _, &r.doc as _]).collect();
+        if chunk.len() == INSERT_ROWS {
+            tx.execute(&full, &params)?;
+        } else {
+            tx.execute(statement(chunk.len()).as_str(), &params)?;
+        }
+    }
+    tx.commit()?;
+    Ok(PgFloors { copy: copy_text, copy_jsonb, insert: started.elapsed() })
 }
 
-/// A loopback TCP proxy that counts the bytes each way as they pass, so pooled
-/// connections are counted before they close.
-async fn proxy(
-    target: std::net::SocketAddr,
-    up: Arc<AtomicU64>,
-    down: Arc<AtomicU64>,
-) -> anyhow::Result<std::net::SocketAddr> {
+/// The floor of the wire: `bytes` sent once over a loopback TCP connection to a
+/// server that reads them all and answers one byte.
+async fn loopback_transfer(bytes: Arc<Vec<u8>>) -> anyhow::Result<Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = tokio::net::TcpStream::connect(target).await else { continue };
-            let (client_r, client_w) = client.into_split();
-            let (server_r, server_w) = server.into_split();
-            tokio::spawn(pipe(client_r, server_w, up.clone()));
-            tokio::spawn(pipe(server_r, client_w, down.clone()));
+    let expected = bytes.len();
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut got = 0;
+        while got < expected {
+            match socket.read(&mut buf).await? {
+                0 => break,
+                n => got += n,
+            }
         }
+        socket.write_all(b"k").await?;
+        Ok::<_, std::io::Error>(got)
     });
-    Ok(addr)
-}
-
-async fn pipe(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    count: Arc<AtomicU64>,
-) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut buf = vec![0u8; 64 * 1024];
-    while let Ok(n) = from.read(&mut buf).await {
-        if n == 0 || to.write_all(&buf[..n]).await.is_err() {
-            break;
-        }
-        count.fetch_add(n as u64, Ordering::Relaxed);
+    let started = Instant::now();
+    let mut socket = tokio::net::TcpStream::connect(addr).await?;
+    socket.write_all(&bytes).await?;
+    socket.read_exact(&mut [0u8; 1]).await?;
+    let took = started.elapsed();
+    let got = server.await??;
+    if got != expected {
+        bail!("the loopback server read {got} of {expected} bytes");
     }
-    let _ = to.shutdown().await;
+    Ok(took)
 }
 
 fn mb(bytes: u64) -> f64 {
@@ -132,57 +200,33 @@ async fn main() -> anyhow::Result<()> {
     }
     let rounds = args.assessments / 100;
     let dir = tempfile::tempdir()?;
-    let hq = dtm_bench::DemoHq::start(dir.path())?;
+    let database = HqDatabase::new(&args.store, dir.path())?;
+    let hq = DemoHq::start(dir.path(), &database)?;
     let hq_url = hq.url.clone();
-    let hq_addr: std::net::SocketAddr = hq_url.trim_start_matches("http://").parse()?;
 
     // Rounds R2.. so that every assessment is a distinct (round, baladiya).
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{hq_url}/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": "admin-demo"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"].as_str().context("admin login")?.to_owned();
-    for n in 2..=rounds as u32 {
-        let body = json!({"code": format!("R{n}"), "number": n, "title": format!("Bench {n}"), "window_start": "2026-01-01",
-            "window_end": "2026-12-31", "forms": [{"form": "baladiya", "version": 2}]});
-        http.post(format!("{hq_url}/api/v1/rounds"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?;
-        http.post(format!("{hq_url}/api/v1/rounds/R{n}/status"))
-            .bearer_auth(&token)
-            .json(&json!({"status": "open"}))
-            .send()
-            .await?
-            .error_for_status()?;
-    }
+    let token = dtm_bench::login_token(&http, &hq_url, "admin", "admin-demo").await?;
+    dtm_bench::open_rounds(&http, &hq_url, &token, 2..=rounds as u32, &[("baladiya", 2)]).await?;
+
+    let started = Instant::now();
+    let rows = generate(rounds, args.values)?;
+    let generation = started.elapsed();
+    let values_written: usize = rows.iter().map(|r| r.values.len()).sum();
+    let doc_bytes: Vec<u8> = rows.iter().flat_map(|r| r.doc.bytes()).collect();
+    let doc_bytes = Arc::new(doc_bytes);
 
     let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let proxy_url = format!("http://{}", proxy(hq_addr, up.clone(), down.clone()).await?);
+    let proxy_url = format!("http://{}", proxy(hq.addr, None, up.clone(), down.clone()).await?);
     let source = Device::open(&dir.path().join("source.sqlite3"))?;
     source.login(&proxy_url, "admin", "admin-demo").await?;
-    let form = FormDef::builtin("baladiya", 2).context("baladiya v2")?;
-    let baladiyas: Vec<_> = Gazetteer::libya().at_level(3).map(|l| l.pcode.clone()).collect();
     let started = Instant::now();
-    let mut values_written = 0usize;
-    for r in 1..=rounds {
-        for (i, b) in baladiyas.iter().enumerate() {
-            let values = workload(form, r * 100 + i, args.values);
-            values_written += values.len();
-            source.set_fields(&AssessmentKey::new(format!("R{r}"), "baladiya", b.clone()), &values)?;
-        }
+    for row in &rows {
+        source.set_fields(&AssessmentKey::new(row.round.as_str(), "baladiya", row.location.clone()), &row.values)?;
     }
     // One save per assessment: one operation each.
     let ops = args.assessments;
     let entry = started.elapsed();
-    let sample =
-        serde_json::to_vec(&workload(form, 1, args.values).into_iter().collect::<serde_json::Map<_, _>>())?.len();
 
     up.store(0, Ordering::Relaxed);
     down.store(0, Ordering::Relaxed);
@@ -208,49 +252,26 @@ async fn main() -> anyhow::Result<()> {
     let (pull_up, pull_down) = (up.load(Ordering::Relaxed), down.load(Ordering::Relaxed));
     let rss = hq.status_kib("VmHWM:");
 
-    // The floor: the same data inserted raw into SQLite in one transaction, as one
-    // JSON document per assessment and as one row per field value.
-    let floor = |per_field: bool| -> anyhow::Result<Duration> {
-        let path = dir.path().join(if per_field { "floor-fields.sqlite3" } else { "floor-docs.sqlite3" });
-        let mut conn = rusqlite::Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.execute_batch(
-            "CREATE TABLE d (round TEXT, form TEXT, location TEXT, fields TEXT, PRIMARY KEY (round, form, location));
-             CREATE TABLE v (round TEXT, form TEXT, location TEXT, field TEXT, value TEXT, PRIMARY KEY (round, form, location, field))",
-        )?;
-        let started = Instant::now();
-        let tx = conn.transaction()?;
-        {
-            let mut doc = tx.prepare("INSERT INTO d VALUES (?1, 'baladiya', ?2, ?3)")?;
-            let mut field = tx.prepare("INSERT INTO v VALUES (?1, 'baladiya', ?2, ?3, ?4)")?;
-            for r in 1..=rounds {
-                for (i, b) in baladiyas.iter().enumerate() {
-                    let values = workload(form, r * 100 + i, args.values);
-                    if per_field {
-                        for (f, v) in values {
-                            field.execute(rusqlite::params![format!("R{r}"), b.as_str(), f, v.to_string()])?;
-                        }
-                    } else {
-                        let json = serde_json::to_string(&values.into_iter().collect::<serde_json::Map<_, _>>())?;
-                        doc.execute(rusqlite::params![format!("R{r}"), b.as_str(), json])?;
-                    }
-                }
-            }
-        }
-        tx.commit()?;
-        Ok(started.elapsed())
+    // The floors, with HQ idle.
+    let floor = sqlite_floor(dir.path(), &rows, false)?;
+    let floor_fields = sqlite_floor(dir.path(), &rows, true)?;
+    let transfer = loopback_transfer(doc_bytes.clone()).await?;
+    let pg_floor = match database.postgres() {
+        Some(schema) => Some(off_runtime(|| postgres_floor(schema, &rows))?),
+        None => None,
     };
-    let (floor, floor_fields) = (floor(false)?, floor(true)?);
 
     let secs = |d: Duration| d.as_secs_f64();
     println!(
-        "dtm-bench: {} assessments × 60 fields ({} operations, one per save; {} field values), ~{} bytes per assessment as JSON, {} values",
+        "dtm-bench on {}: {} assessments × 60 fields ({} operations, one per save; {} field values), ~{} bytes per assessment as JSON, {} values",
+        database.describe(),
         args.assessments,
         ops,
         values_written,
-        sample,
+        doc_bytes.len() / rows.len(),
         if args.values == Values::Random { "random" } else { "regular" }
     );
+    println!("  generating the assessments         {:>9.2} s  (before anything below is timed)", secs(generation));
     println!("  entry into the device store        {:>9.2} s", secs(entry));
     println!(
         "  push                               {:>9.2} s  {:>10.0} ops/s  up {:>8.1} MB  down {:>6.1} MB",
@@ -260,20 +281,44 @@ async fn main() -> anyhow::Result<()> {
         mb(push_down)
     );
     println!(
-        "  pull ({} assessments)           {:>9.2} s  {:>10.0} ops/s  up {:>8.1} MB  down {:>6.1} MB",
+        "  pull ({:>6} assessments)          {:>9.2} s  {:>10.0} ops/s  up {:>8.1} MB  down {:>6.1} MB",
         pulled.pulled,
         secs(pull),
         ops as f64 / secs(pull),
         mb(pull_up),
         mb(pull_down)
     );
-    let mib = |k: Option<u64>| k.map_or(f64::NAN, |k| k as f64 / 1024.0);
     println!("  HQ peak RSS during push and pull   {:>9.1} MiB", mib(rss));
-    println!("  HQ peak RSS before (logins, rounds) {:>8.1} MiB", mib(startup_rss));
+    println!("  HQ peak RSS before (start, rounds) {:>9.1} MiB", mib(startup_rss));
     println!("  floor: raw SQLite insert, one tx   {:>9.2} s  (a row per assessment)", secs(floor));
     println!("  floor: raw SQLite insert, one tx   {:>9.2} s  (a row per field value)", secs(floor_fields));
-    println!("  push / floor                       {:>9.1} ×", secs(push) / secs(floor));
-    println!("  pull / floor                       {:>9.1} ×", secs(pull) / secs(floor));
+    println!(
+        "  floor: loopback TCP transfer       {:>9.3} s  ({:.1} MB: the documents as uncompressed JSON)",
+        secs(transfer),
+        mb(doc_bytes.len() as u64)
+    );
+    if let Some(pg) = &pg_floor {
+        println!("  floor: PostgreSQL COPY, one tx     {:>9.2} s  (text column)", secs(pg.copy));
+        println!("  floor: PostgreSQL COPY, one tx     {:>9.2} s  (jsonb column)", secs(pg.copy_jsonb));
+        println!(
+            "  floor: PostgreSQL INSERT, one tx   {:>9.2} s  ({INSERT_ROWS} rows per statement, text column)",
+            secs(pg.insert)
+        );
+    }
+    println!("  push / SQLite floor                {:>9.1} ×", secs(push) / secs(floor));
+    println!("  pull / SQLite floor                {:>9.1} ×", secs(pull) / secs(floor));
+    if let Some(pg) = &pg_floor {
+        // The fastest plain way is the floor.
+        let (how, best) = [("COPY, text", pg.copy), ("COPY, jsonb", pg.copy_jsonb), ("INSERT", pg.insert)]
+            .into_iter()
+            .min_by_key(|(_, d)| *d)
+            .expect("three floors");
+        println!("  push / PostgreSQL floor            {:>9.1} ×  (against {how})", secs(push) / secs(best));
+        println!("  pull / PostgreSQL floor            {:>9.1} ×", secs(pull) / secs(best));
+    }
     println!("  PouchDB reference at 100k: push 69.9 s, pull 61.3 s, 103 MB up, 30 MB down");
+    // HQ stops before its schema is dropped.
+    drop(hq);
+    drop(database);
     Ok(())
 }

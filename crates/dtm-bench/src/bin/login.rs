@@ -6,7 +6,7 @@
 //! is not a test; it asserts nothing.
 //!
 //!     cargo build --release -p dtm-hq -p dtm-bench
-//!     target/release/dtm-bench-login --logins 500
+//!     target/release/dtm-bench-login --logins 500 [--store postgres]
 
 use clap::Parser;
 use serde_json::json;
@@ -23,13 +23,16 @@ struct Args {
     /// flood from everywhere, which per-address limits cannot stop.
     #[arg(long, default_value_t = 1)]
     addresses: usize,
+    #[command(flatten)]
+    store: dtm_bench::StoreArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
-    let hq = dtm_bench::DemoHq::start(dir.path())?;
+    let database = dtm_bench::HqDatabase::new(&args.store, dir.path())?;
+    let hq = dtm_bench::DemoHq::start(dir.path(), &database)?;
     let hq_url = hq.url.clone();
     let start_rss = hq.status_kib("VmHWM:");
     // The peak so far is HQ's start (hashing the demo passwords); reset the mark so the
@@ -94,10 +97,11 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|e| e.to_string());
     let real_took = sent.elapsed();
 
-    let mib = |k: Option<u64>| k.map_or(f64::NAN, |k| k as f64 / 1024.0);
+    let mib = dtm_bench::mib;
     let secs = |d: Duration| d.as_secs_f64();
     println!(
-        "dtm-bench-login: {} concurrent failing logins (wrong passwords and unknown users) from {} address(es)",
+        "dtm-bench-login on {}: {} concurrent failing logins (wrong passwords and unknown users) from {} address(es)",
+        database.describe(),
         args.logins,
         args.addresses.max(1)
     );
@@ -114,5 +118,8 @@ async fn main() -> anyhow::Result<()> {
         println!("  answered {status:<16} {n:>6}");
     }
     println!("  then a correct login as enumerator: {real} in {:.2} s", secs(real_took));
+    // HQ stops before its schema is dropped.
+    drop(hq);
+    drop(database);
     Ok(())
 }
