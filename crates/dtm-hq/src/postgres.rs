@@ -305,16 +305,24 @@ impl Tx for PgTx<'_, '_> {
         Ok(self.query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])?.get(0))
     }
 
-    fn next_change_seq(&mut self) -> Result<u64> {
+    fn allot_change_seqs(&mut self, n: u32) -> Result<u64> {
+        let n = i64::from(n);
         let row = self.query_one(
-            "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'change_seq' RETURNING value::bigint",
-            &[],
+            "UPDATE meta SET value = (value::bigint + $1)::text WHERE key = 'change_seq' RETURNING value::bigint",
+            &[&n],
         )?;
-        uint(row.get(0))
+        uint(row.get::<_, i64>(0) + 1 - n)
     }
 
-    fn next_change_id(&mut self) -> Result<i64> {
-        Ok(self.query_one("SELECT nextval('changes_id_seq')", &[])?.get(0))
+    fn allot_change_ids(&mut self, n: u32) -> Result<i64> {
+        // Only writers take ids, one at a time (the writer lock), so moving the sequence
+        // on by n from its next value gives n consecutive ids that are ours.
+        let n = i64::from(n);
+        let row = self.query_one(
+            "SELECT setval('changes_id_seq', nextval('changes_id_seq') + $1 - 1) - $1 + 1",
+            &[&n],
+        )?;
+        Ok(row.get(0))
     }
 
     fn put_user(&mut self, user: &NewUser, at: OffsetDateTime) -> Result<()> {
@@ -572,48 +580,57 @@ impl Tx for PgTx<'_, '_> {
             .get(0))
     }
 
-    fn snapshot(&mut self, id: i64) -> Result<AssessmentSnapshot> {
-        let r = self.query_one(
-            "SELECT round, form, location, status, form_version, version, fields,
+    fn snapshots(&mut self, ids: &[i64]) -> Result<Vec<AssessmentSnapshot>> {
+        // Two statements for the whole page, whatever its size: a round trip each.
+        let rows = self.query(
+            "SELECT a.id, round, form, location, status, form_version, version, fields,
                 (SELECT count(*) FROM conflicts c WHERE c.assessment_id = a.id AND c.status = 'open')
-             FROM assessments a WHERE id = $1",
-            &[&id],
+             FROM assessments a WHERE a.id = ANY($1)",
+            &[&ids],
         )?;
-        let key = AssessmentKey { round: r.get(0), form: r.get(1), location: pcode(r.get(2))? };
-        let Json(doc): Json<Doc> = r.get(6);
-        let fields =
-            doc.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect();
-        let status = parse("assessment status", r.get(3), AssessmentStatus::parse)?;
-        let form_version = uint(i64::from(r.get::<_, i32>(4)))? as u32;
-        let version = uint(r.get(5))?;
-        let open_conflicts = uint(r.get(7))? as u32;
-        let comments = self
-            .query(
-                "SELECT id, author, role, decision, text, at FROM comments WHERE assessment_id = $1 ORDER BY id",
-                &[&id],
-            )?
-            .iter()
-            .map(|c| {
-                Ok(WireComment {
-                    id: c.get(0),
-                    author: c.get(1),
-                    role: parse("role", c.get(2), Role::parse)?,
-                    decision: c
-                        .get::<_, Option<&str>>(3)
-                        .map(|d| {
-                            parse("review decision", d, |d| match d {
-                                "approve" => Some(ReviewDecision::Approve),
-                                "return" => Some(ReviewDecision::Return),
-                                _ => None,
-                            })
+        let mut comments: HashMap<i64, Vec<WireComment>> = HashMap::new();
+        for c in self.query(
+            "SELECT assessment_id, id, author, role, decision, text, at FROM comments
+             WHERE assessment_id = ANY($1) ORDER BY id",
+            &[&ids],
+        )? {
+            let comment = WireComment {
+                id: c.get(1),
+                author: c.get(2),
+                role: parse("role", c.get(3), Role::parse)?,
+                decision: c
+                    .get::<_, Option<&str>>(4)
+                    .map(|d| {
+                        parse("review decision", d, |d| match d {
+                            "approve" => Some(ReviewDecision::Approve),
+                            "return" => Some(ReviewDecision::Return),
+                            _ => None,
                         })
-                        .transpose()?,
-                    text: c.get(4),
-                    at: iso(c.get(5)),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(AssessmentSnapshot { key, status, form_version, version, open_conflicts, fields, comments })
+                    })
+                    .transpose()?,
+                text: c.get(5),
+                at: iso(c.get(6)),
+            };
+            comments.entry(c.get(0)).or_default().push(comment);
+        }
+        let mut by_id = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let Json(doc): Json<Doc> = r.get(7);
+            let id: i64 = r.get(0);
+            let snapshot = AssessmentSnapshot {
+                key: AssessmentKey { round: r.get(1), form: r.get(2), location: pcode(r.get(3))? },
+                status: parse("assessment status", r.get(4), AssessmentStatus::parse)?,
+                form_version: uint(i64::from(r.get::<_, i32>(5)))? as u32,
+                version: uint(r.get(6))?,
+                open_conflicts: uint(r.get(8))? as u32,
+                fields: doc.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect(),
+                comments: comments.remove(&id).unwrap_or_default(),
+            };
+            by_id.insert(id, snapshot);
+        }
+        ids.iter()
+            .map(|id| by_id.remove(id).ok_or_else(|| StorageError::NotFound(format!("there is no assessment {id}"))))
+            .collect()
     }
 
     fn previous_assessment(&mut self, key: &AssessmentKey) -> Result<Option<(i64, String)>> {
@@ -784,36 +801,42 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 
-    fn seen_op(&mut self, device_id: &str, op_id: &str) -> Result<Option<SeenOp>> {
-        let Some(r) = self.query_opt(
-            "SELECT outcome, code, reason, payload_hash FROM ops WHERE device_id = $1 AND op_id = $2",
-            &[&device_id, &op_id],
-        )?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(SeenOp {
-            outcome: parse("operation outcome", r.get(0), outcome_parse)?,
-            code: r.get(1),
-            reason: r.get(2),
-            payload_hash: r.get(3),
-        }))
+    fn seen_ops(&mut self, device_id: &str, op_ids: &[&str]) -> Result<HashMap<String, SeenOp>> {
+        let rows = self.query(
+            "SELECT op_id, outcome, code, reason, payload_hash FROM ops WHERE device_id = $1 AND op_id = ANY($2)",
+            &[&device_id, &op_ids],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let answer = SeenOp {
+                    outcome: parse("operation outcome", r.get(1), outcome_parse)?,
+                    code: r.get(2),
+                    reason: r.get(3),
+                    payload_hash: r.get(4),
+                };
+                Ok((r.get(0), answer))
+            })
+            .collect()
     }
 
-    fn record_op(&mut self, op: &OpRecord<'_>) -> Result<()> {
+    fn record_ops(&mut self, ops: &[OpRecord<'_>]) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        // One statement for the batch: its columns as arrays.
+        let device_ids: Vec<&str> = ops.iter().map(|o| o.device_id).collect();
+        let op_ids: Vec<&str> = ops.iter().map(|o| o.op_id).collect();
+        let seqs = ops.iter().map(|o| int(o.seq)).collect::<Result<Vec<i64>>>()?;
+        let outcomes: Vec<&str> = ops.iter().map(|o| outcome_str(o.outcome)).collect();
+        let codes: Vec<Option<&str>> = ops.iter().map(|o| o.code).collect();
+        let reasons: Vec<Option<&str>> = ops.iter().map(|o| o.reason).collect();
+        let ats: Vec<OffsetDateTime> = ops.iter().map(|o| o.at).collect();
+        let hashes: Vec<&str> = ops.iter().map(|o| o.payload_hash).collect();
         self.execute(
             "INSERT INTO ops (device_id, op_id, seq, outcome, code, reason, received_at, payload_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &op.device_id,
-                &op.op_id,
-                &int(op.seq)?,
-                &outcome_str(op.outcome),
-                &op.code,
-                &op.reason,
-                &op.at,
-                &op.payload_hash,
-            ],
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                                  $7::timestamptz[], $8::text[])",
+            &[&device_ids, &op_ids, &seqs, &outcomes, &codes, &reasons, &ats, &hashes],
         )?;
         Ok(())
     }

@@ -7,7 +7,7 @@ use crate::storage::{
     Caller, CheckContext, HqStorage, LoginFailures, NewDevice, NewUser, PullPage, Result, StorageError, Values,
 };
 use crate::store::{
-    to_micros, Doc, DocField, Head, NewAssessment, NewChange, NewConflict, OpRecord, Store, Tx, Writes,
+    to_micros, Doc, DocField, Head, NewAssessment, NewChange, NewConflict, OpRecord, SeenOp, Store, Tx, Writes,
 };
 use async_trait::async_trait;
 use dtm_core::form::Context;
@@ -61,14 +61,59 @@ impl<S: Store> Hq<S> {
     }
 }
 
+/// Change numbers and change ids for one transaction, allotted a block at a time: one
+/// statement per block rather than one per operation.
+struct Allot {
+    block: u32,
+    seqs: std::ops::Range<u64>,
+    ids: std::ops::Range<i64>,
+}
+
+impl Allot {
+    /// For a transaction that writes at most about `writes` changes.
+    fn new(writes: usize) -> Self {
+        Self { block: writes.clamp(1, 10_000) as u32, seqs: 0..0, ids: 0..0 }
+    }
+
+    fn seq(&mut self, tx: &mut dyn Tx) -> Result<u64> {
+        if self.seqs.is_empty() {
+            let first = tx.allot_change_seqs(self.block)?;
+            self.seqs = first..first + u64::from(self.block);
+        }
+        Ok(self.seqs.next().expect("a block is never empty"))
+    }
+
+    fn id(&mut self, tx: &mut dyn Tx) -> Result<i64> {
+        if self.ids.is_empty() {
+            let first = tx.allot_change_ids(self.block)?;
+            self.ids = first..first + i64::from(self.block);
+        }
+        Ok(self.ids.next().expect("a block is never empty"))
+    }
+}
+
+/// One assessment's snapshot.
+fn snapshot(tx: &mut dyn Tx, id: i64) -> Result<AssessmentSnapshot> {
+    tx.snapshots(&[id])?
+        .pop()
+        .ok_or_else(|| StorageError::Internal(anyhow::anyhow!("assessment {id} vanished mid-transaction")))
+}
+
 fn field_values(tx: &mut dyn Tx, id: i64) -> Result<Values> {
     Ok(tx.doc(id)?.into_iter().map(|(f, d)| (f, d.0)).collect())
 }
 
 /// Gives the assessment a new version and a fresh change sequence, so the next pull
 /// carries it; with `doc`, its fields are written too.
-fn touch(tx: &mut dyn Tx, id: i64, status: AssessmentStatus, doc: Option<&Doc>, at: OffsetDateTime) -> Result<()> {
-    let seq = tx.next_change_seq()?;
+fn touch(
+    tx: &mut dyn Tx,
+    allot: &mut Allot,
+    id: i64,
+    status: AssessmentStatus,
+    doc: Option<&Doc>,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let seq = allot.seq(tx)?;
     tx.update_assessment(id, status, seq, doc, at)
 }
 
@@ -120,8 +165,10 @@ struct Author<'a> {
 
 /// Writes an assessment HQ does not have yet, its fields at the versions given (1 for
 /// a first edit or an import), together with the change that wrote them.
+#[allow(clippy::too_many_arguments)] // one new row, column by column
 fn insert_assessment(
     tx: &mut dyn Tx,
+    allot: &mut Allot,
     key: &AssessmentKey,
     status: AssessmentStatus,
     form_version: u32,
@@ -129,10 +176,10 @@ fn insert_assessment(
     author: &Author<'_>,
     at: OffsetDateTime,
 ) -> Result<i64> {
-    let change = tx.next_change_id()?;
+    let change = allot.id(tx)?;
     let doc: Doc =
         writes.iter().map(|(f, (v, version))| ((*f).to_owned(), DocField((*v).clone(), *version, change))).collect();
-    let change_seq = tx.next_change_seq()?;
+    let change_seq = allot.seq(tx)?;
     let id = tx.insert_assessment(&NewAssessment { key, status, form_version, change_seq, at, doc: &doc })?;
     tx.insert_change(&NewChange {
         id: change,
@@ -191,46 +238,67 @@ fn payload_hash(op: &Operation) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(op).expect("an operation serialises")))
 }
 
-/// Answers one operation of a push: the answer given before to a retry, or the
-/// operation applied, and the answer remembered.
-fn push_one(
-    tx: &mut dyn Tx,
-    caller: &Caller,
-    op: &Operation,
-    rounds: &mut BTreeMap<String, Option<Round>>,
-    now: OffsetDateTime,
-) -> Result<OpResult> {
-    let payload = payload_hash(op);
-    if let Some(seen) = tx.seen_op(&caller.device_id, &op.op_id)? {
-        // A retry carries the same payload; an op_id sent again with other values is
-        // refused, so they are never dropped as a "duplicate".
-        if seen.payload_hash.is_some_and(|h| h != payload) {
-            return Ok(rejected(
-                op,
-                "op_id_reused",
-                format!("operation {} was already received with other values; these were not applied", op.op_id),
-            ));
+/// Answers a batch of operations in one transaction: the answer given before to a
+/// retry, or the operation applied; the answers are remembered together at the end.
+fn push_batch(tx: &mut dyn Tx, caller: &Caller, ops: &[Operation], now: OffsetDateTime) -> Result<Vec<OpResult>> {
+    let ids: Vec<&str> = ops.iter().map(|op| op.op_id.as_str()).collect();
+    let mut seen = tx.seen_ops(&caller.device_id, &ids)?;
+    let mut rounds = BTreeMap::new();
+    let mut allot = Allot::new(ops.len());
+    let hashes: Vec<String> = ops.iter().map(payload_hash).collect();
+    let mut results = Vec::with_capacity(ops.len());
+    let mut records = Vec::new();
+    for (op, payload) in ops.iter().zip(&hashes) {
+        if let Some(seen) = seen.get(&op.op_id) {
+            // A retry carries the same payload; an op_id sent again with other values is
+            // refused, so they are never dropped as a "duplicate".
+            if seen.payload_hash.as_ref().is_some_and(|h| h != payload) {
+                results.push(rejected(
+                    op,
+                    "op_id_reused",
+                    format!("operation {} was already received with other values; these were not applied", op.op_id),
+                ));
+            } else {
+                results.push(OpResult {
+                    op_id: op.op_id.clone(),
+                    outcome: Outcome::Duplicate,
+                    original: Some(seen.outcome),
+                    code: seen.code.clone(),
+                    reason: seen.reason.clone(),
+                });
+            }
+            continue;
         }
-        return Ok(OpResult {
-            op_id: op.op_id.clone(),
-            outcome: Outcome::Duplicate,
-            original: Some(seen.outcome),
-            code: seen.code,
-            reason: seen.reason,
-        });
+        let result = apply_op(tx, &mut allot, caller, op, &mut rounds, now)?;
+        // The same operation twice in one batch: the second is a duplicate of the first.
+        let answer = SeenOp {
+            outcome: result.outcome,
+            code: result.code.clone(),
+            reason: result.reason.clone(),
+            payload_hash: Some(payload.clone()),
+        };
+        seen.insert(op.op_id.clone(), answer);
+        records.push(results.len());
+        results.push(result);
     }
-    let result = apply_op(tx, caller, op, rounds, now)?;
-    tx.record_op(&OpRecord {
-        device_id: &caller.device_id,
-        op_id: &op.op_id,
-        seq: op.seq,
-        outcome: result.outcome,
-        code: result.code.as_deref(),
-        reason: result.reason.as_deref(),
-        at: now,
-        payload_hash: &payload,
-    })?;
-    Ok(result)
+    let records: Vec<OpRecord<'_>> = records
+        .into_iter()
+        .map(|i| {
+            let (op, result) = (&ops[i], &results[i]);
+            OpRecord {
+                device_id: &caller.device_id,
+                op_id: &op.op_id,
+                seq: op.seq,
+                outcome: result.outcome,
+                code: result.code.as_deref(),
+                reason: result.reason.as_deref(),
+                at: now,
+                payload_hash: &hashes[i],
+            }
+        })
+        .collect();
+    tx.record_ops(&records)?;
+    Ok(results)
 }
 
 /// Applies one operation inside the batch's transaction and says what happened: it
@@ -238,6 +306,7 @@ fn push_one(
 /// `rounds` remembers the rounds already read in this batch.
 fn apply_op(
     tx: &mut dyn Tx,
+    allot: &mut Allot,
     caller: &Caller,
     op: &Operation,
     rounds: &mut BTreeMap<String, Option<Round>>,
@@ -280,7 +349,7 @@ fn apply_op(
     };
     let incoming = Incoming { author: &caller.username, device: &caller.device_id, hlc: op.hlc, change };
     let plan = plan_op(round, key, held.as_ref(), &incoming, &blockers);
-    write_plan(tx, head.as_ref(), &mut doc, &plan, caller, op, now)?;
+    write_plan(tx, allot, head.as_ref(), &mut doc, &plan, caller, op, now)?;
     let outcome = match plan.outcome {
         PlanOutcome::Applied => Outcome::Applied,
         PlanOutcome::Conflict => Outcome::Conflict,
@@ -292,8 +361,10 @@ fn apply_op(
 
 /// Writes what [`plan_op`] decided: a new assessment, or the values at their new
 /// versions as one change, the conflicts with both sides, a comment, the new status.
+#[allow(clippy::too_many_arguments)] // the plan, and what it was made from
 fn write_plan(
     tx: &mut dyn Tx,
+    allot: &mut Allot,
     head: Option<&Head>,
     doc: &mut Doc,
     plan: &OpPlan<'_>,
@@ -306,7 +377,7 @@ fn write_plan(
     }
     if let Some(form_version) = plan.create {
         let author = Author { op_id: Some(&op.op_id), name: &caller.username, device: &caller.device_id, hlc: op.hlc };
-        insert_assessment(tx, &op.key, plan.status, form_version, &plan.writes, &author, now)?;
+        insert_assessment(tx, allot, &op.key, plan.status, form_version, &plan.writes, &author, now)?;
         return Ok(());
     }
     let Some(head) = head else { return Ok(()) };
@@ -338,7 +409,7 @@ fn write_plan(
     }
     let written = !plan.writes.is_empty();
     if written {
-        let change = tx.next_change_id()?;
+        let change = allot.id(tx)?;
         tx.insert_change(&NewChange {
             id: change,
             assessment_id: head.id,
@@ -354,7 +425,7 @@ fn write_plan(
         }
     }
     if plan.touch {
-        touch(tx, head.id, plan.status, written.then_some(&*doc), now)?;
+        touch(tx, allot, head.id, plan.status, written.then_some(&*doc), now)?;
     }
     Ok(())
 }
@@ -493,6 +564,7 @@ impl<S: Store> HqStorage for Hq<S> {
             }
             let round = new_round.code;
             let author = format!("import:{actor}");
+            let mut allot = Allot::new(records.len());
             for r in &records {
                 let key = AssessmentKey::new(&round, &r.form, r.location.clone());
                 if tx.head(&key)?.is_some() {
@@ -504,7 +576,7 @@ impl<S: Store> HqStorage for Hq<S> {
                 let by = Author { op_id: None, name: &author, device: "import", hlc: Hlc::default() };
                 // An imported assessment is new: every figure at version 1.
                 let writes = r.values.iter().map(|(f, v)| (f.as_str(), (v, 1))).collect();
-                insert_assessment(tx, &key, AssessmentStatus::Approved, r.form_version, &writes, &by, now)?;
+                insert_assessment(tx, &mut allot, &key, AssessmentStatus::Approved, r.form_version, &writes, &by, now)?;
             }
             tx.log_access(now, &actor, "import_round", &round)?;
             Ok(records.len())
@@ -518,11 +590,7 @@ impl<S: Store> HqStorage for Hq<S> {
 
     async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: OffsetDateTime) -> Result<Vec<OpResult>> {
         let (caller, now) = (caller.clone(), to_micros(now));
-        self.write(move |tx| {
-            let mut rounds = BTreeMap::new();
-            ops.iter().map(|op| push_one(tx, &caller, op, &mut rounds, now)).collect()
-        })
-        .await
+        self.write(move |tx| push_batch(tx, &caller, &ops, now)).await
     }
 
     async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage> {
@@ -531,7 +599,8 @@ impl<S: Store> HqStorage for Hq<S> {
             let rows = tx.changed_after(&scope, after, limit.saturating_add(1))?;
             let has_more = rows.len() > limit as usize;
             let rows = &rows[..rows.len().min(limit as usize)];
-            let assessments = rows.iter().map(|(id, _)| tx.snapshot(*id)).collect::<Result<Vec<_>>>()?;
+            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+            let assessments = tx.snapshots(&ids)?;
             let last_seq = rows.last().map_or(after, |(_, seq)| *seq);
             Ok(PullPage { assessments, last_seq, has_more })
         })
@@ -547,7 +616,7 @@ impl<S: Store> HqStorage for Hq<S> {
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>> {
         let key = key.clone();
         self.read(move |tx| match tx.head(&key)? {
-            Some(h) => Ok(Some(tx.snapshot(h.id)?)),
+            Some(h) => Ok(Some(snapshot(tx, h.id)?)),
             None => Ok(None),
         })
         .await
@@ -557,7 +626,7 @@ impl<S: Store> HqStorage for Hq<S> {
         let (round, scope) = (round.to_owned(), scope.clone());
         self.read(move |tx| {
             let ids = tx.round_assessment_ids(&round, &scope)?;
-            ids.into_iter().map(|id| tx.snapshot(id)).collect()
+            tx.snapshots(&ids)
         })
         .await
     }
@@ -588,8 +657,8 @@ impl<S: Store> HqStorage for Hq<S> {
                 workflow::Reviewer { role: caller.role, entered_figures: tx.entered_figures(h.id, &caller.username)? };
             let status = workflow::review(h.status, decision, reviewer, open, &comment)?;
             tx.insert_comment(h.id, &caller.username, caller.role, Some(decision), comment.trim(), now)?;
-            touch(tx, h.id, status, None, now)?;
-            tx.snapshot(h.id)
+            touch(tx, &mut Allot::new(1), h.id, status, None, now)?;
+            snapshot(tx, h.id)
         })
         .await
     }
@@ -649,7 +718,8 @@ impl<S: Store> HqStorage for Hq<S> {
             );
             let device = format!("hq:{}", caller.device_id);
             let writes = BTreeMap::from([(conflict.field.as_str(), (&value, version))]);
-            let change = tx.next_change_id()?;
+            let mut allot = Allot::new(1);
+            let change = allot.id(tx)?;
             tx.insert_change(&NewChange {
                 id: change,
                 assessment_id,
@@ -662,8 +732,8 @@ impl<S: Store> HqStorage for Hq<S> {
             })?;
             doc.insert(conflict.field.clone(), DocField(value.clone(), version, change));
             tx.settle_conflict(id, &caller.username, &value, &reason, now)?;
-            touch(tx, assessment_id, status, Some(&doc), now)?;
-            tx.snapshot(assessment_id)
+            touch(tx, &mut allot, assessment_id, status, Some(&doc), now)?;
+            snapshot(tx, assessment_id)
         })
         .await
     }

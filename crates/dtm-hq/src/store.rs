@@ -18,7 +18,7 @@ use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, Hlc, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
 use dtm_sync::wire::{AssessmentSnapshot, Conflict, Outcome, User};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
 /// A backend: opens transactions and runs the service's work in them.
@@ -136,10 +136,11 @@ pub struct OpRecord<'a> {
 pub trait Tx {
     /// Made when the database is created.
     fn epoch(&mut self) -> Result<String>;
-    /// Allots the next change sequence number (pull cursor order).
-    fn next_change_seq(&mut self) -> Result<u64>;
-    /// Allots the id of the next `changes` row.
-    fn next_change_id(&mut self) -> Result<i64>;
+    /// Allots `n` consecutive change sequence numbers (pull cursor order) and returns
+    /// the first. Numbers a transaction leaves unused are never used: gaps are harmless.
+    fn allot_change_seqs(&mut self, n: u32) -> Result<u64>;
+    /// Allots `n` consecutive ids of `changes` rows and returns the first.
+    fn allot_change_ids(&mut self, n: u32) -> Result<i64>;
 
     /// Creates or replaces a user.
     fn put_user(&mut self, user: &NewUser, at: OffsetDateTime) -> Result<()>;
@@ -187,8 +188,9 @@ pub trait Tx {
     /// Whether this user wrote figures of the assessment from a device (an operation,
     /// not a settlement or an import).
     fn entered_figures(&mut self, assessment_id: i64, username: &str) -> Result<bool>;
-    /// The assessment as the API and devices see it, with comments and open conflicts.
-    fn snapshot(&mut self, assessment_id: i64) -> Result<AssessmentSnapshot>;
+    /// Assessments as the API and devices see them, with comments and open conflicts,
+    /// in the order of `ids` (a few statements for a whole pull page, not a few each).
+    fn snapshots(&mut self, ids: &[i64]) -> Result<Vec<AssessmentSnapshot>>;
     /// The same form and location in the latest round numbered below `key.round`.
     fn previous_assessment(&mut self, key: &AssessmentKey) -> Result<Option<(i64, String)>>;
     /// Assessments of `form` in `round` strictly inside `location`.
@@ -224,8 +226,10 @@ pub trait Tx {
         at: OffsetDateTime,
     ) -> Result<()>;
 
-    fn seen_op(&mut self, device_id: &str, op_id: &str) -> Result<Option<SeenOp>>;
-    fn record_op(&mut self, op: &OpRecord<'_>) -> Result<()>;
+    /// The answers given before to any of these operations of the device, by op_id.
+    fn seen_ops(&mut self, device_id: &str, op_ids: &[&str]) -> Result<HashMap<String, SeenOp>>;
+    /// Remembers the answers to a batch of operations.
+    fn record_ops(&mut self, ops: &[OpRecord<'_>]) -> Result<()>;
     /// Records who read, exported or changed what.
     fn log_access(&mut self, at: OffsetDateTime, actor: &str, action: &str, target: &str) -> Result<()>;
 }

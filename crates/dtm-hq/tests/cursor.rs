@@ -60,7 +60,7 @@ fn round() -> Round {
 /// Writes a new assessment at `location` with a fresh change number and returns it.
 fn insert(tx: &mut dyn Tx, location: &str) -> dtm_hq::storage::Result<u64> {
     let key = AssessmentKey::new("R1", "muhalla", Pcode::parse(location).unwrap());
-    let change_seq = tx.next_change_seq()?;
+    let change_seq = tx.allot_change_seqs(1)?;
     let doc = Doc::new();
     tx.insert_assessment(&NewAssessment {
         key: &key,
@@ -161,7 +161,7 @@ fn a_reader_paging_while_four_writers_commit_sees_every_change() {
             let page = reader.read(|tx| {
                 tx.changed_after(&everything(), cursor, 3)?
                     .into_iter()
-                    .map(|(id, seq)| Ok((tx.snapshot(id)?.key.location.to_string(), seq)))
+                    .map(|(id, seq)| Ok((tx.snapshots(&[id])?.remove(0).key.location.to_string(), seq)))
                     .collect::<dtm_hq::storage::Result<Vec<_>>>()
             });
             for (location, seq) in &page {
