@@ -496,13 +496,40 @@ impl Tx for PgTx<'_, '_> {
         Ok(doc)
     }
 
-    fn insert_assessment(&mut self, a: &NewAssessment<'_>) -> Result<i64> {
+    fn heads(&mut self, keys: &[&AssessmentKey]) -> Result<HashMap<AssessmentKey, Head>> {
+        let rounds: Vec<&str> = keys.iter().map(|k| k.round.as_str()).collect();
+        let forms: Vec<&str> = keys.iter().map(|k| k.form.as_str()).collect();
+        let locations: Vec<&str> = keys.iter().map(|k| k.location.as_str()).collect();
+        self.query(
+            "SELECT a.round, a.form, a.location, a.id, a.status, a.form_version FROM assessments a
+             JOIN unnest($1::text[], $2::text[], $3::text[]) k (round, form, location)
+               ON a.round = k.round AND a.form = k.form AND a.location = k.location",
+            &[&rounds, &forms, &locations],
+        )?
+        .iter()
+        .map(|r| {
+            let key = AssessmentKey { round: r.get(0), form: r.get(1), location: pcode(r.get(2))? };
+            let head = Head {
+                id: r.get(3),
+                status: parse("assessment status", r.get(4), AssessmentStatus::parse)?,
+                form_version: uint(i64::from(r.get::<_, i32>(5)))? as u32,
+            };
+            Ok((key, head))
+        })
+        .collect()
+    }
+
+    fn insert_assessment(&mut self, a: &NewAssessment<'_>, first: &NewChange<'_>) -> Result<i64> {
         let form_version = i32::try_from(a.form_version).map_err(|_| corrupt("form version"))?;
+        // The row and its first change in one statement: one round trip, not two.
         Ok(self
             .query_one(
-                "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq,
-                   created_at, updated_at, fields)
-                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7, $8) RETURNING id",
+                "WITH a AS (
+                   INSERT INTO assessments (round, form, location, status, form_version, version, change_seq,
+                     created_at, updated_at, fields)
+                   VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7, $8) RETURNING id)
+                 INSERT INTO changes (id, assessment_id, op_id, author, device_id, hlc, at, fields)
+                 SELECT $9, a.id, $10, $11, $12, $13, $7, $14 FROM a RETURNING assessment_id",
                 &[
                     &a.key.round,
                     &a.key.form,
@@ -512,6 +539,12 @@ impl Tx for PgTx<'_, '_> {
                     &int(a.change_seq)?,
                     &a.at,
                     &Json(a.doc),
+                    &first.id,
+                    &first.op_id,
+                    &first.author,
+                    &first.device,
+                    &first.hlc.encode(),
+                    &Json(first.fields),
                 ],
             )?
             .get(0))

@@ -22,7 +22,7 @@ use dtm_core::{
 use dtm_sync::wire::{
     AssessmentSnapshot, Conflict, ConflictKind, ConflictStatus, OpBody, OpResult, Operation, Outcome, User,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -180,18 +180,17 @@ fn insert_assessment(
     let doc: Doc =
         writes.iter().map(|(f, (v, version))| ((*f).to_owned(), DocField((*v).clone(), *version, change))).collect();
     let change_seq = allot.seq(tx)?;
-    let id = tx.insert_assessment(&NewAssessment { key, status, form_version, change_seq, at, doc: &doc })?;
-    tx.insert_change(&NewChange {
+    let first = NewChange {
         id: change,
-        assessment_id: id,
+        assessment_id: 0,
         op_id: author.op_id,
         author: author.name,
         device: author.device,
         hlc: author.hlc,
         at,
         fields: writes,
-    })?;
-    Ok(id)
+    };
+    tx.insert_assessment(&NewAssessment { key, status, form_version, change_seq, at, doc: &doc }, &first)
 }
 
 /// A field's current version at HQ, if it was ever written. `authors` remembers the
@@ -243,6 +242,9 @@ fn payload_hash(op: &Operation) -> String {
 fn push_batch(tx: &mut dyn Tx, caller: &Caller, ops: &[Operation], now: OffsetDateTime) -> Result<Vec<OpResult>> {
     let ids: Vec<&str> = ops.iter().map(|op| op.op_id.as_str()).collect();
     let mut seen = tx.seen_ops(&caller.device_id, &ids)?;
+    // The batch's assessments as HQ holds them, read once and kept up to date below.
+    let keys: Vec<&AssessmentKey> = ops.iter().map(|op| &op.key).collect();
+    let mut heads = tx.heads(&keys)?;
     let mut rounds = BTreeMap::new();
     let mut allot = Allot::new(ops.len());
     let hashes: Vec<String> = ops.iter().map(payload_hash).collect();
@@ -269,7 +271,7 @@ fn push_batch(tx: &mut dyn Tx, caller: &Caller, ops: &[Operation], now: OffsetDa
             }
             continue;
         }
-        let result = apply_op(tx, &mut allot, caller, op, &mut rounds, now)?;
+        let result = apply_op(tx, &mut allot, &mut heads, caller, op, &mut rounds, now)?;
         // The same operation twice in one batch: the second is a duplicate of the first.
         let answer = SeenOp {
             outcome: result.outcome,
@@ -304,9 +306,11 @@ fn push_batch(tx: &mut dyn Tx, caller: &Caller, ops: &[Operation], now: OffsetDa
 /// Applies one operation inside the batch's transaction and says what happened: it
 /// loads what [`plan_op`] needs, lets it decide, and writes the plan.
 /// `rounds` remembers the rounds already read in this batch.
+#[allow(clippy::too_many_arguments)] // the operation, and what the batch has read so far
 fn apply_op(
     tx: &mut dyn Tx,
     allot: &mut Allot,
+    heads: &mut HashMap<AssessmentKey, Head>,
     caller: &Caller,
     op: &Operation,
     rounds: &mut BTreeMap<String, Option<Round>>,
@@ -320,7 +324,7 @@ fn apply_op(
         return Ok(rejected(op, "unknown_round", format!("round {} does not exist at HQ", op.key.round)));
     };
     let key = &op.key;
-    let head = tx.head(key)?;
+    let head = heads.get(key).copied();
     let change = match &op.body {
         OpBody::Edit { values, bases } => Change::Edit { values, bases },
         OpBody::Submit => Change::Submit,
@@ -349,7 +353,11 @@ fn apply_op(
     };
     let incoming = Incoming { author: &caller.username, device: &caller.device_id, hlc: op.hlc, change };
     let plan = plan_op(round, key, held.as_ref(), &incoming, &blockers);
-    write_plan(tx, allot, head.as_ref(), &mut doc, &plan, caller, op, now)?;
+    if let Some(id) = write_plan(tx, allot, head.as_ref(), &mut doc, &plan, caller, op, now)? {
+        heads.insert(key.clone(), Head { id, status: plan.status, form_version: plan.create.unwrap_or_default() });
+    } else if let (Some(h), true) = (head, plan.touch) {
+        heads.insert(key.clone(), Head { status: plan.status, ..h });
+    }
     let outcome = match plan.outcome {
         PlanOutcome::Applied => Outcome::Applied,
         PlanOutcome::Conflict => Outcome::Conflict,
@@ -361,6 +369,7 @@ fn apply_op(
 
 /// Writes what [`plan_op`] decided: a new assessment, or the values at their new
 /// versions as one change, the conflicts with both sides, a comment, the new status.
+/// Returns the id of an assessment it created.
 #[allow(clippy::too_many_arguments)] // the plan, and what it was made from
 fn write_plan(
     tx: &mut dyn Tx,
@@ -371,16 +380,16 @@ fn write_plan(
     caller: &Caller,
     op: &Operation,
     now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<Option<i64>> {
     if plan.outcome == PlanOutcome::Rejected {
-        return Ok(());
+        return Ok(None);
     }
     if let Some(form_version) = plan.create {
         let author = Author { op_id: Some(&op.op_id), name: &caller.username, device: &caller.device_id, hlc: op.hlc };
-        insert_assessment(tx, allot, &op.key, plan.status, form_version, &plan.writes, &author, now)?;
-        return Ok(());
+        let id = insert_assessment(tx, allot, &op.key, plan.status, form_version, &plan.writes, &author, now)?;
+        return Ok(Some(id));
     }
-    let Some(head) = head else { return Ok(()) };
+    let Some(head) = head else { return Ok(None) };
     for c in &plan.conflicts {
         // The base value is the one the change that wrote `base_version` of the field left.
         let mut base_value = None;
@@ -427,7 +436,7 @@ fn write_plan(
     if plan.touch {
         touch(tx, allot, head.id, plan.status, written.then_some(&*doc), now)?;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Registers a login inside a write transaction: a device logging in again as the

@@ -456,7 +456,17 @@ impl Tx for SqliteTx<'_> {
         Ok(parse_json(0, &text)?)
     }
 
-    fn insert_assessment(&mut self, a: &NewAssessment<'_>) -> Result<i64> {
+    fn heads(&mut self, keys: &[&AssessmentKey]) -> Result<HashMap<AssessmentKey, Head>> {
+        let mut heads = HashMap::new();
+        for key in keys {
+            if let Some(head) = self.head(key)? {
+                heads.insert((*key).clone(), head);
+            }
+        }
+        Ok(heads)
+    }
+
+    fn insert_assessment(&mut self, a: &NewAssessment<'_>, first: &NewChange<'_>) -> Result<i64> {
         self.0
             .prepare_cached(
                 "INSERT INTO assessments (round, form, location, status, form_version, version, change_seq,
@@ -473,7 +483,9 @@ impl Tx for SqliteTx<'_> {
                 iso(a.at),
                 serde_json::to_string(a.doc).expect("values serialise")
             ])?;
-        Ok(self.0.last_insert_rowid())
+        let id = self.0.last_insert_rowid();
+        self.insert_change(&NewChange { assessment_id: id, ..*first })?;
+        Ok(id)
     }
 
     fn update_assessment(

@@ -170,8 +170,12 @@ pub trait Tx {
     fn set_round_status(&mut self, code: &str, status: RoundStatus) -> Result<bool>;
 
     fn head(&mut self, key: &AssessmentKey) -> Result<Option<Head>>;
+    /// The heads of those of `keys` HQ holds (a push batch's assessments in one go).
+    fn heads(&mut self, keys: &[&AssessmentKey]) -> Result<HashMap<AssessmentKey, Head>>;
     fn doc(&mut self, assessment_id: i64) -> Result<Doc>;
-    fn insert_assessment(&mut self, assessment: &NewAssessment<'_>) -> Result<i64>;
+    /// Writes a new assessment and the change that wrote its first values (whose
+    /// `assessment_id` is ignored: the new row's id is used), and returns its id.
+    fn insert_assessment(&mut self, assessment: &NewAssessment<'_>, first: &NewChange<'_>) -> Result<i64>;
     /// Sets status, version + 1, change sequence and time; with `doc`, the fields too.
     fn update_assessment(
         &mut self,

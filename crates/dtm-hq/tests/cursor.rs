@@ -2,9 +2,9 @@
 //! a page never skips a change that commits later with a lower change number. Writers
 //! here are separate handles on one database, as two HQ processes are.
 
-use dtm_core::{AssessmentKey, AssessmentStatus, Pcode, Round, RoundStatus, Scope};
+use dtm_core::{AssessmentKey, AssessmentStatus, Hlc, Pcode, Round, RoundStatus, Scope};
 use dtm_e2e::TestDatabase;
-use dtm_hq::store::{Doc, NewAssessment, Store, Tx};
+use dtm_hq::store::{Doc, NewAssessment, NewChange, Store, Tx, Writes};
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
@@ -61,15 +61,19 @@ fn round() -> Round {
 fn insert(tx: &mut dyn Tx, location: &str) -> dtm_hq::storage::Result<u64> {
     let key = AssessmentKey::new("R1", "muhalla", Pcode::parse(location).unwrap());
     let change_seq = tx.allot_change_seqs(1)?;
-    let doc = Doc::new();
-    tx.insert_assessment(&NewAssessment {
-        key: &key,
-        status: AssessmentStatus::Draft,
-        form_version: 1,
-        change_seq,
-        at: OffsetDateTime::now_utc(),
-        doc: &doc,
-    })?;
+    let (doc, writes, at) = (Doc::new(), Writes::new(), OffsetDateTime::now_utc());
+    let first = NewChange {
+        id: tx.allot_change_ids(1)?,
+        assessment_id: 0,
+        op_id: None,
+        author: "cursor-test",
+        device: "cursor-test",
+        hlc: Hlc::default(),
+        at,
+        fields: &writes,
+    };
+    let new = NewAssessment { key: &key, status: AssessmentStatus::Draft, form_version: 1, change_seq, at, doc: &doc };
+    tx.insert_assessment(&new, &first)?;
     Ok(change_seq)
 }
 
