@@ -8,11 +8,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Every operation is decoded, checked and written as many small strings and maps;
-/// glibc's malloc spent about a fifth of HQ's CPU on them.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "dtm-hq", version, about = "dtm-field HQ: sync, review and the web dashboard")]
 struct Cli {
