@@ -90,7 +90,12 @@ impl Postgres {
     }
 
     fn connect(&self) -> anyhow::Result<Conn> {
-        let client = self.config.connect(NoTls)?;
+        let mut client = self.config.connect(NoTls)?;
+        // Plan every statement for the parameters and statistics of the moment. A
+        // prepared statement otherwise settles on a generic plan made while its table
+        // was small (a sequential scan), and keeps it as the table grows: a push batch's
+        // lookup of its earlier answers went from milliseconds to 640 ms at 30,000 rows.
+        client.batch_execute("SET plan_cache_mode = force_custom_plan")?;
         Ok(Conn { client, statements: HashMap::new() })
     }
 
