@@ -323,10 +323,8 @@ impl Tx for PgTx<'_, '_> {
         // Only writers take ids, one at a time (the writer lock), so moving the sequence
         // on by n from its next value gives n consecutive ids that are ours.
         let n = i64::from(n);
-        let row = self.query_one(
-            "SELECT setval('changes_id_seq', nextval('changes_id_seq') + $1 - 1) - $1 + 1",
-            &[&n],
-        )?;
+        let row =
+            self.query_one("SELECT setval('changes_id_seq', nextval('changes_id_seq') + $1 - 1) - $1 + 1", &[&n])?;
         Ok(row.get(0))
     }
 
@@ -661,7 +659,10 @@ impl Tx for PgTx<'_, '_> {
                 form_version: uint(i64::from(r.get::<_, i32>(5)))? as u32,
                 version: uint(r.get(6))?,
                 open_conflicts: uint(r.get(8))? as u32,
-                fields: doc.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect(),
+                fields: doc
+                    .into_iter()
+                    .map(|(f, DocField(value, version, _))| (f, WireField { value, version }))
+                    .collect(),
                 comments: comments.remove(&id).unwrap_or_default(),
             };
             by_id.insert(id, snapshot);

@@ -760,9 +760,9 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn seen_ops(&mut self, device_id: &str, op_ids: &[&str]) -> Result<HashMap<String, SeenOp>> {
-        let mut stmt = self
-            .0
-            .prepare_cached("SELECT outcome, code, reason, payload_hash FROM ops WHERE device_id = ?1 AND op_id = ?2")?;
+        let mut stmt = self.0.prepare_cached(
+            "SELECT outcome, code, reason, payload_hash FROM ops WHERE device_id = ?1 AND op_id = ?2",
+        )?;
         let mut seen = HashMap::new();
         for op_id in op_ids {
             let answer = stmt
