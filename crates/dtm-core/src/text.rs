@@ -82,9 +82,64 @@ pub fn check(kind: TextKind, what: &str, text: &str) -> Result<(), TextTooLong> 
     check_len(what, text, kind.max_chars())
 }
 
+/// Why a new account's username or password is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountTextError {
+    #[error("a username is 2 to 64 characters: lowercase letters a–z, digits, `.`, `_` or `-`")]
+    Username,
+    #[error("a password has at least {PASSWORD_MIN_CHARS} characters and at most {} (a passphrase of a few words is best)", TextKind::Password.max_chars())]
+    Password,
+}
+
+impl AccountTextError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Username => "bad_username",
+            Self::Password => "weak_password",
+        }
+    }
+}
+
+/// The fewest characters a new password may have.
+pub const PASSWORD_MIN_CHARS: usize = 10;
+
+/// Checks a new account's username: typed at login on a field laptop, read aloud over
+/// a bad line, so plain ASCII only.
+pub fn check_username(username: &str) -> Result<(), AccountTextError> {
+    let ok = (2..=64).contains(&username.len())
+        && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    ok.then_some(()).ok_or(AccountTextError::Username)
+}
+
+/// Checks a password being set (not one typed at login): long enough, bounded, and not
+/// only spaces.
+pub fn check_new_password(password: &str) -> Result<(), AccountTextError> {
+    let chars = password.chars().count();
+    let ok = chars >= PASSWORD_MIN_CHARS
+        && chars <= TextKind::Password.max_chars()
+        && password.trim().chars().count() >= PASSWORD_MIN_CHARS;
+    ok.then_some(()).ok_or(AccountTextError::Password)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usernames_are_short_plain_ascii_and_passwords_long_enough() {
+        for good in ["admin", "a.salem", "enum_07", "sup-ly02"] {
+            assert_eq!(check_username(good), Ok(()), "{good} is a fine username");
+        }
+        for bad in ["a", "Admin", "سالم", "a b", &"x".repeat(65), ""] {
+            assert_eq!(check_username(bad), Err(AccountTextError::Username), "{bad:?} must be refused");
+        }
+        assert_eq!(check_new_password("correct horse"), Ok(()));
+        assert_eq!(check_new_password("كلمة سر طويلة"), Ok(()), "Arabic passphrases count by characters");
+        for bad in ["short", "          ", "  123456789  "] {
+            assert_eq!(check_new_password(bad), Err(AccountTextError::Password), "{bad:?} is too weak to set");
+        }
+        assert!(check_new_password(&"p".repeat(TextKind::Password.max_chars() + 1)).is_err(), "bounded");
+    }
 
     #[test]
     fn text_at_the_limit_is_kept_and_one_character_more_is_refused() {

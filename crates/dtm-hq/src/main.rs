@@ -75,6 +75,28 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Manage admin accounts.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Creates an admin account (scope: all of Libya), e.g. the first one of a new HQ.
+    /// The password is asked for at a prompt, or read from the first line of standard
+    /// input when that is not a terminal; never from a flag, where it would stay in the
+    /// shell's history and the process list.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// The HQ database: a SQLite file or a postgres:// URL.
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -111,6 +133,9 @@ async fn main() -> anyhow::Result<()> {
             println!("copied into {to_shown} and checked: every table has the same rows and content");
             return Ok(());
         }
+        Command::Admin { action: AdminAction::Create { username, display_name, database } } => {
+            return create_admin(&database, username, display_name).await;
+        }
         Command::Migrate { database } => {
             let storage = dtm_hq::open(&database).await?;
             println!("{} is at the current schema (epoch {})", dtm_hq::redact(&database), storage.epoch().await?);
@@ -138,6 +163,12 @@ async fn main() -> anyhow::Result<()> {
         dtm_hq::demo::seed(storage.as_ref()).await.context("adding demo data")?;
         tracing::info!("demo data present: round R1 and accounts enumerator, supervisor, admin");
     }
+    if storage.admin_count().await? == 0 {
+        tracing::warn!(
+            "this HQ has no admin account, so nobody can manage it: create the first one with \
+             `dtm-hq admin create --username <name> --display-name <name> --database <this database>`"
+        );
+    }
     if !settings.ui_dir.join("index.html").exists() {
         tracing::warn!(dir = %settings.ui_dir.display(), "the web dashboard is not built here; run `npm run build` in ui/");
     }
@@ -155,6 +186,47 @@ async fn main() -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// `dtm-hq admin create`: the first admin of a new HQ, or another one.
+async fn create_admin(database: &str, username: String, display_name: String) -> anyhow::Result<()> {
+    use dtm_core::text;
+    use std::io::IsTerminal;
+    text::check_username(&username).map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
+    text::check(text::TextKind::Name, "display name", &display_name)?;
+    if display_name.trim().is_empty() {
+        anyhow::bail!("a display name is needed: the name people see in reviews and the audit log");
+    }
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {username}: "))?;
+        let again = rpassword::prompt_password("The same password again: ")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ; nothing was created");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    text::check_new_password(&password).map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
+    let storage = dtm_hq::open(database).await?;
+    let password_hash = tokio::task::spawn_blocking(move || dtm_hq::auth::hash_password(&password)).await?;
+    let user = dtm_hq::storage::NewUser {
+        username: username.clone(),
+        display_name,
+        role: dtm_core::Role::Admin,
+        scope: vec!["LY".into()],
+        password_hash,
+    };
+    match storage.create_user(user, "dtm-hq admin create", time::OffsetDateTime::now_utc()).await {
+        Ok(()) => {
+            println!("admin {username} created; sign in to the dashboard with this username and password");
+            Ok(())
+        }
+        Err(dtm_hq::storage::StorageError::Conflict { code, message }) => anyhow::bail!("{message} [{code}]"),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn shutdown() {

@@ -354,6 +354,11 @@ impl Tx for PgTx<'_, '_> {
         )))
     }
 
+    fn count_admins(&mut self) -> Result<usize> {
+        let n: i64 = self.query_one("SELECT count(*) FROM users WHERE role = 'admin'", &[])?.get(0);
+        Ok(uint(n)? as usize)
+    }
+
     fn device(&mut self, device_id: &str) -> Result<Option<DeviceHolder>> {
         Ok(self
             .query_opt("SELECT username, revoked_at IS NOT NULL FROM devices WHERE device_id = $1", &[&device_id])?

@@ -475,6 +475,25 @@ impl<S: Store> HqStorage for Hq<S> {
         self.write(move |tx| tx.put_user(&user, now)).await
     }
 
+    async fn create_user(&self, user: NewUser, actor: &str, now: OffsetDateTime) -> Result<()> {
+        let (actor, now) = (actor.to_owned(), to_micros(now));
+        self.write(move |tx| {
+            if tx.user(&user.username)?.is_some() {
+                return Err(StorageError::Conflict {
+                    code: "user_exists",
+                    message: format!("there is already a user {}", user.username),
+                });
+            }
+            tx.put_user(&user, now)?;
+            tx.log_access(now, &actor, &format!("create_{}", user.role.as_str()), &user.username)
+        })
+        .await
+    }
+
+    async fn admin_count(&self) -> Result<usize> {
+        self.read(|tx| tx.count_admins()).await
+    }
+
     async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>> {
         let username = username.to_owned();
         self.read(move |tx| tx.user(&username)).await

@@ -283,6 +283,10 @@ impl Tx for SqliteTx<'_> {
             .optional()?)
     }
 
+    fn count_admins(&mut self) -> Result<usize> {
+        Ok(self.0.query_row("SELECT count(*) FROM users WHERE role = 'admin'", [], |r| r.get(0))?)
+    }
+
     fn device(&mut self, device_id: &str) -> Result<Option<DeviceHolder>> {
         Ok(self
             .0

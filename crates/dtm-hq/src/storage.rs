@@ -92,6 +92,11 @@ pub trait HqStorage: Send + Sync + 'static {
     async fn epoch(&self) -> Result<String>;
     /// Creates or replaces a user.
     async fn put_user(&self, user: NewUser) -> Result<()>;
+    /// Creates a user, refusing (`user_exists`) a username already taken, and records
+    /// who did it in the access log in the same transaction.
+    async fn create_user(&self, user: NewUser, actor: &str, now: OffsetDateTime) -> Result<()>;
+    /// How many admin accounts exist.
+    async fn admin_count(&self) -> Result<usize>;
     /// The user and their password hash.
     async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>>;
     /// Registers a login. A device logging in again as the same user keeps its id and

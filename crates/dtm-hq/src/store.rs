@@ -146,6 +146,7 @@ pub trait Tx {
     fn put_user(&mut self, user: &NewUser, at: OffsetDateTime) -> Result<()>;
     /// The user and their password hash.
     fn user(&mut self, username: &str) -> Result<Option<(User, String)>>;
+    fn count_admins(&mut self) -> Result<usize>;
     fn device(&mut self, device_id: &str) -> Result<Option<DeviceHolder>>;
     fn insert_device(&mut self, device: &NewDevice) -> Result<()>;
     /// A new token, name and expiry for a device its user logs in with again.
