@@ -78,6 +78,19 @@ pub enum ReviewDecision {
     Return,
 }
 
+impl ReviewDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Return => "return",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Approve, Self::Return].into_iter().find(|d| d.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("a {status} assessment cannot be {action}")]

@@ -388,18 +388,6 @@ pub fn copy(from: &Path, to: &str) -> anyhow::Result<Vec<TableCheck>> {
     Ok(checks)
 }
 
-/// Each table's rows and content hash in a PostgreSQL HQ, as [`copy`] checks them.
-pub fn checks_postgres(url: &str) -> anyhow::Result<Vec<TableCheck>> {
-    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
-    TABLES.iter().map(|t| Ok(check(t, &read_postgres(&mut client, t)?))).collect()
-}
-
-/// Each table's rows and content hash in a SQLite HQ, as [`copy`] checks them.
-pub fn checks_sqlite(path: &Path) -> anyhow::Result<Vec<TableCheck>> {
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    TABLES.iter().map(|t| Ok(check(t, &read_sqlite(&conn, t)?))).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

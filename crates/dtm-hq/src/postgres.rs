@@ -296,13 +296,6 @@ fn scope_clause(scope: &Scope, first: usize) -> String {
     format!("({clause})")
 }
 
-fn decision_str(d: ReviewDecision) -> &'static str {
-    match d {
-        ReviewDecision::Approve => "approve",
-        ReviewDecision::Return => "return",
-    }
-}
-
 const ROUND_COLUMNS: &str = "code, number, title, status, window_start, window_end, forms";
 
 impl Tx for PgTx<'_, '_> {
@@ -537,7 +530,7 @@ impl Tx for PgTx<'_, '_> {
                      created_at, updated_at, fields)
                    VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7, $8) RETURNING id)
                  INSERT INTO changes (id, assessment_id, op_id, author, device_id, hlc, at, fields)
-                 SELECT $9, a.id, $10, $11, $12, $13, $7, $14 FROM a RETURNING assessment_id",
+                 SELECT $9, a.id, $10, $11, $12, $13, $15, $14 FROM a RETURNING assessment_id",
                 &[
                     &a.key.round,
                     &a.key.form,
@@ -553,6 +546,7 @@ impl Tx for PgTx<'_, '_> {
                     &first.device,
                     &first.hlc.encode(),
                     &Json(first.fields),
+                    &first.at,
                 ],
             )?
             .get(0))
@@ -641,13 +635,7 @@ impl Tx for PgTx<'_, '_> {
                 role: parse("role", c.get(3), Role::parse)?,
                 decision: c
                     .get::<_, Option<&str>>(4)
-                    .map(|d| {
-                        parse("review decision", d, |d| match d {
-                            "approve" => Some(ReviewDecision::Approve),
-                            "return" => Some(ReviewDecision::Return),
-                            _ => None,
-                        })
-                    })
+                    .map(|d| parse("review decision", d, ReviewDecision::parse))
                     .transpose()?,
                 text: c.get(5),
                 at: iso(c.get(6)),
@@ -728,7 +716,7 @@ impl Tx for PgTx<'_, '_> {
     ) -> Result<()> {
         self.execute(
             "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&assessment_id, &author, &role.as_str(), &decision.map(decision_str), &text, &at],
+            &[&assessment_id, &author, &role.as_str(), &decision.map(ReviewDecision::as_str), &text, &at],
         )?;
         Ok(())
     }
@@ -788,22 +776,14 @@ impl Tx for PgTx<'_, '_> {
             current: ConflictSide { value: json(6), author: r.get(7), device: r.get(8), hlc: r.get(9) },
             incoming: ConflictSide { value: json(10), author: r.get(11), device: r.get(12), hlc: r.get(13) },
             created_at: iso(r.get(14)),
-            status: parse("conflict status", r.get(15), |s| match s {
-                "open" => Some(ConflictStatus::Open),
-                "resolved" => Some(ConflictStatus::Resolved),
-                _ => None,
-            })?,
+            status: parse("conflict status", r.get(15), ConflictStatus::parse)?,
             resolution: resolved_by.map(|by| ConflictResolution {
                 value: json(16),
                 by,
                 reason: r.get::<_, Option<String>>(18).unwrap_or_default(),
                 at: r.get::<_, Option<OffsetDateTime>>(19).map(iso).unwrap_or_default(),
             }),
-            kind: parse("conflict kind", r.get(20), |s| match s {
-                "value" => Some(ConflictKind::Value),
-                "void" => Some(ConflictKind::Void),
-                _ => None,
-            })?,
+            kind: parse("conflict kind", r.get(20), ConflictKind::parse)?,
         };
         Ok(Some((conflict, r.get(21))))
     }

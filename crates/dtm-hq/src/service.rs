@@ -19,9 +19,7 @@ use dtm_core::{
     workflow, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, ReviewDecision, Round, RoundStatus, Scope,
     Settlement,
 };
-use dtm_sync::wire::{
-    AssessmentSnapshot, Conflict, ConflictKind, ConflictStatus, OpBody, OpResult, Operation, Outcome, User,
-};
+use dtm_sync::wire::{AssessmentSnapshot, Conflict, ConflictStatus, OpBody, OpResult, Operation, Outcome, User};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -731,10 +729,7 @@ impl<S: Store> HqStorage for Hq<S> {
             let mut doc = tx.doc(assessment_id)?;
             let key = &conflict.key;
             let head = tx.head(key)?.ok_or_else(|| StorageError::NotFound(format!("there is no assessment {key}")))?;
-            let kind = match conflict.kind {
-                ConflictKind::Value => dtm_core::plan::ConflictKind::Value,
-                ConflictKind::Void => dtm_core::plan::ConflictKind::Void,
-            };
+            let kind = conflict.kind.plan();
             let field_version = doc.get(&conflict.field).map_or(0, |d| d.1);
             let SettlementPlan { value, version, status } = plan_settlement(
                 kind,

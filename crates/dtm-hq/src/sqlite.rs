@@ -162,24 +162,6 @@ fn scope_clause(scope: &Scope) -> (String, Vec<String>) {
     (format!("({clause})"), scope.prefixes().to_vec())
 }
 
-fn decision_str(d: ReviewDecision) -> &'static str {
-    match d {
-        ReviewDecision::Approve => "approve",
-        ReviewDecision::Return => "return",
-    }
-}
-
-fn decision_parse(column: usize, s: Option<String>) -> rusqlite::Result<Option<ReviewDecision>> {
-    s.map(|s| {
-        parse_enum(column, &s, |s| match s {
-            "approve" => Some(ReviewDecision::Approve),
-            "return" => Some(ReviewDecision::Return),
-            _ => None,
-        })
-    })
-    .transpose()
-}
-
 impl SqliteTx<'_> {
     /// One assessment as the API and devices see it.
     fn snapshot(&self, id: i64) -> Result<AssessmentSnapshot> {
@@ -208,7 +190,10 @@ impl SqliteTx<'_> {
                     id: r.get(0)?,
                     author: r.get(1)?,
                     role: parse_enum(2, &r.get::<_, String>(2)?, Role::parse)?,
-                    decision: decision_parse(3, r.get(3)?)?,
+                    decision: r
+                        .get::<_, Option<String>>(3)?
+                        .map(|d| parse_enum(3, &d, ReviewDecision::parse))
+                        .transpose()?,
                     text: r.get(4)?,
                     at: r.get(5)?,
                 })
@@ -630,7 +615,7 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<()> {
         self.0.execute(
             "INSERT INTO comments (assessment_id, author, role, decision, text, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![assessment_id, author, role.as_str(), decision.map(decision_str), text, iso(at)],
+            params![assessment_id, author, role.as_str(), decision.map(ReviewDecision::as_str), text, iso(at)],
         )?;
         Ok(())
     }
@@ -701,11 +686,7 @@ impl Tx for SqliteTx<'_> {
                         hlc: r.get(13)?,
                     },
                     created_at: r.get(14)?,
-                    status: parse_enum(15, &r.get::<_, String>(15)?, |s| match s {
-                        "open" => Some(ConflictStatus::Open),
-                        "resolved" => Some(ConflictStatus::Resolved),
-                        _ => None,
-                    })?,
+                    status: parse_enum(15, &r.get::<_, String>(15)?, ConflictStatus::parse)?,
                     resolution: match resolved_by {
                         Some(by) => Some(ConflictResolution {
                             value: json_value(16, r.get(16)?)?,
@@ -715,11 +696,7 @@ impl Tx for SqliteTx<'_> {
                         }),
                         None => None,
                     },
-                    kind: parse_enum(20, &r.get::<_, String>(20)?, |s| match s {
-                        "value" => Some(ConflictKind::Value),
-                        "void" => Some(ConflictKind::Void),
-                        _ => None,
-                    })?,
+                    kind: parse_enum(20, &r.get::<_, String>(20)?, ConflictKind::parse)?,
                 };
                 Ok((conflict, r.get(21)?))
             })

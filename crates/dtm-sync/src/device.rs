@@ -167,10 +167,7 @@ fn remote(s: AssessmentSnapshot) -> RemoteAssessment {
                 hq_id: c.id,
                 author: c.author,
                 role: c.role.as_str().to_owned(),
-                decision: c.decision.map(|d| match d {
-                    ReviewDecision::Approve => "approve".to_owned(),
-                    ReviewDecision::Return => "return".to_owned(),
-                }),
+                decision: c.decision.map(|d| d.as_str().to_owned()),
                 text: c.text,
                 at: c.at,
             })

@@ -422,12 +422,39 @@ pub enum ConflictKind {
     Void,
 }
 
+impl ConflictKind {
+    /// The same kind as dtm-core's plan names it, whose text is also what is stored.
+    pub fn plan(self) -> dtm_core::plan::ConflictKind {
+        match self {
+            Self::Value => dtm_core::plan::ConflictKind::Value,
+            Self::Void => dtm_core::plan::ConflictKind::Void,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Value, Self::Void].into_iter().find(|k| k.plan().as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictStatus {
     Open,
     Resolved,
+}
+
+impl ConflictStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Open, Self::Resolved].into_iter().find(|c| c.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
