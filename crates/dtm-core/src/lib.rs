@@ -6,6 +6,7 @@
 //! clock: time comes in as arguments, reference data is compiled in, and every
 //! decision is a pure function so that the app, the CLI and HQ decide identically.
 
+pub mod accounts;
 pub mod assessment;
 pub mod form;
 pub mod gazetteer;
@@ -21,6 +22,7 @@ pub mod text;
 pub mod totals;
 pub mod workflow;
 
+pub use accounts::Language;
 pub use assessment::AssessmentKey;
 pub use form::{Field, FieldType, FieldValue, FormDef, FormError, Text, ValueError};
 pub use gazetteer::{Gazetteer, Location};

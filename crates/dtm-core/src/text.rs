@@ -89,13 +89,18 @@ pub enum AccountTextError {
     Username,
     #[error("a password has at least {PASSWORD_MIN_CHARS} characters and at most {} (a passphrase of a few words is best)", TextKind::Password.max_chars())]
     Password,
+    #[error("this password is among the most common ones, repeats itself or holds the username; choose another")]
+    Common,
+    #[error("a display name is 1 to 200 characters and not blank")]
+    DisplayName,
 }
 
 impl AccountTextError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Username => "bad_username",
-            Self::Password => "weak_password",
+            Self::Password | Self::Common => "weak_password",
+            Self::DisplayName => "bad_display_name",
         }
     }
 }

@@ -19,6 +19,11 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How long a device token lasts.
     pub token_days: i64,
+    /// The address devices reach HQ at, e.g. `https://hq.dtm-libya.org`, as enrolment
+    /// QR codes carry it. Unset: the address the dashboard was opened at.
+    pub public_url: Option<String>,
+    /// How long an enrolment code works.
+    pub enrolment_hours: i64,
 }
 
 impl Default for Settings {
@@ -29,6 +34,8 @@ impl Default for Settings {
             ui_dir: PathBuf::from("ui/dist"),
             max_body_bytes: 8 * 1024 * 1024,
             token_days: 90,
+            public_url: None,
+            enrolment_hours: dtm_core::accounts::DEFAULT_ENROLMENT_HOURS,
         }
     }
 }
@@ -43,6 +50,8 @@ impl std::fmt::Debug for Settings {
             .field("ui_dir", &self.ui_dir)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("token_days", &self.token_days)
+            .field("public_url", &self.public_url)
+            .field("enrolment_hours", &self.enrolment_hours)
             .finish()
     }
 }
@@ -69,6 +78,12 @@ impl Settings {
         }
         if let Ok(v) = std::env::var("DTM_MAX_BODY_BYTES") {
             s.max_body_bytes = v.parse().context("DTM_MAX_BODY_BYTES is not a number")?;
+        }
+        if let Ok(v) = std::env::var("DTM_PUBLIC_URL") {
+            s.public_url = Some(v);
+        }
+        if let Ok(v) = std::env::var("DTM_ENROLMENT_HOURS") {
+            s.enrolment_hours = v.parse().context("DTM_ENROLMENT_HOURS is not a number")?;
         }
         if let Ok(v) = std::env::var("DTM_TOKEN_DAYS") {
             s.token_days = v.parse().context("DTM_TOKEN_DAYS is not a number")?;

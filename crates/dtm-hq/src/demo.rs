@@ -37,6 +37,9 @@ pub async fn seed(storage: &dyn HqStorage) -> anyhow::Result<()> {
                 role: *role,
                 scope: vec![(*scope).into()],
                 password_hash: hash_password(password),
+                language: dtm_core::Language::En,
+                must_change_password: false,
+                created_by: Some("demo".into()),
             })
             .await?;
     }

@@ -4,16 +4,15 @@
 use crate::auth;
 use crate::error::{ApiJson, AppError};
 use crate::login_guard::{Failures, HashSlots, LoginPolicy, RateLimits, Refusal};
-use crate::routes::{iso, AppState};
+use crate::routes::{iso, Admin, AppState};
 use crate::session::{self, ClientAddress, Presented};
-use crate::storage::{Caller, LoginFailures, NewDevice};
+use crate::storage::{LoginFailures, NewDevice};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use dtm_core::text::{self, TextKind};
-use dtm_core::Role;
 use dtm_sync::wire::{LoginRequest, LoginResponse};
 use std::sync::Mutex;
 
@@ -22,7 +21,7 @@ use std::sync::Mutex;
 pub struct LoginThrottle {
     pub policy: LoginPolicy,
     limits: Mutex<RateLimits>,
-    hashing: HashSlots,
+    pub(crate) hashing: HashSlots,
 }
 
 impl LoginThrottle {
@@ -82,7 +81,15 @@ pub async fn login(
     if let Err(refusal) = throttle.limits().admit(address, &req.username, now, &throttle.policy) {
         return Ok(refused(refusal));
     }
-    let found = state.storage.user_for_login(&req.username).await?;
+    let found = state.storage.user_for_login(&req.username).await?.map(|u| {
+        let disabled = u.disabled_at.is_some();
+        let must_change = u.must_change_password;
+        ((u.user, u.password_hash), disabled, must_change)
+    });
+    let (found, disabled, must_change) = match found {
+        Some((found, disabled, must_change)) => (Some(found), disabled, must_change),
+        None => (None, false, false),
+    };
     let failures = match &found {
         Some(_) => state.storage.login_failures(&req.username).await?,
         None => throttle.limits().unknown_failures(&req.username),
@@ -100,15 +107,27 @@ pub async fn login(
             let policy = throttle.policy.clone();
             let update = move |f: LoginFailures| f.after_failure(now, &policy);
             state.storage.update_login_failures(&req.username, Box::new(update)).await?;
+            state.storage.log_access(&req.username, "login_failed", &address.to_string(), now).await?;
             return Err(bad_credentials());
         }
         None => {
-            let mut limits = throttle.limits();
-            let next = limits.unknown_failures(&req.username).after_failure(now, &throttle.policy);
-            limits.set_unknown_failures(&req.username, next);
+            {
+                let mut limits = throttle.limits();
+                let next = limits.unknown_failures(&req.username).after_failure(now, &throttle.policy);
+                limits.set_unknown_failures(&req.username, next);
+            }
+            state.storage.log_access(&req.username, "login_failed", &address.to_string(), now).await?;
             return Err(bad_credentials());
         }
     };
+    // Only the right password learns that the account is disabled.
+    if disabled {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "this account is disabled; ask your supervisor or an admin",
+        ));
+    }
     throttle.limits().succeeded(&user.username, now, &throttle.policy);
     if failures != Failures::default() {
         state.storage.update_login_failures(&user.username, Box::new(|_| LoginFailures::default())).await?;
@@ -116,11 +135,7 @@ pub async fn login(
     let token = auth::new_token();
     let lifetime = time::Duration::days(state.settings.token_days);
     let expires_at = now + lifetime;
-    // The device's own stable id when it sends one; a browser gets a fresh id per login.
-    let wanted = req
-        .device_id
-        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let wanted = device_id(req.device_id);
     let device_id = state
         .storage
         .register_device(NewDevice {
@@ -132,13 +147,52 @@ pub async fn login(
             expires_at,
         })
         .await?;
-    if session::from_dashboard(&headers) {
-        // The dashboard's token goes only into an HttpOnly cookie, out of script's reach.
-        let cookie = session::set_cookie(&headers, &token, lifetime);
-        let body = LoginResponse { token: String::new(), user, device_id, expires_at: iso(expires_at) };
-        return Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response());
+    Ok(session_response(&headers, token, user, device_id, expires_at, lifetime, must_change))
+}
+
+/// The device's own stable id when it sends one; a browser gets a fresh id per login.
+pub(crate) fn device_id(wanted: Option<String>) -> String {
+    wanted.filter(|id| uuid::Uuid::parse_str(id).is_ok()).unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+/// A new session's answer: the token in the body for devices, or only in an HttpOnly
+/// cookie for the dashboard, out of script's reach.
+pub(crate) fn session_response(
+    headers: &HeaderMap,
+    token: String,
+    user: dtm_sync::wire::User,
+    device_id: String,
+    expires_at: time::OffsetDateTime,
+    lifetime: time::Duration,
+    must_change_password: bool,
+) -> Response {
+    let expires_at = iso(expires_at);
+    if session::from_dashboard(headers) {
+        let cookie = session::set_cookie(headers, &token, lifetime);
+        let body = LoginResponse { token: String::new(), user, device_id, expires_at, must_change_password };
+        return ([(header::SET_COOKIE, cookie)], Json(body)).into_response();
     }
-    Ok(Json(LoginResponse { token, user, device_id, expires_at: iso(expires_at) }).into_response())
+    Json(LoginResponse { token, user, device_id, expires_at, must_change_password }).into_response()
+}
+
+/// Admits one more password (or code) guess from `address` for `key`, or refuses it
+/// as a login would be refused.
+pub(crate) fn admit(state: &AppState, address: std::net::IpAddr, key: &str) -> Result<(), AppError> {
+    let throttle = &state.login;
+    throttle.limits().admit(address, key, state.now(), &throttle.policy).map_err(|refusal| {
+        let seconds = refusal.retry_after().as_seconds_f64().ceil().max(1.0) as u64;
+        AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("too many attempts; try again in {seconds} s"))
+    })
+}
+
+/// Hashes a new password on HQ's hashing threads.
+pub(crate) async fn hash_off_thread(state: &AppState, password: String) -> Result<String, AppError> {
+    state.login.hashing.run(move || auth::hash_password(&password)).await.map_err(AppError::Internal)
+}
+
+/// Checks a password on HQ's hashing threads.
+pub(crate) async fn verify_off_thread(state: &AppState, password: String, hash: String) -> Result<bool, AppError> {
+    state.login.hashing.run(move || auth::verify_password(&password, &hash)).await.map_err(AppError::Internal)
 }
 
 /// The token a request presents, whether or not it is still valid: what a logout ends.
@@ -172,12 +226,9 @@ pub async fn logout(
 /// `POST /users/{username}/unlock`: clears an account's lockout. Admins only.
 pub async fn unlock_user(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(username): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    if caller.role != Role::Admin {
-        return Err(AppError::forbidden("only an admin unlocks accounts"));
-    }
     state.storage.unlock_user(&username).await?;
     state.login.limits().forget_username(&username);
     state.storage.log_access(&caller.username, "unlock_user", &username, state.now()).await?;

@@ -225,7 +225,7 @@ async fn create_admin(database: &str, username: String, display_name: String) ->
         std::io::stdin().read_line(&mut line)?;
         line.trim_end_matches(['\n', '\r']).to_owned()
     };
-    text::check_new_password(&password).map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
+    dtm_core::accounts::check_new_password(&username, &password).map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
     let storage = dtm_hq::open(database).await?;
     let password_hash = tokio::task::spawn_blocking(move || dtm_hq::auth::hash_password(&password)).await?;
     let user = dtm_hq::storage::NewUser {
@@ -234,6 +234,9 @@ async fn create_admin(database: &str, username: String, display_name: String) ->
         role: dtm_core::Role::Admin,
         scope: vec!["LY".into()],
         password_hash,
+        language: dtm_core::Language::En,
+        must_change_password: false,
+        created_by: Some("dtm-hq admin create".into()),
     };
     match storage.create_user(user, "dtm-hq admin create", time::OffsetDateTime::now_utc()).await {
         Ok(()) => {

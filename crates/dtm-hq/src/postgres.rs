@@ -14,7 +14,12 @@
 //! `REPEATABLE READ READ ONLY` transactions and never wait for a writer.
 
 use crate::service::Hq;
-use crate::storage::{Caller, LoginFailures, NewDevice, NewUser, Result, StorageError};
+use crate::storage::{
+    AuditFilter, Caller, DeviceSeen, LoginFailures, NewDevice, NewEnrolment, NewUser, Result, StorageError,
+    StoredEnrolment, StoredUser, TokenState,
+};
+use dtm_core::Language;
+use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use crate::store::{
     iso, outcome_parse, outcome_str, ChangeAuthor, ChangeFields, DeviceHolder, Doc, DocField, Head, NewAssessment,
     NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
@@ -33,7 +38,31 @@ use std::sync::{Condvar, Mutex};
 use time::OffsetDateTime;
 
 /// PostgreSQL's migrations, applied in order; each runs once, in its own transaction.
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_hq.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_hq.sql"),
+    include_str!("../migrations/postgres/0002_accounts.sql"),
+];
+
+/// The columns [`stored_user`] reads, in its order.
+const USER_COLUMNS: &str = "u.username, u.display_name, u.role, u.scope, u.password_hash, u.language, u.disabled_at,
+    u.must_change_password, u.created_at, u.created_by";
+
+fn stored_user(r: &Row) -> Result<StoredUser> {
+    let Json(scope): Json<Vec<String>> = r.get(3);
+    Ok(StoredUser {
+        user: User { username: r.get(0), display_name: r.get(1), role: parse("role", r.get(2), Role::parse)?, scope },
+        password_hash: r.get(4),
+        language: parse("language", r.get(5), Language::parse)?,
+        disabled_at: r.get(6),
+        must_change_password: r.get::<_, i32>(7) != 0,
+        created_at: r.get(8),
+        created_by: r.get(9),
+    })
+}
+
+fn opt_iso(t: Option<OffsetDateTime>) -> Option<String> {
+    t.map(iso)
+}
 
 /// Any lock id will do as long as it is HQ's alone: it keeps two processes starting
 /// at once from migrating side by side.
@@ -323,33 +352,162 @@ impl Tx for PgTx<'_, '_> {
 
     fn put_user(&mut self, user: &NewUser, at: OffsetDateTime) -> Result<()> {
         self.execute(
-            "INSERT INTO users (username, display_name, role, scope, password_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO users (username, display_name, role, scope, password_hash, created_at, language,
+               must_change_password, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, role = excluded.role,
-               scope = excluded.scope, password_hash = excluded.password_hash",
-            &[&user.username, &user.display_name, &user.role.as_str(), &Json(&user.scope), &user.password_hash, &at],
+               scope = excluded.scope, password_hash = excluded.password_hash, language = excluded.language,
+               must_change_password = excluded.must_change_password",
+            &[
+                &user.username,
+                &user.display_name,
+                &user.role.as_str(),
+                &Json(&user.scope),
+                &user.password_hash,
+                &at,
+                &user.language.as_str(),
+                &i32::from(user.must_change_password),
+                &user.created_by,
+            ],
         )?;
         Ok(())
     }
 
-    fn user(&mut self, username: &str) -> Result<Option<(User, String)>> {
-        let Some(r) = self.query_opt(
-            "SELECT username, display_name, role, scope, password_hash FROM users WHERE username = $1",
-            &[&username],
+    fn user(&mut self, username: &str) -> Result<Option<StoredUser>> {
+        self.query_opt(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = $1"), &[&username])?
+            .map(|r| stored_user(&r))
+            .transpose()
+    }
+
+    fn users(&mut self) -> Result<Vec<(StoredUser, u32)>> {
+        self.query(
+            &format!(
+                "SELECT {USER_COLUMNS},
+                   (SELECT count(*) FROM devices d WHERE d.username = u.username AND d.revoked_at IS NULL)
+                 FROM users u ORDER BY u.username"
+            ),
+            &[],
         )?
-        else {
-            return Ok(None);
-        };
-        let Json(scope): Json<Vec<String>> = r.get(3);
-        Ok(Some((
-            User { username: r.get(0), display_name: r.get(1), role: parse("role", r.get(2), Role::parse)?, scope },
-            r.get(4),
-        )))
+        .iter()
+        .map(|r| Ok((stored_user(r)?, uint(r.get(10))? as u32)))
+        .collect()
+    }
+
+    fn update_user(
+        &mut self,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        scope: &[String],
+        language: Language,
+    ) -> Result<()> {
+        self.execute(
+            "UPDATE users SET display_name = $2, role = $3, scope = $4, language = $5 WHERE username = $1",
+            &[&username, &display_name, &role.as_str(), &Json(scope), &language.as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn set_disabled(&mut self, username: &str, at: Option<OffsetDateTime>) -> Result<()> {
+        self.execute("UPDATE users SET disabled_at = $2 WHERE username = $1", &[&username, &at])?;
+        Ok(())
+    }
+
+    fn set_password(&mut self, username: &str, hash: &str, must_change: bool) -> Result<()> {
+        self.execute(
+            "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE username = $1",
+            &[&username, &hash, &i32::from(must_change)],
+        )?;
+        Ok(())
+    }
+
+    fn end_user_sessions(&mut self, username: &str, at: OffsetDateTime) -> Result<u32> {
+        let n = self.execute(
+            "UPDATE devices SET expires_at = $2 WHERE username = $1 AND revoked_at IS NULL AND expires_at > $2",
+            &[&username, &at],
+        )?;
+        Ok(n as u32)
     }
 
     fn count_admins(&mut self) -> Result<usize> {
-        let n: i64 = self.query_one("SELECT count(*) FROM users WHERE role = 'admin'", &[])?.get(0);
+        let n: i64 =
+            self.query_one("SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL", &[])?.get(0);
         Ok(uint(n)? as usize)
+    }
+
+    fn insert_enrolment(&mut self, e: &NewEnrolment) -> Result<()> {
+        self.execute(
+            "INSERT INTO enrolments (code_hash, username, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&e.code_hash, &e.username, &e.created_by, &e.created_at, &e.expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn enrolment(&mut self, code_hash: &str) -> Result<Option<StoredEnrolment>> {
+        Ok(self
+            .query_opt("SELECT username, expires_at, used_at FROM enrolments WHERE code_hash = $1", &[&code_hash])?
+            .map(|r| StoredEnrolment { username: r.get(0), expires_at: r.get(1), used_at: r.get(2) }))
+    }
+
+    fn use_enrolment(&mut self, code_hash: &str, at: OffsetDateTime, device_id: &str) -> Result<()> {
+        self.execute(
+            "UPDATE enrolments SET used_at = $2, device_id = $3 WHERE code_hash = $1",
+            &[&code_hash, &at, &device_id],
+        )?;
+        Ok(())
+    }
+
+    fn devices(&mut self) -> Result<Vec<DeviceInfo>> {
+        self.query(
+            "SELECT d.device_id, d.username, u.display_name, d.name, d.app_version, d.created_at, d.last_sync_at,
+               d.pending_ops, d.revoked_at, d.expires_at
+             FROM devices d JOIN users u ON u.username = d.username
+             ORDER BY d.last_sync_at DESC NULLS LAST, d.created_at DESC",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(DeviceInfo {
+                device_id: r.get(0),
+                username: r.get(1),
+                display_name: r.get(2),
+                name: r.get(3),
+                app_version: r.get(4),
+                first_seen_at: iso(r.get(5)),
+                last_sync_at: opt_iso(r.get(6)),
+                pending_ops: r.get::<_, Option<i32>>(7).map(|n| n.max(0) as u32),
+                revoked_at: opt_iso(r.get(8)),
+                expires_at: iso(r.get(9)),
+            })
+        })
+        .collect()
+    }
+
+    fn device_seen(&mut self, device_id: &str, seen: &DeviceSeen) -> Result<()> {
+        let pending = seen.pending_ops.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+        self.execute(
+            "UPDATE devices SET last_sync_at = $2, app_version = coalesce($3, app_version),
+               pending_ops = coalesce($4, pending_ops) WHERE device_id = $1",
+            &[&device_id, &seen.at, &seen.app_version, &pending],
+        )?;
+        Ok(())
+    }
+
+    fn audit(&mut self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let limit = i64::from(f.limit);
+        self.query(
+            "SELECT id, at, actor, action, target FROM access_log
+             WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR action = $2)
+               AND ($3::bigint IS NULL OR id < $3) AND ($4::timestamptz IS NULL OR at >= $4)
+               AND ($5::timestamptz IS NULL OR at < $5)
+             ORDER BY id DESC LIMIT $6",
+            &[&f.actor, &f.action, &f.before, &f.from, &f.to, &limit],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(AuditEntry { id: r.get(0), at: iso(r.get(1)), actor: r.get(2), action: r.get(3), target: r.get(4) })
+        })
+        .collect()
     }
 
     fn device(&mut self, device_id: &str) -> Result<Option<DeviceHolder>> {
@@ -377,9 +535,10 @@ impl Tx for PgTx<'_, '_> {
 
     fn caller(&mut self, token_hash: &str, now: OffsetDateTime) -> Result<Option<Caller>> {
         let Some(r) = self.query_opt(
-            "SELECT u.username, u.display_name, u.role, u.scope, d.device_id FROM devices d
-             JOIN users u ON u.username = d.username
-             WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND d.expires_at > $2",
+            "SELECT u.username, u.display_name, u.role, u.scope, d.device_id, d.revoked_at IS NOT NULL,
+               u.disabled_at IS NOT NULL, u.must_change_password, d.last_sync_at, d.app_version, d.pending_ops
+             FROM devices d JOIN users u ON u.username = d.username
+             WHERE d.token_hash = $1 AND d.expires_at > $2",
             &[&token_hash, &now],
         )?
         else {
@@ -392,6 +551,16 @@ impl Tx for PgTx<'_, '_> {
             role: parse("role", r.get(2), Role::parse)?,
             scope: Scope::new(scope),
             device_id: r.get(4),
+            state: TokenState {
+                device_revoked: r.get(5),
+                account_disabled: r.get(6),
+                must_change_password: r.get::<_, i32>(7) != 0,
+            },
+            seen: DeviceSeen {
+                at: r.get(8),
+                app_version: r.get(9),
+                pending_ops: r.get::<_, Option<i32>>(10).map(|n| n.max(0) as u32),
+            },
         }))
     }
 

@@ -65,6 +65,9 @@ impl From<StorageError> for AppError {
             StorageError::Transition(t) => t.into(),
             StorageError::NotFound(m) => AppError::not_found(m),
             StorageError::Conflict { code, message } => AppError::conflict(code, message),
+            StorageError::Denied { code, message } => AppError::new(StatusCode::FORBIDDEN, code, message),
+            StorageError::Invalid { code, message } => AppError::unprocessable(code, message),
+            StorageError::Gone { code, message } => AppError::new(StatusCode::GONE, code, message),
             StorageError::Internal(e) => AppError::Internal(e),
         }
     }
@@ -87,7 +90,18 @@ pub fn router(state: AppState) -> Router {
         .route("/gazetteer/search", get(search_locations))
         .route("/rounds/{round}/conflicts", get(list_conflicts))
         .route("/conflicts/{id}/resolve", post(resolve_conflict))
+        .route("/devices", get(crate::people::devices))
         .route("/devices/{id}/revoke", post(revoke_device))
+        .route("/users", get(crate::people::list).post(crate::people::create))
+        .route("/users/{username}", axum::routing::patch(crate::people::change))
+        .route("/users/{username}/disable", post(crate::people::disable))
+        .route("/users/{username}/enable", post(crate::people::enable))
+        .route("/users/{username}/password-reset", post(crate::people::reset_password))
+        .route("/users/{username}/enrolments", post(crate::people::issue_enrolment))
+        .route("/me/password", post(crate::people::change_password))
+        .route("/enrol", post(crate::people::enrol))
+        .route("/audit", get(crate::people::audit))
+        .route("/audit.csv", get(crate::people::audit_csv))
         .route("/forms/{form}", get(form))
         .route("/rounds/{round}/assessments", get(round_assessments))
         .route("/assessments/{round}/{form}/{pcode}", get(assessment))
@@ -122,16 +136,89 @@ pub fn router(state: AppState) -> Router {
     crate::headers::secure(router)
 }
 
+/// The holder of a valid token whose device is not revoked and whose account is not
+/// disabled, whatever else stands in its way.
+async fn token_holder(parts: &mut Parts, state: &AppState) -> Result<Caller, AppError> {
+    let presented = crate::session::presented(parts)?.ok_or_else(AppError::unauthenticated)?;
+    let caller = state
+        .storage
+        .caller(&auth::token_hash(presented.token()), state.now())
+        .await?
+        .ok_or_else(AppError::unauthenticated)?;
+    if caller.state.device_revoked {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "device_revoked",
+            "this device has been revoked at HQ; its unsent data stays on it. Ask your supervisor.",
+        ));
+    }
+    if caller.state.account_disabled {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "this account is disabled; unsent data stays on the device. Ask your supervisor.",
+        ));
+    }
+    Ok(caller)
+}
+
+/// Any signed-in person whose password is their own (not a one-time one).
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let presented = crate::session::presented(parts)?.ok_or_else(AppError::unauthenticated)?;
-        state
-            .storage
-            .caller(&auth::token_hash(presented.token()), state.now())
-            .await?
-            .ok_or_else(AppError::unauthenticated)
+        let caller = token_holder(parts, state).await?;
+        if caller.state.must_change_password {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                "this password was for one use only; set a new password first",
+            ));
+        }
+        Ok(caller)
+    }
+}
+
+/// A signed-in person who may still hold a one-time password: for changing it, for
+/// `/me` and for logging out.
+pub struct AnyCaller(pub Caller);
+
+impl FromRequestParts<AppState> for AnyCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        token_holder(parts, state).await.map(Self)
+    }
+}
+
+/// A supervisor or an admin: reviews, conflicts, exports, and the accounts of
+/// enumerators in their area.
+pub struct Reviewer(pub Caller);
+
+impl FromRequestParts<AppState> for Reviewer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if !caller.role.reviews() {
+            return Err(AppError::forbidden("this is for supervisors and admins"));
+        }
+        Ok(Self(caller))
+    }
+}
+
+/// An admin: rounds, the audit log, and every account.
+pub struct Admin(pub Caller);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.role != Role::Admin {
+            return Err(AppError::forbidden("this is for admins"));
+        }
+        Ok(Self(caller))
     }
 }
 
@@ -162,7 +249,7 @@ fn check_protocol(headers: &HeaderMap) -> Result<u32, AppError> {
     Ok(version)
 }
 
-async fn me(caller: Caller) -> Json<User> {
+async fn me(AnyCaller(caller): AnyCaller) -> Json<User> {
     Json(caller.user())
 }
 
@@ -307,14 +394,11 @@ async fn assessment(
 
 async fn review(
     State(state): State<AppState>,
-    caller: Caller,
+    Reviewer(caller): Reviewer,
     Path((round, form, pcode)): Path<(String, String, String)>,
     ApiJson(req): ApiJson<ReviewRequest>,
 ) -> Result<Json<AssessmentDetail>, AppError> {
     let key = check_key(&caller, &round, &form, &pcode)?;
-    if !caller.role.reviews() {
-        return Err(AppError::forbidden("only supervisors and admins review assessments"));
-    }
     dtm_core::text::check(dtm_core::TextKind::Comment, "comment", &req.comment)?;
     let snap = state.storage.review(&caller, &key, req.decision, &req.comment, state.now()).await?;
     Ok(Json(detail_of(&state, parts_of(snap)).await?))
@@ -391,6 +475,7 @@ async fn push(
     for op in &req.ops {
         check_op(&caller, op).map_err(|e| e.for_op(&op.op_id))?;
     }
+    note_device(&state, &caller, &headers).await;
     let results = state.storage.push(&caller, req.ops, state.now()).await?;
     // An older device gets only the outcomes its protocol knows.
     let results = results.into_iter().map(|r| r.for_protocol(protocol)).collect();
@@ -425,18 +510,38 @@ async fn pull(
     };
     let limit = q.limit.unwrap_or(200).clamp(1, 2000);
     let page = state.storage.pull(&caller.scope, after, limit).await?;
-    let rounds = match q.rounds {
-        Some(false) => vec![],
-        _ => state.storage.rounds().await?.iter().map(RoundInfo::from).collect(),
+    let first = q.rounds != Some(false);
+    let rounds = match first {
+        false => vec![],
+        true => state.storage.rounds().await?.iter().map(RoundInfo::from).collect(),
     };
-    Ok(Json(PullResponse::pack(rounds, page.assessments, format!("{epoch}:{}", page.last_seq), page.has_more)))
+    if first {
+        note_device(&state, &caller, &headers).await;
+    }
+    let mut page = PullResponse::pack(rounds, page.assessments, format!("{epoch}:{}", page.last_seq), page.has_more);
+    // The account as it is now: a new scope or role reaches the device with its sync.
+    page.user = first.then(|| caller.user());
+    Ok(Json(page))
 }
 
-fn require_admin(caller: &Caller) -> Result<(), AppError> {
-    if caller.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(AppError::forbidden("only an admin manages rounds"))
+/// Remembers what a syncing device reports (its app version and unsent operations)
+/// for the Devices page: when it changed, or at most once a minute otherwise, so that
+/// a sync of many pages costs one write. A failure here never fails the sync.
+async fn note_device(state: &AppState, caller: &Caller, headers: &HeaderMap) {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let app_version = text(wire::APP_VERSION_HEADER).filter(|v| v.len() <= 64);
+    let pending_ops = text(wire::PENDING_HEADER).and_then(|v| v.parse::<u32>().ok());
+    let now = state.now();
+    let seen = &caller.seen;
+    let stale = seen.at.is_none_or(|at| now - at > time::Duration::minutes(1));
+    let changed = (app_version.is_some() && app_version != seen.app_version)
+        || (pending_ops.is_some() && pending_ops != seen.pending_ops);
+    if !(stale || changed) {
+        return;
+    }
+    let report = crate::storage::DeviceSeen { at: Some(now), app_version, pending_ops };
+    if let Err(e) = state.storage.device_seen(&caller.device_id, report).await {
+        tracing::warn!(device = %caller.device_id, "could not note the device's sync: {e}");
     }
 }
 
@@ -453,10 +558,9 @@ struct NewRound {
 /// Creates a planned round. Admins only.
 async fn create_round(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     ApiJson(req): ApiJson<NewRound>,
 ) -> Result<(StatusCode, Json<RoundInfo>), AppError> {
-    require_admin(&caller)?;
     dtm_core::text::check(dtm_core::TextKind::Name, "title", &req.title)?;
     if req.code != format!("R{}", req.number) {
         return Err(AppError::unprocessable(
@@ -500,11 +604,10 @@ struct StatusChange {
 /// Moves a round along planned → open → closed → published. Admins only.
 async fn set_round_status(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(code): Path<String>,
     ApiJson(req): ApiJson<StatusChange>,
 ) -> Result<Json<RoundInfo>, AppError> {
-    require_admin(&caller)?;
     let mut round = find_round(&state, &code).await?;
     round.status = round.transition(req.status).map_err(|e| AppError::conflict(e.code(), e.to_string()))?;
     state.storage.set_round_status(&code, round.status).await?;
@@ -516,12 +619,11 @@ async fn set_round_status(
 /// imported from a file with any error; every error is listed by row and column.
 async fn import_round(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(code): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
-    require_admin(&caller)?;
     let round = find_round(&state, &code).await?;
     let outcome =
         import_file(state.storage.as_ref(), ImportTarget::Existing(&round), &body, &caller.username, state.now())
@@ -719,14 +821,11 @@ async fn search_locations(_caller: Caller, Query(q): Query<SearchQuery>) -> Json
 /// export imports back unchanged.
 async fn export_csv(
     State(state): State<AppState>,
-    caller: Caller,
+    Reviewer(caller): Reviewer,
     Path(code): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
-    if !caller.role.reviews() {
-        return Err(AppError::forbidden("exports are for supervisors and admins"));
-    }
     let include = Include::parse(q.include.as_deref())?;
     find_round(&state, &code).await?;
     let stored = state.storage.round_assessments(&code, &caller.scope).await?;
@@ -770,12 +869,9 @@ async fn export_csv(
 /// A round's conflicts in the caller's scope, for supervisors to settle.
 async fn list_conflicts(
     State(state): State<AppState>,
-    caller: Caller,
+    Reviewer(caller): Reviewer,
     Path(round): Path<String>,
 ) -> Result<Json<Vec<wire::Conflict>>, AppError> {
-    if !caller.role.reviews() {
-        return Err(AppError::forbidden("only supervisors and admins settle conflicts"));
-    }
     find_round(&state, &round).await?;
     Ok(Json(state.storage.conflicts(&round, &caller.scope).await?))
 }
@@ -784,13 +880,10 @@ async fn list_conflicts(
 /// right one, always with a reason. The result is a new version every device pulls.
 async fn resolve_conflict(
     State(state): State<AppState>,
-    caller: Caller,
+    Reviewer(caller): Reviewer,
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<wire::ResolveRequest>,
 ) -> Result<Json<AssessmentDetail>, AppError> {
-    if !caller.role.reviews() {
-        return Err(AppError::forbidden("only supervisors and admins settle conflicts"));
-    }
     // A conflict outside the caller's scope answers exactly as one that does not
     // exist: ids are sequential, and must not map where conflicts are.
     let conflict = state
@@ -824,13 +917,9 @@ async fn resolve_conflict(
 /// What it had not synced stays on the device, never lost. Admins only.
 async fn revoke_device(
     State(state): State<AppState>,
-    caller: Caller,
+    Reviewer(caller): Reviewer,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    if caller.role != Role::Admin {
-        return Err(AppError::forbidden("only an admin revokes devices"));
-    }
-    state.storage.revoke_device(&id, state.now()).await?;
-    state.storage.log_access(&caller.username, "revoke_device", &id, state.now()).await?;
+    state.storage.revoke_device_by(&(&caller).into(), &id, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

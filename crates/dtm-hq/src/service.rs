@@ -4,10 +4,11 @@
 //! transaction. The routes call it through [`HqStorage`].
 
 use crate::storage::{
-    Caller, CheckContext, HqStorage, LoginFailures, NewDevice, NewUser, PullPage, Result, StorageError, Values,
+    Actor, AuditFilter, Caller, CheckContext, DeviceSeen, HqStorage, LoginFailures, NewDevice, NewEnrolment, NewUser,
+    PullPage, Result, StorageError, StoredEnrolment, StoredUser, Values, NO_PASSWORD,
 };
 use crate::store::{
-    to_micros, Doc, DocField, Head, NewAssessment, NewChange, NewConflict, OpRecord, SeenOp, Store, Tx, Writes,
+    iso, to_micros, Doc, DocField, Head, NewAssessment, NewChange, NewConflict, OpRecord, SeenOp, Store, Tx, Writes,
 };
 use async_trait::async_trait;
 use dtm_core::form::Context;
@@ -19,6 +20,10 @@ use dtm_core::{
     workflow, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, ReviewDecision, Round, RoundStatus, Scope,
     Settlement,
 };
+use dtm_core::accounts::{self, Managed};
+use dtm_core::{Gazetteer, Pcode, Role};
+use dtm_sync::accounts::{Account, AccountChange, AuditEntry, DeviceInfo, NewAccount};
+use dtm_sync::api::LocationRef;
 use dtm_sync::wire::{AssessmentSnapshot, Conflict, ConflictStatus, OpBody, OpResult, Operation, Outcome, User};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -492,13 +497,241 @@ impl<S: Store> HqStorage for Hq<S> {
         self.read(|tx| tx.count_admins()).await
     }
 
-    async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>> {
+    async fn user_for_login(&self, username: &str) -> Result<Option<StoredUser>> {
         let username = username.to_owned();
         self.read(move |tx| tx.user(&username)).await
     }
 
+    async fn accounts(&self, actor: &Actor) -> Result<Vec<Account>> {
+        let actor = actor.clone();
+        self.read(move |tx| {
+            Ok(tx
+                .users()?
+                .into_iter()
+                .filter(|(u, _)| manages(&actor, u).is_ok())
+                .map(|(u, devices)| account_of(u, devices))
+                .collect())
+        })
+        .await
+    }
+
+    async fn create_account(&self, actor: &Actor, new: NewAccount, now: OffsetDateTime) -> Result<Account> {
+        dtm_core::text::check_username(&new.username)?;
+        accounts::check_display_name(&new.display_name)?;
+        let scope = clean_scope(new.scope)?;
+        accounts::may_manage(actor.manager(), Managed { role: new.role, scope: &scope })?;
+        let (actor, now) = (actor.clone(), to_micros(now));
+        self.write(move |tx| {
+            if tx.user(&new.username)?.is_some() {
+                return Err(StorageError::Conflict {
+                    code: "user_exists",
+                    message: format!("there is already a user {}", new.username),
+                });
+            }
+            let user = NewUser {
+                username: new.username.clone(),
+                display_name: new.display_name.trim().to_owned(),
+                role: new.role,
+                scope,
+                password_hash: NO_PASSWORD.into(),
+                language: new.language.unwrap_or_default(),
+                must_change_password: true,
+                created_by: Some(actor.username.clone()),
+            };
+            tx.put_user(&user, now)?;
+            let target = format!("{} ({}, {})", user.username, user.role.as_str(), user.scope.join(" "));
+            tx.log_access(now, &actor.username, &format!("create_{}", user.role.as_str()), &target)?;
+            stored_account(tx, &user.username)
+        })
+        .await
+    }
+
+    async fn change_account(
+        &self,
+        actor: &Actor,
+        username: &str,
+        change: AccountChange,
+        now: OffsetDateTime,
+    ) -> Result<Account> {
+        if let Some(name) = &change.display_name {
+            accounts::check_display_name(name)?;
+        }
+        let scope = change.scope.map(clean_scope).transpose()?;
+        let (actor, username, now) = (actor.clone(), username.to_owned(), to_micros(now));
+        self.write(move |tx| {
+            let before = managed_user(tx, &actor, &username)?;
+            let role = change.role.unwrap_or(before.user.role);
+            let scope = scope.unwrap_or_else(|| before.user.scope.clone());
+            let after = Managed { role, scope: &scope };
+            accounts::may_change(actor.manager(), Managed { role: before.user.role, scope: &before.user.scope }, after)?;
+            if role != before.user.role && before.user.role == Role::Admin {
+                if username == actor.username {
+                    return Err(accounts::AccountError::Yourself.into());
+                }
+                if before.disabled_at.is_none() && tx.count_admins()? <= 1 {
+                    return Err(accounts::AccountError::LastAdmin.into());
+                }
+            }
+            let name = change.display_name.as_deref().map_or(before.user.display_name.as_str(), str::trim).to_owned();
+            let language = change.language.unwrap_or(before.language);
+            tx.update_user(&username, &name, role, &scope, language)?;
+            let mut what = Vec::new();
+            if role != before.user.role {
+                what.push(format!("role {} → {}", before.user.role.as_str(), role.as_str()));
+            }
+            if scope != before.user.scope {
+                what.push(format!("scope {} → {}", before.user.scope.join(" "), scope.join(" ")));
+            }
+            if name != before.user.display_name {
+                what.push("display name".to_owned());
+            }
+            if language != before.language {
+                what.push(format!("language {}", language.as_str()));
+            }
+            let target = format!("{username}: {}", if what.is_empty() { "no change".into() } else { what.join("; ") });
+            tx.log_access(now, &actor.username, "change_user", &target)?;
+            stored_account(tx, &username)
+        })
+        .await
+    }
+
+    async fn set_disabled(
+        &self,
+        actor: &Actor,
+        username: &str,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<Account> {
+        let (actor, username, now) = (actor.clone(), username.to_owned(), to_micros(now));
+        self.write(move |tx| {
+            let user = managed_user(tx, &actor, &username)?;
+            if disabled && username == actor.username {
+                return Err(accounts::AccountError::Yourself.into());
+            }
+            if disabled
+                && user.user.role == Role::Admin
+                && user.disabled_at.is_none()
+                && tx.count_admins()? <= 1
+            {
+                return Err(accounts::AccountError::LastAdmin.into());
+            }
+            if disabled != user.disabled_at.is_some() {
+                tx.set_disabled(&username, disabled.then_some(now))?;
+                tx.log_access(now, &actor.username, if disabled { "disable_user" } else { "enable_user" }, &username)?;
+            }
+            stored_account(tx, &username)
+        })
+        .await
+    }
+
+    async fn reset_password(&self, actor: &Actor, username: &str, hash: String, now: OffsetDateTime) -> Result<()> {
+        let (actor, username, now) = (actor.clone(), username.to_owned(), to_micros(now));
+        self.write(move |tx| {
+            managed_user(tx, &actor, &username)?;
+            tx.set_password(&username, &hash, true)?;
+            let ended = tx.end_user_sessions(&username, now)?;
+            tx.clear_login_failures(&username)?;
+            tx.log_access(now, &actor.username, "reset_password", &format!("{username} ({ended} sessions ended)"))
+        })
+        .await
+    }
+
+    async fn change_password(&self, caller: &Caller, hash: String, now: OffsetDateTime) -> Result<()> {
+        let (username, now) = (caller.username.clone(), to_micros(now));
+        self.write(move |tx| {
+            tx.set_password(&username, &hash, false)?;
+            tx.log_access(now, &username, "change_password", &username)
+        })
+        .await
+    }
+
+    async fn issue_enrolment(&self, actor: &Actor, enrolment: NewEnrolment) -> Result<()> {
+        let actor = actor.clone();
+        self.write(move |tx| {
+            let user = managed_user(tx, &actor, &enrolment.username)?;
+            if user.disabled_at.is_some() {
+                return Err(disabled(&enrolment.username));
+            }
+            let enrolment = NewEnrolment {
+                created_at: to_micros(enrolment.created_at),
+                expires_at: to_micros(enrolment.expires_at),
+                ..enrolment
+            };
+            tx.insert_enrolment(&enrolment)?;
+            let target = format!("{} (until {})", enrolment.username, iso(enrolment.expires_at));
+            tx.log_access(enrolment.created_at, &actor.username, "issue_enrolment", &target)
+        })
+        .await
+    }
+
+    async fn enrol(&self, code_hash: &str, password_hash: String, device: NewDevice) -> Result<(User, String)> {
+        let code_hash = code_hash.to_owned();
+        self.write(move |tx| {
+            let now = to_micros(device.created_at);
+            let e = usable_enrolment(tx.enrolment(&code_hash)?, now)?;
+            let user = tx.user(&e.username)?.ok_or_else(|| StorageError::NotFound(format!("no user {}", e.username)))?;
+            if user.disabled_at.is_some() {
+                return Err(disabled(&e.username));
+            }
+            tx.set_password(&e.username, &password_hash, false)?;
+            tx.clear_login_failures(&e.username)?;
+            let device_id = register_device(tx, NewDevice { username: e.username.clone(), ..device })?;
+            tx.use_enrolment(&code_hash, now, &device_id)?;
+            tx.log_access(now, &e.username, "enrol_device", &device_id)?;
+            Ok((user.user, device_id))
+        })
+        .await
+    }
+
+    async fn enrolment(&self, code_hash: &str, now: OffsetDateTime) -> Result<StoredEnrolment> {
+        let code_hash = code_hash.to_owned();
+        self.read(move |tx| usable_enrolment(tx.enrolment(&code_hash)?, now)).await
+    }
+
+    async fn devices(&self, actor: &Actor) -> Result<Vec<DeviceInfo>> {
+        let actor = actor.clone();
+        self.read(move |tx| {
+            let users: HashMap<String, StoredUser> =
+                tx.users()?.into_iter().map(|(u, _)| (u.user.username.clone(), u)).collect();
+            Ok(tx
+                .devices()?
+                .into_iter()
+                .filter(|d| users.get(&d.username).is_some_and(|u| manages(&actor, u).is_ok()))
+                .collect())
+        })
+        .await
+    }
+
+    async fn device_seen(&self, device_id: &str, seen: DeviceSeen) -> Result<()> {
+        let device_id = device_id.to_owned();
+        let seen = DeviceSeen { at: seen.at.map(to_micros), ..seen };
+        self.write(move |tx| tx.device_seen(&device_id, &seen)).await
+    }
+
+    async fn revoke_device_by(&self, actor: &Actor, device_id: &str, now: OffsetDateTime) -> Result<()> {
+        let (actor, device_id, now) = (actor.clone(), device_id.to_owned(), to_micros(now));
+        self.write(move |tx| {
+            let holder =
+                tx.device(&device_id)?.ok_or_else(|| StorageError::NotFound(format!("there is no device {device_id}")))?;
+            managed_user(tx, &actor, &holder.username)?;
+            tx.revoke_device(&device_id, now)?;
+            tx.log_access(now, &actor.username, "revoke_device", &format!("{device_id} ({})", holder.username))
+        })
+        .await
+    }
+
+    async fn audit(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>> {
+        self.read(move |tx| tx.audit(&filter)).await
+    }
+
     async fn register_device(&self, device: NewDevice) -> Result<String> {
-        self.write(move |tx| register_device(tx, device)).await
+        self.write(move |tx| {
+            let (username, at) = (device.username.clone(), device.created_at);
+            let id = register_device(tx, device)?;
+            tx.log_access(to_micros(at), &username, "login", &id)?;
+            Ok(id)
+        })
+        .await
     }
 
     async fn caller(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<Caller>> {
@@ -684,6 +917,7 @@ impl<S: Store> HqStorage for Hq<S> {
             let status = workflow::review(h.status, decision, reviewer, open, &comment)?;
             tx.insert_comment(h.id, &caller.username, caller.role, Some(decision), comment.trim(), now)?;
             touch(tx, &mut Allot::new(1), h.id, status, None, now)?;
+            tx.log_access(now, &caller.username, &format!("review_{}", decision.as_str()), &key.to_string())?;
             snapshot(tx, h.id)
         })
         .await
@@ -755,6 +989,7 @@ impl<S: Store> HqStorage for Hq<S> {
             })?;
             doc.insert(conflict.field.clone(), DocField(value.clone(), version, change));
             tx.settle_conflict(id, &caller.username, &value, &reason, now)?;
+            tx.log_access(now, &caller.username, "settle_conflict", &format!("{id} ({key} {})", conflict.field))?;
             touch(tx, &mut allot, assessment_id, status, Some(&doc), now)?;
             snapshot(tx, assessment_id)
         })
@@ -764,5 +999,81 @@ impl<S: Store> HqStorage for Hq<S> {
     async fn log_access(&self, actor: &str, action: &str, target: &str, now: OffsetDateTime) -> Result<()> {
         let (actor, action, target) = (actor.to_owned(), action.to_owned(), target.to_owned());
         self.write(move |tx| tx.log_access(to_micros(now), &actor, &action, &target)).await
+    }
+}
+
+/// Whether `actor` may manage the stored account.
+fn manages(actor: &Actor, user: &StoredUser) -> Result<(), accounts::AccountError> {
+    accounts::may_manage(actor.manager(), Managed { role: user.user.role, scope: &user.user.scope })
+}
+
+/// The account `actor` is about to manage: it exists, and it is theirs to manage.
+fn managed_user(tx: &mut dyn Tx, actor: &Actor, username: &str) -> Result<StoredUser> {
+    let user = tx.user(username)?.ok_or_else(|| StorageError::NotFound(format!("there is no user {username}")))?;
+    manages(actor, &user)?;
+    Ok(user)
+}
+
+fn stored_account(tx: &mut dyn Tx, username: &str) -> Result<Account> {
+    let user = tx.user(username)?.ok_or_else(|| StorageError::NotFound(format!("there is no user {username}")))?;
+    let devices = tx.devices()?.iter().filter(|d| d.username == username && d.revoked_at.is_none()).count();
+    Ok(account_of(user, devices as u32))
+}
+
+fn disabled(username: &str) -> StorageError {
+    StorageError::Denied { code: "account_disabled", message: format!("the account {username} is disabled") }
+}
+
+/// A scope as given, checked against the gazetteer, without repeats and in order.
+fn clean_scope(scope: Vec<String>) -> Result<Vec<String>> {
+    let mut scope: Vec<String> = scope.into_iter().map(|c| c.trim().to_owned()).collect();
+    scope.sort();
+    scope.dedup();
+    accounts::check_scope(&scope, Gazetteer::libya())?;
+    Ok(scope)
+}
+
+/// An enrolment that can still be used at `now`, or why not.
+fn usable_enrolment(found: Option<StoredEnrolment>, now: OffsetDateTime) -> Result<StoredEnrolment> {
+    let e = found.ok_or_else(|| StorageError::Invalid {
+        code: "enrolment_invalid",
+        message: "this enrolment code is not known to HQ; check it, or ask your supervisor for a new one".into(),
+    })?;
+    if e.used_at.is_some() {
+        return Err(StorageError::Gone {
+            code: "enrolment_used",
+            message: "this enrolment code has already been used; ask your supervisor for a new one".into(),
+        });
+    }
+    if e.expires_at <= now {
+        return Err(StorageError::Gone {
+            code: "enrolment_expired",
+            message: "this enrolment code has expired; ask your supervisor for a new one".into(),
+        });
+    }
+    Ok(e)
+}
+
+/// A place of a scope with its names; `LY` is the whole country.
+fn scope_place(code: &str) -> LocationRef {
+    match Pcode::parse(code) {
+        Ok(p) if code != "LY" => LocationRef::of(&p),
+        _ => LocationRef { pcode: code.to_owned(), level: 0, name_en: "Libya".into(), name_ar: "ليبيا".into() },
+    }
+}
+
+fn account_of(u: StoredUser, devices: u32) -> Account {
+    Account {
+        scope_places: u.user.scope.iter().map(|c| scope_place(c)).collect(),
+        username: u.user.username,
+        display_name: u.user.display_name,
+        role: u.user.role,
+        scope: u.user.scope,
+        language: u.language,
+        disabled_at: u.disabled_at.map(iso),
+        must_change_password: u.must_change_password,
+        created_at: iso(u.created_at),
+        created_by: u.created_by,
+        devices,
     }
 }

@@ -4,7 +4,12 @@
 //! last committed state while a write is in progress.
 
 use crate::service::Hq;
-use crate::storage::{Caller, LoginFailures, NewDevice, NewUser, Result, StorageError};
+use crate::storage::{
+    AuditFilter, Caller, DeviceSeen, LoginFailures, NewDevice, NewEnrolment, NewUser, Result, StorageError,
+    StoredEnrolment, StoredUser, TokenState,
+};
+use dtm_core::Language;
+use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use crate::store::{
     iso, outcome_parse, outcome_str, ChangeAuthor, ChangeFields, DeviceHolder, Doc, DocField, Head, NewAssessment,
     NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
@@ -29,7 +34,29 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_documents.sql"),
     include_str!("../migrations/0004_ops_per_device.sql"),
     include_str!("../migrations/0005_login_failures.sql"),
+    include_str!("../migrations/0006_accounts.sql"),
 ];
+
+/// The columns [`stored_user`] reads, in its order.
+const USER_COLUMNS: &str = "u.username, u.display_name, u.role, u.scope, u.password_hash, u.language, u.disabled_at,
+    u.must_change_password, u.created_at, u.created_by";
+
+fn stored_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredUser> {
+    Ok(StoredUser {
+        user: User {
+            username: r.get(0)?,
+            display_name: r.get(1)?,
+            role: parse_enum(2, &r.get::<_, String>(2)?, Role::parse)?,
+            scope: parse_json(3, &r.get::<_, String>(3)?)?,
+        },
+        password_hash: r.get(4)?,
+        language: parse_enum(5, &r.get::<_, String>(5)?, Language::parse)?,
+        disabled_at: r.get::<_, Option<String>>(6)?.map(|t| time_of(6, &t)).transpose()?,
+        must_change_password: r.get(7)?,
+        created_at: time_of(8, &r.get::<_, String>(8)?)?,
+        created_by: r.get(9)?,
+    })
+}
 
 impl From<rusqlite::Error> for StorageError {
     fn from(e: rusqlite::Error) -> Self {
@@ -234,42 +261,190 @@ impl Tx for SqliteTx<'_> {
 
     fn put_user(&mut self, user: &NewUser, at: OffsetDateTime) -> Result<()> {
         self.0.execute(
-            "INSERT INTO users (username, display_name, role, scope, password_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO users (username, display_name, role, scope, password_hash, created_at, language,
+               must_change_password, created_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, role = excluded.role,
-               scope = excluded.scope, password_hash = excluded.password_hash",
+               scope = excluded.scope, password_hash = excluded.password_hash, language = excluded.language,
+               must_change_password = excluded.must_change_password",
             params![
                 user.username,
                 user.display_name,
                 user.role.as_str(),
                 serde_json::to_string(&user.scope).expect("strings serialise"),
                 user.password_hash,
-                iso(at)
+                iso(at),
+                user.language.as_str(),
+                user.must_change_password,
+                user.created_by,
             ],
         )?;
         Ok(())
     }
 
-    fn user(&mut self, username: &str) -> Result<Option<(User, String)>> {
+    fn user(&mut self, username: &str) -> Result<Option<StoredUser>> {
         Ok(self
             .0
-            .prepare_cached("SELECT username, display_name, role, scope, password_hash FROM users WHERE username = ?1")?
-            .query_row([username], |r| {
-                Ok((
-                    User {
-                        username: r.get(0)?,
-                        display_name: r.get(1)?,
-                        role: parse_enum(2, &r.get::<_, String>(2)?, Role::parse)?,
-                        scope: parse_json(3, &r.get::<_, String>(3)?)?,
-                    },
-                    r.get(4)?,
-                ))
+            .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?1"))?
+            .query_row([username], stored_user)
+            .optional()?)
+    }
+
+    fn users(&mut self) -> Result<Vec<(StoredUser, u32)>> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {USER_COLUMNS},
+               (SELECT count(*) FROM devices d WHERE d.username = u.username AND d.revoked_at IS NULL)
+             FROM users u ORDER BY u.username"
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((stored_user(r)?, r.get(10)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn update_user(
+        &mut self,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        scope: &[String],
+        language: Language,
+    ) -> Result<()> {
+        self.0.execute(
+            "UPDATE users SET display_name = ?2, role = ?3, scope = ?4, language = ?5 WHERE username = ?1",
+            params![
+                username,
+                display_name,
+                role.as_str(),
+                serde_json::to_string(scope).expect("strings serialise"),
+                language.as_str()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_disabled(&mut self, username: &str, at: Option<OffsetDateTime>) -> Result<()> {
+        self.0.execute("UPDATE users SET disabled_at = ?2 WHERE username = ?1", params![username, at.map(iso)])?;
+        Ok(())
+    }
+
+    fn set_password(&mut self, username: &str, hash: &str, must_change: bool) -> Result<()> {
+        self.0.execute(
+            "UPDATE users SET password_hash = ?2, must_change_password = ?3 WHERE username = ?1",
+            params![username, hash, must_change],
+        )?;
+        Ok(())
+    }
+
+    fn end_user_sessions(&mut self, username: &str, at: OffsetDateTime) -> Result<u32> {
+        // Compared as times in Rust: RFC 3339 text with and without fractions does not sort.
+        let live: Vec<(String, String)> = self
+            .0
+            .prepare_cached("SELECT device_id, expires_at FROM devices WHERE username = ?1 AND revoked_at IS NULL")?
+            .query_map([username], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut ended = 0;
+        for (device_id, expires) in live {
+            if time_of(1, &expires)? > at {
+                self.0.execute("UPDATE devices SET expires_at = ?2 WHERE device_id = ?1", params![device_id, iso(at)])?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    fn count_admins(&mut self) -> Result<usize> {
+        Ok(self.0.query_row("SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL", [], |r| {
+            r.get(0)
+        })?)
+    }
+
+    fn insert_enrolment(&mut self, e: &NewEnrolment) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO enrolments (code_hash, username, created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![e.code_hash, e.username, e.created_by, iso(e.created_at), iso(e.expires_at)],
+        )?;
+        Ok(())
+    }
+
+    fn enrolment(&mut self, code_hash: &str) -> Result<Option<StoredEnrolment>> {
+        Ok(self
+            .0
+            .query_row("SELECT username, expires_at, used_at FROM enrolments WHERE code_hash = ?1", [code_hash], |r| {
+                Ok(StoredEnrolment {
+                    username: r.get(0)?,
+                    expires_at: time_of(1, &r.get::<_, String>(1)?)?,
+                    used_at: r.get::<_, Option<String>>(2)?.map(|t| time_of(2, &t)).transpose()?,
+                })
             })
             .optional()?)
     }
 
-    fn count_admins(&mut self) -> Result<usize> {
-        Ok(self.0.query_row("SELECT count(*) FROM users WHERE role = 'admin'", [], |r| r.get(0))?)
+    fn use_enrolment(&mut self, code_hash: &str, at: OffsetDateTime, device_id: &str) -> Result<()> {
+        self.0.execute(
+            "UPDATE enrolments SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
+            params![code_hash, iso(at), device_id],
+        )?;
+        Ok(())
+    }
+
+    fn devices(&mut self) -> Result<Vec<DeviceInfo>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT d.device_id, d.username, u.display_name, d.name, d.app_version, d.created_at, d.last_sync_at,
+               d.pending_ops, d.revoked_at, d.expires_at
+             FROM devices d JOIN users u ON u.username = d.username
+             ORDER BY d.last_sync_at IS NULL, d.last_sync_at DESC, d.created_at DESC",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(DeviceInfo {
+                    device_id: r.get(0)?,
+                    username: r.get(1)?,
+                    display_name: r.get(2)?,
+                    name: r.get(3)?,
+                    app_version: r.get(4)?,
+                    first_seen_at: r.get(5)?,
+                    last_sync_at: r.get(6)?,
+                    pending_ops: r.get(7)?,
+                    revoked_at: r.get(8)?,
+                    expires_at: r.get(9)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn device_seen(&mut self, device_id: &str, seen: &DeviceSeen) -> Result<()> {
+        self.0.execute(
+            "UPDATE devices SET last_sync_at = ?2, app_version = coalesce(?3, app_version),
+               pending_ops = coalesce(?4, pending_ops) WHERE device_id = ?1",
+            params![device_id, seen.at.map(iso), seen.app_version, seen.pending_ops],
+        )?;
+        Ok(())
+    }
+
+    fn audit(&mut self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        // Times are compared in Rust (RFC 3339 text with and without fractions does not
+        // sort); the id orders the log, so the scan stops at `limit` matches.
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, at, actor, action, target FROM access_log
+             WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR id < ?3)
+             ORDER BY id DESC",
+        )?;
+        let mut rows = stmt.query(params![f.actor, f.action, f.before])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let at = time_of(1, &r.get::<_, String>(1)?)?;
+            if f.to.is_some_and(|to| at >= to) {
+                continue;
+            }
+            if f.from.is_some_and(|from| at < from) {
+                break;
+            }
+            out.push(AuditEntry { id: r.get(0)?, at: iso(at), actor: r.get(2)?, action: r.get(3)?, target: r.get(4)? });
+            if out.len() >= f.limit as usize {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     fn device(&mut self, device_id: &str) -> Result<Option<DeviceHolder>> {
@@ -302,9 +477,10 @@ impl Tx for SqliteTx<'_> {
         let row = self
             .0
             .prepare_cached(
-                "SELECT u.username, u.display_name, u.role, u.scope, d.device_id, d.expires_at FROM devices d
-                 JOIN users u ON u.username = d.username
-                 WHERE d.token_hash = ?1 AND d.revoked_at IS NULL",
+                "SELECT u.username, u.display_name, u.role, u.scope, d.device_id, d.expires_at, d.revoked_at IS NOT NULL,
+                   u.disabled_at IS NOT NULL, u.must_change_password, d.last_sync_at, d.app_version, d.pending_ops
+                 FROM devices d JOIN users u ON u.username = d.username
+                 WHERE d.token_hash = ?1",
             )?
             .query_row([token_hash], |r| {
                 Ok((
@@ -314,6 +490,16 @@ impl Tx for SqliteTx<'_> {
                         role: parse_enum(2, &r.get::<_, String>(2)?, Role::parse)?,
                         scope: Scope::new(parse_json::<Vec<String>>(3, &r.get::<_, String>(3)?)?),
                         device_id: r.get(4)?,
+                        state: TokenState {
+                            device_revoked: r.get(6)?,
+                            account_disabled: r.get(7)?,
+                            must_change_password: r.get(8)?,
+                        },
+                        seen: DeviceSeen {
+                            at: r.get::<_, Option<String>>(9)?.map(|t| time_of(9, &t)).transpose()?,
+                            app_version: r.get(10)?,
+                            pending_ops: r.get(11)?,
+                        },
                     },
                     time_of(5, &r.get::<_, String>(5)?)?,
                 ))
@@ -830,6 +1016,8 @@ mod tests {
             role: Role::Enumerator,
             scope: Scope::new(["LY02"]),
             device_id: device.into(),
+            state: TokenState::default(),
+            seen: DeviceSeen::default(),
         }
     }
 

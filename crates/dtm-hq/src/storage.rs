@@ -4,7 +4,8 @@
 //! Decisions — merge, plans, workflow, rules — are dtm-core's pure functions.
 
 use async_trait::async_trait;
-use dtm_core::{AssessmentKey, FieldValue, FormDef, ReviewDecision, Role, Round, Scope, TransitionError};
+use dtm_core::{AssessmentKey, FieldValue, FormDef, Language, ReviewDecision, Role, Round, Scope, TransitionError};
+use dtm_sync::accounts::{Account, AccountChange, AuditEntry, DeviceInfo, NewAccount};
 use dtm_sync::wire::{AssessmentSnapshot, OpResult, Operation, User};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -19,6 +20,15 @@ pub enum StorageError {
     /// already imported); `code` is stable for clients.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The caller may not do this (403).
+    #[error("{message}")]
+    Denied { code: &'static str, message: String },
+    /// What was asked for is malformed or names what does not exist (400).
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// What was presented worked once and no longer does: a used or expired code (410).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -40,6 +50,70 @@ pub struct Caller {
     pub role: Role,
     pub scope: Scope,
     pub device_id: String,
+    /// Whether the token may be used, and for what.
+    pub state: TokenState,
+    /// What the device reported when it last synced.
+    pub seen: DeviceSeen,
+}
+
+/// What stands between a valid token and HQ's routes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenState {
+    pub device_revoked: bool,
+    pub account_disabled: bool,
+    /// The account logged in with a one-time password; only a password change is open.
+    pub must_change_password: bool,
+}
+
+/// What a device reported at its last sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceSeen {
+    pub at: Option<OffsetDateTime>,
+    pub app_version: Option<String>,
+    pub pending_ops: Option<u32>,
+}
+
+/// Who manages an account: a caller, or the `dtm-hq` command line (an admin).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub username: String,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+impl Actor {
+    /// Someone at HQ's own command line, who can reach the database: an admin.
+    pub fn command_line(what: &str) -> Self {
+        Self { username: what.to_owned(), role: Role::Admin, scope: Scope::whole_country() }
+    }
+
+    pub fn manager(&self) -> dtm_core::accounts::Manager<'_> {
+        dtm_core::accounts::Manager { username: &self.username, role: self.role, scope: &self.scope }
+    }
+}
+
+impl From<&Caller> for Actor {
+    fn from(c: &Caller) -> Self {
+        Self { username: c.username.clone(), role: c.role, scope: c.scope.clone() }
+    }
+}
+
+impl From<dtm_core::accounts::AccountError> for StorageError {
+    fn from(e: dtm_core::accounts::AccountError) -> Self {
+        use dtm_core::accounts::AccountError as E;
+        let (code, message) = (e.code(), e.to_string());
+        match e {
+            E::NotYours | E::OutsideScope(_) | E::Yourself => Self::Denied { code, message },
+            E::EmptyScope | E::UnknownLocation(_) => Self::Invalid { code, message },
+            E::LastAdmin => Self::Conflict { code, message },
+        }
+    }
+}
+
+impl From<dtm_core::text::AccountTextError> for StorageError {
+    fn from(e: dtm_core::text::AccountTextError) -> Self {
+        Self::Invalid { code: e.code(), message: e.to_string() }
+    }
 }
 
 impl Caller {
@@ -60,6 +134,55 @@ pub struct NewUser {
     pub role: Role,
     pub scope: Vec<String>,
     pub password_hash: String,
+    pub language: Language,
+    /// The password must be changed before anything else (one-time, or none set yet).
+    pub must_change_password: bool,
+    pub created_by: Option<String>,
+}
+
+/// An account as stored.
+#[derive(Debug, Clone)]
+pub struct StoredUser {
+    pub user: User,
+    pub password_hash: String,
+    pub language: Language,
+    pub disabled_at: Option<OffsetDateTime>,
+    pub must_change_password: bool,
+    pub created_at: OffsetDateTime,
+    pub created_by: Option<String>,
+}
+
+/// A password no login can match: an account made without one waits for its
+/// enrolment or a reset.
+pub const NO_PASSWORD: &str = "!";
+
+/// An enrolment code as issued; only its hash is kept.
+#[derive(Debug, Clone)]
+pub struct NewEnrolment {
+    pub code_hash: String,
+    pub username: String,
+    pub created_by: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// An enrolment as stored.
+#[derive(Debug, Clone)]
+pub struct StoredEnrolment {
+    pub username: String,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+}
+
+/// Which lines of the audit log to read: newest first, before the id `before`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    pub before: Option<i64>,
+    pub limit: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -95,10 +218,49 @@ pub trait HqStorage: Send + Sync + 'static {
     /// Creates a user, refusing (`user_exists`) a username already taken, and records
     /// who did it in the access log in the same transaction.
     async fn create_user(&self, user: NewUser, actor: &str, now: OffsetDateTime) -> Result<()>;
-    /// How many admin accounts exist.
+    /// How many active (not disabled) admin accounts exist.
     async fn admin_count(&self) -> Result<usize>;
-    /// The user and their password hash.
-    async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>>;
+    /// The account as stored, password hash included.
+    async fn user_for_login(&self, username: &str) -> Result<Option<StoredUser>>;
+    /// The accounts `actor` may manage (every account for an admin).
+    async fn accounts(&self, actor: &Actor) -> Result<Vec<Account>>;
+    /// Creates an account without a usable password (it waits for an enrolment or a
+    /// reset), if `actor` may manage it; logged in the same transaction.
+    async fn create_account(&self, actor: &Actor, new: NewAccount, now: OffsetDateTime) -> Result<Account>;
+    /// Changes an account's name, role, scope or language, if `actor` may manage it
+    /// both before and after; logged in the same transaction.
+    async fn change_account(
+        &self,
+        actor: &Actor,
+        username: &str,
+        change: AccountChange,
+        now: OffsetDateTime,
+    ) -> Result<Account>;
+    /// Disables (every token stops working at once; nothing is deleted) or enables an
+    /// account.
+    async fn set_disabled(&self, actor: &Actor, username: &str, disabled: bool, now: OffsetDateTime)
+        -> Result<Account>;
+    /// Sets a one-time password (already hashed) that must be changed at first use and
+    /// ends the account's sessions.
+    async fn reset_password(&self, actor: &Actor, username: &str, hash: String, now: OffsetDateTime) -> Result<()>;
+    /// The caller's own new password (already checked and hashed); clears the need to
+    /// change it. Other sessions of the account keep working.
+    async fn change_password(&self, caller: &Caller, hash: String, now: OffsetDateTime) -> Result<()>;
+    /// Issues an enrolment code (hashed) for an account `actor` may manage.
+    async fn issue_enrolment(&self, actor: &Actor, enrolment: NewEnrolment) -> Result<()>;
+    /// Redeems an enrolment code: sets the account's password and registers the device
+    /// in one transaction; the code never works again.
+    async fn enrol(&self, code_hash: &str, password_hash: String, device: NewDevice) -> Result<(User, String)>;
+    /// The enrolment a code (hashed) names, if it can still be used at `now`.
+    async fn enrolment(&self, code_hash: &str, now: OffsetDateTime) -> Result<StoredEnrolment>;
+    /// Devices of the accounts `actor` may manage.
+    async fn devices(&self, actor: &Actor) -> Result<Vec<DeviceInfo>>;
+    /// Remembers what a device reported as it synced.
+    async fn device_seen(&self, device_id: &str, seen: DeviceSeen) -> Result<()>;
+    /// Revokes a device of an account `actor` may manage.
+    async fn revoke_device_by(&self, actor: &Actor, device_id: &str, now: OffsetDateTime) -> Result<()>;
+    /// Lines of the audit log, newest first.
+    async fn audit(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>>;
     /// Registers a login. A device logging in again as the same user keeps its id and
     /// gets a new token; a revoked device stays revoked; an id another user holds is
     /// replaced by a fresh one. Returns the device id in force.

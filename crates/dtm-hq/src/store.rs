@@ -12,12 +12,17 @@
 //! read-plan-write atomic without per-row locks, and makes the change sequence
 //! follow commit order, which the pull cursor relies on.
 
-use crate::storage::{Caller, LoginFailures, NewDevice, NewUser, Result};
+use crate::storage::{
+    AuditFilter, Caller, DeviceSeen, LoginFailures, NewDevice, NewEnrolment, NewUser, Result, StoredEnrolment,
+    StoredUser,
+};
+use dtm_core::Language;
+use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use dtm_core::plan::ConflictKind;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, Hlc, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
-use dtm_sync::wire::{AssessmentSnapshot, Conflict, Outcome, User};
+use dtm_sync::wire::{AssessmentSnapshot, Conflict, Outcome};
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
@@ -145,8 +150,31 @@ pub trait Tx {
     /// Creates or replaces a user.
     fn put_user(&mut self, user: &NewUser, at: OffsetDateTime) -> Result<()>;
     /// The user and their password hash.
-    fn user(&mut self, username: &str) -> Result<Option<(User, String)>>;
+    fn user(&mut self, username: &str) -> Result<Option<StoredUser>>;
+    /// Every account, each with how many devices hold a session that is not revoked.
+    fn users(&mut self) -> Result<Vec<(StoredUser, u32)>>;
+    fn update_user(
+        &mut self,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        scope: &[String],
+        language: Language,
+    ) -> Result<()>;
+    fn set_disabled(&mut self, username: &str, at: Option<OffsetDateTime>) -> Result<()>;
+    fn set_password(&mut self, username: &str, hash: &str, must_change: bool) -> Result<()>;
+    /// Ends every session of the account (not revoking its devices); returns how many.
+    fn end_user_sessions(&mut self, username: &str, at: OffsetDateTime) -> Result<u32>;
+    /// Admin accounts that are not disabled.
     fn count_admins(&mut self) -> Result<usize>;
+    fn insert_enrolment(&mut self, enrolment: &NewEnrolment) -> Result<()>;
+    fn enrolment(&mut self, code_hash: &str) -> Result<Option<StoredEnrolment>>;
+    fn use_enrolment(&mut self, code_hash: &str, at: OffsetDateTime, device_id: &str) -> Result<()>;
+    /// Every device, with its account's display name.
+    fn devices(&mut self) -> Result<Vec<DeviceInfo>>;
+    fn device_seen(&mut self, device_id: &str, seen: &DeviceSeen) -> Result<()>;
+    /// Lines of the access log, newest first.
+    fn audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
     fn device(&mut self, device_id: &str) -> Result<Option<DeviceHolder>>;
     fn insert_device(&mut self, device: &NewDevice) -> Result<()>;
     /// A new token, name and expiry for a device its user logs in with again.

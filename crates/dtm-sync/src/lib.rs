@@ -7,6 +7,7 @@
 //! device store for the field app and the `dtm` CLI. Without it this crate does no IO.
 //! `retry` is the one retry schedule, a pure function both use.
 
+pub mod accounts;
 pub mod api;
 pub mod retry;
 pub mod wire;

@@ -24,6 +24,10 @@ pub const MIN_PROTOCOL_VERSION: u32 = 2;
 /// The first protocol whose devices read `Outcome::Superseded`.
 pub const SUPERSEDED_SINCE: u32 = 3;
 pub const PROTOCOL_HEADER: &str = "x-dtm-protocol";
+/// The app's version, sent with every sync so the Devices page can show it.
+pub const APP_VERSION_HEADER: &str = "x-dtm-app-version";
+/// How many operations the device has not pushed yet, sent with every sync.
+pub const PENDING_HEADER: &str = "x-dtm-pending";
 /// The largest integer (sequence number, version, clock millisecond) HQ accepts on
 /// the wire: SQL's signed 64-bit maximum, since HQ's stores keep them as such.
 pub const MAX_INTEGER: u64 = i64::MAX as u64;
@@ -81,6 +85,10 @@ pub struct LoginResponse {
     pub user: User,
     pub device_id: String,
     pub expires_at: String,
+    /// The password was a one-time one: until it is changed, only `/me/password`,
+    /// `/me` and logout answer.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -265,6 +273,10 @@ pub struct PullResponse {
     /// Opaque to devices. Carries HQ's epoch: a restored HQ answers from the start.
     pub cursor: String,
     pub has_more: bool,
+    /// The account as HQ holds it now, on the first page of a sync: a changed role or
+    /// scope reaches the device this way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
 }
 
 /// An assessment of a pull page, without its fields (they are in the page's columns).
@@ -335,7 +347,7 @@ impl PullResponse {
                 c
             })
             .collect();
-        PullResponse { rounds, assessments, columns, cursor, has_more }
+        PullResponse { rounds, assessments, columns, cursor, has_more, user: None }
     }
 
     /// The page's assessments with their fields back in place. A column naming an

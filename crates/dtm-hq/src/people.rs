@@ -1,0 +1,309 @@
+//! Accounts, devices, enrolment and the audit log over HTTP: the People, Devices and
+//! Audit pages of the dashboard and the field app's enrolment. Who may manage whom is
+//! dtm-core's `accounts::may_manage`, applied by the service inside each transaction;
+//! these handlers check text, hash passwords off the async threads, and answer.
+
+use crate::auth;
+use crate::error::{ApiJson, AppError};
+use crate::login::{self, session_response};
+use crate::routes::{iso, Admin, AnyCaller, AppState, Reviewer};
+use crate::session::ClientAddress;
+use crate::storage::{Actor, AuditFilter, NewDevice, NewEnrolment};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dtm_core::accounts;
+use dtm_core::text::{self, TextKind};
+use dtm_sync::accounts::{
+    Account, AccountChange, AuditEntry, AuditPage, DeviceInfo, EnrolRequest, Enrolment, NewAccount, OneTimePassword,
+    PasswordChange,
+};
+use rand::RngCore;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+/// `GET /users`: the accounts the caller manages (every one for an admin).
+pub async fn list(State(state): State<AppState>, Reviewer(caller): Reviewer) -> Result<Json<Vec<Account>>, AppError> {
+    Ok(Json(state.storage.accounts(&Actor::from(&caller)).await?))
+}
+
+/// `POST /users`: a new account, without a password until its enrolment or reset.
+pub async fn create(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    ApiJson(new): ApiJson<NewAccount>,
+) -> Result<(StatusCode, Json<Account>), AppError> {
+    text::check(TextKind::Name, "display_name", &new.display_name)?;
+    let account = state.storage.create_account(&Actor::from(&caller), new, state.now()).await?;
+    Ok((StatusCode::CREATED, Json(account)))
+}
+
+/// `PATCH /users/{username}`: name, role, scope or language.
+pub async fn change(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    Path(username): Path<String>,
+    ApiJson(change): ApiJson<AccountChange>,
+) -> Result<Json<Account>, AppError> {
+    if let Some(name) = &change.display_name {
+        text::check(TextKind::Name, "display_name", name)?;
+    }
+    Ok(Json(state.storage.change_account(&Actor::from(&caller), &username, change, state.now()).await?))
+}
+
+/// `POST /users/{username}/disable`: every token of the account stops working at once.
+pub async fn disable(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    Path(username): Path<String>,
+) -> Result<Json<Account>, AppError> {
+    Ok(Json(state.storage.set_disabled(&Actor::from(&caller), &username, true, state.now()).await?))
+}
+
+/// `POST /users/{username}/enable`.
+pub async fn enable(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    Path(username): Path<String>,
+) -> Result<Json<Account>, AppError> {
+    Ok(Json(state.storage.set_disabled(&Actor::from(&caller), &username, false, state.now()).await?))
+}
+
+/// A random secret of `groups` groups of four enrolment letters, `ACDE-FGHJ-…`.
+fn random_letters(groups: usize) -> String {
+    let mut rng = rand::rngs::OsRng;
+    let alphabet = accounts::ENROLMENT_ALPHABET;
+    (0..groups)
+        .map(|_| (0..4).map(|_| alphabet[rng.next_u32() as usize % alphabet.len()] as char).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// `POST /users/{username}/password-reset`: a one-time password (shown once, to the
+/// person resetting), which must be changed at first use; the account's sessions end.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    Path(username): Path<String>,
+) -> Result<Json<OneTimePassword>, AppError> {
+    // 12 letters of 23: about 54 bits, and typed once.
+    let password = random_letters(3);
+    let hash = login::hash_off_thread(&state, password.clone()).await?;
+    state.storage.reset_password(&Actor::from(&caller), &username, hash, state.now()).await?;
+    Ok(Json(OneTimePassword { username, password }))
+}
+
+/// `POST /me/password`: the caller's own password, also the one-time one.
+pub async fn change_password(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    AnyCaller(caller): AnyCaller,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> Result<StatusCode, AppError> {
+    text::check(TextKind::Password, "current_password", &req.current_password)?;
+    text::check(TextKind::Password, "new_password", &req.new_password)?;
+    let stored = state
+        .storage
+        .user_for_login(&caller.username)
+        .await?
+        .ok_or_else(AppError::unauthenticated)?;
+    // The same rate limits as a login: a stolen session cannot guess the password here.
+    login::admit(&state, address, &caller.username)?;
+    let current = req.current_password.clone();
+    let ok = login::verify_off_thread(&state, current, stored.password_hash).await?;
+    if !ok {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "wrong_password", "the current password is not right"));
+    }
+    if req.new_password == req.current_password {
+        return Err(AppError::unprocessable("same_password", "the new password must differ from the current one"));
+    }
+    accounts::check_new_password(&caller.username, &req.new_password)
+        .map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
+    let hash = login::hash_off_thread(&state, req.new_password).await?;
+    state.storage.change_password(&caller, hash, state.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct EnrolmentQuery {
+    /// How long the code works, in hours (at most 30 days); HQ's setting by default.
+    hours: Option<i64>,
+}
+
+/// Where devices reach HQ: the configured public address, else the one this request
+/// came to.
+fn hq_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.settings.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    let scheme = if scheme == "https" { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+fn qr_svg(link: &str) -> Result<String, AppError> {
+    let code = qrcode::QrCode::with_error_correction_level(link.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?;
+    Ok(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).quiet_zone(true).build())
+}
+
+/// `POST /users/{username}/enrolments`: a one-time code for the account's next device.
+pub async fn issue_enrolment(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    Path(username): Path<String>,
+    Query(q): Query<EnrolmentQuery>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<Enrolment>), AppError> {
+    let hours = q.hours.unwrap_or(state.settings.enrolment_hours);
+    if !(1..=30 * 24).contains(&hours) {
+        return Err(AppError::unprocessable("bad_hours", "an enrolment code lasts 1 hour to 30 days"));
+    }
+    let mut random = [0u32; accounts::CODE_LEN];
+    random.iter_mut().for_each(|n| *n = rand::rngs::OsRng.next_u32());
+    let code = accounts::enrolment_code(&random);
+    let canonical = accounts::normalise_code(&code).expect("HQ's own codes are codes");
+    let now = state.now();
+    let expires_at = now + time::Duration::hours(hours);
+    let enrolment = NewEnrolment {
+        code_hash: auth::token_hash(&canonical),
+        username: username.clone(),
+        created_by: caller.username.clone(),
+        created_at: now,
+        expires_at,
+    };
+    state.storage.issue_enrolment(&Actor::from(&caller), enrolment).await?;
+    let link = accounts::enrolment_link(&hq_url(&state, &headers), &code);
+    let qr_svg = qr_svg(&link)?;
+    Ok((StatusCode::CREATED, Json(Enrolment { username, code, expires_at: iso(expires_at), link, qr_svg })))
+}
+
+/// `POST /enrol`: a device joins HQ with a one-time code and its user sets their
+/// password. Answers as a login does.
+pub async fn enrol(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<EnrolRequest>,
+) -> Result<Response, AppError> {
+    text::check(TextKind::Name, "code", &req.code)?;
+    text::check(TextKind::Password, "password", &req.password)?;
+    if let Some(name) = &req.device_name {
+        text::check(TextKind::Name, "device_name", name)?;
+    }
+    let code = accounts::parse_enrolment_link(&req.code)
+        .map(|(_, code)| code)
+        .or_else(|| accounts::normalise_code(&req.code))
+        .ok_or_else(|| {
+            AppError::unprocessable("enrolment_invalid", "an enrolment code is 8 letters, like ACDE-FGHJ")
+        })?;
+    // Guessing codes is throttled like guessing passwords: per address and per code.
+    login::admit(&state, address, &format!("enrolment:{code}"))?;
+    let code_hash = auth::token_hash(&code);
+    let now = state.now();
+    let enrolment = state.storage.enrolment(&code_hash, now).await?;
+    accounts::check_new_password(&enrolment.username, &req.password)
+        .map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
+    let hash = login::hash_off_thread(&state, req.password).await?;
+    let token = auth::new_token();
+    let lifetime = time::Duration::days(state.settings.token_days);
+    let device = NewDevice {
+        device_id: login::device_id(req.device_id),
+        username: enrolment.username,
+        name: req.device_name,
+        token_hash: auth::token_hash(&token),
+        created_at: now,
+        expires_at: now + lifetime,
+    };
+    let (user, device_id) = state.storage.enrol(&code_hash, hash, device).await?;
+    Ok(session_response(&headers, token, user, device_id, now + lifetime, lifetime, false))
+}
+
+/// `GET /devices`: the devices of the accounts the caller manages.
+pub async fn devices(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+) -> Result<Json<Vec<DeviceInfo>>, AppError> {
+    Ok(Json(state.storage.devices(&Actor::from(&caller)).await?))
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    /// The first day shown, `YYYY-MM-DD` (UTC).
+    from: Option<String>,
+    /// The last day shown, `YYYY-MM-DD` (UTC).
+    to: Option<String>,
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+fn day(what: &str, text: Option<&str>, days_after: i64) -> Result<Option<OffsetDateTime>, AppError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(None) };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(text, &format)
+        .map_err(|_| AppError::unprocessable("bad_date", format!("`{what}` is a date like 2026-11-30")))?;
+    Ok(Some(date.midnight().assume_utc() + time::Duration::days(days_after)))
+}
+
+impl AuditQuery {
+    fn filter(&self, default_limit: u32, max_limit: u32) -> Result<AuditFilter, AppError> {
+        let blank = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+        for (what, text) in [("actor", &self.actor), ("action", &self.action)] {
+            if let Some(t) = text {
+                text::check(TextKind::Name, what, t)?;
+            }
+        }
+        Ok(AuditFilter {
+            actor: blank(&self.actor),
+            action: blank(&self.action),
+            from: day("from", self.from.as_deref(), 0)?,
+            to: day("to", self.to.as_deref(), 1)?,
+            before: self.before,
+            limit: self.limit.unwrap_or(default_limit).clamp(1, max_limit),
+        })
+    }
+}
+
+/// `GET /audit`: who did what and when, newest first, a page at a time.
+pub async fn audit(
+    State(state): State<AppState>,
+    Admin(_caller): Admin,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<AuditPage>, AppError> {
+    let filter = q.filter(100, 1_000)?;
+    let limit = filter.limit as usize;
+    let entries = state.storage.audit(filter).await?;
+    let next_before = (entries.len() == limit).then(|| entries.last().map(|e| e.id)).flatten();
+    Ok(Json(AuditPage { entries, next_before }))
+}
+
+/// `GET /audit.csv`: the same lines (up to 100,000) as a CSV file; the export is
+/// itself in the log.
+pub async fn audit_csv(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, AppError> {
+    let filter = q.filter(100_000, 100_000)?;
+    let entries: Vec<AuditEntry> = state.storage.audit(filter).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| AppError::Internal(e.into());
+    out.write_record(["id", "at", "actor", "action", "target"]).map_err(io)?;
+    for e in &entries {
+        out.write_record([e.id.to_string().as_str(), &e.at, &e.actor, &e.action, &e.target]).map_err(io)?;
+    }
+    let body = out.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    state.storage.log_access(&caller.username, "export_audit_csv", &format!("{} lines", entries.len()), state.now()).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"dtm-hq-audit.csv\"".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
