@@ -6,4 +6,9 @@ export type LoginResponse = {
  * The bearer token. Empty when the login asked for a cookie session
  * (`X-DTM-Client: dashboard`): the dashboard's token stays in an HttpOnly cookie.
  */
-token: string, user: User, device_id: string, expires_at: string, };
+token: string, user: User, device_id: string, expires_at: string, 
+/**
+ * The password was a one-time one: until it is changed, only `/me/password`,
+ * `/me` and logout answer.
+ */
+must_change_password: boolean, };
