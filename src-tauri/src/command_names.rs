@@ -7,6 +7,8 @@ pub const COMMANDS: &[&str] = &[
     "session",
     "default_hq_url",
     "login",
+    "enrol",
+    "change_password",
     "logout",
     "list_rounds",
     "get_form",

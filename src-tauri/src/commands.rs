@@ -52,6 +52,19 @@ pub async fn login(device: Dev<'_>, hq_url: String, username: String, password: 
     Ok(device.login(hq_url.trim(), &username, &password).await?)
 }
 
+/// Joins HQ with a one-time enrolment code (or the link of its QR code, which carries
+/// HQ's address) and sets the account's password. Needs HQ, like a login.
+#[tauri::command]
+pub async fn enrol(device: Dev<'_>, hq_url: String, code: String, password: String) -> Reply<Session> {
+    Ok(device.enrol(hq_url.trim(), code.trim(), &password).await?)
+}
+
+/// Changes the account's password at HQ, the one-time password of a reset included.
+#[tauri::command]
+pub async fn change_password(device: Dev<'_>, current: String, next: String) -> Reply<()> {
+    Ok(device.change_password(&current, &next).await?)
+}
+
 /// Forgets the credentials at once; HQ is asked to revoke the token now, or at the
 /// next connection when it cannot be reached.
 #[tauri::command]

@@ -66,6 +66,8 @@ fn main() -> anyhow::Result<()> {
         .invoke_handler(tauri::generate_handler![
             commands::session,
             commands::login,
+            commands::enrol,
+            commands::change_password,
             commands::logout,
             commands::list_rounds,
             commands::get_form,

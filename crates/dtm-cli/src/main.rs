@@ -55,6 +55,24 @@ enum Command {
     /// Forget the credentials at once and have HQ revoke the token (now, or at the next
     /// connection when HQ cannot be reached); unsent data stays on the device.
     Logout,
+    /// Join HQ with a one-time enrolment code from your supervisor, and set your
+    /// password. The code may be the link its QR code carries, which gives HQ's address.
+    Enrol {
+        #[arg(long, env = "DTM_HQ_URL", default_value = "")]
+        hq: String,
+        #[arg(long)]
+        code: String,
+        /// The new password (at least 10 characters, not a common one).
+        #[arg(long, env = "DTM_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Change your password at HQ (also the one-time password of a reset).
+    Password {
+        #[arg(long, env = "DTM_PASSWORD", hide_env_values = true)]
+        current: String,
+        #[arg(long, env = "DTM_NEW_PASSWORD", hide_env_values = true)]
+        new: String,
+    },
     /// Who is logged in.
     Whoami,
     /// Rounds known on this device.
@@ -200,6 +218,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             emit(json, &session, |s| {
                 format!("logged in as {} ({}) at {}", s.user.username, s.user.role.as_str(), s.hq_url)
             });
+        }
+        Command::Enrol { hq, code, password } => {
+            let session = device.enrol(&hq, &code, &password).await?;
+            emit(json, &session, |s| {
+                format!("enrolled as {} ({}) at {}", s.user.username, s.user.role.as_str(), s.hq_url)
+            });
+        }
+        Command::Password { current, new } => {
+            device.change_password(&current, &new).await?;
+            emit(json, &serde_json::json!({"password_changed": true}), |_| "password changed".into());
         }
         Command::Logout => {
             let hq_pending = device.logout().await? > 0;

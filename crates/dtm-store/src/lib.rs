@@ -101,6 +101,14 @@ pub struct User {
     pub scope: Scope,
 }
 
+/// What a new scope did to the device's data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rescoped {
+    pub scope_changed: bool,
+    /// Assessments that left the device: outside the new scope, nothing unsent.
+    pub removed: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Session {
     pub device_id: String,
@@ -396,6 +404,49 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Takes the account as HQ holds it now (its role, name and scope may have
+    /// changed). When the scope changed, assessments outside the new one leave the
+    /// device, except any that still has an operation in the outbox (unsent, refused
+    /// or in conflict: it stays, visible, until HQ has it), and the pull starts again
+    /// from the beginning so that a grown area arrives whole.
+    pub fn rescope(&mut self, user: &User) -> Result<Rescoped> {
+        let tx = self.conn.transaction()?;
+        let before: Option<String> = tx.query_row("SELECT scope FROM device", [], |r| r.get(0)).optional()?.flatten();
+        let before: Vec<String> = before.map(|s| parse_json(0, &s)).transpose()?.unwrap_or_default();
+        let scope = serde_json::to_string(user.scope.prefixes()).expect("a list of strings serialises");
+        tx.execute(
+            "UPDATE device SET display_name = ?1, role = ?2, scope = ?3",
+            params![user.display_name, user.role.as_str(), scope],
+        )?;
+        let mut done = Rescoped::default();
+        if before != user.scope.prefixes() {
+            done.scope_changed = true;
+            let outside: Vec<(String, String, String)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT round, form, location FROM assessments a WHERE NOT EXISTS (
+                       SELECT 1 FROM outbox o WHERE o.round = a.round AND o.form = a.form AND o.location = a.location)",
+                )?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                rows.collect::<rusqlite::Result<Vec<(String, String, String)>>>()?
+                    .into_iter()
+                    .filter(|(_, _, location)| !Pcode::parse(location).is_ok_and(|p| user.scope.contains(&p)))
+                    .collect()
+            };
+            for (round, form, location) in &outside {
+                for table in ["comments", "audit", "assessments"] {
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE round = ?1 AND form = ?2 AND location = ?3"),
+                        params![round, form, location],
+                    )?;
+                }
+            }
+            done.removed = outside.len() as u32;
+            tx.execute("UPDATE device SET pull_cursor = NULL", [])?;
+        }
+        tx.commit()?;
+        Ok(done)
     }
 
     /// Forgets the token at once, and keeps it only to ask HQ to revoke it

@@ -54,6 +54,8 @@ pub struct HqClient {
     base: String,
     http: reqwest::Client,
     token: Option<String>,
+    /// Operations not yet pushed, told to HQ with each request for its Devices page.
+    pending: Option<u32>,
 }
 
 impl HqClient {
@@ -65,11 +67,17 @@ impl HqClient {
             .zstd(true)
             .build()
             .expect("the TLS backend initialises");
-        Self { base: base.trim_end_matches('/').to_owned(), http, token: None }
+        Self { base: base.trim_end_matches('/').to_owned(), http, token: None, pending: None }
     }
 
     pub fn with_token(mut self, token: &str) -> Self {
         self.token = Some(token.to_owned());
+        self
+    }
+
+    /// Tells HQ how many operations wait in the outbox, with every request.
+    pub fn with_pending(mut self, pending: u32) -> Self {
+        self.pending = Some(pending);
         self
     }
 
@@ -79,6 +87,21 @@ impl HqClient {
 
     pub async fn login(&self, req: &LoginRequest) -> Result<LoginResponse, ClientError> {
         self.post("/api/v1/auth/login", req).await
+    }
+
+    /// Joins HQ with a one-time enrolment code, setting the account's password.
+    pub async fn enrol(&self, req: &crate::accounts::EnrolRequest) -> Result<LoginResponse, ClientError> {
+        self.post("/api/v1/enrol", req).await
+    }
+
+    /// Changes the signed-in account's password (also a one-time one).
+    pub async fn change_password(&self, req: &crate::accounts::PasswordChange) -> Result<(), ClientError> {
+        let req = self
+            .http
+            .post(format!("{}/api/v1/me/password", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(req).map_err(|e| ClientError::Protocol(e.to_string()))?);
+        self.send_raw(req).await.map(|_| ())
     }
 
     /// Pushes a batch encoded beforehand (`encode` of a `PushRequest`), so the device
@@ -138,7 +161,12 @@ impl HqClient {
 
     /// Sends a request; the body of a 2xx answer, or the error HQ gave.
     async fn send_raw(&self, mut req: reqwest::RequestBuilder) -> Result<bytes::Bytes, ClientError> {
-        req = req.header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
+        req = req
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .header(crate::wire::APP_VERSION_HEADER, env!("CARGO_PKG_VERSION"));
+        if let Some(pending) = self.pending {
+            req = req.header(crate::wire::PENDING_HEADER, pending.to_string());
+        }
         if let Some(token) = &self.token {
             req = req.bearer_auth(token);
         }

@@ -93,6 +93,10 @@ pub struct SyncReport {
     pub superseded: u32,
     pub pulled: u32,
     pub pending: u32,
+    /// Assessments that left the device because the account's scope no longer holds
+    /// them (none had anything unsent).
+    #[serde(default)]
+    pub removed: u32,
 }
 
 pub struct Device {
@@ -249,6 +253,35 @@ impl Device {
         Ok(session)
     }
 
+    /// Joins HQ with a one-time enrolment code (typed, or the link a QR code carries,
+    /// which also gives HQ's address), sets the account's password, and pulls.
+    pub async fn enrol(&self, hq_url: &str, code: &str, password: &str) -> Result<api::Session> {
+        let (hq_url, code) = match dtm_core::accounts::parse_enrolment_link(code) {
+            Some((url, code)) if hq_url.trim().is_empty() => (url, code),
+            Some((_, code)) => (hq_url.to_owned(), code),
+            None => (hq_url.to_owned(), code.to_owned()),
+        };
+        self.tell_hq_of_logouts().await?;
+        let client = HqClient::new(&hq_url);
+        let req = crate::accounts::EnrolRequest {
+            code,
+            password: password.into(),
+            device_name: Some(format!("dtm-field {}", env!("CARGO_PKG_VERSION"))),
+            device_id: Some(self.store().device_id()?),
+        };
+        let resp = client.enrol(&req).await;
+        self.store().record_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
+        let session = self.save_session(&hq_url, client, resp?)?;
+        let _ = self.sync(|_| {}).await;
+        Ok(session)
+    }
+
+    /// Changes the account's password at HQ (the one-time one included).
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<()> {
+        let req = crate::accounts::PasswordChange { current_password: current.into(), new_password: new.into() };
+        Ok(self.client()?.change_password(&req).await?)
+    }
+
     /// Logs in and saves the token, without pulling.
     pub async fn authenticate(&self, hq_url: &str, username: &str, password: &str) -> Result<api::Session> {
         // A logout HQ has not heard of goes first, before this connection does anything else.
@@ -264,7 +297,10 @@ impl Device {
             })
             .await;
         self.store().record_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
-        let resp = resp?;
+        self.save_session(hq_url, client, resp?)
+    }
+
+    fn save_session(&self, hq_url: &str, client: HqClient, resp: wire::LoginResponse) -> Result<api::Session> {
         let user = dtm_store::User {
             username: resp.user.username.clone(),
             display_name: resp.user.display_name.clone(),
@@ -437,11 +473,12 @@ impl Device {
     }
 
     async fn sync_inner(&self, push: bool, pull: bool, on_state: &impl Fn(&SyncState)) -> Result<SyncReport> {
-        let client = self.client()?;
         self.tell_hq_of_logouts().await?;
         let retry = self.retry;
         let mut report = SyncReport::default();
-        let total = u64::from(self.store().sync_counts()?.pending);
+        let pending = self.store().sync_counts()?.pending;
+        let client = self.client()?.with_pending(pending);
+        let total = u64::from(pending);
         self.set_progress(0, total, on_state);
         if push {
             // While HQ applies one batch, the next is read, built and compressed, so the
@@ -544,6 +581,8 @@ impl Device {
             // is still applied with its own cursor in one transaction, in order.
             let cursor = self.store().pull_cursor()?;
             let mut fetch = Some(self.fetch_page(&client, cursor, true));
+            // The first page carries the account as HQ holds it now.
+            let mut account_checked = false;
             while let Some(handle) = fetch.take() {
                 let size = self.pull_page.load(Ordering::Relaxed);
                 let page = match handle.await {
@@ -557,6 +596,24 @@ impl Device {
                     }
                     Err(e) => return Err(ClientError::Protocol(format!("the pull task failed: {e}")).into()),
                 };
+                if !account_checked {
+                    account_checked = true;
+                    if let Some(user) = &page.user {
+                        let user = dtm_store::User {
+                            username: user.username.clone(),
+                            display_name: user.display_name.clone(),
+                            role: user.role,
+                            scope: dtm_core::Scope::new(user.scope.clone()),
+                        };
+                        let rescoped = self.store().rescope(&user)?;
+                        report.removed = rescoped.removed;
+                        if rescoped.scope_changed {
+                            // A new area: all of it, from the beginning.
+                            fetch = Some(self.fetch_page(&client, None, true));
+                            continue;
+                        }
+                    }
+                }
                 let rounds: Vec<Round> = page.rounds.iter().map(Round::from).collect();
                 report.pulled += page.assessments.len() as u32;
                 let next_cursor = page.cursor.clone();
