@@ -105,6 +105,26 @@ async function expectEnrolmentShown(page) {
   return code;
 }
 
+/** Usable at the sizes the offices use: nothing wider than the window, nothing cut off. */
+async function fitsTheScreens(page, name) {
+  for (const [w, h] of [
+    [1366, 768],
+    [1024, 768],
+    [768, 1024],
+  ]) {
+    await page.setViewportSize({ width: w, height: h });
+    const overflow = await page.evaluate(() =>
+      Math.max(
+        document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        ...[...document.querySelectorAll('.table-wrap')].map((el) => el.scrollWidth - el.clientWidth),
+      ),
+    );
+    assert.ok(overflow <= 1, `${name} at ${w}×${h} must not need sideways scrolling (overflow ${overflow}px)`);
+    await page.screenshot({ path: join(OUT, `${name}-${w}x${h}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1366, height: 768 });
+}
+
 /** The Audit page filtered by one action; returns the rows' targets. */
 async function auditTargets(page, action) {
   await page.getByTestId('audit-action').selectOption(action);
@@ -254,23 +274,14 @@ test('the same in Arabic, right to left, ending with an enrolment by code', asyn
   const code = await expectEnrolmentShown(page);
   assert.match(await page.getByTestId('person-panel').innerText(), /لا تنتقل كلمات المرور أبداً داخل رمز/);
 
-  // Usable at the three sizes the offices use: nothing wider than the window but the tables' own scroll.
-  for (const [w, h] of [
-    [1366, 768],
-    [1024, 768],
-    [768, 1024],
-  ]) {
-    await page.setViewportSize({ width: w, height: h });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 1, `at ${w}×${h} the page must not scroll sideways (overflow ${overflow}px)`);
-    await page.screenshot({ path: join(OUT, `people-ar-${w}x${h}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1366, height: 768 });
+  await fitsTheScreens(page, 'people-ar');
   await page.getByTestId('panel-done').click();
 
   await page.getByTestId('tab-devices').click();
   await page.locator('#devices-title').waitFor();
   assert.equal(await page.locator('#devices-title').innerText(), 'الأجهزة');
+  await page.locator('[data-testid^="device-"]').first().waitFor();
+  await fitsTheScreens(page, 'devices-ar');
   await page.locator('[data-testid^="revoke-"]').first().click();
   assert.match(await page.getByTestId('revoke-panel').innerText(), /تبقى البيانات غير المرسلة على الجهاز/);
   await page.getByRole('button', { name: 'إلغاء' }).click();
