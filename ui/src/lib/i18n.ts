@@ -340,8 +340,8 @@ export const messages = {
   'password.new': { en: 'New password', ar: 'كلمة المرور الجديدة' },
   'password.repeat': { en: 'New password again', ar: 'كلمة المرور الجديدة مرة أخرى' },
   'password.hint': {
-    en: 'Long is strong: for example three unrelated words. HQ refuses common passwords.',
-    ar: 'الأطول أقوى: مثلاً ثلاث كلمات لا رابط بينها. يرفض المقر كلمات المرور الشائعة.',
+    en: 'At least 10 characters; long is strong: for example three unrelated words. HQ refuses common passwords.',
+    ar: '10 أحرف على الأقل؛ الأطول أقوى: مثلاً ثلاث كلمات لا رابط بينها. يرفض المقر كلمات المرور الشائعة.',
   },
   'password.save': { en: 'Save the new password', ar: 'حفظ كلمة المرور الجديدة' },
   'password.saving': { en: 'Saving…', ar: 'جارٍ الحفظ…' },
@@ -577,8 +577,8 @@ export const messages = {
     ar: 'انتهت صلاحية رمز التسجيل هذا. اطلب رمزاً جديداً.',
   },
   'error.weak_password': {
-    en: 'This password is too easy to guess. Use a longer one, for example three unrelated words.',
-    ar: 'كلمة المرور هذه سهلة التخمين. استخدم كلمة أطول، مثلاً ثلاث كلمات لا رابط بينها.',
+    en: 'This password is too short or too easy to guess. Use at least 10 characters, for example three unrelated words.',
+    ar: 'كلمة المرور هذه قصيرة أو سهلة التخمين. استخدم 10 أحرف على الأقل، مثلاً ثلاث كلمات لا رابط بينها.',
   },
   'error.bad_username': {
     en: 'A username is 2 to 64 characters: lowercase letters a–z, digits, dot, underscore or hyphen.',
