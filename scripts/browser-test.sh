@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a real dtm-hq with demo data serving ui/dist, has an enumerator device
-# submit the Tripoli assessment through the dtm CLI, then runs the Playwright test
-# in which the supervisor returns it from the web dashboard.
+# submit the Tripoli assessment through the dtm CLI, then runs the Playwright tests:
+# the supervisor returns it from the web dashboard, settles a conflict, and an admin
+# manages people, devices and the audit log (in English and Arabic).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -40,3 +41,8 @@ dtm2 set LY021104 idp_ind=70 >/dev/null
 dtm sync >/dev/null
 dtm2 sync
 (cd ui && DTM_HQ_URL="$url" node --test tests/conflicts.browser.test.mjs)
+
+# 3. An admin creates a supervisor and an enumerator, issues an enrolment code, resets a
+#    password, disables an account and revokes a device, then reads it in the audit log;
+#    the supervisor must set a new password; the same in Arabic, ending with an enrolment.
+(cd ui && DTM_HQ_URL="$url" node --test tests/people.browser.test.mjs)

@@ -3,7 +3,14 @@
 // Components never call `invoke` or `fetch` themselves.
 
 import type {
+  Account,
+  AccountChange,
   ApiError,
+  AuditPage,
+  DeviceInfo,
+  Enrolment,
+  NewAccount,
+  OneTimePassword,
   AssessmentDetail,
   AssessmentKey,
   AssessmentSummary,
@@ -13,6 +20,7 @@ import type {
   ImportRowError,
   ImportSummary,
   FormDef,
+  LocationRef,
   LocationTotals,
   RejectedOp,
   ResolveRequest,
@@ -35,11 +43,34 @@ export interface LoginInput {
   password: string;
 }
 
+/**
+ * A session just opened. `must_change_password`: the password was a one-time one; HQ
+ * answers nothing but `/me`, `/me/password` and logout until it is changed.
+ */
+export type SignedIn = Session & { must_change_password?: boolean };
+
+/** Which audit lines to show: all optional; dates are YYYY-MM-DD, `before` an entry id. */
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  from?: string;
+  to?: string;
+  before?: number;
+  limit?: number;
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   session(): Promise<Session | null>;
-  login(input: LoginInput): Promise<Session>;
+  login(input: LoginInput): Promise<SignedIn>;
   logout(): Promise<void>;
+  /**
+   * Joins HQ with a one-time enrolment code (as typed, or the QR link) and sets the
+   * account's password; signs in. `hqUrl` matters only in the field app.
+   */
+  enrol(hqUrl: string, code: string, password: string): Promise<SignedIn>;
+  /** Changes the signed-in person's own password. */
+  changePassword(current: string, next: string): Promise<void>;
   rounds(): Promise<RoundInfo[]>;
   /** The form at `version` (an assessment's `form_version`); the current one without it. */
   form(formId: string, version?: number): Promise<FormDef>;
@@ -75,6 +106,25 @@ export interface Backend {
   totals(round: string, level: TotalsLevel, include?: TotalsInclude): Promise<LocationTotals[]>;
   /** The round as an HXL-tagged CSV file. */
   exportCsv(round: string, include?: TotalsInclude): Promise<CsvExport>;
+  // People, devices and the audit log (HQ web dashboard). The field app throws `unsupported`.
+  /** Admins see everyone; a supervisor the enumerators inside their scope. */
+  accounts(): Promise<Account[]>;
+  /** The new account has no usable password: issue an enrolment code or reset its password next. */
+  createAccount(account: NewAccount): Promise<Account>;
+  changeAccount(username: string, change: AccountChange): Promise<Account>;
+  /** Disabling ends every session of the account at once; its data stays. */
+  setDisabled(username: string, disabled: boolean): Promise<Account>;
+  /** A one-time password, shown once; the person must change it at first sign-in. */
+  resetPassword(username: string): Promise<OneTimePassword>;
+  issueEnrolment(username: string, hours?: number): Promise<Enrolment>;
+  devices(): Promise<DeviceInfo[]>;
+  revokeDevice(deviceId: string): Promise<void>;
+  /** Newest first; `next_before` asks for the next page (admin). */
+  audit(filter: AuditFilter): Promise<AuditPage>;
+  /** The lines the filter selects as a CSV file (admin). */
+  auditCsv(filter: AuditFilter): Promise<CsvExport>;
+  /** Gazetteer places whose English or Arabic name matches `q` (scope picker). */
+  searchLocations(q: string, level?: number): Promise<LocationRef[]>;
 }
 
 /** A downloaded export: the file and the name to save it under. */
@@ -113,10 +163,28 @@ export const SERVER_ERROR_CODES = [
   'account_locked',
   'text_too_long',
   'client_header_missing',
+  'account_disabled',
+  'device_revoked',
+  'password_change_required',
+  'enrolment_invalid',
+  'enrolment_used',
+  'enrolment_expired',
+  'weak_password',
+  'bad_username',
+  'bad_display_name',
+  'user_exists',
+  'empty_scope',
+  'unknown_location',
+  'last_admin',
+  'own_account',
+  'wrong_password',
+  'same_password',
+  'bad_hours',
+  'bad_date',
 ] as const;
 
 /** Codes the UI itself produces, next to the server's codes in docs/api.md. */
-export const CLIENT_ERROR_CODES = ['unsupported', 'network', 'http_error', 'ipc'] as const;
+export const CLIENT_ERROR_CODES = ['unsupported', 'network', 'http_error', 'ipc', 'password_mismatch'] as const;
 
 /** Every failure from a backend: a stable code to branch on, a message to fall back to. */
 export class BackendError extends Error implements ApiError {

@@ -209,4 +209,63 @@ describe('HttpBackend conflicts, totals and export', () => {
     expect(attachmentName(null)).toBeNull();
     expect(attachmentName('inline')).toBeNull();
   });
+
+  it('enrols with the code as typed and reports when HQ wants the password changed', async () => {
+    const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
+      expectCookieSession(init);
+      expect([init?.method, String(url)]).toEqual(['POST', 'http://hq/api/v1/enrol']);
+      expect(JSON.parse(String(init?.body))).toEqual({ code: 'acde-fghj', password: 'olive harbour lantern' });
+      return json(200, { token: '', user, device_id: 'd', expires_at: '2030-01-01T00:00:00Z', must_change_password: false });
+    });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
+    const s = await api.enrol('http://ignored', ' acde-fghj ', 'olive harbour lantern');
+    expect(s).toEqual({ user, hq_url: 'http://hq', device_id: null, must_change_password: false });
+
+    const otp = vi.fn(async () => json(200, { token: '', user, device_id: 'd', expires_at: '2030-01-01T00:00:00Z', must_change_password: true }));
+    const signedIn = await new HttpBackend({ origin: 'http://hq', fetch: otp, storage: memoryStorage() }).login({ username: 'x', password: 'ACDE-FGHJ-KMNP' });
+    expect(signedIn.must_change_password, 'a one-time password must lead to the set-password screen').toBe(true);
+  });
+
+  it('sends account changes as PATCH and disabling, resets, enrolments and revocations as POST', async () => {
+    const calls: string[] = [];
+    const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
+      expectCookieSession(init);
+      calls.push(`${init?.method} ${String(url).replace('http://hq/api/v1', '')}${init?.body ? ` ${init.body}` : ''}`);
+      return String(url).includes('/revoke') ? new Response(null, { status: 204 }) : json(200, {});
+    });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
+    await api.changeAccount('amal.t', { scope: ['LY0211'] });
+    await api.setDisabled('amal.t', true);
+    await api.setDisabled('amal.t', false);
+    await api.resetPassword('amal.t');
+    await api.issueEnrolment('amal.t');
+    await api.issueEnrolment('amal.t', 24);
+    await api.revokeDevice('01a2-ff');
+    await api.changePassword('old one', 'new one');
+    expect(calls).toEqual([
+      'PATCH /users/amal.t {"scope":["LY0211"]}',
+      'POST /users/amal.t/disable',
+      'POST /users/amal.t/enable',
+      'POST /users/amal.t/password-reset',
+      'POST /users/amal.t/enrolments',
+      'POST /users/amal.t/enrolments?hours=24',
+      'POST /devices/01a2-ff/revoke',
+      'POST /me/password {"current_password":"old one","new_password":"new one"}',
+    ]);
+  });
+
+  it('asks for audit pages with the filter, and the CSV with the same lines but no paging', async () => {
+    const urls: string[] = [];
+    const fetch = vi.fn(async (url: string | URL | Request) => {
+      urls.push(String(url).replace('http://hq/api/v1', ''));
+      return String(url).includes('.csv')
+        ? new Response('id,at\n', { status: 200, headers: { 'Content-Disposition': 'attachment; filename="dtm-hq-audit.csv"' } })
+        : json(200, { entries: [], next_before: null });
+    });
+    const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
+    await api.audit({ action: 'disable_user', before: 40 });
+    const csv = await api.auditCsv({ action: 'disable_user', before: 40 });
+    expect(urls).toEqual(['/audit?action=disable_user&before=40', '/audit.csv?action=disable_user']);
+    expect(csv.filename).toBe('dtm-hq-audit.csv');
+  });
 });

@@ -2,6 +2,16 @@
 // Data entry and sync belong to the field app, so those methods are unsupported.
 
 import type {
+  Account,
+  AccountChange,
+  AuditPage,
+  DeviceInfo,
+  Enrolment,
+  EnrolRequest,
+  LocationRef,
+  NewAccount,
+  OneTimePassword,
+  PasswordChange,
   AssessmentDetail,
   AssessmentKey,
   AssessmentSummary,
@@ -27,7 +37,17 @@ import type {
   TotalsLevel,
   User,
 } from '../api-types';
-import { BackendError, ImportRejectedError, isApiError, type Backend, type CsvExport, type LoginInput } from './backend';
+import { auditQuery } from '../people';
+import {
+  BackendError,
+  ImportRejectedError,
+  isApiError,
+  type AuditFilter,
+  type Backend,
+  type CsvExport,
+  type LoginInput,
+  type SignedIn,
+} from './backend';
 
 /**
  * Where earlier versions kept the session token, readable by any script in the page.
@@ -83,7 +103,7 @@ export class HttpBackend implements Backend {
 
   /** Sends a request (the browser adds the session cookie); a non-2xx reply throws a BackendError. */
   private async send(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH',
     path: string,
     body?: unknown,
     raw?: { body: Blob; contentType: string },
@@ -108,7 +128,7 @@ export class HttpBackend implements Backend {
   }
 
   private async request<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH',
     path: string,
     body?: unknown,
     raw?: { body: Blob; contentType: string },
@@ -130,10 +150,62 @@ export class HttpBackend implements Backend {
     }
   }
 
-  async login({ username, password }: LoginInput): Promise<Session> {
+  async login({ username, password }: LoginInput): Promise<SignedIn> {
     // HQ answers with the session as an HttpOnly cookie and an empty token.
     const reply = await this.request<LoginReply>('POST', '/auth/login', { username, password });
-    return this.sessionFor(reply.user);
+    return { ...this.sessionFor(reply.user), must_change_password: reply.must_change_password };
+  }
+
+  /** The dashboard enrols against its own origin; `hqUrl` is the field app's concern. */
+  async enrol(_hqUrl: string, code: string, password: string): Promise<SignedIn> {
+    const body: EnrolRequest = { code: code.trim(), password };
+    const reply = await this.request<LoginReply>('POST', '/enrol', body);
+    return { ...this.sessionFor(reply.user), must_change_password: reply.must_change_password };
+  }
+
+  async changePassword(current: string, next: string): Promise<void> {
+    const body: PasswordChange = { current_password: current, new_password: next };
+    await this.send('POST', '/me/password', body);
+  }
+
+  accounts() {
+    return this.request<Account[]>('GET', '/users');
+  }
+  createAccount(account: NewAccount) {
+    return this.request<Account>('POST', '/users', account);
+  }
+  changeAccount(username: string, change: AccountChange) {
+    return this.request<Account>('PATCH', `/users/${encodeURIComponent(username)}`, change);
+  }
+  setDisabled(username: string, disabled: boolean) {
+    return this.request<Account>('POST', `/users/${encodeURIComponent(username)}/${disabled ? 'disable' : 'enable'}`);
+  }
+  resetPassword(username: string) {
+    return this.request<OneTimePassword>('POST', `/users/${encodeURIComponent(username)}/password-reset`);
+  }
+  issueEnrolment(username: string, hours?: number) {
+    const query = hours === undefined ? '' : `?hours=${encodeURIComponent(hours)}`;
+    return this.request<Enrolment>('POST', `/users/${encodeURIComponent(username)}/enrolments${query}`);
+  }
+  devices() {
+    return this.request<DeviceInfo[]>('GET', '/devices');
+  }
+  async revokeDevice(deviceId: string): Promise<void> {
+    await this.send('POST', `/devices/${encodeURIComponent(deviceId)}/revoke`);
+  }
+  audit(filter: AuditFilter) {
+    return this.request<AuditPage>('GET', `/audit${auditQuery(filter)}`);
+  }
+  async auditCsv(filter: AuditFilter): Promise<CsvExport> {
+    const { before: _before, limit: _limit, ...lines } = filter;
+    const res = await this.send('GET', `/audit.csv${auditQuery(lines)}`, undefined, undefined, 'text/csv');
+    const blob = await res.blob();
+    return { blob, filename: attachmentName(res.headers.get('Content-Disposition')) ?? 'dtm-hq-audit.csv' };
+  }
+  /** Gazetteer places whose English or Arabic name matches `q`; `level` keeps one level. */
+  searchLocations(q: string, level?: number) {
+    const lv = level === undefined ? '' : `&level=${encodeURIComponent(level)}`;
+    return this.request<LocationRef[]>('GET', `/gazetteer/search?q=${encodeURIComponent(q)}${lv}`);
   }
 
   async logout(): Promise<void> {

@@ -4,6 +4,14 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type {
+  Account,
+  AccountChange,
+  AuditPage,
+  DeviceInfo,
+  Enrolment,
+  LocationRef,
+  NewAccount,
+  OneTimePassword,
   AssessmentDetail,
   AssessmentKey,
   AssessmentSummary,
@@ -24,7 +32,7 @@ import type {
   TotalsInclude,
   TotalsLevel,
 } from '../api-types';
-import { BackendError, type Backend, type CsvExport, type LoginInput } from './backend';
+import { BackendError, type AuditFilter, type Backend, type CsvExport, type LoginInput, type SignedIn } from './backend';
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -49,6 +57,13 @@ export class TauriBackend implements Backend {
   }
   async logout() {
     await call<null>('logout');
+  }
+  /** The device joins HQ with a one-time code and sets the account's password. */
+  enrol(hqUrl: string, code: string, password: string) {
+    return call<SignedIn>('enrol', { hqUrl, code, password });
+  }
+  async changePassword(current: string, next: string) {
+    await call<null>('change_password', { current, next });
   }
   rounds() {
     return call<RoundInfo[]>('list_rounds');
@@ -121,5 +136,38 @@ export class TauriBackend implements Backend {
   }
   async exportCsv(_round: string, _include?: TotalsInclude): Promise<CsvExport> {
     throw BackendError.unsupported('exportCsv');
+  }
+  async accounts(): Promise<Account[]> {
+    throw BackendError.unsupported('accounts');
+  }
+  async createAccount(_account: NewAccount): Promise<Account> {
+    throw BackendError.unsupported('createAccount');
+  }
+  async changeAccount(_username: string, _change: AccountChange): Promise<Account> {
+    throw BackendError.unsupported('changeAccount');
+  }
+  async setDisabled(_username: string, _disabled: boolean): Promise<Account> {
+    throw BackendError.unsupported('setDisabled');
+  }
+  async resetPassword(_username: string): Promise<OneTimePassword> {
+    throw BackendError.unsupported('resetPassword');
+  }
+  async issueEnrolment(_username: string, _hours?: number): Promise<Enrolment> {
+    throw BackendError.unsupported('issueEnrolment');
+  }
+  async devices(): Promise<DeviceInfo[]> {
+    throw BackendError.unsupported('devices');
+  }
+  async revokeDevice(_deviceId: string): Promise<void> {
+    throw BackendError.unsupported('revokeDevice');
+  }
+  async audit(_filter: AuditFilter): Promise<AuditPage> {
+    throw BackendError.unsupported('audit');
+  }
+  async auditCsv(_filter: AuditFilter): Promise<CsvExport> {
+    throw BackendError.unsupported('auditCsv');
+  }
+  async searchLocations(_q: string, _level?: number): Promise<LocationRef[]> {
+    throw BackendError.unsupported('searchLocations');
   }
 }
