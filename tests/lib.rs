@@ -266,6 +266,17 @@ impl Hq {
         read(req.send().expect("HQ answers"))
     }
 
+    pub fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = reqwest::blocking::Client::new()
+            .patch(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().expect("HQ answers"))
+    }
+
     pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
         self.post_raw(path, token, body.to_string().into_bytes())
     }

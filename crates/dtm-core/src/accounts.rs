@@ -207,10 +207,11 @@ mod tests {
         );
         assert_eq!(may_manage(sup, Managed { role: Role::Supervisor, scope: &inside }), Err(AccountError::NotYours));
         assert_eq!(
-            may_change(sup, Managed { role: Role::Enumerator, scope: &inside }, Managed {
-                role: Role::Enumerator,
-                scope: &outside
-            }),
+            may_change(
+                sup,
+                Managed { role: Role::Enumerator, scope: &inside },
+                Managed { role: Role::Enumerator, scope: &outside }
+            ),
             Err(AccountError::OutsideScope("LY0104".into())),
             "a supervisor cannot move an enumerator out of their own area"
         );
@@ -218,7 +219,10 @@ mod tests {
         let admin = Manager { username: "admin", role: Role::Admin, scope: &all };
         assert!(may_manage(admin, Managed { role: Role::Admin, scope: &scope(&["LY"]) }).is_ok());
         let enumerator = Manager { username: "e", role: Role::Enumerator, scope: &ly02 };
-        assert_eq!(may_manage(enumerator, Managed { role: Role::Enumerator, scope: &inside }), Err(AccountError::NotYours));
+        assert_eq!(
+            may_manage(enumerator, Managed { role: Role::Enumerator, scope: &inside }),
+            Err(AccountError::NotYours)
+        );
     }
 
     #[test]

@@ -181,7 +181,11 @@ pub(crate) fn admit(state: &AppState, address: std::net::IpAddr, key: &str) -> R
     let throttle = &state.login;
     throttle.limits().admit(address, key, state.now(), &throttle.policy).map_err(|refusal| {
         let seconds = refusal.retry_after().as_seconds_f64().ceil().max(1.0) as u64;
-        AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("too many attempts; try again in {seconds} s"))
+        AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many attempts; try again in {seconds} s"),
+        )
     })
 }
 

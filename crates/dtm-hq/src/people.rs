@@ -103,23 +103,19 @@ pub async fn change_password(
 ) -> Result<StatusCode, AppError> {
     text::check(TextKind::Password, "current_password", &req.current_password)?;
     text::check(TextKind::Password, "new_password", &req.new_password)?;
-    let stored = state
-        .storage
-        .user_for_login(&caller.username)
-        .await?
-        .ok_or_else(AppError::unauthenticated)?;
-    // The same rate limits as a login: a stolen session cannot guess the password here.
-    login::admit(&state, address, &caller.username)?;
-    let current = req.current_password.clone();
-    let ok = login::verify_off_thread(&state, current, stored.password_hash).await?;
-    if !ok {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "wrong_password", "the current password is not right"));
-    }
+    // What can be refused without the current password is refused first.
     if req.new_password == req.current_password {
         return Err(AppError::unprocessable("same_password", "the new password must differ from the current one"));
     }
     accounts::check_new_password(&caller.username, &req.new_password)
         .map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
+    // Rate-limited like a login: a stolen session cannot guess the password here.
+    login::admit(&state, address, &format!("password-change:{}", caller.username))?;
+    let stored = state.storage.user_for_login(&caller.username).await?.ok_or_else(AppError::unauthenticated)?;
+    let ok = login::verify_off_thread(&state, req.current_password, stored.password_hash).await?;
+    if !ok {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "wrong_password", "the current password is not right"));
+    }
     let hash = login::hash_off_thread(&state, req.new_password).await?;
     state.storage.change_password(&caller, hash, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -297,7 +293,10 @@ pub async fn audit_csv(
         out.write_record([e.id.to_string().as_str(), &e.at, &e.actor, &e.action, &e.target]).map_err(io)?;
     }
     let body = out.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
-    state.storage.log_access(&caller.username, "export_audit_csv", &format!("{} lines", entries.len()), state.now()).await?;
+    state
+        .storage
+        .log_access(&caller.username, "export_audit_csv", &format!("{} lines", entries.len()), state.now())
+        .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -18,15 +18,15 @@ use crate::storage::{
     AuditFilter, Caller, DeviceSeen, LoginFailures, NewDevice, NewEnrolment, NewUser, Result, StorageError,
     StoredEnrolment, StoredUser, TokenState,
 };
-use dtm_core::Language;
-use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use crate::store::{
     iso, outcome_parse, outcome_str, ChangeAuthor, ChangeFields, DeviceHolder, Doc, DocField, Head, NewAssessment,
     NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
 };
+use dtm_core::Language;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
+use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use dtm_sync::wire::{
     AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm, User,
     WireComment, WireField,
@@ -38,10 +38,8 @@ use std::sync::{Condvar, Mutex};
 use time::OffsetDateTime;
 
 /// PostgreSQL's migrations, applied in order; each runs once, in its own transaction.
-pub(crate) const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/postgres/0001_hq.sql"),
-    include_str!("../migrations/postgres/0002_accounts.sql"),
-];
+pub(crate) const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/postgres/0001_hq.sql"), include_str!("../migrations/postgres/0002_accounts.sql")];
 
 /// The columns [`stored_user`] reads, in its order.
 const USER_COLUMNS: &str = "u.username, u.display_name, u.role, u.scope, u.password_hash, u.language, u.disabled_at,

@@ -11,6 +11,7 @@ use crate::store::{
     iso, to_micros, Doc, DocField, Head, NewAssessment, NewChange, NewConflict, OpRecord, SeenOp, Store, Tx, Writes,
 };
 use async_trait::async_trait;
+use dtm_core::accounts::{self, Managed};
 use dtm_core::form::Context;
 use dtm_core::import::ImportRecord;
 use dtm_core::plan::{
@@ -20,7 +21,6 @@ use dtm_core::{
     workflow, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, ReviewDecision, Round, RoundStatus, Scope,
     Settlement,
 };
-use dtm_core::accounts::{self, Managed};
 use dtm_core::{Gazetteer, Pcode, Role};
 use dtm_sync::accounts::{Account, AccountChange, AuditEntry, DeviceInfo, NewAccount};
 use dtm_sync::api::LocationRef;
@@ -563,7 +563,11 @@ impl<S: Store> HqStorage for Hq<S> {
             let role = change.role.unwrap_or(before.user.role);
             let scope = scope.unwrap_or_else(|| before.user.scope.clone());
             let after = Managed { role, scope: &scope };
-            accounts::may_change(actor.manager(), Managed { role: before.user.role, scope: &before.user.scope }, after)?;
+            accounts::may_change(
+                actor.manager(),
+                Managed { role: before.user.role, scope: &before.user.scope },
+                after,
+            )?;
             if role != before.user.role && before.user.role == Role::Admin {
                 if username == actor.username {
                     return Err(accounts::AccountError::Yourself.into());
@@ -608,11 +612,7 @@ impl<S: Store> HqStorage for Hq<S> {
             if disabled && username == actor.username {
                 return Err(accounts::AccountError::Yourself.into());
             }
-            if disabled
-                && user.user.role == Role::Admin
-                && user.disabled_at.is_none()
-                && tx.count_admins()? <= 1
-            {
+            if disabled && user.user.role == Role::Admin && user.disabled_at.is_none() && tx.count_admins()? <= 1 {
                 return Err(accounts::AccountError::LastAdmin.into());
             }
             if disabled != user.disabled_at.is_some() {
@@ -669,7 +669,8 @@ impl<S: Store> HqStorage for Hq<S> {
         self.write(move |tx| {
             let now = to_micros(device.created_at);
             let e = usable_enrolment(tx.enrolment(&code_hash)?, now)?;
-            let user = tx.user(&e.username)?.ok_or_else(|| StorageError::NotFound(format!("no user {}", e.username)))?;
+            let user =
+                tx.user(&e.username)?.ok_or_else(|| StorageError::NotFound(format!("no user {}", e.username)))?;
             if user.disabled_at.is_some() {
                 return Err(disabled(&e.username));
             }
@@ -711,8 +712,9 @@ impl<S: Store> HqStorage for Hq<S> {
     async fn revoke_device_by(&self, actor: &Actor, device_id: &str, now: OffsetDateTime) -> Result<()> {
         let (actor, device_id, now) = (actor.clone(), device_id.to_owned(), to_micros(now));
         self.write(move |tx| {
-            let holder =
-                tx.device(&device_id)?.ok_or_else(|| StorageError::NotFound(format!("there is no device {device_id}")))?;
+            let holder = tx
+                .device(&device_id)?
+                .ok_or_else(|| StorageError::NotFound(format!("there is no device {device_id}")))?;
             managed_user(tx, &actor, &holder.username)?;
             tx.revoke_device(&device_id, now)?;
             tx.log_access(now, &actor.username, "revoke_device", &format!("{device_id} ({})", holder.username))

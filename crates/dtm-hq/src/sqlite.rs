@@ -8,16 +8,16 @@ use crate::storage::{
     AuditFilter, Caller, DeviceSeen, LoginFailures, NewDevice, NewEnrolment, NewUser, Result, StorageError,
     StoredEnrolment, StoredUser, TokenState,
 };
-use dtm_core::Language;
-use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use crate::store::{
     iso, outcome_parse, outcome_str, ChangeAuthor, ChangeFields, DeviceHolder, Doc, DocField, Head, NewAssessment,
     NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
 };
+use dtm_core::Language;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
 use dtm_store::sqlite::{self, parse_enum, parse_json, Durability};
+use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use dtm_sync::wire::{
     AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm, User,
     WireComment, WireField,
@@ -344,7 +344,8 @@ impl Tx for SqliteTx<'_> {
         let mut ended = 0;
         for (device_id, expires) in live {
             if time_of(1, &expires)? > at {
-                self.0.execute("UPDATE devices SET expires_at = ?2 WHERE device_id = ?1", params![device_id, iso(at)])?;
+                self.0
+                    .execute("UPDATE devices SET expires_at = ?2 WHERE device_id = ?1", params![device_id, iso(at)])?;
                 ended += 1;
             }
         }
@@ -352,9 +353,9 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn count_admins(&mut self) -> Result<usize> {
-        Ok(self.0.query_row("SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL", [], |r| {
-            r.get(0)
-        })?)
+        Ok(self
+            .0
+            .query_row("SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL", [], |r| r.get(0))?)
     }
 
     fn insert_enrolment(&mut self, e: &NewEnrolment) -> Result<()> {

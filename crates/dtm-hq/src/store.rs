@@ -16,12 +16,12 @@ use crate::storage::{
     AuditFilter, Caller, DeviceSeen, LoginFailures, NewDevice, NewEnrolment, NewUser, Result, StoredEnrolment,
     StoredUser,
 };
-use dtm_core::Language;
-use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use dtm_core::plan::ConflictKind;
+use dtm_core::Language;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, Hlc, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
+use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use dtm_sync::wire::{AssessmentSnapshot, Conflict, Outcome};
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;

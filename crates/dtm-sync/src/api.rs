@@ -13,6 +13,10 @@ pub struct Session {
     pub user: User,
     pub hq_url: String,
     pub device_id: Option<String>,
+    /// Just signed in with a one-time password: it must be changed before anything else.
+    #[serde(default)]
+    #[ts(optional)]
+    pub must_change_password: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]

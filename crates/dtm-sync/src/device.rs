@@ -242,6 +242,7 @@ impl Device {
             },
             hq_url: s.hq_url,
             device_id: Some(s.device_id),
+            must_change_password: None,
         }))
     }
 
@@ -301,6 +302,7 @@ impl Device {
     }
 
     fn save_session(&self, hq_url: &str, client: HqClient, resp: wire::LoginResponse) -> Result<api::Session> {
+        let must_change = resp.must_change_password;
         let user = dtm_store::User {
             username: resp.user.username.clone(),
             display_name: resp.user.display_name.clone(),
@@ -309,7 +311,8 @@ impl Device {
         };
         self.store().save_login(hq_url, &resp.token, &user)?;
         *self.client.lock().unwrap_or_else(|p| p.into_inner()) = Some(client);
-        Ok(self.session()?.expect("the session was just saved"))
+        let session = self.session()?.expect("the session was just saved");
+        Ok(api::Session { must_change_password: Some(must_change), ..session })
     }
 
     /// Forgets the credentials on this device at once, then asks HQ to revoke the
