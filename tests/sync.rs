@@ -328,7 +328,7 @@ fn a_revoked_device_fails_its_next_sync_at_once_and_keeps_its_data() {
     let (status, body) = hq.post(&format!("/api/v1/devices/{device_id}/revoke"), Some(&admin), &json!({}));
     assert_eq!(status, 204, "{body}");
     a.ok(&["set", TRIPOLI, "idp_hh=7"]);
-    assert_eq!(a.err_code(&["sync"]), "unauthenticated", "a revoked token must stop working at once");
+    assert_eq!(a.err_code(&["sync"]), "device_revoked", "a revoked token must stop working at once, and say why");
     assert_eq!(a.ok(&["status"])["pending"], 1, "the unsent edit stays on the device");
     let again = a.dtm(&["login", "--hq", &hq.url, "--user", "enumerator", "--password", "enumerator-demo"]);
     assert_eq!(again.unwrap_err()["error"]["code"], "device_revoked", "logging in again must not undo a revocation");

@@ -50,6 +50,42 @@ pub fn new_token() -> String {
     hex::encode(bytes)
 }
 
+/// A one-time password a reset hands out: 12 letters of the enrolment alphabet in
+/// groups of four (about 54 bits), read off a screen and typed once.
+pub fn one_time_password() -> String {
+    let alphabet = dtm_core::accounts::ENROLMENT_ALPHABET;
+    let letters: Vec<String> = (0..3)
+        .map(|_| (0..4).map(|_| alphabet[rand::rngs::OsRng.next_u32() as usize % alphabet.len()] as char).collect())
+        .collect();
+    letters.join("-")
+}
+
+/// A fresh enrolment code as shown (`ACDE-FGHJ`) and the hash HQ keeps of it.
+pub fn new_enrolment_code() -> (String, String) {
+    let mut random = [0u32; dtm_core::accounts::CODE_LEN];
+    random.iter_mut().for_each(|n| *n = rand::rngs::OsRng.next_u32());
+    let code = dtm_core::accounts::enrolment_code(&random);
+    let hash = enrolment_hash(&code).expect("HQ's own codes are codes");
+    (code, hash)
+}
+
+/// The hash HQ keeps of an enrolment code, however it was typed; None if it is not one.
+pub fn enrolment_hash(code: &str) -> Option<String> {
+    dtm_core::accounts::normalise_code(code).map(|c| token_hash(&c))
+}
+
+/// The QR code of an enrolment link, as an SVG image.
+pub fn qr_svg(link: &str) -> anyhow::Result<String> {
+    let code = qrcode::QrCode::with_error_correction_level(link.as_bytes(), qrcode::EcLevel::M)?;
+    Ok(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).quiet_zone(true).build())
+}
+
+/// The same QR code drawn in a terminal, for `dtm-hq user enrol`.
+pub fn qr_text(link: &str) -> anyhow::Result<String> {
+    let code = qrcode::QrCode::with_error_correction_level(link.as_bytes(), qrcode::EcLevel::M)?;
+    Ok(code.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build())
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -108,6 +108,74 @@ enum UserAction {
         #[arg(long, alias = "db", env = "DTM_DATABASE")]
         database: String,
     },
+    /// Lists every account.
+    List {
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
+    /// Creates an account without a password: follow with `enrol` (a field device) or
+    /// `reset-password` (the dashboard).
+    Create {
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// enumerator, supervisor or admin.
+        #[arg(long)]
+        role: String,
+        /// P-codes of any level, comma-separated (LY for the whole country).
+        #[arg(long, value_delimiter = ',')]
+        scope: Vec<String>,
+        /// en or ar.
+        #[arg(long, default_value = "en")]
+        language: String,
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
+    /// Changes an account's role, scope, display name or language; devices learn of it
+    /// at their next sync.
+    Set {
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long, value_delimiter = ',')]
+        scope: Option<Vec<String>>,
+        #[arg(long)]
+        language: Option<String>,
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
+    /// Disables an account: its tokens stop working at once; nothing is deleted.
+    Disable {
+        username: String,
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
+    Enable {
+        username: String,
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
+    /// Prints a one-time password that must be changed at first login; the account's
+    /// sessions end.
+    ResetPassword {
+        username: String,
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
+    /// Prints a one-time enrolment code for the account's next device, with its link
+    /// and QR code.
+    Enrol {
+        username: String,
+        /// The address devices reach HQ at, which the QR code carries.
+        #[arg(long, env = "DTM_PUBLIC_URL")]
+        hq_url: String,
+        #[arg(long, default_value_t = dtm_core::accounts::DEFAULT_ENROLMENT_HOURS)]
+        hours: i64,
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
 }
 
 #[tokio::main]
@@ -141,12 +209,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{} is at the current schema (epoch {})", dtm_hq::redact(&database), storage.epoch().await?);
             return Ok(());
         }
-        Command::User { action: UserAction::Unlock { username, database } } => {
-            let storage = dtm_hq::open(&database).await?;
-            storage.unlock_user(&username).await?;
-            println!("{username} is unlocked");
-            return Ok(());
-        }
+        Command::User { action } => return user_command(action).await,
     };
     let mut settings = Settings::load(config.as_deref())?;
     if let Some(l) = listen {
@@ -202,6 +265,107 @@ fn give_back_memory_when_idle() {
             let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
         }
     });
+}
+
+/// `dtm-hq user …`: the People page's actions at HQ's command line, as an admin.
+async fn user_command(action: UserAction) -> anyhow::Result<()> {
+    use dtm_hq::storage::{Actor, StorageError};
+    use dtm_sync::accounts::{AccountChange, NewAccount};
+    let actor = Actor::command_line("dtm-hq user");
+    let now = time::OffsetDateTime::now_utc;
+    let role =
+        |r: &str| dtm_core::Role::parse(r).ok_or_else(|| anyhow::anyhow!("a role is enumerator, supervisor or admin"));
+    let language = |l: &str| dtm_core::Language::parse(l).ok_or_else(|| anyhow::anyhow!("a language is en or ar"));
+    let coded = |e: StorageError| match e {
+        StorageError::Conflict { code, message }
+        | StorageError::Denied { code, message }
+        | StorageError::Invalid { code, message }
+        | StorageError::Gone { code, message } => anyhow::anyhow!("{message} [{code}]"),
+        other => other.into(),
+    };
+    let show = |a: &dtm_sync::accounts::Account| {
+        let state = match (&a.disabled_at, a.must_change_password) {
+            (Some(at), _) => format!("disabled since {at}"),
+            (None, true) => "waiting for a password".into(),
+            (None, false) => "active".into(),
+        };
+        let places: Vec<String> = a.scope_places.iter().map(|p| format!("{} {}", p.pcode, p.name_en)).collect();
+        format!("{:<20} {:<11} {:<40} {:<24} {}", a.username, a.role.as_str(), places.join(", "), state, a.display_name)
+    };
+    match action {
+        UserAction::Unlock { username, database } => {
+            dtm_hq::open(&database).await?.unlock_user(&username).await.map_err(coded)?;
+            println!("{username} is unlocked");
+        }
+        UserAction::List { database } => {
+            for a in dtm_hq::open(&database).await?.accounts(&actor).await? {
+                println!("{}", show(&a));
+            }
+        }
+        UserAction::Create { username, display_name, role: r, scope, language: l, database } => {
+            let new = NewAccount { username, display_name, role: role(&r)?, scope, language: Some(language(&l)?) };
+            let a = dtm_hq::open(&database).await?.create_account(&actor, new, now()).await.map_err(coded)?;
+            println!("{}", show(&a));
+            println!(
+                "next: `dtm-hq user enrol {}` for a field device, or `reset-password` for the dashboard",
+                a.username
+            );
+        }
+        UserAction::Set { username, display_name, role: r, scope, language: l, database } => {
+            let change = AccountChange {
+                display_name,
+                role: r.as_deref().map(role).transpose()?,
+                scope,
+                language: l.as_deref().map(language).transpose()?,
+            };
+            let storage = dtm_hq::open(&database).await?;
+            let a = storage.change_account(&actor, &username, change, now()).await.map_err(coded)?;
+            println!("{}", show(&a));
+        }
+        UserAction::Disable { username, database } => {
+            let a = dtm_hq::open(&database).await?.set_disabled(&actor, &username, true, now()).await.map_err(coded)?;
+            println!("{}", show(&a));
+        }
+        UserAction::Enable { username, database } => {
+            let a =
+                dtm_hq::open(&database).await?.set_disabled(&actor, &username, false, now()).await.map_err(coded)?;
+            println!("{}", show(&a));
+        }
+        UserAction::ResetPassword { username, database } => {
+            let storage = dtm_hq::open(&database).await?;
+            let password = dtm_hq::auth::one_time_password();
+            let hash = {
+                let p = password.clone();
+                tokio::task::spawn_blocking(move || dtm_hq::auth::hash_password(&p)).await?
+            };
+            storage.reset_password(&actor, &username, hash, now()).await.map_err(coded)?;
+            println!("one-time password for {username}: {password}");
+            println!("it works once: {username} sets a new password at the first login");
+        }
+        UserAction::Enrol { username, hq_url, hours, database } => {
+            if !(1..=30 * 24).contains(&hours) {
+                anyhow::bail!("an enrolment code lasts 1 hour to 30 days [bad_hours]");
+            }
+            let storage = dtm_hq::open(&database).await?;
+            let (code, code_hash) = dtm_hq::auth::new_enrolment_code();
+            let created_at = now();
+            let expires_at = created_at + time::Duration::hours(hours);
+            let enrolment = dtm_hq::storage::NewEnrolment {
+                code_hash,
+                username: username.clone(),
+                created_by: actor.username.clone(),
+                created_at,
+                expires_at,
+            };
+            storage.issue_enrolment(&actor, enrolment).await.map_err(coded)?;
+            let link = dtm_core::accounts::enrolment_link(&hq_url, &code);
+            println!("{}", dtm_hq::auth::qr_text(&link)?);
+            println!("enrolment code for {username}: {code}");
+            println!("link (what the QR code carries): {link}");
+            println!("works once, until {}", dtm_hq::store::iso(expires_at));
+        }
+    }
+    Ok(())
 }
 
 /// `dtm-hq admin create`: the first admin of a new HQ, or another one.

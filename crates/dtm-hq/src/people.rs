@@ -19,7 +19,6 @@ use dtm_sync::accounts::{
     Account, AccountChange, AuditEntry, AuditPage, DeviceInfo, EnrolRequest, Enrolment, NewAccount, OneTimePassword,
     PasswordChange,
 };
-use rand::RngCore;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -70,16 +69,6 @@ pub async fn enable(
     Ok(Json(state.storage.set_disabled(&Actor::from(&caller), &username, false, state.now()).await?))
 }
 
-/// A random secret of `groups` groups of four enrolment letters, `ACDE-FGHJ-…`.
-fn random_letters(groups: usize) -> String {
-    let mut rng = rand::rngs::OsRng;
-    let alphabet = accounts::ENROLMENT_ALPHABET;
-    (0..groups)
-        .map(|_| (0..4).map(|_| alphabet[rng.next_u32() as usize % alphabet.len()] as char).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
 /// `POST /users/{username}/password-reset`: a one-time password (shown once, to the
 /// person resetting), which must be changed at first use; the account's sessions end.
 pub async fn reset_password(
@@ -87,8 +76,7 @@ pub async fn reset_password(
     Reviewer(caller): Reviewer,
     Path(username): Path<String>,
 ) -> Result<Json<OneTimePassword>, AppError> {
-    // 12 letters of 23: about 54 bits, and typed once.
-    let password = random_letters(3);
+    let password = auth::one_time_password();
     let hash = login::hash_off_thread(&state, password.clone()).await?;
     state.storage.reset_password(&Actor::from(&caller), &username, hash, state.now()).await?;
     Ok(Json(OneTimePassword { username, password }))
@@ -139,12 +127,6 @@ fn hq_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-fn qr_svg(link: &str) -> Result<String, AppError> {
-    let code = qrcode::QrCode::with_error_correction_level(link.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?;
-    Ok(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).quiet_zone(true).build())
-}
-
 /// `POST /users/{username}/enrolments`: a one-time code for the account's next device.
 pub async fn issue_enrolment(
     State(state): State<AppState>,
@@ -157,14 +139,11 @@ pub async fn issue_enrolment(
     if !(1..=30 * 24).contains(&hours) {
         return Err(AppError::unprocessable("bad_hours", "an enrolment code lasts 1 hour to 30 days"));
     }
-    let mut random = [0u32; accounts::CODE_LEN];
-    random.iter_mut().for_each(|n| *n = rand::rngs::OsRng.next_u32());
-    let code = accounts::enrolment_code(&random);
-    let canonical = accounts::normalise_code(&code).expect("HQ's own codes are codes");
+    let (code, code_hash) = auth::new_enrolment_code();
     let now = state.now();
     let expires_at = now + time::Duration::hours(hours);
     let enrolment = NewEnrolment {
-        code_hash: auth::token_hash(&canonical),
+        code_hash,
         username: username.clone(),
         created_by: caller.username.clone(),
         created_at: now,
@@ -172,7 +151,7 @@ pub async fn issue_enrolment(
     };
     state.storage.issue_enrolment(&Actor::from(&caller), enrolment).await?;
     let link = accounts::enrolment_link(&hq_url(&state, &headers), &code);
-    let qr_svg = qr_svg(&link)?;
+    let qr_svg = auth::qr_svg(&link).map_err(AppError::Internal)?;
     Ok((StatusCode::CREATED, Json(Enrolment { username, code, expires_at: iso(expires_at), link, qr_svg })))
 }
 
@@ -197,7 +176,7 @@ pub async fn enrol(
         })?;
     // Guessing codes is throttled like guessing passwords: per address and per code.
     login::admit(&state, address, &format!("enrolment:{code}"))?;
-    let code_hash = auth::token_hash(&code);
+    let code_hash = auth::token_hash(&code); // `code` is already in its canonical form
     let now = state.now();
     let enrolment = state.storage.enrolment(&code_hash, now).await?;
     accounts::check_new_password(&enrolment.username, &req.password)
