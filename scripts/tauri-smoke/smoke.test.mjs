@@ -4,7 +4,8 @@
 //   DTM_DATA_DIR=$(mktemp -d) xvfb-run -a node --test scripts/tauri-smoke/smoke.test.mjs
 //
 // Expects a fresh dtm-hq with the demo data at DTM_HQ_URL and an empty DTM_DATA_DIR.
-// 1. Signs in as the demo enumerator, types a count into Tripoli's baladiya form, checks
+// 1. Enrols the app as a new enumerator with a one-time code an admin issued at HQ (as
+//    a supervisor would read it out over the phone), types a count into Tripoli's baladiya form, checks
 //    the value and its pending outbox operation are in the device store, presses Sync now
 //    and checks HQ has the value. 2. Restarts the app with background sync on (same
 //    store, so still signed in), types another count and waits for it to reach HQ, then
@@ -31,8 +32,11 @@ const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 const LOCATION = 'LY021104'; // Tripoli baladiya, inside the demo enumerator's scope LY0211
 const FIELD = 'idp_hh';
-const USERNAME = process.env.DTM_SMOKE_USER ?? 'enumerator';
-const PASSWORD = process.env.DTM_SMOKE_PASSWORD ?? 'enumerator-demo';
+// The enumerator the app enrols as, and the password they set in the window.
+const USERNAME = 'smoke.enumerator';
+const NEW_PASSWORD = 'oasis wells of ghadames';
+// HQ is read and staffed as the demo admin.
+const ADMIN = { username: 'admin', password: 'admin-demo' };
 
 function requireEnv(name, why) {
   const v = process.env[name];
@@ -156,14 +160,34 @@ async function hqValue(hqUrl, location, field) {
   return (await hqAssessment(hqUrl, location)).values?.[field];
 }
 
-async function hqAssessment(hqUrl, location) {
+async function adminToken(hqUrl) {
   const login = await fetch(`${hqUrl}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: USERNAME, password: PASSWORD, device_name: 'tauri-smoke' }),
+    body: JSON.stringify({ ...ADMIN, device_name: 'tauri-smoke' }),
   });
-  assert.ok(login.ok, `logging in to HQ directly failed: ${login.status}`);
-  const { token } = await login.json();
+  assert.ok(login.ok, `logging in to HQ as the demo admin failed: ${login.status}`);
+  return (await login.json()).token;
+}
+
+/** Creates the enumerator at HQ (mantika LY0211) and issues an enrolment code for them. */
+async function enrolmentCode(hqUrl) {
+  const token = await adminToken(hqUrl);
+  const call = (path, body) =>
+    fetch(`${hqUrl}/api/v1${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+  const created = await call('/users', { username: USERNAME, display_name: 'Smoke enumerator', role: 'enumerator', scope: ['LY0211'] });
+  assert.equal(created.status, 201, `creating ${USERNAME} at HQ: ${await created.text()}`);
+  const issued = await call(`/users/${USERNAME}/enrolments`, {});
+  assert.equal(issued.status, 201, `issuing an enrolment code: ${await issued.text()}`);
+  return (await issued.json()).code;
+}
+
+async function hqAssessment(hqUrl, location) {
+  const token = await adminToken(hqUrl);
   const res = await fetch(`${hqUrl}/api/v1/assessments/R1/baladiya/${location}`, {
     headers: { authorization: `Bearer ${token}` },
   });
@@ -251,23 +275,29 @@ test('an edit is saved on the device with its outbox operation, and Sync now tak
   // Background sync off, so the pending operation can be seen before the explicit sync.
   const wd = await startApp(t, cfg, { DTM_AUTO_SYNC: 'off' });
   await screenshotOnFailure(wd, 'manual-sync', async () => {
-    // Sign in. The login screen's HQ address comes prefilled from DTM_HQ_URL.
-    const hq = await wd.waitFind('input[name="hq_url"]', 'the login form (is the app showing the field UI?)', 30_000);
+    // Enrol with a one-time code. The HQ address comes prefilled from DTM_HQ_URL; the
+    // code is typed as read aloud (lower case, a space for the dash).
+    const code = await enrolmentCode(cfg.hqUrl);
+    await wd.waitFind('input[name="hq_url"]', 'the login form (is the app showing the field UI?)', 30_000);
+    await wd.click(await wd.find('[data-testid="enrol-switch"]'));
+    const hq = await wd.waitFind('[data-testid="enrol-form"] input[name="hq_url"]', 'the enrolment form');
     await waitFor(
       'the HQ address to be prefilled from DTM_HQ_URL',
       async () => (await wd.cmd('GET', `/element/${hq}/property/value`)) === cfg.hqUrl,
       5_000,
     );
-    await wd.type(await wd.find('input[name="username"]'), USERNAME);
-    await wd.type(await wd.find('input[name="password"]'), PASSWORD);
-    await wd.click(await wd.find('form.login button[type="submit"]'));
+    await wd.type(await wd.find('input[name="code"]'), code.toLowerCase().replace('-', ' '));
+    await wd.type(await wd.find('input[name="new_password"]'), NEW_PASSWORD);
+    await wd.type(await wd.find('input[name="repeat_password"]'), NEW_PASSWORD);
+    await wd.click(await wd.find('[data-testid="enrol-form"] button[type="submit"]'));
     await waitFor('the signed-in home screen', async () => {
       const err = await wd.find('[data-testid="login-error"]');
-      if (err) throw new Error(`login failed: ${await wd.text(err)}`);
+      if (err) throw new Error(`enrolment failed: ${await wd.text(err)}`);
       return wd.find('[data-testid="who"]');
     }).catch((e) => {
-      throw new Error(`${e.message}\n(signing in as ${USERNAME} at ${cfg.hqUrl})`);
+      throw new Error(`${e.message}\n(enrolling as ${USERNAME} at ${cfg.hqUrl} with ${code})`);
     });
+    assert.match(await wd.text(await wd.find('[data-testid="who"]')), /Smoke enumerator/, 'signed in as the enrolled enumerator');
 
     await openAssessment(wd, LOCATION);
     await typeCount(wd, FIELD, 12);
