@@ -180,9 +180,9 @@ async function enrolmentCode(hqUrl) {
       body: JSON.stringify(body),
     });
   const created = await call('/users', { username: USERNAME, display_name: 'Smoke enumerator', role: 'enumerator', scope: ['LY0211'] });
-  assert.equal(created.status, 201, `creating ${USERNAME} at HQ: ${await created.text()}`);
+  if (created.status !== 201) assert.fail(`creating ${USERNAME} at HQ: ${created.status} ${await created.text()}`);
   const issued = await call(`/users/${USERNAME}/enrolments`, {});
-  assert.equal(issued.status, 201, `issuing an enrolment code: ${await issued.text()}`);
+  if (issued.status !== 201) assert.fail(`issuing an enrolment code: ${issued.status} ${await issued.text()}`);
   return (await issued.json()).code;
 }
 
