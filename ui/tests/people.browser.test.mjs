@@ -160,7 +160,7 @@ test('an admin manages people, devices and sees it all in the audit log; the sup
     picker: 'new-scope',
     place: { name: 'West', pcode: 'LY02' },
   });
-  assert.equal(await page.getByTestId(`person-${SUP}-scope`).innerText(), 'West', 'the scope is shown by name');
+  assert.equal(await page.getByTestId(`person-${SUP}-scope`).innerText(), 'West · Region', 'the scope is shown by name and level');
   await page.getByTestId('panel-done').click();
 
   await createPerson(page, {
@@ -268,7 +268,7 @@ test('the same in Arabic, right to left, ending with an enrolment by code', asyn
     picker: 'new-scope',
     place: { name: 'طرابلس', pcode: 'LY0211' },
   });
-  assert.equal(await page.getByTestId(`person-${ENU_AR}-scope`).innerText(), 'طرابلس', 'the scope is named in Arabic');
+  assert.equal(await page.getByTestId(`person-${ENU_AR}-scope`).innerText(), 'طرابلس · المنطقة (المستوى الإداري 1)', 'the scope is named in Arabic, with its level');
   assert.equal(await page.getByTestId(`person-${ENU_AR}-status`).innerText(), 'يجب تعيين كلمة مرور');
   await page.getByTestId('created-enrol').click();
   const code = await expectEnrolmentShown(page);

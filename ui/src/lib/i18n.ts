@@ -768,9 +768,12 @@ export function formatDate(iso: string, l: Locale = locale.current): string {
   return new Intl.DateTimeFormat(numberLocale[l], { dateStyle: 'medium' }).format(d);
 }
 
-/** DTM's label for a COD admin level: 2 mantika (admin 1), 3 baladiya (admin 2), 4 muhalla (admin 3). */
+/**
+ * The word for a gazetteer level: 0 the country, 1 region, then DTM's labels for the COD
+ * levels: 2 mantika (admin 1), 3 baladiya (admin 2), 4 muhalla (admin 3).
+ */
 export function levelKey(level: number): MessageKey {
-  return level <= 2 ? 'loc.mantika' : level === 3 ? 'loc.baladiya' : 'loc.muhalla';
+  return (['loc.country', 'loc.region', 'loc.mantika', 'loc.baladiya'] as const)[level] ?? 'loc.muhalla';
 }
 
 /** An example P-code at a COD level, for placeholders. */

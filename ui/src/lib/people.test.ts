@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AUDIT_ACTIONS, accountStatus, addToScope, auditQuery, newPasswordProblem, placeLevelKey, roleChoices, svgDataUrl } from './people';
-import { hasMessage } from './i18n';
+import { AUDIT_ACTIONS, accountStatus, addToScope, auditQuery, newPasswordProblem, roleChoices, svgDataUrl } from './people';
+import { hasMessage, levelKey } from './i18n';
 
 describe('role choices', () => {
   it('lets a supervisor create enumerators only', () => {
@@ -52,7 +52,7 @@ describe('scope', () => {
     expect(addToScope(addToScope([west], tripoli), tripoli).map((p) => p.pcode)).toEqual(['LY02', 'LY0211']);
   });
   it('names each gazetteer level the DTM way', () => {
-    expect([0, 1, 2, 3, 4].map(placeLevelKey)).toEqual(['loc.country', 'loc.region', 'loc.mantika', 'loc.baladiya', 'loc.muhalla']);
+    expect([0, 1, 2, 3, 4].map(levelKey)).toEqual(['loc.country', 'loc.region', 'loc.mantika', 'loc.baladiya', 'loc.muhalla']);
   });
 });
 

@@ -88,7 +88,3 @@ export function svgDataUrl(svg: string): string {
   return `data:image/svg+xml;base64,${btoa(binary)}`;
 }
 
-/** The word for a gazetteer level: 0 the country, 1 region, 2 mantika, 3 baladiya, 4 muhalla. */
-export function placeLevelKey(level: number): 'loc.country' | 'loc.region' | 'loc.mantika' | 'loc.baladiya' | 'loc.muhalla' {
-  return (['loc.country', 'loc.region', 'loc.mantika', 'loc.baladiya'] as const)[level] ?? 'loc.muhalla';
-}
