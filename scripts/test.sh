@@ -53,8 +53,10 @@ fi
 step "browser: the HQ web dashboard in Chromium"
 scripts/browser-test.sh
 
-step "field app: smoke test in a real Tauri window under Xvfb"
-scripts/tauri-smoke/run.sh
+# The .deb an enumerator's laptop would get: installed with dpkg, the installed binary
+# smoke-tested in a real Tauri window under Xvfb, then removed.
+step "field app: the .deb installed, smoke-tested in a real Tauri window under Xvfb, removed"
+scripts/installer-test.sh
 
 echo
 echo "dtm-field: the whole suite passed"

@@ -53,7 +53,9 @@ if [[ -z ${DTM_HQ_URL:-} ]]; then
     curl -s -o /dev/null "$DTM_HQ_URL/api/v1/me" || { cat "$work/hq.log"; echo "dtm-hq did not answer at $DTM_HQ_URL" >&2; exit 1; }
 fi
 
-export DTM_FIELD_BIN="$target/debug/dtm-field"
+# The binary under test: the build above, unless the caller names another (the one the
+# .deb installed, for scripts/installer-test.sh).
+export DTM_FIELD_BIN="${DTM_FIELD_BIN:-$target/debug/dtm-field}"
 export DTM_DATA_DIR="$work/device"
 mkdir -p "$DTM_DATA_DIR"
 
