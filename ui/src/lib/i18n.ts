@@ -55,11 +55,23 @@ export const messages = {
   'status.label': { en: 'Status', ar: 'الحالة' },
 
   'home.title': { en: 'Baladiyas in your scope', ar: 'البلديات ضمن نطاقك' },
+  'home.search': { en: 'Find a location', ar: 'ابحث عن موقع' },
+  'home.search_hint': {
+    en: 'Name in English or Arabic, P-code, or the name of its baladiya or mantika',
+    ar: 'الاسم بالعربية أو الإنجليزية، أو الرمز المكاني، أو اسم البلدية أو المنطقة التابع لها',
+  },
+  'home.search_clear': { en: 'Clear the search', ar: 'مسح البحث' },
+  'home.filter_status': { en: 'Status', ar: 'الحالة' },
+  'home.filter_all': { en: 'All', ar: 'الكل' },
+  'home.filter_option': { en: '{status} ({count})', ar: '{status} ({count})' },
+  'home.no_match': {
+    en: 'No location matches. Try fewer letters, the Arabic name, or the P-code.',
+    ar: 'لا يوجد موقع مطابق. جرّب أحرفاً أقل، أو الاسم بالإنجليزية، أو الرمز المكاني.',
+  },
+  'home.parent': { en: 'in {name}', ar: 'في {name}' },
   'home.empty': { en: 'No assessments in your scope for this round.', ar: 'لا توجد تقييمات ضمن نطاقك في هذه الجولة.' },
   'home.muhallas': { en: 'Muhallas: {count} · {done} complete', ar: 'المحلات: {count} · {done} مكتملة' },
   'home.orphan': { en: 'Muhallas of baladiya {pcode}', ar: 'محلات البلدية {pcode}' },
-  'home.pending': { en: '{count} not synced', ar: '{count} بانتظار المزامنة' },
-  'home.conflicts': { en: '{count} conflicts', ar: '{count} تعارضات' },
 
   'form.saved': { en: 'Saved', ar: 'تم الحفظ' },
   'form.saving': { en: 'Saving…', ar: 'جارٍ الحفظ…' },
@@ -73,8 +85,8 @@ export const messages = {
   'form.void': { en: 'Void this assessment…', ar: 'إلغاء هذا التقييم…' },
   'form.void_reason': { en: 'Why is it void?', ar: 'لماذا يُلغى؟' },
   'form.void_help': {
-    en: 'Use this for an assessment entered by mistake. Nothing is deleted; a supervisor can bring it back.',
-    ar: 'استخدم هذا لتقييم أُدخل عن طريق الخطأ. لا يُحذف شيء؛ ويمكن للمشرف استعادته.',
+    en: 'Only for an assessment entered by mistake. Its values and your reason are kept and reach HQ, but a voided assessment cannot be edited or submitted again, on this device or at HQ.',
+    ar: 'فقط لتقييم أُدخل عن طريق الخطأ. تُحفظ قيمه وسببك وتصل إلى المقر، لكن لا يمكن تعديل التقييم الملغى أو إرساله مجدداً، لا على هذا الجهاز ولا في المقر.',
   },
   'form.void_confirm': { en: 'Void it', ar: 'إلغاء التقييم' },
   'form.void_cancel': { en: 'Keep it', ar: 'الإبقاء عليه' },
@@ -101,10 +113,6 @@ export const messages = {
   'form.read_only': { en: 'This assessment can no longer be edited ({status}).', ar: 'لم يعد هذا التقييم قابلاً للتعديل ({status}).' },
   'form.returned_title': { en: 'Returned by your supervisor', ar: 'أعاده المشرف إليك' },
   'form.submitted_ok': { en: 'Submitted. It reaches HQ at the next sync.', ar: 'تم الإرسال. سيصل إلى المقر عند المزامنة التالية.' },
-  'form.conflicts': {
-    en: '{count} fields were changed elsewhere at the same time; HQ will resolve them.',
-    ar: 'تم تعديل {count} حقول في مكان آخر في الوقت نفسه؛ سيحلّها المقر.',
-  },
   'form.other_issues': { en: 'Other checks', ar: 'عمليات تحقق أخرى' },
 
   'issue.error': { en: 'Error', ar: 'خطأ' },
@@ -121,6 +129,9 @@ export const messages = {
   'sync.offline': { en: 'Offline', ar: 'غير متصل' },
   'sync.syncing': { en: 'Syncing…', ar: 'جارٍ المزامنة…' },
   'sync.pending': { en: 'Pending: {count}', ar: 'قيد الانتظار: {count}' },
+  'sync.problem_access': { en: 'Sync stopped', ar: 'توقفت المزامنة' },
+  'sync.problem_attention': { en: 'Last sync did not finish', ar: 'لم تكتمل آخر مزامنة' },
+  'sync.hq_reason': { en: 'HQ wrote: {reason}', ar: 'كتب المقر: {reason}' },
   'sync.rejected': { en: 'Rejected: {count}', ar: 'مرفوضة: {count}' },
   'sync.conflicts': { en: 'In conflict: {count}', ar: 'في تعارض: {count}' },
   'sync.superseded': { en: 'Superseded: {count}', ar: 'حلّت محلها قيم أحدث: {count}' },
@@ -320,10 +331,6 @@ export const messages = {
   'rounds.import_totals': { en: 'Totals imported', ar: 'المجاميع المستوردة' },
   'rounds.import_field': { en: 'Field', ar: 'الحقل' },
   'rounds.import_total': { en: 'Total', ar: 'المجموع' },
-  'rounds.import_rejected': {
-    en: 'The file was refused ({count} problems); nothing was imported.',
-    ar: 'رُفض الملف ({count} مشكلات)؛ لم يُستورد شيء.',
-  },
   'rounds.import_row': { en: 'Row', ar: 'الصف' },
   'rounds.import_column': { en: 'Column', ar: 'العمود' },
   'rounds.import_problem': { en: 'Problem', ar: 'المشكلة' },
@@ -470,7 +477,6 @@ export const messages = {
   'audit.none': { en: 'No entries match.', ar: 'لا توجد سجلات مطابقة.' },
   'audit.more': { en: 'Load more', ar: 'تحميل المزيد' },
   'audit.csv': { en: 'Download CSV', ar: 'تنزيل CSV' },
-  'audit.count': { en: '{count} entries shown', ar: 'عدد السجلات المعروضة: {count}' },
 
   'audit_action.login': { en: 'Sign-in', ar: 'تسجيل دخول' },
   'audit_action.login_failed': { en: 'Failed sign-in', ar: 'تسجيل دخول فاشل' },
@@ -553,12 +559,12 @@ export const messages = {
   'error.text_too_long': { en: 'The text is too long.', ar: 'النص طويل جداً.' },
   'error.client_header_missing': { en: 'The request was not understood.', ar: 'لم يُفهم الطلب.' },
   'error.account_disabled': {
-    en: 'This account is disabled. Ask your supervisor or an HQ admin.',
-    ar: 'هذا الحساب معطّل. راجع مشرفك أو مسؤول المقر.',
+    en: 'HQ has disabled this account, so this device can no longer sync. Changes not yet sent stay on this device. Ask your supervisor.',
+    ar: 'عطّل المقر هذا الحساب، فلم يعد بإمكان هذا الجهاز المزامنة. تبقى التغييرات غير المرسلة على هذا الجهاز. راجع مشرفك.',
   },
   'error.device_revoked': {
-    en: 'HQ has withdrawn this device\'s access. Ask your supervisor for a new enrolment code.',
-    ar: 'سحب المقر صلاحية هذا الجهاز. اطلب من مشرفك رمز تسجيل جديداً.',
+    en: 'HQ has withdrawn this device\'s access, so it can no longer sync. Changes not yet sent stay on this device. Ask your supervisor for a new enrolment code.',
+    ar: 'سحب المقر صلاحية هذا الجهاز، فلم يعد بإمكانه المزامنة. تبقى التغييرات غير المرسلة على هذا الجهاز. اطلب من مشرفك رمز تسجيل جديداً.',
   },
   'error.password_change_required': {
     en: 'Set your new password before you continue.',
@@ -645,8 +651,8 @@ export const messages = {
   'error.uri_too_long': { en: 'The request is too large.', ar: 'الطلب كبير جداً.' },
   'error.not_logged_in': { en: 'Please sign in.', ar: 'يرجى تسجيل الدخول.' },
   'error.offline': {
-    en: 'No connection to HQ. Your work is saved on this device.',
-    ar: 'لا يوجد اتصال بالمقر. عملك محفوظ على هذا الجهاز.',
+    en: 'Offline: HQ cannot be reached from here. Your work is saved on this device.',
+    ar: 'غير متصل: لا يمكن الوصول إلى المقر من هنا. عملك محفوظ على هذا الجهاز.',
   },
   'error.sync_running': { en: 'A sync is already running.', ar: 'المزامنة جارية بالفعل.' },
   'error.database_error': {
@@ -664,15 +670,137 @@ export const messages = {
   'error.password_mismatch': { en: 'The two new passwords are not the same.', ar: 'كلمتا المرور الجديدتان غير متطابقتين.' },
   'error.unsupported': { en: 'This is not available here.', ar: 'هذا غير متاح هنا.' },
   'error.network': { en: 'Cannot reach the server. Check the connection.', ar: 'تعذّر الوصول إلى الخادم. تحقق من الاتصال.' },
-  'error.http_error': { en: 'The server answered with an error.', ar: 'ردّ الخادم بخطأ.' },
+  'error.http_error': {
+    en: 'Something between this device and HQ answered instead of HQ (a network login page or a proxy).',
+    ar: 'ردّ شيء ما بين هذا الجهاز والمقر بدلاً من المقر (صفحة دخول إلى الشبكة أو خادم وسيط).',
+  },
   'error.ipc': { en: 'The app could not complete this action.', ar: 'تعذّر على التطبيق إتمام هذا الإجراء.' },
   'error.unknown': { en: 'Something went wrong.', ar: 'حدث خطأ ما.' },
 } satisfies Record<string, Entry>;
 
+type PluralEntry = {
+  en: { one: string; other: string };
+  ar: { zero: string; one: string; two: string; few: string; many: string; other: string };
+};
+
+/**
+ * Counted phrases, chosen by Intl.PluralRules: English one/other, Arabic zero, one, two,
+ * few (3–10), many (11–99) and other (100+). Never "1 conflicts" or "error(s)".
+ */
+export const plurals = {
+  'home.conflicts': {
+    en: { one: '{count} conflict', other: '{count} conflicts' },
+    ar: { zero: 'لا تعارضات', one: 'تعارض واحد', two: 'تعارضان', few: '{count} تعارضات', many: '{count} تعارضًا', other: '{count} تعارض' },
+  },
+  'home.pending': {
+    en: { one: '{count} change not sent', other: '{count} changes not sent' },
+    ar: {
+      zero: 'لا تغييرات غير مرسلة',
+      one: 'تغيير واحد لم يُرسل',
+      two: 'تغييران لم يُرسلا',
+      few: '{count} تغييرات لم تُرسل',
+      many: '{count} تغييرًا لم يُرسل',
+      other: '{count} تغيير لم يُرسل',
+    },
+  },
+  // The sync bar's count: every form shows the number as digits (the smoke test reads it).
+  'sync.waiting': {
+    en: { one: '{count} change waiting to be sent', other: '{count} changes waiting to be sent' },
+    ar: {
+      zero: 'بانتظار الإرسال: {count}',
+      one: 'بانتظار الإرسال: {count}',
+      two: 'بانتظار الإرسال: {count}',
+      few: 'بانتظار الإرسال: {count}',
+      many: 'بانتظار الإرسال: {count}',
+      other: 'بانتظار الإرسال: {count}',
+    },
+  },
+  'sync.waiting_saved': {
+    en: { one: '{count} change waiting, saved on this device', other: '{count} changes waiting, saved on this device' },
+    ar: {
+      zero: 'بانتظار الإرسال: {count}',
+      one: 'بانتظار الإرسال: {count}، محفوظ على هذا الجهاز',
+      two: 'بانتظار الإرسال: {count}، محفوظان على هذا الجهاز',
+      few: 'بانتظار الإرسال: {count}، محفوظة على هذا الجهاز',
+      many: 'بانتظار الإرسال: {count}، محفوظة على هذا الجهاز',
+      other: 'بانتظار الإرسال: {count}، محفوظة على هذا الجهاز',
+    },
+  },
+  'form.conflicts': {
+    en: {
+      one: 'One field was also changed on another device; a supervisor at HQ settles it. The value shown is the one HQ holds now.',
+      other: '{count} fields were also changed on another device; a supervisor at HQ settles them. The values shown are the ones HQ holds now.',
+    },
+    ar: {
+      zero: 'لا حقول في تعارض.',
+      one: 'عُدِّل حقل واحد على جهاز آخر أيضاً؛ يحسمه مشرف في المقر. القيمة المعروضة هي التي يحتفظ بها المقر الآن.',
+      two: 'عُدِّل حقلان على جهاز آخر أيضاً؛ يحسمهما مشرف في المقر. القيمتان المعروضتان هما اللتان يحتفظ بهما المقر الآن.',
+      few: 'عُدِّلت {count} حقول على جهاز آخر أيضاً؛ يحسمها مشرف في المقر. القيم المعروضة هي التي يحتفظ بها المقر الآن.',
+      many: 'عُدِّل {count} حقلًا على جهاز آخر أيضاً؛ يحسمها مشرف في المقر. القيم المعروضة هي التي يحتفظ بها المقر الآن.',
+      other: 'عُدِّل {count} حقل على جهاز آخر أيضاً؛ يحسمها مشرف في المقر. القيم المعروضة هي التي يحتفظ بها المقر الآن.',
+    },
+  },
+  'rounds.import_rejected': {
+    en: {
+      one: 'The file was refused (1 problem); nothing was imported.',
+      other: 'The file was refused ({count} problems); nothing was imported.',
+    },
+    ar: {
+      zero: 'رُفض الملف؛ لم يُستورد شيء.',
+      one: 'رُفض الملف (مشكلة واحدة)؛ لم يُستورد شيء.',
+      two: 'رُفض الملف (مشكلتان)؛ لم يُستورد شيء.',
+      few: 'رُفض الملف ({count} مشكلات)؛ لم يُستورد شيء.',
+      many: 'رُفض الملف ({count} مشكلةً)؛ لم يُستورد شيء.',
+      other: 'رُفض الملف ({count} مشكلة)؛ لم يُستورد شيء.',
+    },
+  },
+  'audit.count': {
+    en: { one: '{count} entry shown', other: '{count} entries shown' },
+    ar: {
+      zero: 'لا سجلات معروضة',
+      one: 'سجل واحد معروض',
+      two: 'سجلان معروضان',
+      few: '{count} سجلات معروضة',
+      many: '{count} سجلًا معروضًا',
+      other: '{count} سجل معروض',
+    },
+  },
+  'home.found': {
+    en: { one: '{count} location found', other: '{count} locations found' },
+    ar: {
+      zero: 'لم يُعثر على أي موقع',
+      one: 'عُثر على موقع واحد',
+      two: 'عُثر على موقعين',
+      few: 'عُثر على {count} مواقع',
+      many: 'عُثر على {count} موقعًا',
+      other: 'عُثر على {count} موقع',
+    },
+  },
+} satisfies Record<string, PluralEntry>;
+
+export type PluralKey = keyof typeof plurals;
+
 export type MessageKey = keyof typeof messages;
 export type Params = Record<string, string | number>;
 
-const numberLocale: Record<Locale, string> = { en: 'en-GB', ar: 'ar-LY' };
+/**
+ * Numbers, one policy for every screen (chips, messages, conflicts, totals):
+ * - Digits are Western (0–9) in both languages: Libya writes them, DTM Libya's forms and
+ *   reports use them, and the inputs take them (Arabic-Indic digits typed are converted).
+ * - English groups thousands with a comma: 2,426.
+ * - Arabic groups thousands with a narrow no-break space (U+202F): 2 426. ICU's ar-LY
+ *   groups with a dot ("2.426"), which a reader of English-language DTM reports, a
+ *   calculator or a spreadsheet takes for two point four; a comma is the decimal mark in
+ *   Maghreb usage. A thin space cannot be read as a decimal mark in either tradition.
+ *   Decimals in Arabic use the dot, as calculators and the form inputs do.
+ */
+const numberLocale: Record<Locale, string> = { en: 'en-GB', ar: 'ar-u-nu-latn' };
+/** Dates keep Libya's Arabic month names. */
+const dateLocale: Record<Locale, string> = { en: 'en-GB', ar: 'ar-LY' };
+const NARROW_NBSP = '\u202F';
+/** First strong isolate … pop directional isolate: a run laid out on its own (Unicode UAX #9). */
+const FSI = '\u2068';
+const PDI = '\u2069';
 
 function initialLocale(): Locale {
   const stored = globalThis.localStorage?.getItem(LOCALE_KEY);
@@ -724,15 +852,45 @@ export function hasMessage(key: string): key is MessageKey {
   return Object.hasOwn(messages, key);
 }
 
-/** Pure lookup and interpolation; numbers in params are formatted for the locale. */
-export function translate(l: Locale, key: MessageKey, params?: Params): string {
-  const template = messages[key][l];
+/**
+ * A run of text laid out on its own direction, so that a Latin code or a number next to
+ * punctuation in an Arabic sentence keeps its place ("R1: 2 426" rather than "R1 :2 426").
+ */
+export function isolate(s: string): string {
+  return `${FSI}${s}${PDI}`;
+}
+
+function fill(template: string, l: Locale, params?: Params): string {
   if (!params) return template;
   return template.replace(/\{(\w+)\}/g, (m, name: string) => {
     const v = params[name];
     if (v === undefined) return m;
-    return typeof v === 'number' ? formatNumber(v, l) : v;
+    const text = typeof v === 'number' ? formatNumber(v, l) : v;
+    // In the right-to-left locale every inserted value is isolated: values are where
+    // P-codes, round codes, Latin names and numbers enter an Arabic sentence.
+    return l === 'ar' ? isolate(text) : text;
   });
+}
+
+/** Pure lookup and interpolation; numbers in params are formatted for the locale. */
+export function translate(l: Locale, key: MessageKey, params?: Params): string {
+  return fill(messages[key][l], l, params);
+}
+
+/** The plural category of `count` in the locale (Arabic has six, English two). */
+export function pluralCategory(l: Locale, count: number): Intl.LDMLPluralRule {
+  return new Intl.PluralRules(numberLocale[l]).select(count);
+}
+
+/** A counted phrase ("1 conflict", "2 conflicts"; Arabic's six forms); `count` is also a param. */
+export function translatePlural(l: Locale, key: PluralKey, count: number, params?: Params): string {
+  const forms: Partial<Record<Intl.LDMLPluralRule, string>> = plurals[key][l];
+  const template = forms[pluralCategory(l, count)] ?? forms.other!;
+  return fill(template, l, { ...params, count });
+}
+
+export function tn(key: PluralKey, count: number, params?: Params): string {
+  return translatePlural(locale.current, key, count, params);
 }
 
 export function t(key: MessageKey, params?: Params): string {
@@ -748,24 +906,33 @@ export function locationName(loc: { name_en: string; name_ar: string }): string 
   return locale.current === 'ar' ? loc.name_ar : loc.name_en;
 }
 
+function formatWith(format: Intl.NumberFormat, n: number, l: Locale): string {
+  if (l === 'en') return format.format(n);
+  return format
+    .formatToParts(n)
+    .map((p) => (p.type === 'group' ? NARROW_NBSP : p.value))
+    .join('');
+}
+
+/** A number for the locale, by the policy at `numberLocale`. */
 export function formatNumber(n: number, l: Locale = locale.current): string {
-  return new Intl.NumberFormat(numberLocale[l]).format(n);
+  return formatWith(new Intl.NumberFormat(numberLocale[l]), n, l);
 }
 
 export function formatPercent(ratio: number, l: Locale = locale.current): string {
-  return new Intl.NumberFormat(numberLocale[l], { style: 'percent', maximumFractionDigits: 0 }).format(ratio);
+  return formatWith(new Intl.NumberFormat(numberLocale[l], { style: 'percent', maximumFractionDigits: 0 }), ratio, l);
 }
 
 export function formatDateTime(iso: string, l: Locale = locale.current): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(numberLocale[l], { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+  return new Intl.DateTimeFormat(dateLocale[l], { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
 export function formatDate(iso: string, l: Locale = locale.current): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(numberLocale[l], { dateStyle: 'medium' }).format(d);
+  return new Intl.DateTimeFormat(dateLocale[l], { dateStyle: 'medium' }).format(d);
 }
 
 /**
