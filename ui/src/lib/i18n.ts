@@ -116,6 +116,8 @@ export const messages = {
   'form.other_issues': { en: 'Other checks', ar: 'عمليات تحقق أخرى' },
 
   'issue.error': { en: 'Error', ar: 'خطأ' },
+  'rule.sum_numbers': { en: '{sum}, not {total}', ar: '{sum}، وليس {total}' },
+  'rule.compare_numbers': { en: 'Entered: {numbers}', ar: 'المُدخل: {numbers}' },
   'issue.warning': { en: 'Warning', ar: 'تحذير' },
 
   'comments.title': { en: 'Comments', ar: 'التعليقات' },
