@@ -4,10 +4,12 @@ import { completeness, groupByMantika, groupMuhallas, rowsOfForm } from './compl
 import {
   formatValue,
   isEmpty,
+  issuesBySection,
   missingRequired,
   noteHome,
   noteKey,
   parseInput,
+  stepField,
   submitBlockers,
   toAsciiDigits,
   toggleOption,
@@ -193,5 +195,33 @@ describe('groupMuhallas', () => {
       ['LY010101', 'LY010101', 0],
       ['LY020202', null, 1],
     ]);
+  });
+});
+
+describe('entry flow', () => {
+  const f = (id: string): Field => ({ ...count, id });
+  const sections = visibleSections(
+    formOf([[f('idp_hh'), f('idp_ind')], [f('mig_men'), f('mig_women'), f('mig_children'), f('mig_ind')]]),
+    ['idp_hh', 'idp_ind', 'mig_men', 'mig_women', 'mig_children', 'mig_ind'],
+  );
+  const order = sections.flatMap((s) => s.fields.map((x) => x.id));
+
+  it('moves Enter to the next field and Shift+Enter back, across sections, stopping at the ends', () => {
+    expect(stepField(order, 'idp_hh', false)).toBe('idp_ind');
+    expect(stepField(order, 'idp_ind', false), 'Enter crosses into the next section').toBe('mig_men');
+    expect(stepField(order, 'mig_men', true)).toBe('idp_ind');
+    expect(stepField(order, 'idp_hh', true)).toBeNull();
+    expect(stepField(order, 'mig_ind', false)).toBeNull();
+    expect(stepField(order, 'note:x', false), 'a note box is not in the field order').toBeNull();
+  });
+
+  it('shows each issue once, under the section of its first shown field', () => {
+    const sum = issue('migrant_breakdown', 'error', ['mig_men', 'mig_women', 'mig_children', 'mig_ind']);
+    const across = issue('ratio', 'warning', ['mig_ind', 'idp_hh']);
+    const hidden = issue('gone', 'error', ['not_shown']);
+    const bySection = issuesBySection(sections, [sum, across, hidden]);
+    expect(bySection.get('s1')).toEqual([sum, across]);
+    expect(bySection.get('s0')).toBeUndefined();
+    expect([...bySection.values()].flat(), 'an issue on no shown field goes to Other checks instead').not.toContain(hidden);
   });
 });

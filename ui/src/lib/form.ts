@@ -162,3 +162,32 @@ export function unplacedIssues(shown: string[], issues: Issue[]): Issue[] {
   const ids = new Set(shown);
   return issues.filter((i) => !i.fields.some((f) => ids.has(f)));
 }
+
+/**
+ * Where Enter (or Shift+Enter, `back`) moves from field `current`: the next (previous)
+ * shown field in form order, or null at either end. Note boxes are never a stop: they
+ * are written after the counts, and Submit's list of blockers leads to them.
+ */
+export function stepField(order: string[], current: string, back: boolean): string | null {
+  const i = order.indexOf(current);
+  if (i < 0) return null;
+  return order[back ? i - 1 : i + 1] ?? null;
+}
+
+/**
+ * Each issue under the one section where it is shown: the section of its first shown
+ * field. An issue is shown once, below its section's fields, so that a check appearing
+ * after a save never lands between the field being typed in and the next one.
+ */
+export function issuesBySection(sections: Section[], issues: Issue[]): Map<string, Issue[]> {
+  const sectionOf = new Map(sections.flatMap((s) => s.fields.map((f) => [f.id, s.id] as const)));
+  const shown = [...sectionOf.keys()];
+  const out = new Map<string, Issue[]>();
+  for (const issue of issues) {
+    const home = noteHome(issue, shown);
+    if (home === null) continue;
+    const id = sectionOf.get(home)!;
+    out.set(id, [...(out.get(id) ?? []), issue]);
+  }
+  return out;
+}
