@@ -113,6 +113,27 @@ export const messages = {
   'form.read_only': { en: 'This assessment can no longer be edited ({status}).', ar: 'لم يعد هذا التقييم قابلاً للتعديل ({status}).' },
   'form.returned_title': { en: 'Returned by your supervisor', ar: 'أعاده المشرف إليك' },
   'form.submitted_ok': { en: 'Submitted. It reaches HQ at the next sync.', ar: 'تم الإرسال. سيصل إلى المقر عند المزامنة التالية.' },
+  'form.field_conflict': {
+    en: '{field}: also changed on another device. HQ keeps both values until a supervisor settles it; the value shown is the one HQ holds now.',
+    ar: '{field}: عُدِّل أيضاً على جهاز آخر. يحتفظ المقر بالقيمتين حتى يحسمه مشرف؛ القيمة المعروضة هي التي يحتفظ بها المقر الآن.',
+  },
+  'form.settled': {
+    en: 'HQ settled the conflict on {field}: the value is now {now}.',
+    ar: 'حسم المقر التعارض على {field}: القيمة الآن {now}.',
+  },
+  'form.settled_changed': {
+    en: 'While the conflict was open, this device showed {before}.',
+    ar: 'أثناء التعارض كان هذا الجهاز يعرض {before}.',
+  },
+  'form.settled_kept': {
+    en: 'That is the value HQ held while the conflict was open.',
+    ar: 'وهي القيمة التي كان يحتفظ بها المقر أثناء التعارض.',
+  },
+  'form.settled_who': {
+    en: 'Who settled it and why is recorded at HQ but not sent to this device: ask your supervisor if the value looks wrong.',
+    ar: 'من حسمه ولماذا مسجَّل في المقر لكنه لا يُرسل إلى هذا الجهاز: اسأل مشرفك إن بدت القيمة خاطئة.',
+  },
+  'form.settled_ok': { en: 'Understood', ar: 'فهمت' },
   'form.other_issues': { en: 'Other checks', ar: 'عمليات تحقق أخرى' },
 
   'issue.error': { en: 'Error', ar: 'خطأ' },
