@@ -677,6 +677,15 @@ export const messages = {
     en: 'Offline: HQ cannot be reached from here. Your work is saved on this device.',
     ar: 'غير متصل: لا يمكن الوصول إلى المقر من هنا. عملك محفوظ على هذا الجهاز.',
   },
+  'error.conflict': {
+    en: 'Another device changed this field at the same time; a supervisor will settle it.',
+    ar: 'عدّل جهاز آخر هذا الحقل في الوقت نفسه؛ سيحسمه مشرف.',
+  },
+  'error.superseded': {
+    en: 'This device had already sent newer values.',
+    ar: 'سبق أن أرسل هذا الجهاز قيماً أحدث.',
+  },
+  'error.rejected': { en: 'HQ refused this change.', ar: 'رفض المقر هذا التغيير.' },
   'error.sync_running': { en: 'A sync is already running.', ar: 'المزامنة جارية بالفعل.' },
   'error.database_error': {
     en: 'The app could not read or write its data on this device.',

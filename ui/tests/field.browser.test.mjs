@@ -1,0 +1,217 @@
+// The field app's screens in Chromium, without Rust: ui/dist is served as is and the
+// Tauri IPC is replaced by an in-page fake holding one device's state (a mantika of real
+// gazetteer rows, the baladiya form of schemas/forms, a sync state that is offline).
+// Checks the home search, the calm offline bar, Enter between fields, rule numbers, and
+// Arabic. Run after `npm run build`: node --test tests/field.browser.test.mjs
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const DIST = join(HERE, '..', 'dist');
+const ROOT = join(HERE, '..', '..');
+const OUT = join(HERE, '..', 'test-results');
+
+function csv(file) {
+  return readFileSync(join(ROOT, 'data', 'gazetteer', file), 'utf8').trim().split('\n').slice(2).map((l) => l.split(','));
+}
+
+/** Every baladiya and muhalla of the Tripoli mantika, as list_assessments answers. */
+function tripoliRows() {
+  const mantika = { pcode: 'LY0211', level: 2, name_en: 'Tripoli', name_ar: 'طرابلس' };
+  const statuses = ['not_started', 'draft', 'submitted', 'returned', 'approved'];
+  const row = (pcode, en, ar, form, i) => ({
+    key: { round: 'R1', form, location: pcode },
+    location: { pcode, level: form === 'baladiya' ? 3 : 4, name_en: en, name_ar: ar },
+    mantika,
+    status: statuses[i % statuses.length],
+    version: 1,
+    open_conflicts: pcode === 'LY021104' ? 1 : 0,
+    pending_ops: pcode === 'LY021104' ? 2 : 0,
+  });
+  const bal = csv('lby_admin3_baladiya.csv').filter((c) => c[2] === 'LY0211');
+  const pcodes = new Set(bal.map((c) => c[4]));
+  const muh = csv('lby_admin4_muhalla.csv').filter((c) => pcodes.has(c[0]));
+  return [
+    ...bal.map((c, i) => row(c[4], c[5], c[6], 'baladiya', i)),
+    ...muh.map((c, i) => row(c[2], c[3], c[4], 'muhalla', i)),
+  ];
+}
+
+const FORM = JSON.parse(readFileSync(join(ROOT, 'schemas', 'forms', 'baladiya-v2.json'), 'utf8'));
+
+/** Runs in the page before the app: a fake __TAURI_INTERNALS__ over one device's state. */
+function fakeTauri({ rows, form }) {
+  const key = { round: 'R1', form: 'baladiya', location: 'LY021104' };
+  const values = { idp_hh: 95, mig_men: 60, mig_women: 30, mig_children: 5, mig_ind: 100 };
+  const row = rows.find((r) => r.key.location === key.location);
+  const fields = form.sections.flatMap((s) => s.fields.map((f) => f.id));
+  const issues = () =>
+    values.mig_men + values.mig_women + values.mig_children !== values.mig_ind
+      ? [
+          {
+            rule: 'migrant_breakdown',
+            severity: 'error',
+            fields: ['mig_men', 'mig_women', 'mig_children', 'mig_ind'],
+            message: form.rules.find((r) => r.id === 'migrant_breakdown').message,
+            justified: false,
+          },
+        ]
+      : [];
+  const detail = () => ({
+    form_version: 2,
+    values: { ...values },
+    comments: [],
+    issues: issues(),
+    pending_fields: [],
+    relevant_fields: fields,
+    previous_round: null,
+    previous_values: {},
+    key,
+    location: row.location,
+    mantika: row.mantika,
+    status: 'draft',
+    version: 1,
+    open_conflicts: 1,
+    pending_ops: 2,
+  });
+  const sync = {
+    online: false,
+    syncing: false,
+    pending: 12,
+    rejected: 0,
+    conflicts: 1,
+    superseded: 0,
+    pending_logouts: 0,
+    last_sync_at: '2026-11-29T08:00:00Z',
+    last_error: { code: 'offline', message: 'HQ cannot be reached: error sending request for url (http://10.0.0.5:8080/api/sync/push)' },
+    progress: null,
+  };
+  const handlers = {
+    session: () => ({ user: { username: 'enum1', display_name: 'Amal', role: 'enumerator', scope: ['LY0211'] }, hq_url: 'http://10.0.0.5:8080', device_id: 'd1' }),
+    list_rounds: () => [{ code: 'R1', number: 1, title: 'Round 1', status: 'open', window_start: '2026-11-01', window_end: '2026-12-31', forms: [] }],
+    list_assessments: () => rows,
+    get_assessment: () => detail(),
+    get_form: () => form,
+    set_field: ({ field, value }) => {
+      values[field] = value;
+      return detail();
+    },
+    sync_state: () => sync,
+    sync_now: () => sync,
+    rejected_ops: () => [
+      { op_id: 'op1', key, field: 'idp_hh', state: 'conflict', code: 'conflict', reason: 'another device changed this field; a supervisor will settle it' },
+    ],
+    sent_log: () => [],
+    'plugin:event|listen': () => 1,
+    'plugin:event|unlisten': () => null,
+  };
+  let next = 1;
+  window.__TAURI_INTERNALS__ = {
+    invoke: async (cmd, args) => {
+      const h = handlers[cmd];
+      if (!h) throw { code: 'unsupported', message: `fake IPC has no ${cmd}` };
+      return structuredClone(h(args ?? {}));
+    },
+    transformCallback: () => next++,
+    unregisterCallback: () => {},
+  };
+  window.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener: () => {} };
+  window.__fakeValues = values;
+}
+
+function serve() {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
+  const server = createServer((req, res) => {
+    const path = req.url === '/' ? '/index.html' : req.url.split('?')[0];
+    try {
+      const body = readFileSync(join(DIST, path));
+      res.writeHead(200, { 'Content-Type': types[extname(path)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+test('the field app: find a location, calm offline bar, Enter between fields, rule numbers, Arabic', async (t) => {
+  mkdirSync(OUT, { recursive: true });
+  const server = await serve();
+  t.after(() => server.close());
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const rows = tripoliRows();
+  await page.addInitScript(fakeTauri, { rows, form: FORM });
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+
+  // The sync bar: offline, neutral, the count as digits, no URL, no error.
+  const pending = page.getByTestId('sync-pending');
+  await pending.waitFor();
+  assert.equal(await pending.innerText(), '12 changes waiting, saved on this device');
+  const bar = await page.getByTestId('syncbar').innerText();
+  assert.match(bar, /Offline/);
+  assert.doesNotMatch(bar, /http|failed|error/i, 'offline is not an error and never shows a URL');
+  assert.equal(await page.getByTestId('sync-problem').count(), 0);
+
+  // Home: the mantika's long list, and the search that shortens it.
+  assert.ok(rows.length >= 46, `the Tripoli mantika lists ${rows.length} rows`);
+  const search = page.getByTestId('home-search');
+  await search.fill('abusl');
+  const first = page.locator('#home-results [data-testid^="row-"]').first();
+  assert.equal(await first.getAttribute('data-testid'), 'row-LY021105', '"abusl" finds Abusliem first');
+  await search.fill('طرابلس');
+  assert.match(await page.getByTestId('home-found').innerText(), /locations found/);
+  await search.fill('LY021104');
+  // The baladiya first, then its muhallas, whose P-codes start with its own.
+  assert.equal(await page.locator('#home-results [data-testid^="row-"]').first().getAttribute('data-testid'), 'row-LY021104');
+  assert.match(await page.getByTestId('row-LY021104').innerText(), /1 conflict\b/, '"1 conflict", not "1 conflicts"');
+  await page.screenshot({ path: join(OUT, 'field-search.png') });
+  // Enter opens the best hit.
+  await search.press('Enter');
+
+  // The form: the field in conflict is named; the sum rule shows its numbers.
+  await page.locator('#f-idp_hh').waitFor();
+  assert.match(await page.getByTestId('conflict-idp_hh').innerText(), /also changed on another device/);
+  assert.equal(await page.getByTestId('numbers-migrant_breakdown').innerText(), '60 + 30 + 5 = 95, not 100');
+
+  await page.getByTestId('checks-migrants').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(OUT, 'field-check.png') });
+
+  // Enter moves to the next field; typing a fix makes the check go without moving the field.
+  await page.locator('#f-mig_men').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'f-mig_women');
+  await page.keyboard.press('Shift+Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'f-mig_men');
+  const women = page.locator('#f-mig_women');
+  const before = await women.boundingBox();
+  await page.locator('#f-mig_ind').fill('95');
+  await page.locator('#f-mig_ind').press('Enter');
+  await page.getByTestId('issue-migrant_breakdown').waitFor({ state: 'detached' });
+  const after = await women.boundingBox();
+  assert.equal(after.y, before.y, 'a check coming or going below the section does not move the fields');
+  assert.equal(await page.evaluate(() => window.__fakeValues.mig_ind), 95, 'Enter stores the value');
+  await page.screenshot({ path: join(OUT, 'field-form.png'), fullPage: false });
+
+  // Arabic: the same bar, digits kept, no English.
+  await page.getByRole('button', { name: 'Back' }).click();
+  await page.locator('.lang-toggle, [data-testid="lang-toggle"], button:has-text("العربية")').first().click();
+  await page.waitForFunction(() => document.documentElement.dir === 'rtl');
+  const arPending = (await pending.innerText()).replace(/[\u2068\u2069]/g, '');
+  assert.match(arPending, /12/, 'the count stays readable as digits');
+  assert.doesNotMatch(await page.getByTestId('syncbar').innerText(), /[A-Za-z]{3,}/, 'no English in the Arabic sync bar');
+  await page.screenshot({ path: join(OUT, 'field-home-ar.png') });
+  assert.deepEqual(errors, [], 'no errors in the page');
+});
