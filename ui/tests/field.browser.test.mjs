@@ -77,7 +77,7 @@ function fakeTauri({ rows, form }) {
     mantika: row.mantika,
     status: 'draft',
     version: 1,
-    open_conflicts: 1,
+    open_conflicts: settledByHq ? 0 : 1,
     pending_ops: 2,
   });
   const sync = {
@@ -104,12 +104,19 @@ function fakeTauri({ rows, form }) {
     },
     sync_state: () => sync,
     sync_now: () => sync,
-    rejected_ops: () => [
-      { op_id: 'op1', key, field: 'idp_hh', state: 'conflict', code: 'conflict', reason: 'another device changed this field; a supervisor will settle it' },
-    ],
+    rejected_ops: () =>
+      settledByHq
+        ? []
+        : [{ op_id: 'op1', key, field: 'idp_hh', state: 'conflict', code: 'conflict', reason: 'another device changed this field; a supervisor will settle it' }],
     sent_log: () => [],
     'plugin:event|listen': () => 1,
     'plugin:event|unlisten': () => null,
+  };
+  let settledByHq = false;
+  /** What the device sees after a pull once a supervisor settled idp_hh at 120. */
+  window.__settle = () => {
+    settledByHq = true;
+    values.idp_hh = 120;
   };
   let next = 1;
   window.__TAURI_INTERNALS__ = {
@@ -205,6 +212,21 @@ test('the field app: find a location, calm offline bar, Enter between fields, ru
   assert.equal(await page.evaluate(() => window.__fakeValues.mig_ind), 95, 'Enter stores the value');
   await page.screenshot({ path: join(OUT, 'field-form.png'), fullPage: false });
 
+  // HQ settles the conflict; the next time the form opens it says what happened.
+  await page.getByRole('button', { name: 'Back' }).click();
+  await page.evaluate(() => window.__settle());
+  await page.getByTestId('row-LY021104').first().click();
+  const settled = page.getByTestId('settled-idp_hh');
+  await settled.waitFor();
+  const said = await settled.innerText();
+  assert.match(said, /HQ settled the conflict on IDP households: the value is now 120/);
+  assert.match(said, /this device showed 95/);
+  assert.match(said, /not sent to this device/, 'who and why are not on the device, and the form says so');
+  assert.equal(await page.getByTestId('conflict-idp_hh').count(), 0);
+  await page.screenshot({ path: join(OUT, 'field-settled.png') });
+  await settled.getByRole('button').click();
+  await settled.waitFor({ state: 'detached' });
+
   // Arabic: the same bar, digits kept, no English.
   await page.getByRole('button', { name: 'Back' }).click();
   await page.locator('.lang-toggle, [data-testid="lang-toggle"], button:has-text("العربية")').first().click();
@@ -213,5 +235,16 @@ test('the field app: find a location, calm offline bar, Enter between fields, ru
   assert.match(arPending, /12/, 'the count stays readable as digits');
   assert.doesNotMatch(await page.getByTestId('syncbar').innerText(), /[A-Za-z]{3,}/, 'no English in the Arabic sync bar');
   await page.screenshot({ path: join(OUT, 'field-home-ar.png') });
+
+  // The sum rule's numbers inside Arabic: one left-to-right run.
+  await page.getByTestId('home-search').fill('طرابلس');
+  await page.getByTestId('home-search').press('Enter');
+  await page.locator('#f-mig_ind').fill('100');
+  await page.locator('#f-mig_ind').press('Enter');
+  const numbers = page.getByTestId('numbers-migrant_breakdown');
+  await numbers.waitFor();
+  assert.equal((await numbers.innerText()).replace(/[\u2066-\u2069]/g, ''), '60 + 30 + 5 = 95، وليس 100');
+  await page.getByTestId('checks-migrants').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(OUT, 'field-check-ar.png') });
   assert.deepEqual(errors, [], 'no errors in the page');
 });

@@ -830,6 +830,8 @@ const NARROW_NBSP = '\u202F';
 /** First strong isolate … pop directional isolate: a run laid out on its own (Unicode UAX #9). */
 const FSI = '\u2068';
 const PDI = '\u2069';
+/** Left-to-right isolate. */
+const LRI = '\u2066';
 
 function initialLocale(): Locale {
   const stored = globalThis.localStorage?.getItem(LOCALE_KEY);
@@ -887,6 +889,15 @@ export function hasMessage(key: string): key is MessageKey {
  */
 export function isolate(s: string): string {
   return `${FSI}${s}${PDI}`;
+}
+
+/**
+ * A run that is always left to right: arithmetic such as "60 + 30 + 5 = 95". An isolate
+ * that guesses its direction (FSI) finds no letter in it and follows the Arabic
+ * paragraph, which would print "95 = 5 + 30 + 60".
+ */
+export function ltr(s: string): string {
+  return `${LRI}${s}${PDI}`;
 }
 
 function fill(template: string, l: Locale, params?: Params): string {

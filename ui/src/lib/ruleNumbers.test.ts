@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { FormDef } from './api-types';
 import { parseCompareRule, parseSumRule, ruleNumbers } from './ruleNumbers';
 
-const strip = (s: string | null) => s?.replace(/[\u2068\u2069]/g, '') ?? null;
+const strip = (s: string | null) => s?.replace(/[\u2066-\u2069]/g, '') ?? null;
 const form = (name: string): FormDef =>
   JSON.parse(readFileSync(new URL(`../../../schemas/forms/${name}.json`, import.meta.url), 'utf8'));
 const rule = (f: FormDef, id: string) => f.rules.find((r) => r.id === id);
@@ -47,7 +47,10 @@ describe('ruleNumbers', () => {
   it('keeps the arithmetic one isolated run in Arabic and groups thousands by the number policy', () => {
     const values = { mig_men: 1200, mig_women: 1100, mig_children: 126, mig_ind: 2500 };
     expect(ruleNumbers(breakdown, values, 'en')).toBe('1,200 + 1,100 + 126 = 2,426, not 2,500');
-    expect(ruleNumbers(breakdown, values, 'ar')).toBe('\u20681\u202F200 + 1\u202F100 + 126 = 2\u202F426\u2069، وليس \u20682\u202F500\u2069');
+    // FSI (the param) around LRI (always left to right): "60 + 30 + 5 = 95" even in an Arabic paragraph.
+    expect(ruleNumbers(breakdown, values, 'ar')).toBe(
+      '\u2068\u20661\u202F200 + 1\u202F100 + 126 = 2\u202F426\u2069\u2069، وليس \u20682\u202F500\u2069',
+    );
   });
 
   it('works for sum(…) rules too', () => {

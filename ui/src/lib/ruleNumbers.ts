@@ -4,7 +4,7 @@
 // computed here from the form's rule definition and the stored values the rule saw.
 
 import type { AssessmentDetail, Rule } from './api-types';
-import { formatNumber, translate, type Locale } from './i18n';
+import { formatNumber, ltr, translate, type Locale } from './i18n';
 
 const NAME = '[A-Za-z_][A-Za-z0-9_]*';
 const FIELD = new RegExp(`^${NAME}$`);
@@ -57,8 +57,8 @@ function num(values: Values, id: string): number | null {
 
 /**
  * The arithmetic of a failing rule in the locale, or null when the rule is not a plain
- * sum or comparison, or a value it needs is not a number. The arithmetic itself is one
- * left-to-right run, isolated, so it reads "60 + 30 + 5 = 95" inside Arabic too.
+ * sum or comparison, or a value it needs is not a number. In Arabic the arithmetic is one
+ * left-to-right isolated run, so it reads "60 + 30 + 5 = 95" there too, as on paper.
  */
 export function ruleNumbers(rule: Pick<Rule, 'expr'> | undefined, values: Values, l: Locale): string | null {
   if (!rule) return null;
@@ -70,7 +70,7 @@ export function ruleNumbers(rule: Pick<Rule, 'expr'> | undefined, values: Values
     const added = (parts as number[]).reduce((a, b) => a + b, 0);
     if (added === total) return null;
     const arithmetic = `${(parts as number[]).map((p) => formatNumber(p, l)).join(' + ')} = ${formatNumber(added, l)}`;
-    return translate(l, 'rule.sum_numbers', { sum: arithmetic, total: formatNumber(total, l) });
+    return translate(l, 'rule.sum_numbers', { sum: l === 'ar' ? ltr(arithmetic) : arithmetic, total: formatNumber(total, l) });
   }
   const cmp = parseCompareRule(rule.expr);
   if (cmp) {
@@ -78,7 +78,7 @@ export function ruleNumbers(rule: Pick<Rule, 'expr'> | undefined, values: Values
     const b = num(values, cmp.right);
     if (a === null || b === null) return null;
     const text = `${formatNumber(a, l)} ${BROKEN[cmp.op]} ${formatNumber(b, l)}`;
-    return translate(l, 'rule.compare_numbers', { numbers: text });
+    return translate(l, 'rule.compare_numbers', { numbers: l === 'ar' ? ltr(text) : text });
   }
   return null;
 }
