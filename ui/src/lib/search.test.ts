@@ -159,7 +159,7 @@ describe('the real gazetteer, one mantika at a time', () => {
 
   it('shows almost every location among the first three results within four typed characters', () => {
     // 763 locations, up to 98 in one mantika: 752 need three characters or fewer, 760 four;
-  // of the 3 left, 2 share their whole name with a neighbour (found by P-code), 1 needs six characters.
+  // of the 3 left, 2 share their whole name with a neighbour (found by P-code), 1 needs more than five.
     const counts: number[] = [];
     for (const rows of byMantika.values()) {
       const list = findables(rows);
