@@ -46,3 +46,8 @@ dtm2 sync
 #    password, disables an account and revokes a device, then reads it in the audit log;
 #    the supervisor must set a new password; the same in Arabic, ending with an enrolment.
 (cd ui && DTM_HQ_URL="$url" node --test tests/people.browser.test.mjs)
+
+# 4. The field app's screens (search, the calm offline bar, Enter between fields, rule
+#    numbers, Arabic) in Chromium, with a stand-in for the Tauri IPC: the real window is
+#    the smoke test's.
+(cd ui && node --test tests/field.browser.test.mjs)
