@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Fuzzes HQ's API against its own contract: schemathesis reads the OpenAPI document a
+# real `dtm-hq serve --demo` serves (GET /api/v1/openapi.json) and sends every operation
+# valid and invalid requests, as an enumerator and as an admin. It fails on any 5xx, on
+# an answer whose body does not match the documented schema, on a status code or a
+# content type the document does not list for that operation, and on a documented
+# response header that is wrong.
+#
+# Usage: scripts/api-fuzz.sh   (after a build of dtm-hq; scripts/test.sh builds it)
+#   CARGO_TARGET_DIR   where the debug build of dtm-hq is (default: ./target)
+#   API_FUZZ_EXAMPLES  test cases per operation and phase (default: 25)
+#   API_FUZZ_SEED      schemathesis's seed (default: fixed, so a failure reproduces)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+HQ="$TARGET/debug/dtm-hq"
+ST=.venv/bin/schemathesis
+EXAMPLES="${API_FUZZ_EXAMPLES:-25}"
+SEED="${API_FUZZ_SEED:-20261130}"
+[ -x "$HQ" ] || { echo "api-fuzz: $HQ is missing; run cargo build -p dtm-hq --bin dtm-hq" >&2; exit 1; }
+[ -x "$ST" ] || { echo "api-fuzz: $ST is missing; run scripts/setup.sh" >&2; exit 1; }
+
+work="$(mktemp -d)"
+hq_pid=""
+cleanup() {
+  if [ -n "$hq_pid" ]; then kill "$hq_pid" 2>/dev/null || true; wait "$hq_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# HQ on a free loopback port with a database of its own; its first line is its address.
+DTM_LOG=warn "$HQ" serve --demo --listen 127.0.0.1:0 --database "$work/hq.sqlite3" --ui-dir "$work/no-ui" \
+  >"$work/hq.out" 2>"$work/hq.log" &
+hq_pid=$!
+url=""
+for _ in $(seq 100); do
+  url="$(sed -n 's/^dtm-hq listening on //p' "$work/hq.out" 2>/dev/null | head -n1)"
+  [ -n "$url" ] && break
+  kill -0 "$hq_pid" 2>/dev/null || { cat "$work/hq.log" >&2; echo "api-fuzz: dtm-hq did not start" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "api-fuzz: dtm-hq printed no address" >&2; exit 1; }
+echo "api-fuzz: HQ at $url"
+
+# Every token first: the fuzzed logins below spend this address's login allowance (and
+# may lock an account by guessing), which must not stop the runs after them.
+token() {
+  curl -sf -H 'content-type: application/json' -d "{\"username\":\"$1\",\"password\":\"$2\"}" \
+    "$url/api/v1/auth/login" | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["token"])'
+}
+enumerator="$(token enumerator enumerator-demo)"
+admin="$(token admin admin-demo)"
+leaving="$(token supervisor supervisor-demo)"
+
+fuzz() { # role token [schemathesis filters…]
+  local role="$1" bearer="$2"
+  shift 2
+  echo
+  echo "==> api-fuzz: as $role"
+  # Phases: the documented examples, the coverage phase (boundaries and each kind of
+  # invalid value, deterministic) and random fuzzing. The stateful phase has nothing to
+  # follow: the document declares no links.
+  "$ST" run "$url/api/v1/openapi.json" \
+    --url "$url" \
+    --header "Authorization: Bearer $bearer" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+    --phases examples,coverage,fuzzing \
+    --max-examples "$EXAMPLES" \
+    --seed "$SEED" \
+    --workers 2 \
+    --request-timeout 10 \
+    --suppress-health-check too_slow,filter_too_much \
+    --report junit --report-dir "$work/report-${role%% *}" \
+    "$@"
+}
+
+# POST /auth/logout ends the token it is called with, after which every other operation
+# answers 401: it is left out of the runs that use the token, and fuzzed alone at the
+# end with a token of its own (a logout answers 204 again for an ended token).
+fuzz enumerator "$enumerator" --exclude-path /api/v1/auth/logout
+# The admin run comes after the enumerator's: it may disable, reset or re-scope any
+# account it guesses, the enumerator's included.
+fuzz admin "$admin" --exclude-path /api/v1/auth/logout
+fuzz "supervisor (logout only)" "$leaving" --include-path /api/v1/auth/logout
+
+if grep -q ' ERROR \| panicked' "$work/hq.log"; then
+  echo "api-fuzz: HQ logged errors:" >&2
+  grep ' ERROR \| panicked' "$work/hq.log" | head -n 20 >&2
+  exit 1
+fi
+echo
+echo "api-fuzz: HQ's API conforms to its contract"
