@@ -10,6 +10,7 @@
 #   CARGO_TARGET_DIR   where the debug build of dtm-hq is (default: ./target)
 #   API_FUZZ_EXAMPLES  test cases per operation and phase (default: 25)
 #   API_FUZZ_SEED      schemathesis's seed (default: fixed, so a failure reproduces)
+#   API_FUZZ_KEEP=1    keep HQ's database, its log and the JUnit reports (the path is printed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,7 @@ work="$(mktemp -d)"
 hq_pid=""
 cleanup() {
   if [ -n "$hq_pid" ]; then kill "$hq_pid" 2>/dev/null || true; wait "$hq_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
+  if [ "${API_FUZZ_KEEP:-}" = 1 ]; then echo "api-fuzz: kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 

@@ -69,7 +69,7 @@ fn bad_credentials() -> AppError {
     post,
     path = "/auth/login",
     tag = "sessions",
-    params(("x-dtm-client" = Option<String>, Header, pattern = "^dashboard$", description = "`dashboard`: answer with an HttpOnly session cookie, and an empty `token`")),
+    params(crate::session::DashboardClient),
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in: the token (empty for the dashboard, whose token is in the cookie), the account and the device", body = LoginResponse, headers(("set-cookie" = String, description = "`dtm_session`, HttpOnly, for a login with `X-DTM-Client: dashboard`"))),

@@ -143,7 +143,7 @@ pub async fn enable(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "A one-time password, shown once; the account's sessions end", body = OneTimePassword),
-        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account`; `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account` (one's own password is changed at /me/password, with the current one); `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
         (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
     )
 )]
@@ -226,7 +226,7 @@ fn hq_url(state: &AppState, headers: &HeaderMap) -> String {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 201, description = "A one-time code for the account's next device, its link and QR code", body = Enrolment),
-        (status = 403, description = "`forbidden`, `out_of_scope`; `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account` (not for one's own account); `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
         (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
         (status = 422, description = "`bad_hours` (1 hour to 30 days)", body = ErrorBody),
     )
@@ -264,7 +264,7 @@ pub async fn issue_enrolment(
     post,
     path = "/enrol",
     tag = "sessions",
-    params(("x-dtm-client" = Option<String>, Header, pattern = "^dashboard$", description = "`dashboard`: answer with an HttpOnly session cookie, and an empty `token`")),
+    params(crate::session::DashboardClient),
     request_body = EnrolRequest,
     responses(
         (status = 200, description = "Enrolled and signed in, as a login answers", body = LoginResponse),
@@ -387,7 +387,7 @@ impl AuditQuery {
     responses(
         (status = 200, description = "A page of the audit log, newest first", body = AuditPage),
         (status = 403, description = crate::openapi::FORBIDDEN_ADMIN, body = ErrorBody),
-        (status = 422, description = "`bad_date` (`from` and `to` are dates like 2026-11-30), `text_too_long`", body = ErrorBody),
+        (status = 422, description = "`bad_date` (from and to are dates like 2026-11-30), `text_too_long`", body = ErrorBody),
     )
 )]
 pub async fn audit(

@@ -480,6 +480,24 @@ async fn review(
     Ok(Json(detail_of(&state, parts_of(snap)).await?))
 }
 
+/// The headers of every sync request, as the document names them. The handlers read
+/// them from the request's headers (a missing or unknown protocol is an answer of its
+/// own, not a rejection of the extractor).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // never built: only its IntoParams is used, to document the headers
+struct SyncHeaders {
+    /// The sync protocol the app speaks; HQ accepts 2 and 3.
+    #[param(rename = "x-dtm-protocol", minimum = 2, maximum = 3)]
+    protocol: u32,
+    /// The app's version, shown on the Devices page.
+    #[param(rename = "x-dtm-app-version", value_type = String, required = false, max_length = 64)]
+    app_version: Option<String>,
+    /// Operations the device has not pushed yet.
+    #[param(rename = "x-dtm-pending", value_type = u32, required = false)]
+    pending: Option<u32>,
+}
+
 /// Checks what a pushed operation says about itself, before anything is written.
 /// State-dependent refusals (a closed round, a locked assessment) are per-operation
 /// outcomes instead, decided inside the transaction.
@@ -545,14 +563,14 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     post,
     path = "/sync/push",
     tag = "sync",
-    params(("x-dtm-protocol" = u32, Header, minimum = 2, maximum = 3, description = "The sync protocol the app speaks; HQ accepts 2 and 3"), ("x-dtm-app-version" = Option<String>, Header, max_length = 64, description = "The app's version, shown on the Devices page"), ("x-dtm-pending" = Option<u32>, Header, description = "Operations the device has not pushed yet")),
+    params(SyncHeaders),
     request_body = PushRequest,
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "One result per operation, in order: applied, conflict, rejected, superseded or duplicate", body = PushResponse),
         (status = 400, description = "`protocol_missing` (no `x-dtm-protocol` header)", body = ErrorBody),
-        (status = 403, description = "`out_of_scope` (names the operation in `op_id`); `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
-        (status = 422, description = "The operation named in `op_id` cannot be applied, and nothing was: `malformed_op`, `out_of_range`, `unknown_form`, `unknown_pcode`, `wrong_level`, `text_too_long`, `unknown_field`, `negative_count`, `not_a_whole_number`, `not_a_number`, `not_text`, `not_an_option`, `not_a_date`", body = ErrorBody),
+        (status = 403, description = "`out_of_scope` (error.op_id names the operation); `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 422, description = "The operation error.op_id names cannot be applied, and nothing was: `malformed_op`, `out_of_range`, `unknown_form`, `unknown_pcode`, `wrong_level`, `text_too_long`, `unknown_field`, `negative_count`, `not_a_whole_number`, `not_a_number`, `not_text`, `not_an_option`, `not_a_date`", body = ErrorBody),
         (status = 426, description = "`update_required` (the app is too old for HQ), `hq_too_old` (the app is newer than HQ)", body = ErrorBody),
     )
 )]
@@ -589,7 +607,7 @@ struct PullQuery {
     get,
     path = "/sync/pull",
     tag = "sync",
-    params(("x-dtm-protocol" = u32, Header, minimum = 2, maximum = 3, description = "The sync protocol the app speaks; HQ accepts 2 and 3"), ("x-dtm-app-version" = Option<String>, Header, max_length = 64, description = "The app's version, shown on the Devices page"), ("x-dtm-pending" = Option<u32>, Header, description = "Operations the device has not pushed yet"), PullQuery),
+    params(SyncHeaders, PullQuery),
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "A page of the assessments in the caller's scope, by column", body = PullResponse),
@@ -758,14 +776,14 @@ async fn set_round_status(
     path = "/rounds/{round}/import",
     tag = "rounds",
     params(("round" = String, Path, description = "A round's code", example = "R1")),
-    request_body(description = "The file: CSV or XLSX with an HXL tag row; HQ tells them apart by content", content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (Vec<u8> = "application/octet-stream"))),
+    request_body(description = "The file: CSV or XLSX with an HXL tag row; HQ tells them apart by content", content((String = "text/csv"), (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (SpreadsheetFile = "application/octet-stream"))),
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "What was imported", body = ImportReport),
         (status = 403, description = crate::openapi::FORBIDDEN_ADMIN, body = ErrorBody),
         (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
         (status = 409, description = "`round_not_importable` (the round is open or published)", body = ErrorBody),
-        (status = 422, description = "`import_rejected` (with every error by row and column in `errors`; nothing was imported, also for a sheet beyond HQ's limits), `unreadable_file` (neither CSV nor XLSX with an HXL tag row)", body = ImportRejected),
+        (status = 422, description = "`import_rejected` (with every error by row and column in its errors list; nothing was imported, also for a sheet beyond HQ's limits), `unreadable_file` (neither CSV nor XLSX with an HXL tag row)", body = ImportRejected),
     )
 )]
 async fn import_round(
@@ -791,6 +809,22 @@ async fn import_round(
         }
     })
 }
+
+/// The bytes of a file to import, CSV or XLSX: the document's name for a binary body.
+pub struct SpreadsheetFile;
+
+impl utoipa::PartialSchema for SpreadsheetFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("A CSV or XLSX file with an HXL tag row"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SpreadsheetFile {}
 
 /// A file refused for its content: the API's error body, with every error by row and
 /// column. Other refusals of an import have no `errors`.
@@ -936,7 +970,7 @@ struct LocationTotals {
     responses(
         (status = 200, description = "The round's counts per location at the level asked for", body = Vec<LocationTotals>),
         (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
-        (status = 400, description = "`malformed_query` (`level` is 1, 2 or 3; `include` is `approved` or `all`)", body = ErrorBody),
+        (status = 400, description = "`malformed_query` (level is 1, 2 or 3; include is approved or all)", body = ErrorBody),
         (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
     )
 )]
@@ -1022,7 +1056,7 @@ async fn search_locations(_caller: Caller, Query(q): Query<SearchQuery>) -> Json
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "HXL-tagged CSV: a header row, a tag row, then a row per assessment counted", body = String, content_type = "text/csv", headers(("content-disposition" = String, description = "attachment; filename=\"dtm-libya-<round>.csv\""))),
-        (status = 400, description = "`malformed_query` (`include` is `approved` or `all`)", body = ErrorBody),
+        (status = 400, description = "`malformed_query` (include is approved or all)", body = ErrorBody),
         (status = 403, description = crate::openapi::FORBIDDEN_REVIEWER, body = ErrorBody),
         (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
     )
