@@ -3,8 +3,18 @@
 # real `dtm-hq serve --demo` serves (GET /api/v1/openapi.json) and sends every operation
 # valid and invalid requests, as an enumerator and as an admin. It fails on any 5xx, on
 # an answer whose body does not match the documented schema, on a status code or a
-# content type the document does not list for that operation, and on a documented
-# response header that is wrong.
+# content type the document does not list for that operation, on a documented response
+# header that is wrong, on an operation that answers without the session it documents,
+# on a required header whose absence is not refused, and on an undocumented method that
+# is not refused with 405 and its Allow header.
+#
+# Not checked: positive_data_acceptance and negative_data_rejection. HQ refuses much that
+# a schema cannot say (a P-code at the wrong level, a new password equal to the old one,
+# a round code that is not `R` and its number) and reads 307.0 as no count, which JSON
+# Schema calls an integer; those checks would fail on HQ being stricter than its schema.
+#
+# GET /api/v1/openapi.json is the document schemathesis reads, and schemathesis leaves
+# it out of the operations it tests; tests/openapi.rs covers it.
 #
 # Usage: scripts/api-fuzz.sh   (after a build of dtm-hq; scripts/test.sh builds it)
 #   CARGO_TARGET_DIR   where the debug build of dtm-hq is (default: ./target)
@@ -54,6 +64,10 @@ enumerator="$(token enumerator enumerator-demo)"
 admin="$(token admin admin-demo)"
 leaving="$(token supervisor supervisor-demo)"
 
+CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance
+CHECKS="$CHECKS,response_schema_conformance,ignored_auth,missing_required_header,unsupported_method"
+CHECKS="$CHECKS,allow_header_conformance"
+
 fuzz() { # role token [schemathesis filters…]
   local role="$1" bearer="$2"
   shift 2
@@ -65,7 +79,7 @@ fuzz() { # role token [schemathesis filters…]
   "$ST" run "$url/api/v1/openapi.json" \
     --url "$url" \
     --header "Authorization: Bearer $bearer" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+    --checks "$CHECKS" \
     --phases examples,coverage,fuzzing \
     --max-examples "$EXAMPLES" \
     --seed "$SEED" \

@@ -22,12 +22,10 @@ fn routed() -> BTreeSet<(String, String)> {
         let call = &rest[at + ".route(".len()..];
         let end = closing_paren(call).unwrap_or_else(|| panic!("unbalanced `.route(` in routes.rs: {call:.80}"));
         let args = &call[..end];
-        let path = args
-            .trim_start()
-            .strip_prefix('"')
-            .and_then(|p| p.split_once('"'))
-            .map(|(p, _)| p)
-            .unwrap_or_else(|| panic!("a `.route(` whose path is not a literal: {args:.80}; the test cannot read it"));
+        let path =
+            args.trim_start().strip_prefix('"').and_then(|p| p.split_once('"')).map(|(p, _)| p).unwrap_or_else(|| {
+                panic!("a `.route(` whose path is not a literal: {args:.80}; the test cannot read it")
+            });
         let methods: Vec<&str> = METHODS.into_iter().filter(|m| calls(args, m)).collect();
         assert!(!methods.is_empty(), "`.route(\"{path}\", …)` names no method this test recognises: {args}");
         for m in methods {
@@ -90,7 +88,8 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 fn reading_the_router_finds_its_routes_with_every_method() {
     let routes = routed();
     assert!(routes.len() >= 33, "routes.rs has at least 33 routes; the reader found {}: {routes:?}", routes.len());
-    for expected in [("get", "/rounds"), ("post", "/rounds"), ("patch", "/users/{username}"), ("get", "/openapi.json")] {
+    for expected in [("get", "/rounds"), ("post", "/rounds"), ("patch", "/users/{username}"), ("get", "/openapi.json")]
+    {
         let expected = (expected.0.to_owned(), expected.1.to_owned());
         assert!(routes.contains(&expected), "the reader must see {expected:?}; it found {routes:?}");
     }
@@ -159,9 +158,23 @@ fn the_documented_shapes_are_the_ones_hq_answers() {
     let (_, doc) = hq.get("/api/v1/openapi.json", None);
     let schemas = &doc["components"]["schemas"];
     // One home for each shape: these come from the derives on dtm-sync's and dtm-core's types.
-    for name in ["ErrorBody", "ApiError", "LoginRequest", "LoginResponse", "User", "Role", "RoundInfo", "FormDef",
-        "AssessmentDetail", "AssessmentStatus", "PushRequest", "PullResponse", "Conflict", "Account", "Pcode"]
-    {
+    for name in [
+        "ErrorBody",
+        "ApiError",
+        "LoginRequest",
+        "LoginResponse",
+        "User",
+        "Role",
+        "RoundInfo",
+        "FormDef",
+        "AssessmentDetail",
+        "AssessmentStatus",
+        "PushRequest",
+        "PullResponse",
+        "Conflict",
+        "Account",
+        "Pcode",
+    ] {
         assert!(schemas.get(name).is_some(), "the document lacks the schema {name}");
     }
     let roles = &schemas["Role"]["enum"];
@@ -177,7 +190,8 @@ fn the_documented_shapes_are_the_ones_hq_answers() {
     let token = hq.token("admin", "admin-demo");
     let (status, me) = hq.get("/api/v1/me", Some(&token));
     assert_eq!(status, 200);
-    let user_fields: BTreeSet<&str> = schemas["User"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+    let user_fields: BTreeSet<&str> =
+        schemas["User"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
     let answered: BTreeSet<&str> = me.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(user_fields, answered, "the User schema and /me's answer have the same fields");
 }

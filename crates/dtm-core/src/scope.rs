@@ -16,7 +16,9 @@ impl utoipa::PartialSchema for Pcode {
         utoipa::openapi::schema::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .pattern(Some("^LY([0-9]{2}){1,4}$"))
-            .description(Some("An OCHA COD-AB P-code for Libya: `LY` then two digits per admin level (1 region to 4 muhalla)."))
+            .description(Some(
+                "An OCHA COD-AB P-code for Libya: `LY` then two digits per admin level (1 region to 4 muhalla).",
+            ))
             .examples(["LY021104"])
             .into()
     }

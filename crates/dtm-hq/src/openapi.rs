@@ -145,9 +145,10 @@ fn add_shared_answers(doc: &mut Value) {
             let signed_in = op.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
             let json_body = op.pointer("/requestBody/content/application~1json").is_some();
             let any_body = op.get("requestBody").is_some();
-            let params = op.get("parameters").and_then(Value::as_array).is_some_and(|p| {
-                p.iter().any(|p| matches!(p["in"].as_str(), Some("query" | "path")))
-            });
+            let params = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|p| p.iter().any(|p| matches!(p["in"].as_str(), Some("query" | "path"))));
             if signed_in {
                 add_error(
                     op,

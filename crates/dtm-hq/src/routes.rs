@@ -251,6 +251,7 @@ fn check_protocol(headers: &HeaderMap) -> Result<u32, AppError> {
     Ok(version)
 }
 
+/// The signed-in account, also while its password is a one-time one.
 #[utoipa::path(
     get,
     path = "/me",
@@ -265,6 +266,7 @@ async fn me(AnyCaller(caller): AnyCaller) -> Json<User> {
     Json(caller.user())
 }
 
+/// Every round, whatever its status.
 #[utoipa::path(
     get,
     path = "/rounds",
@@ -425,11 +427,16 @@ fn check_key(caller: &Caller, round: &str, form: &str, pcode: &str) -> Result<As
     Ok(AssessmentKey::new(round, form, location))
 }
 
+/// One assessment as the UI shows it, `not_started` where nothing reached HQ yet.
 #[utoipa::path(
     get,
     path = "/assessments/{round}/{form}/{pcode}",
     tag = "assessments",
-    params(("round" = String, Path, description = "A round's code", example = "R1"), ("form" = String, Path, description = "A form's id", example = "baladiya"), ("pcode" = String, Path, description = "The location's P-code, at the form's level", example = "LY021104")),
+    params(
+        ("round" = String, Path, description = "A round's code", example = "R1"),
+        ("form" = String, Path, description = "A form's id", example = "baladiya"),
+        ("pcode" = String, Path, description = "The location's P-code, at the form's level", example = "LY021104"),
+    ),
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The assessment with its rule verdicts, previous round and comments", body = AssessmentDetail),
@@ -453,11 +460,16 @@ async fn assessment(
     Ok(Json(detail_of(&state, parts).await?))
 }
 
+/// A supervisor's or admin's decision on a submitted assessment: approve or return.
 #[utoipa::path(
     post,
     path = "/assessments/{round}/{form}/{pcode}/review",
     tag = "assessments",
-    params(("round" = String, Path, description = "A round's code", example = "R1"), ("form" = String, Path, description = "A form's id", example = "baladiya"), ("pcode" = String, Path, description = "The location's P-code, at the form's level", example = "LY021104")),
+    params(
+        ("round" = String, Path, description = "A round's code", example = "R1"),
+        ("form" = String, Path, description = "A form's id", example = "baladiya"),
+        ("pcode" = String, Path, description = "The location's P-code, at the form's level", example = "LY021104"),
+    ),
     request_body = ReviewRequest,
     security(("bearer" = []), ("cookie" = [])),
     responses(
@@ -559,6 +571,7 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A device's operations, each applied and answered on its own, idempotently.
 #[utoipa::path(
     post,
     path = "/sync/push",
@@ -603,6 +616,7 @@ struct PullQuery {
     rounds: Option<bool>,
 }
 
+/// A page of the assessments in the caller's scope changed since the cursor.
 #[utoipa::path(
     get,
     path = "/sync/pull",
@@ -1019,6 +1033,7 @@ struct SearchQuery {
     /// Part of a name, in English or Arabic (however the Arabic is spelt).
     q: String,
     /// Only locations at this admin level (1 region to 4 muhalla).
+    #[param(minimum = 1, maximum = 4)]
     level: Option<u8>,
 }
 
