@@ -64,6 +64,21 @@ enumerator="$(token enumerator enumerator-demo)"
 admin="$(token admin admin-demo)"
 leaving="$(token supervisor supervisor-demo)"
 
+# Something to find behind the documented examples (round R1, form baladiya, P-code
+# LY021104, conflict 1): two devices of the enumerator write one field from the same
+# base, so the assessment has values and conflict 1 is open.
+second="$(curl -sf -H 'content-type: application/json' \
+  -d '{"username":"enumerator","password":"enumerator-demo","device_id":"01900000-0000-7000-8000-000000000002"}' \
+  "$url/api/v1/auth/login" | "$PWD/.venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
+push_edit() { # token op_id value
+  curl -sf -o /dev/null -H "Authorization: Bearer $1" -H 'content-type: application/json' -H 'x-dtm-protocol: 3' \
+    -d "{\"ops\":[{\"op_id\":\"$2\",\"seq\":1,\"key\":{\"round\":\"R1\",\"form\":\"baladiya\",\"location\":\"LY021104\"},
+        \"hlc\":{\"millis\":1764500000000,\"counter\":0},\"form_version\":2,\"kind\":\"edit\",\"values\":{\"idp_hh\":$3}}]}" \
+    "$url/api/v1/sync/push"
+}
+push_edit "$enumerator" 01900000-0000-7000-8000-00000000000a 12
+push_edit "$second" 01900000-0000-7000-8000-00000000000b 15
+
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance
 CHECKS="$CHECKS,response_schema_conformance,ignored_auth,missing_required_header,unsupported_method"
 CHECKS="$CHECKS,allow_header_conformance"

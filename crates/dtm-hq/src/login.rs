@@ -234,7 +234,6 @@ impl FromRequestParts<AppState> for PresentedToken {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "The presented token no longer works (also when it had already ended); a cookie session's cookie is cleared"),
-        (status = 403, description = "`client_header_missing` (a cookie session's logout without `X-DTM-Client: dashboard`)", body = ErrorBody),
     )
 )]
 pub async fn logout(

@@ -17,20 +17,19 @@ use utoipa::OpenApi;
 /// Where the API is mounted; the handlers' paths are relative to it.
 pub const BASE: &str = "/api/v1";
 
-/// 403 answers to every signed-in caller whose session HQ no longer honours, and to a
-/// cookie session's write without the dashboard's header.
+/// 403 answers to every signed-in caller whose session HQ no longer honours. (A cookie
+/// session's request other than GET without the dashboard's header is added to every
+/// such operation by [`document`].)
 pub(crate) const FORBIDDEN_SESSION: &str = "`device_revoked` (this device was revoked), `account_disabled`, \
-     `password_change_required` (a one-time password must be changed first), `client_header_missing` \
-     (a cookie session's request other than GET without `X-DTM-Client: dashboard`)";
+     `password_change_required` (a one-time password must be changed first)";
 /// The same for handlers that a one-time password may still call.
-pub(crate) const FORBIDDEN_ANY_SESSION: &str = "`device_revoked`, `account_disabled`, `client_header_missing` \
-     (a cookie session's request other than GET without `X-DTM-Client: dashboard`)";
+pub(crate) const FORBIDDEN_ANY_SESSION: &str = "`device_revoked`, `account_disabled`";
 /// Supervisors' and admins' handlers.
-pub(crate) const FORBIDDEN_REVIEWER: &str = "`forbidden` (for supervisors and admins), `device_revoked`, \
-     `account_disabled`, `password_change_required`, `client_header_missing`";
+pub(crate) const FORBIDDEN_REVIEWER: &str =
+    "`forbidden` (for supervisors and admins), `device_revoked`, `account_disabled`, `password_change_required`";
 /// Admins' handlers.
-pub(crate) const FORBIDDEN_ADMIN: &str = "`forbidden` (for admins), `device_revoked`, `account_disabled`, \
-     `password_change_required`, `client_header_missing`";
+pub(crate) const FORBIDDEN_ADMIN: &str =
+    "`forbidden` (for admins), `device_revoked`, `account_disabled`, `password_change_required`";
 /// A round named in the path that HQ does not hold.
 pub(crate) const UNKNOWN_ROUND: &str = "`unknown_round`";
 
@@ -135,7 +134,8 @@ const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "
 
 /// The answers no handler writes but every operation can get, from the layers around
 /// the handlers: a URI beyond HQ's limit, an internal error, a missing or dead session,
-/// a body or a query HQ cannot read. Then each operation's description ends with every
+/// a cookie session's write without the dashboard's header, a body or a query HQ cannot
+/// read. Then each operation's description ends with every
 /// error code its answers list, so a reader of one operation sees them all.
 fn add_shared_answers(doc: &mut Value) {
     let Some(paths) = doc["paths"].as_object_mut() else { return };
@@ -154,6 +154,13 @@ fn add_shared_answers(doc: &mut Value) {
                     op,
                     "401",
                     "`unauthenticated` (no token, or one that is unknown, ended or expired: log in again)",
+                );
+            }
+            if signed_in && method != "get" {
+                add_error(
+                    op,
+                    "403",
+                    "`client_header_missing` (by the session cookie without `X-DTM-Client: dashboard`)",
                 );
             }
             if json_body {
@@ -239,10 +246,13 @@ mod tests {
                     if status.starts_with('2') {
                         continue;
                     }
-                    assert_eq!(
-                        answer.pointer("/content/application~1json/schema/$ref"),
-                        Some(&json!("#/components/schemas/ErrorBody")),
-                        "{method} {path} {status}: every non-2xx answer is an ErrorBody, clients parse it so"
+                    let schema = answer.pointer("/content/application~1json/schema/$ref").and_then(Value::as_str);
+                    assert!(
+                        matches!(
+                            schema,
+                            Some("#/components/schemas/ErrorBody" | "#/components/schemas/ImportRejected")
+                        ),
+                        "{method} {path} {status}: every non-2xx answer is an ErrorBody, clients parse it so: {schema:?}"
                     );
                     let codes = backticked(answer["description"].as_str().unwrap());
                     assert!(!codes.is_empty(), "{method} {path} {status} must name the error codes it can carry");
@@ -254,5 +264,12 @@ mod tests {
             }
         }
         assert!(operations >= 33, "the document lost operations: {operations}");
+        let rejected = &doc["components"]["schemas"]["ImportRejected"];
+        assert_eq!(
+            rejected.pointer("/properties/error/$ref"),
+            Some(&json!("#/components/schemas/ApiError")),
+            "an import's refusal is an ErrorBody with more in it"
+        );
+        assert_eq!(rejected["required"], json!(["error"]), "so an import's other refusals (plain ErrorBody) match it");
     }
 }

@@ -47,7 +47,7 @@ pub async fn list(State(state): State<AppState>, Reviewer(caller): Reviewer) -> 
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 201, description = "The new account, without a password until its enrolment or a reset", body = Account),
-        (status = 403, description = "`forbidden` (a supervisor creates enumerators only), `out_of_scope` (a scope beyond the caller's); `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`forbidden` (a supervisor creates enumerators only), `out_of_scope` (a scope beyond the caller's); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
         (status = 409, description = "`user_exists`", body = ErrorBody),
         (status = 422, description = "`bad_username`, `bad_display_name`, `empty_scope`, `unknown_location`, `text_too_long`", body = ErrorBody),
     )
@@ -72,7 +72,7 @@ pub async fn create(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The account as changed", body = Account),
-        (status = 403, description = "`forbidden` (not an account the caller manages), `out_of_scope`, `own_account` (one's own role and scope are changed by another admin); `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an account the caller manages), `out_of_scope`, `own_account` (one's own role and scope are changed by another admin); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
         (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
         (status = 409, description = "`last_admin` (HQ keeps at least one active admin)", body = ErrorBody),
         (status = 422, description = "`bad_display_name`, `empty_scope`, `unknown_location`, `text_too_long`", body = ErrorBody),
@@ -99,7 +99,7 @@ pub async fn change(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The account, disabled: every token of it stops working at once", body = Account),
-        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account`; `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account`; `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
         (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
         (status = 409, description = "`last_admin`", body = ErrorBody),
     )
@@ -121,7 +121,7 @@ pub async fn disable(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The account, active again", body = Account),
-        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account`; `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`forbidden`, `out_of_scope`; `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
         (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
     )
 )]
@@ -143,7 +143,7 @@ pub async fn enable(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "A one-time password, shown once; the account's sessions end", body = OneTimePassword),
-        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account` (one's own password is changed at /me/password, with the current one); `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account` (one's own password is changed at /me/password, with the current one); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
         (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
     )
 )]
@@ -167,7 +167,7 @@ pub async fn reset_password(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Changed; a one-time password is spent"),
-        (status = 403, description = "`wrong_password` (the current password is not right); `device_revoked`, `account_disabled`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`wrong_password` (the current password is not right); `device_revoked`, `account_disabled`", body = ErrorBody),
         (status = 422, description = "`same_password`, `weak_password`, `text_too_long`", body = ErrorBody),
         (status = 429, description = "`rate_limited` (guessed like a login); with `Retry-After`", body = ErrorBody, headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
@@ -226,7 +226,7 @@ fn hq_url(state: &AppState, headers: &HeaderMap) -> String {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 201, description = "A one-time code for the account's next device, its link and QR code", body = Enrolment),
-        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account` (not for one's own account); `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account` (not for one's own account); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
         (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
         (status = 422, description = "`bad_hours` (1 hour to 30 days)", body = ErrorBody),
     )

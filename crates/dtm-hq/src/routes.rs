@@ -474,7 +474,7 @@ async fn assessment(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The assessment after the decision", body = AssessmentDetail),
-        (status = 403, description = "`forbidden` (for supervisors and admins), `out_of_scope`, `own_entry` (whoever entered the figures may return them but not approve them); `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`forbidden` (for supervisors and admins), `out_of_scope`, `own_entry` (whoever entered the figures may return them but not approve them); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
         (status = 404, description = "`unknown_form`, `unknown_pcode`, `not_found` (nothing has been submitted for this assessment)", body = ErrorBody),
         (status = 409, description = "`invalid_transition` (not submitted), `open_conflicts` (settle them first), `round_published`", body = ErrorBody),
         (status = 422, description = "`wrong_level`, `comment_required` (returning needs a comment), `text_too_long`", body = ErrorBody),
@@ -582,7 +582,7 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     responses(
         (status = 200, description = "One result per operation, in order: applied, conflict, rejected, superseded or duplicate", body = PushResponse),
         (status = 400, description = "`protocol_missing` (no `x-dtm-protocol` header)", body = ErrorBody),
-        (status = 403, description = "`out_of_scope` (error.op_id names the operation); `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`out_of_scope` (error.op_id names the operation); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
         (status = 422, description = "The operation error.op_id names cannot be applied, and nothing was: `malformed_op`, `out_of_range`, `unknown_form`, `unknown_pcode`, `wrong_level`, `text_too_long`, `unknown_field`, `negative_count`, `not_a_whole_number`, `not_a_number`, `not_text`, `not_an_option`, `not_a_date`", body = ErrorBody),
         (status = 426, description = "`update_required` (the app is too old for HQ), `hq_too_old` (the app is newer than HQ)", body = ErrorBody),
     )
@@ -1151,7 +1151,7 @@ async fn list_conflicts(
     post,
     path = "/conflicts/{id}/resolve",
     tag = "conflicts",
-    params(("id" = i64, Path, description = "The conflict's id")),
+    params(("id" = i64, Path, description = "The conflict's id", example = 1)),
     request_body = wire::ResolveRequest,
     security(("bearer" = []), ("cookie" = [])),
     responses(
@@ -1207,7 +1207,7 @@ async fn resolve_conflict(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Revoked: the device's token stops working at once"),
-        (status = 403, description = "`forbidden` (for supervisors and admins, over the devices of accounts they manage); `device_revoked`, `account_disabled`, `password_change_required`, `client_header_missing`", body = ErrorBody),
+        (status = 403, description = "`forbidden` (for supervisors and admins, over the devices of accounts they manage); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
         (status = 404, description = "`not_found` (no such device)", body = ErrorBody),
     )
 )]
