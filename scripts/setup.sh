@@ -50,10 +50,13 @@ if ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver
   cargo install tauri-driver --locked
 fi
 
-# check-jsonschema, in a venv of its own so the system Python stays untouched.
-if [ ! -x .venv/bin/check-jsonschema ]; then
-  python3 -m venv .venv
-  .venv/bin/pip install -q check-jsonschema
+# check-jsonschema and schemathesis (scripts/api-fuzz.sh), in a venv of its own so the
+# system Python stays untouched. schemathesis is pinned: api-fuzz.sh uses its CLI flags.
+SCHEMATHESIS_VERSION=4.32.5
+if [ ! -x .venv/bin/check-jsonschema ] \
+  || ! .venv/bin/schemathesis --version 2>/dev/null | grep -qx "schemathesis, version $SCHEMATHESIS_VERSION"; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q check-jsonschema "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 # The UI's packages, at the locked versions. No browser is downloaded: tests use

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole dtm-field suite: lint, Rust unit/story/end-to-end tests, UI logic tests,
-# the browser test of the HQ dashboard, and the field app's smoke test under Xvfb.
+# The whole dtm-field suite: lint, Rust unit/story/end-to-end tests, the API fuzzed
+# against its contract, UI logic tests, the browser test of the HQ dashboard, and the
+# field app's smoke test under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -42,6 +43,9 @@ cargo test --workspace
 step "rust: HQ stories and end-to-end tests again, HQ on PostgreSQL"
 pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1; }
 DTM_TEST_STORE=postgres cargo test -p dtm-hq -p dtm-e2e
+
+step "api: HQ's API fuzzed against its OpenAPI contract (schemathesis)"
+scripts/api-fuzz.sh
 
 step "types: ui/src/lib/generated matches the Rust types"
 if [ -n "$(git status --porcelain -- ui/src/lib/generated)" ]; then

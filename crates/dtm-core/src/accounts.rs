@@ -9,7 +9,7 @@ use crate::workflow::Role;
 use serde::{Deserialize, Serialize};
 
 /// The language a person reads the app in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
@@ -46,6 +46,8 @@ pub enum AccountError {
     Yourself,
     #[error("HQ must keep at least one active admin")]
     LastAdmin,
+    #[error("your own password is changed with your current one, not reset or re-enrolled; ask another admin")]
+    OwnPassword,
 }
 
 impl AccountError {
@@ -57,6 +59,7 @@ impl AccountError {
             Self::UnknownLocation(_) => "unknown_location",
             Self::Yourself => "own_account",
             Self::LastAdmin => "last_admin",
+            Self::OwnPassword => "own_account",
         }
     }
 }
@@ -107,6 +110,18 @@ pub fn may_manage(manager: Manager<'_>, managed: Managed<'_>) -> Result<(), Acco
         }
         _ => Err(AccountError::NotYours),
     }
+}
+
+/// May `manager` give `username` a password without knowing the current one: a reset
+/// (a one-time password) or an enrolment code (whose redeemer sets a new one)? Never
+/// for their own account: then a session alone, a stolen one too, would be enough to
+/// take the account over for good, where changing one's own password asks for the
+/// current one. HQ's command line, which needs the database, resets anyone.
+pub fn may_set_password(manager: Manager<'_>, username: &str) -> Result<(), AccountError> {
+    if manager.username == username {
+        return Err(AccountError::OwnPassword);
+    }
+    Ok(())
 }
 
 /// May `manager` change an account from `before` to `after`? Both must be theirs to
@@ -223,6 +238,19 @@ mod tests {
             may_manage(enumerator, Managed { role: Role::Enumerator, scope: &inside }),
             Err(AccountError::NotYours)
         );
+    }
+
+    #[test]
+    fn no_one_resets_or_enrols_their_own_account_not_even_an_admin() {
+        let all = Scope::whole_country();
+        let admin = Manager { username: "admin", role: Role::Admin, scope: &all };
+        assert_eq!(
+            may_set_password(admin, "admin"),
+            Err(AccountError::OwnPassword),
+            "a session alone must not set its own account's password: a stolen one would keep the account"
+        );
+        assert_eq!(AccountError::OwnPassword.code(), "own_account");
+        assert!(may_set_password(admin, "salem").is_ok(), "another account's password is reset as before");
     }
 
     #[test]

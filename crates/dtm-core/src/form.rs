@@ -36,14 +36,14 @@ pub const COUNT_MAX: u64 = 2_000_000;
 /// A field's value as it travels: a number, a string, or null when empty.
 pub type FieldValue = serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Text {
     pub en: String,
     pub ar: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
@@ -55,7 +55,7 @@ pub enum FieldType {
     Date,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Field {
     pub id: String,
@@ -94,7 +94,7 @@ pub struct Field {
     pub max_length: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct FieldOption {
     pub value: String,
@@ -102,7 +102,7 @@ pub struct FieldOption {
 }
 
 /// A change against the previous round beyond both limits needs a justification.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ChangeThreshold {
     pub percent: f64,
@@ -111,7 +111,7 @@ pub struct ChangeThreshold {
 
 /// Fields whose total at this level must match the sum over the child form's
 /// assessments in the same round.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Aggregates {
     pub form: String,
@@ -127,7 +127,7 @@ pub struct Context<'a> {
     pub children: Option<&'a [BTreeMap<String, FieldValue>]>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Section {
     pub id: String,
@@ -135,8 +135,9 @@ pub struct Section {
     pub fields: Vec<Field>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export, rename = "Rule")]
+#[schema(as = Rule)]
 pub struct RuleDef {
     pub id: String,
     pub severity: Severity,
@@ -146,7 +147,7 @@ pub struct RuleDef {
 }
 
 /// A parsed, checked form. Rule expressions are parsed once, here.
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct FormDef {
     pub id: String,

@@ -20,7 +20,7 @@ pub struct ImportRecord {
     pub values: BTreeMap<String, serde_json::Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CellError {
     pub row: usize,
     /// The spreadsheet column letter, or empty for a whole-row error.

@@ -10,6 +10,22 @@ use std::fmt;
 #[serde(try_from = "String", into = "String")]
 pub struct Pcode(String);
 
+/// On the wire a P-code is a string; its schema says which strings are P-codes.
+impl utoipa::PartialSchema for Pcode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^LY([0-9]{2}){1,4}$"))
+            .description(Some(
+                "An OCHA COD-AB P-code for Libya: `LY` then two digits per admin level (1 region to 4 muhalla).",
+            ))
+            .examples(["LY021104"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Pcode {}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a Libya P-code (LY followed by 2, 4, 6 or 8 digits)")]
 pub struct PcodeSyntaxError(pub String);

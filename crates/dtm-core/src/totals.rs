@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 /// A baladiya whose own figure for a field is not the sum of its muhallas' figures.
 /// The total counts the muhallas (the finer level); both figures are shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Difference {
     pub baladiya: Pcode,
     pub field: String,
@@ -29,7 +29,7 @@ pub struct Difference {
 }
 
 /// One location's totals at the level asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
 pub struct Totals {
     pub values: BTreeMap<String, u128>,
     /// Baladiyas inside this location where the two levels disagree.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod headers;
 pub mod login;
 pub mod login_guard;
+pub mod openapi;
 pub mod people;
 pub mod postgres;
 pub mod routes;

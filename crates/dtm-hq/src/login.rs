@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use dtm_core::text::{self, TextKind};
-use dtm_sync::wire::{LoginRequest, LoginResponse};
+use dtm_sync::wire::{ErrorBody, LoginRequest, LoginResponse};
 use std::sync::Mutex;
 
 /// What HQ holds in memory about logins: the policy, the rate-limit buckets and the
@@ -65,6 +65,20 @@ fn bad_credentials() -> AppError {
 
 /// `POST /auth/login`. Refusals come before any hashing: bounded text, then the rate
 /// limits, then the lockout. A correct password does not open a locked account.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "sessions",
+    params(crate::session::DashboardClient),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in: the token (empty for the dashboard, whose token is in the cookie), the account and the device", body = LoginResponse, headers(("set-cookie" = String, description = "`dtm_session`, HttpOnly, for a login with `X-DTM-Client: dashboard`"))),
+        (status = 401, description = "`bad_credentials` (wrong username or password)", body = ErrorBody),
+        (status = 403, description = "`account_disabled` (said only to the right password)", body = ErrorBody),
+        (status = 422, description = "`text_too_long`", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (too many attempts from this address or for this username), `account_locked` (too many failed logins: locked for 15 minutes or until an admin unlocks it); both with `Retry-After`", body = ErrorBody, headers(("retry-after" = u64, description = "Seconds to wait"))),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -213,6 +227,15 @@ impl FromRequestParts<AppState> for PresentedToken {
 /// `POST /auth/logout`: the presented token stops working at once. Answers 204 even
 /// for a token already expired or ended, so a device that remembered to log out while
 /// offline can always finish doing so.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "sessions",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "The presented token no longer works (also when it had already ended); a cookie session's cookie is cleared"),
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -228,6 +251,18 @@ pub async fn logout(
 }
 
 /// `POST /users/{username}/unlock`: clears an account's lockout. Admins only.
+#[utoipa::path(
+    post,
+    path = "/users/{username}/unlock",
+    tag = "accounts",
+    params(("username" = String, Path, description = "An account's username")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "The account's failed logins and lockout are cleared"),
+        (status = 403, description = crate::openapi::FORBIDDEN_ADMIN, body = ErrorBody),
+        (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
+    )
+)]
 pub async fn unlock_user(
     State(state): State<AppState>,
     Admin(caller): Admin,

@@ -19,15 +19,39 @@ use dtm_sync::accounts::{
     Account, AccountChange, AuditEntry, AuditPage, DeviceInfo, EnrolRequest, Enrolment, NewAccount, OneTimePassword,
     PasswordChange,
 };
+use dtm_sync::wire::{ErrorBody, LoginResponse};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 /// `GET /users`: the accounts the caller manages (every one for an admin).
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "accounts",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The accounts the caller manages (every one for an admin)", body = Vec<Account>),
+        (status = 403, description = crate::openapi::FORBIDDEN_REVIEWER, body = ErrorBody),
+    )
+)]
 pub async fn list(State(state): State<AppState>, Reviewer(caller): Reviewer) -> Result<Json<Vec<Account>>, AppError> {
     Ok(Json(state.storage.accounts(&Actor::from(&caller)).await?))
 }
 
 /// `POST /users`: a new account, without a password until its enrolment or reset.
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "accounts",
+    request_body = NewAccount,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, description = "The new account, without a password until its enrolment or a reset", body = Account),
+        (status = 403, description = "`forbidden` (a supervisor creates enumerators only), `out_of_scope` (a scope beyond the caller's); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
+        (status = 409, description = "`user_exists`", body = ErrorBody),
+        (status = 422, description = "`bad_username`, `bad_display_name`, `empty_scope`, `unknown_location`, `text_too_long`", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
@@ -39,6 +63,21 @@ pub async fn create(
 }
 
 /// `PATCH /users/{username}`: name, role, scope or language.
+#[utoipa::path(
+    patch,
+    path = "/users/{username}",
+    tag = "accounts",
+    params(("username" = String, Path, description = "An account's username")),
+    request_body = AccountChange,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The account as changed", body = Account),
+        (status = 403, description = "`forbidden` (not an account the caller manages), `out_of_scope`, `own_account` (one's own role and scope are changed by another admin); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
+        (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
+        (status = 409, description = "`last_admin` (HQ keeps at least one active admin)", body = ErrorBody),
+        (status = 422, description = "`bad_display_name`, `empty_scope`, `unknown_location`, `text_too_long`", body = ErrorBody),
+    )
+)]
 pub async fn change(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
@@ -52,6 +91,19 @@ pub async fn change(
 }
 
 /// `POST /users/{username}/disable`: every token of the account stops working at once.
+#[utoipa::path(
+    post,
+    path = "/users/{username}/disable",
+    tag = "accounts",
+    params(("username" = String, Path, description = "An account's username")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The account, disabled: every token of it stops working at once", body = Account),
+        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account`; `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
+        (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
+        (status = 409, description = "`last_admin`", body = ErrorBody),
+    )
+)]
 pub async fn disable(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
@@ -61,6 +113,18 @@ pub async fn disable(
 }
 
 /// `POST /users/{username}/enable`.
+#[utoipa::path(
+    post,
+    path = "/users/{username}/enable",
+    tag = "accounts",
+    params(("username" = String, Path, description = "An account's username")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The account, active again", body = Account),
+        (status = 403, description = "`forbidden`, `out_of_scope`; `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
+        (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
+    )
+)]
 pub async fn enable(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
@@ -71,6 +135,18 @@ pub async fn enable(
 
 /// `POST /users/{username}/password-reset`: a one-time password (shown once, to the
 /// person resetting), which must be changed at first use; the account's sessions end.
+#[utoipa::path(
+    post,
+    path = "/users/{username}/password-reset",
+    tag = "accounts",
+    params(("username" = String, Path, description = "An account's username")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "A one-time password, shown once; the account's sessions end", body = OneTimePassword),
+        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account` (one's own password is changed at /me/password, with the current one); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
+        (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
+    )
+)]
 pub async fn reset_password(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
@@ -83,6 +159,19 @@ pub async fn reset_password(
 }
 
 /// `POST /me/password`: the caller's own password, also the one-time one.
+#[utoipa::path(
+    post,
+    path = "/me/password",
+    tag = "sessions",
+    request_body = PasswordChange,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Changed; a one-time password is spent"),
+        (status = 403, description = "`wrong_password` (the current password is not right); `device_revoked`, `account_disabled`", body = ErrorBody),
+        (status = 422, description = "`same_password`, `weak_password`, `text_too_long`", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (guessed like a login); with `Retry-After`", body = ErrorBody, headers(("retry-after" = u64, description = "Seconds to wait"))),
+    )
+)]
 pub async fn change_password(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -109,7 +198,8 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EnrolmentQuery {
     /// How long the code works, in hours (at most 30 days); HQ's setting by default.
     hours: Option<i64>,
@@ -128,6 +218,19 @@ fn hq_url(state: &AppState, headers: &HeaderMap) -> String {
 }
 
 /// `POST /users/{username}/enrolments`: a one-time code for the account's next device.
+#[utoipa::path(
+    post,
+    path = "/users/{username}/enrolments",
+    tag = "accounts",
+    params(("username" = String, Path, description = "An account's username"), EnrolmentQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, description = "A one-time code for the account's next device, its link and QR code", body = Enrolment),
+        (status = 403, description = "`forbidden`, `out_of_scope`, `own_account` (not for one's own account); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
+        (status = 404, description = "`not_found` (no such account)", body = ErrorBody),
+        (status = 422, description = "`bad_hours` (1 hour to 30 days)", body = ErrorBody),
+    )
+)]
 pub async fn issue_enrolment(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
@@ -157,6 +260,20 @@ pub async fn issue_enrolment(
 
 /// `POST /enrol`: a device joins HQ with a one-time code and its user sets their
 /// password. Answers as a login does.
+#[utoipa::path(
+    post,
+    path = "/enrol",
+    tag = "sessions",
+    params(crate::session::DashboardClient),
+    request_body = EnrolRequest,
+    responses(
+        (status = 200, description = "Enrolled and signed in, as a login answers", body = LoginResponse),
+        (status = 403, description = "`account_disabled`", body = ErrorBody),
+        (status = 410, description = "`enrolment_used`, `enrolment_expired`", body = ErrorBody),
+        (status = 422, description = "`enrolment_invalid` (not a code HQ issued), `weak_password`, `text_too_long`", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (guessed like a login); with `Retry-After`", body = ErrorBody, headers(("retry-after" = u64, description = "Seconds to wait"))),
+    )
+)]
 pub async fn enrol(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -197,6 +314,16 @@ pub async fn enrol(
 }
 
 /// `GET /devices`: the devices of the accounts the caller manages.
+#[utoipa::path(
+    get,
+    path = "/devices",
+    tag = "accounts",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The devices of the accounts the caller manages", body = Vec<DeviceInfo>),
+        (status = 403, description = crate::openapi::FORBIDDEN_REVIEWER, body = ErrorBody),
+    )
+)]
 pub async fn devices(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
@@ -204,15 +331,22 @@ pub async fn devices(
     Ok(Json(state.storage.devices(&Actor::from(&caller)).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only what this username did.
     actor: Option<String>,
+    /// Only this action (`login_failed`, `create_round`, …).
     action: Option<String>,
     /// The first day shown, `YYYY-MM-DD` (UTC).
+    #[param(format = Date)]
     from: Option<String>,
     /// The last day shown, `YYYY-MM-DD` (UTC).
+    #[param(format = Date)]
     to: Option<String>,
+    /// Lines older than this id: the `next_before` of the previous page.
     before: Option<i64>,
+    /// Lines a page holds: 100 by default, between 1 and 1,000 (100,000 for the CSV).
     limit: Option<u32>,
 }
 
@@ -244,6 +378,18 @@ impl AuditQuery {
 }
 
 /// `GET /audit`: who did what and when, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "accounts",
+    params(AuditQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "A page of the audit log, newest first", body = AuditPage),
+        (status = 403, description = crate::openapi::FORBIDDEN_ADMIN, body = ErrorBody),
+        (status = 422, description = "`bad_date` (from and to are dates like 2026-11-30), `text_too_long`", body = ErrorBody),
+    )
+)]
 pub async fn audit(
     State(state): State<AppState>,
     Admin(_caller): Admin,
@@ -258,6 +404,18 @@ pub async fn audit(
 
 /// `GET /audit.csv`: the same lines (up to 100,000) as a CSV file; the export is
 /// itself in the log.
+#[utoipa::path(
+    get,
+    path = "/audit.csv",
+    tag = "accounts",
+    params(AuditQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The same lines as `/audit` (up to 100,000) as CSV: id, at, actor, action, target", body = String, content_type = "text/csv", headers(("content-disposition" = String, description = "attachment; filename=\"dtm-hq-audit.csv\""))),
+        (status = 403, description = crate::openapi::FORBIDDEN_ADMIN, body = ErrorBody),
+        (status = 422, description = "`bad_date`, `text_too_long`", body = ErrorBody),
+    )
+)]
 pub async fn audit_csv(
     State(state): State<AppState>,
     Admin(caller): Admin,

@@ -18,6 +18,7 @@ use dtm_sync::wire::{
     self, AssessmentSnapshot, OpBody, Operation, PullResponse, PushRequest, PushResponse, ReviewRequest, RoundForm,
     RoundInfo, User,
 };
+use dtm_sync::wire::{ApiError, ErrorBody};
 use serde::Deserialize;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .route("/assessments/{round}/{form}/{pcode}/review", post(review))
         .route("/sync/push", post(push))
         .route("/sync/pull", get(pull))
+        .route("/openapi.json", get(crate::openapi::openapi_json))
         .fallback(|| async { AppError::not_found("no such API endpoint") });
     let ui = ServeDir::new(&ui_dir).fallback(ServeFile::new(ui_dir.join("index.html")));
     // A path the file system cannot even look up (a 300-character segment, say) is a
@@ -249,19 +251,55 @@ fn check_protocol(headers: &HeaderMap) -> Result<u32, AppError> {
     Ok(version)
 }
 
+/// The signed-in account, also while its password is a one-time one.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "sessions",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The signed-in account", body = User),
+        (status = 403, description = crate::openapi::FORBIDDEN_ANY_SESSION, body = ErrorBody),
+    )
+)]
 async fn me(AnyCaller(caller): AnyCaller) -> Json<User> {
     Json(caller.user())
 }
 
+/// Every round, whatever its status.
+#[utoipa::path(
+    get,
+    path = "/rounds",
+    tag = "rounds",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Every round", body = Vec<RoundInfo>),
+        (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
+    )
+)]
 async fn rounds(State(state): State<AppState>, _caller: Caller) -> Result<Json<Vec<RoundInfo>>, AppError> {
     Ok(Json(state.storage.rounds().await?.iter().map(RoundInfo::from).collect()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FormQuery {
+    /// A version of the form; the newest without it.
     version: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/forms/{form}",
+    tag = "assessments",
+    params(("form" = String, Path, description = "A form's id", example = "baladiya"), FormQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The form: its sections, fields and rules", body = FormDef),
+        (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
+        (status = 404, description = "`unknown_form` (no such form, or no such version of it)", body = ErrorBody),
+    )
+)]
 async fn form(
     _caller: Caller,
     Path(form): Path<String>,
@@ -331,6 +369,18 @@ async fn find_round(state: &AppState, code: &str) -> Result<Round, AppError> {
 
 /// Completeness: every location in the caller's scope for each form of the round,
 /// `not_started` where nothing has reached HQ.
+#[utoipa::path(
+    get,
+    path = "/rounds/{round}/assessments",
+    tag = "assessments",
+    params(("round" = String, Path, description = "A round's code", example = "R1")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "An assessment summary per location in the caller's scope and form of the round, `not_started` where nothing reached HQ", body = Vec<AssessmentSummary>),
+        (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
+        (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
+    )
+)]
 async fn round_assessments(
     State(state): State<AppState>,
     caller: Caller,
@@ -377,6 +427,24 @@ fn check_key(caller: &Caller, round: &str, form: &str, pcode: &str) -> Result<As
     Ok(AssessmentKey::new(round, form, location))
 }
 
+/// One assessment as the UI shows it, `not_started` where nothing reached HQ yet.
+#[utoipa::path(
+    get,
+    path = "/assessments/{round}/{form}/{pcode}",
+    tag = "assessments",
+    params(
+        ("round" = String, Path, description = "A round's code", example = "R1"),
+        ("form" = String, Path, description = "A form's id", example = "baladiya"),
+        ("pcode" = String, Path, description = "The location's P-code, at the form's level", example = "LY021104"),
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The assessment with its rule verdicts, previous round and comments", body = AssessmentDetail),
+        (status = 403, description = "`out_of_scope` (the location is outside the caller's area); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
+        (status = 404, description = "`unknown_form`, `unknown_pcode`, `unknown_round`", body = ErrorBody),
+        (status = 422, description = "`wrong_level` (the P-code is not at the form's level)", body = ErrorBody),
+    )
+)]
 async fn assessment(
     State(state): State<AppState>,
     caller: Caller,
@@ -392,6 +460,26 @@ async fn assessment(
     Ok(Json(detail_of(&state, parts).await?))
 }
 
+/// A supervisor's or admin's decision on a submitted assessment: approve or return.
+#[utoipa::path(
+    post,
+    path = "/assessments/{round}/{form}/{pcode}/review",
+    tag = "assessments",
+    params(
+        ("round" = String, Path, description = "A round's code", example = "R1"),
+        ("form" = String, Path, description = "A form's id", example = "baladiya"),
+        ("pcode" = String, Path, description = "The location's P-code, at the form's level", example = "LY021104"),
+    ),
+    request_body = ReviewRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The assessment after the decision", body = AssessmentDetail),
+        (status = 403, description = "`forbidden` (for supervisors and admins), `out_of_scope`, `own_entry` (whoever entered the figures may return them but not approve them); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
+        (status = 404, description = "`unknown_form`, `unknown_pcode`, `not_found` (nothing has been submitted for this assessment)", body = ErrorBody),
+        (status = 409, description = "`invalid_transition` (not submitted), `open_conflicts` (settle them first), `round_published`", body = ErrorBody),
+        (status = 422, description = "`wrong_level`, `comment_required` (returning needs a comment), `text_too_long`", body = ErrorBody),
+    )
+)]
 async fn review(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
@@ -402,6 +490,24 @@ async fn review(
     dtm_core::text::check(dtm_core::TextKind::Comment, "comment", &req.comment)?;
     let snap = state.storage.review(&caller, &key, req.decision, &req.comment, state.now()).await?;
     Ok(Json(detail_of(&state, parts_of(snap)).await?))
+}
+
+/// The headers of every sync request, as the document names them. The handlers read
+/// them from the request's headers (a missing or unknown protocol is an answer of its
+/// own, not a rejection of the extractor).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // never built: only its IntoParams is used, to document the headers
+struct SyncHeaders {
+    /// The sync protocol the app speaks; HQ accepts 2 and 3.
+    #[param(rename = "x-dtm-protocol", minimum = 2, maximum = 3)]
+    protocol: u32,
+    /// The app's version, shown on the Devices page.
+    #[param(rename = "x-dtm-app-version", value_type = String, required = false, max_length = 64)]
+    app_version: Option<String>,
+    /// Operations the device has not pushed yet.
+    #[param(rename = "x-dtm-pending", value_type = u32, required = false)]
+    pending: Option<u32>,
 }
 
 /// Checks what a pushed operation says about itself, before anything is written.
@@ -465,6 +571,22 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A device's operations, each applied and answered on its own, idempotently.
+#[utoipa::path(
+    post,
+    path = "/sync/push",
+    tag = "sync",
+    params(SyncHeaders),
+    request_body = PushRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "One result per operation, in order: applied, conflict, rejected, superseded or duplicate", body = PushResponse),
+        (status = 400, description = "`protocol_missing` (no `x-dtm-protocol` header)", body = ErrorBody),
+        (status = 403, description = "`out_of_scope` (error.op_id names the operation); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
+        (status = 422, description = "The operation error.op_id names cannot be applied, and nothing was: `malformed_op`, `out_of_range`, `unknown_form`, `unknown_pcode`, `wrong_level`, `text_too_long`, `unknown_field`, `negative_count`, `not_a_whole_number`, `not_a_number`, `not_text`, `not_an_option`, `not_a_date`", body = ErrorBody),
+        (status = 426, description = "`update_required` (the app is too old for HQ), `hq_too_old` (the app is newer than HQ)", body = ErrorBody),
+    )
+)]
 async fn push(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -482,15 +604,32 @@ async fn push(
     Ok(Json(PushResponse { results }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PullQuery {
+    /// The `cursor` of the previous page; from the start without it.
     cursor: Option<String>,
+    /// Assessments a page holds at most: 200 by default, between 1 and 2,000.
     limit: Option<u32>,
     /// `false` leaves the rounds out: a device asks for them on the first page of a
     /// sync only, not again on every page after it.
     rounds: Option<bool>,
 }
 
+/// A page of the assessments in the caller's scope changed since the cursor.
+#[utoipa::path(
+    get,
+    path = "/sync/pull",
+    tag = "sync",
+    params(SyncHeaders, PullQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "A page of the assessments in the caller's scope, by column", body = PullResponse),
+        (status = 400, description = "`protocol_missing` (no `x-dtm-protocol` header), `malformed_cursor` (a cursor HQ did not give out)", body = ErrorBody),
+        (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
+        (status = 426, description = "`update_required` (the app is too old for HQ), `hq_too_old` (the app is newer than HQ)", body = ErrorBody),
+    )
+)]
 async fn pull(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -545,8 +684,10 @@ async fn note_device(state: &AppState, caller: &Caller, headers: &HeaderMap) {
     }
 }
 
-#[derive(Deserialize)]
+/// `POST /rounds`: a new round, planned.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewRound {
+    /// `R` and the number.
     code: String,
     number: u32,
     title: String,
@@ -556,6 +697,19 @@ struct NewRound {
 }
 
 /// Creates a planned round. Admins only.
+#[utoipa::path(
+    post,
+    path = "/rounds",
+    tag = "rounds",
+    request_body = NewRound,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, description = "The new round, planned", body = RoundInfo),
+        (status = 403, description = crate::openapi::FORBIDDEN_ADMIN, body = ErrorBody),
+        (status = 409, description = "`round_exists`", body = ErrorBody),
+        (status = 422, description = "`malformed_round` (code, window or forms), `unknown_form`, `text_too_long`", body = ErrorBody),
+    )
+)]
 async fn create_round(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -596,12 +750,26 @@ async fn create_round(
     Ok((StatusCode::CREATED, Json(RoundInfo::from(&round))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct StatusChange {
     status: RoundStatus,
 }
 
 /// Moves a round along planned → open → closed → published. Admins only.
+#[utoipa::path(
+    post,
+    path = "/rounds/{round}/status",
+    tag = "rounds",
+    params(("round" = String, Path, description = "A round's code", example = "R1")),
+    request_body = StatusChange,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The round in its new status", body = RoundInfo),
+        (status = 403, description = crate::openapi::FORBIDDEN_ADMIN, body = ErrorBody),
+        (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
+        (status = 409, description = "`invalid_transition` (planned → open → closed → published, closed → open), `round_published`", body = ErrorBody),
+    )
+)]
 async fn set_round_status(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -617,6 +785,21 @@ async fn set_round_status(
 
 /// Imports a past round's figures from a CSV or XLSX with an HXL tag row. Nothing is
 /// imported from a file with any error; every error is listed by row and column.
+#[utoipa::path(
+    post,
+    path = "/rounds/{round}/import",
+    tag = "rounds",
+    params(("round" = String, Path, description = "A round's code", example = "R1")),
+    request_body(description = "The file: CSV or XLSX with an HXL tag row; HQ tells them apart by content", content((String = "text/csv"), (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (SpreadsheetFile = "application/octet-stream"))),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "What was imported", body = ImportReport),
+        (status = 403, description = crate::openapi::FORBIDDEN_ADMIN, body = ErrorBody),
+        (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
+        (status = 409, description = "`round_not_importable` (the round is open or published)", body = ErrorBody),
+        (status = 422, description = "`import_rejected` (with every error by row and column in its errors list; nothing was imported, also for a sheet beyond HQ's limits), `unreadable_file` (neither CSV nor XLSX with an HXL tag row)", body = ImportRejected),
+    )
+)]
 async fn import_round(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -630,19 +813,44 @@ async fn import_round(
             .await?;
     Ok(match outcome {
         Ok(report) => Json(report).into_response(),
-        Err(errors) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(serde_json::json!({
-                "error": {"code": "import_rejected", "message": format!("{} error(s); nothing was imported", errors.len())},
-                "errors": errors,
-            })),
-        )
-            .into_response(),
+        Err(errors) => {
+            let error = ApiError {
+                code: "import_rejected".to_owned(),
+                message: format!("{} error(s); nothing was imported", errors.len()),
+                op_id: None,
+            };
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(ImportRejected { error, errors })).into_response()
+        }
     })
 }
 
+/// The bytes of a file to import, CSV or XLSX: the document's name for a binary body.
+pub struct SpreadsheetFile;
+
+impl utoipa::PartialSchema for SpreadsheetFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("A CSV or XLSX file with an HXL tag row"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SpreadsheetFile {}
+
+/// A file refused for its content: the API's error body, with every error by row and
+/// column. Other refusals of an import have no `errors`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportRejected {
+    pub error: ApiError,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<dtm_core::import::CellError>,
+}
+
 /// What an import did.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub rows: usize,
     pub assessments: usize,
@@ -704,11 +912,15 @@ pub async fn import_file(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TotalsQuery {
+    /// 1 region, 2 mantika (the default), 3 baladiya.
+    #[param(minimum = 1, maximum = 3)]
     level: Option<u8>,
     /// `approved` (the default): the figures a round stands on. `all`: drafts,
     /// submitted and returned assessments too, counted apart in `unapproved`.
+    #[param(pattern = "^(approved|all)$")]
     include: Option<String>,
 }
 
@@ -740,12 +952,16 @@ impl Include {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ExportQuery {
+    /// `approved` (the default) or `all` (drafts, submitted and returned ones too).
+    #[param(pattern = "^(approved|all)$")]
     include: Option<String>,
 }
 
-#[derive(Debug, serde::Serialize)]
+/// One location's totals.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 struct LocationTotals {
     location: dtm_sync::api::LocationRef,
     #[serde(flatten)]
@@ -759,6 +975,19 @@ struct LocationTotals {
 /// drafts, submitted and returned ones, counted apart; voided ones never count): each
 /// baladiya counted once, from the finest level collected, with any disagreement
 /// between the levels shown.
+#[utoipa::path(
+    get,
+    path = "/rounds/{round}/totals",
+    tag = "rounds",
+    params(("round" = String, Path, description = "A round's code", example = "R1"), TotalsQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The round's counts per location at the level asked for", body = Vec<LocationTotals>),
+        (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
+        (status = 400, description = "`malformed_query` (level is 1, 2 or 3; include is approved or all)", body = ErrorBody),
+        (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
+    )
+)]
 async fn round_totals(
     State(state): State<AppState>,
     caller: Caller,
@@ -798,13 +1027,28 @@ async fn round_totals(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchQuery {
+    /// Part of a name, in English or Arabic (however the Arabic is spelt).
     q: String,
+    /// Only locations at this admin level (1 region to 4 muhalla).
+    #[param(minimum = 1, maximum = 4)]
     level: Option<u8>,
 }
 
 /// Gazetteer search in English or Arabic, however the Arabic is spelt.
+#[utoipa::path(
+    get,
+    path = "/gazetteer/search",
+    tag = "assessments",
+    params(SearchQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Up to 50 locations whose English or Arabic name matches", body = Vec<dtm_sync::api::LocationRef>),
+        (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
+    )
+)]
 async fn search_locations(_caller: Caller, Query(q): Query<SearchQuery>) -> Json<Vec<dtm_sync::api::LocationRef>> {
     Json(
         Gazetteer::libya()
@@ -819,6 +1063,19 @@ async fn search_locations(_caller: Caller, Query(q): Query<SearchQuery>) -> Json
 /// muhalla assessment in the caller's scope (`include=all` adds drafts, submitted and
 /// returned ones; voided ones never). The tags are the ones the import reads, so an
 /// export imports back unchanged.
+#[utoipa::path(
+    get,
+    path = "/rounds/{round}/export.csv",
+    tag = "rounds",
+    params(("round" = String, Path, description = "A round's code", example = "R1"), ExportQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "HXL-tagged CSV: a header row, a tag row, then a row per assessment counted", body = String, content_type = "text/csv", headers(("content-disposition" = String, description = "attachment; filename=\"dtm-libya-<round>.csv\""))),
+        (status = 400, description = "`malformed_query` (include is approved or all)", body = ErrorBody),
+        (status = 403, description = crate::openapi::FORBIDDEN_REVIEWER, body = ErrorBody),
+        (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
+    )
+)]
 async fn export_csv(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
@@ -867,6 +1124,18 @@ async fn export_csv(
 }
 
 /// A round's conflicts in the caller's scope, for supervisors to settle.
+#[utoipa::path(
+    get,
+    path = "/rounds/{round}/conflicts",
+    tag = "conflicts",
+    params(("round" = String, Path, description = "A round's code", example = "R1")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The round's conflicts in the caller's scope, open first", body = Vec<wire::Conflict>),
+        (status = 403, description = crate::openapi::FORBIDDEN_REVIEWER, body = ErrorBody),
+        (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
+    )
+)]
 async fn list_conflicts(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
@@ -878,6 +1147,21 @@ async fn list_conflicts(
 
 /// Settles a conflict: keep the current value, take the incoming one, or enter the
 /// right one, always with a reason. The result is a new version every device pulls.
+#[utoipa::path(
+    post,
+    path = "/conflicts/{id}/resolve",
+    tag = "conflicts",
+    params(("id" = i64, Path, description = "The conflict's id", example = 1)),
+    request_body = wire::ResolveRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The assessment after the settlement, a new version every device pulls", body = AssessmentDetail),
+        (status = 403, description = crate::openapi::FORBIDDEN_REVIEWER, body = ErrorBody),
+        (status = 404, description = "`not_found` (no such conflict in the caller's scope)", body = ErrorBody),
+        (status = 409, description = "`already_resolved`", body = ErrorBody),
+        (status = 422, description = "`reason_required`, `text_too_long`, `unknown_form`, and the value errors of an entered value: `unknown_field`, `negative_count`, `not_a_whole_number`, `not_a_number`, `out_of_range`, `not_text`, `not_an_option`, `unknown_pcode`, `not_a_date`", body = ErrorBody),
+    )
+)]
 async fn resolve_conflict(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
@@ -915,6 +1199,18 @@ async fn resolve_conflict(
 
 /// Revokes a device: its token stops working at once, and it cannot log in again.
 /// What it had not synced stays on the device, never lost. Admins only.
+#[utoipa::path(
+    post,
+    path = "/devices/{id}/revoke",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The device's id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Revoked: the device's token stops working at once"),
+        (status = 403, description = "`forbidden` (for supervisors and admins, over the devices of accounts they manage); `device_revoked`, `account_disabled`, `password_change_required`", body = ErrorBody),
+        (status = 404, description = "`not_found` (no such device)", body = ErrorBody),
+    )
+)]
 async fn revoke_device(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,

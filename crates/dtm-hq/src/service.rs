@@ -628,6 +628,7 @@ impl<S: Store> HqStorage for Hq<S> {
         let (actor, username, now) = (actor.clone(), username.to_owned(), to_micros(now));
         self.write(move |tx| {
             managed_user(tx, &actor, &username)?;
+            accounts::may_set_password(actor.manager(), &username)?;
             tx.set_password(&username, &hash, true)?;
             let ended = tx.end_user_sessions(&username, now)?;
             tx.clear_login_failures(&username)?;
@@ -649,6 +650,7 @@ impl<S: Store> HqStorage for Hq<S> {
         let actor = actor.clone();
         self.write(move |tx| {
             let user = managed_user(tx, &actor, &enrolment.username)?;
+            accounts::may_set_password(actor.manager(), &enrolment.username)?;
             if user.disabled_at.is_some() {
                 return Err(disabled(&enrolment.username));
             }

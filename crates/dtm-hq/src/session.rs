@@ -38,6 +38,17 @@ impl Presented {
     }
 }
 
+/// The header by which the dashboard says it is the dashboard, as the document names it
+/// for a login or an enrolment. HQ reads it with [`from_dashboard`].
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // never built: only its IntoParams is used, to document the header
+pub struct DashboardClient {
+    /// `dashboard`: answer with an HttpOnly session cookie, and an empty token in the body.
+    #[param(rename = "x-dtm-client", value_type = String, required = false, pattern = "^dashboard$")]
+    client: Option<String>,
+}
+
 /// Whether the request says it is HQ's own dashboard.
 pub fn from_dashboard(headers: &HeaderMap) -> bool {
     headers.get(CLIENT_HEADER).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(DASHBOARD.as_bytes()))

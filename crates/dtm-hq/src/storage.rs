@@ -103,7 +103,7 @@ impl From<dtm_core::accounts::AccountError> for StorageError {
         use dtm_core::accounts::AccountError as E;
         let (code, message) = (e.code(), e.to_string());
         match e {
-            E::NotYours | E::OutsideScope(_) | E::Yourself => Self::Denied { code, message },
+            E::NotYours | E::OutsideScope(_) | E::Yourself | E::OwnPassword => Self::Denied { code, message },
             E::EmptyScope | E::UnknownLocation(_) => Self::Invalid { code, message },
             E::LastAdmin => Self::Conflict { code, message },
         }

@@ -8,7 +8,7 @@ use dtm_core::{Language, Role};
 use serde::{Deserialize, Serialize};
 
 /// An account as HQ lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Account {
     pub username: String,
@@ -30,7 +30,7 @@ pub struct Account {
 }
 
 /// `POST /api/v1/users`.
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct NewAccount {
     pub username: String,
@@ -43,7 +43,7 @@ pub struct NewAccount {
 }
 
 /// `PATCH /api/v1/users/{username}`: what is given changes, the rest stays.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct AccountChange {
     #[serde(default)]
@@ -61,7 +61,7 @@ pub struct AccountChange {
 }
 
 /// A password HQ made for one use: it works once, to log in and set a new one.
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct OneTimePassword {
     pub username: String,
@@ -69,7 +69,7 @@ pub struct OneTimePassword {
 }
 
 /// `POST /api/v1/me/password`.
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct PasswordChange {
     pub current_password: String,
@@ -77,7 +77,7 @@ pub struct PasswordChange {
 }
 
 /// An enrolment HQ issued: the code to read aloud, and the link its QR code carries.
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Enrolment {
     pub username: String,
@@ -92,7 +92,7 @@ pub struct Enrolment {
 
 /// `POST /api/v1/enrol`: a device joins HQ with a one-time code and sets the
 /// account's password.
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct EnrolRequest {
     /// The code as typed (dashes, spaces and lower case are forgiven) or the QR link.
@@ -110,7 +110,7 @@ pub struct EnrolRequest {
 pub type EnrolResponse = LoginResponse;
 
 /// A device as the Devices page lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct DeviceInfo {
     pub device_id: String,
@@ -128,7 +128,7 @@ pub struct DeviceInfo {
 }
 
 /// One line of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct AuditEntry {
     #[ts(type = "number")]
@@ -140,7 +140,7 @@ pub struct AuditEntry {
 }
 
 /// `GET /api/v1/audit`: newest first; `next_before` asks for the page after.
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,

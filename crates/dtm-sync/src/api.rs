@@ -19,7 +19,7 @@ pub struct Session {
     pub must_change_password: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct LocationRef {
     pub pcode: String,
@@ -47,7 +47,7 @@ impl LocationRef {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct AssessmentSummary {
     pub key: AssessmentKey,
@@ -60,7 +60,7 @@ pub struct AssessmentSummary {
     pub pending_ops: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct AssessmentDetail {
     #[serde(flatten)]

@@ -6,6 +6,9 @@
 //! feature, `client` speaks the protocol over HTTP and `device` joins it to the
 //! device store for the field app and the `dtm` CLI. Without it this crate does no IO.
 //! `retry` is the one retry schedule, a pure function both use.
+//!
+//! Each shape here is the one home of its description elsewhere: ts-rs derives the
+//! UI's TypeScript from it and utoipa the schema in HQ's OpenAPI document.
 
 pub mod accounts;
 pub mod api;

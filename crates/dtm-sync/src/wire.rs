@@ -32,7 +32,7 @@ pub const PENDING_HEADER: &str = "x-dtm-pending";
 /// the wire: SQL's signed 64-bit maximum, since HQ's stores keep them as such.
 pub const MAX_INTEGER: u64 = i64::MAX as u64;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ApiError {
     pub code: String,
@@ -45,12 +45,12 @@ pub struct ApiError {
 }
 
 /// Every non-2xx HTTP answer from HQ.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ApiError,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct LoginRequest {
     pub username: String,
@@ -66,7 +66,7 @@ pub struct LoginRequest {
     pub device_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct User {
     pub username: String,
@@ -76,7 +76,7 @@ pub struct User {
     pub scope: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct LoginResponse {
     /// The bearer token. Empty when the login asked for a cookie session
@@ -91,7 +91,7 @@ pub struct LoginResponse {
     pub must_change_password: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct RoundInfo {
     pub code: String,
@@ -131,14 +131,14 @@ impl From<&RoundInfo> for dtm_core::Round {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct RoundForm {
     pub form: String,
     pub version: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OpBody {
     /// One local save: every field it changed, merged field by field at HQ. The
@@ -159,7 +159,7 @@ pub enum OpBody {
 }
 
 /// One operation from a device's outbox.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Operation {
     /// UUIDv7 made on the device; HQ keys idempotency on it.
     pub op_id: String,
@@ -172,12 +172,12 @@ pub struct Operation {
     pub body: OpBody,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PushRequest {
     pub ops: Vec<Operation>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Applied,
@@ -191,7 +191,7 @@ pub enum Outcome {
     Superseded,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OpResult {
     pub op_id: String,
     pub outcome: Outcome,
@@ -224,13 +224,14 @@ impl OpResult {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PushResponse {
     pub results: Vec<OpResult>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export, rename = "Comment")]
+#[schema(as = Comment)]
 pub struct WireComment {
     #[ts(type = "number")]
     pub id: i64,
@@ -265,7 +266,7 @@ pub struct AssessmentSnapshot {
 /// Each field name is written once per page, and a column of like values (zeros, the
 /// same select answer, the same justification) compresses to almost nothing, which a
 /// satellite or 2G link is grateful for.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PullResponse {
     pub rounds: Vec<RoundInfo>,
     pub assessments: Vec<PageAssessment>,
@@ -280,7 +281,7 @@ pub struct PullResponse {
 }
 
 /// An assessment of a pull page, without its fields (they are in the page's columns).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PageAssessment {
     pub key: AssessmentKey,
     pub status: AssessmentStatus,
@@ -294,7 +295,7 @@ pub struct PageAssessment {
 
 /// One field across a pull page: `v[i]` at version `n[i]` belongs to assessment
 /// `rows[i]` of the page; without `rows`, to every assessment in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PageColumn {
     pub field: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -385,7 +386,7 @@ impl PullResponse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ReviewRequest {
     pub decision: dtm_core::ReviewDecision,
@@ -394,7 +395,7 @@ pub struct ReviewRequest {
 }
 
 /// One side of a conflict: a value and who wrote it, where and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ConflictSide {
     #[ts(type = "number | string | Array<string> | null")]
@@ -407,7 +408,7 @@ pub struct ConflictSide {
 
 /// Two devices changed one field from the same base: the current value stays until a
 /// supervisor settles it; the incoming value is kept here, never dropped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Conflict {
     #[ts(type = "number")]
@@ -426,7 +427,7 @@ pub struct Conflict {
     pub resolution: Option<ConflictResolution>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictKind {
@@ -448,7 +449,7 @@ impl ConflictKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictStatus {
@@ -469,7 +470,7 @@ impl ConflictStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ConflictResolution {
     #[ts(type = "number | string | Array<string> | null")]
@@ -481,7 +482,7 @@ pub struct ConflictResolution {
 
 /// A supervisor's decision on a conflict: keep the current value, take the incoming
 /// one, or enter the right value; the reason is kept.
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 #[serde(tag = "choice", rename_all = "snake_case")]
 pub enum ResolveRequest {

@@ -619,8 +619,8 @@ export const messages = {
     ar: 'هذا آخر مسؤول نظام نشط؛ يحتاج المقر إلى مسؤول واحد على الأقل.',
   },
   'error.own_account': {
-    en: 'You cannot demote or disable your own account.',
-    ar: 'لا يمكنك خفض صلاحية حسابك أو تعطيله بنفسك.',
+    en: 'You cannot demote, disable, reset or enrol your own account; change your own password with your current one.',
+    ar: 'لا يمكنك خفض صلاحية حسابك أو تعطيله أو إعادة تعيين كلمة مروره أو إصدار رمز تسجيل له بنفسك؛ غيّر كلمة مرورك باستخدام كلمة المرور الحالية.',
   },
   'error.wrong_password': { en: 'The current password is wrong.', ar: 'كلمة المرور الحالية غير صحيحة.' },
   'error.same_password': {
