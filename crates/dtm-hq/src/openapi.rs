@@ -273,3 +273,42 @@ mod tests {
         assert_eq!(rejected["required"], json!(["error"]), "so an import's other refusals (plain ErrorBody) match it");
     }
 }
+
+#[cfg(test)]
+mod messages {
+    use super::*;
+
+    /// The UI's messages, where `errorText` finds a code's text in the user's language.
+    const I18N: &str = include_str!("../../../ui/src/lib/i18n.ts");
+
+    /// Whether i18n.ts holds `'error.<code>'` with both an English and an Arabic text.
+    fn translated(code: &str) -> bool {
+        let Some(start) = I18N.find(&format!("'error.{code}':")) else { return false };
+        let entry = &I18N[start..];
+        let entry = &entry[..entry.find("},").unwrap_or(entry.len())];
+        entry.contains("en:") && entry.contains("ar:")
+    }
+
+    #[test]
+    fn every_error_code_the_document_names_has_an_english_and_an_arabic_message_in_the_ui() {
+        let doc = document();
+        let mut codes = std::collections::BTreeSet::new();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for method in METHODS {
+                let Some(op) = item.get(method) else { continue };
+                for (status, answer) in op["responses"].as_object().unwrap() {
+                    if !status.starts_with('2') {
+                        codes.extend(backticked(answer["description"].as_str().unwrap_or_default()));
+                    }
+                }
+            }
+        }
+        assert!(codes.len() >= 40, "the document names too few codes to be the whole list: {codes:?}");
+        let missing: Vec<&String> = codes.iter().filter(|c| !translated(c)).collect();
+        assert!(
+            missing.is_empty(),
+            "an Arabic user must never see HQ's English message for a code: add `'error.<code>': {{ en, ar }}` \
+             to ui/src/lib/i18n.ts for {missing:?}"
+        );
+    }
+}

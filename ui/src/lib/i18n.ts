@@ -531,6 +531,14 @@ export const messages = {
   'error.unknown_pcode': { en: 'This location code is not known.', ar: 'رمز الموقع هذا غير معروف.' },
   'error.negative_count': { en: 'Counts cannot be negative.', ar: 'لا يمكن أن تكون الأعداد سالبة.' },
   'error.bad_credentials': { en: 'Wrong username or password.', ar: 'اسم المستخدم أو كلمة المرور غير صحيحة.' },
+  'error.internal': {
+    en: 'HQ ran into a problem of its own. Nothing you sent is lost; try again later.',
+    ar: 'واجه المقر مشكلة من جهته. لم يضع شيء مما أرسلته؛ حاول مرة أخرى لاحقاً.',
+  },
+  'error.protocol_missing': {
+    en: 'This app did not say which sync protocol it speaks; update the app. Your data stays on the device.',
+    ar: 'لم يذكر هذا التطبيق بروتوكول المزامنة الذي يستخدمه؛ حدّث التطبيق. تبقى بياناتك على الجهاز.',
+  },
   'error.unauthenticated': { en: 'Your session has ended. Please sign in again.', ar: 'انتهت جلستك. يرجى تسجيل الدخول مجدداً.' },
   'error.forbidden': { en: 'You are not allowed to do this.', ar: 'لا يُسمح لك بهذا الإجراء.' },
   'error.out_of_scope': { en: 'This location is outside your assigned area.', ar: 'هذا الموقع خارج نطاقك المحدد.' },

@@ -181,6 +181,8 @@ export const SERVER_ERROR_CODES = [
   'same_password',
   'bad_hours',
   'bad_date',
+  'internal',
+  'protocol_missing',
 ] as const;
 
 /** Codes the UI itself produces, next to the server's codes in docs/api.md. */
