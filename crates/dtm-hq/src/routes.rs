@@ -597,7 +597,6 @@ async fn push(
     for op in &req.ops {
         check_op(&caller, op).map_err(|e| e.for_op(&op.op_id))?;
     }
-    note_device(&state, &caller, &headers).await;
     let results = state.storage.push(&caller, req.ops, state.now()).await?;
     // An older device gets only the outcomes its protocol knows.
     let results = results.into_iter().map(|r| r.for_protocol(protocol)).collect();
@@ -663,9 +662,11 @@ async fn pull(
     Ok(Json(page))
 }
 
-/// Remembers what a syncing device reports (its app version and unsent operations)
-/// for the Devices page: when it changed, or at most once a minute otherwise, so that
-/// a sync of many pages costs one write. A failure here never fails the sync.
+/// Remembers what a syncing device reports (its app version, and how many operations
+/// it had waiting when the sync began) for the Devices page, on the first pull page of
+/// a sync: at most once a minute per device, or when its app version changed. Each is
+/// a durable write on HQ's one writer, so neither a push nor every sync makes one. A
+/// failure here never fails the sync.
 async fn note_device(state: &AppState, caller: &Caller, headers: &HeaderMap) {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let app_version = text(wire::APP_VERSION_HEADER).filter(|v| v.len() <= 64);
@@ -673,8 +674,7 @@ async fn note_device(state: &AppState, caller: &Caller, headers: &HeaderMap) {
     let now = state.now();
     let seen = &caller.seen;
     let stale = seen.at.is_none_or(|at| now - at > time::Duration::minutes(1));
-    let changed = (app_version.is_some() && app_version != seen.app_version)
-        || (pending_ops.is_some() && pending_ops != seen.pending_ops);
+    let changed = app_version.is_some() && app_version != seen.app_version;
     if !(stale || changed) {
         return;
     }

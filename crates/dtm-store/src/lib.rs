@@ -412,10 +412,23 @@ impl Store {
     /// or in conflict: it stays, visible, until HQ has it), and the pull starts again
     /// from the beginning so that a grown area arrives whole.
     pub fn rescope(&mut self, user: &User) -> Result<Rescoped> {
+        let scope = serde_json::to_string(user.scope.prefixes()).expect("a list of strings serialises");
+        // Every sync asks; nearly always nothing changed, and then nothing is written.
+        let held: Option<(Option<String>, Option<String>, Option<String>)> = self
+            .conn
+            .query_row("SELECT display_name, role, scope FROM device", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let unchanged = held.as_ref().is_some_and(|(name, role, held_scope)| {
+            name.as_deref() == Some(user.display_name.as_str())
+                && role.as_deref() == Some(user.role.as_str())
+                && held_scope.as_deref() == Some(scope.as_str())
+        });
+        if unchanged {
+            return Ok(Rescoped::default());
+        }
         let tx = self.conn.transaction()?;
         let before: Option<String> = tx.query_row("SELECT scope FROM device", [], |r| r.get(0)).optional()?.flatten();
         let before: Vec<String> = before.map(|s| parse_json(0, &s)).transpose()?.unwrap_or_default();
-        let scope = serde_json::to_string(user.scope.prefixes()).expect("a list of strings serialises");
         tx.execute(
             "UPDATE device SET display_name = ?1, role = ?2, scope = ?3",
             params![user.display_name, user.role.as_str(), scope],
