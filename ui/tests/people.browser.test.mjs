@@ -218,6 +218,16 @@ test('an admin manages people, devices and sees it all in the audit log; the sup
   assert.match(csv, /revoke_device/, 'the CSV holds the filtered lines');
   assert.doesNotMatch(csv, /disable_user/, 'the CSV keeps to the filter on the page');
   await page.screenshot({ path: join(OUT, 'audit.png'), fullPage: true });
+
+  // Closing a round asks first; cancelling changes nothing (publishing asks the same way).
+  await page.getByTestId('tab-rounds').click();
+  await page.getByTestId('round-R1-to-closed').click();
+  const confirm = page.getByTestId('round-confirm-panel');
+  await confirm.waitFor();
+  assert.match(await confirm.innerText(), /Close round R1\?/);
+  await page.getByTestId('round-confirm-cancel').click();
+  assert.equal(await page.getByTestId('round-status-R1').getAttribute('class').then((c) => c.includes('round-open')), true, 'a cancelled close leaves the round open');
+  assert.equal((await api('GET', '/rounds', { token: (await enumeratorDevice()).token })).body.find((r) => r.code === 'R1').status, 'open', 'and HQ was not asked');
   await signOut(page);
 
   // The supervisor signs in with the one-time password and must set a new one first.

@@ -324,6 +324,16 @@ export const messages = {
   'rounds.to_closed': { en: 'Close', ar: 'إغلاق' },
   'rounds.to_published': { en: 'Publish', ar: 'نشر' },
   'rounds.frozen': { en: 'Published rounds are frozen.', ar: 'الجولات المنشورة مجمّدة.' },
+  'rounds.confirm_close_title': { en: 'Close round {code}?', ar: 'إغلاق الجولة {code}؟' },
+  'rounds.confirm_close_text': {
+    en: 'Devices can no longer send changes to this round. Supervisors can still review it, and an admin can reopen it.',
+    ar: 'لن تتمكن الأجهزة بعد الآن من إرسال تغييرات لهذه الجولة. يظل بإمكان المشرفين مراجعتها، ويمكن لمسؤول النظام إعادة فتحها.',
+  },
+  'rounds.confirm_publish_title': { en: 'Publish round {code}?', ar: 'نشر الجولة {code}؟' },
+  'rounds.confirm_publish_text': {
+    en: 'Publishing freezes the round for good: nobody can change, review or reopen it afterwards. This cannot be undone.',
+    ar: 'النشر يجمّد الجولة نهائياً: لا يمكن لأحد تعديلها أو مراجعتها أو إعادة فتحها بعد ذلك. لا يمكن التراجع عن ذلك.',
+  },
   'rounds.status_changed': { en: 'Round {code} is now: {status}.', ar: 'الجولة {code} الآن: {status}.' },
   'rounds.create': { en: 'New round', ar: 'جولة جديدة' },
   'rounds.create_submit': { en: 'Create round', ar: 'إنشاء الجولة' },
