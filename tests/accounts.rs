@@ -312,6 +312,24 @@ fn an_operation_staffs_a_round_from_the_first_admin_to_an_enrolled_device_and_ba
     );
     let (status, _) = hq.get("/api/v1/audit", Some(&sup));
     assert_eq!(status, 403, "the audit log is for admins");
+
+    // 8. Guessing codes is throttled like guessing passwords, and says when to try again.
+    let client = reqwest::blocking::Client::new();
+    let refused = (0..40).find_map(|_| {
+        let resp = client
+            .post(format!("{}/api/v1/enrol", hq.url))
+            .json(&json!({"code": "ACDE-FGHJ", "password": "date palms at ghat"}))
+            .send()
+            .unwrap();
+        (resp.status() == 429).then_some(resp)
+    });
+    let refused = refused.expect("a burst of wrong codes from one address must be refused");
+    assert!(
+        refused.headers().get("retry-after").is_some(),
+        "a refused guess says when to try again, as a refused login does"
+    );
+    let body: serde_json::Value = refused.json().unwrap();
+    assert_eq!(code_of(&body), "rate_limited");
 }
 
 /// Creates an enumerator through the API and signs them in: a one-time password from a

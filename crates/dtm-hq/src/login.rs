@@ -43,7 +43,7 @@ fn refused(refusal: Refusal) -> Response {
         Refusal::RateLimited { .. } => AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            format!("too many login attempts; try again in {seconds} s"),
+            format!("too many attempts; try again in {seconds} s"),
         ),
         Refusal::Locked { .. } => AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -90,11 +90,11 @@ pub async fn login(
     if let Some(name) = &req.device_name {
         text::check(TextKind::Name, "device_name", name)?;
     }
+    if let Some(refusal) = throttled(&state, address, &req.username) {
+        return Ok(refusal);
+    }
     let throttle = state.login.clone();
     let now = state.now();
-    if let Err(refusal) = throttle.limits().admit(address, &req.username, now, &throttle.policy) {
-        return Ok(refused(refusal));
-    }
     let found = state.storage.user_for_login(&req.username).await?.map(|u| {
         let disabled = u.disabled_at.is_some();
         let must_change = u.must_change_password;
@@ -189,18 +189,12 @@ pub(crate) fn session_response(
     Json(LoginResponse { token, user, device_id, expires_at, must_change_password }).into_response()
 }
 
-/// Admits one more password (or code) guess from `address` for `key`, or refuses it
-/// as a login would be refused.
-pub(crate) fn admit(state: &AppState, address: std::net::IpAddr, key: &str) -> Result<(), AppError> {
+/// Counts one more guess (a password at login or at a password change, an enrolment
+/// code) from `address` for `key`; the answer when it is one too many: 429 with
+/// `Retry-After`.
+pub(crate) fn throttled(state: &AppState, address: std::net::IpAddr, key: &str) -> Option<Response> {
     let throttle = &state.login;
-    throttle.limits().admit(address, key, state.now(), &throttle.policy).map_err(|refusal| {
-        let seconds = refusal.retry_after().as_seconds_f64().ceil().max(1.0) as u64;
-        AppError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many attempts; try again in {seconds} s"),
-        )
-    })
+    throttle.limits().admit(address, key, state.now(), &throttle.policy).err().map(refused)
 }
 
 /// Hashes a new password on HQ's hashing threads.

@@ -177,7 +177,7 @@ pub async fn change_password(
     ClientAddress(address): ClientAddress,
     AnyCaller(caller): AnyCaller,
     ApiJson(req): ApiJson<PasswordChange>,
-) -> Result<StatusCode, AppError> {
+) -> Result<Response, AppError> {
     text::check(TextKind::Password, "current_password", &req.current_password)?;
     text::check(TextKind::Password, "new_password", &req.new_password)?;
     // What can be refused without the current password is refused first.
@@ -187,7 +187,9 @@ pub async fn change_password(
     accounts::check_new_password(&caller.username, &req.new_password)
         .map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
     // Rate-limited like a login: a stolen session cannot guess the password here.
-    login::admit(&state, address, &format!("password-change:{}", caller.username))?;
+    if let Some(refusal) = login::throttled(&state, address, &format!("password-change:{}", caller.username)) {
+        return Ok(refusal);
+    }
     let stored = state.storage.user_for_login(&caller.username).await?.ok_or_else(AppError::unauthenticated)?;
     let ok = login::verify_off_thread(&state, req.current_password, stored.password_hash).await?;
     if !ok {
@@ -195,7 +197,7 @@ pub async fn change_password(
     }
     let hash = login::hash_off_thread(&state, req.new_password).await?;
     state.storage.change_password(&caller, hash, state.now()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -292,7 +294,9 @@ pub async fn enrol(
             AppError::unprocessable("enrolment_invalid", "an enrolment code is 8 letters, like ACDE-FGHJ")
         })?;
     // Guessing codes is throttled like guessing passwords: per address and per code.
-    login::admit(&state, address, &format!("enrolment:{code}"))?;
+    if let Some(refusal) = login::throttled(&state, address, &format!("enrolment:{code}")) {
+        return Ok(refusal);
+    }
     let code_hash = auth::token_hash(&code); // `code` is already in its canonical form
     let now = state.now();
     let enrolment = state.storage.enrolment(&code_hash, now).await?;
