@@ -426,9 +426,10 @@ impl Store {
         if unchanged {
             return Ok(Rescoped::default());
         }
+        // The store has one connection, so what was just read is still what is held.
+        let before: Vec<String> =
+            held.and_then(|(_, _, scope)| scope).map(|s| parse_json(2, &s)).transpose()?.unwrap_or_default();
         let tx = self.conn.transaction()?;
-        let before: Option<String> = tx.query_row("SELECT scope FROM device", [], |r| r.get(0)).optional()?.flatten();
-        let before: Vec<String> = before.map(|s| parse_json(0, &s)).transpose()?.unwrap_or_default();
         tx.execute(
             "UPDATE device SET display_name = ?1, role = ?2, scope = ?3",
             params![user.display_name, user.role.as_str(), scope],
