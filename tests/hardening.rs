@@ -374,7 +374,11 @@ fn baladiya_only_and_mixed_rounds_count_each_baladiya_once_and_flag_disagreement
         .collect();
     assert_eq!(flagged, [("LY021105".to_owned(), "mig_ind".to_owned(), 50, 20)], "both figures are shown: {totals}");
     assert!(
-        report["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "aggregate:mig_ind" && w["row"] == 6),
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["code"] == "rule_warning" && w["rule"] == "aggregate:mig_ind" && w["row"] == 6),
         "the import report warns of the disagreement by row: {report}"
     );
 }
@@ -388,14 +392,23 @@ fn an_import_runs_the_forms_rules_errors_refuse_the_file_and_warnings_are_report
     let (status, body) = import(&hq, &admin, "R57", breaks);
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("import_rejected")), "{body}");
     let e = &body["errors"][0];
-    assert_eq!((e["row"].as_u64(), e["code"].as_str()), (Some(3), Some("migrant_breakdown")), "{body}");
+    assert_eq!(
+        (e["row"].as_u64(), e["code"].as_str(), e["rule"].as_str()),
+        (Some(3), Some("rule_error"), Some("migrant_breakdown")),
+        "a broken rule has the code every client knows and names the rule: {body}"
+    );
     assert!(!e["column"].as_str().unwrap().is_empty(), "the error names a column: {body}");
     assert_eq!(hq_rows(&hq, "assessments"), 0, "a refused file imports nothing");
     // A warning-level rule: 10 households of 400 people is implausible, not impossible.
     let file = "baladiya,muhalla,round,idp_hh,idp_ind\n#adm3+code,#adm4+code,#round+code,#affected+idps+hh,#affected+idps+ind\nLY021104,LY02110401,R57,10,400\n";
     let (status, report) = import(&hq, &admin, "R57", file.as_bytes().to_vec());
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["warnings"][0]["code"], "idp_household_size", "warnings come back in the report: {report}");
+    let w = &report["warnings"][0];
+    assert_eq!(
+        (&w["code"], &w["rule"]),
+        (&json!("rule_warning"), &json!("idp_household_size")),
+        "warnings come back in the report: {report}"
+    );
 }
 
 #[test]

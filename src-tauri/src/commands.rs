@@ -3,7 +3,7 @@
 //! No decisions are made here: what a command means lives in dtm-sync and dtm-store.
 
 use crate::autosync::AutoSync;
-use dtm_core::{AssessmentKey, FieldValue, FormDef, Pcode};
+use dtm_core::{AssessmentKey, ErrorCode, FieldValue, FormDef, Pcode};
 use dtm_sync::api::{AssessmentDetail, AssessmentSummary, RejectedOp, SentOp, Session, SyncState};
 use dtm_sync::device::{Device, DeviceError};
 use dtm_sync::wire::RoundInfo;
@@ -14,13 +14,13 @@ use tauri::State;
 /// What a command rejects with: the contract's `ApiError`, `{code, message}`.
 #[derive(Debug, Serialize)]
 pub struct CommandError {
-    code: String,
+    code: ErrorCode,
     message: String,
 }
 
 impl CommandError {
-    fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_owned(), message: message.into() }
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
     }
 }
 
@@ -34,7 +34,7 @@ type Reply<T> = Result<T, CommandError>;
 type Dev<'a> = State<'a, Arc<Device>>;
 
 fn key(round: String, form: String, location: &str) -> Reply<AssessmentKey> {
-    let location = Pcode::parse(location).map_err(|e| CommandError::new("unknown_pcode", e.to_string()))?;
+    let location = Pcode::parse(location).map_err(|e| CommandError::new(ErrorCode::UnknownPcode, e.to_string()))?;
     Ok(AssessmentKey::new(round, form, location))
 }
 
@@ -85,7 +85,7 @@ pub async fn get_form(form: String, version: Option<u32>) -> Reply<&'static Form
         Some(v) => FormDef::builtin(&form, v),
         None => FormDef::latest(&form),
     }
-    .ok_or_else(|| CommandError::new("unknown_form", format!("there is no form `{form}`")))
+    .ok_or_else(|| CommandError::new(ErrorCode::UnknownForm, format!("there is no form `{form}`")))
 }
 
 #[tauri::command]
@@ -154,7 +154,7 @@ pub async fn void_assessment(
 #[tauri::command]
 pub async fn sync_now(device: Dev<'_>, auto: State<'_, AutoSync>) -> Reply<SyncState> {
     match device.sync(auto.emitter()).await {
-        Err(e) if e.code() == "unauthenticated" => Err(e.into()),
+        Err(e) if e.code() == ErrorCode::Unauthenticated => Err(e.into()),
         _ => Ok(device.sync_state()?),
     }
 }
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn errors_serialise_as_the_contracts_api_error() {
-        let json = serde_json::to_value(CommandError::new("unknown_form", "no form")).unwrap();
+        let json = serde_json::to_value(CommandError::new(ErrorCode::UnknownForm, "no form")).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"code": "unknown_form", "message": "no form"}),
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn a_malformed_location_is_an_unknown_pcode() {
         let err = key("R1".into(), "baladiya".into(), "Tripoli").unwrap_err();
-        assert_eq!(err.code, "unknown_pcode");
+        assert_eq!(err.code, ErrorCode::UnknownPcode);
         assert!(key("R1".into(), "baladiya".into(), "LY021104").is_ok());
     }
 }

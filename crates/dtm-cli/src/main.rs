@@ -3,7 +3,7 @@
 //! A thin shell over `dtm_sync::device::Device`, exactly as the desktop app is.
 
 use clap::{Parser, Subcommand};
-use dtm_core::{AssessmentKey, FieldValue, Pcode};
+use dtm_core::{AssessmentKey, ErrorCode, FieldValue, Pcode};
 use dtm_sync::device::{Device, DeviceError};
 use dtm_sync::retry::RetryPolicy;
 use dtm_sync::wire::ApiError;
@@ -141,8 +141,8 @@ impl From<DeviceError> for Failure {
     }
 }
 
-fn usage(code: &str, message: String) -> Failure {
-    Failure(ApiError { code: code.into(), message, op_id: None })
+fn usage(code: ErrorCode, message: String) -> Failure {
+    Failure(ApiError { code, message, op_id: None })
 }
 
 fn parse_value(raw: &str) -> FieldValue {
@@ -162,7 +162,7 @@ fn parse_value(raw: &str) -> FieldValue {
 }
 
 fn key(device: &Device, location: &str, round: Option<String>, form: &str) -> Result<AssessmentKey, Failure> {
-    let location = Pcode::parse(location).map_err(|e| usage("unknown_pcode", e.to_string()))?;
+    let location = Pcode::parse(location).map_err(|e| usage(ErrorCode::UnknownPcode, e.to_string()))?;
     let round = match round {
         Some(r) => r,
         None => open_round(device)?,
@@ -171,12 +171,9 @@ fn key(device: &Device, location: &str, round: Option<String>, form: &str) -> Re
 }
 
 fn open_round(device: &Device) -> Result<String, Failure> {
-    device
-        .rounds()?
-        .into_iter()
-        .find(|r| r.status == dtm_core::RoundStatus::Open)
-        .map(|r| r.code)
-        .ok_or_else(|| usage("no_open_round", "no open round on this device; sync first, or pass --round".into()))
+    device.rounds()?.into_iter().find(|r| r.status == dtm_core::RoundStatus::Open).map(|r| r.code).ok_or_else(|| {
+        usage(ErrorCode::NoOpenRound, "no open round on this device; sync first, or pass --round".into())
+    })
 }
 
 fn emit<T: Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> String) {
@@ -284,8 +281,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let key = key(&device, &location, round, &form)?;
             let mut pairs = Vec::with_capacity(values.len());
             for v in &values {
-                let (field, raw) =
-                    v.split_once('=').ok_or_else(|| usage("malformed_value", format!("`{v}` is not FIELD=VALUE")))?;
+                let (field, raw) = v
+                    .split_once('=')
+                    .ok_or_else(|| usage(ErrorCode::MalformedValue, format!("`{v}` is not FIELD=VALUE")))?;
                 pairs.push((field.trim().to_owned(), parse_value(raw)));
             }
             // All the values of one command are saved together, or none is.

@@ -6,6 +6,7 @@ use crate::gazetteer::Gazetteer;
 use crate::scope::{Pcode, Scope};
 use crate::text::{AccountTextError, TextKind, PASSWORD_MIN_CHARS};
 use crate::workflow::Role;
+use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// The language a person reads the app in.
@@ -51,15 +52,15 @@ pub enum AccountError {
 }
 
 impl AccountError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotYours => "forbidden",
-            Self::OutsideScope(_) => "out_of_scope",
-            Self::EmptyScope => "empty_scope",
-            Self::UnknownLocation(_) => "unknown_location",
-            Self::Yourself => "own_account",
-            Self::LastAdmin => "last_admin",
-            Self::OwnPassword => "own_account",
+            Self::NotYours => ErrorCode::Forbidden,
+            Self::OutsideScope(_) => ErrorCode::OutOfScope,
+            Self::EmptyScope => ErrorCode::EmptyScope,
+            Self::UnknownLocation(_) => ErrorCode::UnknownLocation,
+            Self::Yourself => ErrorCode::OwnAccount,
+            Self::LastAdmin => ErrorCode::LastAdmin,
+            Self::OwnPassword => ErrorCode::OwnAccount,
         }
     }
 }

@@ -4,6 +4,7 @@
 use crate::gazetteer::Gazetteer;
 use crate::rules::{self, Expr, Issue, Severity};
 use crate::text::{self, TextKind, TextTooLong};
+use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -205,17 +206,17 @@ pub enum ValueError {
 }
 
 impl ValueError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::UnknownField(_) => "unknown_field",
-            Self::NegativeCount { .. } => "negative_count",
-            Self::NotAWholeNumber { .. } => "not_a_whole_number",
-            Self::NotANumber { .. } => "not_a_number",
-            Self::OutOfRange { .. } => "out_of_range",
-            Self::NotText { .. } => "not_text",
-            Self::NotAnOption { .. } => "not_an_option",
-            Self::NotAPcode { .. } => "unknown_pcode",
-            Self::NotADate { .. } => "not_a_date",
+            Self::UnknownField(_) => ErrorCode::UnknownField,
+            Self::NegativeCount { .. } => ErrorCode::NegativeCount,
+            Self::NotAWholeNumber { .. } => ErrorCode::NotAWholeNumber,
+            Self::NotANumber { .. } => ErrorCode::NotANumber,
+            Self::OutOfRange { .. } => ErrorCode::OutOfRange,
+            Self::NotText { .. } => ErrorCode::NotText,
+            Self::NotAnOption { .. } => ErrorCode::NotAnOption,
+            Self::NotAPcode { .. } => ErrorCode::UnknownPcode,
+            Self::NotADate { .. } => ErrorCode::NotADate,
             Self::TextTooLong(e) => e.code(),
         }
     }

@@ -5,6 +5,7 @@
 
 use crate::form::{Context, FormDef};
 use crate::hxl;
+use crate::ErrorCode;
 use crate::{Gazetteer, Issue, Pcode, Round, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -20,14 +21,21 @@ pub struct ImportRecord {
     pub values: BTreeMap<String, serde_json::Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+/// One cell (or whole row) of an import file that was refused or warned about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, ts_rs::TS)]
+#[ts(export)]
 pub struct CellError {
     pub row: usize,
     /// The spreadsheet column letter, or empty for a whole-row error.
     pub column: String,
     pub tag: String,
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
+    /// For `rule_error` and `rule_warning`: the form rule that was broken (its id,
+    /// or `aggregate:<field>` for a baladiya figure that differs from its muhallas).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub rule: Option<String>,
 }
 
 fn column_letter(mut i: usize) -> String {
@@ -42,17 +50,17 @@ fn column_letter(mut i: usize) -> String {
 }
 
 /// A count as typed in a spreadsheet: whole, non-negative; `1200.0` from XLSX is 1200.
-fn parse_count(cell: &str) -> Result<Option<u64>, (&'static str, String)> {
+fn parse_count(cell: &str) -> Result<Option<u64>, (ErrorCode, String)> {
     let cell = cell.trim();
     if cell.is_empty() {
         return Ok(None);
     }
-    let n: f64 = cell.parse().map_err(|_| ("not_a_number", format!("`{cell}` is not a number")))?;
+    let n: f64 = cell.parse().map_err(|_| (ErrorCode::NotANumber, format!("`{cell}` is not a number")))?;
     if n < 0.0 {
-        return Err(("negative_count", format!("{cell} is negative; counts cannot be")));
+        return Err((ErrorCode::NegativeCount, format!("{cell} is negative; counts cannot be")));
     }
     if n.fract() != 0.0 || !n.is_finite() {
-        return Err(("not_a_whole_number", format!("{cell} is not a whole number")));
+        return Err((ErrorCode::NotAWholeNumber, format!("{cell} is not a whole number")));
     }
     Ok(Some(n as u64))
 }
@@ -70,26 +78,33 @@ pub struct Checked {
 pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<CellError>> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let err = |row: usize, col: Option<usize>, tag: &str, code: &str, message: String| CellError {
+    let err = |row: usize, col: Option<usize>, tag: &str, code: ErrorCode, message: String| CellError {
         row,
         column: col.map(column_letter).unwrap_or_default(),
         tag: tag.to_owned(),
-        code: code.to_owned(),
+        code,
         message,
+        rule: None,
     };
     let Some(tags) = rows.get(1) else {
-        return Err(vec![err(2, None, "", "missing_tag_row", "row 2 must hold the HXL tags".into())]);
+        return Err(vec![err(2, None, "", ErrorCode::MissingTagRow, "row 2 must hold the HXL tags".into())]);
     };
     let tags: Vec<String> = tags.iter().map(|t| hxl::canonical(t)).collect();
     let find = |tag: &str| tags.iter().position(|t| *t == hxl::canonical(tag));
     let Some(adm3) = find(hxl::ADM3) else {
-        return Err(vec![err(2, None, hxl::ADM3, "missing_column", format!("no column is tagged {}", hxl::ADM3))]);
+        return Err(vec![err(
+            2,
+            None,
+            hxl::ADM3,
+            ErrorCode::MissingColumn,
+            format!("no column is tagged {}", hxl::ADM3),
+        )]);
     };
     let (adm1, adm2, adm4, round_col) = (find(hxl::ADM1), find(hxl::ADM2), find(hxl::ADM4), find(hxl::ROUND));
     let counts: Vec<(usize, &str, &str)> =
         hxl::COUNT_TAGS.iter().filter_map(|(tag, field)| find(tag).map(|c| (c, *tag, *field))).collect();
     if counts.is_empty() {
-        errors.push(err(2, None, "", "missing_column", "no column holds a count this import knows".into()));
+        errors.push(err(2, None, "", ErrorCode::MissingColumn, "no column holds a count this import knows".into()));
     }
     let gazetteer = Gazetteer::libya();
     let mut seen: BTreeMap<(String, Pcode), usize> = BTreeMap::new();
@@ -110,7 +125,7 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<Ce
                         n,
                         Some(col),
                         tag,
-                        "unknown_pcode",
+                        ErrorCode::UnknownPcode,
                         format!("`{text}` is not a level-{level} P-code in the gazetteer"),
                     ));
                     row_ok = false;
@@ -125,7 +140,13 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<Ce
         };
         if let (Some(b), Some(m)) = (&baladiya, &muhalla) {
             if !m.is_within(b) {
-                errors.push(err(n, adm4, hxl::ADM4, "inconsistent_pcode", format!("{m} is not in baladiya {b}")));
+                errors.push(err(
+                    n,
+                    adm4,
+                    hxl::ADM4,
+                    ErrorCode::InconsistentPcode,
+                    format!("{m} is not in baladiya {b}"),
+                ));
                 row_ok = false;
             }
         }
@@ -137,7 +158,7 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<Ce
                         n,
                         Some(c),
                         tag,
-                        "inconsistent_pcode",
+                        ErrorCode::InconsistentPcode,
                         format!("`{text}` is not the level-{level} parent of {b}"),
                     ));
                     row_ok = false;
@@ -153,7 +174,7 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<Ce
                     n,
                     Some(c),
                     hxl::ROUND,
-                    "wrong_round",
+                    ErrorCode::WrongRound,
                     format!("row is for {text}, not {}", round.code),
                 ));
                 row_ok = false;
@@ -184,13 +205,19 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<Ce
                 n,
                 None,
                 "",
-                "unknown_form",
+                ErrorCode::UnknownForm,
                 format!("round {} does not collect the {form} form", round.code),
             ));
             continue;
         };
         if let Some(first) = seen.insert((form.to_owned(), location.clone()), n) {
-            errors.push(err(n, None, "", "duplicate_row", format!("{location} already appears on row {first}")));
+            errors.push(err(
+                n,
+                None,
+                "",
+                ErrorCode::DuplicateRow,
+                format!("{location} already appears on row {first}"),
+            ));
             continue;
         }
         // The same checks as a value typed on a device: type and range (the count
@@ -207,7 +234,14 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<Ce
                 let shown: Vec<String> =
                     issue.fields.iter().filter_map(|f| values.get(f).map(|v| format!("{f} = {v}"))).collect();
                 let message = format!("{} ({})", issue.message.en, shown.join(", "));
-                let cell = err(n, col.map(|c| c.0), col.map_or("", |c| c.1), &issue.rule, message);
+                let code = match issue.severity {
+                    Severity::Error => ErrorCode::RuleError,
+                    Severity::Warning => ErrorCode::RuleWarning,
+                };
+                let cell = CellError {
+                    rule: Some(issue.rule.clone()),
+                    ..err(n, col.map(|c| c.0), col.map_or("", |c| c.1), code, message)
+                };
                 match issue.severity {
                     Severity::Error => {
                         errors.push(cell);
@@ -228,7 +262,8 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<Ce
         let row = record.row;
         let field = issue.rule.strip_prefix("aggregate:").unwrap_or_default();
         let col = counts.iter().find(|(_, _, f)| *f == field);
-        warnings.push(err(row, col.map(|c| c.0), col.map_or("", |c| c.1), &issue.rule, issue.message.en));
+        let cell = err(row, col.map(|c| c.0), col.map_or("", |c| c.1), ErrorCode::RuleWarning, issue.message.en);
+        warnings.push(CellError { rule: Some(issue.rule), ..cell });
     }
     warnings.sort_by_key(|w| w.row);
     Ok(Checked { records, warnings })
@@ -320,7 +355,7 @@ mod tests {
     #[test]
     fn a_file_without_tags_is_refused() {
         let rows = table(&[HEAD, "baladiya,muhalla,round,a,b"]);
-        assert_eq!(check_rows(&rows, &r53()).unwrap_err()[0].code, "missing_column");
+        assert_eq!(check_rows(&rows, &r53()).unwrap_err()[0].code, ErrorCode::MissingColumn);
     }
 
     #[test]
@@ -378,6 +413,7 @@ mod tests {
             table(&[HEAD, TAGS, "LY021104,,R53,10,50", "LY021104,LY02110401,R53,4,20", "LY021104,LY02110402,R53,6,20"]);
         let checked = check_rows(&rows, &r53()).unwrap();
         assert_eq!(checked.warnings.len(), 1, "{:?}", checked.warnings);
-        assert_eq!((checked.warnings[0].row, checked.warnings[0].code.as_str()), (3, "aggregate:idp_ind"));
+        let w = &checked.warnings[0];
+        assert_eq!((w.row, w.code, w.rule.as_deref()), (3, ErrorCode::RuleWarning, Some("aggregate:idp_ind")));
     }
 }

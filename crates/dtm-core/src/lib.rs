@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod assessment;
+pub mod codes;
 pub mod form;
 pub mod gazetteer;
 pub mod hlc;
@@ -24,6 +25,7 @@ pub mod workflow;
 
 pub use accounts::Language;
 pub use assessment::AssessmentKey;
+pub use codes::ErrorCode;
 pub use form::{Field, FieldType, FieldValue, FormDef, FormError, Text, ValueError};
 pub use gazetteer::{Gazetteer, Location};
 pub use hlc::Hlc;

@@ -9,6 +9,7 @@
 
 use crate::merge::{base_ahead, edit_outcome, merge_field, EditOutcome, FieldVersion, IncomingWrite, MergeOutcome};
 use crate::workflow::{self, AssessmentStatus};
+use crate::ErrorCode;
 use crate::{AssessmentKey, FieldValue, Hlc, Issue, Round};
 use std::collections::BTreeMap;
 
@@ -87,7 +88,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpPlan<'a> {
     pub outcome: Outcome,
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     pub reason: Option<String>,
     /// Creates the assessment with this form version (its first edit).
     pub create: Option<u32>,
@@ -117,13 +118,8 @@ impl OpPlan<'_> {
         }
     }
 
-    fn rejected(status: AssessmentStatus, code: &str, reason: impl Into<String>) -> Self {
-        OpPlan {
-            outcome: Outcome::Rejected,
-            code: Some(code.to_owned()),
-            reason: Some(reason.into()),
-            ..Self::nothing(status)
-        }
+    fn rejected(status: AssessmentStatus, code: ErrorCode, reason: impl Into<String>) -> Self {
+        OpPlan { outcome: Outcome::Rejected, code: Some(code), reason: Some(reason.into()), ..Self::nothing(status) }
     }
 }
 
@@ -142,20 +138,24 @@ pub fn plan_op<'a>(
     if !round.accepts_field_edits() {
         return OpPlan::rejected(
             status,
-            "round_not_open",
+            ErrorCode::RoundNotOpen,
             format!("round {} is {}", round.code, round.status.as_str()),
         );
     }
     let form = &key.form;
     let Some(form_version) = round.form_version(form) else {
-        return OpPlan::rejected(status, "unknown_form", format!("round {} does not use form {form}", round.code));
+        return OpPlan::rejected(
+            status,
+            ErrorCode::UnknownForm,
+            format!("round {} does not use form {form}", round.code),
+        );
     };
     let version_of = |f: &str| held.and_then(|h| h.fields.get(f)).map_or(0, |c| c.version);
     if let Change::Edit { bases, .. } = op.change {
         if let Some((field, base, current)) = base_ahead(bases, version_of) {
             return OpPlan::rejected(
                 status,
-                "base_ahead",
+                ErrorCode::BaseAhead,
                 format!(
                     "the edit says it saw version {base} of `{field}`, but HQ has only given out version {current}"
                 ),
@@ -166,11 +166,11 @@ pub fn plan_op<'a>(
         return match op.change {
             Change::Void { .. } => OpPlan::rejected(
                 status,
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 format!("nothing has been entered for {key}; there is nothing to void"),
             ),
             Change::Submit => {
-                OpPlan::rejected(status, "submission_blocked", format!("nothing has been entered for {key}"))
+                OpPlan::rejected(status, ErrorCode::SubmissionBlocked, format!("nothing has been entered for {key}"))
             }
             Change::Edit { values, .. } => match workflow::edit(AssessmentStatus::NotStarted) {
                 // The first edit: with nothing to merge against, every field is version 1.
@@ -200,7 +200,7 @@ pub fn plan_op<'a>(
             let fields: Vec<&str> = values.keys().map(String::as_str).collect();
             OpPlan {
                 outcome: Outcome::Conflict,
-                code: Some("conflict".into()),
+                code: Some(ErrorCode::Conflict),
                 reason: Some(format!(
                     "{key} was voided meanwhile; your {} is kept for a supervisor to settle",
                     fields.join(", ")
@@ -221,7 +221,7 @@ pub fn plan_op<'a>(
             Err(e) => OpPlan::rejected(status, e.code(), e.to_string()),
             Ok(_) if !blockers.is_empty() => {
                 let reasons: Vec<&str> = blockers.iter().map(|i| i.message.en.as_str()).collect();
-                OpPlan::rejected(status, "submission_blocked", reasons.join("; "))
+                OpPlan::rejected(status, ErrorCode::SubmissionBlocked, reasons.join("; "))
             }
             Ok(next) => OpPlan { touch: next != status, ..OpPlan::nothing(next) },
         },
@@ -289,24 +289,21 @@ fn plan_edit<'a>(
         // Never acknowledge as applied what was not written, and change nothing.
         EditOutcome::Superseded => OpPlan {
             outcome: Outcome::Superseded,
-            code: Some("superseded".into()),
+            code: Some(ErrorCode::Superseded),
             reason: Some(newer()),
             ..OpPlan::nothing(status)
         },
         EditOutcome::Conflict => OpPlan {
             outcome: Outcome::Conflict,
-            code: Some("conflict".into()),
+            code: Some(ErrorCode::Conflict),
             reason: Some(format!("{}; your values are kept for a supervisor to settle", clashes.join("; "))),
             touch: true,
             ..plan
         },
         EditOutcome::Applied => {
             let touch = !plan.writes.is_empty() || next != status;
-            let (code, reason) = if superseded.is_empty() {
-                (None, None)
-            } else {
-                (Some("partly_superseded".to_owned()), Some(newer()))
-            };
+            let (code, reason) =
+                if superseded.is_empty() { (None, None) } else { (Some(ErrorCode::PartlySuperseded), Some(newer())) };
             OpPlan { code, reason, touch, ..plan }
         }
     }
@@ -446,7 +443,10 @@ mod tests {
         let mut r = round();
         r.status = RoundStatus::Closed;
         let p = plan_op(&r, &key(), None, &edit("a", 1, Change::Submit), &[]);
-        assert_eq!((p.outcome, p.code.as_deref(), p.touch), (Outcome::Rejected, Some("round_not_open"), false));
+        assert_eq!(
+            (p.outcome, p.code.map(ErrorCode::as_str), p.touch),
+            (Outcome::Rejected, Some("round_not_open"), false)
+        );
     }
 
     /// One edit of one field per device, all offline from the start (base 0).

@@ -1,6 +1,7 @@
 //! Rounds of data collection. A round has a number (R1, R2, … since January 2016),
 //! an irregular collection window, the forms it uses at fixed versions, and a status.
 
+use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
@@ -62,10 +63,10 @@ pub enum RoundError {
 }
 
 impl RoundError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Frozen(_) => "round_published",
-            Self::InvalidTransition { .. } => "invalid_transition",
+            Self::Frozen(_) => ErrorCode::RoundPublished,
+            Self::InvalidTransition { .. } => ErrorCode::InvalidTransition,
         }
     }
 }

@@ -5,6 +5,8 @@
 //! Lengths are counted in characters (Unicode scalar values), not bytes, so Arabic
 //! text gets the same room as English.
 
+use crate::ErrorCode;
+
 /// A kind of free text, by what it is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextKind {
@@ -56,9 +58,9 @@ pub struct TextTooLong {
 }
 
 impl TextTooLong {
-    pub const CODE: &'static str = "text_too_long";
+    pub const CODE: ErrorCode = ErrorCode::TextTooLong;
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         Self::CODE
     }
 }
@@ -96,11 +98,11 @@ pub enum AccountTextError {
 }
 
 impl AccountTextError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Username => "bad_username",
-            Self::Password | Self::Common => "weak_password",
-            Self::DisplayName => "bad_display_name",
+            Self::Username => ErrorCode::BadUsername,
+            Self::Password | Self::Common => ErrorCode::WeakPassword,
+            Self::DisplayName => ErrorCode::BadDisplayName,
         }
     }
 }
@@ -151,7 +153,7 @@ mod tests {
         let max = TextKind::Comment.max_chars();
         assert!(check(TextKind::Comment, "comment", &"a".repeat(max)).is_ok(), "the limit itself must be allowed");
         let err = check(TextKind::Comment, "comment", &"a".repeat(max + 1)).unwrap_err();
-        assert_eq!((err.code(), err.chars, err.max), ("text_too_long", max + 1, max));
+        assert_eq!((err.code().as_str(), err.chars, err.max), ("text_too_long", max + 1, max));
     }
 
     #[test]

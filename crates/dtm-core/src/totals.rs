@@ -16,21 +16,28 @@ use std::collections::BTreeMap;
 
 /// A baladiya whose own figure for a field is not the sum of its muhallas' figures.
 /// The total counts the muhallas (the finer level); both figures are shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, ts_rs::TS)]
+#[ts(export)]
 pub struct Difference {
+    #[ts(type = "string")]
     pub baladiya: Pcode,
     pub field: String,
     /// What the baladiya assessment itself says.
+    #[ts(type = "number")]
     pub baladiya_value: u128,
     /// The sum over its muhalla assessments, which the total uses.
+    #[ts(type = "number")]
     pub muhallas_value: u128,
     /// How many muhalla assessments hold the field.
     pub muhallas: usize,
 }
 
 /// One location's totals at the level asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, utoipa::ToSchema, ts_rs::TS)]
+#[ts(export)]
 pub struct Totals {
+    /// Sums of the count fields, by field id; a field nobody answered is absent.
+    #[ts(type = "Record<string, number>")]
     pub values: BTreeMap<String, u128>,
     /// Baladiyas inside this location where the two levels disagree.
     pub differences: Vec<Difference>,

@@ -2,6 +2,7 @@
 //! again. HQ enforces it; the device applies the same rules so that the enumerator
 //! learns at once, offline, what HQ would refuse.
 
+use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
@@ -106,13 +107,13 @@ pub enum TransitionError {
 }
 
 impl TransitionError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidTransition { .. } => "invalid_transition",
-            Self::NotAReviewer => "forbidden",
-            Self::OpenConflicts(_) => "open_conflicts",
-            Self::CommentRequired => "comment_required",
-            Self::OwnEntry => "own_entry",
+            Self::InvalidTransition { .. } => ErrorCode::InvalidTransition,
+            Self::NotAReviewer => ErrorCode::Forbidden,
+            Self::OpenConflicts(_) => ErrorCode::OpenConflicts,
+            Self::CommentRequired => ErrorCode::CommentRequired,
+            Self::OwnEntry => ErrorCode::OwnEntry,
         }
     }
 }

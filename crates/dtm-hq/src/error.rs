@@ -4,18 +4,19 @@
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use dtm_sync::api::ErrorCode;
 use dtm_sync::wire::{ApiError, ErrorBody};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{message}")]
-    Client { status: StatusCode, code: &'static str, message: String, op_id: Option<String> },
+    Client { status: StatusCode, code: ErrorCode, message: String, op_id: Option<String> },
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
 }
 
 impl AppError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Client { status, code, message: message.into(), op_id: None }
     }
 
@@ -28,28 +29,36 @@ impl AppError {
             other => other,
         }
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn unprocessable(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the token is unknown, revoked or expired; log in again")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "the token is unknown, revoked or expired; log in again",
+        )
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
     pub fn out_of_scope(pcode: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "out_of_scope", format!("{pcode} is outside your assigned area"))
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::OutOfScope, format!("{pcode} is outside your assigned area"))
     }
     pub fn unknown_pcode(pcode: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "unknown_pcode", format!("`{pcode}` is not a location in the gazetteer"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownPcode,
+            format!("`{pcode}` is not a location in the gazetteer"),
+        )
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 }
@@ -85,13 +94,13 @@ impl IntoResponse for AppError {
                 tracing::error!(error = ?e, "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
+                    ErrorCode::Internal,
                     "HQ hit an internal error; nothing was changed".to_owned(),
                     None,
                 )
             }
         };
-        let body = ErrorBody { error: ApiError { code: code.to_owned(), message, op_id } };
+        let body = ErrorBody { error: ApiError { code, message, op_id } };
         (status, axum::Json(body)).into_response()
     }
 }
@@ -124,7 +133,7 @@ where
         if !json {
             return Err(AppError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "malformed_body",
+                ErrorCode::MalformedBody,
                 "the body must be JSON, sent with `content-type: application/json`",
             ));
         }
@@ -133,18 +142,20 @@ where
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 return Err(AppError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
+                    ErrorCode::BodyTooLarge,
                     "the request body is larger than HQ accepts; send smaller batches",
                 ))
             }
-            Err(rejection) => return Err(AppError::new(rejection.status(), "malformed_body", rejection.body_text())),
+            Err(rejection) => {
+                return Err(AppError::new(rejection.status(), ErrorCode::MalformedBody, rejection.body_text()))
+            }
         };
         serde_json::from_slice(&bytes).map(Self).map_err(|e| {
             let status = match e.classify() {
                 serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
                 _ => StatusCode::BAD_REQUEST,
             };
-            AppError::new(status, "malformed_body", format!("the body could not be read: {e}"))
+            AppError::new(status, ErrorCode::MalformedBody, format!("the body could not be read: {e}"))
         })
     }
 }
@@ -172,25 +183,24 @@ pub async fn json_errors(resp: Response) -> Response {
     let said = axum::body::to_bytes(body, 1024).await.unwrap_or_default();
     let said = String::from_utf8_lossy(&said).trim().to_owned();
     let code = match status {
-        StatusCode::BAD_REQUEST => "malformed_request",
-        StatusCode::UNAUTHORIZED => "unauthenticated",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-        StatusCode::URI_TOO_LONG => "uri_too_long",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::UNPROCESSABLE_ENTITY => "malformed_request",
-        s if s.is_server_error() => "internal",
-        _ => "bad_request",
+        StatusCode::BAD_REQUEST => ErrorCode::MalformedRequest,
+        StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::BodyTooLarge,
+        StatusCode::URI_TOO_LONG => ErrorCode::UriTooLong,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::MalformedRequest,
+        s if s.is_server_error() => ErrorCode::Internal,
+        _ => ErrorCode::BadRequest,
     };
     let message = if said.is_empty() || status.is_server_error() {
         status.canonical_reason().unwrap_or("the request was refused").to_owned()
     } else {
         said
     };
-    let mut out = (status, axum::Json(ErrorBody { error: ApiError { code: code.to_owned(), message, op_id: None } }))
-        .into_response();
+    let mut out = (status, axum::Json(ErrorBody { error: ApiError { code, message, op_id: None } })).into_response();
     // Keep what the layer below said beyond the body (Allow on a 405, Retry-After).
     for (name, value) in parts.headers.iter() {
         if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
@@ -211,7 +221,7 @@ pub async fn limit_uri(req: Request, next: axum::middleware::Next) -> Response {
     if target > MAX_URI_BYTES {
         return AppError::new(
             StatusCode::URI_TOO_LONG,
-            "uri_too_long",
+            ErrorCode::UriTooLong,
             format!("the request's address is longer than the {MAX_URI_BYTES} bytes HQ reads"),
         )
         .into_response();

@@ -13,6 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use dtm_core::text::{self, TextKind};
+use dtm_core::ErrorCode;
 use dtm_sync::wire::{ErrorBody, LoginRequest, LoginResponse};
 use std::sync::Mutex;
 
@@ -42,12 +43,12 @@ fn refused(refusal: Refusal) -> Response {
     let error = match refusal {
         Refusal::RateLimited { .. } => AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            ErrorCode::RateLimited,
             format!("too many attempts; try again in {seconds} s"),
         ),
         Refusal::Locked { .. } => AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "account_locked",
+            ErrorCode::AccountLocked,
             format!(
                 "too many failed logins for this account; it is locked for {} min, or until an admin unlocks it",
                 seconds.div_ceil(60)
@@ -60,7 +61,7 @@ fn refused(refusal: Refusal) -> Response {
 }
 
 fn bad_credentials() -> AppError {
-    AppError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong username or password")
+    AppError::new(StatusCode::UNAUTHORIZED, ErrorCode::BadCredentials, "wrong username or password")
 }
 
 /// `POST /auth/login`. Refusals come before any hashing: bounded text, then the rate
@@ -138,7 +139,7 @@ pub async fn login(
     if disabled {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
-            "account_disabled",
+            ErrorCode::AccountDisabled,
             "this account is disabled; ask your supervisor or an admin",
         ));
     }

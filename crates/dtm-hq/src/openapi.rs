@@ -277,6 +277,7 @@ mod tests {
 #[cfg(test)]
 mod messages {
     use super::*;
+    use dtm_core::ErrorCode;
 
     /// The UI's messages, where `errorText` finds a code's text in the user's language.
     const I18N: &str = include_str!("../../../ui/src/lib/i18n.ts");
@@ -290,7 +291,7 @@ mod messages {
     }
 
     #[test]
-    fn every_error_code_the_document_names_has_an_english_and_an_arabic_message_in_the_ui() {
+    fn every_error_code_the_document_names_is_one_of_the_enum() {
         let doc = document();
         let mut codes = std::collections::BTreeSet::new();
         for item in doc["paths"].as_object().unwrap().values() {
@@ -304,7 +305,18 @@ mod messages {
             }
         }
         assert!(codes.len() >= 40, "the document names too few codes to be the whole list: {codes:?}");
-        let missing: Vec<&String> = codes.iter().filter(|c| !translated(c)).collect();
+        let strays: Vec<&String> = codes.iter().filter(|c| ErrorCode::parse(c) == ErrorCode::Unknown).collect();
+        assert!(strays.is_empty(), "the document promises codes HQ cannot send (not in ErrorCode): {strays:?}");
+        let schema = &doc["components"]["schemas"]["ErrorCode"]["enum"];
+        let listed: Vec<&str> =
+            schema.as_array().expect("ErrorCode is in the document").iter().filter_map(|v| v.as_str()).collect();
+        let all: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, all, "the document's ApiError.code lists every code of the enum, in its order");
+    }
+
+    #[test]
+    fn every_error_code_of_the_enum_has_an_english_and_an_arabic_message_in_the_ui() {
+        let missing: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).filter(|c| !translated(c)).collect();
         assert!(
             missing.is_empty(),
             "an Arabic user must never see HQ's English message for a code: add `'error.<code>': {{ en, ar }}` \

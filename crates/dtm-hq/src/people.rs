@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use dtm_core::accounts;
 use dtm_core::text::{self, TextKind};
+use dtm_core::ErrorCode;
 use dtm_sync::accounts::{
     Account, AccountChange, AuditEntry, AuditPage, DeviceInfo, EnrolRequest, Enrolment, NewAccount, OneTimePassword,
     PasswordChange,
@@ -182,7 +183,10 @@ pub async fn change_password(
     text::check(TextKind::Password, "new_password", &req.new_password)?;
     // What can be refused without the current password is refused first.
     if req.new_password == req.current_password {
-        return Err(AppError::unprocessable("same_password", "the new password must differ from the current one"));
+        return Err(AppError::unprocessable(
+            ErrorCode::SamePassword,
+            "the new password must differ from the current one",
+        ));
     }
     accounts::check_new_password(&caller.username, &req.new_password)
         .map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
@@ -193,7 +197,11 @@ pub async fn change_password(
     let stored = state.storage.user_for_login(&caller.username).await?.ok_or_else(AppError::unauthenticated)?;
     let ok = login::verify_off_thread(&state, req.current_password, stored.password_hash).await?;
     if !ok {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "wrong_password", "the current password is not right"));
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::WrongPassword,
+            "the current password is not right",
+        ));
     }
     let hash = login::hash_off_thread(&state, req.new_password).await?;
     state.storage.change_password(&caller, hash, state.now()).await?;
@@ -242,7 +250,7 @@ pub async fn issue_enrolment(
 ) -> Result<(StatusCode, Json<Enrolment>), AppError> {
     let hours = q.hours.unwrap_or(state.settings.enrolment_hours);
     if !(1..=30 * 24).contains(&hours) {
-        return Err(AppError::unprocessable("bad_hours", "an enrolment code lasts 1 hour to 30 days"));
+        return Err(AppError::unprocessable(ErrorCode::BadHours, "an enrolment code lasts 1 hour to 30 days"));
     }
     let (code, code_hash) = auth::new_enrolment_code();
     let now = state.now();
@@ -291,7 +299,7 @@ pub async fn enrol(
         .map(|(_, code)| code)
         .or_else(|| accounts::normalise_code(&req.code))
         .ok_or_else(|| {
-            AppError::unprocessable("enrolment_invalid", "an enrolment code is 8 letters, like ACDE-FGHJ")
+            AppError::unprocessable(ErrorCode::EnrolmentInvalid, "an enrolment code is 8 letters, like ACDE-FGHJ")
         })?;
     // Guessing codes is throttled like guessing passwords: per address and per code.
     if let Some(refusal) = login::throttled(&state, address, &format!("enrolment:{code}")) {
@@ -358,7 +366,7 @@ fn day(what: &str, text: Option<&str>, days_after: i64) -> Result<Option<OffsetD
     let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(None) };
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(text, &format)
-        .map_err(|_| AppError::unprocessable("bad_date", format!("`{what}` is a date like 2026-11-30")))?;
+        .map_err(|_| AppError::unprocessable(ErrorCode::BadDate, format!("`{what}` is a date like 2026-11-30")))?;
     Ok(Some(date.midnight().assume_utc() + time::Duration::days(days_after)))
 }
 

@@ -22,6 +22,7 @@ use crate::store::{
     iso, outcome_parse, outcome_str, ChangeAuthor, ChangeFields, DeviceHolder, Doc, DocField, Head, NewAssessment,
     NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
 };
+use dtm_core::ErrorCode;
 use dtm_core::Language;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
@@ -1001,7 +1002,7 @@ impl Tx for PgTx<'_, '_> {
             .map(|r| {
                 let answer = SeenOp {
                     outcome: parse("operation outcome", r.get(1), outcome_parse)?,
-                    code: r.get(2),
+                    code: r.get::<_, Option<String>>(2).map(|c| ErrorCode::parse(&c)),
                     reason: r.get(3),
                     payload_hash: r.get(4),
                 };
@@ -1019,7 +1020,7 @@ impl Tx for PgTx<'_, '_> {
         let op_ids: Vec<&str> = ops.iter().map(|o| o.op_id).collect();
         let seqs = ops.iter().map(|o| int(o.seq)).collect::<Result<Vec<i64>>>()?;
         let outcomes: Vec<&str> = ops.iter().map(|o| outcome_str(o.outcome)).collect();
-        let codes: Vec<Option<&str>> = ops.iter().map(|o| o.code).collect();
+        let codes: Vec<Option<&str>> = ops.iter().map(|o| o.code.map(ErrorCode::as_str)).collect();
         let reasons: Vec<Option<&str>> = ops.iter().map(|o| o.reason).collect();
         let ats: Vec<OffsetDateTime> = ops.iter().map(|o| o.at).collect();
         let hashes: Vec<&str> = ops.iter().map(|o| o.payload_hash).collect();

@@ -12,11 +12,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use dtm_core::hxl;
+use dtm_core::ErrorCode;
 use dtm_core::{AssessmentKey, AssessmentStatus, FormDef, Gazetteer, Pcode, Role, Round, RoundStatus};
 use dtm_sync::api::{AssessmentDetail, AssessmentParts, AssessmentSummary};
+use dtm_sync::rounds::{ImportRejected, ImportReport, LocationTotals, NewRound, RoundStatusChange, TotalsInclude};
 use dtm_sync::wire::{
-    self, AssessmentSnapshot, OpBody, Operation, PullResponse, PushRequest, PushResponse, ReviewRequest, RoundForm,
-    RoundInfo, User,
+    self, AssessmentSnapshot, OpBody, Operation, PullResponse, PushRequest, PushResponse, ReviewRequest, RoundInfo,
+    User,
 };
 use dtm_sync::wire::{ApiError, ErrorBody};
 use serde::Deserialize;
@@ -150,14 +152,14 @@ async fn token_holder(parts: &mut Parts, state: &AppState) -> Result<Caller, App
     if caller.state.device_revoked {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
-            "device_revoked",
+            ErrorCode::DeviceRevoked,
             "this device has been revoked at HQ; its unsent data stays on it. Ask your supervisor.",
         ));
     }
     if caller.state.account_disabled {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
-            "account_disabled",
+            ErrorCode::AccountDisabled,
             "this account is disabled; unsent data stays on the device. Ask your supervisor.",
         ));
     }
@@ -173,7 +175,7 @@ impl FromRequestParts<AppState> for Caller {
         if caller.state.must_change_password {
             return Err(AppError::new(
                 StatusCode::FORBIDDEN,
-                "password_change_required",
+                ErrorCode::PasswordChangeRequired,
                 "this password was for one use only; set a new password first",
             ));
         }
@@ -224,12 +226,51 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// Who an extractor lets through, for [`InScope`] to check the place against.
+pub trait Authorised: FromRequestParts<AppState, Rejection = AppError> {
+    fn caller(&self) -> &Caller;
+}
+
+impl Authorised for Caller {
+    fn caller(&self) -> &Caller {
+        self
+    }
+}
+
+impl Authorised for Reviewer {
+    fn caller(&self) -> &Caller {
+        &self.0
+    }
+}
+
+/// An assessment the caller may reach, from the path `{round}/{form}/{pcode}`: a
+/// known form, a known P-code at the form's level, inside the caller's scope. `R`
+/// says who may ask at all ([`Caller`] or [`Reviewer`]); it is checked first, so an
+/// anonymous request is 401 before anything about the place is said.
+pub struct InScope<R = Caller> {
+    pub who: R,
+    pub key: AssessmentKey,
+}
+
+impl<R: Authorised + Send> FromRequestParts<AppState> for InScope<R> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let who = R::from_request_parts(parts, state).await?;
+        let Path((round, form, pcode)) = Path::<(String, String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| AppError::new(e.status(), ErrorCode::MalformedRequest, e.body_text()))?;
+        let key = check_key(who.caller(), &round, &form, &pcode)?;
+        Ok(Self { who, key })
+    }
+}
+
 /// Refuses devices whose protocol HQ no longer speaks; their outbox stays intact.
 /// Returns the device's protocol, for answers that differ by version.
 fn check_protocol(headers: &HeaderMap) -> Result<u32, AppError> {
     let Some(v) = headers.get(wire::PROTOCOL_HEADER) else {
         return Err(AppError::bad_request(
-            "protocol_missing",
+            ErrorCode::ProtocolMissing,
             format!("sync requests must send {}", wire::PROTOCOL_HEADER),
         ));
     };
@@ -237,14 +278,14 @@ fn check_protocol(headers: &HeaderMap) -> Result<u32, AppError> {
     if version < wire::MIN_PROTOCOL_VERSION {
         return Err(AppError::new(
             StatusCode::UPGRADE_REQUIRED,
-            "update_required",
+            ErrorCode::UpdateRequired,
             "this app is too old for HQ; update the app. Your unsent data is kept on the device.",
         ));
     }
     if version > wire::PROTOCOL_VERSION {
         return Err(AppError::new(
             StatusCode::UPGRADE_REQUIRED,
-            "hq_too_old",
+            ErrorCode::HqTooOld,
             "this app is newer than HQ; HQ must be updated before it can sync. Your data is kept on the device.",
         ));
     }
@@ -311,7 +352,7 @@ async fn form(
     }
     .cloned()
     .map(Json)
-    .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "unknown_form", format!("there is no form `{form}`")))
+    .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownForm, format!("there is no form `{form}`")))
 }
 
 fn parts_of(s: AssessmentSnapshot) -> AssessmentParts {
@@ -358,13 +399,9 @@ async fn detail_of(state: &AppState, mut parts: AssessmentParts) -> Result<Asses
 }
 
 async fn find_round(state: &AppState, code: &str) -> Result<Round, AppError> {
-    state
-        .storage
-        .rounds()
-        .await?
-        .into_iter()
-        .find(|r| r.code == code)
-        .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "unknown_round", format!("there is no round `{code}`")))
+    state.storage.rounds().await?.into_iter().find(|r| r.code == code).ok_or_else(|| {
+        AppError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownRound, format!("there is no round `{code}`"))
+    })
 }
 
 /// Completeness: every location in the caller's scope for each form of the round,
@@ -409,15 +446,16 @@ async fn round_assessments(
 /// Parses and checks an assessment address from a URL: a known form, a known P-code
 /// at the form's level, inside the caller's scope.
 fn check_key(caller: &Caller, round: &str, form: &str, pcode: &str) -> Result<AssessmentKey, AppError> {
-    let def = FormDef::latest(form)
-        .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, "unknown_form", format!("there is no form `{form}`")))?;
+    let def = FormDef::latest(form).ok_or_else(|| {
+        AppError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownForm, format!("there is no form `{form}`"))
+    })?;
     let location = Pcode::parse(pcode).map_err(|_| AppError::unknown_pcode(pcode))?;
     if Gazetteer::libya().get(pcode).is_none() {
         return Err(AppError::unknown_pcode(pcode));
     }
     if location.level() != def.level {
         return Err(AppError::unprocessable(
-            "wrong_level",
+            ErrorCode::WrongLevel,
             format!("{pcode} is a level-{} location; the {form} form is for level {}", location.level(), def.level),
         ));
     }
@@ -447,14 +485,12 @@ fn check_key(caller: &Caller, round: &str, form: &str, pcode: &str) -> Result<As
 )]
 async fn assessment(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((round, form, pcode)): Path<(String, String, String)>,
+    InScope { who: caller, key }: InScope,
 ) -> Result<Json<AssessmentDetail>, AppError> {
-    let key = check_key(&caller, &round, &form, &pcode)?;
-    let r = find_round(&state, &round).await?;
+    let r = find_round(&state, &key.round).await?;
     let parts = match state.storage.assessment(&key).await? {
         Some(s) => parts_of(s),
-        None => not_started(key.clone(), r.form_version(&form).unwrap_or(1)),
+        None => not_started(key.clone(), r.form_version(&key.form).unwrap_or(1)),
     };
     state.storage.log_access(&caller.username, "read_assessment", &key.to_string(), state.now()).await?;
     Ok(Json(detail_of(&state, parts).await?))
@@ -482,11 +518,9 @@ async fn assessment(
 )]
 async fn review(
     State(state): State<AppState>,
-    Reviewer(caller): Reviewer,
-    Path((round, form, pcode)): Path<(String, String, String)>,
+    InScope { who: Reviewer(caller), key }: InScope<Reviewer>,
     ApiJson(req): ApiJson<ReviewRequest>,
 ) -> Result<Json<AssessmentDetail>, AppError> {
-    let key = check_key(&caller, &round, &form, &pcode)?;
     dtm_core::text::check(dtm_core::TextKind::Comment, "comment", &req.comment)?;
     let snap = state.storage.review(&caller, &key, req.decision, &req.comment, state.now()).await?;
     Ok(Json(detail_of(&state, parts_of(snap)).await?))
@@ -515,12 +549,15 @@ struct SyncHeaders {
 /// outcomes instead, decided inside the transaction.
 fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     if uuid::Uuid::parse_str(&op.op_id).is_err() {
-        return Err(AppError::unprocessable("malformed_op", format!("op_id `{}` is not a UUID", op.op_id)));
+        return Err(AppError::unprocessable(ErrorCode::MalformedOp, format!("op_id `{}` is not a UUID", op.op_id)));
     }
     // The wire's integers are u64; HQ stores them as SQL's signed 64-bit integers.
     // One beyond that is refused here, by name, before anything is written.
     let out_of_range = |what: &str, n: u64| {
-        AppError::unprocessable("out_of_range", format!("{what} {n} is out of range (at most {})", wire::MAX_INTEGER))
+        AppError::unprocessable(
+            ErrorCode::OutOfRange,
+            format!("{what} {n} is out of range (at most {})", wire::MAX_INTEGER),
+        )
     };
     if op.seq > wire::MAX_INTEGER {
         return Err(out_of_range("seq", op.seq));
@@ -535,16 +572,22 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     }
     let form = FormDef::builtin(&op.key.form, op.form_version).ok_or_else(|| {
         AppError::unprocessable(
-            "unknown_form",
+            ErrorCode::UnknownForm,
             format!("there is no form `{}` version {}", op.key.form, op.form_version),
         )
     })?;
     let pcode = op.key.location.as_str();
     if Gazetteer::libya().get(pcode).is_none() {
-        return Err(AppError::unprocessable("unknown_pcode", format!("`{pcode}` is not a location in the gazetteer")));
+        return Err(AppError::unprocessable(
+            ErrorCode::UnknownPcode,
+            format!("`{pcode}` is not a location in the gazetteer"),
+        ));
     }
     if op.key.location.level() != form.level {
-        return Err(AppError::unprocessable("wrong_level", format!("{pcode} is not a level-{} location", form.level)));
+        return Err(AppError::unprocessable(
+            ErrorCode::WrongLevel,
+            format!("{pcode} is not a level-{} location", form.level),
+        ));
     }
     if !caller.scope.contains(&op.key.location) {
         return Err(AppError::out_of_scope(pcode));
@@ -554,11 +597,11 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
     }
     if let OpBody::Edit { values, bases } = &op.body {
         if values.is_empty() {
-            return Err(AppError::unprocessable("malformed_op", "an edit must write at least one field"));
+            return Err(AppError::unprocessable(ErrorCode::MalformedOp, "an edit must write at least one field"));
         }
         if let Some(field) = bases.keys().find(|f| !values.contains_key(*f)) {
             return Err(AppError::unprocessable(
-                "malformed_op",
+                ErrorCode::MalformedOp,
                 format!("the edit gives a base version for `{field}` but does not write it"),
             ));
         }
@@ -639,11 +682,9 @@ async fn pull(
     let epoch = state.storage.epoch().await?;
     // A cursor from another epoch (a restored or replaced HQ) starts again from zero.
     let after = match q.cursor.as_deref().and_then(|c| c.split_once(':')) {
-        Some((e, seq)) if e == epoch => seq
-            .parse()
-            .ok()
-            .filter(|n| *n <= wire::MAX_INTEGER)
-            .ok_or_else(|| AppError::bad_request("malformed_cursor", "the pull cursor is not one HQ gave out"))?,
+        Some((e, seq)) if e == epoch => seq.parse().ok().filter(|n| *n <= wire::MAX_INTEGER).ok_or_else(|| {
+            AppError::bad_request(ErrorCode::MalformedCursor, "the pull cursor is not one HQ gave out")
+        })?,
         _ => 0,
     };
     let limit = q.limit.unwrap_or(200).clamp(1, 2000);
@@ -684,18 +725,6 @@ async fn note_device(state: &AppState, caller: &Caller, headers: &HeaderMap) {
     }
 }
 
-/// `POST /rounds`: a new round, planned.
-#[derive(Deserialize, utoipa::ToSchema)]
-struct NewRound {
-    /// `R` and the number.
-    code: String,
-    number: u32,
-    title: String,
-    window_start: String,
-    window_end: String,
-    forms: Vec<RoundForm>,
-}
-
 /// Creates a planned round. Admins only.
 #[utoipa::path(
     post,
@@ -718,20 +747,20 @@ async fn create_round(
     dtm_core::text::check(dtm_core::TextKind::Name, "title", &req.title)?;
     if req.code != format!("R{}", req.number) {
         return Err(AppError::unprocessable(
-            "malformed_round",
+            ErrorCode::MalformedRound,
             format!("round number {} is coded R{}", req.number, req.number),
         ));
     }
     if req.window_end < req.window_start {
-        return Err(AppError::unprocessable("malformed_round", "the collection window ends before it starts"));
+        return Err(AppError::unprocessable(ErrorCode::MalformedRound, "the collection window ends before it starts"));
     }
     if req.forms.is_empty() {
-        return Err(AppError::unprocessable("malformed_round", "a round collects at least one form"));
+        return Err(AppError::unprocessable(ErrorCode::MalformedRound, "a round collects at least one form"));
     }
     for f in &req.forms {
         if FormDef::builtin(&f.form, f.version).is_none() {
             return Err(AppError::unprocessable(
-                "unknown_form",
+                ErrorCode::UnknownForm,
                 format!("there is no form {} version {}", f.form, f.version),
             ));
         }
@@ -750,18 +779,13 @@ async fn create_round(
     Ok((StatusCode::CREATED, Json(RoundInfo::from(&round))))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-struct StatusChange {
-    status: RoundStatus,
-}
-
 /// Moves a round along planned → open → closed → published. Admins only.
 #[utoipa::path(
     post,
     path = "/rounds/{round}/status",
     tag = "rounds",
     params(("round" = String, Path, description = "A round's code", example = "R1")),
-    request_body = StatusChange,
+    request_body = RoundStatusChange,
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The round in its new status", body = RoundInfo),
@@ -774,7 +798,7 @@ async fn set_round_status(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path(code): Path<String>,
-    ApiJson(req): ApiJson<StatusChange>,
+    ApiJson(req): ApiJson<RoundStatusChange>,
 ) -> Result<Json<RoundInfo>, AppError> {
     let mut round = find_round(&state, &code).await?;
     round.status = round.transition(req.status).map_err(|e| AppError::conflict(e.code(), e.to_string()))?;
@@ -815,7 +839,7 @@ async fn import_round(
         Ok(report) => Json(report).into_response(),
         Err(errors) => {
             let error = ApiError {
-                code: "import_rejected".to_owned(),
+                code: ErrorCode::ImportRejected,
                 message: format!("{} error(s); nothing was imported", errors.len()),
                 op_id: None,
             };
@@ -840,30 +864,6 @@ impl utoipa::PartialSchema for SpreadsheetFile {
 
 impl utoipa::ToSchema for SpreadsheetFile {}
 
-/// A file refused for its content: the API's error body, with every error by row and
-/// column. Other refusals of an import have no `errors`.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ImportRejected {
-    pub error: ApiError,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<dtm_core::import::CellError>,
-}
-
-/// What an import did.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ImportReport {
-    pub rows: usize,
-    pub assessments: usize,
-    /// The imported counts for all of Libya, per field, each baladiya taken from the
-    /// finest level the file holds (its muhallas where it has them).
-    pub totals: std::collections::BTreeMap<String, u128>,
-    /// Baladiyas whose own figure differs from the sum of their muhallas in the file.
-    pub differences: Vec<dtm_core::totals::Difference>,
-    /// Rules of warning severity that rows break, and baladiya totals that differ from
-    /// their muhallas in the same file, by row and column.
-    pub warnings: Vec<dtm_core::import::CellError>,
-}
-
 /// A round to import into: one HQ holds, or one to create in the same transaction as
 /// the import (`dtm-hq import-round --create`), so a refused file leaves no round behind.
 pub enum ImportTarget<'a> {
@@ -886,7 +886,7 @@ pub async fn import_file(
     };
     if round.status == RoundStatus::Open || round.status == RoundStatus::Published {
         return Err(AppError::conflict(
-            "round_not_importable",
+            ErrorCode::RoundNotImportable,
             format!("round {} is {}; import into a planned or closed round", round.code, round.status.as_str()),
         ));
     }
@@ -924,34 +924,6 @@ struct TotalsQuery {
     include: Option<String>,
 }
 
-/// Which assessments a figure (totals, an export) counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Include {
-    /// Approved ones: the figures a round stands on. The default.
-    Approved,
-    /// Drafts, submitted and returned ones too, on request and marked.
-    All,
-}
-
-impl Include {
-    fn parse(query: Option<&str>) -> Result<Self, AppError> {
-        match query {
-            None | Some("approved") => Ok(Self::Approved),
-            Some("all") => Ok(Self::All),
-            Some(_) => Err(AppError::bad_request("malformed_query", "include is `approved` or `all`")),
-        }
-    }
-
-    /// A voided assessment is a tombstone: its figures never count.
-    fn counts(self, status: AssessmentStatus) -> bool {
-        match status {
-            AssessmentStatus::Approved => true,
-            AssessmentStatus::Draft | AssessmentStatus::Submitted | AssessmentStatus::Returned => self == Self::All,
-            AssessmentStatus::Voided | AssessmentStatus::NotStarted => false,
-        }
-    }
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ExportQuery {
@@ -960,14 +932,10 @@ struct ExportQuery {
     include: Option<String>,
 }
 
-/// One location's totals.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-struct LocationTotals {
-    location: dtm_sync::api::LocationRef,
-    #[serde(flatten)]
-    totals: dtm_core::totals::Totals,
-    /// Assessments counted that are not approved yet (only with `include=all`).
-    unapproved: usize,
+/// Which assessments a figure counts, from the query's `include`.
+fn counted(query: Option<&str>) -> Result<TotalsInclude, AppError> {
+    TotalsInclude::parse(query)
+        .ok_or_else(|| AppError::bad_request(ErrorCode::MalformedQuery, "include is `approved` or `all`"))
 }
 
 /// A round's counts summed per region (level 1), mantika (2) or baladiya (3), over the
@@ -996,9 +964,12 @@ async fn round_totals(
 ) -> Result<Json<Vec<LocationTotals>>, AppError> {
     let level = q.level.unwrap_or(2);
     if !(1..=3).contains(&level) {
-        return Err(AppError::bad_request("malformed_query", "level is 1 (region), 2 (mantika) or 3 (baladiya)"));
+        return Err(AppError::bad_request(
+            ErrorCode::MalformedQuery,
+            "level is 1 (region), 2 (mantika) or 3 (baladiya)",
+        ));
     }
-    let include = Include::parse(q.include.as_deref())?;
+    let include = counted(q.include.as_deref())?;
     find_round(&state, &code).await?;
     let stored = state.storage.round_assessments(&code, &caller.scope).await?;
     let fields = hxl::count_fields();
@@ -1083,7 +1054,7 @@ async fn export_csv(
     Query(q): Query<ExportQuery>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
-    let include = Include::parse(q.include.as_deref())?;
+    let include = counted(q.include.as_deref())?;
     find_round(&state, &code).await?;
     let stored = state.storage.round_assessments(&code, &caller.scope).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
@@ -1181,7 +1152,7 @@ async fn resolve_conflict(
         wire::ResolveRequest::Incoming { reason } => (dtm_core::Settlement::TakeIncoming, reason),
         wire::ResolveRequest::Other { value, reason } => {
             let form = FormDef::latest(&conflict.key.form)
-                .ok_or_else(|| AppError::unprocessable("unknown_form", "the conflict's form is unknown"))?;
+                .ok_or_else(|| AppError::unprocessable(ErrorCode::UnknownForm, "the conflict's form is unknown"))?;
             form.check_value(&conflict.field, &value).map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
             (dtm_core::Settlement::Enter(value), reason)
         }
@@ -1189,7 +1160,7 @@ async fn resolve_conflict(
     dtm_core::text::check(dtm_core::TextKind::Reason, "reason", reason.trim())?;
     if reason.trim().is_empty() {
         return Err(AppError::unprocessable(
-            "reason_required",
+            ErrorCode::ReasonRequired,
             "settling a conflict needs a reason, kept with the decision",
         ));
     }

@@ -17,6 +17,7 @@ use dtm_core::import::ImportRecord;
 use dtm_core::plan::{
     plan_op, plan_settlement, Change, Held, Incoming, OpPlan, Outcome as PlanOutcome, SettlementPlan,
 };
+use dtm_core::ErrorCode;
 use dtm_core::{
     workflow, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, ReviewDecision, Round, RoundStatus, Scope,
     Settlement,
@@ -124,7 +125,7 @@ fn touch(
 fn create_round(tx: &mut dyn Tx, round: &Round) -> Result<()> {
     if tx.round_taken(&round.code, round.number)? {
         return Err(StorageError::Conflict {
-            code: "round_exists",
+            code: ErrorCode::RoundExists,
             message: format!("a round with code {} or number {} already exists", round.code, round.number),
         });
     }
@@ -222,12 +223,12 @@ fn field_version(
     }))
 }
 
-fn rejected(op: &Operation, code: &str, reason: impl Into<String>) -> OpResult {
+fn rejected(op: &Operation, code: ErrorCode, reason: impl Into<String>) -> OpResult {
     OpResult {
         op_id: op.op_id.clone(),
         outcome: Outcome::Rejected,
         original: None,
-        code: Some(code.into()),
+        code: Some(code),
         reason: Some(reason.into()),
     }
 }
@@ -260,7 +261,7 @@ fn push_batch(tx: &mut dyn Tx, caller: &Caller, ops: &[Operation], now: OffsetDa
             if seen.payload_hash.as_ref().is_some_and(|h| h != payload) {
                 results.push(rejected(
                     op,
-                    "op_id_reused",
+                    ErrorCode::OpIdReused,
                     format!("operation {} was already received with other values; these were not applied", op.op_id),
                 ));
             } else {
@@ -268,7 +269,7 @@ fn push_batch(tx: &mut dyn Tx, caller: &Caller, ops: &[Operation], now: OffsetDa
                     op_id: op.op_id.clone(),
                     outcome: Outcome::Duplicate,
                     original: Some(seen.outcome),
-                    code: seen.code.clone(),
+                    code: seen.code,
                     reason: seen.reason.clone(),
                 });
             }
@@ -278,7 +279,7 @@ fn push_batch(tx: &mut dyn Tx, caller: &Caller, ops: &[Operation], now: OffsetDa
         // The same operation twice in one batch: the second is a duplicate of the first.
         let answer = SeenOp {
             outcome: result.outcome,
-            code: result.code.clone(),
+            code: result.code,
             reason: result.reason.clone(),
             payload_hash: Some(payload.clone()),
         };
@@ -295,7 +296,7 @@ fn push_batch(tx: &mut dyn Tx, caller: &Caller, ops: &[Operation], now: OffsetDa
                 op_id: &op.op_id,
                 seq: op.seq,
                 outcome: result.outcome,
-                code: result.code.as_deref(),
+                code: result.code,
                 reason: result.reason.as_deref(),
                 at: now,
                 payload_hash: &hashes[i],
@@ -324,7 +325,7 @@ fn apply_op(
         rounds.insert(op.key.round.clone(), round);
     }
     let Some(round) = &rounds[&op.key.round] else {
-        return Ok(rejected(op, "unknown_round", format!("round {} does not exist at HQ", op.key.round)));
+        return Ok(rejected(op, ErrorCode::UnknownRound, format!("round {} does not exist at HQ", op.key.round)));
     };
     let key = &op.key;
     let head = heads.get(key).copied();
@@ -448,7 +449,7 @@ fn write_plan(
 fn register_device(tx: &mut dyn Tx, d: NewDevice) -> Result<String> {
     match tx.device(&d.device_id)? {
         Some(holder) if holder.username == d.username && holder.revoked => Err(StorageError::Conflict {
-            code: "device_revoked",
+            code: ErrorCode::DeviceRevoked,
             message: "this device has been revoked at HQ; ask an admin".into(),
         }),
         Some(holder) if holder.username == d.username => {
@@ -483,7 +484,7 @@ impl<S: Store> HqStorage for Hq<S> {
         self.write(move |tx| {
             if tx.user(&user.username)?.is_some() {
                 return Err(StorageError::Conflict {
-                    code: "user_exists",
+                    code: ErrorCode::UserExists,
                     message: format!("there is already a user {}", user.username),
                 });
             }
@@ -524,7 +525,7 @@ impl<S: Store> HqStorage for Hq<S> {
         self.write(move |tx| {
             if tx.user(&new.username)?.is_some() {
                 return Err(StorageError::Conflict {
-                    code: "user_exists",
+                    code: ErrorCode::UserExists,
                     message: format!("there is already a user {}", new.username),
                 });
             }
@@ -832,7 +833,7 @@ impl<S: Store> HqStorage for Hq<S> {
                 let key = AssessmentKey::new(&round, &r.form, r.location.clone());
                 if tx.head(&key)?.is_some() {
                     return Err(StorageError::Conflict {
-                        code: "already_exists",
+                        code: ErrorCode::AlreadyExists,
                         message: format!("row {}: {key} already exists at HQ; nothing was imported", r.row),
                     });
                 }
@@ -909,7 +910,7 @@ impl<S: Store> HqStorage for Hq<S> {
                 .ok_or_else(|| StorageError::NotFound(format!("nothing has been submitted for {key}")))?;
             if tx.round(&key.round)?.is_some_and(|r| r.status == RoundStatus::Published) {
                 return Err(StorageError::Conflict {
-                    code: "round_published",
+                    code: ErrorCode::RoundPublished,
                     message: format!("round {} is published and frozen", key.round),
                 });
             }
@@ -960,7 +961,7 @@ impl<S: Store> HqStorage for Hq<S> {
                 tx.conflict(id)?.ok_or_else(|| StorageError::NotFound(format!("there is no conflict {id}")))?;
             if conflict.status == ConflictStatus::Resolved {
                 return Err(StorageError::Conflict {
-                    code: "already_resolved",
+                    code: ErrorCode::AlreadyResolved,
                     message: format!("conflict {id} is already settled"),
                 });
             }
@@ -1025,7 +1026,7 @@ fn stored_account(tx: &mut dyn Tx, username: &str) -> Result<Account> {
 }
 
 fn disabled(username: &str) -> StorageError {
-    StorageError::Denied { code: "account_disabled", message: format!("the account {username} is disabled") }
+    StorageError::Denied { code: ErrorCode::AccountDisabled, message: format!("the account {username} is disabled") }
 }
 
 /// A scope as given, checked against the gazetteer, without repeats and in order.
@@ -1040,18 +1041,18 @@ fn clean_scope(scope: Vec<String>) -> Result<Vec<String>> {
 /// An enrolment that can still be used at `now`, or why not.
 fn usable_enrolment(found: Option<StoredEnrolment>, now: OffsetDateTime) -> Result<StoredEnrolment> {
     let e = found.ok_or_else(|| StorageError::Invalid {
-        code: "enrolment_invalid",
+        code: ErrorCode::EnrolmentInvalid,
         message: "this enrolment code is not known to HQ; check it, or ask your supervisor for a new one".into(),
     })?;
     if e.used_at.is_some() {
         return Err(StorageError::Gone {
-            code: "enrolment_used",
+            code: ErrorCode::EnrolmentUsed,
             message: "this enrolment code has already been used; ask your supervisor for a new one".into(),
         });
     }
     if e.expires_at <= now {
         return Err(StorageError::Gone {
-            code: "enrolment_expired",
+            code: ErrorCode::EnrolmentExpired,
             message: "this enrolment code has expired; ask your supervisor for a new one".into(),
         });
     }

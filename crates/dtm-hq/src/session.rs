@@ -14,6 +14,7 @@ use crate::error::AppError;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use dtm_core::ErrorCode;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The cookie that carries the dashboard's session token.
@@ -79,7 +80,7 @@ pub fn presented(parts: &Parts) -> Result<Option<Presented>, AppError> {
     if !safe && !from_dashboard(&parts.headers) {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
-            "client_header_missing",
+            ErrorCode::ClientHeaderMissing,
             format!(
                 "a request that changes something with the session cookie must send `{CLIENT_HEADER}: {DASHBOARD}`"
             ),

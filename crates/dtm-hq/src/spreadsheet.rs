@@ -7,6 +7,7 @@
 //! beyond [`MAX_ROWS`], [`MAX_COLUMNS`] or [`MAX_CELLS`]; the zip's declared sizes are
 //! checked before anything is inflated.
 
+use dtm_core::ErrorCode;
 use std::io::Cursor;
 
 /// A DTM Libya round has about 800 location rows, and its long nationality sheet about
@@ -33,10 +34,10 @@ pub enum SheetError {
 }
 
 impl SheetError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::TooLarge(_) => "import_rejected",
-            _ => "unreadable_file",
+            Self::TooLarge(_) => ErrorCode::ImportRejected,
+            _ => ErrorCode::UnreadableFile,
         }
     }
 }

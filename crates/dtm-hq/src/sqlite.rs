@@ -12,6 +12,7 @@ use crate::store::{
     iso, outcome_parse, outcome_str, ChangeAuthor, ChangeFields, DeviceHolder, Doc, DocField, Head, NewAssessment,
     NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
 };
+use dtm_core::ErrorCode;
 use dtm_core::Language;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
@@ -937,7 +938,7 @@ impl Tx for SqliteTx<'_> {
                 .query_row(params![device_id, op_id], |r| {
                     Ok(SeenOp {
                         outcome: parse_enum(0, &r.get::<_, String>(0)?, outcome_parse)?,
-                        code: r.get(1)?,
+                        code: r.get::<_, Option<String>>(1)?.map(|c| ErrorCode::parse(&c)),
                         reason: r.get(2)?,
                         payload_hash: r.get(3)?,
                     })
@@ -961,7 +962,7 @@ impl Tx for SqliteTx<'_> {
                 op.op_id,
                 op.seq,
                 outcome_str(op.outcome),
-                op.code,
+                op.code.map(ErrorCode::as_str),
                 op.reason,
                 iso(op.at),
                 op.payload_hash

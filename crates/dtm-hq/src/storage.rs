@@ -4,6 +4,7 @@
 //! Decisions — merge, plans, workflow, rules — are dtm-core's pure functions.
 
 use async_trait::async_trait;
+use dtm_core::ErrorCode;
 use dtm_core::{AssessmentKey, FieldValue, FormDef, Language, ReviewDecision, Role, Round, Scope, TransitionError};
 use dtm_sync::accounts::{Account, AccountChange, AuditEntry, DeviceInfo, NewAccount};
 use dtm_sync::wire::{AssessmentSnapshot, OpResult, Operation, User};
@@ -19,16 +20,16 @@ pub enum StorageError {
     /// The change clashes with what HQ holds (a round that exists, an assessment
     /// already imported); `code` is stable for clients.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// The caller may not do this (403).
     #[error("{message}")]
-    Denied { code: &'static str, message: String },
+    Denied { code: ErrorCode, message: String },
     /// What was asked for is malformed or names what does not exist (400).
     #[error("{message}")]
-    Invalid { code: &'static str, message: String },
+    Invalid { code: ErrorCode, message: String },
     /// What was presented worked once and no longer does: a used or expired code (410).
     #[error("{message}")]
-    Gone { code: &'static str, message: String },
+    Gone { code: ErrorCode, message: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

@@ -17,6 +17,7 @@ use crate::storage::{
     StoredUser,
 };
 use dtm_core::plan::ConflictKind;
+use dtm_core::ErrorCode;
 use dtm_core::Language;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, Hlc, ReviewDecision, Role, Round, RoundStatus, Scope,
@@ -119,7 +120,7 @@ pub struct DeviceHolder {
 #[derive(Debug, Clone)]
 pub struct SeenOp {
     pub outcome: Outcome,
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     pub reason: Option<String>,
     /// `None` for operations remembered before hashes were kept.
     pub payload_hash: Option<String>,
@@ -131,7 +132,7 @@ pub struct OpRecord<'a> {
     pub op_id: &'a str,
     pub seq: u64,
     pub outcome: Outcome,
-    pub code: Option<&'a str>,
+    pub code: Option<ErrorCode>,
     pub reason: Option<&'a str>,
     pub at: OffsetDateTime,
     pub payload_hash: &'a str,

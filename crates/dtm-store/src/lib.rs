@@ -9,6 +9,7 @@
 pub mod sqlite;
 
 use dtm_core::workflow;
+use dtm_core::ErrorCode;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, FormDef, Gazetteer, Hlc, Pcode, Role, Round, RoundStatus, Scope,
 };
@@ -71,22 +72,22 @@ pub enum StoreError {
 
 impl StoreError {
     /// A stable code for the UI and scripts; they never match on messages.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Open(OpenError::TooNew { .. }) => "database_too_new",
-            Self::Open(_) => "database_error",
-            Self::NotLoggedIn => "not_logged_in",
-            Self::UnknownPcode(_) => "unknown_pcode",
-            Self::WrongLevel { .. } => "wrong_level",
-            Self::OutOfScope(_) => "out_of_scope",
-            Self::UnknownRound(_) => "unknown_round",
-            Self::RoundNotOpen(_) => "round_not_open",
-            Self::UnknownForm(_) => "unknown_form",
+            Self::Open(OpenError::TooNew { .. }) => ErrorCode::DatabaseTooNew,
+            Self::Open(_) => ErrorCode::DatabaseError,
+            Self::NotLoggedIn => ErrorCode::NotLoggedIn,
+            Self::UnknownPcode(_) => ErrorCode::UnknownPcode,
+            Self::WrongLevel { .. } => ErrorCode::WrongLevel,
+            Self::OutOfScope(_) => ErrorCode::OutOfScope,
+            Self::UnknownRound(_) => ErrorCode::UnknownRound,
+            Self::RoundNotOpen(_) => ErrorCode::RoundNotOpen,
+            Self::UnknownForm(_) => ErrorCode::UnknownForm,
             Self::Value(e) => e.code(),
             Self::Transition(e) => e.code(),
-            Self::SubmissionBlocked(_) => "submission_blocked",
-            Self::NotFound(_) => "not_found",
-            Self::Sqlite(_) => "database_error",
+            Self::SubmissionBlocked(_) => ErrorCode::SubmissionBlocked,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Sqlite(_) => ErrorCode::DatabaseError,
         }
     }
 }
@@ -233,7 +234,7 @@ pub struct Answer {
     pub outcome: OpOutcome,
     /// HQ had answered this op_id before (an earlier push whose answer was lost).
     pub duplicate: bool,
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     pub reason: Option<String>,
 }
 
@@ -242,8 +243,8 @@ impl Answer {
         Self { op_id: op_id.into(), outcome, duplicate: false, code: None, reason: None }
     }
 
-    pub fn because(mut self, code: impl Into<String>, reason: impl Into<String>) -> Self {
-        self.code = Some(code.into());
+    pub fn because(mut self, code: ErrorCode, reason: impl Into<String>) -> Self {
+        self.code = Some(code);
         self.reason = Some(reason.into());
         self
     }
@@ -258,7 +259,7 @@ pub struct SentEntry {
     pub kind: String,
     pub outcome: OpOutcome,
     pub duplicate: bool,
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     pub reason: Option<String>,
     pub created_at: String,
     pub sent_at: String,
@@ -287,7 +288,7 @@ pub struct RejectedOp {
     pub field: Option<String>,
     /// Refused, in conflict or superseded (never `Applied`: applied ones leave the outbox).
     pub state: OpOutcome,
-    pub code: String,
+    pub code: ErrorCode,
     pub reason: String,
 }
 
@@ -314,7 +315,7 @@ pub struct SyncCounts {
     /// Not written: this device had already sent newer values.
     pub superseded: u32,
     pub last_sync_at: Option<String>,
-    pub last_error: Option<(String, String)>,
+    pub last_error: Option<(ErrorCode, String)>,
     /// Whether HQ answered the last time the device tried to reach it; None if never tried.
     pub hq_reachable: Option<bool>,
     /// Logouts HQ has not heard of yet.
@@ -777,7 +778,7 @@ impl Store {
                 a.op_id,
                 a.outcome.as_str(),
                 a.duplicate,
-                a.code,
+                a.code.map(ErrorCode::as_str),
                 a.reason,
                 sent_at,
                 now.iso
@@ -789,10 +790,10 @@ impl Store {
                 OpOutcome::Conflict | OpOutcome::Rejected | OpOutcome::Superseded => {
                     let (code, reason) = match a.outcome {
                         OpOutcome::Conflict => {
-                            ("conflict", "another device changed this field; a supervisor will settle it")
+                            (ErrorCode::Conflict, "another device changed this field; a supervisor will settle it")
                         }
-                        OpOutcome::Superseded => ("superseded", "this device had already sent newer values"),
-                        _ => ("rejected", ""),
+                        OpOutcome::Superseded => (ErrorCode::Superseded, "this device had already sent newer values"),
+                        _ => (ErrorCode::Rejected, ""),
                     };
                     tx.prepare_cached(
                         "UPDATE outbox SET state = ?2, reject_code = ?3, reject_reason = ?4 WHERE op_id = ?1",
@@ -800,7 +801,7 @@ impl Store {
                     .execute(params![
                         a.op_id,
                         a.outcome.as_str(),
-                        a.code.as_deref().unwrap_or(code),
+                        a.code.unwrap_or(code).as_str(),
                         a.reason.as_deref().unwrap_or(reason)
                     ])?;
                 }
@@ -827,7 +828,7 @@ impl Store {
                 kind: r.get(5)?,
                 outcome: crate::sqlite::parse_enum(6, &outcome, OpOutcome::parse)?,
                 duplicate: r.get(7)?,
-                code: r.get(8)?,
+                code: r.get::<_, Option<String>>(8)?.map(|c| ErrorCode::parse(&c)),
                 reason: r.get(9)?,
                 created_at: r.get(10)?,
                 sent_at: r.get(11)?,
@@ -857,7 +858,7 @@ impl Store {
                 key: key_from_row(r, 1)?,
                 field,
                 state: crate::sqlite::parse_enum(5, &r.get::<_, String>(5)?, OpOutcome::parse)?,
-                code: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                code: ErrorCode::parse(&r.get::<_, Option<String>>(6)?.unwrap_or_default()),
                 reason: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
             })
         })?;
@@ -914,7 +915,7 @@ impl Store {
 
     /// Records how a sync ended, and whether HQ answered (`reachable`; None when the
     /// sync never got as far as asking).
-    pub fn record_sync(&mut self, now: &Now, error: Option<(&str, &str)>, reachable: Option<bool>) -> Result<()> {
+    pub fn record_sync(&mut self, now: &Now, error: Option<(ErrorCode, &str)>, reachable: Option<bool>) -> Result<()> {
         if let Some(reachable) = reachable {
             self.record_reachable(reachable)?;
         }
@@ -923,9 +924,9 @@ impl Store {
                 "UPDATE device SET last_sync_at = ?1, last_error_code = NULL, last_error = NULL",
                 [&now.iso],
             )?,
-            Some((code, message)) => {
-                self.conn.execute("UPDATE device SET last_error_code = ?1, last_error = ?2", params![code, message])?
-            }
+            Some((code, message)) => self
+                .conn
+                .execute("UPDATE device SET last_error_code = ?1, last_error = ?2", params![code.as_str(), message])?,
         };
         Ok(())
     }
@@ -957,7 +958,7 @@ impl Store {
             conflicts,
             superseded,
             last_sync_at,
-            last_error: code.zip(message),
+            last_error: code.map(|c| ErrorCode::parse(&c)).zip(message),
             hq_reachable,
             pending_logouts,
         })

@@ -190,7 +190,7 @@ fn rejected_operations_leave_the_queue_and_stay_visible() {
     store
         .record_outcomes(
             &[
-                Answer::new(&ops[0].op_id, OpOutcome::Rejected).because("locked", "approved"),
+                Answer::new(&ops[0].op_id, OpOutcome::Rejected).because(ErrorCode::InvalidTransition, "approved"),
                 Answer::new(&ops[1].op_id, OpOutcome::Applied),
             ],
             "2026-11-21T10:00:20Z",
@@ -200,7 +200,7 @@ fn rejected_operations_leave_the_queue_and_stay_visible() {
     assert!(store.pending_ops(10).unwrap().is_empty(), "a rejected operation must not block the queue");
     let rejected = store.rejected_ops().unwrap();
     assert_eq!(rejected.len(), 1);
-    assert_eq!((rejected[0].code.as_str(), rejected[0].reason.as_str()), ("locked", "approved"));
+    assert_eq!((rejected[0].code.as_str(), rejected[0].reason.as_str()), ("invalid_transition", "approved"));
 }
 
 #[test]
@@ -386,8 +386,9 @@ fn refusals_conflicts_and_superseded_edits_are_counted_apart() {
             &[
                 Answer::new(&ops[0].op_id, OpOutcome::Conflict),
                 Answer::new(&ops[1].op_id, OpOutcome::Conflict),
-                Answer::new(&ops[2].op_id, OpOutcome::Rejected).because("round_not_open", "round R1 is closed"),
-                Answer::new(&ops[3].op_id, OpOutcome::Superseded).because("superseded", "newer values of ret_ind"),
+                Answer::new(&ops[2].op_id, OpOutcome::Rejected).because(ErrorCode::RoundNotOpen, "round R1 is closed"),
+                Answer::new(&ops[3].op_id, OpOutcome::Superseded)
+                    .because(ErrorCode::Superseded, "newer values of ret_ind"),
             ],
             "2026-11-21T10:00:20Z",
             &now(21),
@@ -486,8 +487,8 @@ fn whether_hq_answered_last_time_is_kept_across_processes() {
     drop(store);
     let mut store = Store::open(&dir.path().join("device.sqlite3")).unwrap();
     assert_eq!(store.sync_counts().unwrap().hq_reachable, Some(true), "a new process must see the last answer");
-    store.record_sync(&now(41), Some(("not_logged_in", "nobody")), None).unwrap();
+    store.record_sync(&now(41), Some((ErrorCode::NotLoggedIn, "nobody")), None).unwrap();
     assert_eq!(store.sync_counts().unwrap().hq_reachable, Some(true), "a sync that never reached out changes nothing");
-    store.record_sync(&now(42), Some(("offline", "refused")), Some(false)).unwrap();
+    store.record_sync(&now(42), Some((ErrorCode::Offline, "refused")), Some(false)).unwrap();
     assert_eq!(store.sync_counts().unwrap().hq_reachable, Some(false));
 }

@@ -1,6 +1,9 @@
 //! What the UI receives from either backend: the field app's Tauri commands and
 //! HQ's HTTP API answer with these same shapes, built by the same functions.
 
+/// The API's error codes, one enum for every crate (see `dtm_core::codes`).
+pub use dtm_core::ErrorCode;
+
 use crate::wire::{ApiError, User, WireComment};
 use dtm_core::form::Context;
 use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, FormDef, Gazetteer, Issue, Pcode};
@@ -191,7 +194,7 @@ pub struct RejectedOp {
     /// `rejected`, `conflict` or `superseded`: what the enumerator can do differs.
     #[serde(default)]
     pub state: OpOutcome,
-    pub code: String,
+    pub code: ErrorCode,
     pub reason: String,
 }
 
@@ -209,7 +212,7 @@ pub struct SentOp {
     pub outcome: OpOutcome,
     /// HQ had already answered this operation (an earlier push whose answer was lost).
     pub duplicate: bool,
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     pub reason: Option<String>,
     /// When the enumerator saved it, when the push carrying it left, when HQ's answer came.
     pub created_at: String,

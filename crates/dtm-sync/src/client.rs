@@ -5,6 +5,7 @@
 use crate::wire::{
     ErrorBody, LoginRequest, LoginResponse, PullResponse, PushResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
+use dtm_core::ErrorCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
@@ -14,17 +15,17 @@ pub enum ClientError {
     #[error("HQ cannot be reached: {0}")]
     Offline(String),
     #[error("{message}")]
-    Api { status: u16, code: String, message: String, op_id: Option<String> },
+    Api { status: u16, code: ErrorCode, message: String, op_id: Option<String> },
     #[error("HQ answered something this app cannot read: {0}")]
     Protocol(String),
 }
 
 impl ClientError {
-    pub fn code(&self) -> &str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Offline(_) => "offline",
-            Self::Api { code, .. } => code,
-            Self::Protocol(_) => "protocol_error",
+            Self::Offline(_) => ErrorCode::Offline,
+            Self::Api { code, .. } => *code,
+            Self::Protocol(_) => ErrorCode::ProtocolError,
         }
     }
 
@@ -185,7 +186,7 @@ impl HqClient {
                 }),
                 Err(_) => Err(ClientError::Api {
                     status: status.as_u16(),
-                    code: if status.is_server_error() { "hq_unavailable" } else { "http_error" }.into(),
+                    code: if status.is_server_error() { ErrorCode::HqUnavailable } else { ErrorCode::HttpError },
                     message: format!("HQ answered {status}"),
                     op_id: None,
                 }),

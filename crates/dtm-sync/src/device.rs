@@ -8,7 +8,7 @@ use crate::wire::{
     self, ApiError, AssessmentSnapshot, LoginRequest, OpBody, Operation, Outcome, PullResponse, PushRequest, RoundInfo,
     WireComment,
 };
-use dtm_core::{AssessmentKey, FieldValue, FormDef, ReviewDecision, Role, Round};
+use dtm_core::{AssessmentKey, ErrorCode, FieldValue, FormDef, ReviewDecision, Role, Round};
 use dtm_store::{Answer, Now, OpKind, OpOutcome, RemoteAssessment, Store, StoreError};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,17 +64,17 @@ pub enum DeviceError {
 }
 
 impl DeviceError {
-    pub fn code(&self) -> &str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::Store(e) => e.code(),
             Self::Client(e) => e.code(),
-            Self::SyncRunning => "sync_running",
-            Self::Io(_) => "io_error",
+            Self::SyncRunning => ErrorCode::SyncRunning,
+            Self::Io(_) => ErrorCode::IoError,
         }
     }
 
     pub fn to_api(&self) -> ApiError {
-        ApiError { code: self.code().to_owned(), message: self.to_string(), op_id: None }
+        ApiError { code: self.code(), message: self.to_string(), op_id: None }
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod api;
 pub mod retry;
+pub mod rounds;
 pub mod wire;
 
 #[cfg(feature = "client")]

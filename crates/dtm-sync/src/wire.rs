@@ -3,7 +3,7 @@
 //! Frozen once shipped: a new field gets `#[serde(default)]`, nothing is renamed or
 //! removed. A change that old devices cannot read bumps `PROTOCOL_VERSION`.
 
-use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, Hlc, Role, RoundStatus};
+use dtm_core::{AssessmentKey, AssessmentStatus, ErrorCode, FieldValue, Hlc, Role, RoundStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -35,7 +35,7 @@ pub const MAX_INTEGER: u64 = i64::MAX as u64;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ApiError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     /// When a push is refused because of one operation: which one, so the device
     /// can set it aside and push the rest.
@@ -199,7 +199,7 @@ pub struct OpResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<Outcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -554,12 +554,12 @@ mod tests {
             op_id: "op".into(),
             outcome: Outcome::Superseded,
             original: None,
-            code: Some("superseded".into()),
+            code: Some(ErrorCode::Superseded),
             reason: Some("idp_hh".into()),
         };
         let old = result.clone().for_protocol(2);
         assert_eq!(old.outcome, Outcome::Rejected, "protocol 2 has no `superseded`; `rejected` keeps it visible");
-        assert_eq!(old.code.as_deref(), Some("superseded"), "the code still says what happened");
+        assert_eq!(old.code.map(ErrorCode::as_str), Some("superseded"), "the code still says what happened");
         let text = serde_json::to_string(&old).unwrap();
         assert!(!text.contains("\"outcome\":\"superseded\""), "a protocol 2 device could not parse {text}");
         assert_eq!(result.clone().for_protocol(3), result, "a protocol 3 device reads the outcome as is");

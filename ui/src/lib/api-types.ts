@@ -3,8 +3,6 @@
 // `cargo test` runs; CI fails when the committed files drift. Never edit them here.
 // All JSON is snake_case.
 
-import type { LocationRef } from './generated/LocationRef';
-
 export type { Account } from './generated/Account';
 export type { AccountChange } from './generated/AccountChange';
 export type { Aggregates } from './generated/Aggregates';
@@ -15,6 +13,7 @@ export type { AssessmentStatus } from './generated/AssessmentStatus';
 export type { AssessmentSummary } from './generated/AssessmentSummary';
 export type { AuditEntry } from './generated/AuditEntry';
 export type { AuditPage } from './generated/AuditPage';
+export type { CellError } from './generated/CellError';
 export type { ChangeThreshold } from './generated/ChangeThreshold';
 export type { Comment } from './generated/Comment';
 export type { Conflict } from './generated/Conflict';
@@ -23,18 +22,24 @@ export type { ConflictResolution } from './generated/ConflictResolution';
 export type { ConflictSide } from './generated/ConflictSide';
 export type { ConflictStatus } from './generated/ConflictStatus';
 export type { DeviceInfo } from './generated/DeviceInfo';
-export type { EnrolRequest } from './generated/EnrolRequest';
+export type { Difference } from './generated/Difference';
 export type { Enrolment } from './generated/Enrolment';
+export type { EnrolRequest } from './generated/EnrolRequest';
+export type { ErrorCode } from './generated/ErrorCode';
 export type { Field } from './generated/Field';
 export type { FieldOption } from './generated/FieldOption';
 export type { FieldType } from './generated/FieldType';
 export type { FormDef } from './generated/FormDef';
+export type { ImportRejected } from './generated/ImportRejected';
+export type { ImportReport } from './generated/ImportReport';
 export type { Issue } from './generated/Issue';
 export type { Language } from './generated/Language';
 export type { LocationRef } from './generated/LocationRef';
+export type { LocationTotals } from './generated/LocationTotals';
 export type { LoginRequest } from './generated/LoginRequest';
 export type { LoginResponse as LoginReply } from './generated/LoginResponse';
 export type { NewAccount } from './generated/NewAccount';
+export type { NewRound } from './generated/NewRound';
 export type { OneTimePassword } from './generated/OneTimePassword';
 export type { OpOutcome } from './generated/OpOutcome';
 export type { PasswordChange } from './generated/PasswordChange';
@@ -47,6 +52,7 @@ export type { Role } from './generated/Role';
 export type { RoundForm } from './generated/RoundForm';
 export type { RoundInfo } from './generated/RoundInfo';
 export type { RoundStatus } from './generated/RoundStatus';
+export type { RoundStatusChange } from './generated/RoundStatusChange';
 export type { Rule } from './generated/Rule';
 export type { Section } from './generated/Section';
 export type { SentOp } from './generated/SentOp';
@@ -54,6 +60,8 @@ export type { Session } from './generated/Session';
 export type { Severity } from './generated/Severity';
 export type { SyncState } from './generated/SyncState';
 export type { Text } from './generated/Text';
+export type { Totals } from './generated/Totals';
+export type { TotalsInclude } from './generated/TotalsInclude';
 export type { User } from './generated/User';
 
 /**
@@ -62,74 +70,5 @@ export type { User } from './generated/User';
  */
 export type FieldValue = number | string | string[] | null;
 
-// ---------------------------------------------------------------------------
-// NOT YET GENERATED: hand-written until the Rust side exports them with ts-rs.
-// Round administration and past-round import (HTTP only, role admin). Replace
-// with re-exports from ./generated once those types exist in Rust.
-// ---------------------------------------------------------------------------
-
-/** `POST /api/v1/rounds` body → `RoundInfo`. */
-export interface CreateRoundRequest {
-  code: string;
-  number: number;
-  title: string;
-  /** ISO date, YYYY-MM-DD. */
-  window_start: string;
-  window_end: string;
-  forms: { form: string; version: number }[];
-}
-
-/** `POST /api/v1/rounds/{code}/status` body → `RoundInfo`. */
-export interface SetRoundStatusRequest {
-  status: 'planned' | 'open' | 'closed' | 'published';
-}
-
-/** `POST /api/v1/rounds/{code}/import` (raw CSV or XLSX body) → 200. */
-export interface ImportSummary {
-  rows: number;
-  assessments: number;
-  totals: Record<string, number>;
-}
-
-/** One cell the import refused. */
-export interface ImportRowError {
-  row: number;
-  column: string;
-  code: string;
-  message: string;
-}
-
-/** `POST /api/v1/rounds/{code}/import` → 422 body. */
-export interface ImportRejected {
-  error: { code: 'import_rejected'; message: string; [extra: string]: unknown };
-  errors: ImportRowError[];
-}
-/** `GET /api/v1/rounds/{code}/totals?level=` → one entry per region, mantika or baladiya. */
-export interface LocationTotals {
-  location: LocationRef;
-  /** Sums of the count fields, by field id; a field nobody answered may be absent.
-   * Each baladiya counts once, from its muhallas where it has them. */
-  values: Record<string, number>;
-  /** Baladiyas inside this location whose own figure differs from their muhallas' sum. */
-  differences: TotalsDifference[];
-  baladiya_assessments: number;
-  muhalla_assessments: number;
-  /** Assessments counted that are not approved yet (asked for with `include: 'all'`). */
-  unapproved: number;
-}
-
-/** Which assessments totals count: approved ones (the default), or all but voided ones. */
-export type TotalsInclude = 'approved' | 'all';
-
-export interface TotalsDifference {
-  baladiya: string;
-  field: string;
-  baladiya_value: number;
-  /** The sum over its muhallas, which the total counts. */
-  muhallas_value: number;
-  muhallas: number;
-}
-
-/** 1 region, 2 mantika, 3 baladiya. */
-export type TotalsLevel = 1 | 2 | 3;
-// --------------------------- end of not yet generated ----------------------
+/** Every error code, generated from the Rust enum (a value, for tests and lookups). */
+export { ERROR_CODES } from './generated/errorCodes';

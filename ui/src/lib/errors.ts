@@ -1,3 +1,4 @@
+import type { ErrorCode } from './api-types';
 import { BackendError } from './backend/backend';
 import { hasMessage, locale, translate, type Locale } from './i18n';
 
@@ -12,7 +13,8 @@ const TECHNICAL = /(https?:\/\/|\b\d{1,3}(\.\d{1,3}){3}\b|os error|error sending
 export function errorMessage(l: Locale, e: unknown): string {
   const err = BackendError.from(e, 'unknown');
   const key = `error.${err.code}`;
-  if (hasMessage(key)) return translate(l, key);
+  // `unknown` is a code this build does not know (a newer HQ's): its message is the best there is.
+  if (err.code !== 'unknown' && hasMessage(key)) return translate(l, key);
   if (l === 'en' && err.message && !TECHNICAL.test(err.message)) return err.message;
   return translate(l, 'error.unknown');
 }
@@ -22,6 +24,6 @@ export function errorText(e: unknown): string {
   return errorMessage(locale.current, e);
 }
 
-export function errorCode(e: unknown): string {
+export function errorCode(e: unknown): ErrorCode {
   return BackendError.from(e, 'unknown').code;
 }

@@ -674,6 +674,54 @@ export const messages = {
   },
   'error.unknown_round': { en: 'This round is not known.', ar: 'هذه الجولة غير معروفة.' },
   'error.round_not_open': { en: 'This round is not open for data collection.', ar: 'هذه الجولة غير مفتوحة لجمع البيانات.' },
+  'error.bad_request': {
+    en: 'HQ could not use this request.',
+    ar: 'تعذّر على المقر استخدام هذا الطلب.',
+  },
+  'error.missing_column': {
+    en: 'A column the import needs is missing.',
+    ar: 'عمود يحتاجه الاستيراد غير موجود.',
+  },
+  'error.missing_tag_row': {
+    en: 'Row 2 must hold the HXL hashtags of the columns.',
+    ar: 'يجب أن يحمل الصف 2 وسوم HXL للأعمدة.',
+  },
+  'error.duplicate_row': {
+    en: 'This location already appears on an earlier row.',
+    ar: 'هذا الموقع موجود في صف سابق.',
+  },
+  'error.inconsistent_pcode': {
+    en: 'The P-codes on this row do not belong together (the muhalla is not in the baladiya).',
+    ar: 'الرموز المكانية في هذا الصف غير متطابقة (المحلة ليست ضمن البلدية).',
+  },
+  'error.wrong_round': {
+    en: 'This row is for another round.',
+    ar: 'هذا الصف يخص جولة أخرى.',
+  },
+  'error.rule_error': {
+    en: 'This row breaks one of the form’s checks, so nothing was imported.',
+    ar: 'هذا الصف يخالف أحد فحوص الاستمارة، لذلك لم يُستورد أي شيء.',
+  },
+  'error.rule_warning': {
+    en: 'This row breaks a warning check; it was imported and should be looked at.',
+    ar: 'هذا الصف يخالف فحصًا تحذيريًا؛ تم استيراده وينبغي مراجعته.',
+  },
+  'error.no_open_round': {
+    en: 'There is no open round on this device. Sync first.',
+    ar: 'لا توجد جولة مفتوحة على هذا الجهاز. قم بالمزامنة أولًا.',
+  },
+  'error.malformed_value': {
+    en: 'Write each value as FIELD=VALUE.',
+    ar: 'اكتب كل قيمة على شكل FIELD=VALUE.',
+  },
+  'error.partly_superseded': {
+    en: 'Some of these values were replaced by newer ones from this device; the rest were saved.',
+    ar: 'استُبدلت بعض هذه القيم بقيم أحدث من هذا الجهاز؛ وحُفظ الباقي.',
+  },
+  'error.already_exists': {
+    en: 'HQ already holds an assessment for this location in this round; nothing was imported.',
+    ar: 'لدى المقر تقييم لهذا الموقع في هذه الجولة؛ لم يُستورد أي شيء.',
+  },
   'error.wrong_level': {
     en: 'This location is not at the level this form is for.',
     ar: 'هذا الموقع ليس في المستوى الإداري المخصص لهذه الاستمارة.',

@@ -34,7 +34,7 @@ describe('import', () => {
     expect(importContentType('r53.csv')).toBe('text/csv');
   });
   it('orders rejected cells by row, then column', () => {
-    const e = (row: number, column: string) => ({ row, column, code: 'x', message: 'x' });
+    const e = (row: number, column: string) => ({ row, column, tag: '', code: 'unknown_pcode' as const, message: 'x' });
     expect(sortImportErrors([e(3, 'b'), e(2, 'z'), e(3, 'a')]).map((x) => `${x.row}${x.column}`)).toEqual(['2z', '3a', '3b']);
   });
 });

@@ -1,6 +1,6 @@
 // Round administration: which status changes an admin may make, and import errors.
 
-import type { ImportRowError, RoundInfo, RoundStatus } from './api-types';
+import type { CellError, RoundInfo, RoundStatus } from './api-types';
 
 /** planned → open → closed → published; a closed round may be reopened; published is frozen. */
 export function nextRoundStatuses(status: RoundStatus): RoundStatus[] {
@@ -28,7 +28,7 @@ export function nextRoundNumber(rounds: RoundInfo[]): number {
 }
 
 /** Import errors in file order: by row, then column. */
-export function sortImportErrors(errors: ImportRowError[]): ImportRowError[] {
+export function sortImportErrors(errors: CellError[]): CellError[] {
   return [...errors].sort((a, b) => a.row - b.row || (a.column < b.column ? -1 : a.column > b.column ? 1 : 0));
 }
 

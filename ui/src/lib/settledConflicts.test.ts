@@ -8,7 +8,7 @@ const op = (field: string | null, state: RejectedOp['state'] = 'conflict', locat
   key: { ...key, location },
   field,
   state,
-  code: state,
+  code: state === 'applied' ? 'unknown' : state,
   reason: 'another device changed this field; a supervisor will settle it',
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SyncState } from './api-types';
+import type { ApiError, SyncState } from './api-types';
 import { errorMessage } from './errors';
 import { translatePlural } from './i18n';
 import { isTransient, shownSyncError, syncStatus } from './syncStatus';
@@ -18,7 +18,7 @@ const base: SyncState = {
 };
 const state = (s: Partial<SyncState>): SyncState => ({ ...base, ...s });
 // dtm-sync's ClientError::Offline carries reqwest's text, URL and all.
-const OFFLINE = { code: 'offline', message: 'HQ cannot be reached: error sending request for url (http://10.0.0.5:8080/api/sync/push)' };
+const OFFLINE: ApiError = { code: 'offline', message: 'HQ cannot be reached: error sending request for url (http://10.0.0.5:8080/api/sync/push)' };
 
 describe('syncStatus', () => {
   it('shows a sync that could not reach HQ as the neutral offline state, not as an error', () => {
@@ -29,14 +29,14 @@ describe('syncStatus', () => {
   });
 
   it('treats HQ down, a proxy page, a fetch failure and a sync already running as transient', () => {
-    for (const code of ['offline', 'hq_unavailable', 'http_error', 'network', 'sync_running']) {
+    for (const code of ['offline', 'hq_unavailable', 'http_error', 'network', 'sync_running'] as const) {
       expect(isTransient(code), code).toBe(true);
       expect(syncStatus(state({ last_error: { code, message: 'x' } })).problem, code).toBeNull();
     }
   });
 
   it('says what happened when HQ disabled the account or revoked the device, and that unsent data stays', () => {
-    for (const code of ['account_disabled', 'device_revoked']) {
+    for (const code of ['account_disabled', 'device_revoked'] as const) {
       const s = syncStatus(state({ pending: 3, last_error: { code, message: 'x' } }));
       expect(s.problem?.tone, code).toBe('access');
       expect(s.waiting.key, 'the count says the changes are kept on the device').toBe('sync.waiting_saved');

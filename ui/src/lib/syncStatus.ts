@@ -2,7 +2,7 @@
 // state, not a failure: a sync that could not reach HQ reads as "Offline — 12 changes
 // waiting, saved on this device", never as an error with a URL in it.
 
-import type { ApiError, SyncState } from './api-types';
+import type { ApiError, ErrorCode, SyncState } from './api-types';
 import type { PluralKey } from './i18n';
 
 /**
@@ -12,7 +12,7 @@ import type { PluralKey } from './i18n';
  * answer that is not HQ's: a captive portal or a proxy page), `network` (the web
  * dashboard's fetch failed) and `sync_running` (another sync is already on its way).
  */
-export const TRANSIENT_SYNC_CODES = ['offline', 'hq_unavailable', 'http_error', 'network', 'sync_running'] as const;
+export const TRANSIENT_SYNC_CODES = ['offline', 'hq_unavailable', 'http_error', 'network', 'sync_running'] as const satisfies readonly ErrorCode[];
 
 /** HQ no longer lets this device sync; what was not sent stays on the device. */
 export const ACCESS_ENDED_CODES = ['account_disabled', 'device_revoked', 'unauthenticated'] as const;

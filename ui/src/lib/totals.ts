@@ -1,6 +1,7 @@
 // Pure logic of the Totals tab: which columns, in which order, and the grand total.
 
-import type { Field, FormDef, LocationTotals, TotalsLevel } from './api-types';
+import type { Field, FormDef, LocationTotals } from './api-types';
+import type { TotalsLevel } from './backend/backend';
 import { allFields } from './form';
 import type { MessageKey } from './i18n';
 

@@ -9,16 +9,17 @@ import type {
   AuditPage,
   DeviceInfo,
   Enrolment,
+  ErrorCode,
   NewAccount,
   OneTimePassword,
   AssessmentDetail,
   AssessmentKey,
   AssessmentSummary,
   Conflict,
-  CreateRoundRequest,
+  NewRound,
   FieldValue,
-  ImportRowError,
-  ImportSummary,
+  CellError,
+  ImportReport,
   FormDef,
   LocationRef,
   LocationTotals,
@@ -31,10 +32,13 @@ import type {
   Session,
   SyncState,
   TotalsInclude,
-  TotalsLevel,
 } from '../api-types';
+import { ERROR_CODES } from '../generated/errorCodes';
 
 export type BackendKind = 'tauri' | 'http';
+
+/** The level totals are summed at (a query parameter): 1 region, 2 mantika, 3 baladiya. */
+export type TotalsLevel = 1 | 2 | 3;
 
 export interface LoginInput {
   /** Only the field app needs it; the web dashboard talks to its own origin. */
@@ -92,10 +96,10 @@ export interface Backend {
   /** The field app's sent log, newest first: what it pushed and HQ answered. */
   sentLog(limit?: number): Promise<SentOp[]>;
   // Round administration (HQ web dashboard, role admin). The field app throws `unsupported`.
-  createRound(req: CreateRoundRequest): Promise<RoundInfo>;
+  createRound(req: NewRound): Promise<RoundInfo>;
   setRoundStatus(code: string, status: RoundStatus): Promise<RoundInfo>;
   /** Uploads a past round's CSV or XLSX; a refused file throws an ImportRejectedError. */
-  importRound(code: string, file: Blob, filename: string): Promise<ImportSummary>;
+  importRound(code: string, file: Blob, filename: string): Promise<ImportReport>;
   // Conflicts, totals and export (HQ web dashboard, supervisor/admin). The field app throws `unsupported`.
   /** The round's conflicts in the caller's scope, open ones first. */
   conflicts(round: string): Promise<Conflict[]>;
@@ -133,69 +137,17 @@ export interface CsvExport {
   filename: string;
 }
 
-/** Error codes dtm-hq answers with (docs/api.md); the Tauri side uses the same set. */
-export const SERVER_ERROR_CODES = [
-  'malformed_body',
-  'body_too_large',
-  'unknown_pcode',
-  'negative_count',
-  'bad_credentials',
-  'unauthenticated',
-  'forbidden',
-  'out_of_scope',
-  'not_found',
-  'invalid_transition',
-  'open_conflicts',
-  'comment_required',
-  'import_rejected',
-  'reason_required',
-  'already_resolved',
-  'not_an_option',
-  'not_a_whole_number',
-  'not_a_number',
-  'out_of_range',
-  'not_text',
-  'not_a_date',
-  'unknown_field',
-  'unknown_form',
-  'malformed_query',
-  'rate_limited',
-  'account_locked',
-  'text_too_long',
-  'client_header_missing',
-  'account_disabled',
-  'device_revoked',
-  'password_change_required',
-  'enrolment_invalid',
-  'enrolment_used',
-  'enrolment_expired',
-  'weak_password',
-  'bad_username',
-  'bad_display_name',
-  'user_exists',
-  'empty_scope',
-  'unknown_location',
-  'last_admin',
-  'own_account',
-  'wrong_password',
-  'same_password',
-  'bad_hours',
-  'bad_date',
-  'internal',
-  'protocol_missing',
-] as const;
-
-/** Codes the UI itself produces, next to the server's codes in docs/api.md. */
-export const CLIENT_ERROR_CODES = ['unsupported', 'network', 'http_error', 'ipc', 'password_mismatch'] as const;
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
 
 /** Every failure from a backend: a stable code to branch on, a message to fall back to. */
 export class BackendError extends Error implements ApiError {
-  readonly code: string;
+  readonly code: ErrorCode;
 
+  /** A code this build does not know (a newer HQ's) becomes `unknown`, as in Rust. */
   constructor(code: string, message: string) {
     super(message);
     this.name = 'BackendError';
-    this.code = code;
+    this.code = KNOWN_CODES.has(code) ? (code as ErrorCode) : 'unknown';
   }
 
   static unsupported(what: string): BackendError {
@@ -203,7 +155,7 @@ export class BackendError extends Error implements ApiError {
   }
 
   /** Normalises whatever a promise rejected with (ApiError object, string, Error). */
-  static from(e: unknown, fallbackCode = 'ipc'): BackendError {
+  static from(e: unknown, fallbackCode: ErrorCode = 'ipc'): BackendError {
     if (e instanceof BackendError) return e;
     if (isApiError(e)) return new BackendError(e.code, e.message);
     if (e instanceof Error) return new BackendError(fallbackCode, e.message);
@@ -222,9 +174,9 @@ export function isApiError(v: unknown): v is ApiError {
 
 /** HQ refused an import file: `errors` says which row and column, and why. */
 export class ImportRejectedError extends BackendError {
-  readonly errors: ImportRowError[];
+  readonly errors: CellError[];
 
-  constructor(message: string, errors: ImportRowError[]) {
+  constructor(message: string, errors: CellError[]) {
     super('import_rejected', message);
     this.name = 'ImportRejectedError';
     this.errors = errors;

@@ -16,10 +16,10 @@ import type {
   AssessmentKey,
   AssessmentSummary,
   Conflict,
-  CreateRoundRequest,
+  NewRound,
   FieldValue,
-  ImportRowError,
-  ImportSummary,
+  CellError,
+  ImportReport,
   FormDef,
   LocationTotals,
   LoginReply,
@@ -31,10 +31,9 @@ import type {
   RoundStatus,
   SentOp,
   Session,
-  SetRoundStatusRequest,
+  RoundStatusChange,
   SyncState,
   TotalsInclude,
-  TotalsLevel,
   User,
 } from '../api-types';
 import { auditQuery } from '../people';
@@ -47,6 +46,7 @@ import {
   type CsvExport,
   type LoginInput,
   type SignedIn,
+  type TotalsLevel,
 } from './backend';
 
 /**
@@ -83,7 +83,7 @@ export async function errorFromResponse(res: Response): Promise<BackendError> {
   if (isApiError(error)) {
     const rows = (body as { errors?: unknown }).errors;
     if (error.code === 'import_rejected') {
-      return new ImportRejectedError(error.message, Array.isArray(rows) ? (rows as ImportRowError[]) : []);
+      return new ImportRejectedError(error.message, Array.isArray(rows) ? (rows as CellError[]) : []);
     }
     return new BackendError(error.code, error.message);
   }
@@ -236,15 +236,15 @@ export class HttpBackend implements Backend {
     return this.request<AssessmentDetail>('POST', `${assessmentPath(key)}/review`, body);
   }
 
-  createRound(req: CreateRoundRequest) {
+  createRound(req: NewRound) {
     return this.request<RoundInfo>('POST', '/rounds', req);
   }
   setRoundStatus(code: string, status: RoundStatus) {
-    const body: SetRoundStatusRequest = { status };
+    const body: RoundStatusChange = { status };
     return this.request<RoundInfo>('POST', `/rounds/${encodeURIComponent(code)}/status`, body);
   }
   importRound(code: string, file: Blob, filename: string) {
-    return this.request<ImportSummary>('POST', `/rounds/${encodeURIComponent(code)}/import`, undefined, {
+    return this.request<ImportReport>('POST', `/rounds/${encodeURIComponent(code)}/import`, undefined, {
       body: file,
       contentType: importContentType(filename),
     });

@@ -16,9 +16,9 @@ import type {
   AssessmentKey,
   AssessmentSummary,
   Conflict,
-  CreateRoundRequest,
+  NewRound,
   FieldValue,
-  ImportSummary,
+  ImportReport,
   FormDef,
   LocationTotals,
   RejectedOp,
@@ -30,9 +30,8 @@ import type {
   Session,
   SyncState,
   TotalsInclude,
-  TotalsLevel,
 } from '../api-types';
-import { BackendError, type AuditFilter, type Backend, type CsvExport, type LoginInput, type SignedIn } from './backend';
+import { BackendError, type AuditFilter, type Backend, type CsvExport, type LoginInput, type SignedIn, type TotalsLevel } from './backend';
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -116,13 +115,13 @@ export class TauriBackend implements Backend {
   sentLog(limit?: number) {
     return call<SentOp[]>('sent_log', { limit: limit ?? null });
   }
-  async createRound(_req: CreateRoundRequest): Promise<RoundInfo> {
+  async createRound(_req: NewRound): Promise<RoundInfo> {
     throw BackendError.unsupported('createRound');
   }
   async setRoundStatus(_code: string, _status: RoundStatus): Promise<RoundInfo> {
     throw BackendError.unsupported('setRoundStatus');
   }
-  async importRound(_code: string, _file: Blob, _filename: string): Promise<ImportSummary> {
+  async importRound(_code: string, _file: Blob, _filename: string): Promise<ImportReport> {
     throw BackendError.unsupported('importRound');
   }
   async conflicts(_round: string): Promise<Conflict[]> {
