@@ -129,6 +129,12 @@ fn an_operation_staffs_a_round_from_the_first_admin_to_an_enrolled_device_and_ba
         (403, "password_change_required"),
         "a one-time password opens only the password change"
     );
+    let (status, me) = hq.get("/api/v1/me", Some(&once));
+    assert_eq!(
+        (status, me["username"].as_str(), me["must_change_password"].as_bool()),
+        (200, Some("sup.west"), Some(true)),
+        "a dashboard reloaded before the change learns from /me that the password must be set: {me}"
+    );
     for (new, code) in
         [("1234567890", "weak_password"), ("sup.west.2026!", "weak_password"), (&*one_time, "same_password")]
     {
@@ -148,6 +154,12 @@ fn an_operation_staffs_a_round_from_the_first_admin_to_an_enrolled_device_and_ba
         &json!({"current_password": one_time, "new_password": "olive grove by the sea"}),
     );
     assert_eq!(status, 204);
+    let (status, me) = hq.get("/api/v1/me", Some(&once));
+    assert_eq!(
+        (status, me["must_change_password"].as_bool()),
+        (200, Some(false)),
+        "set once, it is no longer pending: {me}"
+    );
     let sup = hq.token("sup.west", "olive grove by the sea");
 
     // 3. The supervisor creates an enumerator for mantika LY0211, and only inside LY02.

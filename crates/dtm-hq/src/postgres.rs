@@ -456,6 +456,12 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 
+    fn active_devices(&mut self, username: &str) -> Result<u32> {
+        let row =
+            self.query_one("SELECT count(*) FROM devices WHERE username = $1 AND revoked_at IS NULL", &[&username])?;
+        u32::try_from(row.get::<_, i64>(0)).map_err(|e| corrupt(format!("device count: {e}")))
+    }
+
     fn devices(&mut self) -> Result<Vec<DeviceInfo>> {
         self.query(
             "SELECT d.device_id, d.username, u.display_name, d.name, d.app_version, d.created_at, d.last_sync_at,

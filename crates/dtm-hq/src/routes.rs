@@ -18,7 +18,6 @@ use dtm_sync::api::{AssessmentDetail, AssessmentParts, AssessmentSummary};
 use dtm_sync::rounds::{ImportRejected, ImportReport, LocationTotals, NewRound, RoundStatusChange, TotalsInclude};
 use dtm_sync::wire::{
     self, AssessmentSnapshot, OpBody, Operation, PullResponse, PushRequest, PushResponse, ReviewRequest, RoundInfo,
-    User,
 };
 use dtm_sync::wire::{ApiError, ErrorBody};
 use serde::Deserialize;
@@ -299,12 +298,12 @@ fn check_protocol(headers: &HeaderMap) -> Result<u32, AppError> {
     tag = "sessions",
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, description = "The signed-in account", body = User),
+        (status = 200, description = "The signed-in account, and whether its password must be changed first", body = dtm_sync::accounts::Me),
         (status = 403, description = crate::openapi::FORBIDDEN_ANY_SESSION, body = ErrorBody),
     )
 )]
-async fn me(AnyCaller(caller): AnyCaller) -> Json<User> {
-    Json(caller.user())
+async fn me(AnyCaller(caller): AnyCaller) -> Json<dtm_sync::accounts::Me> {
+    Json(dtm_sync::accounts::Me { user: caller.user(), must_change_password: caller.state.must_change_password })
 }
 
 /// Every round, whatever its status.

@@ -1021,8 +1021,8 @@ fn managed_user(tx: &mut dyn Tx, actor: &Actor, username: &str) -> Result<Stored
 
 fn stored_account(tx: &mut dyn Tx, username: &str) -> Result<Account> {
     let user = tx.user(username)?.ok_or_else(|| StorageError::NotFound(format!("there is no user {username}")))?;
-    let devices = tx.devices()?.iter().filter(|d| d.username == username && d.revoked_at.is_none()).count();
-    Ok(account_of(user, devices as u32))
+    let devices = tx.active_devices(username)?;
+    Ok(account_of(user, devices))
 }
 
 fn disabled(username: &str) -> StorageError {

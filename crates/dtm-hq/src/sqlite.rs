@@ -388,6 +388,13 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn active_devices(&mut self, username: &str) -> Result<u32> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT count(*) FROM devices WHERE username = ?1 AND revoked_at IS NULL")?
+            .query_row([username], |r| r.get(0))?)
+    }
+
     fn devices(&mut self) -> Result<Vec<DeviceInfo>> {
         let mut stmt = self.0.prepare_cached(
             "SELECT d.device_id, d.username, u.display_name, d.name, d.app_version, d.created_at, d.last_sync_at,

@@ -173,6 +173,8 @@ pub trait Tx {
     fn use_enrolment(&mut self, code_hash: &str, at: OffsetDateTime, device_id: &str) -> Result<()>;
     /// Every device, with its account's display name.
     fn devices(&mut self) -> Result<Vec<DeviceInfo>>;
+    /// How many devices of one account are not revoked.
+    fn active_devices(&mut self, username: &str) -> Result<u32>;
     fn device_seen(&mut self, device_id: &str, seen: &DeviceSeen) -> Result<()>;
     /// Lines of the access log, newest first.
     fn audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;

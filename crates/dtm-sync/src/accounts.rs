@@ -3,9 +3,21 @@
 //! send and receive.
 
 use crate::api::LocationRef;
-use crate::wire::LoginResponse;
+use crate::wire::{LoginResponse, User};
 use dtm_core::{Language, Role};
 use serde::{Deserialize, Serialize};
+
+/// `GET /me`: whose session this is, and whether its password is a one-time one
+/// that must be changed before anything else (so a reload of the dashboard knows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct Me {
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub user: User,
+    #[serde(default)]
+    pub must_change_password: bool,
+}
 
 /// An account as HQ lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]

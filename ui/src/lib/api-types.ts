@@ -37,6 +37,7 @@ export type { Language } from './generated/Language';
 export type { LocationRef } from './generated/LocationRef';
 export type { LocationTotals } from './generated/LocationTotals';
 export type { LoginRequest } from './generated/LoginRequest';
+export type { Me } from './generated/Me';
 export type { LoginResponse as LoginReply } from './generated/LoginResponse';
 export type { NewAccount } from './generated/NewAccount';
 export type { NewRound } from './generated/NewRound';

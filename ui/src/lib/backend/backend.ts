@@ -65,7 +65,7 @@ export interface AuditFilter {
 
 export interface Backend {
   readonly kind: BackendKind;
-  session(): Promise<Session | null>;
+  session(): Promise<SignedIn | null>;
   login(input: LoginInput): Promise<SignedIn>;
   logout(): Promise<void>;
   /**

@@ -34,6 +34,7 @@ import type {
   RoundStatusChange,
   SyncState,
   TotalsInclude,
+  Me,
   User,
 } from '../api-types';
 import { auditQuery } from '../people';
@@ -140,10 +141,11 @@ export class HttpBackend implements Backend {
     return { user, hq_url: this.origin, device_id: null };
   }
 
-  async session(): Promise<Session | null> {
+  async session(): Promise<SignedIn | null> {
     // Script cannot see the HttpOnly cookie; only HQ can say whether there is a session.
     try {
-      return this.sessionFor(await this.request<User>('GET', '/me'));
+      const { must_change_password, ...user } = await this.request<Me>('GET', '/me');
+      return { ...this.sessionFor(user), must_change_password };
     } catch (e) {
       if (e instanceof BackendError && e.code === 'unauthenticated') return null;
       throw e;
