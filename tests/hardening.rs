@@ -488,3 +488,59 @@ fn totals_count_approved_figures_unless_asked_and_never_a_voided_assessment() {
     assert_eq!(export(""), [TRIPOLI], "the export for HDX carries approved figures only");
     assert_eq!(export("?include=all"), [TRIPOLI, "LY021105"], "asked for, drafts too; never the voided assessment");
 }
+
+#[test]
+fn totals_carry_the_previous_rounds_figures_for_the_same_places_counted_the_same_way() {
+    // Two whole published rounds of DTM's muhalla size, the earlier one with half the people.
+    let now = muhalla_round();
+    let before: Vec<(String, [u64; 4])> =
+        now.iter().map(|(p, [_, m, w, c])| (p.clone(), [m / 2 + w / 2 + c / 2, m / 2, w / 2, c / 2])).collect();
+    let rows = |round: &[(String, [u64; 4])], number: u32| -> Vec<String> {
+        round.iter().map(|(p, [i, m, w, c])| format!("{},{},{p},{number},{i},{m},{w},{c}", &p[..4], &p[..8])).collect()
+    };
+    let hq = Hq::start_demo();
+    let admin = hq.token("admin", "admin-demo");
+    for (number, round) in [(53, &before), (54, &now)] {
+        admin_creates_round(&hq, &admin, number);
+        let (status, report) = import(&hq, &admin, &format!("R{number}"), csv(&rows(round, number)));
+        assert_eq!(status, 200, "{report}");
+    }
+    let by_hand = |round: &[(String, [u64; 4])], level: usize| -> BTreeMap<String, u64> {
+        let mut sums = BTreeMap::new();
+        for (p, v) in round {
+            *sums.entry(p[..2 + 2 * level].to_owned()).or_default() += v[0];
+        }
+        sums
+    };
+    for level in [1usize, 2, 3] {
+        let (status, totals) = hq.get(&format!("/api/v1/rounds/R54/totals?level={level}"), Some(&admin));
+        assert_eq!(status, 200, "{totals}");
+        let expected = by_hand(&before, level);
+        let mut seen = 0;
+        for t in totals.as_array().unwrap() {
+            let pcode = t["location"]["pcode"].as_str().unwrap();
+            assert_eq!(t["previous"]["round"], "R53", "the round before R54 is R53: {t}");
+            assert_eq!(
+                t["previous"]["values"]["mig_ind"].as_u64(),
+                expected.get(pcode).copied(),
+                "level {level}, {pcode}: the previous figure is R53's, summed by hand"
+            );
+            seen += 1;
+        }
+        assert_eq!(seen, expected.len(), "every place at level {level} has its comparison");
+    }
+    let (_, first) = hq.get("/api/v1/rounds/R53/totals?level=1", Some(&admin));
+    assert!(
+        first.as_array().unwrap().iter().all(|t| t.get("previous").is_none()),
+        "the earliest round has nothing to compare with: {first}"
+    );
+    let supervisor = hq.token("supervisor", "supervisor-demo");
+    let (_, west) = hq.get("/api/v1/rounds/R54/totals?level=2", Some(&supervisor));
+    let west = west.as_array().unwrap();
+    assert!(!west.is_empty());
+    for t in west {
+        let pcode = t["location"]["pcode"].as_str().unwrap();
+        assert!(pcode.starts_with("LY02"), "a supervisor of the West sees only the West: {pcode}");
+        assert_eq!(t["previous"]["values"]["mig_ind"].as_u64(), by_hand(&before, 2).get(pcode).copied());
+    }
+}

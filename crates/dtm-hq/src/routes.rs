@@ -15,7 +15,9 @@ use dtm_core::hxl;
 use dtm_core::ErrorCode;
 use dtm_core::{AssessmentKey, AssessmentStatus, FormDef, Gazetteer, Pcode, Role, Round, RoundStatus};
 use dtm_sync::api::{AssessmentDetail, AssessmentParts, AssessmentSummary};
-use dtm_sync::rounds::{ImportRejected, ImportReport, LocationTotals, NewRound, RoundStatusChange, TotalsInclude};
+use dtm_sync::rounds::{
+    ImportRejected, ImportReport, LocationTotals, NewRound, PreviousTotals, RoundStatusChange, TotalsInclude,
+};
 use dtm_sync::wire::{
     self, AssessmentSnapshot, OpBody, Operation, PullResponse, PushRequest, PushResponse, ReviewRequest, RoundInfo,
 };
@@ -969,8 +971,42 @@ async fn round_totals(
         ));
     }
     let include = counted(q.include.as_deref())?;
-    find_round(&state, &code).await?;
-    let stored = state.storage.round_assessments(&code, &caller.scope).await?;
+    let round = find_round(&state, &code).await?;
+    let (totals, unapproved) = sum_round(&state, &code, &caller.scope, level, include).await?;
+    // The round before, by number, counted the same way: the comparison beside each figure.
+    let before = state.storage.rounds().await?.into_iter().filter(|r| r.number < round.number).max_by_key(|r| r.number);
+    let mut previous = std::collections::BTreeMap::new();
+    if let Some(before) = &before {
+        for (p, t) in sum_round(&state, &before.code, &caller.scope, level, include).await?.0 {
+            previous.insert(p, t.values);
+        }
+    }
+    state.storage.log_access(&caller.username, "read_totals", &code, state.now()).await?;
+    Ok(Json(
+        totals
+            .into_iter()
+            .map(|(p, totals)| LocationTotals {
+                location: dtm_sync::api::LocationRef::of(&p),
+                unapproved: unapproved.iter().filter(|u| u.is_within(&p)).count(),
+                previous: before
+                    .as_ref()
+                    .and_then(|b| previous.remove(&p).map(|values| PreviousTotals { round: b.code.clone(), values })),
+                totals,
+            })
+            .collect(),
+    ))
+}
+
+/// One round's totals at `level` over the assessments in `scope` that `include`
+/// counts, and the locations of the unapproved ones counted.
+async fn sum_round(
+    state: &AppState,
+    code: &str,
+    scope: &dtm_core::Scope,
+    level: u8,
+    include: TotalsInclude,
+) -> Result<(Vec<(Pcode, dtm_core::totals::Totals)>, Vec<Pcode>), AppError> {
+    let stored = state.storage.round_assessments(code, scope).await?;
     let fields = hxl::count_fields();
     let mut unapproved: Vec<Pcode> = Vec::new();
     let values: Vec<(Pcode, std::collections::BTreeMap<String, dtm_core::FieldValue>)> = stored
@@ -984,17 +1020,7 @@ async fn round_totals(
         .map(|s| (s.key.location, s.fields.into_iter().map(|(f, v)| (f, v.value)).collect()))
         .collect();
     let totals = dtm_core::totals::by_level(values.iter().map(|(p, v)| (p, v)), level, &fields);
-    state.storage.log_access(&caller.username, "read_totals", &code, state.now()).await?;
-    Ok(Json(
-        totals
-            .into_iter()
-            .map(|(p, totals)| LocationTotals {
-                location: dtm_sync::api::LocationRef::of(&p),
-                unapproved: unapproved.iter().filter(|u| u.is_within(&p)).count(),
-                totals,
-            })
-            .collect(),
-    ))
+    Ok((totals.into_iter().collect(), unapproved))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

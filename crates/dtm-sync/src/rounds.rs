@@ -77,6 +77,21 @@ pub struct LocationTotals {
     pub totals: Totals,
     /// Assessments counted that are not approved yet (only with `include=all`).
     pub unapproved: usize,
+    /// The same location's totals in the previous round (the highest-numbered round
+    /// before this one), counted the same way; absent when that round has none here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub previous: Option<PreviousTotals>,
+}
+
+/// A location's totals in the round before, for the comparison beside each figure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct PreviousTotals {
+    /// The previous round's code.
+    pub round: String,
+    #[ts(type = "Record<string, number>")]
+    pub values: BTreeMap<String, u128>,
 }
 
 /// What an import did.

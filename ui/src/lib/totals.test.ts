@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FormDef, LocationTotals } from './api-types';
-import { levelLabel, totalsTable } from './totals';
+import { changeOf, largestChanges, levelLabel, totalsTable } from './totals';
 
 const form: FormDef = {
   id: 'baladiya',
@@ -50,5 +50,40 @@ describe('totalsTable', () => {
 
   it('names the levels the DTM way', () => {
     expect([1, 2, 3].map((l) => levelLabel(l as 1 | 2 | 3))).toEqual(['loc.region', 'loc.mantika', 'loc.baladiya']);
+  });
+});
+
+describe('the comparison with the previous round', () => {
+  it('gives the change and its percentage, and no percentage from nothing', () => {
+    expect(changeOf(1200, 1000)).toEqual({ previous: 1000, delta: 200, ratio: 0.2 });
+    expect(changeOf(800, 1000)).toEqual({ previous: 1000, delta: -200, ratio: -0.2 });
+    expect(changeOf(50, 0), 'growth from 0 has no percentage to show').toEqual({ previous: 0, delta: 50, ratio: null });
+  });
+
+  it('treats a figure missing on either side as no comparison, never as a change to or from 0', () => {
+    expect(changeOf(undefined, 1000), 'not yet collected this round is not a drop of 1,000').toBeNull();
+    expect(changeOf(1000, undefined), 'a location new this round has nothing to compare with').toBeNull();
+  });
+
+  it('lists the largest changes by size, whichever way they go, with a stable order for ties', () => {
+    const row = (pcode: string, values: Record<string, number>, previous?: Record<string, number>): LocationTotals => ({
+      location: loc(pcode),
+      values,
+      ...counted,
+      previous: previous ? { round: 'R0', values: previous } : undefined,
+    });
+    const rows = [
+      row('LY0211', { idp_ind: 1000, mig_ind: 400 }, { idp_ind: 1500, mig_ind: 300 }),
+      row('LY0104', { idp_ind: 700, mig_ind: 200 }, { idp_ind: 600, mig_ind: 200 }),
+      row('LY0322', { idp_ind: 900 }, { idp_ind: 800 }),
+      row('LY0101', { idp_ind: 5 }),
+    ];
+    const top = largestChanges(rows, ['idp_ind', 'mig_ind'], 3);
+    expect(top.map((c) => `${c.location.pcode}:${c.field}:${c.change.delta}`)).toEqual([
+      'LY0211:idp_ind:-500',
+      'LY0104:idp_ind:100',
+      'LY0211:mig_ind:100',
+    ]);
+    expect(largestChanges(rows, ['mig_ind']).some((c) => c.change.delta === 0), 'no change is not a change').toBe(false);
   });
 });

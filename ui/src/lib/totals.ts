@@ -43,3 +43,59 @@ export function totalsTable(list: LocationTotals[], form: FormDef | null): Total
   }
   return { columns, rows, grand };
 }
+
+/** A figure against the same figure in the previous round. */
+export interface Change {
+  previous: number;
+  /** current − previous. */
+  delta: number;
+  /** delta ÷ previous; null when the previous figure was 0 (a change from nothing has no percentage). */
+  ratio: number | null;
+}
+
+/**
+ * The change of one figure since the previous round, or null when either side has no
+ * figure: a location or field not yet collected is missing data, never a drop to 0.
+ */
+export function changeOf(current: number | null | undefined, previous: number | null | undefined): Change | null {
+  if (typeof current !== 'number' || typeof previous !== 'number') return null;
+  const delta = current - previous;
+  return { previous, delta, ratio: previous === 0 ? null : delta / previous };
+}
+
+/** The change of a row's field, from the previous round's figures HQ sent beside it. */
+export function rowChange(row: LocationTotals, field: string): Change | null {
+  return changeOf(row.values[field], row.previous?.values[field]);
+}
+
+export interface LargestChange {
+  location: LocationTotals['location'];
+  field: string;
+  current: number;
+  change: Change;
+}
+
+/**
+ * The `n` largest changes since the previous round among `fields`, largest absolute
+ * change first (ties by P-code, then field, so the list does not shuffle). Only figures
+ * both rounds hold are compared.
+ */
+export function largestChanges(rows: LocationTotals[], fields: string[], n = 10): LargestChange[] {
+  const out: LargestChange[] = [];
+  for (const row of rows) {
+    for (const field of fields) {
+      const change = rowChange(row, field);
+      if (change && change.delta !== 0) out.push({ location: row.location, field, current: row.values[field], change });
+    }
+  }
+  out.sort(
+    (a, b) =>
+      Math.abs(b.change.delta) - Math.abs(a.change.delta) ||
+      (a.location.pcode < b.location.pcode ? -1 : a.location.pcode > b.location.pcode ? 1 : 0) ||
+      (a.field < b.field ? -1 : a.field > b.field ? 1 : 0),
+  );
+  return out.slice(0, n);
+}
+
+/** The headline figures DTM publishes per population, in the order its reports give them. */
+export const HEADLINE_FIELDS = ['idp_ind', 'ret_ind', 'mig_ind'] as const;
