@@ -47,7 +47,11 @@ dtm2 sync
 #    the supervisor must set a new password; the same in Arabic, ending with an enrolment.
 (cd ui && DTM_HQ_URL="$url" node --test tests/people.browser.test.mjs)
 
-# 4. The field app's screens (search, the calm offline bar, Enter between fields, rule
+# 4. An admin imports two past rounds of every muhalla; the West supervisor reads the
+#    change since the earlier one in the totals and on the map, in English and Arabic.
+(cd ui && DTM_HQ_URL="$url" node --test tests/map.browser.test.mjs)
+
+# 5. The field app's screens (search, the calm offline bar, Enter between fields, rule
 #    numbers, Arabic) in Chromium, with a stand-in for the Tauri IPC: the real window is
 #    the smoke test's.
 (cd ui && node --test tests/field.browser.test.mjs)

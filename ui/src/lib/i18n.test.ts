@@ -59,7 +59,7 @@ describe('i18n table', () => {
 
   it('formats numbers in params for the locale, isolated in Arabic', () => {
     expect(translate('en', 'sync.rejected', { count: 1234 })).toBe('Rejected: 1,234');
-    expect(translate('ar', 'sync.rejected', { count: 12000 })).toBe('مرفوضة: \u206812\u202F000\u2069');
+    expect(translate('ar', 'sync.rejected', { count: 12000 })).toBe('مرفوضة: \u206612\u202F000\u2069');
   });
 
   it('labels the admin levels the DTM way', () => {

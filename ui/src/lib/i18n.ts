@@ -1009,6 +1009,9 @@ export function ltr(s: string): string {
   return `${LRI}${s}${PDI}`;
 }
 
+/** Text that is only a number as formatted: digits, group and decimal marks, sign, percent. */
+const NUMBER_LIKE = /^[+\-−]?[\d\u202F\u00A0.,٬٫]+%?$/;
+
 function fill(template: string, l: Locale, params?: Params): string {
   if (!params) return template;
   return template.replace(/\{(\w+)\}/g, (m, name: string) => {
@@ -1016,8 +1019,11 @@ function fill(template: string, l: Locale, params?: Params): string {
     if (v === undefined) return m;
     const text = typeof v === 'number' ? formatNumber(v, l) : v;
     // In the right-to-left locale every inserted value is isolated: values are where
-    // P-codes, round codes, Latin names and numbers enter an Arabic sentence.
-    return l === 'ar' ? isolate(text) : text;
+    // P-codes, round codes, Latin names and numbers enter an Arabic sentence. A number
+    // (signed, or a percentage) is always left to right: a guessing isolate finds no
+    // letter in "-7 299" and would print it "299 7-".
+    if (l !== 'ar') return text;
+    return NUMBER_LIKE.test(text) ? ltr(text) : isolate(text);
   });
 }
 

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { formatNumber, formatPercent, isolate, pluralCategory, plurals, translate, translatePlural } from './i18n';
 
 const FSI = '\u2068';
+const LRI = '\u2066';
 const PDI = '\u2069';
-const strip = (s: string) => s.replace(/[\u2068\u2069]/g, '');
+const strip = (s: string) => s.replace(/[\u2066\u2068\u2069]/g, '');
 
 describe('number policy', () => {
   it('groups English thousands with a comma', () => {
@@ -32,7 +33,7 @@ describe('number policy', () => {
 describe('bidi isolation', () => {
   it('isolates every value put into an Arabic sentence, so "R1: 2,426" keeps its order', () => {
     const ar = translate('ar', 'form.previous', { round: 'R1', value: formatNumber(2426, 'ar') });
-    expect(ar).toBe(`${FSI}R1${PDI}: ${FSI}2\u202F426${PDI}`);
+    expect(ar).toBe(`${FSI}R1${PDI}: ${LRI}2\u202F426${PDI}`);
     expect(isolate('LY021104')).toBe(`${FSI}LY021104${PDI}`);
   });
 

@@ -49,7 +49,7 @@ describe('ruleNumbers', () => {
     expect(ruleNumbers(breakdown, values, 'en')).toBe('1,200 + 1,100 + 126 = 2,426, not 2,500');
     // FSI (the param) around LRI (always left to right): "60 + 30 + 5 = 95" even in an Arabic paragraph.
     expect(ruleNumbers(breakdown, values, 'ar')).toBe(
-      '\u2068\u20661\u202F200 + 1\u202F100 + 126 = 2\u202F426\u2069\u2069، وليس \u20682\u202F500\u2069',
+      '\u2068\u20661\u202F200 + 1\u202F100 + 126 = 2\u202F426\u2069\u2069، وليس \u20662\u202F500\u2069',
     );
   });
 

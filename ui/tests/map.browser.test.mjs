@@ -1,0 +1,160 @@
+// The round compared with the one before, on the Totals tab and on the map, against a
+// running dtm-hq: an admin imports two past rounds of DTM's size (every muhalla), then
+// the West supervisor reads them in English and Arabic.
+// Needs DTM_HQ_URL: a dtm-hq with demo data serving ui/dist.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HQ = process.env.DTM_HQ_URL?.replace(/\/+$/, '');
+const HERE = dirname(fileURLToPath(import.meta.url));
+const OUT = join(HERE, '..', 'test-results');
+const DATA = join(HERE, '..', '..', 'data');
+const NO_DATA = '#d9d9d9';
+
+/** Data rows of a gazetteer CSV (row 1 headers, row 2 HXL tags), as objects. */
+function gazetteer(file) {
+  const [head, , ...rows] = readFileSync(join(DATA, 'gazetteer', file), 'utf8').trim().split('\n');
+  const names = head.split(',');
+  return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [names[i], v])));
+}
+
+async function api(method, path, token, body, type = 'application/json') {
+  const res = await fetch(`${HQ}/api/v1${path}`, {
+    method,
+    headers: { 'Content-Type': type, ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : type === 'application/json' ? JSON.stringify(body) : body,
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+test('a supervisor compares the round with the one before, in the totals and on the map', async (t) => {
+  assert.ok(HQ, 'DTM_HQ_URL is not set: start dtm-hq --demo serving ui/dist');
+  mkdirSync(OUT, { recursive: true });
+
+  // Two past rounds, every muhalla of Libya, the later one with a third more migrants.
+  const muhallas = gazetteer('lby_admin4_muhalla.csv');
+  assert.ok(muhallas.length > 600, 'the gazetteer holds DTM Libya muhallas');
+  const admin = (await api('POST', '/auth/login', null, { username: 'admin', password: 'admin-demo' })).body.token;
+  const figures = (n, scale) => {
+    const [m, w, c] = [(n * 37) % 500, (n * 53) % 300, (n * 11) % 200].map((x) => Math.round(x * scale));
+    return [m + w + c, m, w, c];
+  };
+  const rounds = { R52: 1, R53: 1.34 };
+  const expected = {};
+  for (const [code, scale] of Object.entries(rounds)) {
+    const number = Number(code.slice(1));
+    const created = await api('POST', '/rounds', admin, {
+      code,
+      number,
+      title: `Round ${number}`,
+      window_start: '2025-01-01',
+      window_end: '2025-02-28',
+      forms: [{ form: 'baladiya', version: 2 }, { form: 'muhalla', version: 1 }],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const lines = [
+      'baladiya,muhalla,round,mig_ind,men,women,children',
+      '#adm3+code,#adm4+code,#round+code,#affected+migrants+ind,#affected+migrants+m+adults,#affected+migrants+f+adults,#affected+migrants+children',
+      ...muhallas.map((m, i) => [m.adm3_pcode, m.adm4_pcode, number, ...figures(i + 1, scale)].join(',')),
+    ];
+    const imported = await api('POST', `/rounds/${code}/import`, admin, lines.join('\n'), 'text/csv');
+    assert.equal(imported.status, 200, JSON.stringify(imported.body));
+    expected[code] = {};
+    muhallas.forEach((m, i) => {
+      const mantika = m.adm3_pcode.slice(0, 6);
+      expected[code][mantika] = (expected[code][mantika] ?? 0) + figures(i + 1, scale)[0];
+    });
+  }
+  const westMantikas = gazetteer('lby_admin2_mantika.csv').filter((m) => m.adm1_pcode === 'LY02').map((m) => m.adm2_pcode);
+
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(`${HQ}/`);
+  await page.locator('input[name="username"]').fill('supervisor');
+  await page.locator('input[name="password"]').fill('supervisor-demo');
+  await page.locator('form.login button[type="submit"]').click();
+
+  // Totals: each figure with its change since R52, and the largest changes.
+  await page.getByTestId('tab-totals').click();
+  await page.getByTestId('round-picker').selectOption('R53');
+  await page.getByTestId('totals-table').waitFor();
+  assert.match(await page.getByTestId('totals-compared').innerText(), /since R52/);
+  const tripoli = 'LY0211';
+  const before = expected.R52[tripoli];
+  const after = expected.R53[tripoli];
+  const cell = page.locator(`[data-testid="totals-${tripoli}"] td[data-field="mig_ind"]`);
+  const shown = await cell.innerText();
+  assert.ok(shown.includes(after.toLocaleString('en')), `Tripoli's migrants in R53 are ${after}: ${shown}`);
+  const pct = Math.round(((after - before) / before) * 100);
+  assert.ok(
+    shown.includes(`▲ ${(after - before).toLocaleString('en')} (${pct}%)`),
+    `the change since R52 is +${after - before} (${pct}%): ${shown}`,
+  );
+  const largest = page.getByTestId('largest-changes');
+  assert.match(await largest.innerText(), /Largest changes since R52/);
+  // Only migrants were imported: one change per West mantika, at most ten listed.
+  assert.equal(await largest.locator('li').count(), Math.min(10, westMantikas.length), 'every change, up to ten');
+  const biggest = westMantikas.map((m) => [m, expected.R53[m] - expected.R52[m]]).sort((a, b) => b[1] - a[1])[0];
+  assert.ok(
+    (await largest.locator('li').first().getAttribute('data-testid')) === `largest-${biggest[0]}-mig_ind`,
+    `the largest change (${biggest[0]}, +${biggest[1]}) comes first`,
+  );
+  await page.screenshot({ path: join(OUT, 'totals-compared.png'), fullPage: true });
+
+  // The map: the West's mantikas coloured, the rest of Libya drawn but without figures.
+  await page.getByTestId('tab-map').click();
+  await page.getByTestId('round-picker').selectOption('R53');
+  const map = page.getByTestId('map');
+  await map.waitFor();
+  assert.ok(
+    await page.getByTestId('map-figure-mig_ind').isChecked(),
+    'a round of migrants only opens on migrants, not on an empty map of IDPs',
+  );
+  const fills = await page.$$eval('[data-testid^="map-mantika-"]', (paths) =>
+    paths.map((p) => ({ pcode: p.dataset.testid.replace('map-mantika-', ''), fill: p.getAttribute('fill'), value: p.dataset.value })),
+  );
+  assert.equal(fills.length, 22, 'all 22 mantikas of Libya are drawn');
+  const coloured = fills.filter((f) => f.fill !== NO_DATA);
+  assert.deepEqual(
+    coloured.map((f) => f.pcode).sort(),
+    [...westMantikas].sort(),
+    'exactly the mantikas in the supervisor’s scope have a figure',
+  );
+  for (const f of coloured) {
+    assert.equal(Number(f.value), expected.R53[f.pcode], `${f.pcode} is coloured by its approved migrants`);
+  }
+  assert.ok(new Set(coloured.map((f) => f.fill)).size > 1, 'different figures get different colours');
+  const dots = await page.locator('[data-testid^="map-baladiya-"]').count();
+  assert.equal(dots, 100, 'every baladiya point is drawn');
+  await page.getByTestId(`map-mantika-${tripoli}`).click();
+  const side = page.getByTestId('map-selected');
+  await side.waitFor();
+  assert.match(await side.innerText(), /Tripoli/);
+  assert.ok((await side.locator('tbody tr').count()) > 0, 'the chosen mantika lists its baladiyas');
+  await page.screenshot({ path: join(OUT, 'map.png'), fullPage: true });
+
+  await page.getByTestId('map-mode-change').check();
+  const tripoliChange = await page.getByTestId(`map-mantika-${tripoli}`).getAttribute('data-value');
+  assert.equal(Number(tripoliChange), after - before, 'in change mode a mantika carries its change since R52');
+  assert.match(await page.getByTestId('map-legend').innerText(), /change since R52/);
+
+  // Arabic: the same map, names and legend in Arabic, right to left.
+  await page.getByTestId('lang-toggle').click();
+  assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
+  assert.match(await page.getByTestId('map-legend').innerText(), /التغيّر منذ/);
+  assert.match(await page.getByTestId('map-selected').innerText(), /طرابلس/);
+  await page.screenshot({ path: join(OUT, 'map-ar.png'), fullPage: true });
+
+  assert.deepEqual(pageErrors, [], 'the page threw no errors');
+});
