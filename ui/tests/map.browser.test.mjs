@@ -36,7 +36,7 @@ test('a supervisor compares the round with the one before, in the totals and on 
   assert.ok(HQ, 'DTM_HQ_URL is not set: start dtm-hq --demo serving ui/dist');
   mkdirSync(OUT, { recursive: true });
 
-  // Two past rounds, every muhalla of Libya, the later one with a third more migrants.
+  // Three past rounds, every muhalla of Libya, the last one with a third more migrants.
   const muhallas = gazetteer('lby_admin4_muhalla.csv');
   assert.ok(muhallas.length > 600, 'the gazetteer holds DTM Libya muhallas');
   const admin = (await api('POST', '/auth/login', null, { username: 'admin', password: 'admin-demo' })).body.token;
@@ -44,7 +44,7 @@ test('a supervisor compares the round with the one before, in the totals and on 
     const [m, w, c] = [(n * 37) % 500, (n * 53) % 300, (n * 11) % 200].map((x) => Math.round(x * scale));
     return [m + w + c, m, w, c];
   };
-  const rounds = { R52: 1, R53: 1.34 };
+  const rounds = { R51: 0.8, R52: 1, R53: 1.34 };
   const expected = {};
   for (const [code, scale] of Object.entries(rounds)) {
     const number = Number(code.slice(1));
@@ -155,6 +155,25 @@ test('a supervisor compares the round with the one before, in the totals and on 
   assert.match(await page.getByTestId('map-legend').innerText(), /التغيّر منذ/);
   assert.match(await page.getByTestId('map-selected').innerText(), /طرابلس/);
   await page.screenshot({ path: join(OUT, 'map-ar.png'), fullPage: true });
+
+  // Trends: Tripoli's migrants in the three imported rounds; the demo round R1 has no
+  // approved figure there, so it is a gap, not a zero.
+  await page.getByTestId('lang-toggle').click();
+  await page.getByTestId('tab-trends').click();
+  await page.getByTestId('trends-place').selectOption(tripoli);
+  const chart = page.getByTestId('trends-chart');
+  await chart.waitFor();
+  const points = await page.$$eval('[data-testid^="trend-point-mig_ind-"]', (cs) =>
+    cs.map((c) => [c.dataset.testid.replace('trend-point-mig_ind-', ''), Number(c.dataset.value)]),
+  );
+  assert.deepEqual(
+    points,
+    ['R51', 'R52', 'R53'].map((r) => [r, expected[r][tripoli]]),
+    'three points for Tripoli, oldest first, each the round’s approved migrants',
+  );
+  assert.equal(await page.locator('[data-testid^="trend-point-idp_ind-"]').count(), 0, 'no IDP figures imported: no invented zeros');
+  assert.match(await page.getByTestId('trends-row-R1').innerText(), /–/, 'R1 has no figure for Tripoli');
+  await page.screenshot({ path: join(OUT, 'trends.png'), fullPage: true });
 
   assert.deepEqual(pageErrors, [], 'the page threw no errors');
 });

@@ -198,6 +198,16 @@ export const messages = {
   'dash.tab_conflicts': { en: 'Conflicts', ar: 'التعارضات' },
   'dash.tab_totals': { en: 'Totals', ar: 'المجاميع' },
   'dash.tab_map': { en: 'Map', ar: 'الخريطة' },
+  'dash.tab_trends': { en: 'Trends', ar: 'الاتجاهات' },
+  'trends.title': { en: 'Across rounds', ar: 'عبر الجولات' },
+  'trends.intro': {
+    en: 'Approved figures per round, imported past rounds included. A round without a figure for the place leaves a gap.',
+    ar: 'الأرقام المعتمدة لكل جولة، بما فيها الجولات السابقة المستوردة. الجولة التي لا رقم فيها للمكان تترك فجوة.',
+  },
+  'trends.place': { en: 'Place', ar: 'المكان' },
+  'trends.scope': { en: 'All of your scope', ar: 'كامل نطاقك' },
+  'trends.round': { en: 'Round', ar: 'الجولة' },
+  'trends.caption': { en: 'IDPs, returnees and migrants per round: {place}', ar: 'النازحون والعائدون والمهاجرون لكل جولة: {place}' },
 
   'map.title': { en: 'Round on the map', ar: 'الجولة على الخريطة' },
   'map.intro': {
