@@ -225,3 +225,20 @@ describe('entry flow', () => {
     expect([...bySection.values()].flat(), 'an issue on no shown field goes to Other checks instead').not.toContain(hidden);
   });
 });
+
+describe('numbers as people type them', () => {
+  const count: Field = { id: 'idp_ind', type: 'count', label: { en: 'IDPs', ar: 'نازحون' }, required: false, options: [] };
+  it('reads thousands separators and Arabic digits as the whole number', async () => {
+    const { parseInput } = await import('./form');
+    for (const typed of ['2300', '2,300', '2 300', '2\u202F300', '٢٣٠٠', '٢٬٣٠٠']) {
+      expect(parseInput(count, typed), typed).toEqual({ ok: true, value: 2300 });
+    }
+    expect(parseInput(count, '1,234,567')).toEqual({ ok: true, value: 1234567 });
+  });
+  it('refuses what is not a grouped whole number rather than guessing', async () => {
+    const { parseInput } = await import('./form');
+    for (const typed of ['2.300', '23,00', '2,30', ',300', '2,,300']) {
+      expect(parseInput(count, typed).ok, `${typed} is ambiguous or malformed`).toBe(false);
+    }
+  });
+});

@@ -23,8 +23,19 @@ function checkRange(field: Field, n: number): Parsed {
 }
 
 /** Input text → value to store. Empty means null (not answered). */
+/**
+ * A whole number as people type it: "2,300", "2 300" (with any space), "٢٬٣٠٠" (Arabic
+ * digits and separator) all mean 2300. Only well-formed groups of three count as
+ * separators; "2.300" stays refused, since it reads as a decimal in English.
+ */
+const GROUPED = /^[0-9]{1,3}([,\u066C\u00A0\u202F ][0-9]{3})+$/;
+
+export function withoutGrouping(text: string): string {
+  return GROUPED.test(text) ? text.replace(/[,\u066C\u00A0\u202F ]/g, '') : text;
+}
+
 export function parseInput(field: Field, raw: string): Parsed {
-  const text = toAsciiDigits(raw).trim();
+  const text = withoutGrouping(toAsciiDigits(raw).trim());
   if (text === '') return { ok: true, value: null };
   switch (field.type) {
     case 'count':

@@ -888,6 +888,20 @@ export const plurals = {
       other: 'عُدِّل {count} حقل على جهاز آخر أيضاً؛ يحسمها مشرف في المقر. القيم المعروضة هي التي يحتفظ بها المقر الآن.',
     },
   },
+  'rounds.import_warnings': {
+    en: {
+      one: '1 warning to look at; the rows were imported.',
+      other: '{count} warnings to look at; the rows were imported.',
+    },
+    ar: {
+      zero: 'لا تحذيرات.',
+      one: 'تحذير واحد للمراجعة؛ تم استيراد الصفوف.',
+      two: 'تحذيران للمراجعة؛ تم استيراد الصفوف.',
+      few: '{count} تحذيرات للمراجعة؛ تم استيراد الصفوف.',
+      many: '{count} تحذيرًا للمراجعة؛ تم استيراد الصفوف.',
+      other: '{count} تحذير للمراجعة؛ تم استيراد الصفوف.',
+    },
+  },
   'rounds.import_rejected': {
     en: {
       one: 'The file was refused (1 problem); nothing was imported.',

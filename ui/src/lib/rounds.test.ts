@@ -38,3 +38,16 @@ describe('import', () => {
     expect(sortImportErrors([e(3, 'b'), e(2, 'z'), e(3, 'a')]).map((x) => `${x.row}${x.column}`)).toEqual(['2z', '3a', '3b']);
   });
 });
+
+describe('import problems in the reader\'s language', () => {
+  it('keeps HQ\'s specific sentence in English and gives Arabic words for the code, never English, in Arabic', async () => {
+    const { importProblem } = await import('./rounds');
+    const cell = { row: 3, column: 'F', tag: '', code: 'rule_error' as const, message: 'Adult men + adult women + children must equal migrant individuals (…)', rule: 'migrant_breakdown' };
+    expect(importProblem('en', cell)).toBe(cell.message);
+    const ar = importProblem('ar', cell);
+    expect(ar).toMatch(/[\u0600-\u06FF]/);
+    expect(ar).not.toMatch(/Adult men/);
+    const warning = { ...cell, code: 'rule_warning' as const, rule: 'aggregate:mig_ind' };
+    expect(importProblem('ar', warning), 'a warning reads as a warning, not a refusal').not.toBe(ar);
+  });
+});

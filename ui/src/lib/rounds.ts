@@ -1,6 +1,16 @@
 // Round administration: which status changes an admin may make, and import errors.
 
 import type { CellError, RoundInfo, RoundStatus } from './api-types';
+import { errorMessage } from './errors';
+import type { Locale } from './i18n';
+
+/**
+ * What to say of a refused or warned import cell: in English HQ's own sentence, which
+ * names the figures; in Arabic the code's words (HQ writes its row messages in English).
+ */
+export function importProblem(l: Locale, e: CellError): string {
+  return l === 'en' ? e.message : errorMessage(l, { code: e.code, message: e.message });
+}
 
 /** planned → open → closed → published; a closed round may be reopened; published is frozen. */
 export function nextRoundStatuses(status: RoundStatus): RoundStatus[] {
