@@ -42,16 +42,31 @@ dtm sync >/dev/null
 dtm2 sync
 (cd ui && DTM_HQ_URL="$url" node --test tests/conflicts.browser.test.mjs)
 
-# 3. An admin creates a supervisor and an enumerator, issues an enrolment code, resets a
+# 3. The enumerator submits three more Tripoli baladiyas, two clean and one with a
+#    warning (10 households of 400 people); the supervisor works the review queue.
+clean='idp_hh=10 idp_ind=50 ret_hh=2 ret_ind=9 mig_ind=100 mig_men=60 mig_women=30 mig_children=10 need_1=shelter need_1_problem=too_expensive ki_count=3'
+for p in LY021101 LY021102; do
+  # shellcheck disable=SC2086
+  dtm set "$p" $clean 'ki_types=["crisis_committee","baladiya_office"]' >/dev/null
+  dtm submit "$p" >/dev/null
+done
+# shellcheck disable=SC2086
+dtm set LY021103 $clean idp_ind=400 'ki_types=["crisis_committee","baladiya_office"]' \
+  'note:idp_household_size=Several families share each house since the flood' >/dev/null
+dtm submit LY021103 >/dev/null
+dtm sync >/dev/null
+(cd ui && DTM_HQ_URL="$url" node --test tests/review.browser.test.mjs)
+
+# 4. An admin creates a supervisor and an enumerator, issues an enrolment code, resets a
 #    password, disables an account and revokes a device, then reads it in the audit log;
 #    the supervisor must set a new password; the same in Arabic, ending with an enrolment.
 (cd ui && DTM_HQ_URL="$url" node --test tests/people.browser.test.mjs)
 
-# 4. An admin imports two past rounds of every muhalla; the West supervisor reads the
+# 5. An admin imports three past rounds of every muhalla; the West supervisor reads the
 #    change since the earlier one in the totals and on the map, in English and Arabic.
 (cd ui && DTM_HQ_URL="$url" node --test tests/map.browser.test.mjs)
 
-# 5. The field app's screens (search, the calm offline bar, Enter between fields, rule
+# 6. The field app's screens (search, the calm offline bar, Enter between fields, rule
 #    numbers, Arabic) in Chromium, with a stand-in for the Tauri IPC: the real window is
 #    the smoke test's.
 (cd ui && node --test tests/field.browser.test.mjs)

@@ -544,3 +544,54 @@ fn totals_carry_the_previous_rounds_figures_for_the_same_places_counted_the_same
         assert_eq!(t["previous"]["values"]["mig_ind"].as_u64(), by_hand(&before, 2).get(pcode).copied());
     }
 }
+
+#[test]
+fn the_review_queue_counts_each_submissions_warnings_and_errors_as_its_own_page_does() {
+    let hq = Hq::start_demo();
+    let enumerator = hq.token("enumerator", "enumerator-demo");
+    // Clean figures at one baladiya; 10 households of 400 people (a warning) at another;
+    // a migrant breakdown that does not add up (an error) at a third.
+    let clean = json!({"idp_hh": 10, "idp_ind": 50, "ret_hh": 2, "ret_ind": 9, "mig_ind": 100, "mig_men": 60,
+        "mig_women": 30, "mig_children": 10, "need_1": "shelter", "need_1_problem": "too_expensive",
+        "ki_count": 3, "ki_types": ["crisis_committee", "idp_rep"]});
+    let mut warned = clean.clone();
+    warned["idp_ind"] = json!(400);
+    let mut broken = clean.clone();
+    broken["mig_children"] = json!(5);
+    let places = [("LY021101", clean), ("LY021102", warned), ("LY021103", broken)];
+    let ops = places
+        .iter()
+        .enumerate()
+        .map(|(i, (p, v))| edit(&uuid(90 + i as u32), 1 + i as u64, p, v.clone(), json!({})))
+        .collect();
+    let (status, body) = push(&hq, &enumerator, ops);
+    assert_eq!(status, 200, "{body}");
+    let supervisor = hq.token("supervisor", "supervisor-demo");
+    let (status, list) = hq.get("/api/v1/rounds/R1/assessments", Some(&supervisor));
+    assert_eq!(status, 200);
+    let rows: Vec<&Value> = list.as_array().unwrap().iter().filter(|r| r["key"]["form"] == "baladiya").collect();
+    for (pcode, _) in &places {
+        let row = rows.iter().find(|r| r["key"]["location"] == *pcode).expect("every place is listed");
+        let (_, detail) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{pcode}"), Some(&supervisor));
+        let count = |severity: &str| {
+            detail["issues"].as_array().unwrap().iter().filter(|i| i["severity"] == severity).count() as u64
+        };
+        assert_eq!(
+            (row["warnings"].as_u64(), row["errors"].as_u64()),
+            (Some(count("warning")), Some(count("error"))),
+            "{pcode}: the queue's counts are the page's verdicts, or a supervisor would bulk-approve what the page flags: {row} {detail}"
+        );
+    }
+    let counts = |p: &str| {
+        let r = rows.iter().find(|r| r["key"]["location"] == p).unwrap();
+        (r["warnings"].as_u64().unwrap(), r["errors"].as_u64().unwrap())
+    };
+    assert_eq!(counts("LY021101"), (0, 0), "clean figures are clean");
+    assert!(counts("LY021102").0 > 0, "an implausible household size is a warning");
+    assert!(counts("LY021103").1 > 0, "a migrant breakdown that does not add up is an error");
+    let untouched = rows.iter().find(|r| r["status"] == "not_started").expect("some baladiya not started");
+    assert!(
+        untouched.get("warnings").is_none(),
+        "nothing recorded was not checked, so it claims no count: {untouched}"
+    );
+}

@@ -433,11 +433,19 @@ async fn round_assessments(
         let Some(form) = FormDef::builtin(form_id, *version) else { continue };
         for loc in Gazetteer::libya().in_scope(&caller.scope, form.level) {
             let key = AssessmentKey::new(&round, form_id, loc.pcode.clone());
-            let parts = match by_key.remove(&key) {
-                Some(s) => parts_of(s),
-                None => not_started(key, *version),
+            // What was recorded is checked as its own page checks it, so the queue's
+            // warning count and "clean" are the page's; nothing recorded has nothing to check.
+            let summary = match by_key.remove(&key) {
+                Some(s) => {
+                    let mut parts = parts_of(s);
+                    if let Some(def) = FormDef::builtin(&parts.key.form, parts.form_version) {
+                        (parts.previous, parts.children) = state.storage.context(&parts.key, def).await?;
+                    }
+                    parts.checked_summary()
+                }
+                None => not_started(key, *version).summary(),
             };
-            out.push(parts.summary());
+            out.push(summary);
         }
     }
     state.storage.log_access(&caller.username, "list_assessments", &round, state.now()).await?;

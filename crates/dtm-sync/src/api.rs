@@ -61,6 +61,16 @@ pub struct AssessmentSummary {
     pub version: u64,
     pub open_conflicts: u32,
     pub pending_ops: u32,
+    /// Rule verdicts on the current values, checked as the assessment's own page checks
+    /// them (with the previous round and, for a baladiya, its muhallas): warnings, and
+    /// errors that block submission. Absent where the list was built without checking
+    /// (the field app's home list), so nothing reads "no warnings" that was not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub warnings: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub errors: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
@@ -99,6 +109,13 @@ pub struct AssessmentParts {
     pub children: Vec<BTreeMap<String, FieldValue>>,
 }
 
+fn counted(mut summary: AssessmentSummary, issues: &[Issue]) -> AssessmentSummary {
+    let n = |severity: dtm_core::Severity| issues.iter().filter(|i| i.severity == severity).count() as u32;
+    summary.warnings = Some(n(dtm_core::Severity::Warning));
+    summary.errors = Some(n(dtm_core::Severity::Error));
+    summary
+}
+
 impl AssessmentParts {
     pub fn summary(&self) -> AssessmentSummary {
         let mantika = self.key.location.ancestor(2).unwrap_or_else(|| self.key.location.clone());
@@ -110,19 +127,32 @@ impl AssessmentParts {
             version: self.version,
             open_conflicts: self.open_conflicts,
             pending_ops: self.pending_ops,
+            warnings: None,
+            errors: None,
         }
     }
 
-    pub fn detail(self) -> AssessmentDetail {
-        let form = FormDef::builtin(&self.key.form, self.form_version);
+    /// The rule verdicts on the current values, in the context the parts carry.
+    fn issues(&self) -> Vec<Issue> {
         let ctx = Context {
             previous: self.previous.as_ref().map(|(round, values)| (round.as_str(), values)),
             children: Some(&self.children),
         };
-        let issues = form.map(|f| f.check(&self.values, ctx)).unwrap_or_default();
+        FormDef::builtin(&self.key.form, self.form_version).map(|f| f.check(&self.values, ctx)).unwrap_or_default()
+    }
+
+    /// The summary with its warnings and errors counted; the parts must carry the
+    /// checks' context (previous round, children) for the counts to be the page's.
+    pub fn checked_summary(&self) -> AssessmentSummary {
+        counted(self.summary(), &self.issues())
+    }
+
+    pub fn detail(self) -> AssessmentDetail {
+        let form = FormDef::builtin(&self.key.form, self.form_version);
+        let issues = self.issues();
         let relevant_fields =
             form.map(|f| f.relevant_fields(&self.values).into_iter().map(str::to_owned).collect()).unwrap_or_default();
-        let summary = self.summary();
+        let summary = counted(self.summary(), &issues);
         let (previous_round, previous_values) = self.previous.unzip();
         AssessmentDetail {
             summary,

@@ -21,4 +21,11 @@ relevant_fields: Array<string>,
 /**
  * The previous round that has this location, and its values, shown beside each field.
  */
-previous_round: string | null, previous_values: Record<string, number | string | Array<string> | null>, key: AssessmentKey, location: LocationRef, mantika: LocationRef, status: AssessmentStatus, version: number, open_conflicts: number, pending_ops: number, };
+previous_round: string | null, previous_values: Record<string, number | string | Array<string> | null>, key: AssessmentKey, location: LocationRef, mantika: LocationRef, status: AssessmentStatus, version: number, open_conflicts: number, pending_ops: number, 
+/**
+ * Rule verdicts on the current values, checked as the assessment's own page checks
+ * them (with the previous round and, for a baladiya, its muhallas): warnings, and
+ * errors that block submission. Absent where the list was built without checking
+ * (the field app's home list), so nothing reads "no warnings" that was not checked.
+ */
+warnings?: number, errors?: number, };

@@ -3,4 +3,11 @@ import type { AssessmentKey } from "./AssessmentKey";
 import type { AssessmentStatus } from "./AssessmentStatus";
 import type { LocationRef } from "./LocationRef";
 
-export type AssessmentSummary = { key: AssessmentKey, location: LocationRef, mantika: LocationRef, status: AssessmentStatus, version: number, open_conflicts: number, pending_ops: number, };
+export type AssessmentSummary = { key: AssessmentKey, location: LocationRef, mantika: LocationRef, status: AssessmentStatus, version: number, open_conflicts: number, pending_ops: number, 
+/**
+ * Rule verdicts on the current values, checked as the assessment's own page checks
+ * them (with the previous round and, for a baladiya, its muhallas): warnings, and
+ * errors that block submission. Absent where the list was built without checking
+ * (the field app's home list), so nothing reads "no warnings" that was not checked.
+ */
+warnings?: number, errors?: number, };
