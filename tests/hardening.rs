@@ -595,3 +595,40 @@ fn the_review_queue_counts_each_submissions_warnings_and_errors_as_its_own_page_
         "nothing recorded was not checked, so it claims no count: {untouched}"
     );
 }
+
+#[test]
+fn a_conflict_names_its_authors_and_devices_and_carries_the_previous_rounds_value() {
+    let hq = Hq::start_demo();
+    let admin = hq.token("admin", "admin-demo");
+    // A past round R0 that has Tripoli, imported: its idp_hh is the context.
+    let (status, body) = hq.post(
+        "/api/v1/rounds",
+        Some(&admin),
+        &json!({"code": "R0", "number": 0, "title": "Round 0", "window_start": "2024-01-01", "window_end": "2024-02-01",
+            "forms": [{"form": "baladiya", "version": 2}, {"form": "muhalla", "version": 1}]}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let file = format!("baladiya,round,idp_hh\n#adm3+code,#round+code,#affected+idps+hh\n{TRIPOLI},R0,7\n");
+    let (status, report) = import(&hq, &admin, "R0", file.into_bytes());
+    assert_eq!(status, 200, "{report}");
+    let (a, b) = (hq.token("enumerator", "enumerator-demo"), hq.token("enumerator", "enumerator-demo"));
+    push(&hq, &a, vec![edit(&uuid(60), 1, TRIPOLI, json!({"idp_hh": 10}), json!({}))]);
+    let (_, c) = push(&hq, &b, vec![edit(&uuid(61), 1, TRIPOLI, json!({"idp_hh": 11}), json!({}))]);
+    assert_eq!(c["results"][0]["outcome"], "conflict", "{c}");
+    let supervisor = hq.token("supervisor", "supervisor-demo");
+    let (_, conflicts) = hq.get("/api/v1/rounds/R1/conflicts", Some(&supervisor));
+    let conflict = &conflicts[0];
+    let (_, me) = hq.get("/api/v1/me", Some(&a));
+    for side in ["current", "incoming"] {
+        assert_eq!(conflict[side]["author"], "enumerator", "{conflict}");
+        assert_eq!(
+            conflict[side]["author_name"], me["display_name"],
+            "a supervisor reads who typed each value by name, not by username: {conflict}"
+        );
+    }
+    assert_eq!(
+        (&conflict["previous"]["round"], &conflict["previous"]["value"]),
+        (&json!("R0"), &json!(7)),
+        "the previous round's value is beside the two: {conflict}"
+    );
+}

@@ -91,8 +91,19 @@ test('a supervisor settles a conflict by entering another value, with a reason',
   assert.match(text, /Incoming value/, 'the incoming side is labelled');
   const current = await page.getByTestId(`current-${id}`).innerText();
   const incoming = await page.getByTestId(`incoming-${id}`).innerText();
-  assert.match(current, new RegExp(conflict.current.author), 'the current side shows its author');
-  assert.match(incoming, new RegExp(conflict.incoming.author), 'the incoming side shows its author');
+  assert.ok(conflict.current.author_name, `HQ names the author, not only the username: ${JSON.stringify(conflict.current)}`);
+  assert.equal(
+    await page.getByTestId(`author-current-${id}`).innerText(),
+    conflict.current.author_name,
+    'the current side shows its author by display name',
+  );
+  assert.equal(await page.getByTestId(`author-incoming-${id}`).innerText(), conflict.incoming.author_name);
+  const deviceShown = await page.getByTestId(`device-current-${id}`).innerText();
+  assert.equal(
+    deviceShown,
+    conflict.current.device_name ?? `…${conflict.current.device.slice(-8)}`,
+    'the device by its name where it has one, else the end of its id',
+  );
   assert.doesNotMatch(current + incoming, /Invalid Date|NaN/, 'HLC stamps are shown as dates');
   const [cur, inc] = [page.getByTestId(`current-${id}`), page.getByTestId(`incoming-${id}`)];
   const [cb, ib] = [await cur.boundingBox(), await inc.boundingBox()];

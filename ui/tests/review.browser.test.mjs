@@ -68,7 +68,8 @@ test('a supervisor works through the review queue by search, keyboard and a conf
   const decided = page.getByTestId('decided');
   await decided.waitFor();
   assert.match(await decided.innerText(), /Ain Zara returned/);
-  assert.match(await page.locator('#review-title').innerText(), /Suq Aljumaa|Tajoura/, 'the next submission opened');
+  // The next submission waiting opens (and loads) in place of the one decided.
+  await page.locator('#review-title', { hasText: /Suq Aljumaa|Tajoura/ }).waitFor({ timeout: 10_000 });
   const api = await (
     await fetch(`${HQ}/api/v1/auth/login`, {
       method: 'POST',

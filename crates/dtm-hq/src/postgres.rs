@@ -947,8 +947,22 @@ impl Tx for PgTx<'_, '_> {
             key: AssessmentKey { round: r.get(1), form: r.get(2), location: pcode(r.get(3))? },
             field: r.get(4),
             base_value: json(5),
-            current: ConflictSide { value: json(6), author: r.get(7), device: r.get(8), hlc: r.get(9) },
-            incoming: ConflictSide { value: json(10), author: r.get(11), device: r.get(12), hlc: r.get(13) },
+            current: ConflictSide {
+                value: json(6),
+                author: r.get(7),
+                device: r.get(8),
+                hlc: r.get(9),
+                author_name: None,
+                device_name: None,
+            },
+            incoming: ConflictSide {
+                value: json(10),
+                author: r.get(11),
+                device: r.get(12),
+                hlc: r.get(13),
+                author_name: None,
+                device_name: None,
+            },
             created_at: iso(r.get(14)),
             status: parse("conflict status", r.get(15), ConflictStatus::parse)?,
             resolution: resolved_by.map(|by| ConflictResolution {
@@ -958,6 +972,7 @@ impl Tx for PgTx<'_, '_> {
                 at: r.get::<_, Option<OffsetDateTime>>(19).map(iso).unwrap_or_default(),
             }),
             kind: parse("conflict kind", r.get(20), ConflictKind::parse)?,
+            previous: None,
         };
         Ok(Some((conflict, r.get(21))))
     }

@@ -135,6 +135,36 @@ fn create_round(tx: &mut dyn Tx, round: &Round) -> Result<()> {
 /// What an assessment's cross-round and cross-level checks compare against: the same
 /// location and form in the latest earlier round, and the child form's assessments
 /// inside this location in the same round.
+/// Who and what a supervisor settling conflicts needs to see: each side's display name
+/// and device name (not a username and a hash), and the field's value in the previous
+/// round that has the location.
+fn with_context(tx: &mut dyn Tx, conflicts: &mut [Conflict]) -> Result<()> {
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let names: HashMap<String, String> =
+        tx.users()?.into_iter().map(|(u, _)| (u.user.username, u.user.display_name)).collect();
+    let devices: HashMap<String, Option<String>> = tx.devices()?.into_iter().map(|d| (d.device_id, d.name)).collect();
+    let mut previous: HashMap<AssessmentKey, Option<(String, Values)>> = HashMap::new();
+    for c in conflicts.iter_mut() {
+        for side in [&mut c.current, &mut c.incoming] {
+            side.author_name = names.get(&side.author).cloned();
+            side.device_name = devices.get(&side.device).cloned().flatten();
+        }
+        if !previous.contains_key(&c.key) {
+            let found = match tx.previous_assessment(&c.key)? {
+                Some((id, round)) => Some((round, field_values(tx, id)?)),
+                None => None,
+            };
+            previous.insert(c.key.clone(), found);
+        }
+        c.previous = previous[&c.key].as_ref().and_then(|(round, values)| {
+            values.get(&c.field).map(|v| dtm_sync::wire::PreviousValue { round: round.clone(), value: v.clone() })
+        });
+    }
+    Ok(())
+}
+
 fn context_of(tx: &mut dyn Tx, key: &AssessmentKey, child_form: Option<&str>) -> Result<CheckContext> {
     let previous = match tx.previous_assessment(key)? {
         Some((id, round)) => Some((round, field_values(tx, id)?)),
@@ -932,13 +962,16 @@ impl<S: Store> HqStorage for Hq<S> {
         let (round, scope) = (round.to_owned(), scope.clone());
         self.read(move |tx| {
             let ids = tx.conflict_ids(&round, &scope)?;
-            ids.into_iter()
+            let mut conflicts = ids
+                .into_iter()
                 .map(|id| {
                     tx.conflict(id)?
                         .map(|(c, _)| c)
                         .ok_or_else(|| StorageError::Internal(anyhow::anyhow!("conflict {id} vanished mid-read")))
                 })
-                .collect()
+                .collect::<Result<Vec<Conflict>>>()?;
+            with_context(tx, &mut conflicts)?;
+            Ok(conflicts)
         })
         .await
     }

@@ -873,12 +873,16 @@ impl Tx for SqliteTx<'_> {
                         author: r.get(7)?,
                         device: r.get(8)?,
                         hlc: r.get(9)?,
+                        author_name: None,
+                        device_name: None,
                     },
                     incoming: ConflictSide {
                         value: json_value(10, r.get(10)?)?,
                         author: r.get(11)?,
                         device: r.get(12)?,
                         hlc: r.get(13)?,
+                        author_name: None,
+                        device_name: None,
                     },
                     created_at: r.get(14)?,
                     status: parse_enum(15, &r.get::<_, String>(15)?, ConflictStatus::parse)?,
@@ -892,6 +896,7 @@ impl Tx for SqliteTx<'_> {
                         None => None,
                     },
                     kind: parse_enum(20, &r.get::<_, String>(20)?, ConflictKind::parse)?,
+                    previous: None,
                 };
                 Ok((conflict, r.get(21)?))
             })

@@ -404,6 +404,23 @@ pub struct ConflictSide {
     pub device: String,
     /// The writer's hybrid logical clock stamp.
     pub hlc: String,
+    /// The author's display name, where HQ knows the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub author_name: Option<String>,
+    /// The name the device was given, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub device_name: Option<String>,
+}
+
+/// The same field in the previous round that has the location, beside a conflict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct PreviousValue {
+    pub round: String,
+    #[ts(type = "number | string | Array<string> | null")]
+    pub value: FieldValue,
 }
 
 /// Two devices changed one field from the same base: the current value stays until a
@@ -425,6 +442,10 @@ pub struct Conflict {
     pub kind: ConflictKind,
     pub status: ConflictStatus,
     pub resolution: Option<ConflictResolution>,
+    /// The field's value in the previous round that has this location, for context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub previous: Option<PreviousValue>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]

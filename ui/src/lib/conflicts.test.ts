@@ -107,6 +107,24 @@ describe('conflictView (side by side)', () => {
     expect([cur.text, cur.author, cur.deviceShort]).toEqual(['55', 'enumerator', '…ffa401d6']);
     expect([inc.text, inc.author, inc.deviceShort]).toEqual(['70', 'enum2', '…4136a31d']);
     expect(cur.when).toBe(formatHlc(cur.hlc, 'en', 'UTC'));
+    expect(v.previous, 'no previous round sent, none shown').toBeNull();
+    const named = conflictView(
+      {
+        ...conflict(),
+        current: { ...conflict().current, author_name: 'Salem (Tripoli)', device_name: 'Salem’s laptop' },
+        previous: { round: 'R0', value: 48 },
+      },
+      form,
+      locations,
+      'en',
+      'UTC',
+    );
+    expect([named.sides[0].author, named.sides[0].username, named.sides[0].deviceShort]).toEqual([
+      'Salem (Tripoli)',
+      'enumerator',
+      'Salem’s laptop',
+    ]);
+    expect(named.previous).toEqual({ round: 'R0', text: '48', empty: false });
     expect([cur.later, inc.later]).toEqual([false, true]);
   });
 

@@ -58,8 +58,11 @@ export interface SideView {
   /** The value as a reader sees it; '' for an empty value (the view says "not answered"). */
   text: string;
   empty: boolean;
+  /** The author's display name, or the username where HQ does not know the account. */
   author: string;
+  username: string;
   device: string;
+  /** The device's name, or the last digits of its id where it has none. */
   deviceShort: string;
   hlc: string;
   /** Locale date and time the device wrote it, from its HLC stamp. */
@@ -78,6 +81,8 @@ export interface ConflictView {
   /** The form's field, or undefined when this form version does not have it. */
   field: Field | undefined;
   base: { value: FieldValue; text: string; empty: boolean };
+  /** The field in the previous round that has the location, for context. */
+  previous: { round: string; text: string; empty: boolean } | null;
   /** Always [current, incoming]: current is on the reading-start side. */
   sides: [SideView, SideView];
 }
@@ -100,9 +105,10 @@ export function conflictView(
     which,
     value: s.value,
     ...valueText(field, s.value, l),
-    author: s.author,
+    author: s.author_name ?? s.author,
+    username: s.author,
     device: s.device,
-    deviceShort: shortDevice(s.device),
+    deviceShort: s.device_name ?? shortDevice(s.device),
     hlc: s.hlc,
     when: formatHlc(s.hlc, l, timeZone),
     later: which === laterSide,
@@ -115,6 +121,7 @@ export function conflictView(
     fieldId: c.field,
     field,
     base: { value: c.base_value, ...valueText(field, c.base_value, l) },
+    previous: c.previous ? { round: c.previous.round, ...valueText(field, c.previous.value, l) } : null,
     sides: [side('current', c.current), side('incoming', c.incoming)],
   };
 }

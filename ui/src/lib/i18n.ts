@@ -336,6 +336,7 @@ export const messages = {
     ar: 'اختر: إبقاء الحالية، أو أخذ الواردة، أو إدخال قيمة أخرى.',
   },
   'conflicts.problem_reason': { en: 'Write the reason for this decision.', ar: 'اكتب سبب هذا القرار.' },
+  'conflicts.previous': { en: 'In {round}', ar: 'في {round}' },
   'conflicts.problem_value': { en: 'Enter the correct value.', ar: 'أدخل القيمة الصحيحة.' },
 
   'totals.title': { en: 'Round totals', ar: 'مجاميع الجولة' },

@@ -4,6 +4,7 @@ import type { ConflictKind } from "./ConflictKind";
 import type { ConflictResolution } from "./ConflictResolution";
 import type { ConflictSide } from "./ConflictSide";
 import type { ConflictStatus } from "./ConflictStatus";
+import type { PreviousValue } from "./PreviousValue";
 
 /**
  * Two devices changed one field from the same base: the current value stays until a
@@ -14,4 +15,8 @@ export type Conflict = { id: number, key: AssessmentKey, field: string, base_val
  * `value`: two values for one field; `void`: an edit that raced a void, where
  * taking the edit brings the assessment back.
  */
-kind: ConflictKind, status: ConflictStatus, resolution: ConflictResolution | null, };
+kind: ConflictKind, status: ConflictStatus, resolution: ConflictResolution | null, 
+/**
+ * The field's value in the previous round that has this location, for context.
+ */
+previous?: PreviousValue, };

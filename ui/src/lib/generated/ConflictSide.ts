@@ -7,4 +7,12 @@ export type ConflictSide = { value: number | string | Array<string> | null, auth
 /**
  * The writer's hybrid logical clock stamp.
  */
-hlc: string, };
+hlc: string, 
+/**
+ * The author's display name, where HQ knows the account.
+ */
+author_name?: string, 
+/**
+ * The name the device was given, where it has one.
+ */
+device_name?: string, };
