@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { signedIn } from './session.mjs';
 
 const HQ = process.env.DTM_HQ_URL?.replace(/\/+$/, '');
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -72,18 +72,7 @@ test('a supervisor compares the round with the one before, in the totals and on 
   }
   const westMantikas = gazetteer('lby_admin2_mantika.csv').filter((m) => m.adm1_pcode === 'LY02').map((m) => m.adm2_pcode);
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(`${HQ}/`);
-  await page.locator('input[name="username"]').fill('supervisor');
-  await page.locator('input[name="password"]').fill('supervisor-demo');
-  await page.locator('form.login button[type="submit"]').click();
+  const { page, pageErrors } = await signedIn(t, HQ, 'supervisor', 'supervisor-demo');
 
   // Totals: each figure with its change since R52, and the largest changes.
   await page.getByTestId('tab-totals').click();

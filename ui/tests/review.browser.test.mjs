@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { signedIn } from './session.mjs';
 
 const HQ = process.env.DTM_HQ_URL?.replace(/\/+$/, '');
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results');
@@ -23,18 +23,7 @@ async function status(token, location) {
 test('a supervisor works through the review queue by search, keyboard and a confirmed bulk approve', async (t) => {
   assert.ok(HQ, 'DTM_HQ_URL is not set');
   mkdirSync(OUT, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 768, height: 1024 } });
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(`${HQ}/`);
-  await page.locator('input[name="username"]').fill('supervisor');
-  await page.locator('input[name="password"]').fill('supervisor-demo');
-  await page.locator('form.login button[type="submit"]').click();
+  const { page, pageErrors } = await signedIn(t, HQ, 'supervisor', 'supervisor-demo', { width: 768, height: 1024 });
   await page.getByTestId('round-picker').selectOption('R1');
   await page.getByTestId('row-LY021103').waitFor();
 
