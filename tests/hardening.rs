@@ -632,3 +632,28 @@ fn a_conflict_names_its_authors_and_devices_and_carries_the_previous_rounds_valu
         "the previous round's value is beside the two: {conflict}"
     );
 }
+
+#[test]
+fn a_new_rounds_forms_are_chosen_from_what_hq_can_collect_with_titles_in_both_languages() {
+    let hq = Hq::start_demo();
+    let admin = hq.token("admin", "admin-demo");
+    let (status, forms) = hq.get("/api/v1/forms", Some(&admin));
+    assert_eq!(status, 200, "{forms}");
+    let listed: Vec<(String, u64, bool)> = forms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_owned(), f["version"].as_u64().unwrap(), f["latest"].as_bool().unwrap()))
+        .collect();
+    assert!(listed.contains(&("baladiya".into(), 2, true)), "the newest baladiya form is offered: {forms}");
+    assert!(listed.contains(&("baladiya".into(), 1, false)), "an older version is offered, marked older: {forms}");
+    assert!(listed.contains(&("muhalla".into(), 1, true)), "{forms}");
+    for f in forms.as_array().unwrap() {
+        assert!(
+            f["title"]["ar"].as_str().is_some_and(|t| t.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c))),
+            "every form has an Arabic title to choose it by: {f}"
+        );
+    }
+    let (status, _) = hq.get("/api/v1/forms", None);
+    assert_eq!(status, 401, "the list is for signed-in people");
+}

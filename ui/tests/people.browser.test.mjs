@@ -221,6 +221,12 @@ test('an admin manages people, devices and sees it all in the audit log; the sup
 
   // Closing a round asks first; cancelling changes nothing (publishing asks the same way).
   await page.getByTestId('tab-rounds').click();
+  // A new round's forms are chosen from HQ's list by title, the newest preselected.
+  const firstForm = page.getByTestId('round-form-0');
+  await firstForm.locator('option[value="baladiya@1"]').waitFor({ state: 'attached' });
+  assert.equal(await firstForm.inputValue(), 'baladiya@2', 'the newest baladiya form is preselected');
+  assert.match(await firstForm.locator('option:checked').innerText(), /version 2/);
+  assert.match(await firstForm.locator('option[value="baladiya@1"]').innerText(), /older version/);
   await page.getByTestId('round-R1-to-closed').click();
   const confirm = page.getByTestId('round-confirm-panel');
   await confirm.waitFor();

@@ -270,6 +270,11 @@ impl FormDef {
         builtin_forms().iter().find(|f| f.id == id && f.version == version)
     }
 
+    /// Every built-in form, every version, in the order shipped.
+    pub fn all_builtin() -> &'static [FormDef] {
+        builtin_forms()
+    }
+
     /// The newest version of a built-in form.
     pub fn latest(id: &str) -> Option<&'static FormDef> {
         builtin_forms().iter().filter(|f| f.id == id).max_by_key(|f| f.version)

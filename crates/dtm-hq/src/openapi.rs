@@ -71,6 +71,7 @@ pub(crate) const UNKNOWN_ROUND: &str = "`unknown_round`";
         crate::people::enrol,
         crate::people::audit,
         crate::people::audit_csv,
+        crate::routes::forms,
         crate::routes::form,
         crate::routes::round_assessments,
         crate::routes::assessment,

@@ -106,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/enrol", post(crate::people::enrol))
         .route("/audit", get(crate::people::audit))
         .route("/audit.csv", get(crate::people::audit_csv))
+        .route("/forms", get(forms))
         .route("/forms/{form}", get(form))
         .route("/rounds/{round}/assessments", get(round_assessments))
         .route("/assessments/{round}/{form}/{pcode}", get(assessment))
@@ -321,6 +322,21 @@ async fn me(AnyCaller(caller): AnyCaller) -> Json<dtm_sync::accounts::Me> {
 )]
 async fn rounds(State(state): State<AppState>, _caller: Caller) -> Result<Json<Vec<RoundInfo>>, AppError> {
     Ok(Json(state.storage.rounds().await?.iter().map(RoundInfo::from).collect()))
+}
+
+/// Every form HQ can collect, each version, for choosing a new round's forms.
+#[utoipa::path(
+    get,
+    path = "/forms",
+    tag = "assessments",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Every built-in form and version, with its title in English and Arabic", body = Vec<dtm_sync::api::FormSummary>),
+        (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
+    )
+)]
+async fn forms(_caller: Caller) -> Json<Vec<dtm_sync::api::FormSummary>> {
+    Json(dtm_sync::api::FormSummary::all())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

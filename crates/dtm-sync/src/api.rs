@@ -50,6 +50,35 @@ impl LocationRef {
     }
 }
 
+/// A form HQ can collect, for choosing a new round's forms from a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct FormSummary {
+    pub id: String,
+    pub version: u32,
+    pub title: dtm_core::Text,
+    /// The admin level it is collected at: 3 baladiya, 4 muhalla.
+    pub level: u8,
+    /// The newest version of this form.
+    pub latest: bool,
+}
+
+impl FormSummary {
+    /// Every built-in form and version.
+    pub fn all() -> Vec<FormSummary> {
+        FormDef::all_builtin()
+            .iter()
+            .map(|f| FormSummary {
+                id: f.id.clone(),
+                version: f.version,
+                title: f.title.clone(),
+                level: f.level,
+                latest: FormDef::latest(&f.id).is_some_and(|l| l.version == f.version),
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct AssessmentSummary {

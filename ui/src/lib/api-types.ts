@@ -30,6 +30,7 @@ export type { Field } from './generated/Field';
 export type { FieldOption } from './generated/FieldOption';
 export type { FieldType } from './generated/FieldType';
 export type { FormDef } from './generated/FormDef';
+export type { FormSummary } from './generated/FormSummary';
 export type { ImportRejected } from './generated/ImportRejected';
 export type { ImportReport } from './generated/ImportReport';
 export type { Issue } from './generated/Issue';

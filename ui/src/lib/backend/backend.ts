@@ -21,6 +21,7 @@ import type {
   CellError,
   ImportReport,
   FormDef,
+  FormSummary,
   LocationRef,
   LocationTotals,
   RejectedOp,
@@ -78,6 +79,8 @@ export interface Backend {
   rounds(): Promise<RoundInfo[]>;
   /** The form at `version` (an assessment's `form_version`); the current one without it. */
   form(formId: string, version?: number): Promise<FormDef>;
+  /** Every form and version HQ can collect, for a new round (HQ only). */
+  forms(): Promise<FormSummary[]>;
   assessments(round: string): Promise<AssessmentSummary[]>;
   assessment(key: AssessmentKey): Promise<AssessmentDetail>;
   setField(key: AssessmentKey, field: string, value: FieldValue): Promise<AssessmentDetail>;

@@ -21,6 +21,7 @@ import type {
   CellError,
   ImportReport,
   FormDef,
+  FormSummary,
   LocationTotals,
   LoginReply,
   RejectedOp,
@@ -223,6 +224,10 @@ export class HttpBackend implements Backend {
   rounds() {
     return this.request<RoundInfo[]>('GET', '/rounds');
   }
+  forms() {
+    return this.request<FormSummary[]>('GET', '/forms');
+  }
+
   form(formId: string, version?: number) {
     const query = version === undefined ? '' : `?version=${encodeURIComponent(version)}`;
     return this.request<FormDef>('GET', `/forms/${encodeURIComponent(formId)}${query}`);

@@ -20,6 +20,7 @@ import type {
   FieldValue,
   ImportReport,
   FormDef,
+  FormSummary,
   LocationTotals,
   RejectedOp,
   ResolveRequest,
@@ -67,6 +68,10 @@ export class TauriBackend implements Backend {
   rounds() {
     return call<RoundInfo[]>('list_rounds');
   }
+  async forms(): Promise<FormSummary[]> {
+    throw BackendError.unsupported('choosing the forms of a new round');
+  }
+
   form(formId: string, version?: number) {
     return call<FormDef>('get_form', version === undefined ? { form: formId } : { form: formId, version });
   }
