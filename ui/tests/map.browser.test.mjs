@@ -90,6 +90,14 @@ test('a supervisor compares the round with the one before, in the totals and on 
     shown.includes(`▲ ${(after - before).toLocaleString('en')} (${pct}%)`),
     `the change since R52 is +${after - before} (${pct}%): ${shown}`,
   );
+  // The All row compares the sums: every West mantika has migrants in both rounds.
+  const [allAfter, allBefore] = ['R53', 'R52'].map((r) => westMantikas.reduce((n, m) => n + expected[r][m], 0));
+  const allPct = Math.round(((allAfter - allBefore) / allBefore) * 100);
+  assert.equal(
+    await page.getByTestId('change-all-mig_ind').innerText(),
+    `▲ ${(allAfter - allBefore).toLocaleString('en')} (${allPct}%)`,
+    'the grand total carries its change since R52',
+  );
   const largest = page.getByTestId('largest-changes');
   assert.match(await largest.innerText(), /Largest changes since R52/);
   // Only migrants were imported: one change per West mantika, at most ten listed.

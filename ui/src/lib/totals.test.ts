@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FormDef, LocationTotals } from './api-types';
-import { changeOf, largestChanges, levelLabel, totalsTable } from './totals';
+import { changeOf, grandChange, largestChanges, levelLabel, totalsTable } from './totals';
 
 const form: FormDef = {
   id: 'baladiya',
@@ -85,5 +85,23 @@ describe('the comparison with the previous round', () => {
       'LY0211:mig_ind:100',
     ]);
     expect(largestChanges(rows, ['mig_ind']).some((c) => c.change.delta === 0), 'no change is not a change').toBe(false);
+  });
+});
+
+describe('the change of a grand total', () => {
+  const row = (pcode: string, values: Record<string, number>, previous?: Record<string, number>): LocationTotals => ({
+    location: loc(pcode),
+    values,
+    ...counted,
+    previous: previous ? { round: 'R0', values: previous } : undefined,
+  });
+  it('compares the sums when every place has the figure in both rounds', () => {
+    const rows = [row('LY0211', { mig_ind: 120 }, { mig_ind: 100 }), row('LY0104', { mig_ind: 30 }, { mig_ind: 50 })];
+    expect(grandChange(rows, 'mig_ind')).toEqual({ previous: 150, delta: 0, ratio: 0 });
+  });
+  it('gives no change when a place lacks the figure in either round, rather than a false rise or fall', () => {
+    const rows = [row('LY0211', { mig_ind: 120 }, { mig_ind: 100 }), row('LY0104', { mig_ind: 30 })];
+    expect(grandChange(rows, 'mig_ind')).toBeNull();
+    expect(grandChange([], 'mig_ind')).toBeNull();
   });
 });

@@ -99,3 +99,21 @@ export function largestChanges(rows: LocationTotals[], fields: string[], n = 10)
 
 /** The headline figures DTM publishes per population, in the order its reports give them. */
 export const HEADLINE_FIELDS = ['idp_ind', 'ret_ind', 'mig_ind'] as const;
+
+/**
+ * The change of a column's grand total since the previous round: only when every row
+ * has the figure in both rounds, so the two sums count the same places. Otherwise null
+ * (a place collected in one round only would read as a rise or a fall that is not one).
+ */
+export function grandChange(rows: LocationTotals[], field: string): Change | null {
+  let current = 0;
+  let previous = 0;
+  for (const row of rows) {
+    const c = row.values[field];
+    const p = row.previous?.values[field];
+    if (typeof c !== 'number' || typeof p !== 'number') return null;
+    current += c;
+    previous += p;
+  }
+  return rows.length ? changeOf(current, previous) : null;
+}
