@@ -404,19 +404,28 @@ fn not_started(key: AssessmentKey, form_version: u32) -> AssessmentParts {
     }
 }
 
+/// The parts with what their checks compare against: the previous round and the
+/// child level's assessments. The page and the review queue check with the same.
+async fn with_context(state: &AppState, mut parts: AssessmentParts) -> Result<AssessmentParts, AppError> {
+    if let Some(form) = FormDef::builtin(&parts.key.form, parts.form_version) {
+        (parts.previous, parts.children) = state.storage.context(&parts.key, form).await?;
+    }
+    Ok(parts)
+}
+
 /// The UI's view of an assessment, with its previous round and child-level totals
 /// so that every check shows.
-async fn detail_of(state: &AppState, mut parts: AssessmentParts) -> Result<AssessmentDetail, AppError> {
-    if let Some(form) = FormDef::builtin(&parts.key.form, parts.form_version) {
-        let (previous, children) = state.storage.context(&parts.key, form).await?;
-        parts.previous = previous;
-        parts.children = children;
-    }
-    Ok(parts.detail())
+async fn detail_of(state: &AppState, parts: AssessmentParts) -> Result<AssessmentDetail, AppError> {
+    Ok(with_context(state, parts).await?.detail())
 }
 
 async fn find_round(state: &AppState, code: &str) -> Result<Round, AppError> {
-    state.storage.rounds().await?.into_iter().find(|r| r.code == code).ok_or_else(|| {
+    round_in(&state.storage.rounds().await?, code).cloned()
+}
+
+/// The round with this code among `rounds`, or `unknown_round`.
+fn round_in<'a>(rounds: &'a [Round], code: &str) -> Result<&'a Round, AppError> {
+    rounds.iter().find(|r| r.code == code).ok_or_else(|| {
         AppError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownRound, format!("there is no round `{code}`"))
     })
 }
@@ -452,13 +461,7 @@ async fn round_assessments(
             // What was recorded is checked as its own page checks it, so the queue's
             // warning count and "clean" are the page's; nothing recorded has nothing to check.
             let summary = match by_key.remove(&key) {
-                Some(s) => {
-                    let mut parts = parts_of(s);
-                    if let Some(def) = FormDef::builtin(&parts.key.form, parts.form_version) {
-                        (parts.previous, parts.children) = state.storage.context(&parts.key, def).await?;
-                    }
-                    parts.checked_summary()
-                }
+                Some(s) => with_context(&state, parts_of(s)).await?.checked_summary(),
                 None => not_started(key, *version).summary(),
             };
             out.push(summary);
@@ -995,16 +998,15 @@ async fn round_totals(
         ));
     }
     let include = counted(q.include.as_deref())?;
-    let round = find_round(&state, &code).await?;
-    let (totals, unapproved) = sum_round(&state, &code, &caller.scope, level, include).await?;
+    let rounds = state.storage.rounds().await?;
+    let round = round_in(&rounds, &code)?;
     // The round before, by number, counted the same way: the comparison beside each figure.
-    let before = state.storage.rounds().await?.into_iter().filter(|r| r.number < round.number).max_by_key(|r| r.number);
-    let mut previous = std::collections::BTreeMap::new();
-    if let Some(before) = &before {
-        for (p, t) in sum_round(&state, &before.code, &caller.scope, level, include).await?.0 {
-            previous.insert(p, t.values);
-        }
-    }
+    let before = rounds.iter().filter(|r| r.number < round.number).max_by_key(|r| r.number);
+    let (totals, unapproved) = sum_round(&state, &code, &caller.scope, level, include).await?;
+    let mut previous = match before {
+        Some(before) => sum_round(&state, &before.code, &caller.scope, level, include).await?.0,
+        None => Default::default(),
+    };
     state.storage.log_access(&caller.username, "read_totals", &code, state.now()).await?;
     Ok(Json(
         totals
@@ -1012,9 +1014,9 @@ async fn round_totals(
             .map(|(p, totals)| LocationTotals {
                 location: dtm_sync::api::LocationRef::of(&p),
                 unapproved: unapproved.iter().filter(|u| u.is_within(&p)).count(),
-                previous: before
-                    .as_ref()
-                    .and_then(|b| previous.remove(&p).map(|values| PreviousTotals { round: b.code.clone(), values })),
+                previous: before.and_then(|b| {
+                    previous.remove(&p).map(|t| PreviousTotals { round: b.code.clone(), values: t.values })
+                }),
                 totals,
             })
             .collect(),
@@ -1029,7 +1031,7 @@ async fn sum_round(
     scope: &dtm_core::Scope,
     level: u8,
     include: TotalsInclude,
-) -> Result<(Vec<(Pcode, dtm_core::totals::Totals)>, Vec<Pcode>), AppError> {
+) -> Result<(std::collections::BTreeMap<Pcode, dtm_core::totals::Totals>, Vec<Pcode>), AppError> {
     let stored = state.storage.round_assessments(code, scope).await?;
     let fields = hxl::count_fields();
     let mut unapproved: Vec<Pcode> = Vec::new();
@@ -1044,7 +1046,7 @@ async fn sum_round(
         .map(|s| (s.key.location, s.fields.into_iter().map(|(f, v)| (f, v.value)).collect()))
         .collect();
     let totals = dtm_core::totals::by_level(values.iter().map(|(p, v)| (p, v)), level, &fields);
-    Ok((totals.into_iter().collect(), unapproved))
+    Ok((totals, unapproved))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

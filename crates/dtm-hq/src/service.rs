@@ -132,9 +132,6 @@ fn create_round(tx: &mut dyn Tx, round: &Round) -> Result<()> {
     tx.write_round(round)
 }
 
-/// What an assessment's cross-round and cross-level checks compare against: the same
-/// location and form in the latest earlier round, and the child form's assessments
-/// inside this location in the same round.
 /// Who and what a supervisor settling conflicts needs to see: each side's display name
 /// and device name (not a username and a hash), and the field's value in the previous
 /// round that has the location.
@@ -152,10 +149,7 @@ fn with_context(tx: &mut dyn Tx, conflicts: &mut [Conflict]) -> Result<()> {
             side.device_name = devices.get(&side.device).cloned().flatten();
         }
         if !previous.contains_key(&c.key) {
-            let found = match tx.previous_assessment(&c.key)? {
-                Some((id, round)) => Some((round, field_values(tx, id)?)),
-                None => None,
-            };
+            let found = previous_of(tx, &c.key)?;
             previous.insert(c.key.clone(), found);
         }
         c.previous = previous[&c.key].as_ref().and_then(|(round, values)| {
@@ -165,11 +159,19 @@ fn with_context(tx: &mut dyn Tx, conflicts: &mut [Conflict]) -> Result<()> {
     Ok(())
 }
 
+/// The same location and form in the latest earlier round that has it: its round and values.
+fn previous_of(tx: &mut dyn Tx, key: &AssessmentKey) -> Result<Option<(String, Values)>> {
+    match tx.previous_assessment(key)? {
+        Some((id, round)) => Ok(Some((round, field_values(tx, id)?))),
+        None => Ok(None),
+    }
+}
+
+/// What an assessment's cross-round and cross-level checks compare against: the same
+/// location and form in the latest earlier round, and the child form's assessments
+/// inside this location in the same round.
 fn context_of(tx: &mut dyn Tx, key: &AssessmentKey, child_form: Option<&str>) -> Result<CheckContext> {
-    let previous = match tx.previous_assessment(key)? {
-        Some((id, round)) => Some((round, field_values(tx, id)?)),
-        None => None,
-    };
+    let previous = previous_of(tx, key)?;
     let mut children = Vec::new();
     if let Some(child_form) = child_form {
         for id in tx.children(&key.round, child_form, key.location.as_str())? {
