@@ -647,7 +647,11 @@ fn a_new_rounds_forms_are_chosen_from_what_hq_can_collect_with_titles_in_both_la
         .collect();
     assert!(listed.contains(&("baladiya".into(), 2, true)), "the newest baladiya form is offered: {forms}");
     assert!(listed.contains(&("baladiya".into(), 1, false)), "an older version is offered, marked older: {forms}");
-    assert!(listed.contains(&("muhalla".into(), 1, true)), "{forms}");
+    assert!(
+        listed.contains(&("muhalla".into(), 2, true)),
+        "muhalla v2, with the full migrant module, is the newest: {forms}"
+    );
+    assert!(listed.contains(&("muhalla".into(), 1, false)), "muhalla v1 stays valid for its rounds: {forms}");
     for f in forms.as_array().unwrap() {
         assert!(
             f["title"]["ar"].as_str().is_some_and(|t| t.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c))),

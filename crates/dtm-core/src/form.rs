@@ -10,12 +10,16 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 const FORM_SCHEMA: &str = include_str!("../../../schemas/form.schema.json");
+/// The vocabularies a repeated group's keys are chosen from, by name.
+const VOCABULARIES: &[(&str, &str)] =
+    &[("nationalities", include_str!("../../../schemas/vocabularies/nationalities.json"))];
 /// The built-in forms, every version ever shipped: an assessment is always checked
 /// against the version it was collected with.
 const BUILTIN: &[(&str, u32, &str)] = &[
     ("baladiya", 1, include_str!("../../../schemas/forms/baladiya-v1.json")),
     ("baladiya", 2, include_str!("../../../schemas/forms/baladiya-v2.json")),
     ("muhalla", 1, include_str!("../../../schemas/forms/muhalla-v1.json")),
+    ("muhalla", 2, include_str!("../../../schemas/forms/muhalla-v2.json")),
 ];
 #[cfg(test)]
 const BALADIYA_FORM: &str = BUILTIN[1].2;
@@ -63,6 +67,8 @@ pub struct Field {
     #[serde(rename = "type")]
     pub kind: FieldType,
     pub label: Text,
+    /// The field's HXL hashtag and attributes: its column in every import and export.
+    pub hxl: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub hint: Option<Text>,
@@ -133,7 +139,83 @@ pub struct Context<'a> {
 pub struct Section {
     pub id: String,
     pub title: Text,
+    /// A population module's presence question (yes / no / unknown): the section's
+    /// other fields are asked only while it is `yes`. See [`Presence`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub presence: Option<String>,
+    /// A repeated group: the fields are asked once per key (e.g. per nationality).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub repeat: Option<Repeat>,
     pub fields: Vec<Field>,
+}
+
+/// A repeated group's rows: one per key chosen from a vocabulary. A row's values are
+/// stored as `<section>.<key>.<field>` (see [`FormDef::row_key`]), so each row's
+/// figures sync and merge like any other field, and two enumerators adding different
+/// nationalities never conflict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct Repeat {
+    pub key: RepeatKey,
+    /// At least one row while the section is asked.
+    #[serde(default)]
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct RepeatKey {
+    pub id: String,
+    pub label: Text,
+    pub hxl: String,
+    /// The vocabulary's name in `schemas/vocabularies/`.
+    pub vocabulary: String,
+    /// The vocabulary's entries, filled in when the form is loaded, most frequent first.
+    #[serde(default)]
+    pub options: Vec<VocabularyEntry>,
+}
+
+/// One key a repeated group may take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct VocabularyEntry {
+    pub value: String,
+    pub label: Text,
+    /// How a published dataset names the entry, broadest first (for nationalities:
+    /// DTM's Region1, Region 2 and Migrant Nationality, spelling as published).
+    #[serde(default)]
+    pub path: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Vocabulary {
+    id: String,
+    entries: Vec<VocabularyEntry>,
+}
+
+/// The answer to a module's presence question. `No` means the module does not apply:
+/// its fields are not asked, count as 0 in totals and are written as not applicable.
+/// `Unknown` is neither: the figures are missing, not zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    Yes,
+    No,
+    Unknown,
+}
+
+impl Presence {
+    pub const OPTIONS: [&'static str; 3] = ["yes", "no", "unknown"];
+
+    fn of(value: Option<&FieldValue>) -> Option<Self> {
+        match value?.as_str()? {
+            "yes" => Some(Self::Yes),
+            "no" => Some(Self::No),
+            "unknown" => Some(Self::Unknown),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
@@ -178,6 +260,12 @@ pub enum FormError {
     UnknownField { rule: String, field: String },
     #[error("field `{0}` appears twice")]
     DuplicateField(String),
+    #[error("HXL tag `{0}` is on two fields: imports find columns by their tag")]
+    DuplicateHxl(String),
+    #[error("section `{section}`: {why}")]
+    BadPresence { section: String, why: String },
+    #[error("section `{section}` takes its keys from `{vocabulary}`, which is not a vocabulary")]
+    UnknownVocabulary { section: String, vocabulary: String },
 }
 
 /// Why a single value cannot be stored in a field. Each has a stable code.
@@ -237,6 +325,12 @@ impl FormDef {
                 return Err(FormError::DuplicateField(f.id.clone()));
             }
         }
+        form.check_structure()?;
+        for g in form.groups() {
+            for f in &g.fields {
+                seen.insert(format!("{}.{}", g.id, f.id));
+            }
+        }
         let mut parsed = Vec::with_capacity(form.rules.len());
         for rule in &form.rules {
             let expr =
@@ -250,7 +344,7 @@ impl FormDef {
         }
         form.parsed = parsed;
         let mut relevance = Vec::new();
-        for f in form.fields() {
+        for f in form.sections.iter().flat_map(|s| &s.fields) {
             if let Some(src) = &f.relevant {
                 let rule = format!("{}.relevant", f.id);
                 let expr =
@@ -280,12 +374,87 @@ impl FormDef {
         builtin_forms().iter().filter(|f| f.id == id).max_by_key(|f| f.version)
     }
 
+    /// Checks what the schema cannot: tags unique, presence questions well formed,
+    /// vocabularies known (and copied into the form).
+    fn check_structure(&mut self) -> Result<(), FormError> {
+        let mut tags = std::collections::BTreeSet::new();
+        for f in self.fields() {
+            if !tags.insert(crate::hxl::canonical(&f.hxl)) {
+                return Err(FormError::DuplicateHxl(f.hxl.clone()));
+            }
+        }
+        for (i, section) in self.sections.iter().enumerate() {
+            let Some(presence) = &section.presence else { continue };
+            let bad = |why: String| FormError::BadPresence { section: section.id.clone(), why };
+            let owner = self.sections[..=i]
+                .iter()
+                .position(|s| s.repeat.is_none() && s.fields.iter().any(|f| &f.id == presence))
+                .ok_or_else(|| {
+                    bad(format!("its presence question `{presence}` is not a field of it or of an earlier section"))
+                })?;
+            let field = self.sections[owner].fields.iter().find(|f| &f.id == presence).expect("found above");
+            if owner == i && section.fields[0].id != *presence {
+                return Err(bad(format!("its presence question `{presence}` must be its first field")));
+            }
+            let options: Vec<&str> = field.options.iter().map(|o| o.value.as_str()).collect();
+            if field.kind != FieldType::SelectOne || options != Presence::OPTIONS {
+                return Err(bad(format!("`{presence}` must be select_one with the options yes, no, unknown")));
+            }
+        }
+        for section in &mut self.sections {
+            let Some(repeat) = &mut section.repeat else { continue };
+            let mut tags = std::collections::BTreeSet::from([crate::hxl::canonical(&repeat.key.hxl)]);
+            for f in &section.fields {
+                if !tags.insert(crate::hxl::canonical(&f.hxl)) {
+                    return Err(FormError::DuplicateHxl(f.hxl.clone()));
+                }
+            }
+            let vocabulary = vocabulary(&repeat.key.vocabulary).ok_or_else(|| FormError::UnknownVocabulary {
+                section: section.id.clone(),
+                vocabulary: repeat.key.vocabulary.clone(),
+            })?;
+            repeat.key.options = vocabulary.to_vec();
+        }
+        Ok(())
+    }
+
+    /// The form's single fields, in order: every section's but the repeated groups'.
     pub fn fields(&self) -> impl Iterator<Item = &Field> {
-        self.sections.iter().flat_map(|s| s.fields.iter())
+        self.sections.iter().filter(|s| s.repeat.is_none()).flat_map(|s| s.fields.iter())
+    }
+
+    /// The repeated groups (sections with `repeat`).
+    pub fn groups(&self) -> impl Iterator<Item = &Section> {
+        self.sections.iter().filter(|s| s.repeat.is_some())
     }
 
     pub fn field(&self, id: &str) -> Option<&Field> {
         self.fields().find(|f| f.id == id)
+    }
+
+    /// Where one row's value of a repeated group is stored: `<group>.<key>.<field>`.
+    pub fn row_key(group: &str, key: &str, field: &str) -> String {
+        format!("{group}.{key}.{field}")
+    }
+
+    /// A stored row value's group, key and field, if `name` is one of this form's.
+    pub fn row_of(&self, name: &str) -> Option<(&Section, &VocabularyEntry, &Field)> {
+        let (group, rest) = name.split_once('.')?;
+        let (key, field) = rest.split_once('.')?;
+        let section = self.groups().find(|s| s.id == group)?;
+        let entry = section.repeat.as_ref()?.key.options.iter().find(|o| o.value == key)?;
+        let field = section.fields.iter().find(|f| f.id == field)?;
+        Some((section, entry, field))
+    }
+
+    /// The answer to a section's presence question, if it has one and it is answered.
+    pub fn presence(&self, section: &Section, values: &BTreeMap<String, FieldValue>) -> Option<Presence> {
+        Presence::of(values.get(section.presence.as_deref()?))
+    }
+
+    /// Whether a section's fields (other than its presence question) are asked.
+    fn section_asked(&self, section: &Section, values: &BTreeMap<String, FieldValue>) -> bool {
+        section.presence.is_none() || self.presence(section, values) == Some(Presence::Yes)
     }
 
     /// Checks one value against its field's type and range. `null` always fits: it
@@ -308,100 +477,78 @@ impl FormDef {
                 _ => Err(ValueError::NotText { field: field.to_owned(), value: value.to_string() }),
             };
         }
-        let f = self.field(field).ok_or_else(|| ValueError::UnknownField(field.to_owned()))?;
-        if value.is_null() {
-            return Ok(());
-        }
-        let shown = value.to_string();
-        let field = field.to_owned();
-        match f.kind {
-            FieldType::Count | FieldType::Number => {
-                let n = value
-                    .as_f64()
-                    .ok_or_else(|| ValueError::NotANumber { field: field.clone(), value: shown.clone() })?;
-                if f.kind == FieldType::Count {
-                    if n < 0.0 {
-                        return Err(ValueError::NegativeCount { field, value: shown });
-                    }
-                    if value.as_u64().is_none() {
-                        return Err(ValueError::NotAWholeNumber { field, value: shown });
-                    }
-                }
-                let max = match f.kind {
-                    FieldType::Count => f.max.map_or(COUNT_MAX as f64, |m| m.min(COUNT_MAX as f64)),
-                    _ => f.max.unwrap_or(f64::MAX),
-                };
-                let min = f.min.unwrap_or(f64::MIN);
-                if n < min || n > max {
-                    return Err(ValueError::OutOfRange {
-                        field,
-                        value: shown,
-                        min: min.to_string(),
-                        max: max.to_string(),
-                    });
-                }
-            }
-            FieldType::SelectOne => {
-                let chosen =
-                    value.as_str().ok_or_else(|| ValueError::NotText { field: field.clone(), value: shown.clone() })?;
-                if !f.options.iter().any(|o| o.value == chosen) {
-                    return Err(ValueError::NotAnOption { field, value: chosen.to_owned() });
-                }
-            }
-            FieldType::SelectMany => {
-                let chosen = value
-                    .as_array()
-                    .ok_or_else(|| ValueError::NotText { field: field.clone(), value: shown.clone() })?;
-                let mut seen = std::collections::BTreeSet::new();
-                for c in chosen {
-                    let c =
-                        c.as_str().ok_or_else(|| ValueError::NotText { field: field.clone(), value: c.to_string() })?;
-                    if !f.options.iter().any(|o| o.value == c) || !seen.insert(c) {
-                        return Err(ValueError::NotAnOption { field, value: c.to_owned() });
-                    }
-                }
-            }
-            FieldType::Text => {
-                let text =
-                    value.as_str().ok_or_else(|| ValueError::NotText { field: field.clone(), value: shown.clone() })?;
-                let max = f.max_length.map_or(TextKind::Note.max_chars(), |m| m as usize);
-                text::check_len(&field, text, max)?;
-                if let Some(level) = f.pcode_level {
-                    let ok = Gazetteer::libya().get(text).is_some_and(|l| l.level() == level);
-                    if !ok {
-                        return Err(ValueError::NotAPcode { field, value: text.to_owned(), level });
-                    }
-                }
-            }
-            FieldType::Date => {
-                let text = value
-                    .as_str()
-                    .ok_or_else(|| ValueError::NotADate { field: field.clone(), value: shown.clone() })?;
-                if !is_iso_date(text) {
-                    return Err(ValueError::NotADate { field, value: text.to_owned() });
-                }
-            }
-        }
-        Ok(())
+        let f = match self.field(field) {
+            Some(f) => f,
+            None => self.row_of(field).map(|(_, _, f)| f).ok_or_else(|| ValueError::UnknownField(field.to_owned()))?,
+        };
+        check_typed(f, field, value)
     }
 
     /// The fields asked for these values: a field with a relevance condition is asked
-    /// only while the condition holds (an undecided condition hides it).
-    pub fn relevant_fields(&self, values: &BTreeMap<String, FieldValue>) -> Vec<&str> {
-        self.fields()
-            .filter(|f| match self.relevance.iter().find(|(id, _)| id == &f.id) {
-                Some((_, expr)) => expr.eval_bool(values) == Some(true),
-                None => true,
+    /// only while the condition holds (an undecided condition hides it), and a module's
+    /// fields only while its presence question says yes. A repeated group's fields are
+    /// named `<group>.<field>`.
+    pub fn relevant_fields(&self, values: &BTreeMap<String, FieldValue>) -> Vec<String> {
+        let mut out = Vec::new();
+        for section in &self.sections {
+            let asked = self.section_asked(section, values);
+            for f in &section.fields {
+                let is_presence = section.presence.as_deref() == Some(f.id.as_str());
+                let relevant = match self.relevance.iter().find(|(id, _)| id == &f.id) {
+                    Some((_, expr)) => expr.eval_bool(values) == Some(true),
+                    None => true,
+                };
+                if (asked || is_presence) && relevant {
+                    out.push(match section.repeat {
+                        Some(_) => format!("{}.{}", section.id, f.id),
+                        None => f.id.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The values that count: those of relevant fields and of the rows of relevant
+    /// groups. A value typed into a field that later became irrelevant is kept, but
+    /// no rule reads it.
+    fn effective(&self, values: &BTreeMap<String, FieldValue>) -> BTreeMap<String, FieldValue> {
+        let relevant: std::collections::BTreeSet<String> = self.relevant_fields(values).into_iter().collect();
+        values
+            .iter()
+            .filter(|(k, _)| {
+                relevant.contains(k.as_str())
+                    || self.row_of(k).is_some_and(|(g, _, f)| relevant.contains(&format!("{}.{}", g.id, f.id)))
             })
-            .map(|f| f.id.as_str())
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
 
-    /// The values that count: those of relevant fields. A value typed into a field
-    /// that later became irrelevant is kept, but no rule reads it.
-    fn effective(&self, values: &BTreeMap<String, FieldValue>) -> BTreeMap<String, FieldValue> {
-        let relevant = self.relevant_fields(values);
-        values.iter().filter(|(k, _)| relevant.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+    /// The values as totals count them: those asked, with every count of a module
+    /// whose presence question says no counted as 0. A module answered unknown, or
+    /// not yet answered, adds nothing: its figures are missing, not zero.
+    pub fn counted(&self, values: &BTreeMap<String, FieldValue>) -> BTreeMap<String, FieldValue> {
+        let mut out = self.effective(values);
+        for section in self.sections.iter().filter(|s| s.repeat.is_none()) {
+            if self.presence(section, values) == Some(Presence::No) {
+                for f in section.fields.iter().filter(|f| f.kind == FieldType::Count) {
+                    out.insert(f.id.clone(), FieldValue::from(0));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether `field` is not applicable for these values: it belongs to a module whose
+    /// presence question says no. Exports write such a field as not applicable, not 0.
+    pub fn not_applicable(&self, field: &str, values: &BTreeMap<String, FieldValue>) -> bool {
+        let group = field.split('.').next().unwrap_or(field);
+        self.sections
+            .iter()
+            .find(|s| {
+                s.id == group && s.repeat.is_some() || s.repeat.is_none() && s.fields.iter().any(|f| f.id == field)
+            })
+            .is_some_and(|s| s.presence.as_deref() != Some(field) && self.presence(s, values) == Some(Presence::No))
     }
 
     /// Every check on these values, in form order: the form's rules, then changes
@@ -472,7 +619,7 @@ impl FormDef {
         let relevant = self.relevant_fields(values);
         let mut blockers: Vec<Issue> = self
             .fields()
-            .filter(|f| f.required && relevant.contains(&f.id.as_str()))
+            .filter(|f| f.required && relevant.contains(&f.id))
             .filter(|f| values.get(&f.id).is_none_or(|v| v.is_null() || v == &serde_json::json!([])))
             .map(|f| Issue {
                 rule: format!("required:{}", f.id),
@@ -485,6 +632,24 @@ impl FormDef {
                 justified: false,
             })
             .collect();
+        for g in self.groups() {
+            let asked = g.fields.iter().any(|f| relevant.contains(&format!("{}.{}", g.id, f.id)));
+            let prefix = format!("{}.", g.id);
+            let rows = values.iter().any(|(k, v)| k.starts_with(&prefix) && !v.is_null());
+            if asked && g.repeat.as_ref().is_some_and(|r| r.required) && !rows {
+                let key = &g.repeat.as_ref().expect("a group repeats").key.label;
+                blockers.push(Issue {
+                    rule: format!("required:{}", g.id),
+                    severity: Severity::Error,
+                    fields: g.fields.iter().map(|f| format!("{}.{}", g.id, f.id)).collect(),
+                    message: Text {
+                        en: format!("{}: add at least one {}", g.title.en, key.en.to_lowercase()),
+                        ar: format!("{}: أضف {} واحدة على الأقل", g.title.ar, key.ar),
+                    },
+                    justified: false,
+                });
+            }
+        }
         blockers.extend(self.check(values, ctx).into_iter().filter(|i| i.severity == Severity::Error || !i.justified));
         blockers
     }
@@ -512,6 +677,75 @@ fn change_issue(f: &Field, round: &str, now: Option<&FieldValue>, before: Option
     })
 }
 
+/// Checks a value against one field's type and range; `name` is how it is stored.
+fn check_typed(f: &Field, name: &str, value: &FieldValue) -> Result<(), ValueError> {
+    if value.is_null() {
+        return Ok(());
+    }
+    let shown = value.to_string();
+    let field = name.to_owned();
+    match f.kind {
+        FieldType::Count | FieldType::Number => {
+            let n =
+                value.as_f64().ok_or_else(|| ValueError::NotANumber { field: field.clone(), value: shown.clone() })?;
+            if f.kind == FieldType::Count {
+                if n < 0.0 {
+                    return Err(ValueError::NegativeCount { field, value: shown });
+                }
+                if value.as_u64().is_none() {
+                    return Err(ValueError::NotAWholeNumber { field, value: shown });
+                }
+            }
+            let max = match f.kind {
+                FieldType::Count => f.max.map_or(COUNT_MAX as f64, |m| m.min(COUNT_MAX as f64)),
+                _ => f.max.unwrap_or(f64::MAX),
+            };
+            let min = f.min.unwrap_or(f64::MIN);
+            if n < min || n > max {
+                return Err(ValueError::OutOfRange { field, value: shown, min: min.to_string(), max: max.to_string() });
+            }
+        }
+        FieldType::SelectOne => {
+            let chosen =
+                value.as_str().ok_or_else(|| ValueError::NotText { field: field.clone(), value: shown.clone() })?;
+            if !f.options.iter().any(|o| o.value == chosen) {
+                return Err(ValueError::NotAnOption { field, value: chosen.to_owned() });
+            }
+        }
+        FieldType::SelectMany => {
+            let chosen =
+                value.as_array().ok_or_else(|| ValueError::NotText { field: field.clone(), value: shown.clone() })?;
+            let mut seen = std::collections::BTreeSet::new();
+            for c in chosen {
+                let c = c.as_str().ok_or_else(|| ValueError::NotText { field: field.clone(), value: c.to_string() })?;
+                if !f.options.iter().any(|o| o.value == c) || !seen.insert(c) {
+                    return Err(ValueError::NotAnOption { field, value: c.to_owned() });
+                }
+            }
+        }
+        FieldType::Text => {
+            let text =
+                value.as_str().ok_or_else(|| ValueError::NotText { field: field.clone(), value: shown.clone() })?;
+            let max = f.max_length.map_or(TextKind::Note.max_chars(), |m| m as usize);
+            text::check_len(&field, text, max)?;
+            if let Some(level) = f.pcode_level {
+                let ok = Gazetteer::libya().get(text).is_some_and(|l| l.level() == level);
+                if !ok {
+                    return Err(ValueError::NotAPcode { field, value: text.to_owned(), level });
+                }
+            }
+        }
+        FieldType::Date => {
+            let text =
+                value.as_str().ok_or_else(|| ValueError::NotADate { field: field.clone(), value: shown.clone() })?;
+            if !is_iso_date(text) {
+                return Err(ValueError::NotADate { field, value: text.to_owned() });
+            }
+        }
+    }
+    Ok(())
+}
+
 fn is_iso_date(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10
@@ -535,6 +769,26 @@ fn builtin_forms() -> &'static [FormDef] {
             })
             .collect()
     })
+}
+
+/// A built-in vocabulary's entries by name.
+fn vocabulary(name: &str) -> Option<&'static [VocabularyEntry]> {
+    static PARSED: OnceLock<Vec<Vocabulary>> = OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            VOCABULARIES
+                .iter()
+                .map(|(name, doc)| {
+                    let v: Vocabulary =
+                        serde_json::from_str(doc).unwrap_or_else(|e| panic!("vocabulary {name} is invalid: {e}"));
+                    assert_eq!(v.id, *name, "vocabulary file names match their contents");
+                    v
+                })
+                .collect()
+        })
+        .iter()
+        .find(|v| v.id == name)
+        .map(|v| v.entries.as_slice())
 }
 
 fn form_schema() -> &'static jsonschema::Validator {
@@ -695,10 +949,13 @@ mod tests {
     fn irrelevant_fields_are_neither_asked_nor_checked() {
         let form = baladiya();
         let none = values(&[("idp_hh", 0), ("idp_ind", 0), ("idp_male_children", 5)]);
-        assert!(!form.relevant_fields(&none).contains(&"idp_male_children"), "no IDPs, no breakdown to ask for");
+        assert!(
+            !form.relevant_fields(&none).contains(&"idp_male_children".to_owned()),
+            "no IDPs, no breakdown to ask for"
+        );
         assert!(rules_failing(form, &none).is_empty(), "a stale value in a hidden field must not raise an error");
         let some = values(&[("idp_hh", 1), ("idp_ind", 5)]);
-        assert!(form.relevant_fields(&some).contains(&"idp_male_children"));
+        assert!(form.relevant_fields(&some).contains(&"idp_male_children".to_owned()));
     }
 
     #[test]
@@ -853,5 +1110,157 @@ mod tests {
     fn key_informants_are_recorded_by_type_and_count_never_by_name() {
         let ids: Vec<&str> = baladiya().fields().map(|f| f.id.as_str()).filter(|id| id.starts_with("ki_")).collect();
         assert_eq!(ids, ["ki_count", "ki_types"], "no field may hold a key informant's name or phone number");
+    }
+
+    const MUHALLA_V2: &str = BUILTIN[3].2;
+
+    fn muhalla_v2() -> &'static FormDef {
+        FormDef::builtin("muhalla", 2).unwrap()
+    }
+
+    /// A muhalla with migrants only, as DTM's published sheet has most of them: 95
+    /// migrants with every breakdown adding up, two nationalities, no IDPs, no returnees.
+    fn migrant_only() -> BTreeMap<String, FieldValue> {
+        let mut v: BTreeMap<String, FieldValue> = [
+            ("idp_present", json!("no")),
+            ("ret_present", json!("no")),
+            ("mig_present", json!("yes")),
+            ("mig_ind", json!(95)),
+            ("mig_sh_rented_self", json!(60)),
+            ("mig_sh_workplace", json!(35)),
+            ("mig_arr_gt12m", json!(95)),
+            ("mig_permit_none", json!(80)),
+            ("mig_permit_unknown", json!(15)),
+            ("mig_men", json!(60)),
+            ("mig_women", json!(30)),
+            ("mig_children", json!(5)),
+            ("mig_need_1", json!("health")),
+            ("mig_need_1_problem", json!("too_expensive")),
+            ("ki_count", json!(3)),
+            ("ki_types", json!(["crisis_committee"])),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for f in muhalla_v2().sections[2].fields.iter().filter(|f| f.kind == FieldType::Count) {
+            v.entry(f.id.clone()).or_insert(json!(0));
+        }
+        v.insert(FormDef::row_key("mig_nat", "ner", "ind"), json!(70));
+        v.insert(FormDef::row_key("mig_nat", "sdn", "ind"), json!(25));
+        v
+    }
+
+    #[test]
+    fn a_migrant_only_muhalla_submits_without_invented_zeros_for_idps_and_returnees() {
+        let form = muhalla_v2();
+        let v = migrant_only();
+        assert!(!v.contains_key("idp_hh") && !v.contains_key("ret_ind"), "no IDP or returnee figure was typed");
+        assert_eq!(form.submission_blockers(&v, Context::default()), vec![], "a module answered No asks nothing");
+        let asked = form.relevant_fields(&v);
+        assert!(asked.contains(&"idp_present".to_owned()), "the presence question itself is always asked");
+        assert!(!asked.contains(&"idp_hh".to_owned()), "No: the module's fields are not asked");
+        assert!(asked.contains(&"mig_nat.ind".to_owned()), "the nationality group is asked while migrants are present");
+        let counted = form.counted(&v);
+        assert_eq!(counted.get("idp_hh"), Some(&json!(0)), "a module that does not apply counts as 0 in totals");
+        assert_eq!(counted.get("ret_ind"), Some(&json!(0)));
+        assert_eq!(counted.get("mig_ind"), Some(&json!(95)));
+        assert!(form.not_applicable("idp_hh", &v), "exports write it as not applicable, not 0");
+        assert!(!form.not_applicable("idp_present", &v), "the answer No itself is a value");
+        assert!(!form.not_applicable("mig_ind", &v));
+    }
+
+    #[test]
+    fn unknown_presence_is_neither_no_nor_zero() {
+        let form = muhalla_v2();
+        let mut v = migrant_only();
+        v.insert("idp_present".into(), json!("unknown"));
+        v.insert("idp_hh".into(), json!(12));
+        assert!(!form.relevant_fields(&v).contains(&"idp_hh".to_owned()), "Unknown asks no figures");
+        assert_eq!(form.counted(&v).get("idp_hh"), None, "Unknown adds nothing to totals: missing, not 0");
+        assert!(!form.not_applicable("idp_hh", &v), "Unknown is not written as not applicable");
+        assert!(form.submission_blockers(&v, Context::default()).is_empty(), "Unknown is an answer");
+        v.remove("mig_present");
+        let blockers = form.submission_blockers(&v, Context::default());
+        assert!(
+            blockers.iter().any(|b| b.rule == "required:mig_present"),
+            "an unanswered presence question blocks submission: {blockers:?}"
+        );
+    }
+
+    #[test]
+    fn every_migrant_breakdown_of_muhalla_v2_sums_to_migrant_individuals() {
+        let form = muhalla_v2();
+        for (field, rule) in [
+            ("mig_sh_workplace", "mig_shelter_breakdown"),
+            ("mig_arr_gt12m", "mig_arrival_breakdown"),
+            ("mig_permit_none", "mig_permit_breakdown"),
+            ("mig_children", "migrant_breakdown"),
+            ("mig_nat.sdn.ind", "mig_nationality_breakdown"),
+        ] {
+            let mut v = migrant_only();
+            let n = v[field].as_u64().unwrap();
+            v.insert(field.into(), json!(n + 1));
+            assert_eq!(rules_failing(form, &v), vec![rule.to_owned()], "one more in {field} breaks {rule} alone");
+        }
+        let mut twice = migrant_only();
+        twice.insert("mig_need_2".into(), json!("health"));
+        assert_eq!(rules_failing(form, &twice), vec!["mig_needs_distinct".to_owned()], "a need is ranked once");
+    }
+
+    #[test]
+    fn the_nationality_group_needs_a_row_and_each_row_is_checked_like_a_field() {
+        let form = muhalla_v2();
+        let mut v = migrant_only();
+        v.retain(|k, _| !k.starts_with("mig_nat."));
+        let rules: Vec<String> = form.submission_blockers(&v, Context::default()).into_iter().map(|b| b.rule).collect();
+        assert_eq!(rules, vec!["required:mig_nat".to_owned()], "no nationality yet: one blocker, no false sum error");
+        assert!(form.check_value("mig_nat.civ.ind", &json!(3)).is_ok());
+        assert_eq!(form.check_value("mig_nat.civ.ind", &json!(-3)).unwrap_err().code(), "negative_count");
+        assert_eq!(form.check_value("mig_nat.atlantis.ind", &json!(3)).unwrap_err().code(), "unknown_field");
+        assert_eq!(form.check_value("mig_nat.civ.nope", &json!(3)).unwrap_err().code(), "unknown_field");
+        assert_eq!(
+            form.check_value("ind", &json!(3)).unwrap_err().code(),
+            "unknown_field",
+            "a row field is not a field"
+        );
+        let keys = &form.groups().next().unwrap().repeat.as_ref().unwrap().key.options;
+        assert_eq!(keys[0].value, "ner", "the most frequent nationality comes first");
+        let others = keys.iter().filter(|k| k.path.last().is_some_and(|n| n == "Other")).count();
+        assert_eq!(others, 5, "DTM keeps an Other per sub-region, so a nationality is more than a country code");
+    }
+
+    #[test]
+    fn every_field_of_every_form_has_an_hxl_tag_of_its_own() {
+        for form in FormDef::all_builtin() {
+            let mut tags = std::collections::BTreeSet::new();
+            for f in form.fields() {
+                assert!(f.hxl.starts_with('#'), "{} v{}: {} has no HXL tag", form.id, form.version, f.id);
+                assert!(tags.insert(crate::hxl::canonical(&f.hxl)), "{}: tag {} twice", form.id, f.hxl);
+            }
+        }
+        let mut doc: serde_json::Value = serde_json::from_str(MUHALLA_V2).unwrap();
+        doc["sections"][0]["fields"][1]["hxl"] = json!("#affected +ind +idps");
+        assert!(
+            matches!(FormDef::from_json(&doc.to_string()), Err(FormError::Schema { .. } | FormError::DuplicateHxl(_))),
+            "a tag on two fields would make an import read one column twice"
+        );
+        doc["sections"][0]["fields"][1]["hxl"] = json!("#affected+ind+idps");
+        assert!(
+            matches!(FormDef::from_json(&doc.to_string()), Err(FormError::DuplicateHxl(_))),
+            "attribute order does not make a tag different"
+        );
+    }
+
+    #[test]
+    fn a_presence_question_must_be_yes_no_unknown_and_come_first() {
+        let mut doc: serde_json::Value = serde_json::from_str(MUHALLA_V2).unwrap();
+        doc["sections"][0]["fields"][0]["options"].as_array_mut().unwrap().pop();
+        assert!(matches!(FormDef::from_json(&doc.to_string()), Err(FormError::BadPresence { .. })));
+        let mut doc: serde_json::Value = serde_json::from_str(MUHALLA_V2).unwrap();
+        doc["sections"][0]["presence"] = json!("idp_hh");
+        assert!(matches!(FormDef::from_json(&doc.to_string()), Err(FormError::BadPresence { .. })));
+        let mut doc: serde_json::Value = serde_json::from_str(MUHALLA_V2).unwrap();
+        doc["sections"][3]["repeat"]["key"]["vocabulary"] = json!("planets");
+        assert!(matches!(FormDef::from_json(&doc.to_string()), Err(FormError::UnknownVocabulary { .. })));
     }
 }

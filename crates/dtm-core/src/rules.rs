@@ -4,6 +4,9 @@
 //! (also `&& || !`), parentheses, numbers, 'strings', field names,
 //! `sum(a, b, …)` and `selected(field, 'option')`. No loops, no calls outside that
 //! list, no access to anything but the record's values. Parsed once per form.
+//!
+//! A dotted name, `group.field`, reads a repeated group: the sum of `field` over the
+//! group's rows (stored as `group.<key>.field`), undecided while the group has no row.
 
 use crate::form::{FieldValue, Text};
 use serde::{Deserialize, Serialize};
@@ -104,6 +107,7 @@ impl Expr {
         Some(match self {
             Expr::Num(n) => Val::Num(*n),
             Expr::Str(s) => Val::Str(s.clone()),
+            Expr::Field(f) if f.contains('.') => Val::Num(group_sum(values, f)?),
             Expr::Field(f) => match values.get(f)? {
                 serde_json::Value::Number(n) => Val::Num(n.as_f64()?),
                 serde_json::Value::String(s) => Val::Str(s.clone()),
@@ -173,6 +177,23 @@ impl Expr {
     }
 }
 
+/// `group.field` over the rows `group.<key>.field`: their sum, or `None` while no row
+/// holds a number (the group is still being filled in).
+fn group_sum(values: &BTreeMap<String, FieldValue>, name: &str) -> Option<f64> {
+    let (group, field) = name.split_once('.')?;
+    let prefix = format!("{group}.");
+    let mut total = None;
+    for (key, value) in values.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)) {
+        let Some((_, row_field)) = key[prefix.len()..].split_once('.') else { continue };
+        if row_field == field {
+            if let Some(n) = value.as_f64() {
+                *total.get_or_insert(0.0) += n;
+            }
+        }
+    }
+    total
+}
+
 fn num(v: Val) -> Option<f64> {
     match v {
         Val::Num(n) => Some(n),
@@ -215,7 +236,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
             toks.push(Tok::Num(s.parse().map_err(|_| format!("bad number `{s}`"))?));
         } else if c.is_ascii_alphabetic() || c == '_' {
             let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == '.') {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
@@ -416,6 +437,15 @@ mod tests {
     fn a_missing_value_leaves_the_rule_undecided() {
         assert_eq!(eval("a + b == c", json!({"a": 1, "c": 1})), None);
         assert_eq!(eval("a / b == 1", json!({"a": 1, "b": 0})), None, "division by zero decides nothing");
+    }
+
+    #[test]
+    fn a_dotted_name_sums_a_repeated_groups_rows_and_waits_while_it_has_none() {
+        let rows = json!({"mig_ind": 10, "mig_nat.egy.ind": 4, "mig_nat.sdn.ind": 6, "mig_nat_other": 99});
+        assert_eq!(eval("sum(mig_nat.ind) == mig_ind", rows), Some(true), "rows of the group add up");
+        let short = json!({"mig_ind": 10, "mig_nat.egy.ind": 4});
+        assert_eq!(eval("mig_nat.ind == mig_ind", short), Some(false), "a missing row shows as a shortfall");
+        assert_eq!(eval("mig_nat.ind == mig_ind", json!({"mig_ind": 10})), None, "no row yet: not judged");
     }
 
     #[test]

@@ -179,8 +179,7 @@ impl AssessmentParts {
     pub fn detail(self) -> AssessmentDetail {
         let form = FormDef::builtin(&self.key.form, self.form_version);
         let issues = self.issues();
-        let relevant_fields =
-            form.map(|f| f.relevant_fields(&self.values).into_iter().map(str::to_owned).collect()).unwrap_or_default();
+        let relevant_fields = form.map(|f| f.relevant_fields(&self.values)).unwrap_or_default();
         let summary = counted(self.summary(), &issues);
         let (previous_round, previous_values) = self.previous.unzip();
         AssessmentDetail {

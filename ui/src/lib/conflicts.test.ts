@@ -13,11 +13,12 @@ import {
   type ResolveDraft,
 } from './conflicts';
 
-const count: Field = { id: 'idp_ind', type: 'count', label: { en: 'IDP individuals', ar: 'الأفراد النازحون' }, required: false, options: [] };
+const count: Field = { id: 'idp_ind', type: 'count', label: { en: 'IDP individuals', ar: 'الأفراد النازحون' }, hxl: '#x+i_test', required: false, options: [] };
 const shelter: Field = {
   id: 'shelter',
   type: 'select_many',
   label: { en: 'Shelter', ar: 'المأوى' },
+  hxl: '#x+i_test',
   required: false,
   options: [
     { value: 'host', label: { en: 'Host family', ar: 'أسرة مضيفة' } },

@@ -17,11 +17,12 @@ import {
   visibleSections,
 } from './form';
 
-const count: Field = { id: 'idp_hh', type: 'count', label: { en: 'x', ar: 'x' }, required: true, options: [] };
+const count: Field = { id: 'idp_hh', type: 'count', label: { en: 'x', ar: 'x' }, hxl: '#x+i_test', required: true, options: [] };
 const services: Field = {
   id: 'svc_health',
   type: 'select_one',
   label: { en: 'Health', ar: 'الصحة' },
+  hxl: '#x+i_test',
   required: false,
   options: [
     { value: 'yes', label: { en: 'Available', ar: 'متاح' } },
@@ -32,6 +33,7 @@ const drivers: Field = {
   id: 'idp_drivers',
   type: 'select_many',
   label: { en: 'Drivers', ar: 'الدوافع' },
+  hxl: '#x+i_test',
   required: true,
   options: [
     { value: 'conflict', label: { en: 'Conflict', ar: 'نزاع' } },
@@ -227,7 +229,7 @@ describe('entry flow', () => {
 });
 
 describe('numbers as people type them', () => {
-  const count: Field = { id: 'idp_ind', type: 'count', label: { en: 'IDPs', ar: 'نازحون' }, required: false, options: [] };
+  const count: Field = { id: 'idp_ind', type: 'count', label: { en: 'IDPs', ar: 'نازحون' }, hxl: '#x+i_test', required: false, options: [] };
   it('reads thousands separators and Arabic digits as the whole number', async () => {
     const { parseInput } = await import('./form');
     for (const typed of ['2300', '2,300', '2 300', '2\u202F300', '٢٣٠٠', '٢٬٣٠٠']) {

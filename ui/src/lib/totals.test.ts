@@ -12,9 +12,9 @@ const form: FormDef = {
       id: 's',
       title: { en: 'S', ar: 'ق' },
       fields: [
-        { id: 'idp_hh', type: 'count', label: { en: 'IDP households', ar: 'أسر نازحة' }, required: false, options: [] },
-        { id: 'notes', type: 'text', label: { en: 'Notes', ar: 'ملاحظات' }, required: false, options: [] },
-        { id: 'idp_ind', type: 'count', label: { en: 'IDP individuals', ar: 'أفراد نازحون' }, required: false, options: [] },
+        { id: 'idp_hh', type: 'count', label: { en: 'IDP households', ar: 'أسر نازحة' }, hxl: '#x+i_test', required: false, options: [] },
+        { id: 'notes', type: 'text', label: { en: 'Notes', ar: 'ملاحظات' }, hxl: '#x+i_test', required: false, options: [] },
+        { id: 'idp_ind', type: 'count', label: { en: 'IDP individuals', ar: 'أفراد نازحون' }, hxl: '#x+i_test', required: false, options: [] },
       ],
     },
   ],

@@ -4,7 +4,11 @@ import type { FieldOption } from "./FieldOption";
 import type { FieldType } from "./FieldType";
 import type { Text } from "./Text";
 
-export type Field = { id: string, type: FieldType, label: Text, hint?: Text, required: boolean, min?: number, max?: number, 
+export type Field = { id: string, type: FieldType, label: Text, 
+/**
+ * The field's HXL hashtag and attributes: its column in every import and export.
+ */
+hxl: string, hint?: Text, required: boolean, min?: number, max?: number, 
 /**
  * The choices of a select field; empty for other types.
  */
