@@ -19,9 +19,10 @@ if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ] && ! pg_isready
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
 fi
 
-step "schemas: every form validates against schemas/form.schema.json"
+step "schemas: every form and vocabulary validates against its schema"
 .venv/bin/check-jsonschema --schemafile schemas/form.schema.json schemas/forms/*.json
-.venv/bin/check-jsonschema --check-metaschema schemas/form.schema.json
+.venv/bin/check-jsonschema --schemafile schemas/vocabulary.schema.json schemas/vocabularies/*.json
+.venv/bin/check-jsonschema --check-metaschema schemas/form.schema.json schemas/vocabulary.schema.json
 
 step "ui: types, unit tests, build"
 (cd ui && npm run check && npm test && npm run build)

@@ -215,6 +215,8 @@ error_codes! {
     MissingTagRow = "missing_tag_row",
     /// A location appears twice in the import.
     DuplicateRow = "duplicate_row",
+    /// A repeated group's rows (e.g. nationalities) name a location with no row of its own.
+    MissingRow = "missing_row",
     /// A muhalla's P-code is not inside the baladiya of its row.
     InconsistentPcode = "inconsistent_pcode",
     /// An import row names an assessment HQ already holds; nothing was imported.

@@ -3,7 +3,8 @@
 //! error is reported by row and column, and one error means nothing is imported.
 //! Reading the file itself is HQ's job; this module sees only cells.
 
-use crate::form::{Context, FormDef};
+use crate::exchange;
+use crate::form::{Context, Field, FieldType, FieldValue, FormDef};
 use crate::hxl;
 use crate::ErrorCode;
 use crate::{Gazetteer, Issue, Pcode, Round, Severity};
@@ -36,6 +37,10 @@ pub struct CellError {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub rule: Option<String>,
+    /// The sheet of an XLSX with more than one, by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub sheet: Option<String>,
 }
 
 fn column_letter(mut i: usize) -> String {
@@ -76,197 +81,413 @@ pub struct Checked {
 /// Checks every row as a device checks a value and a form (types, the count bound,
 /// the form's rules) and returns the records with their warnings, or every error found.
 pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<CellError>> {
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
-    let err = |row: usize, col: Option<usize>, tag: &str, code: ErrorCode, message: String| CellError {
+    check_sheets(&[(String::new(), rows.to_vec())], round)
+}
+
+fn err(sheet: &str, row: usize, col: Option<usize>, tag: &str, code: ErrorCode, message: String) -> CellError {
+    CellError {
         row,
         column: col.map(column_letter).unwrap_or_default(),
         tag: tag.to_owned(),
         code,
         message,
         rule: None,
-    };
-    let Some(tags) = rows.get(1) else {
-        return Err(vec![err(2, None, "", ErrorCode::MissingTagRow, "row 2 must hold the HXL tags".into())]);
-    };
-    let tags: Vec<String> = tags.iter().map(|t| hxl::canonical(t)).collect();
-    let find = |tag: &str| tags.iter().position(|t| *t == hxl::canonical(tag));
-    let Some(adm3) = find(hxl::ADM3) else {
-        return Err(vec![err(
-            2,
-            None,
-            hxl::ADM3,
-            ErrorCode::MissingColumn,
-            format!("no column is tagged {}", hxl::ADM3),
-        )]);
-    };
-    let (adm1, adm2, adm4, round_col) = (find(hxl::ADM1), find(hxl::ADM2), find(hxl::ADM4), find(hxl::ROUND));
-    let counts: Vec<(usize, &str, &str)> =
-        hxl::COUNT_TAGS.iter().filter_map(|(tag, field)| find(tag).map(|c| (c, *tag, *field))).collect();
-    if counts.is_empty() {
-        errors.push(err(2, None, "", ErrorCode::MissingColumn, "no column holds a count this import knows".into()));
+        sheet: (!sheet.is_empty()).then(|| sheet.to_owned()),
     }
+}
+
+/// The row of HXL tags: the first of the first five rows whose filled cells are
+/// mostly tags (a CSV has it second, under the column names; an XLSX export third,
+/// under the English and Arabic labels).
+fn tag_row(rows: &[Vec<String>]) -> Option<usize> {
+    rows.iter().take(5).position(|row| {
+        let filled: Vec<&String> = row.iter().filter(|c| !c.trim().is_empty()).collect();
+        !filled.is_empty() && filled.iter().filter(|c| c.trim_start().starts_with('#')).count() * 2 >= filled.len()
+    })
+}
+
+/// One answer as a spreadsheet writes it, as the value a device would store: a select
+/// answer may be the option's value or its English or Arabic label; a select-many
+/// answer lists them separated by spaces, commas or semicolons.
+fn parse_cell(field: &Field, text: &str) -> Result<Option<FieldValue>, (ErrorCode, String)> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case(exchange::NOT_APPLICABLE) {
+        return Ok(None);
+    }
+    let option = |t: &str| -> String {
+        field
+            .options
+            .iter()
+            .find(|o| o.value == t || o.label.en.eq_ignore_ascii_case(t) || o.label.ar == t)
+            .map_or_else(|| t.to_owned(), |o| o.value.clone())
+    };
+    Ok(Some(match field.kind {
+        FieldType::Count => return parse_count(text).map(|n| n.map(FieldValue::from)),
+        FieldType::Number => {
+            let n: f64 = text.parse().map_err(|_| (ErrorCode::NotANumber, format!("`{text}` is not a number")))?;
+            // A whole number stays whole (2012, not 2012.0), as a device stores it.
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                return Ok(Some(FieldValue::from(n as i64)));
+            }
+            serde_json::Number::from_f64(n)
+                .map(FieldValue::Number)
+                .ok_or_else(|| (ErrorCode::NotANumber, format!("`{text}` is not a number")))?
+        }
+        FieldType::SelectOne => FieldValue::from(option(text)),
+        FieldType::SelectMany => FieldValue::from(
+            text.split(|c: char| c.is_whitespace() || c == ',' || c == ';' || c == '،')
+                .filter(|t| !t.is_empty())
+                .map(option)
+                .collect::<Vec<_>>(),
+        ),
+        FieldType::Text | FieldType::Date => FieldValue::from(text),
+    }))
+}
+
+/// One row of a repeated group: its sheet, its row number and its values.
+type GroupRow = (String, usize, BTreeMap<String, FieldValue>);
+
+/// Where a record came from, to put its rule errors on the right row.
+struct Source {
+    sheet: String,
+    row: usize,
+    columns: BTreeMap<String, (usize, String)>,
+}
+
+/// Checks a whole file: one sheet for a CSV, every sheet of an XLSX. A sheet whose tags
+/// include a repeated group's key (`#country+code` for nationalities) holds that
+/// group's rows, one per location and key, merged into the location's record; any
+/// other sheet holds one row per assessment. Rules run once a record is whole.
+pub fn check_sheets(sheets: &[(String, Vec<Vec<String>>)], round: &Round) -> Result<Checked, Vec<CellError>> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let gazetteer = Gazetteer::libya();
+    let forms: Vec<(u32, &FormDef)> =
+        round.forms.iter().filter_map(|(id, v)| FormDef::builtin(id, *v).map(|d| (*v, d))).collect();
+    let mut records: Vec<ImportRecord> = Vec::new();
+    let mut sources: Vec<Source> = Vec::new();
     let mut seen: BTreeMap<(String, Pcode), usize> = BTreeMap::new();
-    let mut records = Vec::new();
-    for (i, row) in rows.iter().enumerate().skip(2) {
-        let n = i + 1;
-        let cell = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
-        if row.iter().all(|c| c.trim().is_empty()) {
+    // Rows of repeated groups, by the record they belong to.
+    let mut group_rows: BTreeMap<(String, Pcode), Vec<GroupRow>> = BTreeMap::new();
+    let mut any_field = false;
+    for (sheet, rows) in sheets {
+        let sheet = sheet.as_str();
+        if rows.iter().all(|r| r.iter().all(|c| c.trim().is_empty())) {
             continue;
         }
-        let mut row_ok = true;
-        let mut level_code = |col: usize, tag: &str, level: u8, errors: &mut Vec<CellError>| -> Option<Pcode> {
-            let text = cell(col);
-            match Pcode::parse(text).ok().filter(|p| p.level() == level && gazetteer.get(p.as_str()).is_some()) {
-                Some(p) => Some(p),
-                None => {
-                    errors.push(err(
-                        n,
-                        Some(col),
-                        tag,
-                        ErrorCode::UnknownPcode,
-                        format!("`{text}` is not a level-{level} P-code in the gazetteer"),
-                    ));
-                    row_ok = false;
-                    None
+        let Some(tag_at) = tag_row(rows) else {
+            errors.push(err(sheet, 2, None, "", ErrorCode::MissingTagRow, "row 2 must hold the HXL tags".into()));
+            continue;
+        };
+        let tags: Vec<String> = rows[tag_at].iter().map(|t| hxl::canonical(t)).collect();
+        let find = |tag: &str| tags.iter().position(|t| !t.is_empty() && *t == hxl::canonical(tag));
+        let Some(adm3) = find(hxl::ADM3) else {
+            errors.push(err(
+                sheet,
+                tag_at + 1,
+                None,
+                hxl::ADM3,
+                ErrorCode::MissingColumn,
+                format!("no column is tagged {}", hxl::ADM3),
+            ));
+            continue;
+        };
+        let (adm1, adm2, adm4, round_col) = (find(hxl::ADM1), find(hxl::ADM2), find(hxl::ADM4), find(hxl::ROUND));
+        // The group whose key this sheet carries, if any (the same for every form here).
+        let group_key = forms.iter().flat_map(|(_, d)| d.groups()).find_map(|g| {
+            let key = &g.repeat.as_ref()?.key;
+            find(&key.hxl).map(|col| (key.hxl.clone(), col))
+        });
+        let known_field =
+            forms.iter().any(|(_, d)| d.sections.iter().flat_map(|s| &s.fields).any(|f| find(&f.hxl).is_some()));
+        any_field |= known_field;
+        for (i, row) in rows.iter().enumerate().skip(tag_at + 1) {
+            let n = i + 1;
+            let cell = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
+            if row.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            let mut row_ok = true;
+            let mut level_code = |col: usize, tag: &str, level: u8, errors: &mut Vec<CellError>| -> Option<Pcode> {
+                let text = cell(col);
+                match Pcode::parse(text).ok().filter(|p| p.level() == level && gazetteer.get(p.as_str()).is_some()) {
+                    Some(p) => Some(p),
+                    None => {
+                        errors.push(err(
+                            sheet,
+                            n,
+                            Some(col),
+                            tag,
+                            ErrorCode::UnknownPcode,
+                            format!("`{text}` is not a level-{level} P-code in the gazetteer"),
+                        ));
+                        row_ok = false;
+                        None
+                    }
                 }
-            }
-        };
-        let baladiya = level_code(adm3, hxl::ADM3, 3, &mut errors);
-        let muhalla = match adm4 {
-            Some(c) if !cell(c).is_empty() => level_code(c, hxl::ADM4, 4, &mut errors),
-            _ => None,
-        };
-        if let (Some(b), Some(m)) = (&baladiya, &muhalla) {
-            if !m.is_within(b) {
-                errors.push(err(
-                    n,
-                    adm4,
-                    hxl::ADM4,
-                    ErrorCode::InconsistentPcode,
-                    format!("{m} is not in baladiya {b}"),
-                ));
-                row_ok = false;
-            }
-        }
-        for (col, tag, level) in [(adm1, hxl::ADM1, 1u8), (adm2, hxl::ADM2, 2u8)] {
-            if let (Some(c), Some(b)) = (col, &baladiya) {
-                let text = cell(c);
-                if !text.is_empty() && b.ancestor(level).map(|a| a.to_string()).as_deref() != Some(text) {
+            };
+            let baladiya = match adm4.filter(|c| !cell(*c).is_empty()) {
+                // A muhalla's own P-code says its baladiya; the baladiya cell may be empty.
+                Some(_) if cell(adm3).is_empty() => None,
+                _ => level_code(adm3, hxl::ADM3, 3, &mut errors),
+            };
+            let muhalla = match adm4 {
+                Some(c) if !cell(c).is_empty() => level_code(c, hxl::ADM4, 4, &mut errors),
+                _ => None,
+            };
+            if let (Some(b), Some(m)) = (&baladiya, &muhalla) {
+                if !m.is_within(b) {
                     errors.push(err(
+                        sheet,
                         n,
-                        Some(c),
-                        tag,
+                        adm4,
+                        hxl::ADM4,
                         ErrorCode::InconsistentPcode,
-                        format!("`{text}` is not the level-{level} parent of {b}"),
+                        format!("{m} is not in baladiya {b}"),
                     ));
                     row_ok = false;
                 }
             }
-        }
-        if let Some(c) = round_col {
-            let text = cell(c);
-            // DTM's own files carry the round as its number (`54`, or `54.0` from a
-            // spreadsheet); ours as its code (`R54`).
-            if !text.is_empty() && text != round.code && text.parse::<f64>().ok() != Some(f64::from(round.number)) {
-                errors.push(err(
-                    n,
-                    Some(c),
-                    hxl::ROUND,
-                    ErrorCode::WrongRound,
-                    format!("row is for {text}, not {}", round.code),
-                ));
-                row_ok = false;
-            }
-        }
-        let mut values = BTreeMap::new();
-        for &(col, tag, field) in &counts {
-            match parse_count(cell(col)) {
-                Ok(Some(v)) => {
-                    values.insert(field.to_owned(), serde_json::Value::from(v));
-                }
-                Ok(None) => {}
-                Err((code, message)) => {
-                    errors.push(err(n, Some(col), tag, code, message));
-                    row_ok = false;
-                }
-            }
-        }
-        let (form, location) = match (muhalla, baladiya) {
-            (Some(m), _) => ("muhalla", m),
-            (None, Some(b)) => ("baladiya", b),
-            (None, None) => continue,
-        };
-        let Some((form_version, def)) =
-            round.form_version(form).and_then(|v| FormDef::builtin(form, v).map(|def| (v, def)))
-        else {
-            errors.push(err(
-                n,
-                None,
-                "",
-                ErrorCode::UnknownForm,
-                format!("round {} does not collect the {form} form", round.code),
-            ));
-            continue;
-        };
-        if let Some(first) = seen.insert((form.to_owned(), location.clone()), n) {
-            errors.push(err(
-                n,
-                None,
-                "",
-                ErrorCode::DuplicateRow,
-                format!("{location} already appears on row {first}"),
-            ));
-            continue;
-        }
-        // The same checks as a value typed on a device: type and range (the count
-        // bound included), then the form's rules over the whole row.
-        for &(col, tag, field) in &counts {
-            if let Some(e) = values.get(field).and_then(|v| def.check_value(field, v).err()) {
-                errors.push(err(n, Some(col), tag, e.code(), e.to_string()));
-                row_ok = false;
-            }
-        }
-        if row_ok {
-            for issue in def.check(&values, Context::default()) {
-                let col = issue.fields.iter().find_map(|f| counts.iter().find(|(_, _, field)| field == f));
-                let shown: Vec<String> =
-                    issue.fields.iter().filter_map(|f| values.get(f).map(|v| format!("{f} = {v}"))).collect();
-                let message = format!("{} ({})", issue.message.en, shown.join(", "));
-                let code = match issue.severity {
-                    Severity::Error => ErrorCode::RuleError,
-                    Severity::Warning => ErrorCode::RuleWarning,
-                };
-                let cell = CellError {
-                    rule: Some(issue.rule.clone()),
-                    ..err(n, col.map(|c| c.0), col.map_or("", |c| c.1), code, message)
-                };
-                match issue.severity {
-                    Severity::Error => {
-                        errors.push(cell);
+            let place = muhalla.clone().or_else(|| baladiya.clone());
+            for (col, tag, level) in [(adm1, hxl::ADM1, 1u8), (adm2, hxl::ADM2, 2u8)] {
+                if let (Some(c), Some(p)) = (col, &place) {
+                    let text = cell(c);
+                    if !text.is_empty() && p.ancestor(level).map(|a| a.to_string()).as_deref() != Some(text) {
+                        errors.push(err(
+                            sheet,
+                            n,
+                            Some(c),
+                            tag,
+                            ErrorCode::InconsistentPcode,
+                            format!("`{text}` is not the level-{level} parent of {p}"),
+                        ));
                         row_ok = false;
                     }
-                    Severity::Warning => warnings.push(cell),
+                }
+            }
+            if let Some(c) = round_col {
+                let text = cell(c);
+                // DTM's own files carry the round as its number (`54`, or `54.0` from a
+                // spreadsheet); ours as its code (`R54`).
+                if !text.is_empty() && text != round.code && text.parse::<f64>().ok() != Some(f64::from(round.number)) {
+                    errors.push(err(
+                        sheet,
+                        n,
+                        Some(c),
+                        hxl::ROUND,
+                        ErrorCode::WrongRound,
+                        format!("row is for {text}, not {}", round.code),
+                    ));
+                    row_ok = false;
+                }
+            }
+            let Some(location) = place else { continue };
+            let form = if location.level() == 4 { "muhalla" } else { "baladiya" };
+            let Some(&(form_version, def)) = forms.iter().find(|(_, d)| d.id == form) else {
+                errors.push(err(
+                    sheet,
+                    n,
+                    None,
+                    "",
+                    ErrorCode::UnknownForm,
+                    format!("round {} does not collect the {form} form", round.code),
+                ));
+                continue;
+            };
+            // The same checks as a value typed on a device: type and range (the count
+            // bound included); the rules run once the record is whole.
+            let mut values = BTreeMap::new();
+            let mut columns = BTreeMap::new();
+            let mut read = |name: String, field: &Field, col: usize, errors: &mut Vec<CellError>| match parse_cell(
+                field,
+                cell(col),
+            ) {
+                Ok(Some(v)) => match def.check_value(&name, &v) {
+                    Ok(()) => {
+                        columns.insert(name.clone(), (col, field.hxl.clone()));
+                        values.insert(name, v);
+                    }
+                    Err(e) => {
+                        errors.push(err(sheet, n, Some(col), &field.hxl, e.code(), e.to_string()));
+                        row_ok = false;
+                    }
+                },
+                Ok(None) => {}
+                Err((code, message)) => {
+                    errors.push(err(sheet, n, Some(col), &field.hxl, code, message));
+                    row_ok = false;
+                }
+            };
+            match group_key.as_ref().filter(|(_, col)| !cell(*col).is_empty()) {
+                Some((key_tag, key_col)) => {
+                    let Some(group) = def.groups().find(|g| g.repeat.as_ref().is_some_and(|r| &r.key.hxl == key_tag))
+                    else {
+                        errors.push(err(
+                            sheet,
+                            n,
+                            Some(*key_col),
+                            key_tag,
+                            ErrorCode::UnknownField,
+                            format!("the {form} form has no group keyed by {key_tag}"),
+                        ));
+                        continue;
+                    };
+                    let text = cell(*key_col);
+                    let key = group.repeat.as_ref().and_then(|r| {
+                        r.key.options.iter().find(|o| o.value == text || o.label.en.eq_ignore_ascii_case(text))
+                    });
+                    let Some(key) = key else {
+                        errors.push(err(
+                            sheet,
+                            n,
+                            Some(*key_col),
+                            key_tag,
+                            ErrorCode::NotAnOption,
+                            format!("`{text}` is not one of the {}", group.title.en.to_lowercase()),
+                        ));
+                        continue;
+                    };
+                    for f in &group.fields {
+                        if let Some(col) = find(&f.hxl) {
+                            read(FormDef::row_key(&group.id, &key.value, &f.id), f, col, &mut errors);
+                        }
+                    }
+                    let rows_here = group_rows.entry((form.to_owned(), location.clone())).or_default();
+                    if rows_here.iter().any(|(_, _, v)| v.keys().any(|k| values.contains_key(k))) {
+                        errors.push(err(
+                            sheet,
+                            n,
+                            Some(*key_col),
+                            key_tag,
+                            ErrorCode::DuplicateRow,
+                            format!("{location} already has a row for {}", key.label.en),
+                        ));
+                        continue;
+                    }
+                    if row_ok {
+                        rows_here.push((sheet.to_owned(), n, values));
+                    }
+                }
+                None => {
+                    for f in def.fields() {
+                        if let Some(col) = find(&f.hxl) {
+                            read(f.id.clone(), f, col, &mut errors);
+                        }
+                    }
+                    if let Some(first) = seen.insert((form.to_owned(), location.clone()), n) {
+                        errors.push(err(
+                            sheet,
+                            n,
+                            None,
+                            "",
+                            ErrorCode::DuplicateRow,
+                            format!("{location} already appears on row {first}"),
+                        ));
+                        continue;
+                    }
+                    if row_ok {
+                        records.push(ImportRecord { row: n, form: form.to_owned(), form_version, location, values });
+                        sources.push(Source { sheet: sheet.to_owned(), row: n, columns });
+                    }
                 }
             }
         }
-        if row_ok {
-            records.push(ImportRecord { row: n, form: form.to_owned(), form_version, location, values });
+    }
+    if !any_field && errors.is_empty() {
+        errors.push(err(
+            "",
+            2,
+            None,
+            "",
+            ErrorCode::MissingColumn,
+            "no column holds a field of the round's forms".into(),
+        ));
+    }
+    for ((form, location), rows) in group_rows {
+        let Some(i) = records.iter().position(|r| r.form == form && r.location == location) else {
+            if seen.contains_key(&(form.clone(), location.clone())) {
+                continue; // its own row was refused, and said so
+            }
+            for (sheet, row, _) in rows {
+                errors.push(err(
+                    &sheet,
+                    row,
+                    None,
+                    "",
+                    ErrorCode::MissingRow,
+                    format!("{location} has group rows but no {form} row of its own"),
+                ));
+            }
+            continue;
+        };
+        for (sheet, row, values) in rows {
+            for name in values.keys() {
+                sources[i].columns.insert(name.clone(), (0, format!("{sheet}:{row}")));
+            }
+            records[i].values.extend(values);
+        }
+    }
+    for (record, source) in records.iter().zip(&sources) {
+        let Some(def) = FormDef::builtin(&record.form, record.form_version) else { continue };
+        for issue in def.check(&record.values, Context::default()) {
+            let col = issue.fields.iter().find_map(|f| source.columns.get(f).filter(|(c, _)| *c > 0));
+            let shown: Vec<String> = issue
+                .fields
+                .iter()
+                .filter_map(|f| {
+                    let value = match f.split_once('.') {
+                        Some(_) => Some(serde_json::Value::from(group_total(&record.values, f)?)),
+                        None => record.values.get(f).cloned(),
+                    }?;
+                    Some(format!("{f} = {value}"))
+                })
+                .collect();
+            let message = format!("{} ({})", issue.message.en, shown.join(", "));
+            let code = match issue.severity {
+                Severity::Error => ErrorCode::RuleError,
+                Severity::Warning => ErrorCode::RuleWarning,
+            };
+            let cell = CellError {
+                rule: Some(issue.rule.clone()),
+                ..err(&source.sheet, source.row, col.map(|c| c.0), col.map_or("", |c| c.1.as_str()), code, message)
+            };
+            match issue.severity {
+                Severity::Error => errors.push(cell),
+                Severity::Warning => warnings.push(cell),
+            }
         }
     }
     if !errors.is_empty() {
+        errors.sort_by(|a, b| (&a.sheet, a.row).cmp(&(&b.sheet, b.row)));
         return Err(errors);
     }
     for (record, issue) in aggregate_warnings(&records) {
-        let row = record.row;
+        let source = &sources[records.iter().position(|r| std::ptr::eq(r, record)).expect("a record of the file")];
         let field = issue.rule.strip_prefix("aggregate:").unwrap_or_default();
-        let col = counts.iter().find(|(_, _, f)| *f == field);
-        let cell = err(row, col.map(|c| c.0), col.map_or("", |c| c.1), ErrorCode::RuleWarning, issue.message.en);
+        let col = source.columns.get(field);
+        let cell = err(
+            &source.sheet,
+            record.row,
+            col.map(|c| c.0),
+            col.map_or("", |c| c.1.as_str()),
+            ErrorCode::RuleWarning,
+            issue.message.en,
+        );
         warnings.push(CellError { rule: Some(issue.rule), ..cell });
     }
-    warnings.sort_by_key(|w| w.row);
+    warnings.sort_by(|a, b| (&a.sheet, a.row).cmp(&(&b.sheet, b.row)));
     Ok(Checked { records, warnings })
+}
+
+/// `group.field` summed over a record's rows, to show beside a broken rule.
+fn group_total(values: &BTreeMap<String, FieldValue>, name: &str) -> Option<u64> {
+    let (group, field) = name.split_once('.')?;
+    let rows: Vec<u64> = values
+        .iter()
+        .filter(|(k, _)| k.starts_with(&format!("{group}.")) && k.ends_with(&format!(".{field}")))
+        .filter_map(|(_, v)| v.as_u64())
+        .collect();
+    (!rows.is_empty()).then(|| rows.iter().sum())
 }
 
 /// Baladiya totals that differ from the sum of their muhallas in the same file:
@@ -355,7 +576,13 @@ mod tests {
     #[test]
     fn a_file_without_tags_is_refused() {
         let rows = table(&[HEAD, "baladiya,muhalla,round,a,b"]);
-        assert_eq!(check_rows(&rows, &r53()).unwrap_err()[0].code, ErrorCode::MissingColumn);
+        assert_eq!(check_rows(&rows, &r53()).unwrap_err()[0].code, ErrorCode::MissingTagRow, "no row of tags");
+        let rows = table(&[HEAD, "#adm3+code,#adm4+code,#round+code,#a,#b", "LY021104,,R53,1,2"]);
+        assert_eq!(
+            check_rows(&rows, &r53()).unwrap_err()[0].code,
+            ErrorCode::MissingColumn,
+            "tags, but none of a field the round's forms hold"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod assessment;
 pub mod codes;
+pub mod exchange;
 pub mod form;
 pub mod gazetteer;
 pub mod hlc;
@@ -19,6 +20,7 @@ pub mod plan;
 pub mod round;
 pub mod rules;
 pub mod scope;
+pub mod testdata;
 pub mod text;
 pub mod totals;
 pub mod workflow;

@@ -55,6 +55,8 @@ pub(crate) const UNKNOWN_ROUND: &str = "`unknown_round`";
         crate::routes::import_round,
         crate::routes::round_totals,
         crate::routes::export_csv,
+        crate::routes::export_xlsx,
+        crate::routes::export_json,
         crate::routes::search_locations,
         crate::routes::list_conflicts,
         crate::routes::resolve_conflict,

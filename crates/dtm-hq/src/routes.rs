@@ -11,8 +11,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use dtm_core::hxl;
 use dtm_core::ErrorCode;
+use dtm_core::{exchange, hxl};
 use dtm_core::{AssessmentKey, AssessmentStatus, FormDef, Gazetteer, Pcode, Role, Round, RoundStatus};
 use dtm_sync::api::{AssessmentDetail, AssessmentParts, AssessmentSummary};
 use dtm_sync::rounds::{
@@ -22,7 +22,7 @@ use dtm_sync::wire::{
     self, AssessmentSnapshot, OpBody, Operation, PullResponse, PushRequest, PushResponse, ReviewRequest, RoundInfo,
 };
 use dtm_sync::wire::{ApiError, ErrorBody};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use tower_http::compression::CompressionLayer;
@@ -91,6 +91,8 @@ pub fn router(state: AppState) -> Router {
         .route("/rounds/{round}/import", post(import_round))
         .route("/rounds/{round}/totals", get(round_totals))
         .route("/rounds/{round}/export.csv", get(export_csv))
+        .route("/rounds/{round}/export.xlsx", get(export_xlsx))
+        .route("/rounds/{round}/export.json", get(export_json))
         .route("/gazetteer/search", get(search_locations))
         .route("/rounds/{round}/conflicts", get(list_conflicts))
         .route("/conflicts/{id}/resolve", post(resolve_conflict))
@@ -918,17 +920,19 @@ pub async fn import_file(
             format!("round {} is {}; import into a planned or closed round", round.code, round.status.as_str()),
         ));
     }
-    let rows = crate::spreadsheet::read(bytes).map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
-    let checked = match dtm_core::import::check_rows(&rows, round) {
+    let book = crate::spreadsheet::read_book(bytes).map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
+    let checked = match dtm_core::import::check_sheets(&book, round) {
         Ok(checked) => checked,
         Err(errors) => return Ok(Err(errors)),
     };
     let fields = hxl::count_fields();
-    let national = dtm_core::totals::national(dtm_core::totals::by_level(
-        checked.records.iter().map(|r| (&r.location, &r.values)),
-        1,
-        &fields,
-    ));
+    let counted: Vec<_> = checked
+        .records
+        .iter()
+        .map(|r| (&r.location, counted_values(&r.form, r.form_version, r.values.clone())))
+        .collect();
+    let national =
+        dtm_core::totals::national(dtm_core::totals::by_level(counted.iter().map(|(p, v)| (*p, v)), 1, &fields));
     let rows = checked.records.len();
     let assessments = storage.import_round(round, create, checked.records, actor, now).await?;
     Ok(Ok(ImportReport {
@@ -955,9 +959,15 @@ struct TotalsQuery {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ExportQuery {
-    /// `approved` (the default) or `all` (drafts, submitted and returned ones too).
+    /// `approved` (the default) or `all` (drafts, submitted and returned ones too,
+    /// each marked by its status column).
     #[param(pattern = "^(approved|all)$")]
     include: Option<String>,
+    /// For CSV: one table, `baladiya`, `muhalla`, or a repeated group such as
+    /// `muhalla.mig_nat` (one row per location and nationality). Without it, every
+    /// form of the round in one table that imports back whole.
+    #[param(pattern = "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$")]
+    table: Option<String>,
 }
 
 /// Which assessments a figure counts, from the query's `include`.
@@ -1023,6 +1033,19 @@ async fn round_totals(
     ))
 }
 
+/// An assessment's values as totals count them (see [`FormDef::counted`]): a module
+/// answered No counts as 0, one answered Unknown adds nothing.
+fn counted_values(
+    form: &str,
+    version: u32,
+    values: std::collections::BTreeMap<String, dtm_core::FieldValue>,
+) -> std::collections::BTreeMap<String, dtm_core::FieldValue> {
+    match FormDef::builtin(form, version) {
+        Some(def) => def.counted(&values),
+        None => values,
+    }
+}
+
 /// One round's totals at `level` over the assessments in `scope` that `include`
 /// counts, and the locations of the unapproved ones counted.
 async fn sum_round(
@@ -1043,7 +1066,10 @@ async fn sum_round(
                 unapproved.push(s.key.location.clone());
             }
         })
-        .map(|s| (s.key.location, s.fields.into_iter().map(|(f, v)| (f, v.value)).collect()))
+        .map(|s| {
+            let values = s.fields.into_iter().map(|(f, v)| (f, v.value)).collect();
+            (s.key.location, counted_values(&s.key.form, s.form_version, values))
+        })
         .collect();
     let totals = dtm_core::totals::by_level(values.iter().map(|(p, v)| (p, v)), level, &fields);
     Ok((totals, unapproved))
@@ -1081,10 +1107,72 @@ async fn search_locations(_caller: Caller, Query(q): Query<SearchQuery>) -> Json
     )
 }
 
-/// The round's figures as HXL-tagged CSV (for HDX), one row per approved baladiya and
-/// muhalla assessment in the caller's scope (`include=all` adds drafts, submitted and
-/// returned ones; voided ones never). The tags are the ones the import reads, so an
-/// export imports back unchanged.
+/// What an export reads: the round's forms and its counted assessments in the
+/// caller's scope (approved, or every one but the voided with `include=all`).
+struct ExportSet {
+    round: Round,
+    forms: Vec<&'static FormDef>,
+    stored: Vec<wire::AssessmentSnapshot>,
+}
+
+impl ExportSet {
+    async fn load(state: &AppState, caller: &Caller, code: &str, include: Option<&str>) -> Result<Self, AppError> {
+        let include = counted(include)?;
+        let round = find_round(state, code).await?;
+        let forms = round.forms.iter().filter_map(|(id, v)| FormDef::builtin(id, *v)).collect();
+        let stored = state
+            .storage
+            .round_assessments(code, &caller.scope)
+            .await?
+            .into_iter()
+            .filter(|s| include.counts(s.status))
+            .collect();
+        Ok(Self { round, forms, stored })
+    }
+
+    fn values(&self) -> Vec<std::collections::BTreeMap<String, dtm_core::FieldValue>> {
+        self.stored.iter().map(|s| s.fields.iter().map(|(f, v)| (f.clone(), v.value.clone())).collect()).collect()
+    }
+
+    /// Every table of the round (see [`exchange::round_tables`]).
+    fn tables(&self) -> Vec<exchange::Table> {
+        let values = self.values();
+        let rows = self.rows(&values);
+        exchange::round_tables(&self.forms, &self.round.code, &rows)
+    }
+
+    fn rows<'a>(
+        &'a self,
+        values: &'a [std::collections::BTreeMap<String, dtm_core::FieldValue>],
+    ) -> Vec<exchange::Row<'a>> {
+        self.stored
+            .iter()
+            .zip(values)
+            .filter_map(|(s, v)| {
+                let form = FormDef::builtin(&s.key.form, s.form_version)?;
+                Some(exchange::Row { location: &s.key.location, form, status: s.status, values: v })
+            })
+            .collect()
+    }
+}
+
+fn attachment(content_type: &str, filename: String, bytes: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The round's data as HXL-tagged CSV (for HDX): a row of column names, a row of HXL
+/// tags, then a row per assessment counted, with a column for every field of the
+/// round's forms (a module that does not apply is written `n/a`, never 0) and a
+/// review status column. `table` picks one form or one repeated group (as a long
+/// table). The tags are the ones the import reads, so an export imports back.
 #[utoipa::path(
     get,
     path = "/rounds/{round}/export.csv",
@@ -1095,7 +1183,7 @@ async fn search_locations(_caller: Caller, Query(q): Query<SearchQuery>) -> Json
         (status = 200, description = "HXL-tagged CSV: a header row, a tag row, then a row per assessment counted", body = String, content_type = "text/csv", headers(("content-disposition" = String, description = "attachment; filename=\"dtm-libya-<round>.csv\""))),
         (status = 400, description = "`malformed_query` (include is approved or all)", body = ErrorBody),
         (status = 403, description = crate::openapi::FORBIDDEN_REVIEWER, body = ErrorBody),
-        (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
+        (status = 404, description = "`unknown_round`, or `unknown_form` for a table the round does not have", body = ErrorBody),
     )
 )]
 async fn export_csv(
@@ -1104,45 +1192,116 @@ async fn export_csv(
     Path(code): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> Result<axum::response::Response, AppError> {
-    use axum::response::IntoResponse;
-    let include = counted(q.include.as_deref())?;
-    find_round(&state, &code).await?;
-    let stored = state.storage.round_assessments(&code, &caller.scope).await?;
+    let set = ExportSet::load(&state, &caller, &code, q.include.as_deref()).await?;
+    let table = match q.table.as_deref() {
+        None => {
+            let values = set.values();
+            exchange::table("round", &set.forms, &code, &set.rows(&values))
+        }
+        Some(name) => set.tables().into_iter().find(|t| t.name == name).ok_or_else(|| {
+            AppError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownForm, format!("round {code} has no table `{name}`"))
+        })?,
+    };
     let mut out = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["region", "mantika", "baladiya", "muhalla", "round"];
-    let mut tags = vec![hxl::ADM1, hxl::ADM2, hxl::ADM3, hxl::ADM4, hxl::ROUND];
-    header.extend(hxl::count_fields());
-    tags.extend(hxl::COUNT_TAGS.iter().map(|(t, _)| *t));
     let io = |e: csv::Error| AppError::Internal(e.into());
-    out.write_record(&header).map_err(io)?;
-    out.write_record(&tags).map_err(io)?;
-    for s in stored.iter().filter(|s| (s.key.form == "baladiya" || s.key.form == "muhalla") && include.counts(s.status))
-    {
-        let loc = &s.key.location;
-        let baladiya = loc.ancestor(3).map(|p| p.to_string()).unwrap_or_default();
-        let muhalla = if loc.level() == 4 { loc.to_string() } else { String::new() };
-        let mut record = vec![
-            loc.ancestor(1).map(|p| p.to_string()).unwrap_or_default(),
-            loc.ancestor(2).map(|p| p.to_string()).unwrap_or_default(),
-            baladiya,
-            muhalla,
-            code.clone(),
-        ];
-        record.extend(
-            hxl::COUNT_TAGS.iter().map(|(_, f)| s.fields.get(*f).map(|v| v.value.to_string()).unwrap_or_default()),
-        );
-        out.write_record(&record).map_err(io)?;
+    out.write_record(table.columns.iter().map(|c| c.id.as_str())).map_err(io)?;
+    out.write_record(table.columns.iter().map(|c| c.hxl.as_str())).map_err(io)?;
+    for row in &table.rows {
+        out.write_record(row).map_err(io)?;
     }
     let bytes = out.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
     state.storage.log_access(&caller.username, "export_hxl_csv", &code, state.now()).await?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"dtm-libya-{code}.csv\"")),
-        ],
-        bytes,
+    let suffix = q.table.map(|t| format!("-{t}")).unwrap_or_default();
+    Ok(attachment("text/csv; charset=utf-8", format!("dtm-libya-{code}{suffix}.csv"), bytes))
+}
+
+/// The round's data as an XLSX workbook: a sheet per form and a sheet per repeated
+/// group, each with three header rows (English labels, Arabic labels, HXL tags) over
+/// the same rows as the CSV. It imports back whole, nationalities included.
+#[utoipa::path(
+    get,
+    path = "/rounds/{round}/export.xlsx",
+    tag = "rounds",
+    params(("round" = String, Path, description = "A round's code", example = "R1"), ExportQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "An XLSX workbook, a sheet per form and per repeated group", body = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 400, description = "`malformed_query` (include is approved or all)", body = ErrorBody),
+        (status = 403, description = crate::openapi::FORBIDDEN_REVIEWER, body = ErrorBody),
+        (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
     )
-        .into_response())
+)]
+async fn export_xlsx(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    Path(code): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<axum::response::Response, AppError> {
+    let set = ExportSet::load(&state, &caller, &code, q.include.as_deref()).await?;
+    let tables = set.tables();
+    let bytes = tokio::task::spawn_blocking(move || crate::spreadsheet::write_xlsx(&tables))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("writing the workbook: {e}")))?;
+    state.storage.log_access(&caller.username, "export_xlsx", &code, state.now()).await?;
+    Ok(attachment(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        format!("dtm-libya-{code}.xlsx"),
+        bytes,
+    ))
+}
+
+/// One assessment as the JSON export writes it: its values with the form version they
+/// were collected with, so a reader always knows which questions they answer.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ExportedAssessment {
+    round: String,
+    form: String,
+    form_version: u32,
+    #[schema(value_type = String)]
+    location: Pcode,
+    status: AssessmentStatus,
+    #[schema(value_type = Object)]
+    values: std::collections::BTreeMap<String, dtm_core::FieldValue>,
+}
+
+/// The round's data as JSON: one object per assessment counted, with its form version.
+#[utoipa::path(
+    get,
+    path = "/rounds/{round}/export.json",
+    tag = "rounds",
+    params(("round" = String, Path, description = "A round's code", example = "R1"), ExportQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "One object per assessment counted", body = Vec<ExportedAssessment>),
+        (status = 400, description = "`malformed_query` (include is approved or all)", body = ErrorBody),
+        (status = 403, description = crate::openapi::FORBIDDEN_REVIEWER, body = ErrorBody),
+        (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
+    )
+)]
+async fn export_json(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    Path(code): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Json<Vec<ExportedAssessment>>, AppError> {
+    let set = ExportSet::load(&state, &caller, &code, q.include.as_deref()).await?;
+    let values = set.values();
+    let out = set
+        .stored
+        .into_iter()
+        .zip(values)
+        .map(|(s, values)| ExportedAssessment {
+            round: code.clone(),
+            form: s.key.form,
+            form_version: s.form_version,
+            location: s.key.location,
+            status: s.status,
+            values,
+        })
+        .collect();
+    state.storage.log_access(&caller.username, "export_json", &code, state.now()).await?;
+    Ok(Json(out))
 }
 
 /// A round's conflicts in the caller's scope, for supervisors to settle.

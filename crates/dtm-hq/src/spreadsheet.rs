@@ -42,14 +42,25 @@ impl SheetError {
     }
 }
 
-pub fn read(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
+/// A file's sheets by name, in order: a CSV is one sheet with no name.
+pub type Book = Vec<(String, Vec<Vec<String>>)>;
+
+/// Every sheet of an XLSX (an export writes one per form and one per repeated group),
+/// or a CSV's one.
+pub fn read_book(bytes: &[u8]) -> Result<Book, SheetError> {
     if bytes.starts_with(b"PK\x03\x04") {
         read_xlsx(bytes)
     } else if std::str::from_utf8(bytes).is_ok() {
-        read_csv(bytes)
+        Ok(vec![(String::new(), read_csv(bytes)?)])
     } else {
         Err(SheetError::Unknown)
     }
+}
+
+/// The first sheet only.
+#[cfg(test)]
+pub fn read(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
+    Ok(read_book(bytes)?.into_iter().next().map(|(_, rows)| rows).unwrap_or_default())
 }
 
 fn too_many_rows() -> SheetError {
@@ -95,12 +106,32 @@ fn check_inflated_size(bytes: &[u8]) -> Result<(), SheetError> {
     Ok(())
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
-    use calamine::{DataRef, Reader, Xlsx};
+fn read_xlsx(bytes: &[u8]) -> Result<Book, SheetError> {
+    use calamine::{Reader, Xlsx};
     check_inflated_size(bytes)?;
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| SheetError::Xlsx(e.to_string()))?;
-    let sheet = book.sheet_names().first().cloned().ok_or_else(|| SheetError::Xlsx("it has no sheet".into()))?;
-    let mut cells = book.worksheet_cells_reader(&sheet).map_err(|e| SheetError::Xlsx(e.to_string()))?;
+    let names = book.sheet_names();
+    if names.is_empty() {
+        return Err(SheetError::Xlsx("it has no sheet".into()));
+    }
+    let mut out = Vec::new();
+    let mut cells_read = 0usize;
+    for name in names {
+        let rows = read_sheet(&mut book, &name, &mut cells_read)?;
+        out.push((name, rows));
+    }
+    Ok(out)
+}
+
+/// One sheet, cell by cell. `cells_read` counts the whole book's cells against
+/// [`MAX_CELLS`], so many sheets cannot add up to more than one may hold.
+fn read_sheet(
+    book: &mut calamine::Xlsx<Cursor<&[u8]>>,
+    sheet: &str,
+    cells_read: &mut usize,
+) -> Result<Vec<Vec<String>>, SheetError> {
+    use calamine::DataRef;
+    let mut cells = book.worksheet_cells_reader(sheet).map_err(|e| SheetError::Xlsx(e.to_string()))?;
     // Only the cells the sheet holds, by position; the grid is built once they are
     // known to fit. Rows are numbered from A1 even when the used range starts lower.
     let mut sparse: Vec<(usize, usize, String)> = Vec::new();
@@ -125,7 +156,8 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
         };
         height = height.max(row + 1);
         width = width.max(col + 1);
-        if height.saturating_mul(width) > MAX_CELLS {
+        *cells_read += 1;
+        if height.saturating_mul(width) > MAX_CELLS || *cells_read > MAX_CELLS {
             return Err(SheetError::TooLarge(format!(
                 "its cells span {height} rows by {width} columns, more than {MAX_CELLS} cells"
             )));
@@ -141,6 +173,45 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
         cells[col] = text;
     }
     Ok(rows)
+}
+
+/// Writes export tables as one workbook: a sheet per table, three header rows (English
+/// labels, Arabic labels, HXL tags) frozen above the data. Counts are written as numbers
+/// so a spreadsheet sums them; everything else as text.
+pub fn write_xlsx(tables: &[dtm_core::exchange::Table]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let arabic = Format::new().set_bold().set_reading_direction(2);
+    let tag = Format::new().set_italic();
+    for t in tables {
+        let sheet = book.add_worksheet();
+        // Sheet names are at most 31 characters and may not hold some punctuation.
+        let name: String = t.name.chars().map(|c| if c == '.' { ' ' } else { c }).take(31).collect();
+        sheet.set_name(&name)?;
+        for (c, column) in t.columns.iter().enumerate() {
+            let c =
+                u16::try_from(c).map_err(|_| rust_xlsxwriter::XlsxError::ParameterError("too many columns".into()))?;
+            sheet.write_string_with_format(0, c, &column.label.en, &bold)?;
+            sheet.write_string_with_format(1, c, &column.label.ar, &arabic)?;
+            sheet.write_string_with_format(2, c, &column.hxl, &tag)?;
+        }
+        for (r, row) in t.rows.iter().enumerate() {
+            let r =
+                u32::try_from(r + 3).map_err(|_| rust_xlsxwriter::XlsxError::ParameterError("too many rows".into()))?;
+            for (c, cell) in row.iter().enumerate() {
+                let c = c as u16;
+                match cell.parse::<u64>() {
+                    // P-codes and other text stay text; only plain whole numbers become numbers.
+                    Ok(n) if !cell.starts_with('0') || cell == "0" => sheet.write_number(r, c, n as f64)?,
+                    _ if cell.is_empty() => sheet,
+                    _ => sheet.write_string(r, c, cell)?,
+                };
+            }
+        }
+        sheet.set_freeze_panes(3, 0)?;
+    }
+    book.save_to_buffer()
 }
 
 #[cfg(test)]

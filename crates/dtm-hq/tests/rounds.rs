@@ -47,6 +47,41 @@ impl Hq {
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
+    /// A response's bytes, for the CSV and XLSX exports.
+    async fn raw(&self, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
+        let req = Request::builder()
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("x-dtm-protocol", "2")
+            .body(Body::empty())
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+    }
+
+    async fn import(&self, admin: &str, round: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let kind = if bytes.starts_with(b"PK") {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        } else {
+            "text/csv"
+        };
+        self.call("POST", &format!("/api/v1/rounds/{round}/import"), Some(admin), kind, bytes).await
+    }
+
+    async fn create_round_with(&self, admin: &str, number: u32, forms: Value) {
+        let (status, body) = self
+            .json(
+                "POST",
+                "/api/v1/rounds",
+                admin,
+                json!({"code": format!("R{number}"), "number": number, "title": format!("Round {number}"),
+                "window_start": "2025-01-01", "window_end": "2025-02-28", "forms": forms}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
     async fn json(&self, method: &str, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call(method, path, Some(token), "application/json", body.to_string().into_bytes()).await
     }
@@ -311,4 +346,153 @@ async fn the_previous_rounds_figures_show_beside_the_new_round_and_a_large_chang
 
 fn uuid_like(n: u64) -> String {
     format!("01890a5d-ac96-774b-bcce-{n:012x}")
+}
+
+/// A report cut to its first errors, for an assertion message.
+fn short(report: &Value) -> String {
+    let errors = report["errors"].as_array().map(|e| e.iter().take(5).cloned().collect::<Vec<_>>());
+    format!("{} {:?}", report["error"], errors)
+}
+
+/// Every value of an exported round, by P-code, from its JSON export.
+async fn exported_values(hq: &Hq, admin: &str, round: &str) -> BTreeMap<String, Value> {
+    let (status, body) = hq.get(&format!("/api/v1/rounds/{round}/export.json"), admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            assert_eq!(a["form_version"], 2, "each assessment says which form version its values answer");
+            (a["location"].as_str().unwrap().to_owned(), a["values"].clone())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_whole_muhalla_round_of_every_field_goes_out_as_csv_xlsx_and_json_and_comes_back_exactly() {
+    use dtm_core::exchange::{self, Row};
+    use dtm_core::{testdata, AssessmentStatus, FormDef};
+    let hq = Hq::new().await;
+    let admin = hq.login("admin").await;
+    let forms = json!([{"form": "baladiya", "version": 2}, {"form": "muhalla", "version": 2}]);
+    hq.create_round_with(&admin, 55, forms.clone()).await;
+    // The round as a DTM officer would bring it: every muhalla of Libya, every field of
+    // muhalla v2, nationalities on a sheet of their own.
+    let form = FormDef::builtin("muhalla", 2).unwrap();
+    let muhallas: Vec<dtm_core::Pcode> = Gazetteer::libya().at_level(4).map(|l| l.pcode.clone()).collect();
+    let values: Vec<BTreeMap<String, Value>> = (0..muhallas.len()).map(testdata::muhalla_v2).collect();
+    let rows: Vec<Row<'_>> = muhallas
+        .iter()
+        .zip(&values)
+        .map(|(p, v)| Row { location: p, form, status: AssessmentStatus::Approved, values: v })
+        .collect();
+    let source = dtm_hq::spreadsheet::write_xlsx(&exchange::round_tables(&[form], "R55", &rows)).unwrap();
+    let (status, report) = hq.import(&admin, "R55", source).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["assessments"], muhallas.len(), "{report}");
+
+    // The figures: a module answered No counts 0, Unknown adds nothing.
+    let sum = |f: &str| values.iter().filter_map(|v| v.get(f)?.as_u64()).sum::<u64>();
+    let (_, totals) = hq.get("/api/v1/rounds/R55/totals?level=1", &admin).await;
+    let national =
+        |f: &str| totals.as_array().unwrap().iter().map(|t| t["values"][f].as_u64().unwrap_or(0)).sum::<u64>();
+    for f in ["idp_hh", "idp_ind", "ret_hh", "ret_ind", "mig_ind", "mig_men", "mig_women", "mig_children"] {
+        assert_eq!(national(f), sum(f), "the national {f} is the sum of what was imported");
+    }
+    assert!(sum("mig_ind") > 50_000, "a round of real size: {} migrants", sum("mig_ind"));
+
+    let expected: BTreeMap<String, Value> =
+        muhallas.iter().zip(&values).map(|(p, v)| (p.to_string(), json!(v))).collect();
+    assert_eq!(exported_values(&hq, &admin, "R55").await, expected, "the JSON export holds every value imported");
+
+    // A fresh HQ with the same round, to import an export into.
+    let fresh = || async {
+        let other = Hq::new().await;
+        let admin = other.login("admin").await;
+        other.create_round_with(&admin, 55, forms.clone()).await;
+        (other, admin)
+    };
+    // XLSX out and back in: everything, nationalities included.
+    let (status, xlsx) = hq.raw("/api/v1/rounds/R55/export.xlsx", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, report) = hq.import(&admin, "R55", xlsx.clone()).await;
+    assert_eq!(
+        report["error"]["code"],
+        "already_exists",
+        "the same round twice is refused ({status}): {}",
+        short(&report)
+    );
+    let (other, other_admin) = fresh().await;
+    let (status, report) = other.import(&other_admin, "R55", xlsx.clone()).await;
+    assert_eq!(status, StatusCode::OK, "the XLSX export imports back: {}", short(&report));
+    assert_eq!(exported_values(&other, &other_admin, "R55").await, expected, "XLSX: every value comes back exactly");
+
+    // CSV out and back in: the main table carries every single field; nationalities
+    // travel as their own long table.
+    let (status, csv) = hq.raw("/api/v1/rounds/R55/export.csv", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(csv.clone()).unwrap();
+    let tags = text.lines().nth(1).unwrap();
+    for f in form.fields() {
+        assert!(tags.split(',').any(|t| t == f.hxl), "the CSV has a column tagged {} for {}", f.hxl, f.id);
+    }
+    let (other, other_admin) = fresh().await;
+    let (status, report) = other.import(&other_admin, "R55", csv).await;
+    assert_eq!(status, StatusCode::OK, "the CSV export imports back: {}", short(&report));
+    let without_groups: BTreeMap<String, Value> = expected
+        .iter()
+        .map(|(p, v)| {
+            let v: serde_json::Map<String, Value> = v
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| !k.contains('.'))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            (p.clone(), Value::Object(v))
+        })
+        .collect();
+    assert_eq!(
+        exported_values(&other, &other_admin, "R55").await,
+        without_groups,
+        "CSV: every single field comes back exactly"
+    );
+    let (status, long) = hq.raw("/api/v1/rounds/R55/export.csv?table=muhalla.mig_nat", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let long = String::from_utf8(long).unwrap();
+    assert!(long.lines().nth(1).unwrap().contains("#country+code"), "nationalities are keyed by #country+code");
+    let nat_rows: usize = values.iter().map(|v| v.keys().filter(|k| k.starts_with("mig_nat.")).count()).sum();
+    assert_eq!(long.lines().count(), 2 + nat_rows, "one long row per muhalla and nationality");
+
+    // A reader other than ours: openpyxl opens the workbook and finds the labels in both
+    // languages, the tags, and the figures.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("R55.xlsx");
+    std::fs::write(&path, &xlsx).unwrap();
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    assert!(python.exists(), "openpyxl runs from the project's venv: run scripts/setup.sh first");
+    let script = r#"
+import json, sys, openpyxl
+book = openpyxl.load_workbook(sys.argv[1], read_only=True)
+out = {}
+for ws in book.worksheets:
+    rows = list(ws.iter_rows(values_only=True))
+    out[ws.title] = {"en": list(rows[0]), "ar": list(rows[1]), "tags": list(rows[2]), "rows": len(rows) - 3,
+                     "sums": [sum(r[c] for r in rows[3:] if isinstance(r[c], (int, float))) for c in range(len(rows[2]))],
+                     "na": [sum(1 for r in rows[3:] if r[c] == "n/a") for c in range(len(rows[2]))]}
+print(json.dumps(out, ensure_ascii=False, default=str))
+"#;
+    let run = std::process::Command::new(python).arg("-c").arg(script).arg(&path).output().unwrap();
+    assert!(run.status.success(), "openpyxl: {}", String::from_utf8_lossy(&run.stderr));
+    let seen: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let sheet = &seen["muhalla"];
+    assert_eq!(sheet["rows"], muhallas.len());
+    let col = |id: &str| sheet["tags"].as_array().unwrap().iter().position(|t| t == id).unwrap();
+    assert_eq!(sheet["en"][col("#affected+migrants+ind")], "Migrant individuals");
+    assert_eq!(sheet["ar"][col("#affected+migrants+ind")], "أفراد المهاجرين", "Arabic labels for Arabic readers");
+    let mig = col("#affected+migrants+ind");
+    assert_eq!(sheet["sums"][mig], sum("mig_ind"), "counts are numbers a spreadsheet sums, to the national total");
+    let no_migrants = values.iter().filter(|v| v["mig_present"] == "no").count();
+    assert_eq!(sheet["na"][mig], no_migrants, "a muhalla without migrants reads n/a, not 0");
+    assert_eq!(seen["muhalla mig_nat"]["rows"], nat_rows, "the nationality sheet is the long table");
 }

@@ -775,6 +775,10 @@ export const messages = {
     en: 'This location already appears on an earlier row.',
     ar: 'هذا الموقع موجود في صف سابق.',
   },
+  'error.missing_row': {
+    en: 'These rows (for example nationalities) are for a location that has no row of its own in the file.',
+    ar: 'هذه الصفوف (مثل الجنسيات) لموقع ليس له صف خاص به في الملف.',
+  },
   'error.inconsistent_pcode': {
     en: 'The P-codes on this row do not belong together (the muhalla is not in the baladiya).',
     ar: 'الرموز المكانية في هذا الصف غير متطابقة (المحلة ليست ضمن البلدية).',

@@ -13,4 +13,8 @@ column: string, tag: string, code: ErrorCode, message: string,
  * For `rule_error` and `rule_warning`: the form rule that was broken (its id,
  * or `aggregate:<field>` for a baladiya figure that differs from its muhallas).
  */
-rule?: string, };
+rule?: string, 
+/**
+ * The sheet of an XLSX with more than one, by name.
+ */
+sheet?: string, };

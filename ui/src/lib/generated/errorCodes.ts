@@ -78,6 +78,7 @@ export const ERROR_CODES = [
   'missing_column',
   'missing_tag_row',
   'duplicate_row',
+  'missing_row',
   'inconsistent_pcode',
   'already_exists',
   'wrong_round',
