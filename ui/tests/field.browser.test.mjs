@@ -45,13 +45,29 @@ function tripoliRows() {
 
 const FORM = JSON.parse(readFileSync(join(ROOT, 'schemas', 'forms', 'baladiya-v2.json'), 'utf8'));
 
+/** Muhalla v2 as HQ and the device serve it: the nationality group's keys filled from their vocabulary. */
+function muhallaV2() {
+  const form = JSON.parse(readFileSync(join(ROOT, 'schemas', 'forms', 'muhalla-v2.json'), 'utf8'));
+  const vocab = JSON.parse(readFileSync(join(ROOT, 'schemas', 'vocabularies', 'nationalities.json'), 'utf8'));
+  for (const s of form.sections) if (s.repeat) s.repeat.key.options = vocab.entries;
+  return form;
+}
+
 /** Runs in the page before the app: a fake __TAURI_INTERNALS__ over one device's state. */
-function fakeTauri({ rows, form }) {
-  const key = { round: 'R1', form: 'baladiya', location: 'LY021104' };
-  const values = { idp_hh: 95, mig_men: 60, mig_women: 30, mig_children: 5, mig_ind: 100 };
+function fakeTauri({ rows, form, key, initial }) {
+  const values = { ...initial };
   const row = rows.find((r) => r.key.location === key.location);
-  const fields = form.sections.flatMap((s) => s.fields.map((f) => f.id));
+  // What Rust asks: a module's fields only while its presence question says yes, a
+  // repeated group's fields as `group.field`.
+  const fields = () =>
+    form.sections.flatMap((s) =>
+      s.fields
+        .filter((f) => !s.presence || values[s.presence] === 'yes' || f.id === s.presence)
+        .map((f) => (s.repeat ? `${s.id}.${f.id}` : f.id)),
+    );
+  const breakdown = ['mig_men', 'mig_women', 'mig_children', 'mig_ind'];
   const issues = () =>
+    breakdown.every((f) => typeof values[f] === 'number') &&
     values.mig_men + values.mig_women + values.mig_children !== values.mig_ind
       ? [
           {
@@ -64,12 +80,12 @@ function fakeTauri({ rows, form }) {
         ]
       : [];
   const detail = () => ({
-    form_version: 2,
+    form_version: form.version,
     values: { ...values },
     comments: [],
     issues: issues(),
     pending_fields: [],
-    relevant_fields: fields,
+    relevant_fields: fields(),
     previous_round: null,
     previous_values: {},
     key,
@@ -160,7 +176,9 @@ test('the field app: find a location, calm offline bar, Enter between fields, ru
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   const rows = tripoliRows();
-  await page.addInitScript(fakeTauri, { rows, form: FORM });
+  const key = { round: 'R1', form: 'baladiya', location: 'LY021104' };
+  const initial = { idp_hh: 95, mig_men: 60, mig_women: 30, mig_children: 5, mig_ind: 100 };
+  await page.addInitScript(fakeTauri, { rows, form: FORM, key, initial });
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
 
   // The sync bar: offline, neutral, the count as digits, no URL, no error.
@@ -246,5 +264,54 @@ test('the field app: find a location, calm offline bar, Enter between fields, ru
   assert.equal((await numbers.innerText()).replace(/[\u2066-\u2069]/g, ''), '60 + 30 + 5 = 95، وليس 100');
   await page.getByTestId('checks-migrants').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(OUT, 'field-check-ar.png') });
+  assert.deepEqual(errors, [], 'no errors in the page');
+});
+
+test('muhalla v2: a module answered No asks nothing, and nationalities are added row by row', async (t) => {
+  mkdirSync(OUT, { recursive: true });
+  const server = await serve();
+  t.after(() => server.close());
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const rows = tripoliRows();
+  const muhalla = rows.find((r) => r.key.form === 'muhalla');
+  await page.addInitScript(fakeTauri, { rows, form: muhallaV2(), key: muhalla.key, initial: {} });
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  const search = page.getByTestId('home-search');
+  await search.waitFor();
+  await search.fill(muhalla.key.location);
+  await search.press('Enter');
+
+  // Nothing but the presence questions (and the key informants) until they are answered.
+  await page.locator('#f-mig_present').waitFor();
+  assert.equal(await page.locator('#f-mig_ind').count(), 0, 'no migrant figure is asked before "are there migrants?"');
+  await page.locator('#f-idp_present input[value="no"]').check();
+  await page.locator('#f-mig_present input[value="yes"]').check();
+  await page.locator('#f-mig_ind').waitFor();
+  assert.equal(await page.locator('#f-idp_hh').count(), 0, 'IDPs: No asks no IDP figure, so no zero is invented');
+
+  // Nationalities: none yet; add Sudan from the list, type its count, Enter stores it.
+  const add = page.getByTestId('add-mig_nat');
+  await add.waitFor();
+  assert.match(await page.locator('label[for="add-mig_nat"]').innerText(), /Nationality/);
+  const first = await add.locator('option').nth(1).innerText();
+  assert.equal(first, 'Niger', 'the most frequent nationality is offered first');
+  await add.selectOption('sdn');
+  const sudan = page.locator('[id="f-mig_nat.sdn.ind"]');
+  await sudan.waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'f-mig_nat.sdn.ind', 'the new row takes the cursor');
+  await sudan.fill('25');
+  await sudan.press('Enter');
+  await page.waitForFunction(() => window.__fakeValues['mig_nat.sdn.ind'] === 25);
+  assert.equal(await add.locator('option[value="sdn"]').count(), 0, 'Sudan is not offered twice');
+  assert.equal(await page.evaluate(() => window.__fakeValues.idp_hh), undefined, 'nothing was written for IDPs');
+  await page.getByTestId('section-mig_nat').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(OUT, 'field-nationalities.png') });
   assert.deepEqual(errors, [], 'no errors in the page');
 });

@@ -3,6 +3,11 @@ import type { AssessmentSummary, Field, FormDef, Issue } from './api-types';
 import { completeness, groupByMantika, groupMuhallas, rowsOfForm } from './completeness';
 import {
   formatValue,
+  groupRows,
+  issuesFor,
+  keysLeft,
+  missingGroups,
+  namesField,
   isEmpty,
   issuesBySection,
   missingRequired,
@@ -242,5 +247,72 @@ describe('numbers as people type them', () => {
     for (const typed of ['2.300', '23,00', '2,30', ',300', '2,,300']) {
       expect(parseInput(count, typed).ok, `${typed} is ambiguous or malformed`).toBe(false);
     }
+  });
+});
+
+describe('repeated groups (nationalities)', () => {
+  const nationalities: FormDef['sections'][number] = {
+    id: 'mig_nat',
+    title: { en: 'Migrants by nationality', ar: 'المهاجرون حسب الجنسية' },
+    presence: 'mig_present',
+    repeat: {
+      key: {
+        id: 'nationality',
+        label: { en: 'Nationality', ar: 'الجنسية' },
+        hxl: '#country+code',
+        vocabulary: 'nationalities',
+        options: [
+          { value: 'ner', label: { en: 'Niger', ar: 'النيجر' }, path: [] },
+          { value: 'egy', label: { en: 'Egypt', ar: 'مصر' }, path: [] },
+          { value: 'sdn', label: { en: 'Sudan', ar: 'السودان' }, path: [] },
+        ],
+      },
+      required: true,
+    },
+    fields: [{ id: 'ind', type: 'count', label: { en: 'Migrant individuals', ar: 'أفراد' }, hxl: '#affected+migrants+ind', required: true, options: [] }],
+  };
+  const form = {
+    id: 'muhalla',
+    version: 2,
+    level: 4,
+    title: { en: 'Muhalla', ar: 'محلة' },
+    sections: [{ id: 'migrants', title: { en: 'Migrants', ar: 'المهاجرون' }, fields: [count] }, nationalities],
+    rules: [],
+  } as FormDef;
+
+  it('shows one row per nationality that holds a value, in the list order, labelled by the nationality', () => {
+    const rows = groupRows(nationalities, { 'mig_nat.sdn.ind': 25, 'mig_nat.ner.ind': 70, 'mig_nat.egy.ind': null });
+    expect(rows.map((r) => r.id)).toEqual(['mig_nat.ner.ind', 'mig_nat.sdn.ind']);
+    expect(rows[0].label.en).toBe('Niger');
+    expect(rows[0].required, 'a row is optional; the group as a whole is required').toBe(false);
+  });
+
+  it('keeps a row just added, before it holds a value, and offers only the nationalities left', () => {
+    const rows = groupRows(nationalities, { 'mig_nat.ner.ind': 70 }, ['mig_nat.egy']);
+    expect(rows.map((r) => r.id)).toEqual(['mig_nat.ner.ind', 'mig_nat.egy.ind']);
+    expect(keysLeft(nationalities, rows).map((k) => k.value)).toEqual(['sdn']);
+  });
+
+  it('shows the group only while Rust asks it, even with no row yet, so a first row can be added', () => {
+    expect(visibleSections(form, ['idp_hh', 'mig_nat.ind'], {}).map((s) => s.id)).toEqual(['migrants', 'mig_nat']);
+    expect(visibleSections(form, ['idp_hh'], { 'mig_nat.ner.ind': 3 }).map((s) => s.id), 'migrants absent: no group').toEqual([
+      'migrants',
+    ]);
+  });
+
+  it('counts a required group with no row as missing, and one row as enough', () => {
+    const detail = { values: {}, issues: [], relevant_fields: ['mig_nat.ind'] };
+    expect(missingGroups(form, detail.values, detail.relevant_fields).map((f) => f.id)).toEqual(['mig_nat']);
+    expect(submitBlockers(form, detail).blocked).toBe(true);
+    expect(missingGroups(form, { 'mig_nat.sdn.ind': 4 }, detail.relevant_fields)).toEqual([]);
+  });
+
+  it('puts a rule over the group on its rows', () => {
+    const sum: Issue = { rule: 'mig_nationality_breakdown', severity: 'error', fields: ['mig_nat.ind', 'mig_ind'], message: { en: '', ar: '' }, justified: false };
+    expect(namesField('mig_nat.ind', 'mig_nat.sdn.ind')).toBe(true);
+    expect(namesField('mig_nat.ind', 'mig_nat_other')).toBe(false);
+    expect(issuesFor([sum], 'mig_nat.ner.ind')).toEqual([sum]);
+    expect(noteHome(sum, ['mig_nat.ner.ind'])).toBe('mig_nat.ner.ind');
+    expect(unplacedIssues(['mig_nat.ner.ind'], [sum])).toEqual([]);
   });
 });

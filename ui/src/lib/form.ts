@@ -107,18 +107,89 @@ export function allFields(form: FormDef): Field[] {
   return form.sections.flatMap((s) => s.fields);
 }
 
-/** The sections and fields to show: only `relevant` ones (Rust decides), sections left empty dropped. */
-export function visibleSections(form: FormDef, relevant: string[]): Section[] {
+/** Where one row's value of a repeated group is stored: the same key as Rust's `FormDef::row_key`. */
+export function rowKey(group: string, key: string, field: string): string {
+  return `${group}.${key}.${field}`;
+}
+
+/** Whether an issue's field name covers a shown field: itself, or `group.field` for each row `group.<key>.field`. */
+export function namesField(issueField: string, id: string): boolean {
+  if (issueField === id) return true;
+  const [group, field, extra] = issueField.split('.');
+  if (field === undefined || extra !== undefined) return false;
+  const parts = id.split('.');
+  return parts.length === 3 && parts[0] === group && parts[2] === field;
+}
+
+/**
+ * A repeated group's rows as fields the form can show like any other: one per key that
+ * holds a value or was just added, in the vocabulary's order (most frequent first),
+ * labelled by the key (with the field's label when a row has more than one field).
+ */
+export function groupRows(section: Section, values: AssessmentDetail['values'], added: string[] = []): Field[] {
+  const keys = section.repeat?.key.options ?? [];
+  const out: Field[] = [];
+  for (const key of keys) {
+    const ids = section.fields.map((f) => rowKey(section.id, key.value, f.id));
+    if (!ids.some((id) => !isEmpty(values[id])) && !added.includes(`${section.id}.${key.value}`)) continue;
+    for (const f of section.fields) {
+      const label =
+        section.fields.length === 1
+          ? key.label
+          : { en: `${key.label.en}: ${f.label.en}`, ar: `${key.label.ar}: ${f.label.ar}` };
+      out.push({ ...f, id: rowKey(section.id, key.value, f.id), label, required: false, hint: undefined });
+    }
+  }
+  return out;
+}
+
+/** The keys a group may still add a row for, in the vocabulary's order. */
+export function keysLeft(section: Section, rows: Field[]): { value: string; label: Text }[] {
+  const used = new Set(rows.map((f) => f.id.split('.')[1]));
+  return (section.repeat?.key.options ?? []).filter((k) => !used.has(k.value));
+}
+
+/** Whether a section is asked: Rust names each field asked, a group's as `group.field`. */
+function asked(section: Section, shown: Set<string>): boolean {
+  return section.fields.some((f) => shown.has(section.repeat ? `${section.id}.${f.id}` : f.id));
+}
+
+/**
+ * The sections and fields to show: only `relevant` ones (Rust decides), sections left
+ * empty dropped. A repeated group that is asked shows its rows (see `groupRows`) and
+ * stays even while it has none, so a first row can be added.
+ */
+export function visibleSections(
+  form: FormDef,
+  relevant: string[],
+  values: AssessmentDetail['values'] = {},
+  added: string[] = [],
+): Section[] {
   const shown = new Set(relevant);
   return form.sections
-    .map((s) => ({ ...s, fields: s.fields.filter((f) => shown.has(f.id)) }))
-    .filter((s) => s.fields.length > 0);
+    .map((s) => {
+      if (s.repeat) return asked(s, shown) ? { ...s, fields: groupRows(s, values, added) } : null;
+      const fields = s.fields.filter((f) => shown.has(f.id));
+      return fields.length > 0 ? { ...s, fields } : null;
+    })
+    .filter((s): s is Section => s !== null);
+}
+
+/** Required repeated groups that are asked and have no row yet, as the form shows them missing. */
+export function missingGroups(form: FormDef, values: AssessmentDetail['values'], relevant: string[]): Field[] {
+  const shown = new Set(relevant);
+  return form.sections
+    .filter((s) => s.repeat?.required && asked(s, shown))
+    .filter((s) => Object.entries(values).every(([k, v]) => !k.startsWith(`${s.id}.`) || isEmpty(v)))
+    .map((s) => ({ id: s.id, type: 'count', label: s.title, hxl: s.repeat!.key.hxl, required: true, options: [] }));
 }
 
 /** Required fields left empty; with `relevant`, only those currently asked. */
 export function missingRequired(form: FormDef, values: AssessmentDetail['values'], relevant?: string[]): string[] {
   const asked = relevant ? new Set(relevant) : null;
-  return allFields(form)
+  return form.sections
+    .filter((s) => !s.repeat)
+    .flatMap((s) => s.fields)
     .filter((f) => f.required && (!asked || asked.has(f.id)) && isEmpty(values[f.id]))
     .map((f) => f.id);
 }
@@ -147,7 +218,10 @@ export function submitBlockers(
 ): SubmitBlockers {
   const byId = new Map(allFields(form).map((f) => [f.id, f]));
   const errors = detail.issues.filter((i) => i.severity === 'error');
-  const missing = missingRequired(form, detail.values, detail.relevant_fields).map((id) => byId.get(id)!);
+  const missing = [
+    ...missingRequired(form, detail.values, detail.relevant_fields).map((id) => byId.get(id)!),
+    ...missingGroups(form, detail.values, detail.relevant_fields),
+  ];
   const unjustified = unjustifiedWarnings(detail.issues);
   const invalid = invalidFieldIds.flatMap((id) => byId.get(id) ?? []);
   const blocked = errors.length + missing.length + unjustified.length + invalid.length > 0;
@@ -156,8 +230,11 @@ export function submitBlockers(
 
 /** Where a warning's note box goes: the first of its fields that is shown, or null (shown apart). */
 export function noteHome(issue: Issue, shown: string[]): string | null {
-  const set = new Set(shown);
-  return issue.fields.find((f) => set.has(f)) ?? null;
+  for (const f of issue.fields) {
+    const home = shown.find((id) => namesField(f, id));
+    if (home !== undefined) return home;
+  }
+  return null;
 }
 
 export function hasErrors(issues: Issue[]): boolean {
@@ -165,13 +242,12 @@ export function hasErrors(issues: Issue[]): boolean {
 }
 
 export function issuesFor(issues: Issue[], fieldId: string): Issue[] {
-  return issues.filter((i) => i.fields.includes(fieldId));
+  return issues.filter((i) => i.fields.some((f) => namesField(f, fieldId)));
 }
 
 /** Issues naming no shown field still have to be shown somewhere. */
 export function unplacedIssues(shown: string[], issues: Issue[]): Issue[] {
-  const ids = new Set(shown);
-  return issues.filter((i) => !i.fields.some((f) => ids.has(f)));
+  return issues.filter((i) => noteHome(i, shown) === null);
 }
 
 /**

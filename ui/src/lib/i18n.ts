@@ -108,6 +108,7 @@ export const messages = {
     en: 'Explain why the value is right. Without a justification the assessment cannot be submitted.',
     ar: 'اشرح لماذا القيمة صحيحة. لا يمكن إرسال التقييم دون تبرير.',
   },
+  'form.add_row': { en: 'Add a row: {what}', ar: 'إضافة صف: {what}' },
   'form.justified': { en: 'Justified', ar: 'مبرَّر' },
   'form.not_justified': { en: 'Needs a justification', ar: 'يحتاج إلى تبرير' },
   'form.read_only': { en: 'This assessment can no longer be edited ({status}).', ar: 'لم يعد هذا التقييم قابلاً للتعديل ({status}).' },

@@ -71,3 +71,13 @@ describe('ruleNumbers', () => {
     expect(ruleNumbers(undefined, {}, 'en')).toBeNull();
   });
 });
+
+describe('ruleNumbers over a repeated group', () => {
+  it('shows each nationality row of the sum, as on paper', () => {
+    const nat = rule(form('muhalla-v2'), 'mig_nationality_breakdown');
+    const values = { mig_ind: 100, 'mig_nat.ner.ind': 70, 'mig_nat.sdn.ind': 25 };
+    expect(strip(ruleNumbers(nat, values, 'en'))).toBe('70 + 25 = 95, not 100');
+    expect(ruleNumbers(nat, { ...values, 'mig_nat.sdn.ind': 30 }, 'en'), 'a sum that holds shows nothing').toBeNull();
+    expect(ruleNumbers(nat, { mig_ind: 100 }, 'en'), 'no row yet: nothing to show').toBeNull();
+  });
+});

@@ -8,6 +8,8 @@ import { formatNumber, ltr, translate, type Locale } from './i18n';
 
 const NAME = '[A-Za-z_][A-Za-z0-9_]*';
 const FIELD = new RegExp(`^${NAME}$`);
+/** `group.field`: a repeated group's field, summed over its rows. */
+const GROUP = new RegExp(`^${NAME}\\.${NAME}$`);
 
 /** A rule that says parts add up to a total: `a + b + c == d` or `sum(a, b, c) == d`, either side first. */
 export interface SumRule {
@@ -19,7 +21,8 @@ function sumSide(side: string): string[] | null {
   const s = side.trim();
   const call = /^sum\s*\((.*)\)$/.exec(s);
   const names = (call ? call[1].split(',') : s.split('+')).map((n) => n.trim());
-  return names.length >= 2 && names.every((n) => FIELD.test(n)) ? names : null;
+  const groups = names.some((n) => GROUP.test(n));
+  return (names.length >= 2 || groups) && names.every((n) => FIELD.test(n) || GROUP.test(n)) ? names : null;
 }
 
 export function parseSumRule(expr: string): SumRule | null {
@@ -55,6 +58,17 @@ function num(values: Values, id: string): number | null {
   return typeof v === 'number' ? v : null;
 }
 
+/** The numbers of a group's rows for `group.field`, in key order; none is not a number. */
+function rows(values: Values, name: string): (number | null)[] {
+  const [group, field] = name.split('.');
+  const found = Object.keys(values)
+    .filter((k) => k.startsWith(`${group}.`) && k.endsWith(`.${field}`) && k.split('.').length === 3)
+    .sort()
+    .map((k) => num(values, k))
+    .filter((n) => n !== null);
+  return found.length > 0 ? found : [null];
+}
+
 /**
  * The arithmetic of a failing rule in the locale, or null when the rule is not a plain
  * sum or comparison, or a value it needs is not a number. In Arabic the arithmetic is one
@@ -64,7 +78,7 @@ export function ruleNumbers(rule: Pick<Rule, 'expr'> | undefined, values: Values
   if (!rule) return null;
   const sum = parseSumRule(rule.expr);
   if (sum) {
-    const parts = sum.parts.map((p) => num(values, p));
+    const parts = sum.parts.flatMap((p) => (GROUP.test(p) ? rows(values, p) : [num(values, p)]));
     const total = num(values, sum.total);
     if (total === null || parts.some((p) => p === null)) return null;
     const added = (parts as number[]).reduce((a, b) => a + b, 0);
