@@ -18,6 +18,11 @@ pub struct Location {
     pub pcode: Pcode,
     pub name_en: String,
     pub name_ar: String,
+    /// `Urban` or `Rural`, for muhallas, as DTM classes them.
+    pub kind: Option<String>,
+    /// Latitude and longitude as the source gives them (baladiyas and some muhallas).
+    pub lat: Option<String>,
+    pub lon: Option<String>,
 }
 
 impl Location {
@@ -37,17 +42,30 @@ impl Gazetteer {
         static LIBYA: OnceLock<Gazetteer> = OnceLock::new();
         LIBYA.get_or_init(|| {
             let mut by_pcode = BTreeMap::new();
-            // (file, column of the P-code, columns of the English and Arabic names)
-            for (csv, code, en, ar) in [(ADM1, 1, 2, 3), (ADM2, 2, 3, 4), (ADM3, 4, 5, 6), (ADM4, 2, 3, 4)] {
+            // (file, column of the P-code, of the English and Arabic names, of the
+            // urban/rural class and of the latitude; the longitude follows it)
+            let files = [
+                (ADM1, 1, 2, 3, None, None),
+                (ADM2, 2, 3, 4, None, None),
+                (ADM3, 4, 5, 6, None, Some(7)),
+                (ADM4, 2, 3, 4, Some(5), Some(6)),
+            ];
+            for (csv, code, en, ar, kind, lat) in files {
                 // Row 1 is the header and row 2 the HXL hashtags.
                 for line in csv.lines().skip(2).filter(|l| !l.trim().is_empty()) {
                     let cols: Vec<&str> = line.split(',').collect();
                     let pcode =
                         Pcode::parse(cols[code].trim()).expect("the shipped gazetteer holds only well-formed P-codes");
+                    let text = |col: Option<usize>| {
+                        col.and_then(|c| cols.get(c)).map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_owned)
+                    };
                     let location = Location {
                         pcode: pcode.clone(),
                         name_en: cols[en].trim().to_owned(),
                         name_ar: cols[ar].trim().to_owned(),
+                        kind: text(kind),
+                        lat: text(lat),
+                        lon: text(lat.map(|c| c + 1)),
                     };
                     by_pcode.insert(pcode, location);
                 }

@@ -43,7 +43,7 @@ pub struct CellError {
     pub sheet: Option<String>,
 }
 
-fn column_letter(mut i: usize) -> String {
+pub(crate) fn column_letter(mut i: usize) -> String {
     let mut s = String::new();
     loop {
         s.insert(0, (b'A' + (i % 26) as u8) as char);
@@ -76,6 +76,10 @@ fn parse_count(cell: &str) -> Result<Option<u64>, (ErrorCode, String)> {
 pub struct Checked {
     pub records: Vec<ImportRecord>,
     pub warnings: Vec<CellError>,
+    /// Columns of a DTM workbook its mapping does not know, as `sheet: header`.
+    pub unknown_columns: Vec<String>,
+    /// The layout the file was read in: `hxl` (a tag row), or a DTM mapping's id.
+    pub layout: String,
 }
 
 /// Checks every row as a device checks a value and a form (types, the count bound,
@@ -181,18 +185,19 @@ pub fn check_sheets(sheets: &[(String, Vec<Vec<String>>)], round: &Round) -> Res
         };
         let tags: Vec<String> = rows[tag_at].iter().map(|t| hxl::canonical(t)).collect();
         let find = |tag: &str| tags.iter().position(|t| !t.is_empty() && *t == hxl::canonical(tag));
-        let Some(adm3) = find(hxl::ADM3) else {
+        let (adm1, adm2, adm3, adm4, round_col) =
+            (find(hxl::ADM1), find(hxl::ADM2), find(hxl::ADM3), find(hxl::ADM4), find(hxl::ROUND));
+        if adm3.is_none() && adm4.is_none() {
             errors.push(err(
                 sheet,
                 tag_at + 1,
                 None,
                 hxl::ADM3,
                 ErrorCode::MissingColumn,
-                format!("no column is tagged {}", hxl::ADM3),
+                format!("no column is tagged {} or {}", hxl::ADM3, hxl::ADM4),
             ));
             continue;
-        };
-        let (adm1, adm2, adm4, round_col) = (find(hxl::ADM1), find(hxl::ADM2), find(hxl::ADM4), find(hxl::ROUND));
+        }
         // The group whose key this sheet carries, if any (the same for every form here).
         let group_key = forms.iter().flat_map(|(_, d)| d.groups()).find_map(|g| {
             let key = &g.repeat.as_ref()?.key;
@@ -226,10 +231,11 @@ pub fn check_sheets(sheets: &[(String, Vec<Vec<String>>)], round: &Round) -> Res
                     }
                 }
             };
-            let baladiya = match adm4.filter(|c| !cell(*c).is_empty()) {
+            let baladiya = match (adm3, adm4.filter(|c| !cell(*c).is_empty())) {
                 // A muhalla's own P-code says its baladiya; the baladiya cell may be empty.
-                Some(_) if cell(adm3).is_empty() => None,
-                _ => level_code(adm3, hxl::ADM3, 3, &mut errors),
+                (None, _) => None,
+                (Some(c), Some(_)) if cell(c).is_empty() => None,
+                (Some(c), _) => level_code(c, hxl::ADM3, 3, &mut errors),
             };
             let muhalla = match adm4 {
                 Some(c) if !cell(c).is_empty() => level_code(c, hxl::ADM4, 4, &mut errors),
@@ -476,7 +482,28 @@ pub fn check_sheets(sheets: &[(String, Vec<Vec<String>>)], round: &Round) -> Res
         warnings.push(CellError { rule: Some(issue.rule), ..cell });
     }
     warnings.sort_by(|a, b| (&a.sheet, a.row).cmp(&(&b.sheet, b.row)));
-    Ok(Checked { records, warnings })
+    Ok(Checked { records, warnings, unknown_columns: Vec::new(), layout: "hxl".into() })
+}
+
+/// Checks a whole file in whichever layout it is: DTM Libya's published workbook (read
+/// through its mapping, see [`crate::dtm_workbook`]), or sheets with an HXL tag row.
+pub fn check_file(book: &[(String, Vec<Vec<String>>)], round: &Round) -> Result<Checked, Vec<CellError>> {
+    let dtm = crate::dtm_workbook::dtm_libya();
+    if !dtm.recognises(book) {
+        return check_sheets(book, round);
+    }
+    let converted = dtm.read(book)?;
+    let mut checked = check_sheets(&converted.sheets, round)?;
+    let baladiya_sheet =
+        dtm.sheets.iter().find(|s| s.role == crate::dtm_workbook::SheetRole::Baladiya).map_or("", |s| s.name.as_str());
+    checked.warnings.extend(crate::dtm_workbook::baladiya_warnings(
+        baladiya_sheet,
+        &converted.baladiya_totals,
+        &checked.records,
+    ));
+    checked.unknown_columns = converted.unknown_columns;
+    checked.layout = dtm.id.clone();
+    Ok(checked)
 }
 
 /// `group.field` summed over a record's rows, to show beside a broken rule.

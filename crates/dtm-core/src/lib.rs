@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod assessment;
 pub mod codes;
+pub mod dtm_workbook;
 pub mod exchange;
 pub mod form;
 pub mod gazetteer;

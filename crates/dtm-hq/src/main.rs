@@ -52,6 +52,18 @@ enum Command {
         window: String,
         file: PathBuf,
     },
+    /// Write an approved round as DTM Libya publishes it on HDX (Summary, Baladiya Main,
+    /// Muhalla Main, Nationalities), with only what is public.
+    Publish {
+        /// The HQ database: a SQLite file or a postgres:// URL.
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+        /// The round, e.g. R55.
+        round: String,
+        /// Where to write the workbook.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Create or bring up to date the database's schema, then exit. `serve` does the
     /// same at start; run this first to upgrade PostgreSQL before starting new processes.
     Migrate {
@@ -203,6 +215,21 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Admin { action: AdminAction::Create { username, display_name, database } } => {
             return create_admin(&database, username, display_name).await;
+        }
+        Command::Publish { database, round, out } => {
+            let storage = dtm_hq::open(&database).await?;
+            let rounds = storage.rounds().await?;
+            let round =
+                rounds.iter().find(|r| r.code == round).with_context(|| format!("there is no round {round}"))?;
+            let bytes = dtm_hq::routes::published_workbook(storage.as_ref(), round, &dtm_core::Scope::whole_country())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            storage
+                .log_access("dtm-hq publish", "publish_dtm_workbook", &round.code, time::OffsetDateTime::now_utc())
+                .await?;
+            println!("wrote {} ({} bytes)", out.display(), bytes.len());
+            return Ok(());
         }
         Command::Migrate { database } => {
             let storage = dtm_hq::open(&database).await?;
@@ -449,7 +476,11 @@ async fn import_round(
                 window_start: start.to_owned(),
                 window_end: end.to_owned(),
                 status: RoundStatus::Planned,
-                forms: vec![("baladiya".into(), 2), ("muhalla".into(), 1)],
+                // The newest form versions: a round imported today is read with them.
+                forms: ["baladiya", "muhalla"]
+                    .iter()
+                    .filter_map(|f| dtm_core::FormDef::latest(f).map(|d| (d.id.clone(), d.version)))
+                    .collect(),
             };
             dtm_hq::routes::ImportTarget::Create(&created)
         }

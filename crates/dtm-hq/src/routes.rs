@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/rounds/{round}/export.csv", get(export_csv))
         .route("/rounds/{round}/export.xlsx", get(export_xlsx))
         .route("/rounds/{round}/export.json", get(export_json))
+        .route("/rounds/{round}/publish.xlsx", get(publish_xlsx))
         .route("/gazetteer/search", get(search_locations))
         .route("/rounds/{round}/conflicts", get(list_conflicts))
         .route("/conflicts/{id}/resolve", post(resolve_conflict))
@@ -921,7 +922,7 @@ pub async fn import_file(
         ));
     }
     let book = crate::spreadsheet::read_book(bytes).map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
-    let checked = match dtm_core::import::check_sheets(&book, round) {
+    let checked = match dtm_core::import::check_file(&book, round) {
         Ok(checked) => checked,
         Err(errors) => return Ok(Err(errors)),
     };
@@ -941,6 +942,8 @@ pub async fn import_file(
         totals: national.values,
         differences: national.differences,
         warnings: checked.warnings,
+        layout: checked.layout,
+        unknown_columns: checked.unknown_columns,
     }))
 }
 
@@ -1302,6 +1305,65 @@ async fn export_json(
         .collect();
     state.storage.log_access(&caller.username, "export_json", &code, state.now()).await?;
     Ok(Json(out))
+}
+
+/// A round's approved muhalla assessments in `scope` laid out as DTM Libya publishes a
+/// round (see [`dtm_core::dtm_workbook`]), as XLSX bytes. `dtm-hq publish` writes the same.
+pub async fn published_workbook(
+    storage: &dyn HqStorage,
+    round: &Round,
+    scope: &dtm_core::Scope,
+) -> Result<Vec<u8>, AppError> {
+    let stored: Vec<_> = storage
+        .round_assessments(&round.code, scope)
+        .await?
+        .into_iter()
+        .filter(|s| s.status == AssessmentStatus::Approved)
+        .collect();
+    let values: Vec<std::collections::BTreeMap<String, dtm_core::FieldValue>> =
+        stored.iter().map(|s| s.fields.iter().map(|(f, v)| (f.clone(), v.value.clone())).collect()).collect();
+    let rows: Vec<exchange::Row<'_>> = stored
+        .iter()
+        .zip(&values)
+        .filter_map(|(s, v)| {
+            let form = FormDef::builtin(&s.key.form, s.form_version)?;
+            Some(exchange::Row { location: &s.key.location, form, status: s.status, values: v })
+        })
+        .collect();
+    let sheets = dtm_core::dtm_workbook::dtm_libya().publish(round, &rows);
+    crate::spreadsheet::write_published(&sheets)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("writing the workbook: {e}")))
+}
+
+/// The round as DTM Libya publishes it on HDX: a Summary sheet (national figures, by
+/// mantika, by nationality), `Baladiya Main `, `Muhalla Main` (a group row over the
+/// column names, spelling as published) and `Nationalities`, long. Approved data only,
+/// and only what is public: no key informant details, no user or device ids.
+#[utoipa::path(
+    get,
+    path = "/rounds/{round}/publish.xlsx",
+    tag = "rounds",
+    params(("round" = String, Path, description = "A round's code", example = "R55")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The round's workbook in DTM Libya's published layout", body = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 403, description = crate::openapi::FORBIDDEN_REVIEWER, body = ErrorBody),
+        (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
+    )
+)]
+async fn publish_xlsx(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    Path(code): Path<String>,
+) -> Result<axum::response::Response, AppError> {
+    let round = find_round(&state, &code).await?;
+    let bytes = published_workbook(state.storage.as_ref(), &round, &caller.scope).await?;
+    state.storage.log_access(&caller.username, "publish_dtm_workbook", &code, state.now()).await?;
+    Ok(attachment(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        format!("DTM_Libya_Migrant_Baseline_Round_{}.xlsx", round.number),
+        bytes,
+    ))
 }
 
 /// A round's conflicts in the caller's scope, for supervisors to settle.

@@ -214,6 +214,34 @@ pub fn write_xlsx(tables: &[dtm_core::exchange::Table]) -> Result<Vec<u8>, rust_
     book.save_to_buffer()
 }
 
+/// Writes a workbook laid out as DTM publishes it, sheet names and cells as given.
+pub fn write_published(sheets: &[dtm_core::dtm_workbook::Sheet]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use dtm_core::dtm_workbook::Cell;
+    use rust_xlsxwriter::Workbook;
+    let mut book = Workbook::new();
+    for s in sheets {
+        let sheet = book.add_worksheet();
+        sheet.set_name(&s.name)?;
+        for (r, row) in s.rows.iter().enumerate() {
+            let r = u32::try_from(r).map_err(|_| rust_xlsxwriter::XlsxError::ParameterError("too many rows".into()))?;
+            for (c, cell) in row.iter().enumerate() {
+                let c = u16::try_from(c)
+                    .map_err(|_| rust_xlsxwriter::XlsxError::ParameterError("too many columns".into()))?;
+                match cell {
+                    Cell::Empty => {}
+                    Cell::Text(t) => {
+                        sheet.write_string(r, c, t)?;
+                    }
+                    Cell::Number(n) => {
+                        sheet.write_number(r, c, *n)?;
+                    }
+                }
+            }
+        }
+    }
+    book.save_to_buffer()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

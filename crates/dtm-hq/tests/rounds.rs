@@ -496,3 +496,102 @@ print(json.dumps(out, ensure_ascii=False, default=str))
     assert_eq!(sheet["na"][mig], no_migrants, "a muhalla without migrants reads n/a, not 0");
     assert_eq!(seen["muhalla mig_nat"]["rows"], nat_rows, "the nationality sheet is the long table");
 }
+
+#[tokio::test]
+async fn a_round_published_in_dtms_own_layout_reads_as_dtm_publishes_and_imports_back_into_a_fresh_hq() {
+    use dtm_core::exchange::{self, Row};
+    use dtm_core::{testdata, AssessmentStatus, FormDef};
+    let hq = Hq::new().await;
+    let admin = hq.login("admin").await;
+    let forms = json!([{"form": "baladiya", "version": 2}, {"form": "muhalla", "version": 2}]);
+    hq.create_round_with(&admin, 55, forms.clone()).await;
+    let form = FormDef::builtin("muhalla", 2).unwrap();
+    let muhallas: Vec<dtm_core::Pcode> = Gazetteer::libya().at_level(4).map(|l| l.pcode.clone()).collect();
+    let values: Vec<BTreeMap<String, Value>> = (0..muhallas.len()).map(testdata::muhalla_v2).collect();
+    let rows: Vec<Row<'_>> = muhallas
+        .iter()
+        .zip(&values)
+        .map(|(p, v)| Row { location: p, form, status: AssessmentStatus::Approved, values: v })
+        .collect();
+    let source = dtm_hq::spreadsheet::write_xlsx(&exchange::round_tables(&[form], "R55", &rows)).unwrap();
+    let (status, report) = hq.import(&admin, "R55", source).await;
+    assert_eq!(status, StatusCode::OK, "{}", short(&report));
+
+    let (status, book) = hq.raw("/api/v1/rounds/R55/publish.xlsx", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // openpyxl sees DTM's sheets and DTM's header rows, spelling and all.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("published.xlsx");
+    std::fs::write(&path, &book).unwrap();
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    let script = r#"
+import json, sys, openpyxl
+book = openpyxl.load_workbook(sys.argv[1], read_only=True)
+out = {}
+for ws in book.worksheets:
+    rows = [["" if c is None else c for c in r] for r in ws.iter_rows(values_only=True)]
+    out[ws.title] = {"rows": rows[:3], "count": len(rows), "all": rows if ws.title == "Summary" else []}
+print(json.dumps(out, ensure_ascii=False, default=str))
+"#;
+    let run = std::process::Command::new(python).arg("-c").arg(script).arg(&path).output().unwrap();
+    assert!(run.status.success(), "openpyxl: {}", String::from_utf8_lossy(&run.stderr));
+    let seen: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let titles: Vec<&str> = seen.as_object().unwrap().keys().map(String::as_str).collect();
+    for sheet in ["Summary", "Baladiya Main ", "Muhalla Main", "Nationalities"] {
+        assert!(titles.contains(&sheet), "sheet `{sheet}` as DTM names it, trailing space included: {titles:?}");
+    }
+    let layout = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/dtm-public-layout");
+    let header = |file: &str| -> Vec<Vec<String>> {
+        let mut r = csv::ReaderBuilder::new().has_headers(false).from_path(layout.join(file)).unwrap();
+        r.records().map(|rec| rec.unwrap().iter().map(str::to_owned).collect()).collect()
+    };
+    let cells = |v: &Value| -> Vec<String> {
+        v.as_array().unwrap().iter().map(|c| c.as_str().unwrap_or("").to_owned()).collect()
+    };
+    for (sheet, file) in [
+        ("Muhalla Main", "muhalla-sheet-header.csv"),
+        ("Baladiya Main ", "baladiya-sheet-header.csv"),
+        ("Nationalities", "nationalities-sheet-header.csv"),
+    ] {
+        for (i, want) in header(file).iter().enumerate() {
+            let got = cells(&seen[sheet]["rows"][i]);
+            assert_eq!(&got[..want.len()], &want[..], "{sheet} header row {}: exactly as DTM publishes it", i + 1);
+        }
+    }
+    assert_eq!(seen["Muhalla Main"]["count"], 2 + muhallas.len(), "a row per muhalla under the two header rows");
+    let summary = seen["Summary"]["all"].to_string();
+    let migrants: u64 = values.iter().filter_map(|v| v.get("mig_ind")?.as_u64()).sum();
+    assert!(summary.contains(&migrants.to_string()), "the summary gives the national figure {migrants}");
+    assert!(!String::from_utf8_lossy(&book).contains("ki_"), "no key informant detail is published");
+
+    // Into a fresh HQ: DTM's own workbook is recognised and read through the mapping.
+    let other = Hq::new().await;
+    let other_admin = other.login("admin").await;
+    other.create_round_with(&other_admin, 55, forms).await;
+    let (status, report) = other.import(&other_admin, "R55", book).await;
+    assert_eq!(status, StatusCode::OK, "a published workbook imports back: {}", short(&report));
+    assert_eq!(report["layout"], "dtm-libya-migrants");
+    assert_eq!(report["unknown_columns"], json!([]), "every published column is known to the mapping");
+    assert_eq!(report["warnings"], json!([]), "each baladiya's total is the sum of its muhallas");
+    // Exactly what DTM publishes comes back: the migrant module and its nationalities.
+    let published = |v: &BTreeMap<String, Value>| -> Value {
+        let keep = |k: &str| k.starts_with("mig_") && !k.starts_with("mig_nat.") || k.starts_with("mig_nat.");
+        let mut out: serde_json::Map<String, Value> =
+            v.iter().filter(|(k, _)| keep(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        if v.get("mig_present") == Some(&json!("no")) {
+            out.retain(|k, _| k == "mig_present");
+        }
+        Value::Object(out)
+    };
+    let expected: BTreeMap<String, Value> =
+        muhallas.iter().zip(&values).map(|(p, v)| (p.to_string(), published(v))).collect();
+    assert_eq!(
+        exported_values(&other, &other_admin, "R55").await,
+        expected,
+        "every published figure comes back exactly"
+    );
+    let (_, totals) = other.get("/api/v1/rounds/R55/totals?level=1", &other_admin).await;
+    let national: u64 = totals.as_array().unwrap().iter().map(|t| t["values"]["mig_ind"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(national, migrants, "the national migrant total survives the round trip");
+}

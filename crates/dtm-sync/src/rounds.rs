@@ -109,6 +109,11 @@ pub struct ImportReport {
     /// Rules of warning severity that rows break, and baladiya totals that differ from
     /// their muhallas in the same file, by row and column.
     pub warnings: Vec<CellError>,
+    /// The layout the file was read in: `hxl` (a tag row), or `dtm-libya-migrants`
+    /// (DTM Libya's published workbook, through its mapping).
+    pub layout: String,
+    /// Columns the layout does not know, as `sheet: header`: listed, never dropped silently.
+    pub unknown_columns: Vec<String>,
 }
 
 /// A file refused for its content (`import_rejected`): the API's error body, with every

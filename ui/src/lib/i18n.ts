@@ -422,6 +422,14 @@ export const messages = {
   'rounds.create_submit': { en: 'Create round', ar: 'إنشاء الجولة' },
   'rounds.creating': { en: 'Creating…', ar: 'جارٍ الإنشاء…' },
   'rounds.created': { en: 'Round {code} created (planned).', ar: 'تم إنشاء الجولة {code} (مخطط لها).' },
+  'rounds.import_layout_dtm': {
+    en: "Read as DTM Libya's published round workbook, through its column mapping.",
+    ar: 'قُرئ على أنه مصنف الجولة المنشور لمصفوفة تتبع النزوح في ليبيا، عبر مطابقة أعمدته.',
+  },
+  'rounds.import_unknown_columns': {
+    en: 'These columns are not part of the layout and were not imported:',
+    ar: 'هذه الأعمدة ليست من تخطيط الملف ولم تُستورد:',
+  },
   'rounds.form_id': { en: 'Form', ar: 'الاستمارة' },
   'rounds.choose_form': { en: 'Choose a form', ar: 'اختر استمارة' },
   'rounds.form_option': { en: '{title}, version {version}', ar: '{title}، الإصدار {version}' },

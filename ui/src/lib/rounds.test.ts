@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { nextRoundNumber, nextRoundStatuses, roundFormProblems, sortImportErrors } from './rounds';
+import { cellColumn, nextRoundNumber, nextRoundStatuses, roundFormProblems, sortImportErrors } from './rounds';
+import type { CellError } from './api-types';
 import { importContentType, XLSX_TYPE } from './backend/http';
 
 describe('round status changes', () => {
@@ -49,5 +50,20 @@ describe('import problems in the reader\'s language', () => {
     expect(ar).not.toMatch(/Adult men/);
     const warning = { ...cell, code: 'rule_warning' as const, rule: 'aggregate:mig_ind' };
     expect(importProblem('ar', warning), 'a warning reads as a warning, not a refusal').not.toBe(ar);
+  });
+});
+
+describe('import problems in a workbook of several sheets', () => {
+  const cell = (sheet: string | undefined, row: number, column: string) =>
+    ({ sheet, row, column, tag: '', code: 'not_an_option', message: '' }) as CellError;
+
+  it('names the sheet with the column, as a spreadsheet does, and keeps a CSV column alone', () => {
+    expect(cellColumn(cell('Baladiya Main ', 4, 'K'))).toBe('Baladiya Main!K');
+    expect(cellColumn(cell(undefined, 4, 'K'))).toBe('K');
+  });
+
+  it('sorts by sheet, then row, then column', () => {
+    const sorted = sortImportErrors([cell('Nationalities', 2, 'L'), cell('Muhalla Main', 9, 'B'), cell('Muhalla Main', 3, 'C')]);
+    expect(sorted.map(cellColumn)).toEqual(['Muhalla Main!C', 'Muhalla Main!B', 'Nationalities!L']);
   });
 });

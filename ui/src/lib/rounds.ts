@@ -39,7 +39,14 @@ export function nextRoundNumber(rounds: RoundInfo[]): number {
 
 /** Import errors in file order: by row, then column. */
 export function sortImportErrors(errors: CellError[]): CellError[] {
-  return [...errors].sort((a, b) => a.row - b.row || (a.column < b.column ? -1 : a.column > b.column ? 1 : 0));
+  const text = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  // A workbook's sheets in the order read; within a sheet, by row, then column.
+  return [...errors].sort((a, b) => text(a.sheet ?? '', b.sheet ?? '') || a.row - b.row || text(a.column, b.column));
+}
+
+/** Where a cell is, as a spreadsheet names it: `Nationalities!L2`'s sheet and column, or the column alone in a CSV. */
+export function cellColumn(e: Pick<CellError, 'sheet' | 'column'>): string {
+  return e.sheet ? `${e.sheet.trim()}!${e.column}` : e.column;
 }
 
 /** What is wrong with a new-round form before sending it; empty when it can be sent. */

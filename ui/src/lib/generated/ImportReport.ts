@@ -19,4 +19,13 @@ differences: Array<Difference>,
  * Rules of warning severity that rows break, and baladiya totals that differ from
  * their muhallas in the same file, by row and column.
  */
-warnings: Array<CellError>, };
+warnings: Array<CellError>, 
+/**
+ * The layout the file was read in: `hxl` (a tag row), or `dtm-libya-migrants`
+ * (DTM Libya's published workbook, through its mapping).
+ */
+layout: string, 
+/**
+ * Columns the layout does not know, as `sheet: header`: listed, never dropped silently.
+ */
+unknown_columns: Array<string>, };
