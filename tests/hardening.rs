@@ -645,8 +645,8 @@ fn a_new_rounds_forms_are_chosen_from_what_hq_can_collect_with_titles_in_both_la
         .iter()
         .map(|f| (f["id"].as_str().unwrap().to_owned(), f["version"].as_u64().unwrap(), f["latest"].as_bool().unwrap()))
         .collect();
-    assert!(listed.contains(&("baladiya".into(), 2, true)), "the newest baladiya form is offered: {forms}");
-    assert!(listed.contains(&("baladiya".into(), 1, false)), "an older version is offered, marked older: {forms}");
+    assert!(listed.contains(&("baladiya".into(), 3, true)), "the newest baladiya form is offered: {forms}");
+    assert!(listed.contains(&("baladiya".into(), 2, false)), "an older version is offered, marked older: {forms}");
     assert!(
         listed.contains(&("muhalla".into(), 2, true)),
         "muhalla v2, with the full migrant module, is the newest: {forms}"

@@ -18,6 +18,7 @@ const VOCABULARIES: &[(&str, &str)] =
 const BUILTIN: &[(&str, u32, &str)] = &[
     ("baladiya", 1, include_str!("../../../schemas/forms/baladiya-v1.json")),
     ("baladiya", 2, include_str!("../../../schemas/forms/baladiya-v2.json")),
+    ("baladiya", 3, include_str!("../../../schemas/forms/baladiya-v3.json")),
     ("muhalla", 1, include_str!("../../../schemas/forms/muhalla-v1.json")),
     ("muhalla", 2, include_str!("../../../schemas/forms/muhalla-v2.json")),
 ];
@@ -808,8 +809,10 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()
     }
 
+    /// Baladiya v2, the version most of these checks were written for; v3 adds the
+    /// presence questions of muhalla v2 (tested on muhalla v2 below).
     fn baladiya() -> &'static FormDef {
-        FormDef::latest("baladiya").unwrap()
+        FormDef::builtin("baladiya", 2).unwrap()
     }
 
     fn rules_failing(form: &FormDef, v: &BTreeMap<String, FieldValue>) -> Vec<String> {
@@ -1112,7 +1115,7 @@ mod tests {
         assert_eq!(ids, ["ki_count", "ki_types"], "no field may hold a key informant's name or phone number");
     }
 
-    const MUHALLA_V2: &str = BUILTIN[3].2;
+    const MUHALLA_V2: &str = BUILTIN[4].2;
 
     fn muhalla_v2() -> &'static FormDef {
         FormDef::builtin("muhalla", 2).unwrap()
@@ -1262,5 +1265,21 @@ mod tests {
         let mut doc: serde_json::Value = serde_json::from_str(MUHALLA_V2).unwrap();
         doc["sections"][3]["repeat"]["key"]["vocabulary"] = json!("planets");
         assert!(matches!(FormDef::from_json(&doc.to_string()), Err(FormError::UnknownVocabulary { .. })));
+    }
+
+    #[test]
+    fn baladiya_v3_asks_the_modules_as_muhalla_v2_does() {
+        let form = FormDef::builtin("baladiya", 3).unwrap();
+        let mut v = crate::testdata::muhalla_v2(7 * 5 * 2); // no IDPs, no returnees, migrants
+        v.insert("need_1".into(), json!("health"));
+        v.insert("need_1_problem".into(), json!("too_expensive"));
+        assert_eq!(form.submission_blockers(&v, Context::default()), vec![], "a migrant-only baladiya submits as is");
+        assert_eq!(form.counted(&v).get("idp_ind"), Some(&json!(0)), "No counts as 0 at the baladiya too");
+        let children = vec![crate::testdata::muhalla_v2(1)];
+        let ctx = Context { previous: None, children: Some(&children) };
+        assert!(
+            form.check(&v, ctx).iter().any(|i| i.rule == "aggregate:mig_ind"),
+            "the baladiya's migrants are still checked against its muhallas"
+        );
     }
 }

@@ -380,6 +380,18 @@ pub fn check_sheets(sheets: &[(String, Vec<Vec<String>>)], round: &Round) -> Res
                             read(f.id.clone(), f, col, &mut errors);
                         }
                     }
+                    // A file written before presence questions (or by a tool that has
+                    // none) gives a module's figures without saying the module applies:
+                    // its figures say so. Without this a past round's IDPs would read as
+                    // "not answered" and its totals come back empty.
+                    for section in def.sections.iter().filter(|s| s.repeat.is_none()) {
+                        let Some(presence) = &section.presence else { continue };
+                        let said = def.field(presence).is_some_and(|f| find(&f.hxl).is_some());
+                        let figures = section.fields.iter().any(|f| &f.id != presence && values.contains_key(&f.id));
+                        if !said && figures {
+                            values.insert(presence.clone(), FieldValue::from("yes"));
+                        }
+                    }
                     if let Some(first) = seen.insert((form.to_owned(), location.clone()), n) {
                         errors.push(err(
                             sheet,
@@ -598,6 +610,19 @@ mod tests {
             ],
             "each error must name its row and column so the officer can fix the file"
         );
+    }
+
+    #[test]
+    fn a_file_without_presence_columns_says_by_its_figures_that_a_module_applies() {
+        let mut round = r53();
+        round.forms = vec![("baladiya".into(), 3), ("muhalla".into(), 2)];
+        let rows =
+            table(&["baladiya,idp_hh,idp_ind", "#adm3+code,#affected+idps+hh,#affected+idps+ind", "LY021104,200,1000"]);
+        let records = check_rows(&rows, &round).unwrap().records;
+        assert_eq!(records[0].values["idp_present"], "yes", "IDP figures in the file: the IDP module was asked");
+        assert!(!records[0].values.contains_key("mig_present"), "no migrant figure: nothing is said about migrants");
+        let form = FormDef::builtin("baladiya", 3).unwrap();
+        assert_eq!(form.counted(&records[0].values)["idp_ind"], 1000, "and the figures count in totals");
     }
 
     #[test]

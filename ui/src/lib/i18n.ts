@@ -378,11 +378,20 @@ export const messages = {
     en: '{location} — {field}: {previous} → {current}',
     ar: '{location} — {field}: {previous} ← {current}',
   },
-  'totals.export': { en: 'Export HXL CSV', ar: 'تصدير CSV بوسوم HXL' },
+  'totals.export': { en: 'Export', ar: 'تصدير' },
+  'totals.export_format': { en: 'Format', ar: 'الصيغة' },
+  'totals.export_csv': { en: 'HXL CSV (every field)', ar: 'CSV بوسوم HXL (كل الحقول)' },
+  'totals.export_xlsx': { en: 'XLSX with English and Arabic labels', ar: 'XLSX بعناوين إنجليزية وعربية' },
+  'totals.export_json': { en: 'JSON, one object per assessment', ar: 'JSON، كائن لكل تقييم' },
+  'totals.export_dtm': { en: "DTM Libya's published workbook", ar: 'مصنف مصفوفة تتبع النزوح المنشور' },
+  'totals.export_hint_dtm': {
+    en: 'Approved data only, laid out as DTM Libya publishes a round on HDX; nothing about key informants.',
+    ar: 'البيانات المعتمدة فقط، بالتخطيط الذي تنشر به مصفوفة تتبع النزوح في ليبيا الجولة على HDX؛ دون أي تفاصيل عن مصادر المعلومات.',
+  },
   'totals.exporting': { en: 'Preparing the file…', ar: 'جارٍ تجهيز الملف…' },
   'totals.export_hint': {
-    en: 'Every baladiya and muhalla of the round in your scope; the second row holds the HXL hashtags.',
-    ar: 'كل البلديات والمحلات في الجولة ضمن نطاقك؛ الصف الثاني يحوي وسوم HXL.',
+    en: 'Every field of every baladiya and muhalla of the round in your scope, tagged with HXL hashtags; nationalities as a sheet of their own in XLSX.',
+    ar: 'كل حقول كل البلديات والمحلات في الجولة ضمن نطاقك، موسومة بوسوم HXL؛ والجنسيات في ورقة خاصة بها في XLSX.',
   },
 
   'round_status.planned': { en: 'Planned', ar: 'مخطط لها' },

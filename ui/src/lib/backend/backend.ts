@@ -112,7 +112,8 @@ export interface Backend {
   /** Approved figures unless `include` is `'all'` (drafts, submitted and returned too). */
   totals(round: string, level: TotalsLevel, include?: TotalsInclude): Promise<LocationTotals[]>;
   /** The round as an HXL-tagged CSV file. */
-  exportCsv(round: string, include?: TotalsInclude): Promise<CsvExport>;
+  /** A round's data as a file: HXL CSV, XLSX (English and Arabic labels), JSON, or DTM's published workbook. */
+  exportRound(round: string, format: ExportFormat, include?: TotalsInclude): Promise<DownloadedFile>;
   // People, devices and the audit log (HQ web dashboard). The field app throws `unsupported`.
   /** Admins see everyone; a supervisor the enumerators inside their scope. */
   accounts(): Promise<Account[]>;
@@ -129,13 +130,24 @@ export interface Backend {
   /** Newest first; `next_before` asks for the next page (admin). */
   audit(filter: AuditFilter): Promise<AuditPage>;
   /** The lines the filter selects as a CSV file (admin). */
-  auditCsv(filter: AuditFilter): Promise<CsvExport>;
+  auditCsv(filter: AuditFilter): Promise<DownloadedFile>;
   /** Gazetteer places whose English or Arabic name matches `q` (scope picker). */
   searchLocations(q: string, level?: number): Promise<LocationRef[]>;
 }
 
+/** The formats a round exports in; `dtm` is DTM Libya's published workbook (approved data only). */
+export type ExportFormat = 'csv' | 'xlsx' | 'json' | 'dtm';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'xlsx', 'json', 'dtm'];
+
+/** The API path of a round's export in a format. */
+export function exportPath(round: string, format: ExportFormat, include: TotalsInclude = 'approved'): string {
+  const r = encodeURIComponent(round);
+  if (format === 'dtm') return `/rounds/${r}/publish.xlsx`;
+  return `/rounds/${r}/export.${format}${include === 'all' ? '?include=all' : ''}`;
+}
+
 /** A downloaded export: the file and the name to save it under. */
-export interface CsvExport {
+export interface DownloadedFile {
   blob: Blob;
   filename: string;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { BackendError, ImportRejectedError } from './backend';
+import { BackendError, ImportRejectedError, exportPath } from './backend';
 import { CLIENT_HEADER, HttpBackend, LEGACY_TOKEN_KEY, attachmentName } from './http';
 
 function memoryStorage(initial: Record<string, string> = {}) {
@@ -196,7 +196,7 @@ describe('HttpBackend conflicts, totals and export', () => {
       });
     });
     const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
-    const out = await api.exportCsv('R1');
+    const out = await api.exportRound('R1', 'csv');
     expect(out.filename).toBe('dtm-libya-R1.csv');
     expect(await out.blob.text()).toContain('#adm1+code');
   });
@@ -267,5 +267,13 @@ describe('HttpBackend conflicts, totals and export', () => {
     const csv = await api.auditCsv({ action: 'disable_user', before: 40 });
     expect(urls).toEqual(['/audit?action=disable_user&before=40', '/audit.csv?action=disable_user']);
     expect(csv.filename).toBe('dtm-hq-audit.csv');
+  });
+});
+
+describe('export paths', () => {
+  it('asks HQ for each format, drafts only on request, and the DTM workbook from approved data only', () => {
+    expect(exportPath('R55', 'xlsx')).toBe('/rounds/R55/export.xlsx');
+    expect(exportPath('R55', 'json', 'all')).toBe('/rounds/R55/export.json?include=all');
+    expect(exportPath('R55', 'dtm', 'all'), 'a published workbook never holds drafts').toBe('/rounds/R55/publish.xlsx');
   });
 });

@@ -45,7 +45,9 @@ import {
   isApiError,
   type AuditFilter,
   type Backend,
-  type CsvExport,
+  exportPath,
+  type DownloadedFile,
+  type ExportFormat,
   type LoginInput,
   type SignedIn,
   type TotalsLevel,
@@ -199,7 +201,7 @@ export class HttpBackend implements Backend {
   audit(filter: AuditFilter) {
     return this.request<AuditPage>('GET', `/audit${auditQuery(filter)}`);
   }
-  async auditCsv(filter: AuditFilter): Promise<CsvExport> {
+  async auditCsv(filter: AuditFilter): Promise<DownloadedFile> {
     const { before: _before, limit: _limit, ...lines } = filter;
     const res = await this.send('GET', `/audit.csv${auditQuery(lines)}`, undefined, undefined, 'text/csv');
     const blob = await res.blob();
@@ -267,11 +269,12 @@ export class HttpBackend implements Backend {
     const all = include === 'all' ? '&include=all' : '';
     return this.request<LocationTotals[]>('GET', `/rounds/${encodeURIComponent(round)}/totals?level=${level}${all}`);
   }
-  async exportCsv(round: string, include: TotalsInclude = 'approved'): Promise<CsvExport> {
-    const all = include === 'all' ? '?include=all' : '';
-    const res = await this.send('GET', `/rounds/${encodeURIComponent(round)}/export.csv${all}`, undefined, undefined, 'text/csv');
+  async exportRound(round: string, format: ExportFormat, include: TotalsInclude = 'approved'): Promise<DownloadedFile> {
+    const accept = { csv: 'text/csv', json: 'application/json', xlsx: XLSX_TYPE, dtm: XLSX_TYPE }[format];
+    const res = await this.send('GET', exportPath(round, format, include), undefined, undefined, accept);
     const blob = await res.blob();
-    return { blob, filename: attachmentName(res.headers.get('Content-Disposition')) ?? `dtm-${round}-hxl.csv` };
+    const fallback = format === 'dtm' ? `dtm-libya-${round}-published.xlsx` : `dtm-libya-${round}.${format}`;
+    return { blob, filename: attachmentName(res.headers.get('Content-Disposition')) ?? fallback };
   }
 
   async setField(_key: AssessmentKey, _field: string, _value: FieldValue): Promise<AssessmentDetail> {

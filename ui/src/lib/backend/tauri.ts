@@ -32,7 +32,7 @@ import type {
   SyncState,
   TotalsInclude,
 } from '../api-types';
-import { BackendError, type AuditFilter, type Backend, type CsvExport, type LoginInput, type SignedIn, type TotalsLevel } from './backend';
+import { BackendError, type AuditFilter, type Backend, type DownloadedFile, type ExportFormat, type LoginInput, type SignedIn, type TotalsLevel } from './backend';
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -138,8 +138,8 @@ export class TauriBackend implements Backend {
   async totals(_round: string, _level: TotalsLevel, _include?: TotalsInclude): Promise<LocationTotals[]> {
     throw BackendError.unsupported('totals');
   }
-  async exportCsv(_round: string, _include?: TotalsInclude): Promise<CsvExport> {
-    throw BackendError.unsupported('exportCsv');
+  async exportRound(_round: string, _format: ExportFormat, _include?: TotalsInclude): Promise<DownloadedFile> {
+    throw BackendError.unsupported('exportRound');
   }
   async accounts(): Promise<Account[]> {
     throw BackendError.unsupported('accounts');
@@ -168,7 +168,7 @@ export class TauriBackend implements Backend {
   async audit(_filter: AuditFilter): Promise<AuditPage> {
     throw BackendError.unsupported('audit');
   }
-  async auditCsv(_filter: AuditFilter): Promise<CsvExport> {
+  async auditCsv(_filter: AuditFilter): Promise<DownloadedFile> {
     throw BackendError.unsupported('auditCsv');
   }
   async searchLocations(_q: string, _level?: number): Promise<LocationRef[]> {
