@@ -66,6 +66,10 @@ dtm sync >/dev/null
 #    change since the earlier one in the totals and on the map, in English and Arabic.
 (cd ui && DTM_HQ_URL="$url" node --test tests/map.browser.test.mjs)
 
+# 5b. The West supervisor prints R53's key figures to PDF in English and Arabic; the
+#     PDFs' text is read back.
+(cd ui && DTM_HQ_URL="$url" node --test tests/key.browser.test.mjs)
+
 # 6. The field app's screens (search, the calm offline bar, Enter between fields, rule
 #    numbers, Arabic) in Chromium, with a stand-in for the Tauri IPC: the real window is
 #    the smoke test's.

@@ -50,14 +50,15 @@ if ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver
   cargo install tauri-driver --locked
 fi
 
-# check-jsonschema, schemathesis (scripts/api-fuzz.sh) and openpyxl (a reader other
-# than ours for the XLSX export, in dtm-hq's tests), in a venv of its own so the system
+# check-jsonschema, schemathesis (scripts/api-fuzz.sh), openpyxl (a reader other
+# than ours for the XLSX export, in dtm-hq's tests) and pypdf (the key figures printed
+# to PDF, in the browser tests), in a venv of its own so the system
 # Python stays untouched. schemathesis is pinned: api-fuzz.sh uses its CLI flags.
 SCHEMATHESIS_VERSION=4.32.5
-if [ ! -x .venv/bin/check-jsonschema ] || ! .venv/bin/python -c "import openpyxl" 2>/dev/null \
+if [ ! -x .venv/bin/check-jsonschema ] || ! .venv/bin/python -c "import openpyxl, pypdf" 2>/dev/null \
   || ! .venv/bin/schemathesis --version 2>/dev/null | grep -qx "schemathesis, version $SCHEMATHESIS_VERSION"; then
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q check-jsonschema openpyxl "schemathesis==$SCHEMATHESIS_VERSION"
+  .venv/bin/pip install -q check-jsonschema openpyxl pypdf "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 # The UI's packages, at the locked versions. No browser is downloaded: tests use

@@ -58,6 +58,7 @@ pub(crate) const UNKNOWN_ROUND: &str = "`unknown_round`";
         crate::routes::export_xlsx,
         crate::routes::export_json,
         crate::routes::publish_xlsx,
+        crate::routes::key_figures,
         crate::routes::search_locations,
         crate::routes::list_conflicts,
         crate::routes::resolve_conflict,

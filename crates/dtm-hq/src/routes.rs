@@ -94,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/rounds/{round}/export.xlsx", get(export_xlsx))
         .route("/rounds/{round}/export.json", get(export_json))
         .route("/rounds/{round}/publish.xlsx", get(publish_xlsx))
+        .route("/rounds/{round}/key-figures", get(key_figures))
         .route("/gazetteer/search", get(search_locations))
         .route("/rounds/{round}/conflicts", get(list_conflicts))
         .route("/conflicts/{id}/resolve", post(resolve_conflict))
@@ -1049,19 +1050,20 @@ fn counted_values(
     }
 }
 
-/// One round's totals at `level` over the assessments in `scope` that `include`
-/// counts, and the locations of the unapproved ones counted.
-async fn sum_round(
+/// A round's counted values (see [`counted_values`]) by location, over the baladiya and
+/// muhalla assessments in `scope` that `include` counts, and the locations of the
+/// unapproved ones among them.
+type CountedRound = Vec<(Pcode, std::collections::BTreeMap<String, dtm_core::FieldValue>)>;
+
+async fn counted_round(
     state: &AppState,
     code: &str,
     scope: &dtm_core::Scope,
-    level: u8,
     include: TotalsInclude,
-) -> Result<(std::collections::BTreeMap<Pcode, dtm_core::totals::Totals>, Vec<Pcode>), AppError> {
+) -> Result<(CountedRound, Vec<Pcode>), AppError> {
     let stored = state.storage.round_assessments(code, scope).await?;
-    let fields = hxl::count_fields();
     let mut unapproved: Vec<Pcode> = Vec::new();
-    let values: Vec<(Pcode, std::collections::BTreeMap<String, dtm_core::FieldValue>)> = stored
+    let values = stored
         .into_iter()
         .filter(|s| (s.key.form == "baladiya" || s.key.form == "muhalla") && include.counts(s.status))
         .inspect(|s| {
@@ -1074,8 +1076,57 @@ async fn sum_round(
             (s.key.location, counted_values(&s.key.form, s.form_version, values))
         })
         .collect();
+    Ok((values, unapproved))
+}
+
+/// One round's totals at `level` over the assessments in `scope` that `include`
+/// counts, and the locations of the unapproved ones counted.
+async fn sum_round(
+    state: &AppState,
+    code: &str,
+    scope: &dtm_core::Scope,
+    level: u8,
+    include: TotalsInclude,
+) -> Result<(std::collections::BTreeMap<Pcode, dtm_core::totals::Totals>, Vec<Pcode>), AppError> {
+    let (values, unapproved) = counted_round(state, code, scope, include).await?;
+    let fields = hxl::count_fields();
     let totals = dtm_core::totals::by_level(values.iter().map(|(p, v)| (p, v)), level, &fields);
     Ok((totals, unapproved))
+}
+
+/// The round's key figures as DTM's published summary gives them (each population in
+/// total and how many baladiyas and muhallas host it, the migrants' sex and age shares,
+/// the top nationalities), each beside the previous round's, over the caller's scope.
+#[utoipa::path(
+    get,
+    path = "/rounds/{round}/key-figures",
+    tag = "rounds",
+    params(("round" = String, Path, description = "A round's code", example = "R1"), ExportQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The round's key figures beside the previous round's", body = dtm_core::key_figures::KeyFigures),
+        (status = 400, description = "`malformed_query` (include is approved or all)", body = ErrorBody),
+        (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
+        (status = 404, description = crate::openapi::UNKNOWN_ROUND, body = ErrorBody),
+    )
+)]
+async fn key_figures(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Json<dtm_core::key_figures::KeyFigures>, AppError> {
+    let include = counted(q.include.as_deref())?;
+    let rounds = state.storage.rounds().await?;
+    let round = round_in(&rounds, &code)?;
+    let before = rounds.iter().filter(|r| r.number < round.number).max_by_key(|r| r.number);
+    let (now, _) = counted_round(&state, &code, &caller.scope, include).await?;
+    let previous = match before {
+        Some(b) => Some((b.code.as_str(), counted_round(&state, &b.code, &caller.scope, include).await?.0)),
+        None => None,
+    };
+    state.storage.log_access(&caller.username, "read_key_figures", &code, state.now()).await?;
+    Ok(Json(dtm_core::key_figures::key_figures(&code, &now, previous.as_ref().map(|(r, v)| (*r, v.as_slice())))))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -400,6 +400,19 @@ async fn a_whole_muhalla_round_of_every_field_goes_out_as_csv_xlsx_and_json_and_
         assert_eq!(national(f), sum(f), "the national {f} is the sum of what was imported");
     }
     assert!(sum("mig_ind") > 50_000, "a round of real size: {} migrants", sum("mig_ind"));
+    let (status, key) = hq.get("/api/v1/rounds/R55/key-figures", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    assert_eq!(key["populations"][2]["total"], sum("mig_ind"), "the key figures' migrants are the national total");
+    let hosting = values.iter().filter(|v| v.get("idp_ind").and_then(Value::as_u64).is_some_and(|n| n > 0)).count();
+    assert_eq!(key["populations"][0]["muhallas_hosting"], hosting, "muhallas hosting IDPs");
+    let by_nationality =
+        |k: &str| -> u64 { values.iter().filter_map(|v| v.get(&format!("mig_nat.{k}.ind"))?.as_u64()).sum() };
+    let top = &key["nationalities"][0];
+    assert_eq!(top["count"], by_nationality(top["value"].as_str().unwrap()), "the top nationality's figure: {top}");
+    assert!(
+        key["nationalities"].as_array().unwrap().windows(2).all(|w| w[0]["count"].as_u64() >= w[1]["count"].as_u64()),
+        "nationalities from the most numerous"
+    );
 
     let expected: BTreeMap<String, Value> =
         muhallas.iter().zip(&values).map(|(p, v)| (p.to_string(), json!(v))).collect();

@@ -36,6 +36,7 @@ export type { ImportReport } from './generated/ImportReport';
 export type { Issue } from './generated/Issue';
 export type { Language } from './generated/Language';
 export type { LocationRef } from './generated/LocationRef';
+export type { KeyFigures } from './generated/KeyFigures';
 export type { LocationTotals } from './generated/LocationTotals';
 export type { LoginRequest } from './generated/LoginRequest';
 export type { Me } from './generated/Me';

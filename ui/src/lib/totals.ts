@@ -3,7 +3,7 @@
 import type { Field, FormDef, LocationTotals } from './api-types';
 import type { TotalsLevel } from './backend/backend';
 import { allFields } from './form';
-import type { MessageKey } from './i18n';
+import { formatPercent, t, type MessageKey } from './i18n';
 
 export const TOTALS_LEVELS: TotalsLevel[] = [1, 2, 3];
 
@@ -61,6 +61,14 @@ export function changeOf(current: number | null | undefined, previous: number | 
   if (typeof current !== 'number' || typeof previous !== 'number') return null;
   const delta = current - previous;
   return { previous, delta, ratio: previous === 0 ? null : delta / previous };
+}
+
+/** A change as the tables show it: "▲ 120 (12%)", "▼ 40 (5%)", "▲ 30 (from 0)", "no change". */
+export function changeText(c: Change): string {
+  if (c.delta === 0) return t('totals.change_none');
+  if (c.ratio === null) return t('totals.change_up_from_zero', { n: Math.abs(c.delta) });
+  const params = { n: Math.abs(c.delta), pct: formatPercent(Math.abs(c.ratio)) };
+  return t(c.delta > 0 ? 'totals.change_up' : 'totals.change_down', params);
 }
 
 /** The change of a row's field, from the previous round's figures HQ sent beside it. */

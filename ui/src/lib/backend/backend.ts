@@ -23,6 +23,7 @@ import type {
   FormDef,
   FormSummary,
   LocationRef,
+  KeyFigures,
   LocationTotals,
   RejectedOp,
   ResolveRequest,
@@ -111,6 +112,8 @@ export interface Backend {
   /** Count-field sums per region (1), mantika (2) or baladiya (3). */
   /** Approved figures unless `include` is `'all'` (drafts, submitted and returned too). */
   totals(round: string, level: TotalsLevel, include?: TotalsInclude): Promise<LocationTotals[]>;
+  /** The round's key figures beside the previous round's (approved data unless `all`). */
+  keyFigures(round: string, include?: TotalsInclude): Promise<KeyFigures>;
   /** The round as an HXL-tagged CSV file. */
   /** A round's data as a file: HXL CSV, XLSX (English and Arabic labels), JSON, or DTM's published workbook. */
   exportRound(round: string, format: ExportFormat, include?: TotalsInclude): Promise<DownloadedFile>;

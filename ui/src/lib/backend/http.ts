@@ -22,6 +22,7 @@ import type {
   ImportReport,
   FormDef,
   FormSummary,
+  KeyFigures,
   LocationTotals,
   LoginReply,
   RejectedOp,
@@ -268,6 +269,10 @@ export class HttpBackend implements Backend {
   totals(round: string, level: TotalsLevel, include: TotalsInclude = 'approved') {
     const all = include === 'all' ? '&include=all' : '';
     return this.request<LocationTotals[]>('GET', `/rounds/${encodeURIComponent(round)}/totals?level=${level}${all}`);
+  }
+  keyFigures(round: string, include: TotalsInclude = 'approved') {
+    const all = include === 'all' ? '?include=all' : '';
+    return this.request<KeyFigures>('GET', `/rounds/${encodeURIComponent(round)}/key-figures${all}`);
   }
   async exportRound(round: string, format: ExportFormat, include: TotalsInclude = 'approved'): Promise<DownloadedFile> {
     const accept = { csv: 'text/csv', json: 'application/json', xlsx: XLSX_TYPE, dtm: XLSX_TYPE }[format];

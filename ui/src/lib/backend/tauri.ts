@@ -21,6 +21,7 @@ import type {
   ImportReport,
   FormDef,
   FormSummary,
+  KeyFigures,
   LocationTotals,
   RejectedOp,
   ResolveRequest,
@@ -137,6 +138,9 @@ export class TauriBackend implements Backend {
   }
   async totals(_round: string, _level: TotalsLevel, _include?: TotalsInclude): Promise<LocationTotals[]> {
     throw BackendError.unsupported('totals');
+  }
+  async keyFigures(_round: string, _include?: TotalsInclude): Promise<KeyFigures> {
+    throw BackendError.unsupported('keyFigures');
   }
   async exportRound(_round: string, _format: ExportFormat, _include?: TotalsInclude): Promise<DownloadedFile> {
     throw BackendError.unsupported('exportRound');
