@@ -445,3 +445,64 @@ fn dtm_hq_user_unlock_clears_a_lockout_while_hq_runs() {
         "the lockout is in the database, so the command line clears it for the running HQ"
     );
 }
+
+#[test]
+fn a_migrant_only_muhalla_with_nationalities_goes_from_a_device_into_hqs_totals_without_invented_zeros() {
+    let hq = Hq::start_demo();
+    let admin = hq.token("admin", "admin-demo");
+    let (status, body) = hq.post("/api/v1/rounds/R1/status", Some(&admin), &json!({"status": "closed"}));
+    assert_eq!(status, 200, "{body}");
+    let round = json!({"code": "R2", "number": 2, "title": "Round 2", "window_start": "2026-11-01", "window_end": "2026-12-31",
+        "forms": [{"form": "baladiya", "version": 3}, {"form": "muhalla", "version": 2}]});
+    let (status, body) = hq.post("/api/v1/rounds", Some(&admin), &round);
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = hq.post("/api/v1/rounds/R2/status", Some(&admin), &json!({"status": "open"}));
+    assert_eq!(status, 200, "{body}");
+
+    let device = Device::new();
+    login_enumerator(&hq, &device);
+    device.ok(&["sync"]);
+    let muhalla = "LY02110401";
+    let at = ["--round", "R2", "--form", "muhalla", muhalla];
+    let set = |values: &[&str]| device.ok(&[&["set"][..], &at[..], values].concat());
+    set(&["idp_present=no", "ret_present=no", "mig_present=yes", "mig_ind=40"]);
+    set(&[
+        "mig_sh_rented_self=40",
+        "mig_arr_gt12m=40",
+        "mig_permit_none=40",
+        "mig_men=30",
+        "mig_women=6",
+        "mig_children=4",
+    ]);
+    set(&["mig_need_1=health", "mig_need_1_problem=too_expensive", "ki_count=2", r#"ki_types=["crisis_committee"]"#]);
+    for f in
+        ["mig_sh_rented_others", "mig_sh_rented_employer", "mig_sh_squatting", "mig_sh_abandoned", "mig_sh_workplace"]
+    {
+        set(&[&format!("{f}=0")]);
+    }
+    set(&["mig_sh_public=0", "mig_sh_informal_camp=0", "mig_sh_none=0", "mig_sh_other=0", "mig_arr_lt1m=0"]);
+    set(&["mig_arr_1_6m=0", "mig_arr_6_12m=0", "mig_arr_unknown=0", "mig_permit_residency=0", "mig_permit_work=0"]);
+    set(&["mig_permit_unknown=0", "mig_nat.ner.ind=30"]);
+    let shown = device.ok(&["show", "--round", "R2", "--form", "muhalla", muhalla]);
+    let issues = shown["issues"].to_string();
+    assert!(issues.contains("mig_nationality_breakdown"), "30 of 40 migrants by nationality is an error: {issues}");
+    assert_eq!(
+        device.err_code(&[&["submit"][..], &at[..]].concat()),
+        "submission_blocked",
+        "the device refuses to submit while nationalities do not add up"
+    );
+    set(&["mig_nat.sdn.ind=10"]);
+    device.ok(&[&["submit"][..], &at[..]].concat());
+    device.ok(&["sync"]);
+
+    let (status, totals) = hq.get("/api/v1/rounds/R2/totals?level=1&include=all", Some(&admin));
+    assert_eq!(status, 200, "{totals}");
+    let west = totals.as_array().unwrap().iter().find(|t| t["location"]["pcode"] == "LY02").unwrap();
+    assert_eq!(west["values"]["mig_ind"], 40, "the device's migrants reached HQ's totals");
+    assert_eq!(west["values"]["idp_ind"], 0, "IDPs answered No count as 0, though no zero was typed");
+    let (status, export) = hq.get("/api/v1/rounds/R2/export.json?include=all", Some(&admin));
+    assert_eq!(status, 200, "{export}");
+    let values = &export.as_array().unwrap().iter().find(|a| a["location"] == muhalla).unwrap()["values"];
+    assert_eq!((values["mig_nat.ner.ind"].as_u64(), values["mig_nat.sdn.ind"].as_u64()), (Some(30), Some(10)));
+    assert!(values.get("idp_hh").is_none(), "nothing was stored for IDPs: {values}");
+}

@@ -36,8 +36,14 @@ test('the key figures of a round print to PDF in English and Arabic, beside the 
   await page.getByTestId('tab-key').click();
   await page.getByTestId('round-picker').selectOption('R53');
   const card = page.getByTestId('key-mig_ind');
-  await card.waitFor();
-  await page.waitForFunction(() => document.querySelector('[data-testid="key-title"]')?.textContent?.includes('53'));
+  const figure = migrants('R53').toLocaleString('en');
+  // The round picked first (the demo's R1) may still be on screen: wait for R53's figure.
+  await page.waitForFunction(
+    (f) => document.querySelector('[data-testid="key-mig_ind"]')?.textContent?.includes(f),
+    figure,
+    { timeout: 15000 },
+  );
+  assert.match(await page.getByTestId('key-title').innerText(), /Round 53/);
   const shown = await card.innerText();
   assert.ok(shown.includes(migrants('R53').toLocaleString('en')), `West's migrants in R53 are ${migrants('R53')}: ${shown}`);
   const pct = Math.round(((migrants('R53') - migrants('R52')) / migrants('R52')) * 100);
