@@ -163,7 +163,8 @@ function serve() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-test('the field app: find a location, calm offline bar, Enter between fields, rule numbers, Arabic', async (t) => {
+/** The built app in Chromium over the fake IPC holding `device`; page errors are collected. */
+async function openFieldApp(t, device) {
   mkdirSync(OUT, { recursive: true });
   const server = await serve();
   t.after(() => server.close());
@@ -175,11 +176,16 @@ test('the field app: find a location, calm offline bar, Enter between fields, ru
   const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  await page.addInitScript(fakeTauri, device);
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  return { page, errors };
+}
+
+test('the field app: find a location, calm offline bar, Enter between fields, rule numbers, Arabic', async (t) => {
   const rows = tripoliRows();
   const key = { round: 'R1', form: 'baladiya', location: 'LY021104' };
   const initial = { idp_hh: 95, mig_men: 60, mig_women: 30, mig_children: 5, mig_ind: 100 };
-  await page.addInitScript(fakeTauri, { rows, form: FORM, key, initial });
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  const { page, errors } = await openFieldApp(t, { rows, form: FORM, key, initial });
 
   // The sync bar: offline, neutral, the count as digits, no URL, no error.
   const pending = page.getByTestId('sync-pending');
@@ -268,21 +274,9 @@ test('the field app: find a location, calm offline bar, Enter between fields, ru
 });
 
 test('muhalla v2: a module answered No asks nothing, and nationalities are added row by row', async (t) => {
-  mkdirSync(OUT, { recursive: true });
-  const server = await serve();
-  t.after(() => server.close());
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
   const rows = tripoliRows();
   const muhalla = rows.find((r) => r.key.form === 'muhalla');
-  await page.addInitScript(fakeTauri, { rows, form: muhallaV2(), key: muhalla.key, initial: {} });
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  const { page, errors } = await openFieldApp(t, { rows, form: muhallaV2(), key: muhalla.key, initial: {} });
   const search = page.getByTestId('home-search');
   await search.waitFor();
   await search.fill(muhalla.key.location);

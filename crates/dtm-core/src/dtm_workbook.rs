@@ -607,6 +607,7 @@ mod tests {
             code: "R54".into(),
             number: 54,
             title: "Round 54".into(),
+            title_ar: String::new(),
             window_start: "2024-09-01".into(),
             window_end: "2024-10-31".into(),
             status: RoundStatus::Closed,

@@ -193,6 +193,7 @@ mod tests {
             code: "R55".into(),
             number: 55,
             title: "Round 55".into(),
+            title_ar: String::new(),
             window_start: "2025-01-01".into(),
             window_end: "2025-02-28".into(),
             status: RoundStatus::Closed,
@@ -214,14 +215,10 @@ mod tests {
     #[test]
     fn every_field_of_a_whole_muhalla_round_goes_out_and_comes_back_exactly() {
         let form = FormDef::builtin("muhalla", 2).unwrap();
-        let muhallas: Vec<Pcode> = Gazetteer::libya().at_level(4).map(|l| l.pcode.clone()).collect();
+        let round = testdata::whole_round_v2();
+        let (muhallas, values): (Vec<Pcode>, Vec<BTreeMap<String, FieldValue>>) = round.iter().cloned().unzip();
         assert!(muhallas.len() > 600, "the whole country: {}", muhallas.len());
-        let values: Vec<BTreeMap<String, FieldValue>> = (0..muhallas.len()).map(testdata::muhalla_v2).collect();
-        let rows: Vec<Row<'_>> = muhallas
-            .iter()
-            .zip(&values)
-            .map(|(p, v)| Row { location: p, form, status: AssessmentStatus::Approved, values: v })
-            .collect();
+        let rows = testdata::approved_rows(&round);
         let tables = round_tables(&[form], "R55", &rows);
         assert_eq!(tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["muhalla", "muhalla.mig_nat"]);
         let main = &tables[0];

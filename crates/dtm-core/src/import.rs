@@ -558,6 +558,7 @@ mod tests {
             code: "R53".into(),
             number: 53,
             title: "Round 53".into(),
+            title_ar: String::new(),
             window_start: "2024-05-01".into(),
             window_end: "2024-06-30".into(),
             status: RoundStatus::Closed,

@@ -377,6 +377,7 @@ mod tests {
             code: "R1".into(),
             number: 1,
             title: "Round 1".into(),
+            title_ar: String::new(),
             window_start: "2026-11-01".into(),
             window_end: "2026-11-30".into(),
             status: RoundStatus::Open,

@@ -35,6 +35,9 @@ pub struct Round {
     pub code: String,
     pub number: u32,
     pub title: String,
+    /// The title in Arabic; empty where none was given (the English one is shown).
+    #[serde(default)]
+    pub title_ar: String,
     /// ISO dates, inclusive.
     pub window_start: String,
     pub window_end: String,
@@ -93,6 +96,7 @@ mod tests {
             code: "R54".into(),
             number: 54,
             title: "Round 54".into(),
+            title_ar: String::new(),
             window_start: "2024-08-01".into(),
             window_end: "2024-09-30".into(),
             status,

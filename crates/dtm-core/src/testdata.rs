@@ -2,8 +2,9 @@
 //! field of a form filled in, every breakdown adding up, and modules that do not
 //! apply or are unknown in a known share of locations. Pure and deterministic.
 
+use crate::exchange::Row;
 use crate::form::{FieldValue, FormDef};
-use crate::Gazetteer;
+use crate::{AssessmentStatus, Gazetteer, Pcode};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -95,6 +96,18 @@ pub fn muhalla_v2(i: usize) -> BTreeMap<String, FieldValue> {
     put("ki_count", json!(2 + n % 4));
     put("ki_types", json!(["crisis_committee", "community_rep"]));
     v
+}
+
+/// A whole round of muhalla v2: every muhalla of the gazetteer, the `i`-th with
+/// [`muhalla_v2`]`(i)`.
+pub fn whole_round_v2() -> Vec<(Pcode, BTreeMap<String, FieldValue>)> {
+    Gazetteer::libya().at_level(4).enumerate().map(|(i, l)| (l.pcode.clone(), muhalla_v2(i))).collect()
+}
+
+/// A round's assessments as export rows, approved, with muhalla v2.
+pub fn approved_rows(round: &[(Pcode, BTreeMap<String, FieldValue>)]) -> Vec<Row<'_>> {
+    let form = FormDef::builtin("muhalla", 2).expect("muhalla v2 ships");
+    round.iter().map(|(p, v)| Row { location: p, form, status: AssessmentStatus::Approved, values: v }).collect()
 }
 
 #[cfg(test)]

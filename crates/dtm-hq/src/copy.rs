@@ -105,6 +105,7 @@ const TABLES: &[Table] = &[
             ("window_start", Text),
             ("window_end", Text),
             ("forms", Json),
+            ("title_ar", Text),
         ],
         sequence: None,
     },

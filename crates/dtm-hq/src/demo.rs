@@ -17,6 +17,7 @@ pub fn round_r1() -> Round {
         code: "R1".into(),
         number: 1,
         title: "Round 1 (demo)".into(),
+        title_ar: "الجولة 1 (تجريبية)".into(),
         window_start: "2026-11-01".into(),
         window_end: "2026-12-15".into(),
         status: RoundStatus::Open,

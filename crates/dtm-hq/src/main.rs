@@ -473,6 +473,7 @@ async fn import_round(
                 code: code.to_owned(),
                 number,
                 title,
+                title_ar: String::new(),
                 window_start: start.to_owned(),
                 window_end: end.to_owned(),
                 status: RoundStatus::Planned,

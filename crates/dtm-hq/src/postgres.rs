@@ -39,8 +39,11 @@ use std::sync::{Condvar, Mutex};
 use time::OffsetDateTime;
 
 /// PostgreSQL's migrations, applied in order; each runs once, in its own transaction.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/postgres/0001_hq.sql"), include_str!("../migrations/postgres/0002_accounts.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_hq.sql"),
+    include_str!("../migrations/postgres/0002_accounts.sql"),
+    include_str!("../migrations/postgres/0003_round_title_ar.sql"),
+];
 
 /// The columns [`stored_user`] reads, in its order.
 const USER_COLUMNS: &str = "u.username, u.display_name, u.role, u.scope, u.password_hash, u.language, u.disabled_at,
@@ -305,6 +308,7 @@ fn round_from_row(r: &Row) -> Result<Round> {
         code: r.get(0),
         number: uint(i64::from(r.get::<_, i32>(1)))? as u32,
         title: r.get(2),
+        title_ar: r.get(7),
         status: parse("round status", r.get(3), RoundStatus::parse)?,
         window_start: r.get(4),
         window_end: r.get(5),
@@ -324,7 +328,7 @@ fn scope_clause(scope: &Scope, first: usize) -> String {
     format!("({clause})")
 }
 
-const ROUND_COLUMNS: &str = "code, number, title, status, window_start, window_end, forms";
+const ROUND_COLUMNS: &str = "code, number, title, status, window_start, window_end, forms, title_ar";
 
 impl Tx for PgTx<'_, '_> {
     fn epoch(&mut self) -> Result<String> {
@@ -630,10 +634,11 @@ impl Tx for PgTx<'_, '_> {
         let forms = dtm_sync::wire::RoundInfo::from(round).forms;
         let number = i32::try_from(round.number).map_err(|_| corrupt("round number"))?;
         self.execute(
-            "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms, title_ar)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (code) DO UPDATE SET title = excluded.title, status = excluded.status,
-               window_start = excluded.window_start, window_end = excluded.window_end, forms = excluded.forms",
+               window_start = excluded.window_start, window_end = excluded.window_end, forms = excluded.forms,
+               title_ar = excluded.title_ar",
             &[
                 &round.code,
                 &number,
@@ -642,6 +647,7 @@ impl Tx for PgTx<'_, '_> {
                 &round.window_start,
                 &round.window_end,
                 &Json(&forms),
+                &round.title_ar,
             ],
         )?;
         Ok(())

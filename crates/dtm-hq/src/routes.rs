@@ -777,6 +777,7 @@ async fn create_round(
     ApiJson(req): ApiJson<NewRound>,
 ) -> Result<(StatusCode, Json<RoundInfo>), AppError> {
     dtm_core::text::check(dtm_core::TextKind::Name, "title", &req.title)?;
+    dtm_core::text::check(dtm_core::TextKind::Name, "title_ar", &req.title_ar)?;
     if req.code != format!("R{}", req.number) {
         return Err(AppError::unprocessable(
             ErrorCode::MalformedRound,
@@ -801,6 +802,7 @@ async fn create_round(
         code: req.code,
         number: req.number,
         title: req.title,
+        title_ar: req.title_ar.trim().to_owned(),
         window_start: req.window_start,
         window_end: req.window_end,
         status: RoundStatus::Planned,

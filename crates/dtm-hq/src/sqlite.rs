@@ -36,6 +36,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_ops_per_device.sql"),
     include_str!("../migrations/0005_login_failures.sql"),
     include_str!("../migrations/0006_accounts.sql"),
+    include_str!("../migrations/0007_round_title_ar.sql"),
 ];
 
 /// The columns [`stored_user`] reads, in its order.
@@ -158,6 +159,7 @@ fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
         code: r.get(0)?,
         number: r.get(1)?,
         title: r.get(2)?,
+        title_ar: r.get(7)?,
         status: parse_enum(3, &status, RoundStatus::parse)?,
         window_start: r.get(4)?,
         window_end: r.get(5)?,
@@ -572,7 +574,7 @@ impl Tx for SqliteTx<'_> {
         Ok(self
             .0
             .prepare_cached(
-                "SELECT code, number, title, status, window_start, window_end, forms FROM rounds WHERE code = ?1",
+                "SELECT code, number, title, status, window_start, window_end, forms, title_ar FROM rounds WHERE code = ?1",
             )?
             .query_row([code], round_from_row)
             .optional()?)
@@ -580,7 +582,7 @@ impl Tx for SqliteTx<'_> {
 
     fn rounds(&mut self) -> Result<Vec<Round>> {
         let mut stmt = self.0.prepare_cached(
-            "SELECT code, number, title, status, window_start, window_end, forms FROM rounds ORDER BY number DESC",
+            "SELECT code, number, title, status, window_start, window_end, forms, title_ar FROM rounds ORDER BY number DESC",
         )?;
         let rows = stmt.query_map([], round_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
@@ -597,10 +599,11 @@ impl Tx for SqliteTx<'_> {
     fn write_round(&mut self, round: &Round) -> Result<()> {
         let forms = dtm_sync::wire::RoundInfo::from(round).forms;
         self.0.execute(
-            "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms, title_ar)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (code) DO UPDATE SET title = excluded.title, status = excluded.status,
-               window_start = excluded.window_start, window_end = excluded.window_end, forms = excluded.forms",
+               window_start = excluded.window_start, window_end = excluded.window_end, forms = excluded.forms,
+               title_ar = excluded.title_ar",
             params![
                 round.code,
                 round.number,
@@ -608,7 +611,8 @@ impl Tx for SqliteTx<'_> {
                 round.status.as_str(),
                 round.window_start,
                 round.window_end,
-                serde_json::to_string(&forms).expect("forms serialise")
+                serde_json::to_string(&forms).expect("forms serialise"),
+                round.title_ar
             ],
         )?;
         Ok(())

@@ -50,6 +50,7 @@ fn round() -> Round {
         code: "R1".into(),
         number: 1,
         title: "Round 1".into(),
+        title_ar: String::new(),
         window_start: "2026-01-01".into(),
         window_end: "2026-12-31".into(),
         status: RoundStatus::Open,

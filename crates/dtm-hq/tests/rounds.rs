@@ -368,28 +368,29 @@ async fn exported_values(hq: &Hq, admin: &str, round: &str) -> BTreeMap<String, 
         .collect()
 }
 
-#[tokio::test]
-async fn a_whole_muhalla_round_of_every_field_goes_out_as_csv_xlsx_and_json_and_comes_back_exactly() {
-    use dtm_core::exchange::{self, Row};
-    use dtm_core::{testdata, AssessmentStatus, FormDef};
+/// A fresh HQ holding round R55 (baladiya v2, muhalla v2) with a whole synthetic
+/// muhalla v2 round imported as an XLSX workbook: every muhalla of Libya, every field,
+/// nationalities on a sheet of their own. Returns the HQ, an admin's token, the round's
+/// forms, and the round's P-codes and values.
+async fn hq_with_whole_round() -> (Hq, String, Value, Vec<dtm_core::Pcode>, Vec<BTreeMap<String, Value>>) {
     let hq = Hq::new().await;
     let admin = hq.login("admin").await;
     let forms = json!([{"form": "baladiya", "version": 2}, {"form": "muhalla", "version": 2}]);
     hq.create_round_with(&admin, 55, forms.clone()).await;
-    // The round as a DTM officer would bring it: every muhalla of Libya, every field of
-    // muhalla v2, nationalities on a sheet of their own.
-    let form = FormDef::builtin("muhalla", 2).unwrap();
-    let muhallas: Vec<dtm_core::Pcode> = Gazetteer::libya().at_level(4).map(|l| l.pcode.clone()).collect();
-    let values: Vec<BTreeMap<String, Value>> = (0..muhallas.len()).map(testdata::muhalla_v2).collect();
-    let rows: Vec<Row<'_>> = muhallas
-        .iter()
-        .zip(&values)
-        .map(|(p, v)| Row { location: p, form, status: AssessmentStatus::Approved, values: v })
-        .collect();
-    let source = dtm_hq::spreadsheet::write_xlsx(&exchange::round_tables(&[form], "R55", &rows)).unwrap();
-    let (status, report) = hq.import(&admin, "R55", source).await;
-    assert_eq!(status, StatusCode::OK, "{report}");
-    assert_eq!(report["assessments"], muhallas.len(), "{report}");
+    let round = dtm_core::testdata::whole_round_v2();
+    let form = dtm_core::FormDef::builtin("muhalla", 2).unwrap();
+    let tables = dtm_core::exchange::round_tables(&[form], "R55", &dtm_core::testdata::approved_rows(&round));
+    let (status, report) = hq.import(&admin, "R55", dtm_hq::spreadsheet::write_xlsx(&tables).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{}", short(&report));
+    assert_eq!(report["assessments"], round.len(), "{}", short(&report));
+    let (muhallas, values) = round.into_iter().unzip();
+    (hq, admin, forms, muhallas, values)
+}
+
+#[tokio::test]
+async fn a_whole_muhalla_round_of_every_field_goes_out_as_csv_xlsx_and_json_and_comes_back_exactly() {
+    let (hq, admin, forms, muhallas, values) = hq_with_whole_round().await;
+    let form = dtm_core::FormDef::builtin("muhalla", 2).unwrap();
 
     // The figures: a module answered No counts 0, Unknown adds nothing.
     let sum = |f: &str| values.iter().filter_map(|v| v.get(f)?.as_u64()).sum::<u64>();
@@ -512,23 +513,7 @@ print(json.dumps(out, ensure_ascii=False, default=str))
 
 #[tokio::test]
 async fn a_round_published_in_dtms_own_layout_reads_as_dtm_publishes_and_imports_back_into_a_fresh_hq() {
-    use dtm_core::exchange::{self, Row};
-    use dtm_core::{testdata, AssessmentStatus, FormDef};
-    let hq = Hq::new().await;
-    let admin = hq.login("admin").await;
-    let forms = json!([{"form": "baladiya", "version": 2}, {"form": "muhalla", "version": 2}]);
-    hq.create_round_with(&admin, 55, forms.clone()).await;
-    let form = FormDef::builtin("muhalla", 2).unwrap();
-    let muhallas: Vec<dtm_core::Pcode> = Gazetteer::libya().at_level(4).map(|l| l.pcode.clone()).collect();
-    let values: Vec<BTreeMap<String, Value>> = (0..muhallas.len()).map(testdata::muhalla_v2).collect();
-    let rows: Vec<Row<'_>> = muhallas
-        .iter()
-        .zip(&values)
-        .map(|(p, v)| Row { location: p, form, status: AssessmentStatus::Approved, values: v })
-        .collect();
-    let source = dtm_hq::spreadsheet::write_xlsx(&exchange::round_tables(&[form], "R55", &rows)).unwrap();
-    let (status, report) = hq.import(&admin, "R55", source).await;
-    assert_eq!(status, StatusCode::OK, "{}", short(&report));
+    let (hq, admin, forms, muhallas, values) = hq_with_whole_round().await;
 
     let (status, book) = hq.raw("/api/v1/rounds/R55/publish.xlsx", &admin).await;
     assert_eq!(status, StatusCode::OK);
@@ -607,4 +592,50 @@ print(json.dumps(out, ensure_ascii=False, default=str))
     let (_, totals) = other.get("/api/v1/rounds/R55/totals?level=1", &other_admin).await;
     let national: u64 = totals.as_array().unwrap().iter().map(|t| t["values"]["mig_ind"].as_u64().unwrap_or(0)).sum();
     assert_eq!(national, migrants, "the national migrant total survives the round trip");
+}
+
+#[tokio::test]
+async fn a_round_has_a_title_in_english_and_in_arabic() {
+    let hq = Hq::new().await;
+    let admin = hq.login("admin").await;
+    let (status, body) = hq
+        .json(
+            "POST",
+            "/api/v1/rounds",
+            &admin,
+            json!({"code": "R60", "number": 60, "title": "Round 60",
+            "title_ar": "  الجولة 60 ", "window_start": "2026-01-01", "window_end": "2026-02-28",
+            "forms": [{"form": "muhalla", "version": 2}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["title_ar"], "الجولة 60", "the Arabic title is kept, trimmed");
+    let (_, rounds) = hq.get("/api/v1/rounds", &admin).await;
+    let r60 = rounds.as_array().unwrap().iter().find(|r| r["code"] == "R60").unwrap();
+    assert_eq!(
+        (r60["title"].as_str(), r60["title_ar"].as_str()),
+        (Some("Round 60"), Some("الجولة 60")),
+        "read back from the store"
+    );
+    let (status, body) = hq
+        .json(
+            "POST",
+            "/api/v1/rounds",
+            &admin,
+            json!({"code": "R61", "number": 61, "title": "Round 61",
+            "title_ar": "ج".repeat(5000), "window_start": "2026-01-01", "window_end": "2026-02-28",
+            "forms": [{"form": "muhalla", "version": 2}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an Arabic title is bounded like the English one: {body}");
+    let (status, _) = hq
+        .json(
+            "POST",
+            "/api/v1/rounds",
+            &admin,
+            json!({"code": "R62", "number": 62, "title": "Round 62",
+            "window_start": "2026-01-01", "window_end": "2026-02-28", "forms": [{"form": "muhalla", "version": 2}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "the Arabic title may be left out");
 }

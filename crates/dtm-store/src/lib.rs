@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_outbox_void.sql"),
     include_str!("../migrations/0003_documents.sql"),
     include_str!("../migrations/0004_sent_log.sql"),
+    include_str!("../migrations/0005_round_title_ar.sql"),
 ];
 
 /// How many answers the sent log keeps, newest first. An enumerator makes a few
@@ -503,7 +504,7 @@ impl Store {
 
     pub fn rounds(&self) -> Result<Vec<Round>> {
         let mut stmt = self.conn.prepare(
-            "SELECT code, number, title, status, window_start, window_end, forms FROM rounds ORDER BY number DESC",
+            "SELECT code, number, title, status, window_start, window_end, forms, title_ar FROM rounds ORDER BY number DESC",
         )?;
         let rows = stmt.query_map([], round_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -512,7 +513,7 @@ impl Store {
     fn round(&self, code: &str) -> Result<Round> {
         self.conn
             .query_row(
-                "SELECT code, number, title, status, window_start, window_end, forms FROM rounds WHERE code = ?1",
+                "SELECT code, number, title, status, window_start, window_end, forms, title_ar FROM rounds WHERE code = ?1",
                 [code],
                 round_from_row,
             )
@@ -883,11 +884,11 @@ impl Store {
         for round in rounds {
             let forms = serde_json::to_string(&round.forms).expect("pairs serialise");
             tx.execute(
-                "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms, title_ar)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (code) DO UPDATE SET number = excluded.number, title = excluded.title,
                    status = excluded.status, window_start = excluded.window_start,
-                   window_end = excluded.window_end, forms = excluded.forms",
+                   window_end = excluded.window_end, forms = excluded.forms, title_ar = excluded.title_ar",
                 params![
                     round.code,
                     round.number,
@@ -895,7 +896,8 @@ impl Store {
                     round.status.as_str(),
                     round.window_start,
                     round.window_end,
-                    forms
+                    forms,
+                    round.title_ar
                 ],
             )?;
         }
@@ -1026,6 +1028,7 @@ fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
         code: r.get(0)?,
         number: r.get(1)?,
         title: r.get(2)?,
+        title_ar: r.get(7)?,
         status: crate::sqlite::parse_enum(3, &status, RoundStatus::parse)?,
         window_start: r.get(4)?,
         window_end: r.get(5)?,

@@ -18,6 +18,9 @@ pub struct NewRound {
     pub code: String,
     pub number: u32,
     pub title: String,
+    /// The title in Arabic (optional; the English one is shown where it is empty).
+    #[serde(default)]
+    pub title_ar: String,
     /// The first day of collection, `YYYY-MM-DD`.
     pub window_start: String,
     /// The last day of collection, `YYYY-MM-DD`.

@@ -97,6 +97,9 @@ pub struct RoundInfo {
     pub code: String,
     pub number: u32,
     pub title: String,
+    /// The title in Arabic; empty where none was given. Older HQs do not send it.
+    #[serde(default)]
+    pub title_ar: String,
     pub status: RoundStatus,
     pub window_start: String,
     pub window_end: String,
@@ -109,6 +112,7 @@ impl From<&dtm_core::Round> for RoundInfo {
             code: r.code.clone(),
             number: r.number,
             title: r.title.clone(),
+            title_ar: r.title_ar.clone(),
             status: r.status,
             window_start: r.window_start.clone(),
             window_end: r.window_end.clone(),
@@ -123,6 +127,7 @@ impl From<&RoundInfo> for dtm_core::Round {
             code: r.code.clone(),
             number: r.number,
             title: r.title.clone(),
+            title_ar: r.title_ar.clone(),
             window_start: r.window_start.clone(),
             window_end: r.window_end.clone(),
             status: r.status,

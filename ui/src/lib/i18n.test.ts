@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOCALES, messages, plurals, translate } from './i18n';
+import { LOCALES, locale, messages, plurals, roundTitle, translate } from './i18n';
 import { STATUSES, statusChip } from './status';
 import { ERROR_CODES } from './generated/errorCodes';
 import type { OpOutcome } from './api-types';
@@ -80,5 +80,20 @@ describe('status chips', () => {
     expect(statusChip('returned').tone).toBe('attention');
     expect(statusChip('approved').tone).toBe('done');
     expect(statusChip('not_started').tone).toBe('neutral');
+  });
+});
+
+describe('round titles', () => {
+  it("shows a round's Arabic title in Arabic, and the English one where none was given", () => {
+    const before = locale.current;
+    try {
+      locale.set('ar');
+      expect(roundTitle({ title: 'Round 55', title_ar: 'الجولة 55' })).toBe('الجولة 55');
+      expect(roundTitle({ title: 'Round 54', title_ar: '' })).toBe('Round 54');
+      locale.set('en');
+      expect(roundTitle({ title: 'Round 55', title_ar: 'الجولة 55' })).toBe('Round 55');
+    } finally {
+      locale.set(before);
+    }
   });
 });

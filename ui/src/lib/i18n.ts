@@ -440,6 +440,7 @@ export const messages = {
     en: 'These columns are not part of the layout and were not imported:',
     ar: 'هذه الأعمدة ليست من تخطيط الملف ولم تُستورد:',
   },
+  'rounds.name_ar': { en: 'Title in Arabic', ar: 'العنوان بالعربية' },
   'key.print': { en: 'Print or save as PDF', ar: 'طباعة أو حفظ بصيغة PDF' },
   'key.kicker': { en: 'IOM DTM Libya · key figures', ar: 'المنظمة الدولية للهجرة · مصفوفة تتبع النزوح في ليبيا · الأرقام الرئيسية' },
   'key.title': { en: 'Round {round}: key figures', ar: 'الجولة {round}: الأرقام الرئيسية' },
@@ -1156,6 +1157,11 @@ export function t(key: MessageKey, params?: Params): string {
 /** The locale's half of a bilingual text from a form definition or rule issue. */
 export function tr(text: Text): string {
   return text[locale.current];
+}
+
+/** A round's title in the user's language: the Arabic one where it was given. */
+export function roundTitle(r: { title: string; title_ar?: string }): string {
+  return locale.current === 'ar' && r.title_ar ? r.title_ar : r.title;
 }
 
 export function locationName(loc: { name_en: string; name_ar: string }): string {

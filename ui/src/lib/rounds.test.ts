@@ -11,7 +11,7 @@ describe('round status changes', () => {
     expect(nextRoundStatuses('published')).toEqual([]);
   });
   it('suggests the number after the highest round', () => {
-    const r = (n: number) => ({ code: `R${n}`, number: n, title: '', status: 'open' as const, window_start: '', window_end: '', forms: [] });
+    const r = (n: number) => ({ code: `R${n}`, number: n, title: '', title_ar: '', status: 'open' as const, window_start: '', window_end: '', forms: [] });
     expect(nextRoundNumber([r(1), r(54), r(3)])).toBe(55);
     expect(nextRoundNumber([])).toBe(1);
   });

@@ -6,6 +6,7 @@ const round = (code: string, number: number): RoundInfo => ({
   code,
   number,
   title: code,
+  title_ar: '',
   status: 'published',
   window_start: '2025-01-01',
   window_end: '2025-02-01',

@@ -11,8 +11,8 @@
 use anyhow::Context;
 use clap::Parser;
 use dtm_bench::{percentile, DemoHq, HqDatabase, StoreArgs};
-use dtm_core::exchange::{self, Row};
-use dtm_core::{testdata, AssessmentStatus, FormDef, Gazetteer, Pcode};
+use dtm_core::exchange;
+use dtm_core::{testdata, FormDef, Pcode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -50,17 +50,13 @@ async fn main() -> anyhow::Result<()> {
     // The round, built and written as a workbook.
     let started = Instant::now();
     let form = FormDef::builtin("muhalla", 2).context("muhalla v2")?;
-    let muhallas: Vec<Pcode> = Gazetteer::libya().at_level(4).map(|l| l.pcode.clone()).collect();
-    let values: Vec<BTreeMap<String, Value>> = (0..muhallas.len()).map(testdata::muhalla_v2).collect();
-    let rows: Vec<Row<'_>> = muhallas
-        .iter()
-        .zip(&values)
-        .map(|(p, v)| Row { location: p, form, status: AssessmentStatus::Approved, values: v })
-        .collect();
+    let round = testdata::whole_round_v2();
+    let rows = testdata::approved_rows(&round);
+    let (muhallas, values): (Vec<&Pcode>, Vec<&BTreeMap<String, Value>>) = round.iter().map(|(p, v)| (p, v)).unzip();
     let tables = exchange::round_tables(&[form], "R55", &rows);
     let workbook = dtm_hq::spreadsheet::write_xlsx(&tables)?;
     let built = started.elapsed();
-    let cells: usize = values.iter().map(BTreeMap::len).sum();
+    let cells: usize = values.iter().map(|v| v.len()).sum();
     println!(
         "round: {} muhallas, {} values ({} nationality rows); tables and XLSX built in {} ({} KiB)",
         muhallas.len(),
@@ -116,6 +112,7 @@ async fn main() -> anyhow::Result<()> {
         code: "R55".into(),
         number: 55,
         title: "Round 55".into(),
+        title_ar: String::new(),
         window_start: "2025-01-01".into(),
         window_end: "2025-02-28".into(),
         status: dtm_core::RoundStatus::Closed,

@@ -128,7 +128,7 @@ describe('HttpBackend round administration', () => {
       return json(200, { code: 'R2', status: 'open' });
     });
     const api = new HttpBackend({ origin: 'http://hq', fetch, storage: memoryStorage() });
-    const req = { code: 'R2', number: 2, title: 'Round 2', window_start: '2026-01-01', window_end: '2026-02-01', forms: [{ form: 'baladiya', version: 2 }] };
+    const req = { code: 'R2', number: 2, title: 'Round 2', title_ar: 'الجولة 2', window_start: '2026-01-01', window_end: '2026-02-01', forms: [{ form: 'baladiya', version: 2 }] };
     await api.createRound(req);
     await api.setRoundStatus('R2', 'open');
     expect(calls).toEqual([

@@ -10,6 +10,10 @@ export type NewRound = {
  */
 code: string, number: number, title: string, 
 /**
+ * The title in Arabic (optional; the English one is shown where it is empty).
+ */
+title_ar: string, 
+/**
  * The first day of collection, `YYYY-MM-DD`.
  */
 window_start: string, 

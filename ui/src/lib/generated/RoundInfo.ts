@@ -2,4 +2,8 @@
 import type { RoundForm } from "./RoundForm";
 import type { RoundStatus } from "./RoundStatus";
 
-export type RoundInfo = { code: string, number: number, title: string, status: RoundStatus, window_start: string, window_end: string, forms: Array<RoundForm>, };
+export type RoundInfo = { code: string, number: number, title: string, 
+/**
+ * The title in Arabic; empty where none was given. Older HQs do not send it.
+ */
+title_ar: string, status: RoundStatus, window_start: string, window_end: string, forms: Array<RoundForm>, };
