@@ -231,6 +231,13 @@ impl Hq {
     /// arguments, so devices that stored its URL at login reach it unchanged. Kills the
     /// old process first if it still runs. Retries for a few seconds while the port
     /// is still held.
+    /// Restarts HQ on the same address and database with more `serve` arguments (a
+    /// changed setting, as an operator would restart it).
+    pub fn restart_with(&mut self, more: &[&str]) {
+        self.extra.extend(more.iter().map(|s| (*s).to_owned()));
+        self.restart();
+    }
+
     pub fn restart(&mut self) {
         self.kill();
         let listen = format!("127.0.0.1:{}", self.port());

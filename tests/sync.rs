@@ -506,3 +506,25 @@ fn a_migrant_only_muhalla_with_nationalities_goes_from_a_device_into_hqs_totals_
     assert_eq!((values["mig_nat.ner.ind"].as_u64(), values["mig_nat.sdn.ind"].as_u64()), (Some(30), Some(10)));
     assert!(values.get("idp_hh").is_none(), "nothing was stored for IDPs: {values}");
 }
+
+#[test]
+fn hq_tells_a_device_an_update_is_available_and_refuses_an_app_it_no_longer_syncs_with_keeping_its_outbox() {
+    // HQ knows a newer app is out: the device syncs as before and says so.
+    let mut hq = Hq::start_in(tempfile::tempdir().unwrap(), &["--demo", "--newest-app-version", "99.0.0"]);
+    let device = Device::new();
+    login_enumerator(&hq, &device);
+    device.ok(&["sync"]);
+    let status = device.ok(&["status"]);
+    assert_eq!(status["update_available"], "99.0.0", "the device knows a newer app is released: {status}");
+    assert_eq!(status["last_error"], Value::Null, "an available update is not an error: {status}");
+
+    // HQ's operator stops syncing with this app: sync stops, says what to do, and keeps
+    // the outbox; the enumerator can still enter data.
+    hq.restart_with(&["--oldest-app-version", "98.0"]);
+    device.ok(&["set", TRIPOLI, "idp_hh=7"]);
+    assert_eq!(device.err_code(&["sync"]), "update_required", "an app older than HQ accepts is told to update");
+    let status = device.ok(&["status"]);
+    assert_eq!(status["pending"], 1, "the unsent edit stays on the device until the app is updated");
+    let message = status["last_error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("98.0") && message.contains("99.0.0"), "the message says which versions: {message}");
+}

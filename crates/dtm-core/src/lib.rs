@@ -25,6 +25,7 @@ pub mod scope;
 pub mod testdata;
 pub mod text;
 pub mod totals;
+pub mod version;
 pub mod workflow;
 
 pub use accounts::Language;

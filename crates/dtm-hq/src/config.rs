@@ -24,6 +24,12 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// How long an enrolment code works.
     pub enrolment_hours: i64,
+    /// The oldest field app HQ syncs with: an older one is answered `update_required`
+    /// (426) and keeps its outbox until it is updated. Unset: any.
+    pub oldest_app_version: Option<String>,
+    /// The newest field app released: devices on an older one are told an update is
+    /// available. Unset: they are told nothing.
+    pub newest_app_version: Option<String>,
 }
 
 impl Default for Settings {
@@ -36,6 +42,8 @@ impl Default for Settings {
             token_days: 90,
             public_url: None,
             enrolment_hours: dtm_core::accounts::DEFAULT_ENROLMENT_HOURS,
+            oldest_app_version: None,
+            newest_app_version: None,
         }
     }
 }
@@ -52,6 +60,8 @@ impl std::fmt::Debug for Settings {
             .field("token_days", &self.token_days)
             .field("public_url", &self.public_url)
             .field("enrolment_hours", &self.enrolment_hours)
+            .field("oldest_app_version", &self.oldest_app_version)
+            .field("newest_app_version", &self.newest_app_version)
             .finish()
     }
 }
@@ -84,6 +94,12 @@ impl Settings {
         }
         if let Ok(v) = std::env::var("DTM_ENROLMENT_HOURS") {
             s.enrolment_hours = v.parse().context("DTM_ENROLMENT_HOURS is not a number")?;
+        }
+        if let Ok(v) = std::env::var("DTM_OLDEST_APP_VERSION") {
+            s.oldest_app_version = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Ok(v) = std::env::var("DTM_NEWEST_APP_VERSION") {
+            s.newest_app_version = Some(v).filter(|v| !v.is_empty());
         }
         if let Ok(v) = std::env::var("DTM_TOKEN_DAYS") {
             s.token_days = v.parse().context("DTM_TOKEN_DAYS is not a number")?;

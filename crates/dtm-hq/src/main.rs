@@ -34,6 +34,14 @@ enum Command {
         /// Add the demo round R1 and demo accounts.
         #[arg(long)]
         demo: bool,
+        /// The oldest field app version HQ syncs with; older apps are told to update
+        /// and keep their unsent data (DTM_OLDEST_APP_VERSION).
+        #[arg(long)]
+        oldest_app_version: Option<String>,
+        /// The newest field app version released; older apps say an update is
+        /// available (DTM_NEWEST_APP_VERSION).
+        #[arg(long)]
+        newest_app_version: Option<String>,
     },
     /// Import a past round's figures from a CSV or XLSX with an HXL tag row (see the
     /// README). All or nothing: any error is listed by row and column and nothing is written.
@@ -199,8 +207,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let (config, listen, database, ui_dir, demo) = match Cli::parse().command {
-        Command::Serve { config, listen, database, ui_dir, demo } => (config, listen, database, ui_dir, demo),
+    let (config, listen, database, ui_dir, demo, oldest_app_version, newest_app_version) = match Cli::parse().command {
+        Command::Serve { config, listen, database, ui_dir, demo, oldest_app_version, newest_app_version } => {
+            (config, listen, database, ui_dir, demo, oldest_app_version, newest_app_version)
+        }
         Command::ImportRound { database, round, create, window, file } => {
             return import_round(&database, &round, create, &window, &file).await;
         }
@@ -247,6 +257,12 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(u) = ui_dir {
         settings.ui_dir = u;
+    }
+    if oldest_app_version.is_some() {
+        settings.oldest_app_version = oldest_app_version;
+    }
+    if newest_app_version.is_some() {
+        settings.newest_app_version = newest_app_version;
     }
     let storage: Arc<dyn HqStorage> = dtm_hq::open(&settings.database).await?;
     if demo {

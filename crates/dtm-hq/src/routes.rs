@@ -271,6 +271,29 @@ impl<R: Authorised + Send> FromRequestParts<AppState> for InScope<R> {
     }
 }
 
+/// Refuses a field app older than the oldest HQ is set to sync with (`update_required`,
+/// 426); its outbox stays intact until it is updated. A request without the app's
+/// version (the CLI of an older release, a script) is let through.
+fn check_app_version(settings: &crate::Settings, headers: &HeaderMap) -> Result<(), AppError> {
+    let (Some(oldest), Some(app)) =
+        (&settings.oldest_app_version, headers.get(wire::APP_VERSION_HEADER).and_then(|v| v.to_str().ok()))
+    else {
+        return Ok(());
+    };
+    if dtm_core::version::older(app, oldest) {
+        let newest = settings.newest_app_version.as_deref().unwrap_or(oldest);
+        return Err(AppError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            ErrorCode::UpdateRequired,
+            format!(
+                "this app is version {app}; HQ syncs with version {oldest} or newer. Install version {newest}. \
+                 Your unsent data is kept on the device until then."
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses devices whose protocol HQ no longer speaks; their outbox stays intact.
 /// Returns the device's protocol, for answers that differ by version.
 fn check_protocol(headers: &HeaderMap) -> Result<u32, AppError> {
@@ -669,6 +692,7 @@ async fn push(
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, AppError> {
     let protocol = check_protocol(&headers)?;
+    check_app_version(&state.settings, &headers)?;
     for op in &req.ops {
         check_op(&caller, op).map_err(|e| e.for_op(&op.op_id))?;
     }
@@ -711,6 +735,7 @@ async fn pull(
     Query(q): Query<PullQuery>,
 ) -> Result<Json<PullResponse>, AppError> {
     check_protocol(&headers)?;
+    check_app_version(&state.settings, &headers)?;
     let epoch = state.storage.epoch().await?;
     // A cursor from another epoch (a restored or replaced HQ) starts again from zero.
     let after = match q.cursor.as_deref().and_then(|c| c.split_once(':')) {
@@ -732,6 +757,7 @@ async fn pull(
     let mut page = PullResponse::pack(rounds, page.assessments, format!("{epoch}:{}", page.last_seq), page.has_more);
     // The account as it is now: a new scope or role reaches the device with its sync.
     page.user = first.then(|| caller.user());
+    page.newest_app_version = state.settings.newest_app_version.clone().filter(|_| first);
     Ok(Json(page))
 }
 

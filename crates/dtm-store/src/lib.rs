@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_documents.sql"),
     include_str!("../migrations/0004_sent_log.sql"),
     include_str!("../migrations/0005_round_title_ar.sql"),
+    include_str!("../migrations/0006_newest_app_version.sql"),
 ];
 
 /// How many answers the sent log keeps, newest first. An enumerator makes a few
@@ -321,6 +322,8 @@ pub struct SyncCounts {
     pub hq_reachable: Option<bool>,
     /// Logouts HQ has not heard of yet.
     pub pending_logouts: u32,
+    /// The newest field app HQ last said was released.
+    pub newest_app_version: Option<String>,
 }
 
 pub struct Store {
@@ -909,6 +912,12 @@ impl Store {
         Ok(())
     }
 
+    /// Records the newest field app HQ says is released (None: HQ said nothing).
+    pub fn record_newest_app_version(&mut self, version: Option<&str>) -> Result<()> {
+        self.conn.execute("UPDATE device SET newest_app_version = ?1", [version])?;
+        Ok(())
+    }
+
     /// Records whether HQ answered at the last attempt to reach it.
     pub fn record_reachable(&mut self, reachable: bool) -> Result<()> {
         self.conn.execute("UPDATE device SET hq_reachable = ?1", [reachable])?;
@@ -942,17 +951,19 @@ impl Store {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
         #[allow(clippy::type_complexity)] // one row of the device table, column by column
-        let (last_sync_at, code, message, hq_reachable, pending_logouts): (
+        let (last_sync_at, code, message, hq_reachable, pending_logouts, newest_app_version): (
             Option<String>,
             Option<String>,
             Option<String>,
             Option<bool>,
             u32,
+            Option<String>,
         ) = self.conn.query_row(
-            "SELECT last_sync_at, last_error_code, last_error, hq_reachable, (SELECT count(*) FROM pending_logout)
+            "SELECT last_sync_at, last_error_code, last_error, hq_reachable, (SELECT count(*) FROM pending_logout),
+                    newest_app_version
              FROM device",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )?;
         Ok(SyncCounts {
             pending,
@@ -963,6 +974,7 @@ impl Store {
             last_error: code.map(|c| ErrorCode::parse(&c)).zip(message),
             hq_reachable,
             pending_logouts,
+            newest_app_version,
         })
     }
 

@@ -228,6 +228,12 @@ pub struct SyncState {
     pub last_sync_at: Option<String>,
     pub last_error: Option<ApiError>,
     pub progress: Option<Progress>,
+    /// A newer field app than this one is released (HQ said so at the last pull): the
+    /// enumerator is told, calmly; nothing stops. An app HQ no longer syncs with gets
+    /// `update_required` as its `last_error` instead, and keeps its outbox.
+    #[serde(default)]
+    #[ts(optional)]
+    pub update_available: Option<String>,
 }
 
 /// What HQ answered for one operation of this device.

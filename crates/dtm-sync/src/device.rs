@@ -432,6 +432,9 @@ impl Device {
             last_sync_at: counts.last_sync_at,
             last_error: counts.last_error.map(|(code, message)| ApiError { code, message, op_id: None }),
             progress: self.progress.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            update_available: counts
+                .newest_app_version
+                .filter(|newest| dtm_core::version::older(env!("CARGO_PKG_VERSION"), newest)),
         })
     }
 
@@ -601,6 +604,7 @@ impl Device {
                 };
                 if !account_checked {
                     account_checked = true;
+                    self.store().record_newest_app_version(page.newest_app_version.as_deref())?;
                     if let Some(user) = &page.user {
                         let user = dtm_store::User {
                             username: user.username.clone(),

@@ -283,6 +283,10 @@ pub struct PullResponse {
     /// scope reaches the device this way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
+    /// The newest field app released, on the first page of a sync, where HQ is told
+    /// it: a device on an older one says an update is available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_app_version: Option<String>,
 }
 
 /// An assessment of a pull page, without its fields (they are in the page's columns).
@@ -353,7 +357,7 @@ impl PullResponse {
                 c
             })
             .collect();
-        PullResponse { rounds, assessments, columns, cursor, has_more, user: None }
+        PullResponse { rounds, assessments, columns, cursor, has_more, user: None, newest_app_version: None }
     }
 
     /// The page's assessments with their fields back in place. A column naming an

@@ -441,6 +441,11 @@ export const messages = {
     ar: 'هذه الأعمدة ليست من تخطيط الملف ولم تُستورد:',
   },
   'rounds.name_ar': { en: 'Title in Arabic', ar: 'العنوان بالعربية' },
+  'sync.update_required': { en: 'Update required', ar: 'التحديث مطلوب' },
+  'sync.update_available': {
+    en: 'Update available: version {version}. Install it when convenient; you can keep working and syncing.',
+    ar: 'يتوفر تحديث: الإصدار {version}. ثبّته حين يناسبك؛ يمكنك متابعة العمل والمزامنة.',
+  },
   'key.print': { en: 'Print or save as PDF', ar: 'طباعة أو حفظ بصيغة PDF' },
   'key.kicker': { en: 'IOM DTM Libya · key figures', ar: 'المنظمة الدولية للهجرة · مصفوفة تتبع النزوح في ليبيا · الأرقام الرئيسية' },
   'key.title': { en: 'Round {round}: key figures', ar: 'الجولة {round}: الأرقام الرئيسية' },

@@ -81,3 +81,20 @@ describe('errorMessage', () => {
     expect(errorMessage('en', new Error('os error 111'))).toBe('Something went wrong.');
   });
 });
+
+describe('app updates from HQ', () => {
+  it('says an update is available, calmly, without stopping anything', () => {
+    const s = syncStatus({ ...base, online: true, update_available: '1.4.0' });
+    expect(s.update).toEqual({ kind: 'available', version: '1.4.0' });
+    expect(s.problem, 'an available update is not a problem').toBeNull();
+    expect(s.connection).toBe('online');
+  });
+
+  it('says an update is required, and that the changes wait on this device', () => {
+    const error: ApiError = { code: 'update_required', message: 'this app is version 0.1.0; HQ syncs with 1.0.0 or newer' };
+    const s = syncStatus({ ...base, online: true, pending: 4, last_error: error, update_available: '1.4.0' });
+    expect(s.update).toEqual({ kind: 'required', error });
+    expect(s.problem, 'shown once, as the update').toBeNull();
+    expect(s.waiting.key, 'the changes are said to be safe on this device').toBe('sync.waiting_saved');
+  });
+});

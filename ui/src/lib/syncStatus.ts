@@ -32,6 +32,12 @@ export interface SyncStatus {
    * `access` when HQ ended this device's access, `attention` otherwise.
    */
   problem: { error: ApiError; tone: 'access' | 'attention' } | null;
+  /**
+   * A field app update: `required` when HQ no longer syncs with this version (the outbox
+   * waits, safe, until the app is updated), else `available` when HQ says a newer one is
+   * released. Said calmly, with what to do; never an error.
+   */
+  update: { kind: 'required'; error: ApiError } | { kind: 'available'; version: string } | null;
 }
 
 export function syncStatus(s: SyncState): SyncStatus {
@@ -39,12 +45,16 @@ export function syncStatus(s: SyncState): SyncStatus {
   const unreachable = !s.online || (err !== null && isTransient(err.code));
   const connection: Connection = s.syncing ? 'syncing' : unreachable ? 'offline' : 'online';
   let problem: SyncStatus['problem'] = null;
-  if (err && !isTransient(err.code)) {
+  let update: SyncStatus['update'] = null;
+  if (err?.code === 'update_required') {
+    update = { kind: 'required', error: err };
+  } else if (err && !isTransient(err.code)) {
     problem = { error: err, tone: (ACCESS_ENDED_CODES as readonly string[]).includes(err.code) ? 'access' : 'attention' };
   }
+  if (update === null && s.update_available) update = { kind: 'available', version: s.update_available };
   // Whenever the changes cannot leave now, say where they are: on this device, safe.
-  const saved = connection === 'offline' || problem !== null;
-  return { connection, waiting: { key: saved ? 'sync.waiting_saved' : 'sync.waiting', count: s.pending }, problem };
+  const saved = connection === 'offline' || problem !== null || update?.kind === 'required';
+  return { connection, waiting: { key: saved ? 'sync.waiting_saved' : 'sync.waiting', count: s.pending }, problem, update };
 }
 
 /** An error thrown by Sync now: shown only if it is not the ordinary offline state. */

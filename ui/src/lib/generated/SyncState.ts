@@ -24,4 +24,10 @@ superseded: number,
 /**
  * Logouts HQ has not heard of yet; sent before anything else at the next connection.
  */
-pending_logouts: number, last_sync_at: string | null, last_error: ApiError | null, progress: Progress | null, };
+pending_logouts: number, last_sync_at: string | null, last_error: ApiError | null, progress: Progress | null, 
+/**
+ * A newer field app than this one is released (HQ said so at the last pull): the
+ * enumerator is told, calmly; nothing stops. An app HQ no longer syncs with gets
+ * `update_required` as its `last_error` instead, and keeps its outbox.
+ */
+update_available?: string, };
