@@ -525,6 +525,16 @@ impl FormDef {
             .collect()
     }
 
+    /// The count fields of modules whose presence question says unknown: figures that
+    /// are missing, not zero, which totals leave out and say how many left out.
+    pub fn unknown_counts(&self, values: &BTreeMap<String, FieldValue>) -> Vec<&str> {
+        self.sections
+            .iter()
+            .filter(|s| s.repeat.is_none() && self.presence(s, values) == Some(Presence::Unknown))
+            .flat_map(|s| s.fields.iter().filter(|f| f.kind == FieldType::Count).map(|f| f.id.as_str()))
+            .collect()
+    }
+
     /// The values as totals count them: those asked, with every count of a module
     /// whose presence question says no counted as 0. A module answered unknown, or
     /// not yet answered, adds nothing: its figures are missing, not zero.
@@ -1181,6 +1191,8 @@ mod tests {
         assert!(!form.relevant_fields(&v).contains(&"idp_hh".to_owned()), "Unknown asks no figures");
         assert_eq!(form.counted(&v).get("idp_hh"), None, "Unknown adds nothing to totals: missing, not 0");
         assert!(!form.not_applicable("idp_hh", &v), "Unknown is not written as not applicable");
+        assert!(form.unknown_counts(&v).contains(&"idp_ind"), "totals say how many left IDPs unknown");
+        assert!(!form.unknown_counts(&v).contains(&"mig_ind"), "migrants were answered");
         assert!(form.submission_blockers(&v, Context::default()).is_empty(), "Unknown is an answer");
         v.remove("mig_present");
         let blockers = form.submission_blockers(&v, Context::default());

@@ -1044,7 +1044,7 @@ async fn round_totals(
     let round = round_in(&rounds, &code)?;
     // The round before, by number, counted the same way: the comparison beside each figure.
     let before = rounds.iter().filter(|r| r.number < round.number).max_by_key(|r| r.number);
-    let (totals, unapproved) = sum_round(&state, &code, &caller.scope, level, include).await?;
+    let (totals, unapproved, unknown) = sum_round(&state, &code, &caller.scope, level, include).await?;
     let mut previous = match before {
         Some(before) => sum_round(&state, &before.code, &caller.scope, level, include).await?.0,
         None => Default::default(),
@@ -1056,6 +1056,13 @@ async fn round_totals(
             .map(|(p, totals)| LocationTotals {
                 location: dtm_sync::api::LocationRef::of(&p),
                 unapproved: unapproved.iter().filter(|u| u.is_within(&p)).count(),
+                unknown: unknown.iter().filter(|(u, _)| u.is_within(&p)).flat_map(|(_, fields)| fields).fold(
+                    std::collections::BTreeMap::new(),
+                    |mut n, f| {
+                        *n.entry(f.clone()).or_insert(0) += 1;
+                        n
+                    },
+                ),
                 previous: before.and_then(|b| {
                     previous.remove(&p).map(|t| PreviousTotals { round: b.code.clone(), values: t.values })
                 }),
@@ -1079,18 +1086,27 @@ fn counted_values(
 }
 
 /// A round's counted values (see [`counted_values`]) by location, over the baladiya and
-/// muhalla assessments in `scope` that `include` counts, and the locations of the
-/// unapproved ones among them.
+/// muhalla assessments in `scope` that `include` counts.
 type CountedRound = Vec<(Pcode, std::collections::BTreeMap<String, dtm_core::FieldValue>)>;
+
+/// What a round's totals are made of: the counted values, the locations of the
+/// unapproved assessments among them, and each location's count fields whose module
+/// was answered Unknown (missing from the totals, not 0).
+struct RoundCounts {
+    values: CountedRound,
+    unapproved: Vec<Pcode>,
+    unknown: Vec<(Pcode, Vec<String>)>,
+}
 
 async fn counted_round(
     state: &AppState,
     code: &str,
     scope: &dtm_core::Scope,
     include: TotalsInclude,
-) -> Result<(CountedRound, Vec<Pcode>), AppError> {
+) -> Result<RoundCounts, AppError> {
     let stored = state.storage.round_assessments(code, scope).await?;
     let mut unapproved: Vec<Pcode> = Vec::new();
+    let mut unknown: Vec<(Pcode, Vec<String>)> = Vec::new();
     let values = stored
         .into_iter()
         .filter(|s| (s.key.form == "baladiya" || s.key.form == "muhalla") && include.counts(s.status))
@@ -1101,25 +1117,35 @@ async fn counted_round(
         })
         .map(|s| {
             let values = s.fields.into_iter().map(|(f, v)| (f, v.value)).collect();
+            if let Some(form) = FormDef::builtin(&s.key.form, s.form_version) {
+                let missing: Vec<String> = form.unknown_counts(&values).into_iter().map(str::to_owned).collect();
+                if !missing.is_empty() {
+                    unknown.push((s.key.location.clone(), missing));
+                }
+            }
             (s.key.location, counted_values(&s.key.form, s.form_version, values))
         })
         .collect();
-    Ok((values, unapproved))
+    Ok(RoundCounts { values, unapproved, unknown })
 }
 
 /// One round's totals at `level` over the assessments in `scope` that `include`
-/// counts, and the locations of the unapproved ones counted.
+/// counts, the locations of the unapproved ones counted, and the fields each location
+/// left Unknown (see [`RoundCounts`]).
 async fn sum_round(
     state: &AppState,
     code: &str,
     scope: &dtm_core::Scope,
     level: u8,
     include: TotalsInclude,
-) -> Result<(std::collections::BTreeMap<Pcode, dtm_core::totals::Totals>, Vec<Pcode>), AppError> {
-    let (values, unapproved) = counted_round(state, code, scope, include).await?;
+) -> Result<
+    (std::collections::BTreeMap<Pcode, dtm_core::totals::Totals>, Vec<Pcode>, Vec<(Pcode, Vec<String>)>),
+    AppError,
+> {
+    let counts = counted_round(state, code, scope, include).await?;
     let fields = hxl::count_fields();
-    let totals = dtm_core::totals::by_level(values.iter().map(|(p, v)| (p, v)), level, &fields);
-    Ok((totals, unapproved))
+    let totals = dtm_core::totals::by_level(counts.values.iter().map(|(p, v)| (p, v)), level, &fields);
+    Ok((totals, counts.unapproved, counts.unknown))
 }
 
 /// The round's key figures as DTM's published summary gives them (each population in
@@ -1148,9 +1174,9 @@ async fn key_figures(
     let rounds = state.storage.rounds().await?;
     let round = round_in(&rounds, &code)?;
     let before = rounds.iter().filter(|r| r.number < round.number).max_by_key(|r| r.number);
-    let (now, _) = counted_round(&state, &code, &caller.scope, include).await?;
+    let now = counted_round(&state, &code, &caller.scope, include).await?.values;
     let previous = match before {
-        Some(b) => Some((b.code.as_str(), counted_round(&state, &b.code, &caller.scope, include).await?.0)),
+        Some(b) => Some((b.code.as_str(), counted_round(&state, &b.code, &caller.scope, include).await?.values)),
         None => None,
     };
     state.storage.log_access(&caller.username, "read_key_figures", &code, state.now()).await?;
@@ -1502,7 +1528,12 @@ async fn resolve_conflict(
         wire::ResolveRequest::Current { reason } => (dtm_core::Settlement::KeepCurrent, reason),
         wire::ResolveRequest::Incoming { reason } => (dtm_core::Settlement::TakeIncoming, reason),
         wire::ResolveRequest::Other { value, reason } => {
-            let form = FormDef::latest(&conflict.key.form)
+            // The value is checked against the form version the assessment was
+            // collected with, as the device that will receive it checks it.
+            let version = state.storage.assessment(&conflict.key).await?.map(|a| a.form_version);
+            let form = version
+                .and_then(|v| FormDef::builtin(&conflict.key.form, v))
+                .or_else(|| FormDef::latest(&conflict.key.form))
                 .ok_or_else(|| AppError::unprocessable(ErrorCode::UnknownForm, "the conflict's form is unknown"))?;
             form.check_value(&conflict.field, &value).map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
             (dtm_core::Settlement::Enter(value), reason)

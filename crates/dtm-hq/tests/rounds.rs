@@ -401,6 +401,11 @@ async fn a_whole_muhalla_round_of_every_field_goes_out_as_csv_xlsx_and_json_and_
         assert_eq!(national(f), sum(f), "the national {f} is the sum of what was imported");
     }
     assert!(sum("mig_ind") > 50_000, "a round of real size: {} migrants", sum("mig_ind"));
+    let unknown_idps = values.iter().filter(|v| v["idp_present"] == "unknown").count();
+    let said_unknown =
+        totals.as_array().unwrap().iter().map(|t| t["unknown"]["idp_ind"].as_u64().unwrap_or(0)).sum::<u64>();
+    assert!(unknown_idps > 0);
+    assert_eq!(said_unknown, unknown_idps as u64, "totals say how many muhallas left IDPs unknown, apart from the 0s");
     let (status, key) = hq.get("/api/v1/rounds/R55/key-figures", &admin).await;
     assert_eq!(status, StatusCode::OK, "{key}");
     assert_eq!(key["populations"][2]["total"], sum("mig_ind"), "the key figures' migrants are the national total");

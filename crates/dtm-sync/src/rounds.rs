@@ -80,6 +80,10 @@ pub struct LocationTotals {
     pub totals: Totals,
     /// Assessments counted that are not approved yet (only with `include=all`).
     pub unapproved: usize,
+    /// Per field: assessments here whose module was answered Unknown, so their figure
+    /// is missing from the total (not counted as 0). A field absent here: none.
+    #[serde(default)]
+    pub unknown: BTreeMap<String, usize>,
     /// The same location's totals in the previous round (the highest-numbered round
     /// before this one), counted the same way; absent when that round has none here.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -971,6 +971,17 @@ export const plurals = {
       other: 'عُدِّل {count} حقل على جهاز آخر أيضاً؛ يحسمها مشرف في المقر. القيم المعروضة هي التي يحتفظ بها المقر الآن.',
     },
   },
+  'totals.unknown': {
+    en: { one: '1 location said unknown', other: '{count} locations said unknown' },
+    ar: {
+      zero: 'لا موقع أجاب بغير معروف',
+      one: 'موقع واحد أجاب بغير معروف',
+      two: 'موقعان أجابا بغير معروف',
+      few: '{count} مواقع أجابت بغير معروف',
+      many: '{count} موقعاً أجاب بغير معروف',
+      other: '{count} موقع أجاب بغير معروف',
+    },
+  },
   'rounds.import_warnings': {
     en: {
       one: '1 warning to look at; the rows were imported.',

@@ -21,7 +21,7 @@ const form: FormDef = {
   rules: [],
 };
 const loc = (pcode: string) => ({ pcode, level: 2, name_en: pcode, name_ar: pcode });
-const counted = { differences: [], baladiya_assessments: 1, muhalla_assessments: 0, unapproved: 0 };
+const counted = { differences: [], baladiya_assessments: 1, muhalla_assessments: 0, unapproved: 0, unknown: {} };
 
 describe('totalsTable', () => {
   it('has the summed fields in form order, then fields the form lacks, and rows in P-code order', () => {

@@ -19,6 +19,7 @@ const row = (pcode: string, values: Record<string, number>): LocationTotals => (
   baladiya_assessments: 1,
   muhalla_assessments: 0,
   unapproved: 0,
+  unknown: {},
 });
 
 describe('trends across rounds', () => {

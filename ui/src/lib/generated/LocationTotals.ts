@@ -12,6 +12,11 @@ export type LocationTotals = { location: LocationRef,
  */
 unapproved: number, 
 /**
+ * Per field: assessments here whose module was answered Unknown, so their figure
+ * is missing from the total (not counted as 0). A field absent here: none.
+ */
+unknown: { [key in string]?: number }, 
+/**
  * The same location's totals in the previous round (the highest-numbered round
  * before this one), counted the same way; absent when that round has none here.
  */
