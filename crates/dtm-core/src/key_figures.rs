@@ -32,6 +32,9 @@ pub struct PopulationFigure {
     /// Muhallas (of those assessed per muhalla) where it is above 0.
     pub muhallas_hosting: usize,
     pub previous_baladiyas_hosting: Option<usize>,
+    /// Assessments that answered this population's presence question Unknown: their
+    /// figures are missing from the total, not 0.
+    pub unknown: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema, ts_rs::TS)]
@@ -109,8 +112,15 @@ fn nationalities(rows: &Counted<'_>, group: &str) -> BTreeMap<String, u128> {
     out
 }
 
-/// The key figures of `round` (with `previous`, the round before, if any).
-pub fn key_figures(round: &str, rows: &Counted<'_>, previous: Option<(&str, &Counted<'_>)>) -> KeyFigures {
+/// The key figures of `round` (with `previous`, the round before, if any). `unknown`
+/// lists, per assessment, the count fields its modules left Unknown
+/// ([`FormDef::unknown_counts`]).
+pub fn key_figures(
+    round: &str,
+    rows: &Counted<'_>,
+    unknown: &[(Pcode, Vec<String>)],
+    previous: Option<(&str, &Counted<'_>)>,
+) -> KeyFigures {
     let populations = POPULATIONS
         .iter()
         .map(|f| {
@@ -123,6 +133,7 @@ pub fn key_figures(round: &str, rows: &Counted<'_>, previous: Option<(&str, &Cou
                 baladiyas_hosting: baladiyas,
                 muhallas_hosting: muhallas,
                 previous_baladiyas_hosting: before.map(|b| b.0),
+                unknown: unknown.iter().filter(|(_, fields)| fields.iter().any(|x| x == f)).count(),
             }
         })
         .collect();
@@ -190,7 +201,24 @@ mod tests {
     fn the_key_figures_of_a_whole_round_add_up_and_sit_beside_the_previous_round() {
         let now = round(663, 0);
         let before = round(663, 1);
-        let k = key_figures("R55", &now, Some(("R54", &before)));
+        let unknown: Vec<(Pcode, Vec<String>)> = Gazetteer::libya()
+            .at_level(4)
+            .take(663)
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let form = FormDef::builtin("muhalla", 2).unwrap();
+                let fields: Vec<String> =
+                    form.unknown_counts(&testdata::muhalla_v2(i)).into_iter().map(str::to_owned).collect();
+                (!fields.is_empty()).then(|| (l.pcode.clone(), fields))
+            })
+            .collect();
+        let k = key_figures("R55", &now, &unknown, Some(("R54", &before)));
+        let unknown_idps = (0..663).filter(|i| i % 11 == 0 && i % 7 != 0).count();
+        assert_eq!(
+            k.populations[0].unknown, unknown_idps,
+            "the muhallas that did not know about IDPs are counted apart"
+        );
+        assert_eq!(k.populations[2].unknown, 0);
         let sum = |rows: &Counted<'_>, f: &str| {
             rows.iter().filter_map(|(_, v)| v.get(f)?.as_u64()).map(u128::from).sum::<u128>()
         };
@@ -231,7 +259,7 @@ mod tests {
                 )
             })
             .collect();
-        let k = key_figures("R55", &migrants_only, None);
+        let k = key_figures("R55", &migrants_only, &[], None);
         assert_eq!(k.populations[0].total, None, "a round without IDP figures has no IDP total, not 0");
         assert_eq!(k.muhallas_assessed, 663);
     }

@@ -1174,13 +1174,18 @@ async fn key_figures(
     let rounds = state.storage.rounds().await?;
     let round = round_in(&rounds, &code)?;
     let before = rounds.iter().filter(|r| r.number < round.number).max_by_key(|r| r.number);
-    let now = counted_round(&state, &code, &caller.scope, include).await?.values;
+    let now = counted_round(&state, &code, &caller.scope, include).await?;
     let previous = match before {
         Some(b) => Some((b.code.as_str(), counted_round(&state, &b.code, &caller.scope, include).await?.values)),
         None => None,
     };
     state.storage.log_access(&caller.username, "read_key_figures", &code, state.now()).await?;
-    Ok(Json(dtm_core::key_figures::key_figures(&code, &now, previous.as_ref().map(|(r, v)| (*r, v.as_slice())))))
+    Ok(Json(dtm_core::key_figures::key_figures(
+        &code,
+        &now.values,
+        &now.unknown,
+        previous.as_ref().map(|(r, v)| (*r, v.as_slice())),
+    )))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

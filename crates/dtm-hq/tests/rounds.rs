@@ -411,6 +411,7 @@ async fn a_whole_muhalla_round_of_every_field_goes_out_as_csv_xlsx_and_json_and_
     assert_eq!(key["populations"][2]["total"], sum("mig_ind"), "the key figures' migrants are the national total");
     let hosting = values.iter().filter(|v| v.get("idp_ind").and_then(Value::as_u64).is_some_and(|n| n > 0)).count();
     assert_eq!(key["populations"][0]["muhallas_hosting"], hosting, "muhallas hosting IDPs");
+    assert_eq!(key["populations"][0]["unknown"], unknown_idps, "the key figures say how many did not know");
     let by_nationality =
         |k: &str| -> u64 { values.iter().filter_map(|v| v.get(&format!("mig_nat.{k}.ind"))?.as_u64()).sum() };
     let top = &key["nationalities"][0];

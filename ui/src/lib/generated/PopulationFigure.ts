@@ -12,4 +12,9 @@ baladiyas_hosting: number,
 /**
  * Muhallas (of those assessed per muhalla) where it is above 0.
  */
-muhallas_hosting: number, previous_baladiyas_hosting: number | null, };
+muhallas_hosting: number, previous_baladiyas_hosting: number | null, 
+/**
+ * Assessments that answered this population's presence question Unknown: their
+ * figures are missing from the total, not 0.
+ */
+unknown: number, };
