@@ -11,7 +11,7 @@
 
 use crate::exchange::Row;
 use crate::form::{FieldType, FormDef, Text};
-use crate::import::CellError;
+use crate::import::{err, CellError};
 use crate::{hxl, ErrorCode, FieldValue, Gazetteer, Pcode, Round};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -110,18 +110,6 @@ pub struct Sheet {
 
 fn same(a: &str, b: &str) -> bool {
     a == b || a.trim().eq_ignore_ascii_case(b.trim())
-}
-
-fn err(sheet: &str, row: usize, col: Option<usize>, tag: &str, code: ErrorCode, message: String) -> CellError {
-    CellError {
-        row,
-        column: col.map(crate::import::column_letter).unwrap_or_default(),
-        tag: tag.to_owned(),
-        code,
-        message,
-        rule: None,
-        sheet: Some(sheet.to_owned()),
-    }
 }
 
 impl Mapping {
@@ -351,9 +339,11 @@ impl Mapping {
             if let Some(m) = r.location.ancestor(2) {
                 *mantikas.entry(m).or_default() += n;
             }
-            for (k, v) in c.iter().filter(|(k, _)| k.starts_with(&format!("{}.", self.group))) {
-                let key = k.split('.').nth(1).unwrap_or_default().to_owned();
-                *nationalities.entry(key).or_default() += v.as_u64().unwrap_or(0);
+            for (k, v) in c {
+                let Some((group, key, _)) = crate::form::row_parts(k) else { continue };
+                if group == self.group {
+                    *nationalities.entry(key.to_owned()).or_default() += v.as_u64().unwrap_or(0);
+                }
             }
         }
         for map in &self.sheets {

@@ -440,8 +440,7 @@ impl FormDef {
 
     /// A stored row value's group, key and field, if `name` is one of this form's.
     pub fn row_of(&self, name: &str) -> Option<(&Section, &VocabularyEntry, &Field)> {
-        let (group, rest) = name.split_once('.')?;
-        let (key, field) = rest.split_once('.')?;
+        let (group, key, field) = row_parts(name)?;
         let section = self.groups().find(|s| s.id == group)?;
         let entry = section.repeat.as_ref()?.key.options.iter().find(|o| o.value == key)?;
         let field = section.fields.iter().find(|f| f.id == field)?;
@@ -686,6 +685,14 @@ fn change_issue(f: &Field, round: &str, now: Option<&FieldValue>, before: Option
         },
         justified: false,
     })
+}
+
+/// The group, key and field of a stored row value `<group>.<key>.<field>` (see
+/// [`FormDef::row_key`]), whatever the form; `None` for any other name.
+pub fn row_parts(name: &str) -> Option<(&str, &str, &str)> {
+    let (group, rest) = name.split_once('.')?;
+    let (key, field) = rest.split_once('.')?;
+    Some((group, key, field))
 }
 
 /// Checks a value against one field's type and range; `name` is how it is stored.

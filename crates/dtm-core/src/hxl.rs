@@ -1,5 +1,6 @@
 //! HXL hashtags: the tag row under the header of every CSV or XLSX that HQ imports
-//! and exports. One table, so an export always imports back.
+//! and exports. A field's tag lives in its form (`hxl` in `schemas/forms/`); this
+//! module holds the location columns and the tag arithmetic.
 
 use std::collections::BTreeSet;
 
@@ -11,22 +12,13 @@ pub const ADM4: &str = "#adm4+code";
 pub const ROUND: &str = "#round+code";
 pub const DATE: &str = "#date+reported";
 
-/// (HXL tag, form field) for the counts both the baladiya and muhalla forms hold.
-/// `#affected+migrants+ind` is allowed by HXL though no public dataset uses it yet.
-pub const COUNT_TAGS: &[(&str, &str)] = &[
-    ("#affected+idps+hh", "idp_hh"),
-    ("#affected+idps+ind", "idp_ind"),
-    ("#affected+returnees+hh", "ret_hh"),
-    ("#affected+returnees+ind", "ret_ind"),
-    ("#affected+migrants+ind", "mig_ind"),
-    ("#affected+migrants+m+adults", "mig_men"),
-    ("#affected+migrants+f+adults", "mig_women"),
-    ("#affected+migrants+children", "mig_children"),
-];
+/// The counts every baladiya and muhalla form holds, in their order: what totals sum.
+pub const COUNT_FIELDS: &[&str] =
+    &["idp_hh", "idp_ind", "ret_hh", "ret_ind", "mig_ind", "mig_men", "mig_women", "mig_children"];
 
-/// The form fields of [`COUNT_TAGS`], in their order: what totals and exports sum.
+/// [`COUNT_FIELDS`] as a list.
 pub fn count_fields() -> Vec<&'static str> {
-    COUNT_TAGS.iter().map(|(_, f)| *f).collect()
+    COUNT_FIELDS.to_vec()
 }
 
 /// A tag in canonical form: lower case, no spaces, attributes sorted, so that

@@ -88,7 +88,15 @@ pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<Ce
     check_sheets(&[(String::new(), rows.to_vec())], round)
 }
 
-fn err(sheet: &str, row: usize, col: Option<usize>, tag: &str, code: ErrorCode, message: String) -> CellError {
+/// A cell's (or, without `col`, a row's) error or warning; `sheet` is empty for a CSV.
+pub(crate) fn err(
+    sheet: &str,
+    row: usize,
+    col: Option<usize>,
+    tag: &str,
+    code: ErrorCode,
+    message: String,
+) -> CellError {
     CellError {
         row,
         column: col.map(column_letter).unwrap_or_default(),
@@ -438,23 +446,21 @@ pub fn check_sheets(sheets: &[(String, Vec<Vec<String>>)], round: &Round) -> Res
             }
             continue;
         };
-        for (sheet, row, values) in rows {
-            for name in values.keys() {
-                sources[i].columns.insert(name.clone(), (0, format!("{sheet}:{row}")));
-            }
+        for (_, _, values) in rows {
             records[i].values.extend(values);
         }
     }
     for (record, source) in records.iter().zip(&sources) {
         let Some(def) = FormDef::builtin(&record.form, record.form_version) else { continue };
         for issue in def.check(&record.values, Context::default()) {
-            let col = issue.fields.iter().find_map(|f| source.columns.get(f).filter(|(c, _)| *c > 0));
+            let col = issue.fields.iter().find_map(|f| source.columns.get(f));
             let shown: Vec<String> = issue
                 .fields
                 .iter()
                 .filter_map(|f| {
                     let value = match f.split_once('.') {
-                        Some(_) => Some(serde_json::Value::from(group_total(&record.values, f)?)),
+                        // Row values are checked counts, so their sum is whole.
+                        Some(_) => Some(serde_json::Value::from(crate::rules::group_sum(&record.values, f)? as u64)),
                         None => record.values.get(f).cloned(),
                     }?;
                     Some(format!("{f} = {value}"))
@@ -516,17 +522,6 @@ pub fn check_file(book: &[(String, Vec<Vec<String>>)], round: &Round) -> Result<
     checked.unknown_columns = converted.unknown_columns;
     checked.layout = dtm.id.clone();
     Ok(checked)
-}
-
-/// `group.field` summed over a record's rows, to show beside a broken rule.
-fn group_total(values: &BTreeMap<String, FieldValue>, name: &str) -> Option<u64> {
-    let (group, field) = name.split_once('.')?;
-    let rows: Vec<u64> = values
-        .iter()
-        .filter(|(k, _)| k.starts_with(&format!("{group}.")) && k.ends_with(&format!(".{field}")))
-        .filter_map(|(_, v)| v.as_u64())
-        .collect();
-    (!rows.is_empty()).then(|| rows.iter().sum())
 }
 
 /// Baladiya totals that differ from the sum of their muhallas in the same file:

@@ -104,9 +104,11 @@ fn nationalities(rows: &Counted<'_>, group: &str) -> BTreeMap<String, u128> {
         if !counted_here {
             continue;
         }
-        for (k, n) in v.iter().filter(|(k, _)| k.starts_with(&prefix)) {
-            let Some((key, _)) = k[prefix.len()..].split_once('.') else { continue };
-            *out.entry(key.to_owned()).or_default() += u128::from(n.as_u64().unwrap_or(0));
+        for (k, n) in v {
+            let Some((g, key, _)) = crate::form::row_parts(k) else { continue };
+            if g == group {
+                *out.entry(key.to_owned()).or_default() += u128::from(n.as_u64().unwrap_or(0));
+            }
         }
     }
     out

@@ -179,12 +179,12 @@ impl Expr {
 
 /// `group.field` over the rows `group.<key>.field`: their sum, or `None` while no row
 /// holds a number (the group is still being filled in).
-fn group_sum(values: &BTreeMap<String, FieldValue>, name: &str) -> Option<f64> {
+pub fn group_sum(values: &BTreeMap<String, FieldValue>, name: &str) -> Option<f64> {
     let (group, field) = name.split_once('.')?;
     let prefix = format!("{group}.");
     let mut total = None;
     for (key, value) in values.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)) {
-        let Some((_, row_field)) = key[prefix.len()..].split_once('.') else { continue };
+        let Some((_, _, row_field)) = crate::form::row_parts(key) else { continue };
         if row_field == field {
             if let Some(n) = value.as_f64() {
                 *total.get_or_insert(0.0) += n;
