@@ -101,6 +101,7 @@ pub fn cell(value: Option<&FieldValue>) -> String {
 /// imports back whole.
 pub fn table(name: &str, forms: &[&FormDef], round: &str, rows: &[Row<'_>]) -> Table {
     let mut columns = location_columns();
+    // The canonical tag of each field column, in column order.
     let mut fields: Vec<String> = Vec::new();
     for form in forms {
         for f in form.fields() {
@@ -111,14 +112,18 @@ pub fn table(name: &str, forms: &[&FormDef], round: &str, rows: &[Row<'_>]) -> T
             }
         }
     }
-    let fixed = location_columns().len();
+    // Each form version's field under each column, worked out once, not once a row.
+    let mut ids_of: BTreeMap<(&str, u32), Vec<Option<&str>>> = BTreeMap::new();
     let rows = rows
         .iter()
         .map(|r| {
+            let ids = ids_of.entry((r.form.id.as_str(), r.form.version)).or_insert_with(|| {
+                let by_tag: BTreeMap<String, &str> =
+                    r.form.fields().map(|f| (hxl::canonical(&f.hxl), f.id.as_str())).collect();
+                fields.iter().map(|tag| by_tag.get(tag).copied()).collect()
+            });
             let mut cells = location_cells(r.location, round, r.status);
-            let by_tag: BTreeMap<String, &str> =
-                r.form.fields().map(|f| (hxl::canonical(&f.hxl), f.id.as_str())).collect();
-            cells.extend(columns[fixed..].iter().zip(&fields).map(|(_, tag)| match by_tag.get(tag) {
+            cells.extend(ids.iter().map(|id| match id {
                 Some(id) if r.form.not_applicable(id, r.values) => NOT_APPLICABLE.to_owned(),
                 Some(id) => cell(r.values.get(*id)),
                 None => String::new(),
@@ -147,14 +152,14 @@ pub fn group_table(form: &FormDef, group: &Section, round: &str, rows: &[Row<'_>
         hxl: f.hxl.clone(),
     }));
     let mut out = Vec::new();
-    for r in rows.iter().filter(|r| r.form.id == form.id) {
+    for r in rows.iter().filter(|r| r.form.id == form.id && !r.form.not_applicable(&group.id, r.values)) {
         for key in &repeat.key.options {
             let values: Vec<Option<&FieldValue>> = group
                 .fields
                 .iter()
                 .map(|f| r.values.get(&FormDef::row_key(&group.id, &key.value, &f.id)).filter(|v| !v.is_null()))
                 .collect();
-            if values.iter().all(Option::is_none) || r.form.not_applicable(&group.id, r.values) {
+            if values.iter().all(Option::is_none) {
                 continue;
             }
             let mut cells = location_cells(r.location, round, r.status);
