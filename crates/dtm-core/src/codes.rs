@@ -139,6 +139,22 @@ error_codes! {
     OutOfScope = "out_of_scope",
     /// Not a location (of the right level) in the gazetteer.
     UnknownPcode = "unknown_pcode",
+    /// A location to add is already in the gazetteer.
+    LocationExists = "location_exists",
+    /// A location to add sits under a P-code the gazetteer does not hold.
+    UnknownParent = "unknown_parent",
+    /// Nothing is added or brought back under a retired location.
+    ParentRetired = "parent_retired",
+    /// A location is retired only once nothing under it is still in use.
+    ChildrenInUse = "children_in_use",
+    /// A location's English or Arabic name is empty, too long, or (Arabic) has no Arabic letters.
+    BadLocationName = "bad_location_name",
+    /// A location's class is not Urban or Rural.
+    BadLocationKind = "bad_location_kind",
+    /// Coordinates that are not a latitude and longitude in decimal degrees, both given.
+    BadCoordinates = "bad_coordinates",
+    /// The change asked for is what the location already is.
+    NothingChanged = "nothing_changed",
     /// A P-code of the wrong admin level for the form.
     WrongLevel = "wrong_level",
     /// No round has this code.

@@ -131,7 +131,14 @@ impl Mapping {
     fn tag(&self, to: &str) -> Option<String> {
         let form = self.form_def();
         match to {
-            hxl::ADM3 | hxl::ADM4 | hxl::ROUND => Some(to.to_owned()),
+            // The place's own names, for an import that may add a muhalla the gazetteer lacks.
+            hxl::ADM3
+            | hxl::ADM4
+            | hxl::ROUND
+            | "#adm3+name"
+            | "#adm3+name+i_ar"
+            | "#adm4+name"
+            | "#adm4+name+i_ar" => Some(to.to_owned()),
             t if t.starts_with('#') || t.starts_with("key:") => None,
             t => match t.split_once('.') {
                 Some((g, f)) => {
@@ -144,7 +151,7 @@ impl Mapping {
 
     /// The workbook's sheets as tagged tables, answers translated into option values,
     /// and a module answered No left empty (not applicable, not 0).
-    pub fn read(&self, book: &Book) -> Result<Converted, Vec<CellError>> {
+    pub fn read(&self, book: &Book, places: crate::import::Places<'_>) -> Result<Converted, Vec<CellError>> {
         let form = self.form_def();
         let group = form.groups().find(|g| g.id == self.group).and_then(|g| g.repeat.as_ref());
         let mut out = Converted::default();
@@ -173,7 +180,7 @@ impl Mapping {
                     if cell(code).is_empty() {
                         continue;
                     }
-                    let pcode = Pcode::parse(cell(code)).ok().filter(|p| Gazetteer::libya().get(p.as_str()).is_some());
+                    let pcode = Pcode::parse(cell(code)).ok().filter(|p| places.gazetteer.get(p.as_str()).is_some());
                     let value = cell(total).parse::<f64>().ok().filter(|n| *n >= 0.0 && n.fract() == 0.0);
                     match (pcode, value) {
                         (Some(p), Some(n)) => out.baladiya_totals.push((i + 1, total, p, n as u64)),
@@ -278,8 +285,8 @@ impl Mapping {
     /// An approved round laid out as DTM publishes it: the summary, the baladiya sheet
     /// (each baladiya's migrants, the sum of its muhallas), the muhalla sheet and the
     /// nationalities, long. `rows` are the round's muhalla assessments.
-    pub fn publish(&self, round: &Round, rows: &[Row<'_>]) -> Vec<Sheet> {
-        let gazetteer = Gazetteer::libya();
+    pub fn publish(&self, places: &Gazetteer, round: &Round, rows: &[Row<'_>]) -> Vec<Sheet> {
+        let gazetteer = places;
         let rows: Vec<&Row<'_>> = rows.iter().filter(|r| r.form.id == self.form).collect();
         let name = |p: &Pcode, level: u8, ar: bool| {
             p.ancestor(level)
@@ -350,7 +357,7 @@ impl Mapping {
             let mut out = header(map);
             match map.role {
                 SheetRole::Summary => {
-                    out = self.summary(round, rows.len(), &baladiyas, &mantikas, &nationalities);
+                    out = self.summary(gazetteer, round, rows.len(), &baladiyas, &mantikas, &nationalities);
                 }
                 SheetRole::Baladiya => {
                     for (b, total) in &baladiyas {
@@ -436,6 +443,7 @@ impl Mapping {
 
     fn summary(
         &self,
+        places: &Gazetteer,
         round: &Round,
         muhallas: usize,
         baladiyas: &BTreeMap<Pcode, u64>,
@@ -456,7 +464,7 @@ impl Mapping {
             vec![t("Mantika"), t("المنطقة"), t("Migrants")],
         ];
         for (m, x) in mantikas {
-            let l = Gazetteer::libya().get(m.as_str());
+            let l = places.get(m.as_str());
             out.push(vec![
                 l.map_or(Cell::Empty, |l| Cell::Text(l.name_en.clone())),
                 l.map_or(Cell::Empty, |l| Cell::Text(l.name_ar.clone())),
@@ -664,7 +672,12 @@ mod tests {
 
     #[test]
     fn dtms_workbook_is_read_through_the_mapping_with_no_as_not_applicable_and_unknown_columns_listed() {
-        let checked = check_file(&book("Sub-Sahara/Niger", "45"), &r54()).unwrap_or_else(|e| panic!("{e:?}"));
+        let checked = check_file(
+            &book("Sub-Sahara/Niger", "45"),
+            &r54(),
+            crate::import::Places::known(crate::Gazetteer::libya()),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(checked.layout, "dtm-libya-migrants");
         assert_eq!(
             checked.unknown_columns,
@@ -681,12 +694,24 @@ mod tests {
         assert_eq!(checked.warnings.len(), 1, "the baladiya's 45 is not its muhallas' 40: {:?}", checked.warnings);
         assert_eq!(checked.warnings[0].rule.as_deref(), Some("aggregate:mig_ind"));
         assert_eq!(checked.warnings[0].sheet.as_deref(), Some("Baladiya Main "));
-        assert!(check_file(&book("Sub-Sahara/Niger", "40"), &r54()).unwrap().warnings.is_empty());
+        assert!(check_file(
+            &book("Sub-Sahara/Niger", "40"),
+            &r54(),
+            crate::import::Places::known(crate::Gazetteer::libya())
+        )
+        .unwrap()
+        .warnings
+        .is_empty());
     }
 
     #[test]
     fn a_nationality_the_list_does_not_hold_is_refused_at_its_cell() {
-        let errors = check_file(&book("Sub-Sahara/Atlantis", "40"), &r54()).unwrap_err();
+        let errors = check_file(
+            &book("Sub-Sahara/Atlantis", "40"),
+            &r54(),
+            crate::import::Places::known(crate::Gazetteer::libya()),
+        )
+        .unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].code, ErrorCode::NotAnOption);
         assert_eq!(errors[0].sheet.as_deref(), Some("Nationalities"));

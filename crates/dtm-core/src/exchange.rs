@@ -64,12 +64,12 @@ fn location_columns() -> Vec<Column> {
     ]
 }
 
-fn location_cells(location: &Pcode, round: &str, status: AssessmentStatus) -> Vec<String> {
+fn location_cells(places: &Gazetteer, location: &Pcode, round: &str, status: AssessmentStatus) -> Vec<String> {
     let at = |level: u8| match location.ancestor(level) {
         Some(p) if location.level() >= level => p.to_string(),
         _ => String::new(),
     };
-    let place = Gazetteer::libya().get(location.as_str());
+    let place = places.get(location.as_str());
     vec![
         at(1),
         at(2),
@@ -99,7 +99,7 @@ pub fn cell(value: Option<&FieldValue>) -> String {
 /// any of the forms (a field the forms share, by tag, is one column). Forms are taken
 /// in the order given, so a round's baladiya and muhalla forms make one table that
 /// imports back whole.
-pub fn table(name: &str, forms: &[&FormDef], round: &str, rows: &[Row<'_>]) -> Table {
+pub fn table(places: &Gazetteer, name: &str, forms: &[&FormDef], round: &str, rows: &[Row<'_>]) -> Table {
     let mut columns = location_columns();
     // The canonical tag of each field column, in column order.
     let mut fields: Vec<String> = Vec::new();
@@ -122,7 +122,7 @@ pub fn table(name: &str, forms: &[&FormDef], round: &str, rows: &[Row<'_>]) -> T
                     r.form.fields().map(|f| (hxl::canonical(&f.hxl), f.id.as_str())).collect();
                 fields.iter().map(|tag| by_tag.get(tag).copied()).collect()
             });
-            let mut cells = location_cells(r.location, round, r.status);
+            let mut cells = location_cells(places, r.location, round, r.status);
             cells.extend(ids.iter().map(|id| match id {
                 Some(id) if r.form.not_applicable(id, r.values) => NOT_APPLICABLE.to_owned(),
                 Some(id) => cell(r.values.get(*id)),
@@ -136,7 +136,7 @@ pub fn table(name: &str, forms: &[&FormDef], round: &str, rows: &[Row<'_>]) -> T
 
 /// A repeated group as a long table: a row per location and key that holds a value.
 /// A group of a module that does not apply has no rows.
-pub fn group_table(form: &FormDef, group: &Section, round: &str, rows: &[Row<'_>]) -> Table {
+pub fn group_table(places: &Gazetteer, form: &FormDef, group: &Section, round: &str, rows: &[Row<'_>]) -> Table {
     let repeat = group.repeat.as_ref().expect("a group table is of a repeated section");
     let mut columns = location_columns();
     columns.push(Column { id: repeat.key.id.clone(), label: repeat.key.label.clone(), hxl: repeat.key.hxl.clone() });
@@ -162,7 +162,7 @@ pub fn group_table(form: &FormDef, group: &Section, round: &str, rows: &[Row<'_>
             if values.iter().all(Option::is_none) {
                 continue;
             }
-            let mut cells = location_cells(r.location, round, r.status);
+            let mut cells = location_cells(places, r.location, round, r.status);
             cells.push(key.value.clone());
             cells.push(key.label.en.clone());
             cells.extend(values.into_iter().map(cell));
@@ -173,15 +173,15 @@ pub fn group_table(form: &FormDef, group: &Section, round: &str, rows: &[Row<'_>
 }
 
 /// Every table of a round: one per form, then one per repeated group of each form.
-pub fn round_tables(forms: &[&FormDef], round: &str, rows: &[Row<'_>]) -> Vec<Table> {
+pub fn round_tables(places: &Gazetteer, forms: &[&FormDef], round: &str, rows: &[Row<'_>]) -> Vec<Table> {
     let mut out = Vec::new();
     for form in forms {
         let mine: Vec<Row<'_>> = rows.iter().filter(|r| r.form.id == form.id).copied().collect();
-        out.push(table(&form.id, &[form], round, &mine));
+        out.push(table(places, &form.id, &[form], round, &mine));
     }
     for form in forms {
         for group in form.groups() {
-            out.push(group_table(form, group, round, rows));
+            out.push(group_table(places, form, group, round, rows));
         }
     }
     out
@@ -224,7 +224,7 @@ mod tests {
         let (muhallas, values): (Vec<Pcode>, Vec<BTreeMap<String, FieldValue>>) = round.iter().cloned().unzip();
         assert!(muhallas.len() > 600, "the whole country: {}", muhallas.len());
         let rows = testdata::approved_rows(&round);
-        let tables = round_tables(&[form], "R55", &rows);
+        let tables = round_tables(crate::Gazetteer::libya(), &[form], "R55", &rows);
         assert_eq!(tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["muhalla", "muhalla.mig_nat"]);
         let main = &tables[0];
         assert_eq!(main.rows.len(), muhallas.len());
@@ -233,7 +233,8 @@ mod tests {
         assert_eq!(tables[1].rows.len(), nat_rows, "a long row per muhalla and nationality");
 
         let sheets: Vec<(String, Vec<Vec<String>>)> = tables.iter().map(|t| (t.name.clone(), sheet(t))).collect();
-        let checked = check_sheets(&sheets, &r55()).unwrap_or_else(|e| panic!("the export imports back: {e:?}"));
+        let checked = check_sheets(&sheets, &r55(), crate::import::Places::known(crate::Gazetteer::libya()))
+            .unwrap_or_else(|e| panic!("the export imports back: {e:?}"));
         assert_eq!(checked.records.len(), muhallas.len());
         for (record, (p, v)) in checked.records.iter().zip(muhallas.iter().zip(&values)) {
             assert_eq!(&record.location, p);
@@ -247,6 +248,7 @@ mod tests {
         let p = Gazetteer::libya().at_level(4).next().unwrap().pcode.clone();
         let v = testdata::muhalla_v2(7 * 5); // no IDPs, no returnees
         let t = table(
+            crate::Gazetteer::libya(),
             "muhalla",
             &[form],
             "R55",

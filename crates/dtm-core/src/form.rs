@@ -457,9 +457,10 @@ impl FormDef {
         section.presence.is_none() || self.presence(section, values) == Some(Presence::Yes)
     }
 
-    /// Checks one value against its field's type and range. `null` always fits: it
-    /// means the field is empty. `note:<rule>` fields take the justification of a warning.
-    pub fn check_value(&self, field: &str, value: &FieldValue) -> Result<(), ValueError> {
+    /// Checks one value against its field's type and range, a P-code answer against
+    /// the gazetteer in force. `null` always fits: it means the field is empty.
+    /// `note:<rule>` fields take the justification of a warning.
+    pub fn check_value(&self, field: &str, value: &FieldValue, places: &Gazetteer) -> Result<(), ValueError> {
         if let Some(rule) = field.strip_prefix(NOTE_PREFIX) {
             let known = self.rules.iter().any(|r| r.id == rule)
                 || rule
@@ -481,7 +482,7 @@ impl FormDef {
             Some(f) => f,
             None => self.row_of(field).map(|(_, _, f)| f).ok_or_else(|| ValueError::UnknownField(field.to_owned()))?,
         };
-        check_typed(f, field, value)
+        check_typed(f, field, value, places)
     }
 
     /// The fields asked for these values: a field with a relevance condition is asked
@@ -696,7 +697,7 @@ pub fn row_parts(name: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// Checks a value against one field's type and range; `name` is how it is stored.
-fn check_typed(f: &Field, name: &str, value: &FieldValue) -> Result<(), ValueError> {
+fn check_typed(f: &Field, name: &str, value: &FieldValue, places: &Gazetteer) -> Result<(), ValueError> {
     if value.is_null() {
         return Ok(());
     }
@@ -747,7 +748,7 @@ fn check_typed(f: &Field, name: &str, value: &FieldValue) -> Result<(), ValueErr
             let max = f.max_length.map_or(TextKind::Note.max_chars(), |m| m as usize);
             text::check_len(&field, text, max)?;
             if let Some(level) = f.pcode_level {
-                let ok = Gazetteer::libya().get(text).is_some_and(|l| l.level() == level);
+                let ok = places.get(text).is_some_and(|l| l.level() == level);
                 if !ok {
                     return Err(ValueError::NotAPcode { field, value: text.to_owned(), level });
                 }
@@ -1057,7 +1058,7 @@ mod tests {
     #[test]
     fn each_kind_of_bad_value_gets_its_own_code() {
         let form = baladiya();
-        let code = |f: &str, v: serde_json::Value| form.check_value(f, &v).unwrap_err().code();
+        let code = |f: &str, v: serde_json::Value| form.check_value(f, &v, Gazetteer::libya()).unwrap_err().code();
         assert_eq!(code("idp_hh", json!(-3)), "negative_count");
         assert_eq!(code("idp_hh", json!(2.5)), "not_a_whole_number");
         assert_eq!(code("idp_hh", json!("many")), "not_a_number");
@@ -1067,10 +1068,10 @@ mod tests {
         assert_eq!(code("idp_origin_main", json!("LY021104")), "unknown_pcode", "area of origin is a mantika");
         assert_eq!(code("ki_count", json!(0)), "out_of_range");
         assert_eq!(code("note:nope", json!("x")), "unknown_field");
-        assert!(form.check_value("idp_origin_main", &json!("LY0322")).is_ok());
-        assert!(form.check_value("idp_drivers", &json!(["conflict", "flood"])).is_ok());
-        assert!(form.check_value("note:change:idp_ind", &json!("explained")).is_ok());
-        assert!(form.check_value("idp_hh", &json!(null)).is_ok(), "clearing a field is allowed");
+        assert!(form.check_value("idp_origin_main", &json!("LY0322"), Gazetteer::libya()).is_ok());
+        assert!(form.check_value("idp_drivers", &json!(["conflict", "flood"]), Gazetteer::libya()).is_ok());
+        assert!(form.check_value("note:change:idp_ind", &json!("explained"), Gazetteer::libya()).is_ok());
+        assert!(form.check_value("idp_hh", &json!(null), Gazetteer::libya()).is_ok(), "clearing a field is allowed");
     }
 
     #[test]
@@ -1080,14 +1081,14 @@ mod tests {
             for f in form.fields().filter(|f| f.kind == FieldType::Count) {
                 if f.max.is_none() {
                     assert!(
-                        form.check_value(&f.id, &json!(COUNT_MAX)).is_ok(),
+                        form.check_value(&f.id, &json!(COUNT_MAX), Gazetteer::libya()).is_ok(),
                         "{}: the bound itself is allowed",
                         f.id
                     );
                 }
-                let over = form.check_value(&f.id, &json!(COUNT_MAX + 1)).unwrap_err();
+                let over = form.check_value(&f.id, &json!(COUNT_MAX + 1), Gazetteer::libya()).unwrap_err();
                 assert_eq!(over.code(), "out_of_range", "{} v{} {}: one past the bound", form.id, form.version, f.id);
-                let huge = form.check_value(&f.id, &json!(u64::MAX)).unwrap_err();
+                let huge = form.check_value(&f.id, &json!(u64::MAX), Gazetteer::libya()).unwrap_err();
                 assert_eq!(huge.code(), "out_of_range", "{}: u64::MAX is refused", f.id);
             }
         }
@@ -1097,8 +1098,9 @@ mod tests {
     fn a_justification_note_longer_than_the_note_limit_is_refused_as_text_too_long() {
         let form = baladiya();
         let max = TextKind::Note.max_chars();
-        assert!(form.check_value("note:change:idp_ind", &json!("x".repeat(max))).is_ok());
-        let err = form.check_value("note:change:idp_ind", &json!("x".repeat(7_000_000))).unwrap_err();
+        assert!(form.check_value("note:change:idp_ind", &json!("x".repeat(max)), Gazetteer::libya()).is_ok());
+        let err =
+            form.check_value("note:change:idp_ind", &json!("x".repeat(7_000_000)), Gazetteer::libya()).unwrap_err();
         assert_eq!(err.code(), "text_too_long", "a 7 MB note would be stored and sent to every device in scope");
     }
 
@@ -1106,7 +1108,7 @@ mod tests {
     fn a_text_field_is_bounded_by_its_max_length_in_the_form_or_else_by_the_note_limit() {
         let long = json!("L".repeat(TextKind::Note.max_chars() + 1));
         assert_eq!(
-            baladiya().check_value("idp_origin_main", &long).unwrap_err().code(),
+            baladiya().check_value("idp_origin_main", &long, Gazetteer::libya()).unwrap_err().code(),
             "text_too_long",
             "a text field without max_length gets the note limit"
         );
@@ -1120,7 +1122,7 @@ mod tests {
         }
         let form = FormDef::from_json(&doc.to_string()).expect("max_length is part of the form schema");
         assert_eq!(
-            form.check_value("idp_origin_main", &json!("LY0322")).unwrap_err().code(),
+            form.check_value("idp_origin_main", &json!("LY0322"), Gazetteer::libya()).unwrap_err().code(),
             "text_too_long",
             "the form's own max_length must win, so the device and HQ refuse the same answers"
         );
@@ -1236,12 +1238,21 @@ mod tests {
         v.retain(|k, _| !k.starts_with("mig_nat."));
         let rules: Vec<String> = form.submission_blockers(&v, Context::default()).into_iter().map(|b| b.rule).collect();
         assert_eq!(rules, vec!["required:mig_nat".to_owned()], "no nationality yet: one blocker, no false sum error");
-        assert!(form.check_value("mig_nat.civ.ind", &json!(3)).is_ok());
-        assert_eq!(form.check_value("mig_nat.civ.ind", &json!(-3)).unwrap_err().code(), "negative_count");
-        assert_eq!(form.check_value("mig_nat.atlantis.ind", &json!(3)).unwrap_err().code(), "unknown_field");
-        assert_eq!(form.check_value("mig_nat.civ.nope", &json!(3)).unwrap_err().code(), "unknown_field");
+        assert!(form.check_value("mig_nat.civ.ind", &json!(3), Gazetteer::libya()).is_ok());
         assert_eq!(
-            form.check_value("ind", &json!(3)).unwrap_err().code(),
+            form.check_value("mig_nat.civ.ind", &json!(-3), Gazetteer::libya()).unwrap_err().code(),
+            "negative_count"
+        );
+        assert_eq!(
+            form.check_value("mig_nat.atlantis.ind", &json!(3), Gazetteer::libya()).unwrap_err().code(),
+            "unknown_field"
+        );
+        assert_eq!(
+            form.check_value("mig_nat.civ.nope", &json!(3), Gazetteer::libya()).unwrap_err().code(),
+            "unknown_field"
+        );
+        assert_eq!(
+            form.check_value("ind", &json!(3), Gazetteer::libya()).unwrap_err().code(),
             "unknown_field",
             "a row field is not a field"
         );

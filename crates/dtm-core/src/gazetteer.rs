@@ -1,5 +1,12 @@
-//! The Libya gazetteer: regions, mantikas, baladiyas and muhallas with English and
-//! Arabic names, compiled in from `data/gazetteer` (OCHA COD-AB Libya; IOM DTM Libya).
+//! The gazetteer: regions, mantikas, baladiyas and muhallas with English and Arabic
+//! names. What ships is Libya's, from `data/gazetteer` (OCHA COD-AB Libya; IOM DTM
+//! Libya): the base every HQ and device starts from. Muhallas appear, split, are
+//! renamed and retired between rounds, so HQ keeps a log of changes over that base
+//! and devices receive it with their pull; a [`Gazetteer`] is the base with the
+//! changes applied, a value held by HQ's service and by the device store.
+//!
+//! What a change may do is decided here, once ([`Gazetteer::plan_add`],
+//! [`Gazetteer::plan_change`]); HQ only records what they return.
 
 use crate::scope::{Pcode, Scope};
 use std::collections::BTreeMap;
@@ -13,16 +20,25 @@ const ADM2: &str = include_str!("../../../data/gazetteer/lby_admin2_mantika.csv"
 const ADM3: &str = include_str!("../../../data/gazetteer/lby_admin3_baladiya.csv");
 const ADM4: &str = include_str!("../../../data/gazetteer/lby_admin4_muhalla.csv");
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A location as the gazetteer holds it, and as a change to it travels to devices.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
 pub struct Location {
+    #[ts(type = "string")]
     pub pcode: Pcode,
     pub name_en: String,
     pub name_ar: String,
     /// `Urban` or `Rural`, for muhallas, as DTM classes them.
+    #[serde(default)]
     pub kind: Option<String>,
     /// Latitude and longitude as the source gives them (baladiyas and some muhallas).
+    #[serde(default)]
     pub lat: Option<String>,
+    #[serde(default)]
     pub lon: Option<String>,
+    /// No longer assessed: kept, with its past assessments, but not offered for new ones.
+    #[serde(default)]
+    pub retired: bool,
 }
 
 impl Location {
@@ -31,7 +47,7 @@ impl Location {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Gazetteer {
     by_pcode: BTreeMap<Pcode, Location>,
 }
@@ -66,6 +82,7 @@ impl Gazetteer {
                         kind: text(kind),
                         lat: text(lat),
                         lon: text(lat.map(|c| c + 1)),
+                        retired: false,
                     };
                     by_pcode.insert(pcode, location);
                 }
@@ -74,18 +91,120 @@ impl Gazetteer {
         })
     }
 
+    /// The shipped base with HQ's recorded changes applied in order.
+    pub fn with_changes(mut self, changes: impl IntoIterator<Item = Location>) -> Self {
+        for l in changes {
+            self.apply(l);
+        }
+        self
+    }
+
     pub fn get(&self, pcode: &str) -> Option<&Location> {
         let pcode = Pcode::parse(pcode).ok()?;
         self.by_pcode.get(&pcode)
+    }
+
+    /// Every location, in P-code order, retired ones included.
+    pub fn all(&self) -> impl Iterator<Item = &Location> {
+        self.by_pcode.values()
     }
 
     pub fn at_level(&self, level: u8) -> impl Iterator<Item = &Location> {
         self.by_pcode.values().filter(move |l| l.level() == level)
     }
 
-    /// Locations at `level` that the scope reaches, in P-code order.
+    /// Locations at `level` that the scope reaches, in P-code order, retired ones
+    /// included (they keep their past assessments).
     pub fn in_scope<'a>(&'a self, scope: &'a Scope, level: u8) -> impl Iterator<Item = &'a Location> {
         self.at_level(level).filter(move |l| scope.contains(&l.pcode))
+    }
+
+    /// Locations at `level` in the scope that new assessments are made for: those in
+    /// use, not the retired.
+    pub fn to_assess<'a>(&'a self, scope: &'a Scope, level: u8) -> impl Iterator<Item = &'a Location> {
+        self.in_scope(scope, level).filter(|l| !l.retired)
+    }
+
+    /// Writes a location's new state (as [`Gazetteer::plan_add`] or
+    /// [`Gazetteer::plan_change`] made it, or as HQ recorded it): added or replaced.
+    pub fn apply(&mut self, location: Location) {
+        self.by_pcode.insert(location.pcode.clone(), location);
+    }
+
+    /// The location a new P-code would be, if it may be added: its parent is known
+    /// and not retired, the P-code is free, the names and coordinates are sound.
+    pub fn plan_add(&self, new: LocationInput) -> Result<Location, LocationError> {
+        let pcode = Pcode::parse(new.pcode.trim()).map_err(|_| LocationError::BadPcode(new.pcode.clone()))?;
+        if let Some(existing) = self.by_pcode.get(&pcode) {
+            return Err(LocationError::Exists { pcode: pcode.to_string(), name: existing.name_en.clone() });
+        }
+        let Some(parent) = pcode.parent() else {
+            return Err(LocationError::NoParent(pcode.to_string()));
+        };
+        match self.by_pcode.get(&parent) {
+            None => return Err(LocationError::UnknownParent { pcode: pcode.to_string(), parent: parent.to_string() }),
+            Some(p) if p.retired => return Err(LocationError::ParentRetired(parent.to_string())),
+            Some(_) => {}
+        }
+        let location = Location {
+            pcode,
+            name_en: new.name_en,
+            name_ar: new.name_ar,
+            kind: new.kind,
+            lat: new.lat,
+            lon: new.lon,
+            retired: false,
+        };
+        check_location(location)
+    }
+
+    /// The location after `change`, if it may be made: names and coordinates sound, a
+    /// location retired only once nothing under it is still in use, brought back only
+    /// under a parent in use, and something actually changed.
+    pub fn plan_change(&self, pcode: &str, change: LocationChange) -> Result<Location, LocationError> {
+        let current = self.get(pcode).ok_or_else(|| LocationError::Unknown(pcode.to_owned()))?;
+        let mut next = current.clone();
+        if let Some(name) = change.name_en {
+            next.name_en = name;
+        }
+        if let Some(name) = change.name_ar {
+            next.name_ar = name;
+        }
+        if let Some(kind) = change.kind {
+            next.kind = kind;
+        }
+        if let Some(coordinates) = change.coordinates {
+            (next.lat, next.lon) = match coordinates {
+                Some((lat, lon)) => (Some(lat), Some(lon)),
+                None => (None, None),
+            };
+        }
+        if let Some(retired) = change.retired {
+            if retired && !current.retired {
+                let in_use: Vec<String> = self
+                    .by_pcode
+                    .values()
+                    .filter(|l| !l.retired && l.pcode != current.pcode && l.pcode.is_within(&current.pcode))
+                    .map(|l| l.pcode.to_string())
+                    .collect();
+                if !in_use.is_empty() {
+                    return Err(LocationError::ChildrenInUse { pcode: pcode.to_owned(), children: in_use });
+                }
+            }
+            if !retired && current.retired {
+                if let Some(parent) = current.pcode.parent().and_then(|p| self.by_pcode.get(&p)) {
+                    if parent.retired {
+                        return Err(LocationError::ParentRetired(parent.pcode.to_string()));
+                    }
+                }
+            }
+            next.retired = retired;
+        }
+        let next = check_location(next)?;
+        if &next == current {
+            return Err(LocationError::NothingChanged(pcode.to_owned()));
+        }
+        Ok(next)
     }
 
     /// Locations whose English or Arabic name, or P-code, contains the query, at
@@ -115,6 +234,129 @@ impl Gazetteer {
     pub fn is_empty(&self) -> bool {
         self.by_pcode.is_empty()
     }
+}
+
+/// A location to add, as an admin types it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct LocationInput {
+    /// The new P-code, under its parent's (a muhalla's 8 digits begin with its baladiya's 6).
+    pub pcode: String,
+    pub name_en: String,
+    pub name_ar: String,
+    /// `Urban` or `Rural`, for a muhalla.
+    #[serde(default)]
+    #[ts(optional)]
+    pub kind: Option<String>,
+    /// Decimal degrees, both or neither.
+    #[serde(default)]
+    #[ts(optional)]
+    pub lat: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub lon: Option<String>,
+}
+
+/// What to change of a location; what is left out stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocationChange {
+    pub name_en: Option<String>,
+    pub name_ar: Option<String>,
+    /// `Some(None)` clears the urban or rural class.
+    pub kind: Option<Option<String>>,
+    /// `Some(None)` clears the coordinates.
+    pub coordinates: Option<Option<(String, String)>>,
+    /// Retire (true) or bring back (false).
+    pub retired: Option<bool>,
+}
+
+/// Why a gazetteer change is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocationError {
+    #[error("`{0}` is not a P-code: LY followed by 2, 4, 6 or 8 digits")]
+    BadPcode(String),
+    #[error("{0} is not in the gazetteer")]
+    Unknown(String),
+    #[error("{pcode} is already in the gazetteer ({name})")]
+    Exists { pcode: String, name: String },
+    #[error("{0} is a region; regions are not added this way")]
+    NoParent(String),
+    #[error("{pcode} would sit under {parent}, which is not in the gazetteer")]
+    UnknownParent { pcode: String, parent: String },
+    #[error("{0} is retired; nothing is added or brought back under it")]
+    ParentRetired(String),
+    #[error("{pcode} still has locations in use under it ({}); retire those first", children.join(", "))]
+    ChildrenInUse { pcode: String, children: Vec<String> },
+    #[error("the {0} name is empty")]
+    EmptyName(&'static str),
+    #[error("the {what} name is longer than {max} characters")]
+    NameTooLong { what: &'static str, max: usize },
+    #[error("the Arabic name `{0}` has no Arabic letters")]
+    NotArabic(String),
+    #[error("`{0}` is not a class of location: Urban or Rural")]
+    BadKind(String),
+    #[error("the coordinates {0} are not a latitude and longitude in decimal degrees, both given")]
+    BadCoordinates(String),
+    #[error("nothing would change for {0}")]
+    NothingChanged(String),
+}
+
+impl LocationError {
+    pub fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode as C;
+        match self {
+            Self::BadPcode(_) | Self::Unknown(_) => C::UnknownPcode,
+            Self::Exists { .. } => C::LocationExists,
+            Self::NoParent(_) | Self::UnknownParent { .. } => C::UnknownParent,
+            Self::ParentRetired(_) => C::ParentRetired,
+            Self::ChildrenInUse { .. } => C::ChildrenInUse,
+            Self::EmptyName(_) | Self::NameTooLong { .. } | Self::NotArabic(_) => C::BadLocationName,
+            Self::BadKind(_) => C::BadLocationKind,
+            Self::BadCoordinates(_) => C::BadCoordinates,
+            Self::NothingChanged(_) => C::NothingChanged,
+        }
+    }
+}
+
+/// Trims a location's text and checks it: names present, the Arabic one in Arabic,
+/// the class one DTM uses, and coordinates that are a place on Earth, both or neither.
+fn check_location(mut l: Location) -> Result<Location, LocationError> {
+    let max = crate::TextKind::Name.max_chars();
+    l.name_en = l.name_en.trim().to_owned();
+    l.name_ar = l.name_ar.trim().to_owned();
+    for (what, name) in [("English", &l.name_en), ("Arabic", &l.name_ar)] {
+        if name.is_empty() {
+            return Err(LocationError::EmptyName(what));
+        }
+        if name.chars().count() > max {
+            return Err(LocationError::NameTooLong { what, max });
+        }
+    }
+    if !l.name_ar.chars().any(|c| ('\u{0621}'..='\u{064A}').contains(&c)) {
+        return Err(LocationError::NotArabic(l.name_ar));
+    }
+    l.kind = match l.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) if k.eq_ignore_ascii_case("urban") => Some("Urban".to_owned()),
+        Some(k) if k.eq_ignore_ascii_case("rural") => Some("Rural".to_owned()),
+        Some(k) => return Err(LocationError::BadKind(k.to_owned())),
+    };
+    let lat = l.lat.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let lon = l.lon.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    (l.lat, l.lon) = match (lat, lon) {
+        (None, None) => (None, None),
+        (Some(lat), Some(lon)) => {
+            let ok = |s: &str, limit: f64| s.parse::<f64>().is_ok_and(|x| x.is_finite() && x.abs() <= limit);
+            if !ok(lat, 90.0) || !ok(lon, 180.0) {
+                return Err(LocationError::BadCoordinates(format!("{lat}, {lon}")));
+            }
+            (Some(lat.to_owned()), Some(lon.to_owned()))
+        }
+        (lat, lon) => {
+            return Err(LocationError::BadCoordinates(format!("{}, {}", lat.unwrap_or("?"), lon.unwrap_or("?"))))
+        }
+    };
+    Ok(l)
 }
 
 /// Folds the spelling variants of Arabic place names (and the case of Latin ones)

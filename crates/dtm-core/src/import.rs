@@ -80,12 +80,33 @@ pub struct Checked {
     pub unknown_columns: Vec<String>,
     /// The layout the file was read in: `hxl` (a tag row), or a DTM mapping's id.
     pub layout: String,
+    /// Locations the file names that the gazetteer did not hold, to be added before
+    /// its records (only when [`Places::add_unknown`] allowed it), parents first.
+    pub new_locations: Vec<crate::Location>,
+}
+
+/// Where an import's P-codes are looked up, and whether one the gazetteer does not
+/// hold may be added from the names on its row.
+#[derive(Debug, Clone, Copy)]
+pub struct Places<'a> {
+    pub gazetteer: &'a Gazetteer,
+    /// Add a P-code the gazetteer does not hold, under a parent it does, named by its
+    /// row (`#adm4+name` and `#adm4+name+i_ar` for a muhalla, or `#loc+name` and
+    /// `#loc+name+i_ar`). Without it such a P-code is an `unknown_pcode` error.
+    pub add_unknown: bool,
+}
+
+impl<'a> Places<'a> {
+    /// Only the P-codes the gazetteer holds.
+    pub fn known(gazetteer: &'a Gazetteer) -> Self {
+        Self { gazetteer, add_unknown: false }
+    }
 }
 
 /// Checks every row as a device checks a value and a form (types, the count bound,
 /// the form's rules) and returns the records with their warnings, or every error found.
-pub fn check_rows(rows: &[Vec<String>], round: &Round) -> Result<Checked, Vec<CellError>> {
-    check_sheets(&[(String::new(), rows.to_vec())], round)
+pub fn check_rows(rows: &[Vec<String>], round: &Round, places: Places<'_>) -> Result<Checked, Vec<CellError>> {
+    check_sheets(&[(String::new(), rows.to_vec())], round, places)
 }
 
 /// A cell's (or, without `col`, a row's) error or warning; `sheet` is empty for a CSV.
@@ -170,10 +191,17 @@ struct Source {
 /// include a repeated group's key (`#country+code` for nationalities) holds that
 /// group's rows, one per location and key, merged into the location's record; any
 /// other sheet holds one row per assessment. Rules run once a record is whole.
-pub fn check_sheets(sheets: &[(String, Vec<Vec<String>>)], round: &Round) -> Result<Checked, Vec<CellError>> {
+pub fn check_sheets(
+    sheets: &[(String, Vec<Vec<String>>)],
+    round: &Round,
+    places: Places<'_>,
+) -> Result<Checked, Vec<CellError>> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let gazetteer = Gazetteer::libya();
+    // The gazetteer as it will be once the file's new locations are added, so a later
+    // row may name one an earlier row added.
+    let mut gazetteer = std::borrow::Cow::Borrowed(places.gazetteer);
+    let mut new_locations: Vec<crate::Location> = Vec::new();
     let forms: Vec<(u32, &FormDef)> =
         round.forms.iter().filter_map(|(id, v)| FormDef::builtin(id, *v).map(|d| (*v, d))).collect();
     let mut records: Vec<ImportRecord> = Vec::new();
@@ -221,23 +249,47 @@ pub fn check_sheets(sheets: &[(String, Vec<Vec<String>>)], round: &Round) -> Res
                 continue;
             }
             let mut row_ok = true;
+            // The level of the place the row is about: its muhalla's, if it names one.
+            let own_level = if adm4.is_some_and(|c| !cell(c).is_empty()) { 4 } else { 3 };
             let mut level_code = |col: usize, tag: &str, level: u8, errors: &mut Vec<CellError>| -> Option<Pcode> {
                 let text = cell(col);
-                match Pcode::parse(text).ok().filter(|p| p.level() == level && gazetteer.get(p.as_str()).is_some()) {
-                    Some(p) => Some(p),
-                    None => {
-                        errors.push(err(
-                            sheet,
-                            n,
-                            Some(col),
-                            tag,
-                            ErrorCode::UnknownPcode,
-                            format!("`{text}` is not a level-{level} P-code in the gazetteer"),
-                        ));
-                        row_ok = false;
-                        None
-                    }
+                let parsed = Pcode::parse(text).ok().filter(|p| p.level() == level);
+                if let Some(p) = parsed.as_ref().filter(|p| gazetteer.get(p.as_str()).is_some()) {
+                    return Some(p.clone());
                 }
+                let refused = |code: ErrorCode, message: String| err(sheet, n, Some(col), tag, code, message);
+                let name = |tags: [&str; 2]| tags.iter().find_map(|t| find(t)).map(|c| cell(c).to_owned());
+                match parsed {
+                    Some(p) if places.add_unknown && level == own_level => {
+                        let new = crate::LocationInput {
+                            pcode: p.to_string(),
+                            name_en: name([&format!("#adm{level}+name"), crate::exchange::NAME_EN]).unwrap_or_default(),
+                            name_ar: name([&format!("#adm{level}+name+i_ar"), crate::exchange::NAME_AR])
+                                .unwrap_or_default(),
+                            ..Default::default()
+                        };
+                        match gazetteer.plan_add(new) {
+                            Ok(location) => {
+                                gazetteer.to_mut().apply(location.clone());
+                                new_locations.push(location);
+                                return Some(p);
+                            }
+                            Err(e) => errors.push(refused(e.code(), format!("{p} cannot be added: {e}"))),
+                        }
+                    }
+                    Some(p) => errors.push(refused(
+                        ErrorCode::UnknownPcode,
+                        format!(
+                            "{p} is not in the gazetteer; add it first, or import with the option to add new locations"
+                        ),
+                    )),
+                    None => errors.push(refused(
+                        ErrorCode::UnknownPcode,
+                        format!("`{text}` is not a level-{level} P-code in the gazetteer"),
+                    )),
+                }
+                row_ok = false;
+                None
             };
             let baladiya = match (adm3, adm4.filter(|c| !cell(*c).is_empty())) {
                 // A muhalla's own P-code says its baladiya; the baladiya cell may be empty.
@@ -316,7 +368,7 @@ pub fn check_sheets(sheets: &[(String, Vec<Vec<String>>)], round: &Round) -> Res
                 field,
                 cell(col),
             ) {
-                Ok(Some(v)) => match def.check_value(&name, &v) {
+                Ok(Some(v)) => match def.check_value(&name, &v, &gazetteer) {
                     Ok(()) => {
                         columns.insert(name.clone(), (col, field.hxl.clone()));
                         values.insert(name, v);
@@ -500,18 +552,22 @@ pub fn check_sheets(sheets: &[(String, Vec<Vec<String>>)], round: &Round) -> Res
         warnings.push(CellError { rule: Some(issue.rule), ..cell });
     }
     warnings.sort_by(|a, b| (&a.sheet, a.row).cmp(&(&b.sheet, b.row)));
-    Ok(Checked { records, warnings, unknown_columns: Vec::new(), layout: "hxl".into() })
+    Ok(Checked { records, warnings, unknown_columns: Vec::new(), layout: "hxl".into(), new_locations })
 }
 
 /// Checks a whole file in whichever layout it is: DTM Libya's published workbook (read
 /// through its mapping, see [`crate::dtm_workbook`]), or sheets with an HXL tag row.
-pub fn check_file(book: &[(String, Vec<Vec<String>>)], round: &Round) -> Result<Checked, Vec<CellError>> {
+pub fn check_file(
+    book: &[(String, Vec<Vec<String>>)],
+    round: &Round,
+    places: Places<'_>,
+) -> Result<Checked, Vec<CellError>> {
     let dtm = crate::dtm_workbook::dtm_libya();
     if !dtm.recognises(book) {
-        return check_sheets(book, round);
+        return check_sheets(book, round, places);
     }
-    let converted = dtm.read(book)?;
-    let mut checked = check_sheets(&converted.sheets, round)?;
+    let converted = dtm.read(book, places)?;
+    let mut checked = check_sheets(&converted.sheets, round, places)?;
     let baladiya_sheet =
         dtm.sheets.iter().find(|s| s.role == crate::dtm_workbook::SheetRole::Baladiya).map_or("", |s| s.name.as_str());
     checked.warnings.extend(crate::dtm_workbook::baladiya_warnings(
@@ -571,7 +627,8 @@ mod tests {
     #[test]
     fn a_clean_file_gives_one_record_per_row_at_the_right_level() {
         let rows = table(&[HEAD, TAGS, "LY021104,,R53,10,50", "LY021104,LY02110401,R53,4,20", ",,,,"]);
-        let records = check_rows(&rows, &r53()).unwrap().records;
+        let records =
+            check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap().records;
         assert_eq!(records.len(), 2, "the blank row is skipped");
         assert_eq!((records[0].form.as_str(), records[0].form_version), ("baladiya", 2));
         assert_eq!((records[1].form.as_str(), records[1].location.as_str()), ("muhalla", "LY02110401"));
@@ -590,7 +647,7 @@ mod tests {
             "LY021101,LY01010101,R53,1,2", // row 7: muhalla outside its baladiya
             "LY021102,,R52,1,2.5",         // row 8: wrong round and a fraction
         ]);
-        let errors = check_rows(&rows, &r53()).unwrap_err();
+        let errors = check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap_err();
         let got: Vec<(usize, &str, &str)> =
             errors.iter().map(|e| (e.row, e.column.as_str(), e.code.as_str())).collect();
         assert_eq!(
@@ -614,7 +671,8 @@ mod tests {
         round.forms = vec![("baladiya".into(), 3), ("muhalla".into(), 2)];
         let rows =
             table(&["baladiya,idp_hh,idp_ind", "#adm3+code,#affected+idps+hh,#affected+idps+ind", "LY021104,200,1000"]);
-        let records = check_rows(&rows, &round).unwrap().records;
+        let records =
+            check_rows(&rows, &round, crate::import::Places::known(crate::Gazetteer::libya())).unwrap().records;
         assert_eq!(records[0].values["idp_present"], "yes", "IDP figures in the file: the IDP module was asked");
         assert!(!records[0].values.contains_key("mig_present"), "no migrant figure: nothing is said about migrants");
         let form = FormDef::builtin("baladiya", 3).unwrap();
@@ -624,10 +682,14 @@ mod tests {
     #[test]
     fn a_file_without_tags_is_refused() {
         let rows = table(&[HEAD, "baladiya,muhalla,round,a,b"]);
-        assert_eq!(check_rows(&rows, &r53()).unwrap_err()[0].code, ErrorCode::MissingTagRow, "no row of tags");
+        assert_eq!(
+            check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap_err()[0].code,
+            ErrorCode::MissingTagRow,
+            "no row of tags"
+        );
         let rows = table(&[HEAD, "#adm3+code,#adm4+code,#round+code,#a,#b", "LY021104,,R53,1,2"]);
         assert_eq!(
-            check_rows(&rows, &r53()).unwrap_err()[0].code,
+            check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap_err()[0].code,
             ErrorCode::MissingColumn,
             "tags, but none of a field the round's forms hold"
         );
@@ -637,7 +699,8 @@ mod tests {
     fn baladiya_totals_that_differ_from_their_muhallas_are_warnings() {
         let rows =
             table(&[HEAD, TAGS, "LY021104,,R53,10,50", "LY021104,LY02110401,R53,4,20", "LY021104,LY02110402,R53,6,20"]);
-        let records = check_rows(&rows, &r53()).unwrap().records;
+        let records =
+            check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap().records;
         let warnings = aggregate_warnings(&records);
         assert_eq!(warnings.len(), 1, "idp_hh agrees (10 = 4 + 6), idp_ind does not (50 ≠ 40): {warnings:?}");
         assert_eq!(warnings[0].1.rule, "aggregate:idp_ind");
@@ -655,7 +718,7 @@ mod tests {
             "LY021104,LY02110401,R53,100,60,30,5",
             "LY021104,LY02110402,R53,10,5,3,2",
         ]);
-        let errors = check_rows(&rows, &r53()).unwrap_err();
+        let errors = check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap_err();
         assert_eq!(errors.len(), 1, "only the row that breaks the rule is named: {errors:?}");
         assert_eq!(errors[0].row, 3);
         assert!(!errors[0].column.is_empty(), "the error points at a column of the rule's fields");
@@ -669,16 +732,21 @@ mod tests {
     #[test]
     fn a_count_beyond_the_bound_is_refused_like_on_a_device() {
         let rows = table(&[HEAD, TAGS, "LY021104,,R53,1,18446744073709551615"]);
-        let errors = check_rows(&rows, &r53()).unwrap_err();
+        let errors = check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap_err();
         assert_eq!((errors[0].row, errors[0].column.as_str(), errors[0].code.as_str()), (3, "E", "out_of_range"));
     }
 
     #[test]
     fn the_round_may_be_given_as_dtms_plain_number() {
         let rows = table(&[HEAD, TAGS, "LY021104,,53,10,50", "LY021105,,53.0,1,5"]);
-        let checked = check_rows(&rows, &r53()).unwrap();
+        let checked = check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap();
         assert_eq!(checked.records.len(), 2, "DTM's files say 53 where ours say R53");
-        let wrong = check_rows(&table(&[HEAD, TAGS, "LY021104,,54,10,50"]), &r53()).unwrap_err();
+        let wrong = check_rows(
+            &table(&[HEAD, TAGS, "LY021104,,54,10,50"]),
+            &r53(),
+            crate::import::Places::known(crate::Gazetteer::libya()),
+        )
+        .unwrap_err();
         assert_eq!(wrong[0].code, "wrong_round", "another round's number is still refused");
     }
 
@@ -686,7 +754,7 @@ mod tests {
     fn aggregate_differences_come_back_as_warnings_with_their_row() {
         let rows =
             table(&[HEAD, TAGS, "LY021104,,R53,10,50", "LY021104,LY02110401,R53,4,20", "LY021104,LY02110402,R53,6,20"]);
-        let checked = check_rows(&rows, &r53()).unwrap();
+        let checked = check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap();
         assert_eq!(checked.warnings.len(), 1, "{:?}", checked.warnings);
         let w = &checked.warnings[0];
         assert_eq!((w.row, w.code, w.rule.as_deref()), (3, ErrorCode::RuleWarning, Some("aggregate:idp_ind")));

@@ -32,7 +32,7 @@ pub use accounts::Language;
 pub use assessment::AssessmentKey;
 pub use codes::ErrorCode;
 pub use form::{Field, FieldType, FieldValue, FormDef, FormError, Text, ValueError};
-pub use gazetteer::{Gazetteer, Location};
+pub use gazetteer::{Gazetteer, Location, LocationChange, LocationError, LocationInput};
 pub use hlc::Hlc;
 pub use merge::{
     base_ahead, edit_outcome, merge_field, settle, EditOutcome, FieldVersion, IncomingWrite, MergeOutcome, Settlement,

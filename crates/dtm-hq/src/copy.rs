@@ -201,6 +201,23 @@ const TABLES: &[Table] = &[
         sequence: None,
     },
     Table {
+        name: "location_changes",
+        order: "seq",
+        columns: &[
+            ("seq", Int8),
+            ("pcode", Text),
+            ("name_en", Text),
+            ("name_ar", Text),
+            ("kind", Text),
+            ("lat", Text),
+            ("lon", Text),
+            ("retired", Int4),
+            ("changed_by", Text),
+            ("changed_at", Time),
+        ],
+        sequence: None,
+    },
+    Table {
         name: "access_log",
         order: "id",
         columns: &[("id", Int8), ("at", Time), ("actor", Text), ("action", Text), ("target", Text)],

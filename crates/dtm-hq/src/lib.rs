@@ -16,6 +16,7 @@ pub mod login;
 pub mod login_guard;
 pub mod openapi;
 pub mod people;
+pub mod places;
 pub mod postgres;
 pub mod routes;
 pub mod service;

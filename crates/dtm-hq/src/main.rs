@@ -58,7 +58,17 @@ enum Command {
         /// Collection window for --create, as START..END (YYYY-MM-DD..YYYY-MM-DD).
         #[arg(long, default_value = "")]
         window: String,
+        /// Add the P-codes the gazetteer does not hold (new muhallas), named by their
+        /// rows, before the figures. Without it they are listed as errors.
+        #[arg(long)]
+        add_locations: bool,
         file: PathBuf,
+    },
+    /// The gazetteer: list, add, rename, retire or bring back locations. Devices
+    /// receive each change with their next pull.
+    Location {
+        #[command(subcommand)]
+        action: LocationAction,
     },
     /// Write an approved round as DTM Libya publishes it on HDX (Summary, Baladiya Main,
     /// Muhalla Main, Nationalities), with only what is public.
@@ -99,6 +109,61 @@ enum Command {
     Admin {
         #[command(subcommand)]
         action: AdminAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum LocationAction {
+    /// Lists the locations under a P-code (or matching a name), retired ones marked.
+    List {
+        /// Under this P-code, e.g. a baladiya's LY021104.
+        #[arg(long)]
+        within: Option<String>,
+        /// Part of a name in English or Arabic, or of a P-code.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
+    /// Adds a location under a parent the gazetteer holds.
+    Add {
+        /// The new P-code, e.g. LY02110420 for a new muhalla of baladiya LY021104.
+        pcode: String,
+        #[arg(long)]
+        name_en: String,
+        #[arg(long)]
+        name_ar: String,
+        /// Urban or Rural (muhallas).
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: Option<String>,
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
+    /// Renames a location (either name, or both).
+    Rename {
+        pcode: String,
+        #[arg(long)]
+        name_en: Option<String>,
+        #[arg(long)]
+        name_ar: Option<String>,
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
+    /// Retires a location: kept with its past assessments, no longer offered for new ones.
+    Retire {
+        pcode: String,
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
+    },
+    /// Brings a retired location back into use.
+    Restore {
+        pcode: String,
+        #[arg(long, alias = "db", env = "DTM_DATABASE")]
+        database: String,
     },
 }
 
@@ -211,9 +276,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { config, listen, database, ui_dir, demo, oldest_app_version, newest_app_version } => {
             (config, listen, database, ui_dir, demo, oldest_app_version, newest_app_version)
         }
-        Command::ImportRound { database, round, create, window, file } => {
-            return import_round(&database, &round, create, &window, &file).await;
+        Command::ImportRound { database, round, create, window, add_locations, file } => {
+            return import_round(&database, &round, create, &window, add_locations, &file).await;
         }
+        Command::Location { action } => return location_command(action).await,
         Command::Copy { from, to } => {
             let to_shown = dtm_hq::redact(&to);
             let checks = tokio::task::spawn_blocking(move || dtm_hq::copy::copy(&from, &to)).await??;
@@ -467,11 +533,74 @@ async fn shutdown() {
     let _ = ctrl_c.await;
 }
 
+async fn location_command(action: LocationAction) -> anyhow::Result<()> {
+    use dtm_core::{LocationChange, LocationInput};
+    use dtm_hq::storage::Actor;
+    let now = time::OffsetDateTime::now_utc();
+    let actor = Actor::command_line("dtm-hq location");
+    let show = |l: &dtm_core::Location| {
+        let kind = l.kind.as_deref().unwrap_or("");
+        let point = match (&l.lat, &l.lon) {
+            (Some(lat), Some(lon)) => format!("{lat},{lon}"),
+            _ => String::new(),
+        };
+        let retired = if l.retired { "retired" } else { "" };
+        println!("{}\t{}\t{}\t{kind}\t{point}\t{retired}", l.pcode, l.name_en, l.name_ar);
+    };
+    let (database, changed) = match action {
+        LocationAction::List { within, search, database } => {
+            let storage = dtm_hq::open(&database).await?;
+            let places = storage.gazetteer().await?;
+            let within = within.map(|w| dtm_core::Pcode::parse(&w)).transpose().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let found: Vec<&dtm_core::Location> = match search.as_deref() {
+                Some(q) => places.search(q, None, usize::MAX),
+                None => places.all().collect(),
+            };
+            for l in found.into_iter().filter(|l| within.as_ref().is_none_or(|w| l.pcode.is_within(w))) {
+                show(l);
+            }
+            return Ok(());
+        }
+        LocationAction::Add { pcode, name_en, name_ar, kind, lat, lon, database } => {
+            let storage = dtm_hq::open(&database).await?;
+            let new = LocationInput { pcode, name_en, name_ar, kind, lat, lon };
+            (database, storage.add_location(&actor, new, now).await)
+        }
+        LocationAction::Rename { pcode, name_en, name_ar, database } => {
+            let storage = dtm_hq::open(&database).await?;
+            let change = LocationChange { name_en, name_ar, ..Default::default() };
+            (database, storage.change_location(&actor, &pcode, change, now).await)
+        }
+        LocationAction::Retire { pcode, database } => {
+            let storage = dtm_hq::open(&database).await?;
+            let change = LocationChange { retired: Some(true), ..Default::default() };
+            (database, storage.change_location(&actor, &pcode, change, now).await)
+        }
+        LocationAction::Restore { pcode, database } => {
+            let storage = dtm_hq::open(&database).await?;
+            let change = LocationChange { retired: Some(false), ..Default::default() };
+            (database, storage.change_location(&actor, &pcode, change, now).await)
+        }
+    };
+    match changed {
+        Ok(l) => {
+            show(&l);
+            println!("recorded in {}; devices receive it with their next pull", dtm_hq::redact(&database));
+            Ok(())
+        }
+        Err(e) => match dtm_hq::error::AppError::from(e) {
+            dtm_hq::error::AppError::Client { code, message, .. } => anyhow::bail!("{message} [{code}]"),
+            other => anyhow::bail!("{other}"),
+        },
+    }
+}
+
 async fn import_round(
     database: &str,
     code: &str,
     create: Option<String>,
     window: &str,
+    add_locations: bool,
     file: &std::path::Path,
 ) -> anyhow::Result<()> {
     use dtm_core::{Round, RoundStatus};
@@ -505,7 +634,8 @@ async fn import_round(
             rounds.iter().find(|r| r.code == code).with_context(|| format!("there is no round {code}"))?,
         ),
     };
-    match dtm_hq::routes::import_file(storage.as_ref(), target, &bytes, "dtm-hq import-round", now).await {
+    match dtm_hq::routes::import_file(storage.as_ref(), target, &bytes, add_locations, "dtm-hq import-round", now).await
+    {
         Ok(Ok(report)) => {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())

@@ -23,10 +23,10 @@ use crate::store::{
     NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
 };
 use dtm_core::ErrorCode;
-use dtm_core::Language;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
+use dtm_core::{Language, Location};
 use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use dtm_sync::wire::{
     AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm, User,
@@ -43,6 +43,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_hq.sql"),
     include_str!("../migrations/postgres/0002_accounts.sql"),
     include_str!("../migrations/postgres/0003_round_title_ar.sql"),
+    include_str!("../migrations/postgres/0004_gazetteer.sql"),
 ];
 
 /// The columns [`stored_user`] reads, in its order.
@@ -1056,6 +1057,40 @@ impl Tx for PgTx<'_, '_> {
              SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
                                   $7::timestamptz[], $8::text[])",
             &[&device_ids, &op_ids, &seqs, &outcomes, &codes, &reasons, &ats, &hashes],
+        )?;
+        Ok(())
+    }
+
+    fn location_changes(&mut self, after: u64) -> Result<Vec<(u64, Location)>> {
+        let after = int(after)?;
+        self.query(
+            "SELECT seq, pcode, name_en, name_ar, kind, lat, lon, retired FROM location_changes
+             WHERE seq > $1 ORDER BY seq",
+            &[&after],
+        )?
+        .iter()
+        .map(|r| {
+            let pcode: String = r.get(1);
+            let location = Location {
+                pcode: Pcode::parse(&pcode).map_err(|_| corrupt("location P-code"))?,
+                name_en: r.get(2),
+                name_ar: r.get(3),
+                kind: r.get(4),
+                lat: r.get(5),
+                lon: r.get(6),
+                retired: r.get::<_, i32>(7) != 0,
+            };
+            Ok((uint(r.get(0))?, location))
+        })
+        .collect()
+    }
+
+    fn insert_location_change(&mut self, seq: u64, l: &Location, by: &str, at: OffsetDateTime) -> Result<()> {
+        let (seq, retired) = (int(seq)?, i32::from(l.retired));
+        self.execute(
+            "INSERT INTO location_changes (seq, pcode, name_en, name_ar, kind, lat, lon, retired, changed_by, changed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[&seq, &l.pcode.as_str(), &l.name_en, &l.name_ar, &l.kind, &l.lat, &l.lon, &retired, &by, &at],
         )?;
         Ok(())
     }

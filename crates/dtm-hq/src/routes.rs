@@ -96,6 +96,8 @@ pub fn router(state: AppState) -> Router {
         .route("/rounds/{round}/publish.xlsx", get(publish_xlsx))
         .route("/rounds/{round}/key-figures", get(key_figures))
         .route("/gazetteer/search", get(search_locations))
+        .route("/locations", get(crate::places::list).post(crate::places::add))
+        .route("/locations/{pcode}", axum::routing::patch(crate::places::change))
         .route("/rounds/{round}/conflicts", get(list_conflicts))
         .route("/conflicts/{id}/resolve", post(resolve_conflict))
         .route("/devices", get(crate::people::devices))
@@ -266,7 +268,8 @@ impl<R: Authorised + Send> FromRequestParts<AppState> for InScope<R> {
         let Path((round, form, pcode)) = Path::<(String, String, String)>::from_request_parts(parts, state)
             .await
             .map_err(|e| AppError::new(e.status(), ErrorCode::MalformedRequest, e.body_text()))?;
-        let key = check_key(who.caller(), &round, &form, &pcode)?;
+        let places = state.storage.gazetteer().await?;
+        let key = check_key(&places, who.caller(), &round, &form, &pcode)?;
         Ok(Self { who, key })
     }
 }
@@ -443,7 +446,8 @@ async fn with_context(state: &AppState, mut parts: AssessmentParts) -> Result<As
 /// The UI's view of an assessment, with its previous round and child-level totals
 /// so that every check shows.
 async fn detail_of(state: &AppState, parts: AssessmentParts) -> Result<AssessmentDetail, AppError> {
-    Ok(with_context(state, parts).await?.detail())
+    let places = state.storage.gazetteer().await?;
+    Ok(with_context(state, parts).await?.detail(&places))
 }
 
 async fn find_round(state: &AppState, code: &str) -> Result<Round, AppError> {
@@ -480,16 +484,19 @@ async fn round_assessments(
     let stored = state.storage.round_assessments(&round, &caller.scope).await?;
     let mut by_key: std::collections::BTreeMap<AssessmentKey, AssessmentSnapshot> =
         stored.into_iter().map(|s| (s.key.clone(), s)).collect();
+    let places = state.storage.gazetteer().await?;
     let mut out = Vec::new();
     for (form_id, version) in &r.forms {
         let Some(form) = FormDef::builtin(form_id, *version) else { continue };
-        for loc in Gazetteer::libya().in_scope(&caller.scope, form.level) {
+        for loc in places.in_scope(&caller.scope, form.level) {
             let key = AssessmentKey::new(&round, form_id, loc.pcode.clone());
             // What was recorded is checked as its own page checks it, so the queue's
-            // warning count and "clean" are the page's; nothing recorded has nothing to check.
+            // warning count and "clean" are the page's; nothing recorded has nothing to
+            // check, and a retired location with nothing recorded is not work to do.
             let summary = match by_key.remove(&key) {
-                Some(s) => with_context(&state, parts_of(s)).await?.checked_summary(),
-                None => not_started(key, *version).summary(),
+                Some(s) => with_context(&state, parts_of(s)).await?.checked_summary(&places),
+                None if loc.retired => continue,
+                None => not_started(key, *version).summary(&places),
             };
             out.push(summary);
         }
@@ -500,12 +507,18 @@ async fn round_assessments(
 
 /// Parses and checks an assessment address from a URL: a known form, a known P-code
 /// at the form's level, inside the caller's scope.
-fn check_key(caller: &Caller, round: &str, form: &str, pcode: &str) -> Result<AssessmentKey, AppError> {
+fn check_key(
+    places: &Gazetteer,
+    caller: &Caller,
+    round: &str,
+    form: &str,
+    pcode: &str,
+) -> Result<AssessmentKey, AppError> {
     let def = FormDef::latest(form).ok_or_else(|| {
         AppError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownForm, format!("there is no form `{form}`"))
     })?;
     let location = Pcode::parse(pcode).map_err(|_| AppError::unknown_pcode(pcode))?;
-    if Gazetteer::libya().get(pcode).is_none() {
+    if places.get(pcode).is_none() {
         return Err(AppError::unknown_pcode(pcode));
     }
     if location.level() != def.level {
@@ -602,7 +615,7 @@ struct SyncHeaders {
 /// Checks what a pushed operation says about itself, before anything is written.
 /// State-dependent refusals (a closed round, a locked assessment) are per-operation
 /// outcomes instead, decided inside the transaction.
-fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
+fn check_op(places: &Gazetteer, caller: &Caller, op: &Operation) -> Result<(), AppError> {
     if uuid::Uuid::parse_str(&op.op_id).is_err() {
         return Err(AppError::unprocessable(ErrorCode::MalformedOp, format!("op_id `{}` is not a UUID", op.op_id)));
     }
@@ -632,7 +645,9 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
         )
     })?;
     let pcode = op.key.location.as_str();
-    if Gazetteer::libya().get(pcode).is_none() {
+    // A location retired while the device was offline still takes its work: it is
+    // kept with the location, never refused and lost.
+    if places.get(pcode).is_none() {
         return Err(AppError::unprocessable(
             ErrorCode::UnknownPcode,
             format!("`{pcode}` is not a location in the gazetteer"),
@@ -661,7 +676,7 @@ fn check_op(caller: &Caller, op: &Operation) -> Result<(), AppError> {
             ));
         }
         for (field, value) in values {
-            if let Err(e) = form.check_value(field, value) {
+            if let Err(e) = form.check_value(field, value, places) {
                 return Err(AppError::unprocessable(e.code(), e.to_string()));
             }
         }
@@ -693,8 +708,9 @@ async fn push(
 ) -> Result<Json<PushResponse>, AppError> {
     let protocol = check_protocol(&headers)?;
     check_app_version(&state.settings, &headers)?;
+    let places = state.storage.gazetteer().await?;
     for op in &req.ops {
-        check_op(&caller, op).map_err(|e| e.for_op(&op.op_id))?;
+        check_op(&places, &caller, op).map_err(|e| e.for_op(&op.op_id))?;
     }
     let results = state.storage.push(&caller, req.ops, state.now()).await?;
     // An older device gets only the outcomes its protocol knows.
@@ -712,6 +728,22 @@ struct PullQuery {
     /// `false` leaves the rounds out: a device asks for them on the first page of a
     /// sync only, not again on every page after it.
     rounds: Option<bool>,
+    /// The device's gazetteer cursor (empty for none yet): the page carries the
+    /// gazetteer's changes since it. Without it, none.
+    gazetteer: Option<String>,
+}
+
+/// The change sequence a cursor HQ gave out stands at: `None` for no cursor or one of
+/// another epoch (a restored or replaced HQ), which start again from the beginning.
+fn cursor_after(cursor: Option<&str>, epoch: &str) -> Result<Option<u64>, AppError> {
+    match cursor.and_then(|c| c.split_once(':')) {
+        Some((e, seq)) if e == epoch => {
+            seq.parse().ok().filter(|n| *n <= wire::MAX_INTEGER).map(Some).ok_or_else(|| {
+                AppError::bad_request(ErrorCode::MalformedCursor, "the pull cursor is not one HQ gave out")
+            })
+        }
+        _ => Ok(None),
+    }
 }
 
 /// A page of the assessments in the caller's scope changed since the cursor.
@@ -738,11 +770,17 @@ async fn pull(
     check_app_version(&state.settings, &headers)?;
     let epoch = state.storage.epoch().await?;
     // A cursor from another epoch (a restored or replaced HQ) starts again from zero.
-    let after = match q.cursor.as_deref().and_then(|c| c.split_once(':')) {
-        Some((e, seq)) if e == epoch => seq.parse().ok().filter(|n| *n <= wire::MAX_INTEGER).ok_or_else(|| {
-            AppError::bad_request(ErrorCode::MalformedCursor, "the pull cursor is not one HQ gave out")
-        })?,
-        _ => 0,
+    let after = cursor_after(q.cursor.as_deref(), &epoch)?.unwrap_or(0);
+    // The gazetteer's changes since the device's own cursor for them, from the start
+    // (and replacing what it holds) when that cursor is from another epoch.
+    let gazetteer = match q.gazetteer.as_deref() {
+        None => None,
+        Some(cursor) => {
+            let since = cursor_after(Some(cursor).filter(|c| !c.is_empty()), &epoch)?;
+            let (locations, last) = state.storage.gazetteer_changes(since.unwrap_or(0)).await?;
+            let reset = since.is_none() && !cursor.is_empty();
+            Some(wire::GazetteerDelta { cursor: format!("{epoch}:{last}"), reset, locations })
+        }
     };
     let limit = q.limit.unwrap_or(200).clamp(1, 2000);
     let page = state.storage.pull(&caller.scope, after, limit).await?;
@@ -758,6 +796,7 @@ async fn pull(
     // The account as it is now: a new scope or role reaches the device with its sync.
     page.user = first.then(|| caller.user());
     page.newest_app_version = state.settings.newest_app_version.clone().filter(|_| first);
+    page.gazetteer = gazetteer;
     Ok(Json(page))
 }
 
@@ -873,7 +912,7 @@ async fn set_round_status(
     post,
     path = "/rounds/{round}/import",
     tag = "rounds",
-    params(("round" = String, Path, description = "A round's code", example = "R1")),
+    params(("round" = String, Path, description = "A round's code", example = "R1"), ImportQuery),
     request_body(description = "The file: CSV or XLSX with an HXL tag row; HQ tells them apart by content", content((String = "text/csv"), (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (SpreadsheetFile = "application/octet-stream"))),
     security(("bearer" = []), ("cookie" = [])),
     responses(
@@ -888,13 +927,20 @@ async fn import_round(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path(code): Path<String>,
+    Query(q): Query<ImportQuery>,
     body: axum::body::Bytes,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
     let round = find_round(&state, &code).await?;
-    let outcome =
-        import_file(state.storage.as_ref(), ImportTarget::Existing(&round), &body, &caller.username, state.now())
-            .await?;
+    let outcome = import_file(
+        state.storage.as_ref(),
+        ImportTarget::Existing(&round),
+        &body,
+        q.add_locations.unwrap_or(false),
+        &caller.username,
+        state.now(),
+    )
+    .await?;
     Ok(match outcome {
         Ok(report) => Json(report).into_response(),
         Err(errors) => {
@@ -937,6 +983,7 @@ pub async fn import_file(
     storage: &dyn HqStorage,
     target: ImportTarget<'_>,
     bytes: &[u8],
+    add_locations: bool,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<Result<ImportReport, Vec<dtm_core::import::CellError>>, AppError> {
@@ -951,7 +998,9 @@ pub async fn import_file(
         ));
     }
     let book = crate::spreadsheet::read_book(bytes).map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
-    let checked = match dtm_core::import::check_file(&book, round) {
+    let gazetteer = storage.gazetteer().await?;
+    let places = dtm_core::import::Places { gazetteer: &gazetteer, add_unknown: add_locations };
+    let checked = match dtm_core::import::check_file(&book, round, places) {
         Ok(checked) => checked,
         Err(errors) => return Ok(Err(errors)),
     };
@@ -964,7 +1013,8 @@ pub async fn import_file(
     let national =
         dtm_core::totals::national(dtm_core::totals::by_level(counted.iter().map(|(p, v)| (*p, v)), 1, &fields));
     let rows = checked.records.len();
-    let assessments = storage.import_round(round, create, checked.records, actor, now).await?;
+    let added_locations = checked.new_locations.clone();
+    let assessments = storage.import_round(round, create, checked.records, checked.new_locations, actor, now).await?;
     Ok(Ok(ImportReport {
         rows,
         assessments,
@@ -973,7 +1023,17 @@ pub async fn import_file(
         warnings: checked.warnings,
         layout: checked.layout,
         unknown_columns: checked.unknown_columns,
+        added_locations,
     }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ImportQuery {
+    /// `true` adds the P-codes the gazetteer does not hold, named by their rows, before
+    /// the figures (listed in the report's `added_locations`); by default such a P-code
+    /// is an `unknown_pcode` error and nothing is imported.
+    add_locations: Option<bool>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -1050,11 +1110,12 @@ async fn round_totals(
         None => Default::default(),
     };
     state.storage.log_access(&caller.username, "read_totals", &code, state.now()).await?;
+    let places = state.storage.gazetteer().await?;
     Ok(Json(
         totals
             .into_iter()
             .map(|(p, totals)| LocationTotals {
-                location: dtm_sync::api::LocationRef::of(&p),
+                location: dtm_sync::api::LocationRef::of(&places, &p),
                 unapproved: unapproved.iter().filter(|u| u.is_within(&p)).count(),
                 unknown: unknown.iter().filter(|(u, _)| u.is_within(&p)).flat_map(|(_, fields)| fields).fold(
                     std::collections::BTreeMap::new(),
@@ -1210,19 +1271,25 @@ struct SearchQuery {
         (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
     )
 )]
-async fn search_locations(_caller: Caller, Query(q): Query<SearchQuery>) -> Json<Vec<dtm_sync::api::LocationRef>> {
-    Json(
-        Gazetteer::libya()
+async fn search_locations(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<Vec<dtm_sync::api::LocationRef>>, AppError> {
+    let places = state.storage.gazetteer().await?;
+    Ok(Json(
+        places
             .search(&q.q, q.level, 50)
             .into_iter()
-            .map(|l| dtm_sync::api::LocationRef::of(&l.pcode))
+            .map(|l| dtm_sync::api::LocationRef::of(&places, &l.pcode))
             .collect(),
-    )
+    ))
 }
 
 /// What an export reads: the round's forms and its counted assessments in the
 /// caller's scope (approved, or every one but the voided with `include=all`).
 struct ExportSet {
+    places: Arc<Gazetteer>,
     round: Round,
     forms: Vec<&'static FormDef>,
     stored: Vec<wire::AssessmentSnapshot>,
@@ -1240,7 +1307,7 @@ impl ExportSet {
             .into_iter()
             .filter(|s| include.counts(s.status))
             .collect();
-        Ok(Self { round, forms, stored })
+        Ok(Self { places: state.storage.gazetteer().await?, round, forms, stored })
     }
 
     fn values(&self) -> Vec<std::collections::BTreeMap<String, dtm_core::FieldValue>> {
@@ -1251,7 +1318,7 @@ impl ExportSet {
     fn tables(&self) -> Vec<exchange::Table> {
         let values = self.values();
         let rows = self.rows(&values);
-        exchange::round_tables(&self.forms, &self.round.code, &rows)
+        exchange::round_tables(&self.places, &self.forms, &self.round.code, &rows)
     }
 
     fn rows<'a>(
@@ -1309,7 +1376,7 @@ async fn export_csv(
     let table = match q.table.as_deref() {
         None => {
             let values = set.values();
-            exchange::table("round", &set.forms, &code, &set.rows(&values))
+            exchange::table(&set.places, "round", &set.forms, &code, &set.rows(&values))
         }
         Some(name) => set.tables().into_iter().find(|t| t.name == name).ok_or_else(|| {
             AppError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownForm, format!("round {code} has no table `{name}`"))
@@ -1440,7 +1507,8 @@ pub async fn published_workbook(
             Some(exchange::Row { location: &s.key.location, form, status: s.status, values: v })
         })
         .collect();
-    let sheets = dtm_core::dtm_workbook::dtm_libya().publish(round, &rows);
+    let places = storage.gazetteer().await?;
+    let sheets = dtm_core::dtm_workbook::dtm_libya().publish(&places, round, &rows);
     crate::spreadsheet::write_published(&sheets)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("writing the workbook: {e}")))
 }
@@ -1540,7 +1608,9 @@ async fn resolve_conflict(
                 .and_then(|v| FormDef::builtin(&conflict.key.form, v))
                 .or_else(|| FormDef::latest(&conflict.key.form))
                 .ok_or_else(|| AppError::unprocessable(ErrorCode::UnknownForm, "the conflict's form is unknown"))?;
-            form.check_value(&conflict.field, &value).map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
+            let places = state.storage.gazetteer().await?;
+            form.check_value(&conflict.field, &value, &places)
+                .map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
             (dtm_core::Settlement::Enter(value), reason)
         }
     };

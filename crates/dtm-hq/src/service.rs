@@ -22,7 +22,7 @@ use dtm_core::{
     workflow, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, ReviewDecision, Round, RoundStatus, Scope,
     Settlement,
 };
-use dtm_core::{Gazetteer, Pcode, Role};
+use dtm_core::{Gazetteer, Location, LocationChange, LocationError, LocationInput, Pcode, Role};
 use dtm_sync::accounts::{Account, AccountChange, AuditEntry, DeviceInfo, NewAccount};
 use dtm_sync::api::LocationRef;
 use dtm_sync::wire::{AssessmentSnapshot, Conflict, ConflictStatus, OpBody, OpResult, Operation, Outcome, User};
@@ -33,17 +33,22 @@ use time::OffsetDateTime;
 /// HQ over one backend.
 pub struct Hq<S> {
     store: Arc<S>,
+    /// The gazetteer as last read, and the change sequence it was read up to. Only a
+    /// cache: every use asks the database for changes after it, so a location another
+    /// HQ process added is seen at once.
+    places: Arc<std::sync::Mutex<(u64, Arc<Gazetteer>)>>,
 }
 
 impl<S> Clone for Hq<S> {
     fn clone(&self) -> Self {
-        Self { store: self.store.clone() }
+        Self { store: self.store.clone(), places: self.places.clone() }
     }
 }
 
 impl<S: Store> Hq<S> {
     pub fn new(store: S) -> Self {
-        Self { store: Arc::new(store) }
+        let places = (0, Arc::new(Gazetteer::libya().clone()));
+        Self { store: Arc::new(store), places: Arc::new(std::sync::Mutex::new(places)) }
     }
 
     pub fn store(&self) -> &S {
@@ -478,6 +483,40 @@ fn write_plan(
 /// Registers a login inside a write transaction: a device logging in again as the
 /// same user keeps its id, a revoked device stays revoked, and an id another user
 /// holds is replaced by a fresh one.
+/// The gazetteer as the database holds it now, inside a transaction: the shipped one
+/// with every recorded change. A few hundred rows at most; read whole so that a change
+/// is always planned against the latest state, whichever HQ process made the others.
+fn gazetteer_in(tx: &mut dyn Tx) -> Result<Gazetteer> {
+    let changes = tx.location_changes(0)?;
+    Ok(Gazetteer::libya().clone().with_changes(changes.into_iter().map(|(_, l)| l)))
+}
+
+/// Records a location's new state, as the next change, and who made it.
+fn record_location(tx: &mut dyn Tx, location: &Location, action: &str, by: &str, now: OffsetDateTime) -> Result<()> {
+    let seq = tx.allot_change_seqs(1)?;
+    tx.insert_location_change(seq, location, by, now)?;
+    tx.log_access(now, by, action, location.pcode.as_str())
+}
+
+fn location_refused(e: LocationError) -> StorageError {
+    let (code, message) = (e.code(), e.to_string());
+    match e {
+        LocationError::Unknown(_) => StorageError::NotFound(message),
+        LocationError::Exists { .. } | LocationError::ChildrenInUse { .. } | LocationError::NothingChanged(_) => {
+            StorageError::Conflict { code, message }
+        }
+        _ => StorageError::Invalid { code, message },
+    }
+}
+
+fn admin_only(actor: &Actor, what: &str) -> Result<()> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(StorageError::Denied { code: ErrorCode::Forbidden, message: format!("only an admin may {what}") })
+    }
+}
+
 fn register_device(tx: &mut dyn Tx, d: NewDevice) -> Result<String> {
     match tx.device(&d.device_id)? {
         Some(holder) if holder.username == d.username && holder.revoked => Err(StorageError::Conflict {
@@ -536,13 +575,13 @@ impl<S: Store> HqStorage for Hq<S> {
     }
 
     async fn accounts(&self, actor: &Actor) -> Result<Vec<Account>> {
-        let actor = actor.clone();
+        let (actor, places) = (actor.clone(), self.gazetteer().await?);
         self.read(move |tx| {
             Ok(tx
                 .users()?
                 .into_iter()
                 .filter(|(u, _)| manages(&actor, u).is_ok())
-                .map(|(u, devices)| account_of(u, devices))
+                .map(|(u, devices)| account_of(&places, u, devices))
                 .collect())
         })
         .await
@@ -551,7 +590,8 @@ impl<S: Store> HqStorage for Hq<S> {
     async fn create_account(&self, actor: &Actor, new: NewAccount, now: OffsetDateTime) -> Result<Account> {
         dtm_core::text::check_username(&new.username)?;
         accounts::check_display_name(&new.display_name)?;
-        let scope = clean_scope(new.scope)?;
+        let places = self.gazetteer().await?;
+        let scope = clean_scope(&places, new.scope)?;
         accounts::may_manage(actor.manager(), Managed { role: new.role, scope: &scope })?;
         let (actor, now) = (actor.clone(), to_micros(now));
         self.write(move |tx| {
@@ -574,7 +614,7 @@ impl<S: Store> HqStorage for Hq<S> {
             tx.put_user(&user, now)?;
             let target = format!("{} ({}, {})", user.username, user.role.as_str(), user.scope.join(" "));
             tx.log_access(now, &actor.username, &format!("create_{}", user.role.as_str()), &target)?;
-            stored_account(tx, &user.username)
+            stored_account(tx, &places, &user.username)
         })
         .await
     }
@@ -589,7 +629,8 @@ impl<S: Store> HqStorage for Hq<S> {
         if let Some(name) = &change.display_name {
             accounts::check_display_name(name)?;
         }
-        let scope = change.scope.map(clean_scope).transpose()?;
+        let places = self.gazetteer().await?;
+        let scope = change.scope.map(|s| clean_scope(&places, s)).transpose()?;
         let (actor, username, now) = (actor.clone(), username.to_owned(), to_micros(now));
         self.write(move |tx| {
             let before = managed_user(tx, &actor, &username)?;
@@ -627,7 +668,7 @@ impl<S: Store> HqStorage for Hq<S> {
             }
             let target = format!("{username}: {}", if what.is_empty() { "no change".into() } else { what.join("; ") });
             tx.log_access(now, &actor.username, "change_user", &target)?;
-            stored_account(tx, &username)
+            stored_account(tx, &places, &username)
         })
         .await
     }
@@ -640,6 +681,7 @@ impl<S: Store> HqStorage for Hq<S> {
         now: OffsetDateTime,
     ) -> Result<Account> {
         let (actor, username, now) = (actor.clone(), username.to_owned(), to_micros(now));
+        let places = self.gazetteer().await?;
         self.write(move |tx| {
             let user = managed_user(tx, &actor, &username)?;
             if disabled && username == actor.username {
@@ -652,7 +694,7 @@ impl<S: Store> HqStorage for Hq<S> {
                 tx.set_disabled(&username, disabled.then_some(now))?;
                 tx.log_access(now, &actor.username, if disabled { "disable_user" } else { "enable_user" }, &username)?;
             }
-            stored_account(tx, &username)
+            stored_account(tx, &places, &username)
         })
         .await
     }
@@ -850,6 +892,7 @@ impl<S: Store> HqStorage for Hq<S> {
         round: &Round,
         create: bool,
         records: Vec<ImportRecord>,
+        new_locations: Vec<Location>,
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<usize> {
@@ -857,6 +900,24 @@ impl<S: Store> HqStorage for Hq<S> {
         self.write(move |tx| {
             if create {
                 create_round(tx, &new_round)?;
+            }
+            // The file's new locations first, each planned again against the gazetteer
+            // as it is now (another admin may have added one since the file was checked).
+            if !new_locations.is_empty() {
+                let mut places = gazetteer_in(tx)?;
+                for l in &new_locations {
+                    let input = LocationInput {
+                        pcode: l.pcode.to_string(),
+                        name_en: l.name_en.clone(),
+                        name_ar: l.name_ar.clone(),
+                        kind: l.kind.clone(),
+                        lat: l.lat.clone(),
+                        lon: l.lon.clone(),
+                    };
+                    let location = places.plan_add(input).map_err(location_refused)?;
+                    record_location(tx, &location, "location_add", &actor, now)?;
+                    places.apply(location);
+                }
             }
             let round = new_round.code;
             let author = format!("import:{actor}");
@@ -882,6 +943,62 @@ impl<S: Store> HqStorage for Hq<S> {
 
     async fn rounds(&self) -> Result<Vec<Round>> {
         self.read(|tx| tx.rounds()).await
+    }
+
+    async fn gazetteer(&self) -> Result<Arc<Gazetteer>> {
+        let (seen, current) = {
+            let cached = self.places.lock().expect("the gazetteer cache is never poisoned");
+            (cached.0, cached.1.clone())
+        };
+        let changes = self.read(move |tx| tx.location_changes(seen)).await?;
+        let Some(&(last, _)) = changes.last() else { return Ok(current) };
+        let next = Arc::new((*current).clone().with_changes(changes.into_iter().map(|(_, l)| l)));
+        let mut cached = self.places.lock().expect("the gazetteer cache is never poisoned");
+        if cached.0 < last {
+            *cached = (last, next.clone());
+        }
+        Ok(next)
+    }
+
+    async fn gazetteer_changes(&self, after: u64) -> Result<(Vec<Location>, u64)> {
+        let changes = self.read(move |tx| tx.location_changes(after)).await?;
+        let last = changes.last().map_or(after, |(seq, _)| *seq);
+        Ok((changes.into_iter().map(|(_, l)| l).collect(), last))
+    }
+
+    async fn add_location(&self, actor: &Actor, new: LocationInput, now: OffsetDateTime) -> Result<Location> {
+        admin_only(actor, "add a location")?;
+        let (by, now) = (actor.username.clone(), to_micros(now));
+        self.write(move |tx| {
+            let location = gazetteer_in(tx)?.plan_add(new).map_err(location_refused)?;
+            record_location(tx, &location, "location_add", &by, now)?;
+            Ok(location)
+        })
+        .await
+    }
+
+    async fn change_location(
+        &self,
+        actor: &Actor,
+        pcode: &str,
+        change: LocationChange,
+        now: OffsetDateTime,
+    ) -> Result<Location> {
+        admin_only(actor, "change a location")?;
+        let (by, pcode, now) = (actor.username.clone(), pcode.to_owned(), to_micros(now));
+        self.write(move |tx| {
+            let before = gazetteer_in(tx)?;
+            let location = before.plan_change(&pcode, change).map_err(location_refused)?;
+            let was = before.get(&pcode).map(|l| l.retired);
+            let action = match (was, location.retired) {
+                (Some(false), true) => "location_retire",
+                (Some(true), false) => "location_restore",
+                _ => "location_change",
+            };
+            record_location(tx, &location, action, &by, now)?;
+            Ok(location)
+        })
+        .await
     }
 
     async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: OffsetDateTime) -> Result<Vec<OpResult>> {
@@ -1054,10 +1171,10 @@ fn managed_user(tx: &mut dyn Tx, actor: &Actor, username: &str) -> Result<Stored
     Ok(user)
 }
 
-fn stored_account(tx: &mut dyn Tx, username: &str) -> Result<Account> {
+fn stored_account(tx: &mut dyn Tx, places: &Gazetteer, username: &str) -> Result<Account> {
     let user = tx.user(username)?.ok_or_else(|| StorageError::NotFound(format!("there is no user {username}")))?;
     let devices = tx.active_devices(username)?;
-    Ok(account_of(user, devices))
+    Ok(account_of(places, user, devices))
 }
 
 fn disabled(username: &str) -> StorageError {
@@ -1065,11 +1182,11 @@ fn disabled(username: &str) -> StorageError {
 }
 
 /// A scope as given, checked against the gazetteer, without repeats and in order.
-fn clean_scope(scope: Vec<String>) -> Result<Vec<String>> {
+fn clean_scope(places: &Gazetteer, scope: Vec<String>) -> Result<Vec<String>> {
     let mut scope: Vec<String> = scope.into_iter().map(|c| c.trim().to_owned()).collect();
     scope.sort();
     scope.dedup();
-    accounts::check_scope(&scope, Gazetteer::libya())?;
+    accounts::check_scope(&scope, places)?;
     Ok(scope)
 }
 
@@ -1095,16 +1212,22 @@ fn usable_enrolment(found: Option<StoredEnrolment>, now: OffsetDateTime) -> Resu
 }
 
 /// A place of a scope with its names; `LY` is the whole country.
-fn scope_place(code: &str) -> LocationRef {
+fn scope_place(places: &Gazetteer, code: &str) -> LocationRef {
     match Pcode::parse(code) {
-        Ok(p) if code != "LY" => LocationRef::of(&p),
-        _ => LocationRef { pcode: code.to_owned(), level: 0, name_en: "Libya".into(), name_ar: "ليبيا".into() },
+        Ok(p) if code != "LY" => LocationRef::of(places, &p),
+        _ => LocationRef {
+            pcode: code.to_owned(),
+            level: 0,
+            name_en: "Libya".into(),
+            name_ar: "ليبيا".into(),
+            retired: false,
+        },
     }
 }
 
-fn account_of(u: StoredUser, devices: u32) -> Account {
+fn account_of(places: &Gazetteer, u: StoredUser, devices: u32) -> Account {
     Account {
-        scope_places: u.user.scope.iter().map(|c| scope_place(c)).collect(),
+        scope_places: u.user.scope.iter().map(|c| scope_place(places, c)).collect(),
         username: u.user.username,
         display_name: u.user.display_name,
         role: u.user.role,

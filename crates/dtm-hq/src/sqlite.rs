@@ -13,10 +13,10 @@ use crate::store::{
     NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
 };
 use dtm_core::ErrorCode;
-use dtm_core::Language;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
+use dtm_core::{Language, Location};
 use dtm_store::sqlite::{self, parse_enum, parse_json, Durability};
 use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use dtm_sync::wire::{
@@ -37,6 +37,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_login_failures.sql"),
     include_str!("../migrations/0006_accounts.sql"),
     include_str!("../migrations/0007_round_title_ar.sql"),
+    include_str!("../migrations/0008_gazetteer.sql"),
 ];
 
 /// The columns [`stored_user`] reads, in its order.
@@ -984,6 +985,37 @@ impl Tx for SqliteTx<'_> {
                 op.payload_hash
             ])?;
         }
+        Ok(())
+    }
+
+    fn location_changes(&mut self, after: u64) -> Result<Vec<(u64, Location)>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT seq, pcode, name_en, name_ar, kind, lat, lon, retired FROM location_changes
+             WHERE seq > ?1 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([after as i64])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let location = Location {
+                pcode: pcode(1, &r.get::<_, String>(1)?)?,
+                name_en: r.get(2)?,
+                name_ar: r.get(3)?,
+                kind: r.get(4)?,
+                lat: r.get(5)?,
+                lon: r.get(6)?,
+                retired: r.get::<_, i64>(7)? != 0,
+            };
+            out.push((r.get::<_, i64>(0)? as u64, location));
+        }
+        Ok(out)
+    }
+
+    fn insert_location_change(&mut self, seq: u64, l: &Location, by: &str, at: OffsetDateTime) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO location_changes (seq, pcode, name_en, name_ar, kind, lat, lon, retired, changed_by, changed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![seq as i64, l.pcode.as_str(), l.name_en, l.name_ar, l.kind, l.lat, l.lon, l.retired as i64, by, iso(at)],
+        )?;
         Ok(())
     }
 

@@ -288,7 +288,8 @@ pub trait HqStorage: Send + Sync + 'static {
     async fn create_round(&self, round: &Round) -> Result<()>;
     async fn set_round_status(&self, code: &str, status: dtm_core::RoundStatus) -> Result<()>;
     /// Writes a past round's checked figures as approved assessments, all in one
-    /// transaction; refuses the whole import if any assessment already exists. With
+    /// transaction, after the new locations the file brought (if it was checked with
+    /// leave to add them); refuses the whole import if any assessment already exists. With
     /// `create`, the round is created in the same transaction (refused if its code or
     /// number is taken), so a refused import leaves no round behind.
     async fn import_round(
@@ -296,10 +297,34 @@ pub trait HqStorage: Send + Sync + 'static {
         round: &Round,
         create: bool,
         records: Vec<dtm_core::import::ImportRecord>,
+        new_locations: Vec<dtm_core::Location>,
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<usize>;
     async fn rounds(&self) -> Result<Vec<Round>>;
+    /// The gazetteer in force: the shipped one with every change recorded at HQ, by
+    /// any HQ process on the database.
+    async fn gazetteer(&self) -> Result<std::sync::Arc<dtm_core::Gazetteer>>;
+    /// The gazetteer's changes after the change sequence `after`, in the order they
+    /// were made, and the sequence of the last (`after` if there are none).
+    async fn gazetteer_changes(&self, after: u64) -> Result<(Vec<dtm_core::Location>, u64)>;
+    /// Adds a location (admins only), planned against the gazetteer as it is in the
+    /// same transaction, and logged.
+    async fn add_location(
+        &self,
+        actor: &Actor,
+        new: dtm_core::LocationInput,
+        now: OffsetDateTime,
+    ) -> Result<dtm_core::Location>;
+    /// Renames, reclassifies, moves the point of, retires or brings back a location
+    /// (admins only); logged.
+    async fn change_location(
+        &self,
+        actor: &Actor,
+        pcode: &str,
+        change: dtm_core::LocationChange,
+        now: OffsetDateTime,
+    ) -> Result<dtm_core::Location>;
     /// Applies one batch of already-validated operations in one durable transaction
     /// and answers each. Operations seen before get the answer they got then.
     async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: OffsetDateTime) -> Result<Vec<OpResult>>;

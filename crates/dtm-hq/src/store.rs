@@ -18,10 +18,10 @@ use crate::storage::{
 };
 use dtm_core::plan::ConflictKind;
 use dtm_core::ErrorCode;
-use dtm_core::Language;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, FieldVersion, Hlc, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
+use dtm_core::{Language, Location};
 use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use dtm_sync::wire::{AssessmentSnapshot, Conflict, Outcome};
 use std::collections::{BTreeMap, HashMap};
@@ -268,6 +268,11 @@ pub trait Tx {
     fn record_ops(&mut self, ops: &[OpRecord<'_>]) -> Result<()>;
     /// Records who read, exported or changed what.
     fn log_access(&mut self, at: OffsetDateTime, actor: &str, action: &str, target: &str) -> Result<()>;
+
+    /// The gazetteer's recorded changes after `after`, in the order they were made.
+    fn location_changes(&mut self, after: u64) -> Result<Vec<(u64, Location)>>;
+    /// Records a location's new state at change sequence `seq`.
+    fn insert_location_change(&mut self, seq: u64, location: &Location, by: &str, at: OffsetDateTime) -> Result<()>;
 }
 
 /// A time as HQ stores it in text and sends it (RFC 3339, UTC, to the microsecond).

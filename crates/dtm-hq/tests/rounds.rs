@@ -379,7 +379,12 @@ async fn hq_with_whole_round() -> (Hq, String, Value, Vec<dtm_core::Pcode>, Vec<
     hq.create_round_with(&admin, 55, forms.clone()).await;
     let round = dtm_core::testdata::whole_round_v2();
     let form = dtm_core::FormDef::builtin("muhalla", 2).unwrap();
-    let tables = dtm_core::exchange::round_tables(&[form], "R55", &dtm_core::testdata::approved_rows(&round));
+    let tables = dtm_core::exchange::round_tables(
+        dtm_core::Gazetteer::libya(),
+        &[form],
+        "R55",
+        &dtm_core::testdata::approved_rows(&round),
+    );
     let (status, report) = hq.import(&admin, "R55", dtm_hq::spreadsheet::write_xlsx(&tables).unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{}", short(&report));
     assert_eq!(report["assessments"], round.len(), "{}", short(&report));

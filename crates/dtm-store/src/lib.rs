@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_sent_log.sql"),
     include_str!("../migrations/0005_round_title_ar.sql"),
     include_str!("../migrations/0006_newest_app_version.sql"),
+    include_str!("../migrations/0007_gazetteer.sql"),
 ];
 
 /// How many answers the sent log keeps, newest first. An enumerator makes a few
@@ -328,14 +329,49 @@ pub struct SyncCounts {
 
 pub struct Store {
     conn: Connection,
+    /// The gazetteer in force on this device: the shipped one with HQ's changes.
+    places: Gazetteer,
 }
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self> {
         let conn = sqlite::open(path, MIGRATIONS, sqlite::Durability::Normal)?;
-        let store = Self { conn };
+        let places = Gazetteer::libya().clone().with_changes(stored_locations(&conn)?);
+        let store = Self { conn, places };
         store.ensure_device_row()?;
         Ok(store)
+    }
+
+    /// The gazetteer in force on this device.
+    pub fn places(&self) -> &Gazetteer {
+        &self.places
+    }
+
+    /// Where the next pull asks for gazetteer changes from (`None`: from the start).
+    pub fn gazetteer_cursor(&self) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT gazetteer_cursor FROM device", [], |r| r.get(0))?)
+    }
+
+    /// Applies HQ's gazetteer changes with their cursor, in one transaction: a location
+    /// added at HQ can be assessed here from now on, a renamed one shows its new name,
+    /// a retired one keeps its assessments. `reset` drops what an earlier HQ sent first.
+    pub fn apply_gazetteer(&mut self, reset: bool, locations: &[dtm_core::Location], cursor: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        if reset {
+            tx.execute("DELETE FROM locations", [])?;
+        }
+        {
+            let mut put = tx.prepare("INSERT OR REPLACE INTO locations (pcode, location) VALUES (?1, ?2)")?;
+            for l in locations {
+                let json = serde_json::to_string(l).expect("a location serialises");
+                put.execute(rusqlite::params![l.pcode.as_str(), json])?;
+            }
+        }
+        tx.execute("UPDATE device SET gazetteer_cursor = ?1", [cursor])?;
+        tx.commit()?;
+        let base = Gazetteer::libya().clone();
+        self.places = base.with_changes(stored_locations(&self.conn)?);
+        Ok(())
     }
 
     fn ensure_device_row(&self) -> Result<()> {
@@ -531,13 +567,17 @@ impl Store {
         let round = self.round(round)?;
         let form_version = round.form_version(form).ok_or_else(|| StoreError::UnknownForm(form.to_owned()))?;
         let def = FormDef::builtin(form, form_version).ok_or_else(|| StoreError::UnknownForm(form.to_owned()))?;
-        Gazetteer::libya()
-            .in_scope(&session.user.scope, def.level)
-            .map(|loc| {
-                let key = AssessmentKey::new(&round.code, form, loc.pcode.clone());
-                Ok(self.load(&key)?.unwrap_or_else(|| AssessmentRecord::not_started(key, form_version)))
-            })
-            .collect()
+        let mut out = Vec::new();
+        for loc in self.places.in_scope(&session.user.scope, def.level) {
+            let key = AssessmentKey::new(&round.code, form, loc.pcode.clone());
+            match self.load(&key)? {
+                Some(record) => out.push(record),
+                // A retired location is not offered for new work; what it holds stays.
+                None if loc.retired => {}
+                None => out.push(AssessmentRecord::not_started(key, form_version)),
+            }
+        }
+        Ok(out)
     }
 
     /// One assessment with what its checks compare against: the previous round's
@@ -563,7 +603,7 @@ impl Store {
 
     fn check_location(&self, session: &Session, key: &AssessmentKey) -> Result<()> {
         let form = FormDef::latest(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
-        if Gazetteer::libya().get(key.location.as_str()).is_none() {
+        if self.places.get(key.location.as_str()).is_none() {
             return Err(StoreError::UnknownPcode(key.location.to_string()));
         }
         if key.location.level() != form.level {
@@ -619,7 +659,7 @@ impl Store {
         let session = self.require_session()?;
         let (form, form_version, record) = self.check_editable(&session, key)?;
         for (field, value) in values {
-            form.check_value(field, value)?;
+            form.check_value(field, value, &self.places)?;
         }
         let status = workflow::edit(record.status)?;
         let changed: Vec<&(String, FieldValue)> = values
@@ -1053,6 +1093,18 @@ fn key_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Assessm
     let location = Pcode::parse(&location)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(first + 2, rusqlite::types::Type::Text, Box::new(e)))?;
     Ok(AssessmentKey { round: r.get(first)?, form: r.get(first + 1)?, location })
+}
+
+/// The gazetteer changes HQ sent, as stored; a row that does not read is an error,
+/// never a location silently missing.
+fn stored_locations(conn: &Connection) -> Result<Vec<dtm_core::Location>> {
+    let mut stmt = conn.prepare("SELECT location FROM locations ORDER BY pcode")?;
+    let rows = stmt.query_map([], |r| {
+        let text: String = r.get(0)?;
+        serde_json::from_str(&text)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 fn load_assessment(conn: &Connection, key: &AssessmentKey) -> Result<Option<AssessmentRecord>> {

@@ -6,7 +6,7 @@ pub use dtm_core::ErrorCode;
 
 use crate::wire::{ApiError, User, WireComment};
 use dtm_core::form::Context;
-use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, FormDef, Gazetteer, Issue, Pcode};
+use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, FormDef, Gazetteer, Issue, LocationChange, Pcode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -29,23 +29,85 @@ pub struct LocationRef {
     pub level: u8,
     pub name_en: String,
     pub name_ar: String,
+    /// No longer assessed; kept with its past assessments.
+    #[serde(default)]
+    pub retired: bool,
 }
 
 impl LocationRef {
-    pub fn of(pcode: &Pcode) -> Self {
-        match Gazetteer::libya().get(pcode.as_str()) {
+    /// The location as the gazetteer in force names it; a P-code it does not hold is
+    /// shown as itself.
+    pub fn of(places: &Gazetteer, pcode: &Pcode) -> Self {
+        match places.get(pcode.as_str()) {
             Some(l) => Self {
                 pcode: pcode.to_string(),
                 level: pcode.level(),
                 name_en: l.name_en.clone(),
                 name_ar: l.name_ar.clone(),
+                retired: l.retired,
             },
             None => Self {
                 pcode: pcode.to_string(),
                 level: pcode.level(),
                 name_en: pcode.to_string(),
                 name_ar: pcode.to_string(),
+                retired: false,
             },
+        }
+    }
+}
+
+/// One page of the gazetteer: the locations that match, at most `limit` of them, and
+/// how many matched in all.
+#[derive(Debug, Clone, Serialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct LocationList {
+    pub locations: Vec<dtm_core::Location>,
+    pub total: usize,
+}
+
+/// What to change of a location; a field left out stays as it is. An empty `kind`
+/// clears the class, empty `lat` and `lon` clear the point.
+#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct LocationPatch {
+    #[serde(default)]
+    #[ts(optional)]
+    pub name_en: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub name_ar: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub lat: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub lon: Option<String>,
+    /// `true` retires the location (kept with its past assessments, not offered for
+    /// new ones); `false` brings it back.
+    #[serde(default)]
+    #[ts(optional)]
+    pub retired: Option<bool>,
+}
+
+impl LocationPatch {
+    /// The change as dtm-core plans it.
+    pub fn change(self) -> LocationChange {
+        let blank = |s: &Option<String>| s.as_deref().is_some_and(|s| s.trim().is_empty());
+        let coordinates = match (&self.lat, &self.lon) {
+            (None, None) => None,
+            (lat, lon) if blank(lat) && blank(lon) => Some(None),
+            (lat, lon) => Some(Some((lat.clone().unwrap_or_default(), lon.clone().unwrap_or_default()))),
+        };
+        LocationChange {
+            name_en: self.name_en,
+            name_ar: self.name_ar,
+            kind: self.kind.map(|k| Some(k).filter(|k| !k.trim().is_empty())),
+            coordinates,
+            retired: self.retired,
         }
     }
 }
@@ -146,12 +208,12 @@ fn counted(mut summary: AssessmentSummary, issues: &[Issue]) -> AssessmentSummar
 }
 
 impl AssessmentParts {
-    pub fn summary(&self) -> AssessmentSummary {
+    pub fn summary(&self, places: &Gazetteer) -> AssessmentSummary {
         let mantika = self.key.location.ancestor(2).unwrap_or_else(|| self.key.location.clone());
         AssessmentSummary {
             key: self.key.clone(),
-            location: LocationRef::of(&self.key.location),
-            mantika: LocationRef::of(&mantika),
+            location: LocationRef::of(places, &self.key.location),
+            mantika: LocationRef::of(places, &mantika),
             status: self.status,
             version: self.version,
             open_conflicts: self.open_conflicts,
@@ -172,15 +234,15 @@ impl AssessmentParts {
 
     /// The summary with its warnings and errors counted; the parts must carry the
     /// checks' context (previous round, children) for the counts to be the page's.
-    pub fn checked_summary(&self) -> AssessmentSummary {
-        counted(self.summary(), &self.issues())
+    pub fn checked_summary(&self, places: &Gazetteer) -> AssessmentSummary {
+        counted(self.summary(places), &self.issues())
     }
 
-    pub fn detail(self) -> AssessmentDetail {
+    pub fn detail(self, places: &Gazetteer) -> AssessmentDetail {
         let form = FormDef::builtin(&self.key.form, self.form_version);
         let issues = self.issues();
         let relevant_fields = form.map(|f| f.relevant_fields(&self.values)).unwrap_or_default();
-        let summary = counted(self.summary(), &issues);
+        let summary = counted(self.summary(places), &issues);
         let (previous_round, previous_values) = self.previous.unzip();
         AssessmentDetail {
             summary,

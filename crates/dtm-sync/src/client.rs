@@ -112,11 +112,23 @@ impl HqClient {
     }
 
     /// One pull page; `with_rounds` asks for every round too (the first page of a sync).
-    pub async fn pull(&self, cursor: Option<&str>, limit: u32, with_rounds: bool) -> Result<PullResponse, ClientError> {
+    /// With `gazetteer` (the device's gazetteer cursor, empty for none yet) the page
+    /// carries the gazetteer's changes since it.
+    pub async fn pull(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+        with_rounds: bool,
+        gazetteer: Option<&str>,
+    ) -> Result<PullResponse, ClientError> {
         let mut url = format!("/api/v1/sync/pull?limit={limit}&rounds={with_rounds}");
         if let Some(c) = cursor {
             url.push_str("&cursor=");
             url.push_str(c);
+        }
+        if let Some(g) = gazetteer {
+            url.push_str("&gazetteer=");
+            url.push_str(g);
         }
         self.get(&url).await
     }

@@ -352,32 +352,42 @@ impl Device {
         let mut out = Vec::new();
         for (form, _) in &r.forms {
             if FormDef::latest(form).is_some() {
-                out.extend(store.assessments(round, form)?.into_iter().map(|r| parts(r).summary()));
+                out.extend(store.assessments(round, form)?.into_iter().map(|r| parts(r).summary(store.places())));
             }
         }
         Ok(out)
     }
 
     pub fn assessment(&self, key: &AssessmentKey) -> Result<AssessmentDetail> {
-        Ok(parts(self.store().assessment(key)?).detail())
+        let store = self.store();
+        let record = store.assessment(key)?;
+        Ok(parts(record).detail(store.places()))
     }
 
     /// Saves several fields of one assessment together, all or none.
     pub fn set_fields(&self, key: &AssessmentKey, values: &[(String, FieldValue)]) -> Result<AssessmentDetail> {
-        Ok(parts(self.store().set_fields(key, values, &self.now())?).detail())
+        let mut store = self.store();
+        let record = store.set_fields(key, values, &self.now())?;
+        Ok(parts(record).detail(store.places()))
     }
 
     pub fn set_field(&self, key: &AssessmentKey, field: &str, value: FieldValue) -> Result<AssessmentDetail> {
-        Ok(parts(self.store().set_field(key, field, value, &self.now())?).detail())
+        let mut store = self.store();
+        let record = store.set_field(key, field, value, &self.now())?;
+        Ok(parts(record).detail(store.places()))
     }
 
     /// Withdraws an assessment (a tombstone: every value is kept).
     pub fn void(&self, key: &AssessmentKey, reason: &str) -> Result<AssessmentDetail> {
-        Ok(parts(self.store().void(key, reason, &self.now())?).detail())
+        let mut store = self.store();
+        let record = store.void(key, reason, &self.now())?;
+        Ok(parts(record).detail(store.places()))
     }
 
     pub fn submit(&self, key: &AssessmentKey) -> Result<AssessmentDetail> {
-        Ok(parts(self.store().submit(key, &self.now())?).detail())
+        let mut store = self.store();
+        let record = store.submit(key, &self.now())?;
+        Ok(parts(record).detail(store.places()))
     }
 
     /// Operations HQ did not apply (refused, in conflict or superseded), with HQ's reasons.
@@ -586,7 +596,8 @@ impl Device {
             // The next page is fetched while this one is written to the store. Each page
             // is still applied with its own cursor in one transaction, in order.
             let cursor = self.store().pull_cursor()?;
-            let mut fetch = Some(self.fetch_page(&client, cursor, true));
+            let gazetteer = self.store().gazetteer_cursor()?.unwrap_or_default();
+            let mut fetch = Some(self.fetch_page(&client, cursor, true, Some(gazetteer)));
             // The first page carries the account as HQ holds it now.
             let mut account_checked = false;
             while let Some(handle) = fetch.take() {
@@ -605,6 +616,10 @@ impl Device {
                 if !account_checked {
                     account_checked = true;
                     self.store().record_newest_app_version(page.newest_app_version.as_deref())?;
+                    // Locations added at HQ first, so this sync's assessments of them apply.
+                    if let Some(delta) = &page.gazetteer {
+                        self.store().apply_gazetteer(delta.reset, &delta.locations, &delta.cursor)?;
+                    }
                     if let Some(user) = &page.user {
                         let user = dtm_store::User {
                             username: user.username.clone(),
@@ -616,7 +631,7 @@ impl Device {
                         report.removed = rescoped.removed;
                         if rescoped.scope_changed {
                             // A new area: all of it, from the beginning.
-                            fetch = Some(self.fetch_page(&client, None, true));
+                            fetch = Some(self.fetch_page(&client, None, true, None));
                             continue;
                         }
                     }
@@ -625,7 +640,7 @@ impl Device {
                 report.pulled += page.assessments.len() as u32;
                 let next_cursor = page.cursor.clone();
                 if page.has_more {
-                    fetch = Some(self.fetch_page(&client, Some(next_cursor.clone()), false));
+                    fetch = Some(self.fetch_page(&client, Some(next_cursor.clone()), false, None));
                 }
                 let remotes: Vec<RemoteAssessment> =
                     page.snapshots().map_err(ClientError::Protocol)?.into_iter().map(remote).collect();
@@ -673,19 +688,22 @@ impl Device {
         Ok(Some((ops, encode(&req)?)))
     }
 
-    /// Fetches one pull page in its own task, with retries, timing the answer.
+    /// Fetches one pull page in its own task, with retries, timing the answer. The first
+    /// page of a sync asks for every round and, from `gazetteer`, the gazetteer's changes.
     fn fetch_page(
         &self,
         client: &HqClient,
         cursor: Option<String>,
         with_rounds: bool,
+        gazetteer: Option<String>,
     ) -> tokio::task::JoinHandle<Result<(PullResponse, Duration), ClientError>> {
         let client = client.clone();
         let size = self.pull_page.load(Ordering::Relaxed) as u32;
         let retry = self.retry;
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            let page = with_retries(retry, || client.pull(cursor.as_deref(), size, with_rounds)).await?;
+            let page =
+                with_retries(retry, || client.pull(cursor.as_deref(), size, with_rounds, gazetteer.as_deref())).await?;
             Ok((page, started.elapsed()))
         })
     }

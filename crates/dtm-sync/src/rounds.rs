@@ -121,6 +121,9 @@ pub struct ImportReport {
     pub layout: String,
     /// Columns the layout does not know, as `sheet: header`: listed, never dropped silently.
     pub unknown_columns: Vec<String>,
+    /// Locations the file named that the gazetteer did not hold, added before its
+    /// figures (the import was asked to add them).
+    pub added_locations: Vec<dtm_core::Location>,
 }
 
 /// A file refused for its content (`import_rejected`): the API's error body, with every

@@ -287,6 +287,24 @@ pub struct PullResponse {
     /// it: a device on an older one says an update is available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newest_app_version: Option<String>,
+    /// The gazetteer's changes since the device's `gazetteer` cursor, on the first page
+    /// of a sync that asked for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gazetteer: Option<GazetteerDelta>,
+}
+
+/// Locations added, renamed or retired at HQ since a device's gazetteer cursor: each
+/// one's whole new state, in the order HQ recorded them (a delta, never the whole
+/// gazetteer again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GazetteerDelta {
+    /// Sent back as `gazetteer` on the next sync. Carries HQ's epoch.
+    pub cursor: String,
+    /// The device's cursor is from another HQ (a restored or replaced one): its own
+    /// changes are dropped and these, from the start, replace them.
+    #[serde(default)]
+    pub reset: bool,
+    pub locations: Vec<dtm_core::Location>,
 }
 
 /// An assessment of a pull page, without its fields (they are in the page's columns).
@@ -357,7 +375,16 @@ impl PullResponse {
                 c
             })
             .collect();
-        PullResponse { rounds, assessments, columns, cursor, has_more, user: None, newest_app_version: None }
+        PullResponse {
+            rounds,
+            assessments,
+            columns,
+            cursor,
+            has_more,
+            user: None,
+            newest_app_version: None,
+            gazetteer: None,
+        }
     }
 
     /// The page's assessments with their fields back in place. A column naming an

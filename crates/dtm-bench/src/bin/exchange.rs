@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::Parser;
 use dtm_bench::{percentile, DemoHq, HqDatabase, StoreArgs};
 use dtm_core::exchange;
-use dtm_core::{testdata, FormDef, Pcode};
+use dtm_core::{testdata, FormDef, Gazetteer, Pcode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -53,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
     let round = testdata::whole_round_v2();
     let rows = testdata::approved_rows(&round);
     let (muhallas, values): (Vec<&Pcode>, Vec<&BTreeMap<String, Value>>) = round.iter().map(|(p, v)| (p, v)).unzip();
-    let tables = exchange::round_tables(&[form], "R55", &rows);
+    let tables = exchange::round_tables(Gazetteer::libya(), &[form], "R55", &rows);
     let workbook = dtm_hq::spreadsheet::write_xlsx(&tables)?;
     let built = started.elapsed();
     let cells: usize = values.iter().map(|v| v.len()).sum();
@@ -119,7 +119,8 @@ async fn main() -> anyhow::Result<()> {
         forms: vec![("muhalla".into(), 2)],
     };
     let started = Instant::now();
-    let checked = dtm_core::import::check_file(&book, &round).map_err(|e| anyhow::anyhow!("{} errors", e.len()))?;
+    let checked = dtm_core::import::check_file(&book, &round, dtm_core::import::Places::known(Gazetteer::libya()))
+        .map_err(|e| anyhow::anyhow!("{} errors", e.len()))?;
     println!(
         "DTM workbook read through its mapping and checked: {} muhallas in {} ({} unknown columns)",
         checked.records.len(),
