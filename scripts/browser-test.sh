@@ -62,6 +62,10 @@ dtm sync >/dev/null
 #    the supervisor must set a new password; the same in Arabic, ending with an enrolment.
 (cd ui && DTM_HQ_URL="$url" node --test tests/people.browser.test.mjs)
 
+# 4b. An admin adds a muhalla under its baladiya from the Locations page, renames and
+#     retires it; in Arabic on a portrait tablet a refused change reads in Arabic.
+(cd ui && DTM_HQ_URL="$url" node --test tests/locations.browser.test.mjs)
+
 # 5. An admin imports three past rounds of every muhalla; the West supervisor reads the
 #    change since the earlier one in the totals and on the map, in English and Arabic.
 (cd ui && DTM_HQ_URL="$url" node --test tests/map.browser.test.mjs)

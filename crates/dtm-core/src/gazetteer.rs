@@ -434,4 +434,98 @@ mod tests {
         let scope = Scope::new(["LY0211"]);
         assert_eq!(Gazetteer::libya().in_scope(&scope, 3).count(), 6);
     }
+
+    fn new_muhalla(pcode: &str) -> LocationInput {
+        LocationInput {
+            pcode: pcode.into(),
+            name_en: " Souq al-Jumaa East ".into(),
+            name_ar: "سوق الجمعة الشرقية".into(),
+            kind: Some("rural".into()),
+            lat: Some("32.88".into()),
+            lon: Some("13.19".into()),
+        }
+    }
+
+    #[test]
+    fn a_muhalla_is_added_under_its_baladiya_with_its_text_cleaned() {
+        let g = Gazetteer::libya();
+        let added = g.plan_add(new_muhalla("LY02110499")).expect("a free P-code under a known baladiya");
+        assert_eq!(added.name_en, "Souq al-Jumaa East", "names are trimmed");
+        assert_eq!(added.kind.as_deref(), Some("Rural"), "the class is spelt as DTM spells it");
+        let mut changed = g.clone();
+        changed.apply(added);
+        assert_eq!(changed.len(), g.len() + 1);
+        let scope = Scope::new(["LY021104"]);
+        assert!(changed.to_assess(&scope, 4).any(|l| l.pcode.as_str() == "LY02110499"), "offered for new work");
+    }
+
+    #[test]
+    fn each_kind_of_bad_addition_is_refused_with_its_own_code() {
+        let g = Gazetteer::libya();
+        let with = |f: &dyn Fn(&mut LocationInput)| {
+            let mut n = new_muhalla("LY02110499");
+            f(&mut n);
+            g.plan_add(n).unwrap_err().code()
+        };
+        use crate::ErrorCode as C;
+        assert_eq!(with(&|n| n.pcode = "LY02110401".into()), C::LocationExists, "a P-code in use");
+        assert_eq!(with(&|n| n.pcode = "LY99990001".into()), C::UnknownParent, "under no known baladiya");
+        assert_eq!(with(&|n| n.pcode = "LY09".into()), C::UnknownParent, "a region has no parent to sit under");
+        assert_eq!(with(&|n| n.pcode = "Tripoli".into()), C::UnknownPcode, "not a P-code");
+        assert_eq!(with(&|n| n.name_en = "  ".into()), C::BadLocationName, "an empty name");
+        assert_eq!(with(&|n| n.name_ar = "Souq".into()), C::BadLocationName, "an Arabic name in Latin letters");
+        assert_eq!(with(&|n| n.name_en = "x".repeat(201)), C::BadLocationName, "a name past 200 characters");
+        assert_eq!(with(&|n| n.kind = Some("suburban".into())), C::BadLocationKind);
+        assert_eq!(with(&|n| n.lon = None), C::BadCoordinates, "a latitude without a longitude");
+        assert_eq!(with(&|n| n.lat = Some("north".into())), C::BadCoordinates);
+        assert_eq!(with(&|n| n.lon = Some("190".into())), C::BadCoordinates, "beyond the antimeridian");
+    }
+
+    #[test]
+    fn retiring_waits_for_the_children_and_bringing_back_for_the_parent() {
+        let mut g = Gazetteer::libya().clone();
+        let retire = LocationChange { retired: Some(true), ..Default::default() };
+        let restore = LocationChange { retired: Some(false), ..Default::default() };
+        let err = g.plan_change("LY021104", retire.clone()).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::ChildrenInUse, "a baladiya whose muhallas are in use stays");
+        for m in g.in_scope(&Scope::new(["LY021104"]), 4).map(|l| l.pcode.to_string()).collect::<Vec<_>>() {
+            let l = g.plan_change(&m, retire.clone()).unwrap();
+            g.apply(l);
+        }
+        let baladiya = g.plan_change("LY021104", retire.clone()).expect("once its muhallas are retired");
+        g.apply(baladiya);
+        assert_eq!(g.plan_change("LY02110401", restore).unwrap_err().code(), crate::ErrorCode::ParentRetired);
+        assert_eq!(g.plan_add(new_muhalla("LY02110499")).unwrap_err().code(), crate::ErrorCode::ParentRetired);
+        assert!(g.get("LY02110401").is_some_and(|l| l.retired), "a retired location is kept, for its past assessments");
+        assert_eq!(g.to_assess(&Scope::new(["LY021104"]), 4).count(), 0, "and not offered for new ones");
+    }
+
+    #[test]
+    fn a_rename_changes_only_what_it_names_and_a_change_to_nothing_is_refused() {
+        let g = Gazetteer::libya();
+        let rename = LocationChange { name_ar: Some("الظهرة".into()), ..Default::default() };
+        let renamed = g.plan_change("LY02110401", rename).unwrap();
+        assert_eq!((renamed.name_en.as_str(), renamed.name_ar.as_str()), ("Adhohra", "الظهرة"));
+        assert_eq!(renamed.lat, g.get("LY02110401").unwrap().lat, "the point stays");
+        let same = LocationChange { name_en: Some("Adhohra".into()), ..Default::default() };
+        assert_eq!(g.plan_change("LY02110401", same).unwrap_err().code(), crate::ErrorCode::NothingChanged);
+        let cleared = LocationChange { coordinates: Some(None), kind: Some(None), ..Default::default() };
+        let l = g.plan_change("LY02110401", cleared).unwrap();
+        assert_eq!((l.lat, l.lon, l.kind), (None, None, None));
+        assert_eq!(
+            g.plan_change("LY02119999", LocationChange::default()).unwrap_err().code(),
+            crate::ErrorCode::UnknownPcode
+        );
+    }
+
+    #[test]
+    fn the_gazetteer_with_changes_applies_the_latest_state_of_each_location() {
+        let g = Gazetteer::libya();
+        let added = g.plan_add(new_muhalla("LY02110499")).unwrap();
+        let mut renamed = added.clone();
+        renamed.name_en = "Souq al-Jumaa (East)".into();
+        let changed = g.clone().with_changes([added, renamed]);
+        assert_eq!(changed.get("LY02110499").unwrap().name_en, "Souq al-Jumaa (East)");
+        assert_eq!(changed.search("jumaa (east", Some(4), 5).len(), 1, "a new location is found by its name");
+    }
 }

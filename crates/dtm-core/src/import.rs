@@ -621,14 +621,18 @@ mod tests {
         lines.iter().map(|l| l.split(',').map(str::to_owned).collect()).collect()
     }
 
+    /// Only the P-codes the shipped gazetteer holds.
+    fn known() -> Places<'static> {
+        Places::known(crate::Gazetteer::libya())
+    }
+
     const HEAD: &str = "baladiya,muhalla,round,idp_hh,idp_ind";
     const TAGS: &str = "#adm3+code,#adm4+code,#round+code,#affected+idps+hh,#affected +ind +idps";
 
     #[test]
     fn a_clean_file_gives_one_record_per_row_at_the_right_level() {
         let rows = table(&[HEAD, TAGS, "LY021104,,R53,10,50", "LY021104,LY02110401,R53,4,20", ",,,,"]);
-        let records =
-            check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap().records;
+        let records = check_rows(&rows, &r53(), known()).unwrap().records;
         assert_eq!(records.len(), 2, "the blank row is skipped");
         assert_eq!((records[0].form.as_str(), records[0].form_version), ("baladiya", 2));
         assert_eq!((records[1].form.as_str(), records[1].location.as_str()), ("muhalla", "LY02110401"));
@@ -647,7 +651,7 @@ mod tests {
             "LY021101,LY01010101,R53,1,2", // row 7: muhalla outside its baladiya
             "LY021102,,R52,1,2.5",         // row 8: wrong round and a fraction
         ]);
-        let errors = check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap_err();
+        let errors = check_rows(&rows, &r53(), known()).unwrap_err();
         let got: Vec<(usize, &str, &str)> =
             errors.iter().map(|e| (e.row, e.column.as_str(), e.code.as_str())).collect();
         assert_eq!(
@@ -671,8 +675,7 @@ mod tests {
         round.forms = vec![("baladiya".into(), 3), ("muhalla".into(), 2)];
         let rows =
             table(&["baladiya,idp_hh,idp_ind", "#adm3+code,#affected+idps+hh,#affected+idps+ind", "LY021104,200,1000"]);
-        let records =
-            check_rows(&rows, &round, crate::import::Places::known(crate::Gazetteer::libya())).unwrap().records;
+        let records = check_rows(&rows, &round, known()).unwrap().records;
         assert_eq!(records[0].values["idp_present"], "yes", "IDP figures in the file: the IDP module was asked");
         assert!(!records[0].values.contains_key("mig_present"), "no migrant figure: nothing is said about migrants");
         let form = FormDef::builtin("baladiya", 3).unwrap();
@@ -682,14 +685,10 @@ mod tests {
     #[test]
     fn a_file_without_tags_is_refused() {
         let rows = table(&[HEAD, "baladiya,muhalla,round,a,b"]);
-        assert_eq!(
-            check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap_err()[0].code,
-            ErrorCode::MissingTagRow,
-            "no row of tags"
-        );
+        assert_eq!(check_rows(&rows, &r53(), known()).unwrap_err()[0].code, ErrorCode::MissingTagRow, "no row of tags");
         let rows = table(&[HEAD, "#adm3+code,#adm4+code,#round+code,#a,#b", "LY021104,,R53,1,2"]);
         assert_eq!(
-            check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap_err()[0].code,
+            check_rows(&rows, &r53(), known()).unwrap_err()[0].code,
             ErrorCode::MissingColumn,
             "tags, but none of a field the round's forms hold"
         );
@@ -699,8 +698,7 @@ mod tests {
     fn baladiya_totals_that_differ_from_their_muhallas_are_warnings() {
         let rows =
             table(&[HEAD, TAGS, "LY021104,,R53,10,50", "LY021104,LY02110401,R53,4,20", "LY021104,LY02110402,R53,6,20"]);
-        let records =
-            check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap().records;
+        let records = check_rows(&rows, &r53(), known()).unwrap().records;
         let warnings = aggregate_warnings(&records);
         assert_eq!(warnings.len(), 1, "idp_hh agrees (10 = 4 + 6), idp_ind does not (50 ≠ 40): {warnings:?}");
         assert_eq!(warnings[0].1.rule, "aggregate:idp_ind");
@@ -718,7 +716,7 @@ mod tests {
             "LY021104,LY02110401,R53,100,60,30,5",
             "LY021104,LY02110402,R53,10,5,3,2",
         ]);
-        let errors = check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap_err();
+        let errors = check_rows(&rows, &r53(), known()).unwrap_err();
         assert_eq!(errors.len(), 1, "only the row that breaks the rule is named: {errors:?}");
         assert_eq!(errors[0].row, 3);
         assert!(!errors[0].column.is_empty(), "the error points at a column of the rule's fields");
@@ -732,21 +730,16 @@ mod tests {
     #[test]
     fn a_count_beyond_the_bound_is_refused_like_on_a_device() {
         let rows = table(&[HEAD, TAGS, "LY021104,,R53,1,18446744073709551615"]);
-        let errors = check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap_err();
+        let errors = check_rows(&rows, &r53(), known()).unwrap_err();
         assert_eq!((errors[0].row, errors[0].column.as_str(), errors[0].code.as_str()), (3, "E", "out_of_range"));
     }
 
     #[test]
     fn the_round_may_be_given_as_dtms_plain_number() {
         let rows = table(&[HEAD, TAGS, "LY021104,,53,10,50", "LY021105,,53.0,1,5"]);
-        let checked = check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap();
+        let checked = check_rows(&rows, &r53(), known()).unwrap();
         assert_eq!(checked.records.len(), 2, "DTM's files say 53 where ours say R53");
-        let wrong = check_rows(
-            &table(&[HEAD, TAGS, "LY021104,,54,10,50"]),
-            &r53(),
-            crate::import::Places::known(crate::Gazetteer::libya()),
-        )
-        .unwrap_err();
+        let wrong = check_rows(&table(&[HEAD, TAGS, "LY021104,,54,10,50"]), &r53(), known()).unwrap_err();
         assert_eq!(wrong[0].code, "wrong_round", "another round's number is still refused");
     }
 
@@ -754,9 +747,52 @@ mod tests {
     fn aggregate_differences_come_back_as_warnings_with_their_row() {
         let rows =
             table(&[HEAD, TAGS, "LY021104,,R53,10,50", "LY021104,LY02110401,R53,4,20", "LY021104,LY02110402,R53,6,20"]);
-        let checked = check_rows(&rows, &r53(), crate::import::Places::known(crate::Gazetteer::libya())).unwrap();
+        let checked = check_rows(&rows, &r53(), known()).unwrap();
         assert_eq!(checked.warnings.len(), 1, "{:?}", checked.warnings);
         let w = &checked.warnings[0];
         assert_eq!((w.row, w.code, w.rule.as_deref()), (3, ErrorCode::RuleWarning, Some("aggregate:idp_ind")));
+    }
+
+    const NAMED_HEAD: &str = "baladiya,muhalla,name,name_ar,round,idp_hh,idp_ind";
+    const NAMED_TAGS: &str =
+        "#adm3+code,#adm4+code,#loc+name,#loc+name+i_ar,#round+code,#affected+idps+hh,#affected+ind+idps";
+
+    #[test]
+    fn an_unknown_muhalla_is_an_error_that_says_how_to_add_it_unless_the_import_may_add_it() {
+        let rows =
+            table(&[NAMED_HEAD, NAMED_TAGS, "LY021104,LY02110499,Souq al-Jumaa East,سوق الجمعة الشرقية,R53,4,20"]);
+        let refused = check_rows(&rows, &r53(), known()).unwrap_err();
+        assert_eq!((refused[0].code, refused[0].column.as_str()), (ErrorCode::UnknownPcode, "B"));
+        assert!(refused[0].message.contains("add"), "the message says what to do: {}", refused[0].message);
+
+        let places = Places { gazetteer: crate::Gazetteer::libya(), add_unknown: true };
+        let checked = check_rows(&rows, &r53(), places).unwrap_or_else(|e| panic!("{e:?}"));
+        let added: Vec<(&str, &str)> =
+            checked.new_locations.iter().map(|l| (l.pcode.as_str(), l.name_ar.as_str())).collect();
+        assert_eq!(added, [("LY02110499", "سوق الجمعة الشرقية")], "the new muhalla, named by its row");
+        assert_eq!(checked.records[0].location.as_str(), "LY02110499", "and its figures, imported against it");
+    }
+
+    #[test]
+    fn an_import_adds_only_what_it_can_name_under_a_parent_the_gazetteer_holds() {
+        let places = Places { gazetteer: crate::Gazetteer::libya(), add_unknown: true };
+        let unnamed = table(&[HEAD, TAGS, "LY021104,LY02110499,R53,4,20"]);
+        let errors = check_rows(&unnamed, &r53(), places).unwrap_err();
+        assert_eq!(errors[0].code, ErrorCode::BadLocationName, "no names on its row, nothing to add it as");
+        let orphan = table(&[NAMED_HEAD, NAMED_TAGS, "LY029999,LY02999901,New,جديد,R53,4,20"]);
+        let errors = check_rows(&orphan, &r53(), places).unwrap_err();
+        assert_eq!(
+            (errors[0].code, errors[0].column.as_str()),
+            (ErrorCode::UnknownPcode, "A"),
+            "a baladiya is not added from a muhalla's row: {errors:?}"
+        );
+        let twice = table(&[
+            NAMED_HEAD,
+            NAMED_TAGS,
+            "LY021104,LY02110499,East,الشرقية,R53,4,20",
+            "LY021104,LY02110498,West,الغربية,R53,2,10",
+        ]);
+        let checked = check_rows(&twice, &r53(), places).unwrap();
+        assert_eq!(checked.new_locations.len(), 2, "several new muhallas in one file");
     }
 }

@@ -42,7 +42,7 @@ const LIST_LIMIT: usize = 500;
     responses(
         (status = 200, description = "The locations that match, in P-code order (at most 500), and how many matched", body = LocationList),
         (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
-        (status = 422, description = "`unknown_pcode` (`within` is not a P-code)", body = ErrorBody),
+        (status = 422, description = "`unknown_pcode` (the within parameter is not a P-code)", body = ErrorBody),
     )
 )]
 pub async fn list(

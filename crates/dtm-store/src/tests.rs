@@ -494,3 +494,38 @@ fn whether_hq_answered_last_time_is_kept_across_processes() {
     store.record_sync(&now(42), Some((ErrorCode::Offline, "refused")), Some(false)).unwrap();
     assert_eq!(store.sync_counts().unwrap().hq_reachable, Some(false));
 }
+
+#[test]
+fn gazetteer_changes_from_hq_are_kept_across_a_restart_and_a_reset_replaces_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    let new = dtm_core::Gazetteer::libya()
+        .plan_add(dtm_core::LocationInput {
+            pcode: "LY02110499".into(),
+            name_en: "New quarter".into(),
+            name_ar: "الحي الجديد".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let retired = dtm_core::Location { retired: true, ..dtm_core::Gazetteer::libya().get("LY021101").unwrap().clone() };
+    assert_eq!(store.gazetteer_cursor().unwrap(), None, "a new device asks for the changes from the start");
+    store.apply_gazetteer(false, &[new.clone(), retired], "e1:7").unwrap();
+    let baladiyas = |s: &Store| -> Vec<String> {
+        s.assessments("R1", "baladiya").unwrap().iter().map(|r| r.key.location.to_string()).collect()
+    };
+    assert!(
+        !baladiyas(&store).contains(&"LY021101".to_owned()),
+        "a retired baladiya with nothing recorded is not offered"
+    );
+
+    drop(store);
+    let mut store = Store::open(&dir.path().join("device.sqlite3")).unwrap();
+    assert_eq!(store.places().get("LY02110499"), Some(&new), "what HQ sent survives a restart of the app");
+    assert_eq!(store.gazetteer_cursor().unwrap().as_deref(), Some("e1:7"));
+    assert!(!baladiyas(&store).contains(&"LY021101".to_owned()));
+
+    // Another HQ (a restored one) sends its changes from the start: they replace ours.
+    store.apply_gazetteer(true, &[], "e2:0").unwrap();
+    assert!(store.places().get("LY02110499").is_none(), "a reset drops what the earlier HQ sent");
+    assert!(baladiyas(&store).contains(&"LY021101".to_owned()), "and brings back what it had retired");
+}

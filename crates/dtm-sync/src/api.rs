@@ -29,8 +29,9 @@ pub struct LocationRef {
     pub level: u8,
     pub name_en: String,
     pub name_ar: String,
-    /// No longer assessed; kept with its past assessments.
-    #[serde(default)]
+    /// No longer assessed; kept with its past assessments. Left out while in use.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
     pub retired: bool,
 }
 

@@ -50,6 +50,10 @@ export const AUDIT_ACTIONS = [
   'read_totals',
   'list_assessments',
   'read_assessment',
+  'location_add',
+  'location_change',
+  'location_retire',
+  'location_restore',
 ] as const;
 
 /** `?actor=…&action=…` for GET /audit and /audit.csv: empty and blank parts are left out. */

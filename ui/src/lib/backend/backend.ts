@@ -23,6 +23,10 @@ import type {
   FormDef,
   FormSummary,
   LocationRef,
+  Location,
+  LocationInput,
+  LocationList,
+  LocationPatch,
   KeyFigures,
   LocationTotals,
   RejectedOp,
@@ -35,6 +39,14 @@ import type {
   SyncState,
   TotalsInclude,
 } from '../api-types';
+
+/** Which locations `locations()` lists: at a level, under a P-code, matching a name; retired ones on request. */
+export interface LocationQuery {
+  level?: number;
+  within?: string;
+  q?: string;
+  retired?: boolean;
+}
 import { ERROR_CODES } from '../generated/errorCodes';
 
 export type BackendKind = 'tauri' | 'http';
@@ -103,7 +115,8 @@ export interface Backend {
   createRound(req: NewRound): Promise<RoundInfo>;
   setRoundStatus(code: string, status: RoundStatus): Promise<RoundInfo>;
   /** Uploads a past round's CSV or XLSX; a refused file throws an ImportRejectedError. */
-  importRound(code: string, file: Blob, filename: string): Promise<ImportReport>;
+  /** With `addLocations`, P-codes the gazetteer lacks are added from their rows' names first. */
+  importRound(code: string, file: Blob, filename: string, addLocations?: boolean): Promise<ImportReport>;
   // Conflicts, totals and export (HQ web dashboard, supervisor/admin). The field app throws `unsupported`.
   /** The round's conflicts in the caller's scope, open ones first. */
   conflicts(round: string): Promise<Conflict[]>;
@@ -136,6 +149,10 @@ export interface Backend {
   auditCsv(filter: AuditFilter): Promise<DownloadedFile>;
   /** Gazetteer places whose English or Arabic name matches `q` (scope picker). */
   searchLocations(q: string, level?: number): Promise<LocationRef[]>;
+  // The gazetteer (HQ's Locations page): anyone signed in reads it, admins change it.
+  locations(query: LocationQuery): Promise<LocationList>;
+  addLocation(input: LocationInput): Promise<Location>;
+  changeLocation(pcode: string, patch: LocationPatch): Promise<Location>;
 }
 
 /** The formats a round exports in; `dtm` is DTM Libya's published workbook (approved data only). */

@@ -8,6 +8,10 @@ import type {
   DeviceInfo,
   Enrolment,
   EnrolRequest,
+  Location,
+  LocationInput,
+  LocationList,
+  LocationPatch,
   LocationRef,
   NewAccount,
   OneTimePassword,
@@ -40,12 +44,14 @@ import type {
   User,
 } from '../api-types';
 import { auditQuery } from '../people';
+import { locationsQuery } from '../places';
 import {
   BackendError,
   ImportRejectedError,
   isApiError,
   type AuditFilter,
   type Backend,
+  type LocationQuery,
   exportPath,
   type DownloadedFile,
   type ExportFormat,
@@ -209,6 +215,15 @@ export class HttpBackend implements Backend {
     return { blob, filename: attachmentName(res.headers.get('Content-Disposition')) ?? 'dtm-hq-audit.csv' };
   }
   /** Gazetteer places whose English or Arabic name matches `q`; `level` keeps one level. */
+  locations(query: LocationQuery) {
+    return this.request<LocationList>('GET', `/locations${locationsQuery(query)}`);
+  }
+  addLocation(input: LocationInput) {
+    return this.request<Location>('POST', '/locations', input);
+  }
+  changeLocation(pcode: string, patch: LocationPatch) {
+    return this.request<Location>('PATCH', `/locations/${encodeURIComponent(pcode)}`, patch);
+  }
   searchLocations(q: string, level?: number) {
     const lv = level === undefined ? '' : `&level=${encodeURIComponent(level)}`;
     return this.request<LocationRef[]>('GET', `/gazetteer/search?q=${encodeURIComponent(q)}${lv}`);
@@ -253,8 +268,9 @@ export class HttpBackend implements Backend {
     const body: RoundStatusChange = { status };
     return this.request<RoundInfo>('POST', `/rounds/${encodeURIComponent(code)}/status`, body);
   }
-  importRound(code: string, file: Blob, filename: string) {
-    return this.request<ImportReport>('POST', `/rounds/${encodeURIComponent(code)}/import`, undefined, {
+  importRound(code: string, file: Blob, filename: string, addLocations = false) {
+    const add = addLocations ? '?add_locations=true' : '';
+    return this.request<ImportReport>('POST', `/rounds/${encodeURIComponent(code)}/import${add}`, undefined, {
       body: file,
       contentType: importContentType(filename),
     });

@@ -9,6 +9,10 @@ import type {
   AuditPage,
   DeviceInfo,
   Enrolment,
+  Location,
+  LocationInput,
+  LocationList,
+  LocationPatch,
   LocationRef,
   NewAccount,
   OneTimePassword,
@@ -33,7 +37,7 @@ import type {
   SyncState,
   TotalsInclude,
 } from '../api-types';
-import { BackendError, type AuditFilter, type Backend, type DownloadedFile, type ExportFormat, type LoginInput, type SignedIn, type TotalsLevel } from './backend';
+import { BackendError, type AuditFilter, type Backend, type LocationQuery, type DownloadedFile, type ExportFormat, type LoginInput, type SignedIn, type TotalsLevel } from './backend';
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -127,7 +131,7 @@ export class TauriBackend implements Backend {
   async setRoundStatus(_code: string, _status: RoundStatus): Promise<RoundInfo> {
     throw BackendError.unsupported('setRoundStatus');
   }
-  async importRound(_code: string, _file: Blob, _filename: string): Promise<ImportReport> {
+  async importRound(_code: string, _file: Blob, _filename: string, _addLocations?: boolean): Promise<ImportReport> {
     throw BackendError.unsupported('importRound');
   }
   async conflicts(_round: string): Promise<Conflict[]> {
@@ -174,6 +178,15 @@ export class TauriBackend implements Backend {
   }
   async auditCsv(_filter: AuditFilter): Promise<DownloadedFile> {
     throw BackendError.unsupported('auditCsv');
+  }
+  async locations(_query: LocationQuery): Promise<LocationList> {
+    throw BackendError.unsupported('locations');
+  }
+  async addLocation(_input: LocationInput): Promise<Location> {
+    throw BackendError.unsupported('addLocation');
+  }
+  async changeLocation(_pcode: string, _patch: LocationPatch): Promise<Location> {
+    throw BackendError.unsupported('changeLocation');
   }
   async searchLocations(_q: string, _level?: number): Promise<LocationRef[]> {
     throw BackendError.unsupported('searchLocations');
