@@ -131,8 +131,49 @@ pub struct Aggregates {
 pub struct Context<'a> {
     /// The same location's values in the previous round, and that round's code.
     pub previous: Option<(&'a str, &'a BTreeMap<String, FieldValue>)>,
-    /// The child form's assessments of this location in the same round.
+    /// The child form's assessments of this location in the same round, as they count,
+    /// once every child location has one ([`aggregate_children`]); `None` compares nothing.
     pub children: Option<&'a [BTreeMap<String, FieldValue>]>,
+}
+
+/// One assessment of the child level (a muhalla of a baladiya) in the same round.
+#[derive(Debug, Clone, Copy)]
+pub struct Child<'a> {
+    pub location: &'a crate::Pcode,
+    pub status: crate::AssessmentStatus,
+    /// The form version the child was collected with, if this build knows it.
+    pub form: Option<&'a FormDef>,
+    pub values: &'a BTreeMap<String, FieldValue>,
+}
+
+/// What a location's aggregate check compares it with: each child assessment's figures
+/// as they count (a module answered No counts 0, Unknown is missing), voided ones left
+/// out; or `None` while a child location in use (`Gazetteer::to_assess`) has no
+/// assessment yet. A baladiya is compared with its muhallas only once they are all
+/// entered: three of fourteen add up to less than the baladiya, and that is no reason
+/// to ask the enumerator for a justification.
+pub fn aggregate_children(
+    places: &Gazetteer,
+    location: &crate::Pcode,
+    child_level: u8,
+    children: &[Child<'_>],
+) -> Option<Vec<BTreeMap<String, FieldValue>>> {
+    let entered: std::collections::BTreeSet<&crate::Pcode> = children
+        .iter()
+        .filter(|c| !matches!(c.status, crate::AssessmentStatus::Voided | crate::AssessmentStatus::NotStarted))
+        .map(|c| c.location)
+        .collect();
+    let scope = crate::Scope::new([location.as_str()]);
+    if places.to_assess(&scope, child_level).any(|l| l.pcode != *location && !entered.contains(&l.pcode)) {
+        return None;
+    }
+    Some(
+        children
+            .iter()
+            .filter(|c| entered.contains(c.location))
+            .map(|c| c.form.map_or_else(|| c.values.clone(), |f| f.counted(c.values)))
+            .collect(),
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
@@ -590,10 +631,12 @@ impl FormDef {
                 issues.extend(agg.fields.iter().filter_map(|id| {
                     let field = self.field(id)?;
                     let total = effective.get(id)?.as_f64()?;
-                    let counted: Vec<f64> =
-                        children.iter().filter_map(|c| c.get(id).and_then(|v| v.as_f64())).collect();
-                    let sum: f64 = counted.iter().sum();
-                    (!counted.is_empty() && total != sum).then(|| Issue {
+                    // A child that does not know the figure (Unknown, or left empty)
+                    // leaves the sum unknown: nothing to compare.
+                    let counted: Option<Vec<f64>> =
+                        children.iter().map(|c| c.get(id).and_then(|v| v.as_f64())).collect();
+                    let sum: f64 = counted?.iter().sum();
+                    (total != sum).then(|| Issue {
                         rule: format!("aggregate:{id}"),
                         severity: Severity::Warning,
                         fields: vec![id.clone()],
@@ -1311,5 +1354,53 @@ mod tests {
             form.check(&v, ctx).iter().any(|i| i.rule == "aggregate:mig_ind"),
             "the baladiya's migrants are still checked against its muhallas"
         );
+    }
+
+    #[test]
+    fn a_baladiya_is_compared_with_its_muhallas_only_once_every_one_in_use_is_entered() {
+        use crate::{AssessmentStatus as S, Gazetteer, Pcode, Scope};
+        let g = Gazetteer::libya();
+        let tripoli = Pcode::parse("LY021104").unwrap();
+        let muhallas: Vec<Pcode> = g.to_assess(&Scope::new(["LY021104"]), 4).map(|l| l.pcode.clone()).collect();
+        assert!(muhallas.len() > 3, "Tripoli has muhallas");
+        let v2 = FormDef::builtin("muhalla", 2).unwrap();
+        // Every muhalla: 10 IDPs, except the first, whose IDP module is answered No.
+        let mut ten = values(&[("idp_ind", 10)]);
+        ten.insert("idp_present".to_owned(), json!("yes"));
+        let mut none = BTreeMap::new();
+        none.insert("idp_present".to_owned(), json!("no"));
+        let child = |i: usize, status| Child {
+            location: &muhallas[i],
+            status,
+            form: Some(v2),
+            values: if i == 0 { &none } else { &ten },
+        };
+        let three: Vec<Child<'_>> = (0..3).map(|i| child(i, S::Draft)).collect();
+        assert_eq!(aggregate_children(g, &tripoli, 4, &three), None, "three of them entered: nothing to compare yet");
+
+        let all: Vec<Child<'_>> = (0..muhallas.len()).map(|i| child(i, S::Submitted)).collect();
+        let counted = aggregate_children(g, &tripoli, 4, &all).expect("all entered");
+        assert_eq!(counted[0].get("idp_ind"), Some(&json!(0)), "a module answered No counts 0, not missing");
+        let form = FormDef::builtin("baladiya", 3).unwrap();
+        let ctx = Context { previous: None, children: Some(&counted) };
+        let expected = 10 * (muhallas.len() as u64 - 1);
+        let mut agrees = values(&[("idp_ind", expected as i64)]);
+        agrees.insert("idp_present".into(), json!("yes"));
+        assert!(!form.check(&agrees, ctx).iter().any(|i| i.rule == "aggregate:idp_ind"), "No counted as 0 adds up");
+
+        let mut voided = all.clone();
+        voided[1].status = S::Voided;
+        assert_eq!(aggregate_children(g, &tripoli, 4, &voided), None, "a voided muhalla is not an entered one");
+
+        // A muhalla that does not know its IDPs (Unknown) leaves the sum unknown.
+        let mut unknown = BTreeMap::new();
+        unknown.insert("idp_present".to_owned(), json!("unknown"));
+        let mut with_unknown = all.clone();
+        with_unknown[2].values = &unknown;
+        let counted = aggregate_children(g, &tripoli, 4, &with_unknown).unwrap();
+        let ctx = Context { previous: None, children: Some(&counted) };
+        let mut any = values(&[("idp_ind", 12345)]);
+        any.insert("idp_present".into(), json!("yes"));
+        assert!(!form.check(&any, ctx).iter().any(|i| i.rule == "aggregate:idp_ind"), "Unknown is not 0");
     }
 }

@@ -10,7 +10,7 @@ use crate::storage::{Actor, Caller};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use dtm_core::{Location, LocationInput, Pcode};
+use dtm_core::{ErrorCode, Location, LocationInput, Pcode};
 use dtm_sync::api::{LocationList, LocationPatch};
 use dtm_sync::wire::ErrorBody;
 use serde::Deserialize;
@@ -51,7 +51,12 @@ pub async fn list(
     Query(q): Query<LocationsQuery>,
 ) -> Result<Json<LocationList>, AppError> {
     let within = match q.within.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
-        Some(w) => Some(Pcode::parse(w).map_err(|_| AppError::unknown_pcode(w))?),
+        Some(w) => Some(Pcode::parse(w).map_err(|_| {
+            AppError::unprocessable(
+                ErrorCode::UnknownPcode,
+                format!("`{w}` is not a P-code to list the locations under"),
+            )
+        })?),
         None => None,
     };
     let places = state.storage.gazetteer().await?;

@@ -414,7 +414,7 @@ fn parts_of(s: AssessmentSnapshot) -> AssessmentParts {
         comments: s.comments,
         pending_fields: vec![],
         previous: None,
-        children: vec![],
+        children: None,
     }
 }
 
@@ -430,7 +430,7 @@ fn not_started(key: AssessmentKey, form_version: u32) -> AssessmentParts {
         comments: vec![],
         pending_fields: vec![],
         previous: None,
-        children: vec![],
+        children: None,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::store::{
 };
 use async_trait::async_trait;
 use dtm_core::accounts::{self, Managed};
-use dtm_core::form::Context;
+use dtm_core::form::{Child, Context};
 use dtm_core::import::ImportRecord;
 use dtm_core::plan::{
     plan_op, plan_settlement, Change, Held, Incoming, OpPlan, Outcome as PlanOutcome, SettlementPlan,
@@ -175,24 +175,44 @@ fn previous_of(tx: &mut dyn Tx, key: &AssessmentKey) -> Result<Option<(String, V
 /// What an assessment's cross-round and cross-level checks compare against: the same
 /// location and form in the latest earlier round, and the child form's assessments
 /// inside this location in the same round.
-fn context_of(tx: &mut dyn Tx, key: &AssessmentKey, child_form: Option<&str>) -> Result<CheckContext> {
+fn context_of(
+    tx: &mut dyn Tx,
+    places: &Gazetteer,
+    key: &AssessmentKey,
+    child_form: Option<&str>,
+) -> Result<CheckContext> {
     let previous = previous_of(tx, key)?;
-    let mut children = Vec::new();
-    if let Some(child_form) = child_form {
-        for id in tx.children(&key.round, child_form, key.location.as_str())? {
-            children.push(field_values(tx, id)?);
-        }
-    }
-    Ok((previous, children))
+    let Some(child_form) = child_form else { return Ok((previous, None)) };
+    let ids = tx.children(&key.round, child_form, key.location.as_str())?;
+    let found = tx.snapshots(&ids)?;
+    let values: Vec<Values> =
+        found.iter().map(|s| s.fields.iter().map(|(f, v)| (f.clone(), v.value.clone())).collect()).collect();
+    let children: Vec<Child<'_>> = found
+        .iter()
+        .zip(&values)
+        .map(|(s, v)| Child {
+            location: &s.key.location,
+            status: s.status,
+            form: FormDef::builtin(&s.key.form, s.form_version),
+            values: v,
+        })
+        .collect();
+    let level = FormDef::latest(child_form).map_or(key.location.level() + 1, |f| f.level);
+    Ok((previous, dtm_core::form::aggregate_children(places, &key.location, level, &children)))
 }
 
 /// What blocks submitting the assessment as HQ holds it, against its previous round
 /// and its child assessments.
-fn submission_blockers(tx: &mut dyn Tx, head: &Head, key: &AssessmentKey) -> Result<Vec<dtm_core::Issue>> {
+fn submission_blockers(
+    tx: &mut dyn Tx,
+    places: &Gazetteer,
+    head: &Head,
+    key: &AssessmentKey,
+) -> Result<Vec<dtm_core::Issue>> {
     let values = field_values(tx, head.id)?;
     let Some(form) = FormDef::builtin(&key.form, head.form_version) else { return Ok(vec![]) };
-    let (previous, children) = context_of(tx, key, form.aggregates.as_ref().map(|a| a.form.as_str()))?;
-    let ctx = Context { previous: previous.as_ref().map(|(r, v)| (r.as_str(), v)), children: Some(&children) };
+    let (previous, children) = context_of(tx, places, key, form.aggregates.as_ref().map(|a| a.form.as_str()))?;
+    let ctx = Context { previous: previous.as_ref().map(|(r, v)| (r.as_str(), v)), children: children.as_deref() };
     Ok(form.submission_blockers(&values, ctx))
 }
 
@@ -280,13 +300,26 @@ fn payload_hash(op: &Operation) -> String {
 
 /// Answers a batch of operations in one transaction: the answer given before to a
 /// retry, or the operation applied; the answers are remembered together at the end.
-fn push_batch(tx: &mut dyn Tx, caller: &Caller, ops: &[Operation], now: OffsetDateTime) -> Result<Vec<OpResult>> {
+/// What one push batch reads once: the rounds it names, and the gazetteer its
+/// submissions are checked against.
+struct Batch<'a> {
+    places: &'a Gazetteer,
+    rounds: BTreeMap<String, Option<Round>>,
+}
+
+fn push_batch(
+    tx: &mut dyn Tx,
+    places: &Gazetteer,
+    caller: &Caller,
+    ops: &[Operation],
+    now: OffsetDateTime,
+) -> Result<Vec<OpResult>> {
     let ids: Vec<&str> = ops.iter().map(|op| op.op_id.as_str()).collect();
     let mut seen = tx.seen_ops(&caller.device_id, &ids)?;
     // The batch's assessments as HQ holds them, read once and kept up to date below.
     let keys: Vec<&AssessmentKey> = ops.iter().map(|op| &op.key).collect();
     let mut heads = tx.heads(&keys)?;
-    let mut rounds = BTreeMap::new();
+    let mut batch = Batch { places, rounds: BTreeMap::new() };
     let mut allot = Allot::new(ops.len());
     let hashes: Vec<String> = ops.iter().map(payload_hash).collect();
     let mut results = Vec::with_capacity(ops.len());
@@ -312,7 +345,7 @@ fn push_batch(tx: &mut dyn Tx, caller: &Caller, ops: &[Operation], now: OffsetDa
             }
             continue;
         }
-        let result = apply_op(tx, &mut allot, &mut heads, caller, op, &mut rounds, now)?;
+        let result = apply_op(tx, &mut allot, &mut heads, caller, op, &mut batch, now)?;
         // The same operation twice in one batch: the second is a duplicate of the first.
         let answer = SeenOp {
             outcome: result.outcome,
@@ -346,7 +379,7 @@ fn push_batch(tx: &mut dyn Tx, caller: &Caller, ops: &[Operation], now: OffsetDa
 
 /// Applies one operation inside the batch's transaction and says what happened: it
 /// loads what [`plan_op`] needs, lets it decide, and writes the plan.
-/// `rounds` remembers the rounds already read in this batch.
+/// `batch` remembers the rounds already read in this batch.
 #[allow(clippy::too_many_arguments)] // the operation, and what the batch has read so far
 fn apply_op(
     tx: &mut dyn Tx,
@@ -354,14 +387,15 @@ fn apply_op(
     heads: &mut HashMap<AssessmentKey, Head>,
     caller: &Caller,
     op: &Operation,
-    rounds: &mut BTreeMap<String, Option<Round>>,
+    batch: &mut Batch<'_>,
     now: OffsetDateTime,
 ) -> Result<OpResult> {
-    if !rounds.contains_key(&op.key.round) {
+    if !batch.rounds.contains_key(&op.key.round) {
         let round = tx.round(&op.key.round)?;
-        rounds.insert(op.key.round.clone(), round);
+        batch.rounds.insert(op.key.round.clone(), round);
     }
-    let Some(round) = &rounds[&op.key.round] else {
+    let places = batch.places;
+    let Some(round) = &batch.rounds[&op.key.round] else {
         return Ok(rejected(op, ErrorCode::UnknownRound, format!("round {} does not exist at HQ", op.key.round)));
     };
     let key = &op.key;
@@ -389,7 +423,7 @@ fn apply_op(
         held = Some(Held { status: h.status, fields });
     }
     let blockers = match (&head, &op.body) {
-        (Some(h), OpBody::Submit) => submission_blockers(tx, h, key)?,
+        (Some(h), OpBody::Submit) => submission_blockers(tx, places, h, key)?,
         _ => vec![],
     };
     let incoming = Incoming { author: &caller.username, device: &caller.device_id, hlc: op.hlc, change };
@@ -1002,8 +1036,8 @@ impl<S: Store> HqStorage for Hq<S> {
     }
 
     async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: OffsetDateTime) -> Result<Vec<OpResult>> {
-        let (caller, now) = (caller.clone(), to_micros(now));
-        self.write(move |tx| push_batch(tx, &caller, &ops, now)).await
+        let (caller, now, places) = (caller.clone(), to_micros(now), self.gazetteer().await?);
+        self.write(move |tx| push_batch(tx, &places, &caller, &ops, now)).await
     }
 
     async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage> {
@@ -1023,7 +1057,8 @@ impl<S: Store> HqStorage for Hq<S> {
     async fn context(&self, key: &AssessmentKey, form: &FormDef) -> Result<CheckContext> {
         let key = key.clone();
         let child_form = form.aggregates.as_ref().map(|a| a.form.clone());
-        self.read(move |tx| context_of(tx, &key, child_form.as_deref())).await
+        let places = self.gazetteer().await?;
+        self.read(move |tx| context_of(tx, &places, &key, child_form.as_deref())).await
     }
 
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>> {

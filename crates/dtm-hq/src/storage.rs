@@ -40,8 +40,9 @@ pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 pub type Values = BTreeMap<String, FieldValue>;
 
 /// What an assessment's checks compare against: the previous round's code and values,
-/// and the values of the child form's assessments inside it in the same round.
-pub type CheckContext = (Option<(String, Values)>, Vec<Values>);
+/// and the child form's assessments inside it in the same round as they count, once
+/// every child location has one (`dtm_core::form::aggregate_children`).
+pub type CheckContext = (Option<(String, Values)>, Option<Vec<Values>>);
 
 /// Who is calling, from their device token.
 #[derive(Debug, Clone)]

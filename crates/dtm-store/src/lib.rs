@@ -145,9 +145,9 @@ pub struct AssessmentRecord {
     pub comments: Vec<Comment>,
     /// The same location's values in the previous round that has it, with that round's code.
     pub previous: Option<(String, BTreeMap<String, FieldValue>)>,
-    /// The values of the child form's assessments of this location in the same round
-    /// (muhallas of a baladiya), for the cross-level check.
-    pub children: Vec<BTreeMap<String, FieldValue>>,
+    /// The child form's assessments of this location in the same round (muhallas of a
+    /// baladiya) as they count, once every one in use is entered: the cross-level check.
+    pub children: Option<Vec<BTreeMap<String, FieldValue>>>,
 }
 
 impl AssessmentRecord {
@@ -163,7 +163,7 @@ impl AssessmentRecord {
             pending_ops: 0,
             comments: Vec::new(),
             previous: None,
-            children: Vec::new(),
+            children: None,
         }
     }
 
@@ -171,7 +171,7 @@ impl AssessmentRecord {
     pub fn context(&self) -> dtm_core::form::Context<'_> {
         dtm_core::form::Context {
             previous: self.previous.as_ref().map(|(round, values)| (round.as_str(), values)),
-            children: Some(&self.children),
+            children: self.children.as_deref(),
         }
     }
 }
@@ -592,7 +592,7 @@ impl Store {
             .ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         record.previous = previous_values(&self.conn, key, round.number)?;
         if let Some(agg) = &form.aggregates {
-            record.children = child_values(&self.conn, key, &agg.form)?;
+            record.children = child_values(&self.conn, &self.places, key, &agg.form)?;
         }
         Ok(record)
     }
@@ -1159,7 +1159,7 @@ fn load_assessment(conn: &Connection, key: &AssessmentKey) -> Result<Option<Asse
         pending_ops,
         comments,
         previous: None,
-        children: Vec::new(),
+        children: None,
     }))
 }
 
@@ -1257,18 +1257,35 @@ fn previous_values(
 }
 
 /// The child form's assessments inside this location, in the same round.
-fn child_values(conn: &Connection, key: &AssessmentKey, child_form: &str) -> Result<Vec<BTreeMap<String, FieldValue>>> {
+fn child_values(
+    conn: &Connection,
+    places: &Gazetteer,
+    key: &AssessmentKey,
+    child_form: &str,
+) -> Result<Option<Vec<BTreeMap<String, FieldValue>>>> {
     let mut stmt = conn.prepare_cached(
         "SELECT location FROM assessments WHERE round = ?1 AND form = ?2 AND location LIKE ?3 || '%' AND location != ?3",
     )?;
     let locations = stmt
         .query_map(params![key.round, child_form, key.location.as_str()], |r| r.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;
-    locations
-        .into_iter()
-        .filter_map(|l| Pcode::parse(&l).ok())
-        .map(|l| values_of(conn, &AssessmentKey::new(&key.round, child_form, l)))
-        .collect()
+    let mut found = Vec::new();
+    for l in locations.iter().filter_map(|l| Pcode::parse(l).ok()) {
+        if let Some(record) = load_assessment(conn, &AssessmentKey::new(&key.round, child_form, l))? {
+            found.push(record);
+        }
+    }
+    let children: Vec<dtm_core::form::Child<'_>> = found
+        .iter()
+        .map(|r| dtm_core::form::Child {
+            location: &r.key.location,
+            status: r.status,
+            form: FormDef::builtin(child_form, r.form_version),
+            values: &r.values,
+        })
+        .collect();
+    let level = FormDef::latest(child_form).map_or(key.location.level() + 1, |f| f.level);
+    Ok(dtm_core::form::aggregate_children(places, &key.location, level, &children))
 }
 
 /// Creates or updates the assessment's row; with `fields`, the values the enumerator sees.

@@ -529,3 +529,31 @@ fn gazetteer_changes_from_hq_are_kept_across_a_restart_and_a_reset_replaces_them
     assert!(store.places().get("LY02110499").is_none(), "a reset drops what the earlier HQ sent");
     assert!(baladiyas(&store).contains(&"LY021101".to_owned()), "and brings back what it had retired");
 }
+
+#[test]
+fn a_baladiya_is_checked_against_its_muhallas_only_once_all_of_them_are_entered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    let r2 = Round { code: "R2".into(), number: 2, forms: vec![("baladiya".into(), 3), ("muhalla".into(), 2)], ..r1() };
+    store.apply_pull_page(&[r2], &[], "e1:1", &now(2)).unwrap();
+    let baladiya = AssessmentKey::new("R2", "baladiya", Pcode::parse("LY021104").unwrap());
+    let idps = |n: i64| vec![("idp_present".to_owned(), json!("yes")), ("idp_ind".to_owned(), json!(n))];
+    store.set_fields(&baladiya, &idps(1000), &now(3)).unwrap();
+    let muhallas: Vec<Pcode> =
+        dtm_core::Gazetteer::libya().to_assess(&Scope::new(["LY021104"]), 4).map(|l| l.pcode.clone()).collect();
+    let aggregate = |store: &Store| {
+        let record = store.assessment(&baladiya).unwrap();
+        let form = FormDef::builtin("baladiya", 3).unwrap();
+        form.check(&record.values, record.context()).into_iter().filter(|i| i.rule == "aggregate:idp_ind").count()
+    };
+    for (i, m) in muhallas.iter().enumerate() {
+        assert_eq!(
+            aggregate(&store),
+            0,
+            "{i} of {} muhallas entered: no justification is asked for yet",
+            muhallas.len()
+        );
+        store.set_fields(&AssessmentKey::new("R2", "muhalla", m.clone()), &idps(10), &now(10 + i as u64)).unwrap();
+    }
+    assert_eq!(aggregate(&store), 1, "every muhalla entered and they add up to less than 1,000: the baladiya is asked");
+}

@@ -198,7 +198,9 @@ pub struct AssessmentParts {
     pub comments: Vec<WireComment>,
     pub pending_fields: Vec<String>,
     pub previous: Option<(String, BTreeMap<String, FieldValue>)>,
-    pub children: Vec<BTreeMap<String, FieldValue>>,
+    /// The child level's assessments as they count, once all are entered; `None`
+    /// compares nothing.
+    pub children: Option<Vec<BTreeMap<String, FieldValue>>>,
 }
 
 fn counted(mut summary: AssessmentSummary, issues: &[Issue]) -> AssessmentSummary {
@@ -228,7 +230,7 @@ impl AssessmentParts {
     fn issues(&self) -> Vec<Issue> {
         let ctx = Context {
             previous: self.previous.as_ref().map(|(round, values)| (round.as_str(), values)),
-            children: Some(&self.children),
+            children: self.children.as_deref(),
         };
         FormDef::builtin(&self.key.form, self.form_version).map(|f| f.check(&self.values, ctx)).unwrap_or_default()
     }
