@@ -74,6 +74,10 @@ dtm sync >/dev/null
 #     PDFs' text is read back.
 (cd ui && DTM_HQ_URL="$url" node --test tests/key.browser.test.mjs)
 
+# 5c. Every screen an admin reaches, in English and Arabic, at 1366×768 and 768×1024:
+#     screenshotted, and failed on text that overflows or is left untranslated.
+(cd ui && DTM_HQ_URL="$url" node --test tests/screens.browser.test.mjs)
+
 # 6. The field app's screens (search, the calm offline bar, Enter between fields, rule
 #    numbers, Arabic) in Chromium, with a stand-in for the Tauri IPC: the real window is
 #    the smoke test's.

@@ -81,6 +81,7 @@ test('an admin adds, renames and retires a muhalla from the Locations page, in E
   await page.getByTestId('lang-toggle').click();
   assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
   await page.getByTestId('location-parent').fill('LY021104');
+  await page.getByTestId('location-parent-name').waitFor();
   await page.getByTestId('location-pcode').fill('LY02110401');
   await page.getByTestId('location-name-en').fill('Adhohra again');
   await page.getByTestId('location-name-ar').fill('الظهرة');

@@ -409,6 +409,8 @@ export const messages = {
   'rounds.window_start': { en: 'Collection starts', ar: 'بداية جمع البيانات' },
   'rounds.window_end': { en: 'Collection ends', ar: 'نهاية جمع البيانات' },
   'rounds.forms': { en: 'Forms', ar: 'الاستمارات' },
+  'form_name.baladiya': { en: 'Baladiya form', ar: 'استمارة البلدية' },
+  'form_name.muhalla': { en: 'Muhalla form', ar: 'استمارة المحلة' },
   'rounds.form_version': { en: '{form} v{version}', ar: '{form} الإصدار {version}' },
   'rounds.status': { en: 'Status', ar: 'الحالة' },
   'rounds.actions': { en: 'Change status', ar: 'تغيير الحالة' },
@@ -714,6 +716,10 @@ export const messages = {
   'audit_action.round_published': { en: 'Round published', ar: 'نشر جولة' },
   'audit_action.import_round': { en: 'Round imported', ar: 'استيراد جولة' },
   'audit_action.export_hxl_csv': { en: 'HXL CSV exported', ar: 'تصدير CSV بوسوم HXL' },
+  'audit_action.export_xlsx': { en: 'XLSX exported', ar: 'تصدير ملف XLSX' },
+  'audit_action.export_json': { en: 'JSON exported', ar: 'تصدير ملف JSON' },
+  'audit_action.publish_dtm_workbook': { en: 'Published workbook written', ar: 'إعداد مصنف النشر' },
+  'audit_action.read_key_figures': { en: 'Key figures read', ar: 'الاطلاع على الأرقام الرئيسية' },
   'audit_action.export_audit_csv': { en: 'Audit log exported', ar: 'تصدير سجل التدقيق' },
   'audit_action.read_totals': { en: 'Totals read', ar: 'الاطلاع على المجاميع' },
   'audit_action.list_assessments': { en: 'Assessments listed', ar: 'عرض قائمة التقييمات' },
@@ -1256,6 +1262,17 @@ export function tr(text: Text): string {
 /** A round's title in the user's language: the Arabic one where it was given. */
 export function roundTitle(r: { title: string; title_ar?: string }): string {
   return locale.current === 'ar' && r.title_ar ? r.title_ar : r.title;
+}
+
+/** The language `roundTitle` shows the title in: English where no Arabic title was given. */
+export function roundTitleLang(r: { title: string; title_ar?: string }): Locale {
+  return locale.current === 'ar' && r.title_ar ? 'ar' : 'en';
+}
+
+/** A form's name in the user's language. */
+export function formName(id: string): string {
+  const key = `form_name.${id}`;
+  return hasMessage(key) ? translate(locale.current, key) : id;
 }
 
 export function locationName(loc: { name_en: string; name_ar: string }): string {
