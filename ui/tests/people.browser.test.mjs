@@ -224,8 +224,10 @@ test('an admin manages people, devices and sees it all in the audit log; the sup
   // A new round's forms are chosen from HQ's list by title, the newest preselected.
   const firstForm = page.getByTestId('round-form-0');
   await firstForm.locator('option[value="baladiya@1"]').waitFor({ state: 'attached' });
-  assert.equal(await firstForm.inputValue(), 'baladiya@2', 'the newest baladiya form is preselected');
-  assert.match(await firstForm.locator('option:checked').innerText(), /version 2/);
+  await page.waitForFunction(() => document.querySelector('[data-testid="round-form-0"]')?.value === 'baladiya@3');
+  assert.equal(await firstForm.inputValue(), 'baladiya@3', 'the newest baladiya form is preselected');
+  assert.match(await firstForm.locator('option:checked').innerText(), /version 3/);
+  assert.equal(await page.getByTestId('round-form-1').inputValue(), 'muhalla@2', 'and the newest muhalla form, with its migrant module');
   assert.match(await firstForm.locator('option[value="baladiya@1"]').innerText(), /older version/);
   await page.getByTestId('round-R1-to-closed').click();
   const confirm = page.getByTestId('round-confirm-panel');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellColumn, nextRoundNumber, nextRoundStatuses, roundFormProblems, sortImportErrors } from './rounds';
+import { cellColumn, defaultRoundForms, nextRoundNumber, nextRoundStatuses, roundFormProblems, sortImportErrors } from './rounds';
 import type { CellError } from './api-types';
 import { importContentType, XLSX_TYPE } from './backend/http';
 
@@ -65,5 +65,23 @@ describe('import problems in a workbook of several sheets', () => {
   it('sorts by sheet, then row, then column', () => {
     const sorted = sortImportErrors([cell('Nationalities', 2, 'L'), cell('Muhalla Main', 9, 'B'), cell('Muhalla Main', 3, 'C')]);
     expect(sorted.map(cellColumn)).toEqual(['Muhalla Main!C', 'Muhalla Main!B', 'Nationalities!L']);
+  });
+});
+
+describe('a new round', () => {
+  it('starts on the newest version of each form, baladiya before muhalla, whatever order HQ lists them in', () => {
+    const form = (id: string, version: number, level: number, latest: boolean) => ({
+      id,
+      version,
+      level,
+      latest,
+      title: { en: id, ar: id },
+    });
+    const available = [form('muhalla', 1, 4, false), form('muhalla', 2, 4, true), form('baladiya', 3, 3, true), form('baladiya', 2, 3, false)];
+    expect(defaultRoundForms(available)).toEqual([
+      { form: 'baladiya', version: 3 },
+      { form: 'muhalla', version: 2 },
+    ]);
+    expect(defaultRoundForms([]), 'nothing offered while the list has not arrived').toEqual([]);
   });
 });

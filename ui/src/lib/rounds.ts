@@ -1,6 +1,6 @@
 // Round administration: which status changes an admin may make, and import errors.
 
-import type { CellError, RoundInfo, RoundStatus } from './api-types';
+import type { CellError, FormSummary, RoundInfo, RoundStatus } from './api-types';
 import { errorMessage } from './errors';
 import type { Locale } from './i18n';
 
@@ -26,11 +26,17 @@ export function nextRoundStatuses(status: RoundStatus): RoundStatus[] {
   }
 }
 
-/** The forms a new round uses unless the admin changes them. */
-export const DEFAULT_ROUND_FORMS = [
-  { form: 'baladiya', version: 2 },
-  { form: 'muhalla', version: 1 },
-];
+/**
+ * The forms a new round uses unless the admin changes them: the newest version of each
+ * form HQ can collect, coarsest level first (baladiya, then muhalla). Never a fixed
+ * version, which would start new rounds on forms without their newest modules.
+ */
+export function defaultRoundForms(available: readonly FormSummary[]): { form: string; version: number }[] {
+  return available
+    .filter((f) => f.latest)
+    .sort((a, b) => a.level - b.level || a.id.localeCompare(b.id))
+    .map((f) => ({ form: f.id, version: f.version }));
+}
 
 /** A suggestion for the next round: the number after the highest, code R<number>. */
 export function nextRoundNumber(rounds: RoundInfo[]): number {
