@@ -436,9 +436,13 @@ fn not_started(key: AssessmentKey, form_version: u32) -> AssessmentParts {
 
 /// The parts with what their checks compare against: the previous round and the
 /// child level's assessments. The page and the review queue check with the same.
-async fn with_context(state: &AppState, mut parts: AssessmentParts) -> Result<AssessmentParts, AppError> {
+async fn with_context(
+    state: &AppState,
+    places: &Arc<Gazetteer>,
+    mut parts: AssessmentParts,
+) -> Result<AssessmentParts, AppError> {
     if let Some(form) = FormDef::builtin(&parts.key.form, parts.form_version) {
-        (parts.previous, parts.children) = state.storage.context(&parts.key, form).await?;
+        (parts.previous, parts.children) = state.storage.context(places.clone(), &parts.key, form).await?;
     }
     Ok(parts)
 }
@@ -447,7 +451,7 @@ async fn with_context(state: &AppState, mut parts: AssessmentParts) -> Result<As
 /// so that every check shows.
 async fn detail_of(state: &AppState, parts: AssessmentParts) -> Result<AssessmentDetail, AppError> {
     let places = state.storage.gazetteer().await?;
-    Ok(with_context(state, parts).await?.detail(&places))
+    Ok(with_context(state, &places, parts).await?.detail(&places))
 }
 
 async fn find_round(state: &AppState, code: &str) -> Result<Round, AppError> {
@@ -494,7 +498,7 @@ async fn round_assessments(
             // warning count and "clean" are the page's; nothing recorded has nothing to
             // check, and a retired location with nothing recorded is not work to do.
             let summary = match by_key.remove(&key) {
-                Some(s) => with_context(&state, parts_of(s)).await?.checked_summary(&places),
+                Some(s) => with_context(&state, &places, parts_of(s)).await?.checked_summary(&places),
                 None if loc.retired => continue,
                 None => not_started(key, *version).summary(&places),
             };

@@ -1054,10 +1054,9 @@ impl<S: Store> HqStorage for Hq<S> {
         .await
     }
 
-    async fn context(&self, key: &AssessmentKey, form: &FormDef) -> Result<CheckContext> {
+    async fn context(&self, places: Arc<Gazetteer>, key: &AssessmentKey, form: &FormDef) -> Result<CheckContext> {
         let key = key.clone();
         let child_form = form.aggregates.as_ref().map(|a| a.form.clone());
-        let places = self.gazetteer().await?;
         self.read(move |tx| context_of(tx, &places, &key, child_form.as_deref())).await
     }
 

@@ -341,7 +341,13 @@ pub trait HqStorage: Send + Sync + 'static {
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>>;
     /// What the checks of an assessment compare against: (previous round, its values)
     /// and the values of the child form's assessments inside it in the same round.
-    async fn context(&self, key: &AssessmentKey, form: &FormDef) -> Result<CheckContext>;
+    /// `places` is the gazetteer the caller already holds (a list checks many).
+    async fn context(
+        &self,
+        places: std::sync::Arc<dtm_core::Gazetteer>,
+        key: &AssessmentKey,
+        form: &FormDef,
+    ) -> Result<CheckContext>;
     /// Every stored assessment of the round in scope.
     async fn round_assessments(&self, round: &str, scope: &Scope) -> Result<Vec<AssessmentSnapshot>>;
     async fn review(
