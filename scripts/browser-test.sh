@@ -57,6 +57,9 @@ dtm submit LY021103 >/dev/null
 dtm sync >/dev/null
 (cd ui && DTM_HQ_URL="$url" node --test tests/review.browser.test.mjs)
 
+# 3b. Totals count approved figures unless drafts and submissions are asked for, marked.
+(cd ui && DTM_HQ_URL="$url" node --test tests/totals.browser.test.mjs)
+
 # 4. An admin creates a supervisor and an enumerator, issues an enrolment code, resets a
 #    password, disables an account and revokes a device, then reads it in the audit log;
 #    the supervisor must set a new password; the same in Arabic, ending with an enrolment.
