@@ -949,8 +949,12 @@ impl Tx for PgTx<'_, '_> {
     fn previous_assessment(&mut self, key: &AssessmentKey) -> Result<Option<(i64, String)>> {
         Ok(self
             .query_opt(
+                // The rounds from the one before downwards, each probed in the
+                // (round, form, location) index, stopping at the first hit; not every
+                // assessment the location ever had.
                 "SELECT a.id, a.round FROM rounds r
-                 JOIN assessments a ON a.round = r.code AND a.form = $1 AND a.location = $2
+                 CROSS JOIN LATERAL (SELECT id, round FROM assessments
+                   WHERE round = r.code AND form = $1 AND location = $2) a
                  WHERE r.number < (SELECT number FROM rounds WHERE code = $3)
                  ORDER BY r.number DESC LIMIT 1",
                 &[&key.form, &key.location.as_str(), &key.round],

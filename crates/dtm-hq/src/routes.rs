@@ -489,21 +489,41 @@ async fn round_assessments(
     let mut by_key: std::collections::BTreeMap<AssessmentKey, AssessmentSnapshot> =
         stored.into_iter().map(|s| (s.key.clone(), s)).collect();
     let places = state.storage.gazetteer().await?;
-    let mut out = Vec::new();
+    // Each row in the queue's order: what was recorded, or a place not started.
+    let mut rows: Vec<Result<AssessmentParts, AssessmentSummary>> = Vec::new();
     for (form_id, version) in &r.forms {
         let Some(form) = FormDef::builtin(form_id, *version) else { continue };
         for loc in places.in_scope(&caller.scope, form.level) {
             let key = AssessmentKey::new(&round, form_id, loc.pcode.clone());
-            // What was recorded is checked as its own page checks it, so the queue's
-            // warning count and "clean" are the page's; nothing recorded has nothing to
-            // check, and a retired location with nothing recorded is not work to do.
-            let summary = match by_key.remove(&key) {
-                Some(s) => with_context(&state, &places, parts_of(s)).await?.checked_summary(&places),
-                None if loc.retired => continue,
-                None => not_started(key, *version).summary(&places),
-            };
-            out.push(summary);
+            match by_key.remove(&key) {
+                Some(s) => rows.push(Ok(parts_of(s))),
+                // A retired location with nothing recorded is not work to do.
+                None if loc.retired => {}
+                None => rows.push(Err(not_started(key, *version).summary(&places))),
+            }
         }
+    }
+    // What was recorded is checked as its own page checks it, so the queue's warning
+    // count and "clean" are the page's; the contexts of the whole list are read in one
+    // go, not one read a row.
+    let wanted: Vec<(AssessmentKey, Option<String>)> = rows
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|p| {
+            let child = FormDef::builtin(&p.key.form, p.form_version).and_then(|f| f.aggregates.as_ref());
+            (p.key.clone(), child.map(|a| a.form.clone()))
+        })
+        .collect();
+    let mut contexts = state.storage.contexts(places.clone(), wanted).await?.into_iter();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(match row {
+            Ok(mut parts) => {
+                (parts.previous, parts.children) = contexts.next().unwrap_or_default();
+                parts.checked_summary(&places)
+            }
+            Err(summary) => summary,
+        });
     }
     state.storage.log_access(&caller.username, "list_assessments", &round, state.now()).await?;
     Ok(Json(out))

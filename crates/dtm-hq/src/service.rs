@@ -184,7 +184,7 @@ fn context_of(
     let previous = previous_of(tx, key)?;
     let Some(child_form) = child_form else { return Ok((previous, None)) };
     let ids = tx.children(&key.round, child_form, key.location.as_str())?;
-    let found = tx.snapshots(&ids)?;
+    let found = if ids.is_empty() { Vec::new() } else { tx.snapshots(&ids)? };
     let values: Vec<Values> =
         found.iter().map(|s| s.fields.iter().map(|(f, v)| (f.clone(), v.value.clone())).collect()).collect();
     let children: Vec<Child<'_>> = found
@@ -1052,6 +1052,15 @@ impl<S: Store> HqStorage for Hq<S> {
             Ok(PullPage { assessments, last_seq, has_more })
         })
         .await
+    }
+
+    async fn contexts(
+        &self,
+        places: Arc<Gazetteer>,
+        wanted: Vec<(AssessmentKey, Option<String>)>,
+    ) -> Result<Vec<CheckContext>> {
+        self.read(move |tx| wanted.iter().map(|(key, child)| context_of(tx, &places, key, child.as_deref())).collect())
+            .await
     }
 
     async fn context(&self, places: Arc<Gazetteer>, key: &AssessmentKey, form: &FormDef) -> Result<CheckContext> {

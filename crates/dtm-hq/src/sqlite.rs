@@ -768,8 +768,11 @@ impl Tx for SqliteTx<'_> {
         Ok(self
             .0
             .prepare_cached(
+                // CROSS JOIN keeps SQLite to this order: the rounds from the one
+                // before downwards, each probed in the (round, form, location) index,
+                // stopping at the first hit; not every assessment of the location.
                 "SELECT a.id, a.round FROM rounds r
-                 JOIN assessments a ON a.round = r.code AND a.form = ?1 AND a.location = ?2
+                 CROSS JOIN assessments a ON a.round = r.code AND a.form = ?1 AND a.location = ?2
                  WHERE r.number < (SELECT number FROM rounds WHERE code = ?3)
                  ORDER BY r.number DESC LIMIT 1",
             )?

@@ -341,6 +341,13 @@ pub trait HqStorage: Send + Sync + 'static {
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>>;
     /// What the checks of an assessment compare against: (previous round, its values)
     /// and the values of the child form's assessments inside it in the same round.
+    /// The same for many assessments in one read, each with its child form if it has
+    /// one: a list of hundreds checks them all in one transaction.
+    async fn contexts(
+        &self,
+        places: std::sync::Arc<dtm_core::Gazetteer>,
+        wanted: Vec<(AssessmentKey, Option<String>)>,
+    ) -> Result<Vec<CheckContext>>;
     /// `places` is the gazetteer the caller already holds (a list checks many).
     async fn context(
         &self,
