@@ -38,6 +38,10 @@ test('an admin adds, renames and retires a muhalla from the Locations page, in E
 
   const { page, pageErrors } = await signedIn(t, HQ, 'admin', 'admin-demo');
   await page.getByTestId('tab-locations').click();
+  // The list opens on the baladiyas; a baladiya's P-code opens its muhallas.
+  await page.getByTestId('open-LY021104').click();
+  await page.getByTestId('location-LY02110401').waitFor();
+  assert.equal(await page.getByTestId('locations-within').inputValue(), 'LY021104');
   await page.getByTestId('location-parent').fill('LY021104');
   await page.getByTestId('location-parent-name').waitFor();
   assert.match(await page.getByTestId('location-parent-name').innerText(), /Tripoli/, 'the parent is named as typed');

@@ -621,6 +621,7 @@ export const messages = {
   'places.any_level': { en: 'Any level', ar: 'أي مستوى' },
   'places.show_retired': { en: 'Show retired locations', ar: 'عرض المواقع الموقوفة' },
   'places.pcode': { en: 'P-code', ar: 'الرمز' },
+  'places.open_under': { en: 'Show the locations under {name}', ar: 'عرض المواقع التابعة لـ {name}' },
   'places.name_en': { en: 'Name (English)', ar: 'الاسم (بالإنجليزية)' },
   'places.name_ar': { en: 'Name (Arabic)', ar: 'الاسم (بالعربية)' },
   'places.kind': { en: 'Class', ar: 'التصنيف' },
