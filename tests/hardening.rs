@@ -594,6 +594,44 @@ fn the_review_queue_counts_each_submissions_warnings_and_errors_as_its_own_page_
         untouched.get("warnings").is_none(),
         "nothing recorded was not checked, so it claims no count: {untouched}"
     );
+
+    // With a round before it: a change since R1 beyond the threshold is a warning, and
+    // the queue (which reads the previous values of the whole list at once) counts it
+    // as the page (which reads one) does.
+    let admin = hq.token("admin", "admin-demo");
+    let (status, body) = hq.post(
+        "/api/v1/rounds",
+        Some(&admin),
+        &json!({"code": "R2", "number": 2, "title": "Round 2", "window_start": "2026-12-01",
+            "window_end": "2026-12-31", "forms": [{"form": "baladiya", "version": 2}, {"form": "muhalla", "version": 1}]}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = hq.post("/api/v1/rounds/R2/status", Some(&admin), &json!({"status": "open"}));
+    assert_eq!(status, 200, "{body}");
+    let mut grown = places[0].1.clone();
+    grown["idp_hh"] = json!(100);
+    grown["idp_ind"] = json!(500); // 50 in R1: +900%, +450 people
+    let steady = places[0].1.clone();
+    let ops = [("LY021101", grown), ("LY021105", steady)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (p, v))| {
+            let mut op = edit(&uuid(95 + i as u32), 10 + i as u64, p, v, json!({}));
+            op["key"]["round"] = json!("R2");
+            op
+        })
+        .collect();
+    let (status, body) = push(&hq, &enumerator, ops);
+    assert_eq!(status, 200, "{body}");
+    let (_, list) = hq.get("/api/v1/rounds/R2/assessments", Some(&supervisor));
+    for pcode in ["LY021101", "LY021105"] {
+        let row = list.as_array().unwrap().iter().find(|r| r["key"]["location"] == pcode).unwrap();
+        let (_, detail) = hq.get(&format!("/api/v1/assessments/R2/baladiya/{pcode}"), Some(&supervisor));
+        let changes = detail["issues"].as_array().unwrap().iter().filter(|i| i["rule"] == "change:idp_ind").count();
+        let warnings = detail["issues"].as_array().unwrap().iter().filter(|i| i["severity"] == "warning").count();
+        assert_eq!(row["warnings"].as_u64(), Some(warnings as u64), "{pcode}: the queue counts what the page shows");
+        assert_eq!(changes, usize::from(pcode == "LY021101"), "{pcode}: only the grown figure is a change since R1");
+    }
 }
 
 #[test]

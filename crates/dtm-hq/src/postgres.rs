@@ -962,6 +962,42 @@ impl Tx for PgTx<'_, '_> {
             .map(|r| (r.get(0), r.get(1))))
     }
 
+    fn previous_assessments(&mut self, keys: &[&AssessmentKey]) -> Result<HashMap<AssessmentKey, (i64, String)>> {
+        let Some(first) = keys.first() else { return Ok(HashMap::new()) };
+        let forms: Vec<&str> = keys.iter().map(|k| k.form.as_str()).collect();
+        let locations: Vec<&str> = keys.iter().map(|k| k.location.as_str()).collect();
+        // One statement for a whole list, each key walking the rounds downwards from
+        // the one before as `previous_assessment` does.
+        let rows = self.query(
+            "SELECT k.form, k.location, p.id, p.round
+             FROM unnest($1::text[], $2::text[]) AS k(form, location)
+             CROSS JOIN LATERAL (
+               SELECT a.id, a.round FROM rounds r
+               CROSS JOIN LATERAL (SELECT id, round FROM assessments
+                 WHERE round = r.code AND form = k.form AND location = k.location) a
+               WHERE r.number < (SELECT number FROM rounds WHERE code = $3)
+               ORDER BY r.number DESC LIMIT 1) p",
+            &[&forms, &locations, &first.round],
+        )?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let key = AssessmentKey::new(&first.round, r.get::<_, String>(0), pcode(r.get(1))?);
+            out.insert(key, (r.get(2), r.get(3)));
+        }
+        Ok(out)
+    }
+
+    fn docs(&mut self, ids: &[i64]) -> Result<HashMap<i64, Doc>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(self
+            .query("SELECT id, fields FROM assessments WHERE id = ANY($1)", &[&ids])?
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, Json<Doc>>(1).0))
+            .collect())
+    }
+
     fn children(&mut self, round: &str, form: &str, location: &str) -> Result<Vec<i64>> {
         self.ids(
             "SELECT id FROM assessments WHERE round = $1 AND form = $2 AND location LIKE $3 || '%' AND location <> $3",

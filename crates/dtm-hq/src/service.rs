@@ -182,7 +182,21 @@ fn context_of(
     child_form: Option<&str>,
 ) -> Result<CheckContext> {
     let previous = previous_of(tx, key)?;
-    let Some(child_form) = child_form else { return Ok((previous, None)) };
+    let children = match child_form {
+        Some(child_form) => children_of(tx, places, key, child_form)?,
+        None => None,
+    };
+    Ok((previous, children))
+}
+
+/// The child form's assessments inside `key`'s location in the same round, as the
+/// aggregate check compares them ([`dtm_core::form::aggregate_children`]).
+fn children_of(
+    tx: &mut dyn Tx,
+    places: &Gazetteer,
+    key: &AssessmentKey,
+    child_form: &str,
+) -> Result<Option<Vec<Values>>> {
     let ids = tx.children(&key.round, child_form, key.location.as_str())?;
     let found = if ids.is_empty() { Vec::new() } else { tx.snapshots(&ids)? };
     let values: Vec<Values> =
@@ -198,7 +212,7 @@ fn context_of(
         })
         .collect();
     let level = FormDef::latest(child_form).map_or(key.location.level() + 1, |f| f.level);
-    Ok((previous, dtm_core::form::aggregate_children(places, &key.location, level, &children)))
+    Ok(dtm_core::form::aggregate_children(places, &key.location, level, &children))
 }
 
 /// What blocks submitting the assessment as HQ holds it, against its previous round
@@ -1059,8 +1073,37 @@ impl<S: Store> HqStorage for Hq<S> {
         places: Arc<Gazetteer>,
         wanted: Vec<(AssessmentKey, Option<String>)>,
     ) -> Result<Vec<CheckContext>> {
-        self.read(move |tx| wanted.iter().map(|(key, child)| context_of(tx, &places, key, child.as_deref())).collect())
-            .await
+        self.read(move |tx| {
+            // The previous rounds' assessments and documents of the whole list in a few
+            // statements; then each row's children, which only baladiyas have.
+            let keys: Vec<&AssessmentKey> = wanted.iter().map(|(k, _)| k).collect();
+            let mut out = Vec::with_capacity(wanted.len());
+            for same_round in keys.chunk_by(|a, b| a.round == b.round) {
+                let found = tx.previous_assessments(same_round)?;
+                let ids: Vec<i64> = found.values().map(|(id, _)| *id).collect();
+                let mut docs = tx.docs(&ids)?;
+                for key in same_round {
+                    let previous = match found.get(*key) {
+                        Some((id, round)) => {
+                            let doc = docs.remove(id).unwrap_or_default();
+                            Some((round.clone(), doc.into_iter().map(|(f, d)| (f, d.0)).collect()))
+                        }
+                        None => None,
+                    };
+                    out.push(previous);
+                }
+            }
+            let mut contexts = Vec::with_capacity(wanted.len());
+            for ((key, child), previous) in wanted.iter().zip(out) {
+                let children = match child {
+                    Some(child) => children_of(tx, &places, key, child)?,
+                    None => None,
+                };
+                contexts.push((previous, children));
+            }
+            Ok(contexts)
+        })
+        .await
     }
 
     async fn context(&self, places: Arc<Gazetteer>, key: &AssessmentKey, form: &FormDef) -> Result<CheckContext> {

@@ -229,6 +229,21 @@ pub trait Tx {
     fn snapshots(&mut self, ids: &[i64]) -> Result<Vec<AssessmentSnapshot>>;
     /// The same form and location in the latest round numbered below `key.round`.
     fn previous_assessment(&mut self, key: &AssessmentKey) -> Result<Option<(i64, String)>>;
+    /// The previous assessment of each of `keys` (all of one round), as
+    /// [`Tx::previous_assessment`] finds it; a backend may answer in one statement.
+    fn previous_assessments(&mut self, keys: &[&AssessmentKey]) -> Result<HashMap<AssessmentKey, (i64, String)>> {
+        let mut out = HashMap::new();
+        for key in keys {
+            if let Some(found) = self.previous_assessment(key)? {
+                out.insert((*key).clone(), found);
+            }
+        }
+        Ok(out)
+    }
+    /// The documents of these assessments, by id; a backend may answer in one statement.
+    fn docs(&mut self, ids: &[i64]) -> Result<HashMap<i64, Doc>> {
+        ids.iter().map(|id| Ok((*id, self.doc(*id)?))).collect()
+    }
     /// Assessments of `form` in `round` strictly inside `location`.
     fn children(&mut self, round: &str, form: &str, location: &str) -> Result<Vec<i64>>;
     /// Up to `limit` assessments in scope changed after `after`, as (id, change_seq)
