@@ -148,16 +148,17 @@ pub struct Child<'a> {
 
 /// What a location's aggregate check compares it with: each child assessment's figures
 /// as they count (a module answered No counts 0, Unknown is missing), voided ones left
-/// out; or `None` while a child location in use (`Gazetteer::to_assess`) has no
-/// assessment yet. A baladiya is compared with its muhallas only once they are all
+/// out; or `None` while a child location in use (`Gazetteer::to_assess`, at the level
+/// `child_form` is collected at) has no assessment yet. A baladiya is compared with its muhallas only once they are all
 /// entered: three of fourteen add up to less than the baladiya, and that is no reason
 /// to ask the enumerator for a justification.
 pub fn aggregate_children(
     places: &Gazetteer,
     location: &crate::Pcode,
-    child_level: u8,
+    child_form: &str,
     children: &[Child<'_>],
 ) -> Option<Vec<BTreeMap<String, FieldValue>>> {
+    let child_level = FormDef::latest(child_form).map_or(location.level() + 1, |f| f.level);
     let entered: std::collections::BTreeSet<&crate::Pcode> = children
         .iter()
         .filter(|c| !matches!(c.status, crate::AssessmentStatus::Voided | crate::AssessmentStatus::NotStarted))
@@ -1376,10 +1377,14 @@ mod tests {
             values: if i == 0 { &none } else { &ten },
         };
         let three: Vec<Child<'_>> = (0..3).map(|i| child(i, S::Draft)).collect();
-        assert_eq!(aggregate_children(g, &tripoli, 4, &three), None, "three of them entered: nothing to compare yet");
+        assert_eq!(
+            aggregate_children(g, &tripoli, "muhalla", &three),
+            None,
+            "three of them entered: nothing to compare yet"
+        );
 
         let all: Vec<Child<'_>> = (0..muhallas.len()).map(|i| child(i, S::Submitted)).collect();
-        let counted = aggregate_children(g, &tripoli, 4, &all).expect("all entered");
+        let counted = aggregate_children(g, &tripoli, "muhalla", &all).expect("all entered");
         assert_eq!(counted[0].get("idp_ind"), Some(&json!(0)), "a module answered No counts 0, not missing");
         let form = FormDef::builtin("baladiya", 3).unwrap();
         let ctx = Context { previous: None, children: Some(&counted) };
@@ -1390,14 +1395,14 @@ mod tests {
 
         let mut voided = all.clone();
         voided[1].status = S::Voided;
-        assert_eq!(aggregate_children(g, &tripoli, 4, &voided), None, "a voided muhalla is not an entered one");
+        assert_eq!(aggregate_children(g, &tripoli, "muhalla", &voided), None, "a voided muhalla is not an entered one");
 
         // A muhalla that does not know its IDPs (Unknown) leaves the sum unknown.
         let mut unknown = BTreeMap::new();
         unknown.insert("idp_present".to_owned(), json!("unknown"));
         let mut with_unknown = all.clone();
         with_unknown[2].values = &unknown;
-        let counted = aggregate_children(g, &tripoli, 4, &with_unknown).unwrap();
+        let counted = aggregate_children(g, &tripoli, "muhalla", &with_unknown).unwrap();
         let ctx = Context { previous: None, children: Some(&counted) };
         let mut any = values(&[("idp_ind", 12345)]);
         any.insert("idp_present".into(), json!("yes"));

@@ -257,6 +257,21 @@ pub struct LocationInput {
     pub lon: Option<String>,
 }
 
+/// A location as it would be typed to add it again (an import's new muhalla, planned
+/// once more inside the transaction that writes it).
+impl From<&Location> for LocationInput {
+    fn from(l: &Location) -> Self {
+        Self {
+            pcode: l.pcode.to_string(),
+            name_en: l.name_en.clone(),
+            name_ar: l.name_ar.clone(),
+            kind: l.kind.clone(),
+            lat: l.lat.clone(),
+            lon: l.lon.clone(),
+        }
+    }
+}
+
 /// What to change of a location; what is left out stays as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LocationChange {

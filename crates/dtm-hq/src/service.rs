@@ -109,7 +109,12 @@ fn snapshot(tx: &mut dyn Tx, id: i64) -> Result<AssessmentSnapshot> {
 }
 
 fn field_values(tx: &mut dyn Tx, id: i64) -> Result<Values> {
-    Ok(tx.doc(id)?.into_iter().map(|(f, d)| (f, d.0)).collect())
+    Ok(values_of(tx.doc(id)?))
+}
+
+/// A document's values, without their versions and changes.
+fn values_of(doc: Doc) -> Values {
+    doc.into_iter().map(|(f, d)| (f, d.0)).collect()
 }
 
 /// Gives the assessment a new version and a fresh change sequence, so the next pull
@@ -172,21 +177,38 @@ fn previous_of(tx: &mut dyn Tx, key: &AssessmentKey) -> Result<Option<(String, V
     }
 }
 
-/// What an assessment's cross-round and cross-level checks compare against: the same
-/// location and form in the latest earlier round, and the child form's assessments
-/// inside this location in the same round.
-fn context_of(
+/// What the cross-round and cross-level checks of each assessment (with its child
+/// form, if it has one) compare against: the same location and form in the latest
+/// earlier round, and the child form's assessments inside it in the same round. The
+/// previous rounds' assessments and documents are read for all of a round's keys at
+/// once (a few statements for a whole list); the children, which only baladiyas have,
+/// one assessment at a time.
+fn contexts_in(
     tx: &mut dyn Tx,
     places: &Gazetteer,
-    key: &AssessmentKey,
-    child_form: Option<&str>,
-) -> Result<CheckContext> {
-    let previous = previous_of(tx, key)?;
-    let children = match child_form {
-        Some(child_form) => children_of(tx, places, key, child_form)?,
-        None => None,
-    };
-    Ok((previous, children))
+    wanted: &[(&AssessmentKey, Option<&str>)],
+) -> Result<Vec<CheckContext>> {
+    let keys: Vec<&AssessmentKey> = wanted.iter().map(|(k, _)| *k).collect();
+    let mut previous = Vec::with_capacity(wanted.len());
+    for same_round in keys.chunk_by(|a, b| a.round == b.round) {
+        let found = tx.previous_assessments(same_round)?;
+        let ids: Vec<i64> = found.values().map(|(id, _)| *id).collect();
+        let mut docs = tx.docs(&ids)?;
+        for key in same_round {
+            previous.push(
+                found.get(*key).map(|(id, round)| (round.clone(), values_of(docs.remove(id).unwrap_or_default()))),
+            );
+        }
+    }
+    let mut out = Vec::with_capacity(wanted.len());
+    for ((key, child), previous) in wanted.iter().zip(previous) {
+        let children = match child {
+            Some(child) => children_of(tx, places, key, child)?,
+            None => None,
+        };
+        out.push((previous, children));
+    }
+    Ok(out)
 }
 
 /// The child form's assessments inside `key`'s location in the same round, as the
@@ -211,8 +233,7 @@ fn children_of(
             values: v,
         })
         .collect();
-    let level = FormDef::latest(child_form).map_or(key.location.level() + 1, |f| f.level);
-    Ok(dtm_core::form::aggregate_children(places, &key.location, level, &children))
+    Ok(dtm_core::form::aggregate_children(places, &key.location, child_form, &children))
 }
 
 /// What blocks submitting the assessment as HQ holds it, against its previous round
@@ -225,7 +246,8 @@ fn submission_blockers(
 ) -> Result<Vec<dtm_core::Issue>> {
     let values = field_values(tx, head.id)?;
     let Some(form) = FormDef::builtin(&key.form, head.form_version) else { return Ok(vec![]) };
-    let (previous, children) = context_of(tx, places, key, form.aggregates.as_ref().map(|a| a.form.as_str()))?;
+    let child = form.aggregates.as_ref().map(|a| a.form.as_str());
+    let (previous, children) = contexts_in(tx, places, &[(key, child)])?.pop().unwrap_or_default();
     let ctx = Context { previous: previous.as_ref().map(|(r, v)| (r.as_str(), v)), children: children.as_deref() };
     Ok(form.submission_blockers(&values, ctx))
 }
@@ -312,8 +334,6 @@ fn payload_hash(op: &Operation) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(op).expect("an operation serialises")))
 }
 
-/// Answers a batch of operations in one transaction: the answer given before to a
-/// retry, or the operation applied; the answers are remembered together at the end.
 /// What one push batch reads once: the rounds it names, and the gazetteer its
 /// submissions are checked against.
 struct Batch<'a> {
@@ -321,6 +341,8 @@ struct Batch<'a> {
     rounds: BTreeMap<String, Option<Round>>,
 }
 
+/// Answers a batch of operations in one transaction: the answer given before to a
+/// retry, or the operation applied; the answers are remembered together at the end.
 fn push_batch(
     tx: &mut dyn Tx,
     places: &Gazetteer,
@@ -528,9 +550,6 @@ fn write_plan(
     Ok(None)
 }
 
-/// Registers a login inside a write transaction: a device logging in again as the
-/// same user keeps its id, a revoked device stays revoked, and an id another user
-/// holds is replaced by a fresh one.
 /// The gazetteer as the database holds it now, inside a transaction: the shipped one
 /// with every recorded change. A few hundred rows at most; read whole so that a change
 /// is always planned against the latest state, whichever HQ process made the others.
@@ -565,6 +584,9 @@ fn admin_only(actor: &Actor, what: &str) -> Result<()> {
     }
 }
 
+/// Registers a login inside a write transaction: a device logging in again as the
+/// same user keeps its id, a revoked device stays revoked, and an id another user
+/// holds is replaced by a fresh one.
 fn register_device(tx: &mut dyn Tx, d: NewDevice) -> Result<String> {
     match tx.device(&d.device_id)? {
         Some(holder) if holder.username == d.username && holder.revoked => Err(StorageError::Conflict {
@@ -954,15 +976,7 @@ impl<S: Store> HqStorage for Hq<S> {
             if !new_locations.is_empty() {
                 let mut places = gazetteer_in(tx)?;
                 for l in &new_locations {
-                    let input = LocationInput {
-                        pcode: l.pcode.to_string(),
-                        name_en: l.name_en.clone(),
-                        name_ar: l.name_ar.clone(),
-                        kind: l.kind.clone(),
-                        lat: l.lat.clone(),
-                        lon: l.lon.clone(),
-                    };
-                    let location = places.plan_add(input).map_err(location_refused)?;
+                    let location = places.plan_add(l.into()).map_err(location_refused)?;
                     record_location(tx, &location, "location_add", &actor, now)?;
                     places.apply(location);
                 }
@@ -1074,34 +1088,8 @@ impl<S: Store> HqStorage for Hq<S> {
         wanted: Vec<(AssessmentKey, Option<String>)>,
     ) -> Result<Vec<CheckContext>> {
         self.read(move |tx| {
-            // The previous rounds' assessments and documents of the whole list in a few
-            // statements; then each row's children, which only baladiyas have.
-            let keys: Vec<&AssessmentKey> = wanted.iter().map(|(k, _)| k).collect();
-            let mut out = Vec::with_capacity(wanted.len());
-            for same_round in keys.chunk_by(|a, b| a.round == b.round) {
-                let found = tx.previous_assessments(same_round)?;
-                let ids: Vec<i64> = found.values().map(|(id, _)| *id).collect();
-                let mut docs = tx.docs(&ids)?;
-                for key in same_round {
-                    let previous = match found.get(*key) {
-                        Some((id, round)) => {
-                            let doc = docs.remove(id).unwrap_or_default();
-                            Some((round.clone(), doc.into_iter().map(|(f, d)| (f, d.0)).collect()))
-                        }
-                        None => None,
-                    };
-                    out.push(previous);
-                }
-            }
-            let mut contexts = Vec::with_capacity(wanted.len());
-            for ((key, child), previous) in wanted.iter().zip(out) {
-                let children = match child {
-                    Some(child) => children_of(tx, &places, key, child)?,
-                    None => None,
-                };
-                contexts.push((previous, children));
-            }
-            Ok(contexts)
+            let wanted: Vec<(&AssessmentKey, Option<&str>)> = wanted.iter().map(|(k, c)| (k, c.as_deref())).collect();
+            contexts_in(tx, &places, &wanted)
         })
         .await
     }
@@ -1109,7 +1097,8 @@ impl<S: Store> HqStorage for Hq<S> {
     async fn context(&self, places: Arc<Gazetteer>, key: &AssessmentKey, form: &FormDef) -> Result<CheckContext> {
         let key = key.clone();
         let child_form = form.aggregates.as_ref().map(|a| a.form.clone());
-        self.read(move |tx| context_of(tx, &places, &key, child_form.as_deref())).await
+        self.read(move |tx| Ok(contexts_in(tx, &places, &[(&key, child_form.as_deref())])?.pop().unwrap_or_default()))
+            .await
     }
 
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>> {

@@ -336,7 +336,7 @@ pub struct Store {
 impl Store {
     pub fn open(path: &Path) -> Result<Self> {
         let conn = sqlite::open(path, MIGRATIONS, sqlite::Durability::Normal)?;
-        let places = Gazetteer::libya().clone().with_changes(stored_locations(&conn)?);
+        let places = places_of(&conn)?;
         let store = Self { conn, places };
         store.ensure_device_row()?;
         Ok(store)
@@ -369,8 +369,7 @@ impl Store {
         }
         tx.execute("UPDATE device SET gazetteer_cursor = ?1", [cursor])?;
         tx.commit()?;
-        let base = Gazetteer::libya().clone();
-        self.places = base.with_changes(stored_locations(&self.conn)?);
+        self.places = places_of(&self.conn)?;
         Ok(())
     }
 
@@ -1095,6 +1094,11 @@ fn key_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Assessm
     Ok(AssessmentKey { round: r.get(first)?, form: r.get(first + 1)?, location })
 }
 
+/// The gazetteer in force on the device: the shipped one with the changes HQ sent.
+fn places_of(conn: &Connection) -> Result<Gazetteer> {
+    Ok(Gazetteer::libya().clone().with_changes(stored_locations(conn)?))
+}
+
 /// The gazetteer changes HQ sent, as stored; a row that does not read is an error,
 /// never a location silently missing.
 fn stored_locations(conn: &Connection) -> Result<Vec<dtm_core::Location>> {
@@ -1284,8 +1288,7 @@ fn child_values(
             values: &r.values,
         })
         .collect();
-    let level = FormDef::latest(child_form).map_or(key.location.level() + 1, |f| f.level);
-    Ok(dtm_core::form::aggregate_children(places, &key.location, level, &children))
+    Ok(dtm_core::form::aggregate_children(places, &key.location, child_form, &children))
 }
 
 /// Creates or updates the assessment's row; with `fields`, the values the enumerator sees.
