@@ -269,6 +269,11 @@ error_codes! {
     DatabaseTooNew = "database_too_new",
     /// Nobody is signed in on this device.
     NotLoggedIn = "not_logged_in",
+    /// The device's data is encrypted and this account has no key to it here yet:
+    /// sign in once while HQ can be reached, or as an account that opened it before.
+    StoreLocked = "store_locked",
+    /// The device's key file cannot be read; the encrypted data is untouched.
+    KeyFileDamaged = "key_file_damaged",
     /// The device holds no open round; sync first, or name one.
     NoOpenRound = "no_open_round",
     /// A value on the `dtm` command line is not `FIELD=VALUE`.

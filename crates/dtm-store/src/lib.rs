@@ -7,6 +7,7 @@
 //! it knows nothing of HTTP, Tauri or the wire format.
 
 pub mod sqlite;
+pub mod vault;
 
 use dtm_core::workflow;
 use dtm_core::ErrorCode;
@@ -49,6 +50,12 @@ pub enum StoreError {
     Open(#[from] OpenError),
     #[error("nobody is logged in on this device; log in once while HQ is reachable")]
     NotLoggedIn,
+    #[error("the data on this device is locked; sign in to open it")]
+    Locked,
+    #[error(transparent)]
+    Unlock(#[from] vault::UnlockError),
+    #[error(transparent)]
+    KeyFile(#[from] vault::KeyFileError),
     #[error("`{0}` is not a location in the gazetteer")]
     UnknownPcode(String),
     #[error("`{location}` is a level-{found} location; the {form} form is for level {wanted}")]
@@ -78,8 +85,12 @@ impl StoreError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Open(OpenError::TooNew { .. }) => ErrorCode::DatabaseTooNew,
+            Self::Open(OpenError::WrongKey) | Self::KeyFile(_) => ErrorCode::KeyFileDamaged,
             Self::Open(_) => ErrorCode::DatabaseError,
-            Self::NotLoggedIn => ErrorCode::NotLoggedIn,
+            Self::NotLoggedIn | Self::Locked => ErrorCode::NotLoggedIn,
+            Self::Unlock(vault::UnlockError::WrongPassword) => ErrorCode::BadCredentials,
+            Self::Unlock(vault::UnlockError::Throttled { .. }) => ErrorCode::RateLimited,
+            Self::Unlock(vault::UnlockError::NoSlot(_)) => ErrorCode::StoreLocked,
             Self::UnknownPcode(_) => ErrorCode::UnknownPcode,
             Self::WrongLevel { .. } => ErrorCode::WrongLevel,
             Self::OutOfScope(_) => ErrorCode::OutOfScope,
@@ -93,6 +104,10 @@ impl StoreError {
             Self::Sqlite(_) => ErrorCode::DatabaseError,
         }
     }
+}
+
+fn io_error(e: std::io::Error) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -334,8 +349,22 @@ pub struct Store {
 }
 
 impl Store {
+    /// Opens a plain store (the `dtm` command line, tests and benchmarks).
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = sqlite::open(path, MIGRATIONS, sqlite::Durability::Normal)?;
+        Self::with_connection(sqlite::open(path, MIGRATIONS, sqlite::Durability::Normal)?)
+    }
+
+    /// Opens a store encrypted under `key` (the field app), creating it if need be.
+    /// A plain store found at `path` (written by an app from before encryption, or
+    /// left by a crash during [`sqlite::encrypt_in_place`]) is encrypted first.
+    pub fn open_encrypted(path: &Path, key: &vault::DataKey) -> Result<Self> {
+        if path.exists() && sqlite::is_plain(path).map_err(|e| StoreError::Open(OpenError::Sqlite(io_error(e))))? {
+            sqlite::encrypt_in_place(path, key)?;
+        }
+        Self::with_connection(sqlite::open_encrypted(path, key, MIGRATIONS, sqlite::Durability::Normal)?)
+    }
+
+    fn with_connection(conn: Connection) -> Result<Self> {
         let places = places_of(&conn)?;
         let store = Self { conn, places };
         store.ensure_device_row()?;

@@ -14,6 +14,8 @@ pub enum OpenError {
     TooNew { found: i64, known: i64 },
     #[error("migration {number} failed: {source}")]
     Migration { number: usize, source: rusqlite::Error },
+    #[error("the store cannot be read with this key (it is encrypted with another one, or is not a store)")]
+    WrongKey,
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -60,6 +62,78 @@ pub fn open(path: &Path, migrations: &[&str], durability: Durability) -> Result<
     configure(&conn, durability)?;
     migrate(&mut conn, migrations)?;
     Ok(conn)
+}
+
+/// Opens (creating if need be) a store encrypted with SQLCipher under `key`, and
+/// brings it to the newest schema. A wrong key is [`OpenError::WrongKey`], found
+/// before anything is written.
+pub fn open_encrypted(
+    path: &Path,
+    key: &crate::vault::DataKey,
+    migrations: &[&str],
+    durability: Durability,
+) -> Result<Connection, OpenError> {
+    let mut conn = Connection::open(path)?;
+    // The key must be the first statement on the connection; SQLCipher reads nothing
+    // until a page is needed, so the check that it is right is the read just after.
+    conn.pragma_update(None, "key", &*key.sqlcipher_key())?;
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => {}
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::NotADatabase => {
+            return Err(OpenError::WrongKey)
+        }
+        Err(e) => return Err(e.into()),
+    }
+    configure(&conn, durability)?;
+    migrate(&mut conn, migrations)?;
+    Ok(conn)
+}
+
+/// Whether the file at `path` is a plain (unencrypted) SQLite database: its first
+/// 16 bytes are SQLite's header. An encrypted store's first bytes are random.
+pub fn is_plain(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    let mut f = std::fs::File::open(path)?;
+    match f.read_exact(&mut header) {
+        Ok(()) => Ok(&header == b"SQLite format 3\0"),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Encrypts a plain store under `key`, in place: every table is copied into an
+/// encrypted sibling file (SQLCipher's `sqlcipher_export`), which is then renamed
+/// over the plain one. A crash before the rename leaves the plain store as it was,
+/// and the next open does it again; nothing is lost either way.
+pub fn encrypt_in_place(path: &Path, key: &crate::vault::DataKey) -> Result<(), OpenError> {
+    let sibling = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    let tmp = sibling(".encrypting");
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let conn = Connection::open(path)?;
+        // Fold the write-ahead log into the file first, so the copy has every commit.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        conn.execute(
+            "ATTACH DATABASE ?1 AS encrypted KEY ?2",
+            rusqlite::params![tmp.to_string_lossy(), &*key.sqlcipher_key()],
+        )?;
+        conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+        conn.execute_batch(&format!("PRAGMA encrypted.user_version = {version}; DETACH DATABASE encrypted;"))?;
+    }
+    if let Ok(f) = std::fs::File::open(&tmp) {
+        f.sync_all().map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(sibling(suffix));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    Ok(())
 }
 
 pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {

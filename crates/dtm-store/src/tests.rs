@@ -557,3 +557,90 @@ fn a_baladiya_is_checked_against_its_muhallas_only_once_all_of_them_are_entered(
     }
     assert_eq!(aggregate(&store), 1, "every muhalla entered and they add up to less than 1,000: the baladiya is asked");
 }
+
+/// Every byte of the store's files (the database and any write-ahead log), as one
+/// buffer to search.
+fn bytes_on_disk(dir: &tempfile::TempDir) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// What an enumerator writes that must never be readable from the disk.
+const SECRETS: &[&str] = &["LY021104", "enumerator", "Demo enumerator", "idp_hh", "4817", "Tripoli"];
+
+fn encrypted_store_with_work(dir: &tempfile::TempDir, key: &vault::DataKey) {
+    let mut store = Store::open_encrypted(&dir.path().join("device.sqlite3"), key).unwrap();
+    let user = User {
+        username: "enumerator".into(),
+        display_name: "Demo enumerator".into(),
+        role: Role::Enumerator,
+        scope: Scope::new(["LY0211"]),
+    };
+    store.save_login("http://127.0.0.1:1", "token", &user).unwrap();
+    store.apply_pull_page(&[r1()], &[], "e1:0", &now(1)).unwrap();
+    store.set_field(&tripoli(), "idp_hh", json!(4817), &now(10)).unwrap();
+    store.set_field(&tripoli(), "idp_ind", json!(19_268), &now(11)).unwrap();
+}
+
+#[test]
+fn an_encrypted_store_holds_none_of_the_p_codes_names_or_values_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = vault::DataKey::random();
+    encrypted_store_with_work(&dir, &key);
+    let disk = bytes_on_disk(&dir);
+    assert!(disk.len() > 4096, "the store was written");
+    for secret in SECRETS {
+        assert!(!contains(&disk, secret), "`{secret}` must not be readable from a stolen laptop's disk");
+    }
+    // The same work in a plain store does show them: the check above can fail.
+    let plain_dir = tempfile::tempdir().unwrap();
+    let mut plain = logged_in_store(&plain_dir);
+    plain.set_field(&tripoli(), "idp_hh", json!(4817), &now(10)).unwrap();
+    drop(plain);
+    let plain_disk = bytes_on_disk(&plain_dir);
+    assert!(contains(&plain_disk, "LY021104") && contains(&plain_disk, "Demo enumerator"), "the control must leak");
+}
+
+#[test]
+fn an_encrypted_store_opens_with_its_key_and_with_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    let key = vault::DataKey::random();
+    encrypted_store_with_work(&dir, &key);
+    let wrong = Store::open_encrypted(&path, &vault::DataKey::random()).err().expect("another key must not open it");
+    assert_eq!(wrong.code(), ErrorCode::KeyFileDamaged, "{wrong}");
+    let plain = Store::open(&path).err().expect("no key at all must not open it");
+    assert_eq!(plain.code(), ErrorCode::DatabaseError, "{plain}");
+    let store = Store::open_encrypted(&path, &key).expect("its own key opens it");
+    assert_eq!(store.assessment(&tripoli()).unwrap().values["idp_hh"], json!(4817), "and the work is all there");
+    assert_eq!(store.pending_ops(10).unwrap().len(), 2, "the outbox too");
+}
+
+#[test]
+fn a_plain_store_from_an_older_app_is_encrypted_in_place_with_its_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    let mut plain = logged_in_store(&dir);
+    plain.set_field(&tripoli(), "idp_hh", json!(4817), &now(10)).unwrap();
+    let device_id = plain.device_id().unwrap();
+    drop(plain);
+    let key = vault::DataKey::random();
+    let store = Store::open_encrypted(&path, &key).expect("a plain store is taken over, not refused");
+    assert_eq!(store.device_id().unwrap(), device_id, "the device keeps its identity");
+    assert_eq!(store.pending_ops(10).unwrap().len(), 1, "an unsent edit survives the encryption");
+    assert_eq!(store.assessment(&tripoli()).unwrap().values["idp_hh"], json!(4817));
+    assert!(store.session().unwrap().is_some(), "the session survives");
+    drop(store);
+    assert!(!sqlite::is_plain(&path).unwrap(), "the file is now encrypted");
+    let disk = bytes_on_disk(&dir);
+    for secret in SECRETS.iter().filter(|s| **s != "Tripoli") {
+        assert!(!contains(&disk, secret), "`{secret}` must not survive in plain text beside the encrypted store");
+    }
+}

@@ -957,6 +957,14 @@ export const messages = {
   'error.unsupported_media_type': { en: 'This kind of file is not accepted.', ar: 'هذا النوع من الملفات غير مقبول.' },
   'error.uri_too_long': { en: 'The request is too large.', ar: 'الطلب كبير جداً.' },
   'error.not_logged_in': { en: 'Please sign in.', ar: 'يرجى تسجيل الدخول.' },
+  'error.store_locked': {
+    en: 'This account has not opened the data on this device yet. Sign in once while HQ can be reached, or as the account that used this device before.',
+    ar: 'لم يفتح هذا الحساب البيانات على هذا الجهاز بعد. سجّل الدخول مرة واحدة أثناء الاتصال بالمقر، أو بالحساب الذي استخدم هذا الجهاز من قبل.',
+  },
+  'error.key_file_damaged': {
+    en: 'The key to the data on this device cannot be read. Nothing has been deleted; ask your supervisor before doing anything else.',
+    ar: 'لا يمكن قراءة مفتاح البيانات على هذا الجهاز. لم يُحذف شيء؛ اسأل مشرفك قبل القيام بأي شيء آخر.',
+  },
   'error.offline': {
     en: 'Offline: HQ cannot be reached from here. Your work is saved on this device.',
     ar: 'غير متصل: لا يمكن الوصول إلى المقر من هنا. عملك محفوظ على هذا الجهاز.',
