@@ -17,7 +17,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,19 +134,30 @@ class WebDriver {
   }
 }
 
-/** Reads what the device stored for one field, and its outbox, straight from SQLite. */
-function readStore(storePath, location, field) {
+/**
+ * Checks that the device's store is encrypted at rest: not an SQLite file Python can
+ * open, and none of what was typed or synced readable in any of the store's files.
+ */
+function assertEncryptedOnDisk(storePath, secrets) {
   const py = `
-import json, sqlite3, sys
-db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-value = db.execute("SELECT value FROM field_values WHERE location = ? AND field = ?", (sys.argv[2], sys.argv[3])).fetchone()
-ops = db.execute("SELECT kind, value, state FROM outbox WHERE location = ? ORDER BY seq", (sys.argv[2],)).fetchall()
-print(json.dumps({"value": None if value is None else json.loads(value[0]),
-                  "outbox": [dict(kind=k, value=None if v is None else json.loads(v), state=s) for k, v, s in ops]}))
+import sqlite3, sys
+try:
+    sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True).execute("SELECT count(*) FROM sqlite_master").fetchone()
+    print("readable")
+except sqlite3.DatabaseError as e:
+    print("unreadable: " + str(e))
 `;
-  const r = spawnSync('python3', ['-c', py, storePath, location, field], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`reading the device store ${storePath} failed: ${r.stderr || r.error}`);
-  return JSON.parse(r.stdout);
+  const r = spawnSync('python3', ['-c', py, storePath], { encoding: 'utf8' });
+  assert.match(r.stdout, /^unreadable/, `the device store must not open without its key: ${r.stdout}${r.stderr}`);
+  // The store and its write-ahead log; the key file beside them names the accounts
+  // that may open the store (by design) and holds nothing else readable.
+  const dir = dirname(storePath);
+  const files = readdirSync(dir).filter((f) => !f.endsWith('.key'));
+  assert.ok(files.length > 0, `the store is in ${dir}`);
+  const all = Buffer.concat(files.map((f) => readFileSync(join(dir, f))));
+  for (const secret of secrets) {
+    assert.equal(all.includes(Buffer.from(secret)), false, `"${secret}" must not be readable in the device's files`);
+  }
 }
 
 /** Digits in a label, whichever numerals the UI language uses. */
@@ -302,14 +313,8 @@ test('an edit is saved on the device with its outbox operation, and Sync now tak
     await openAssessment(wd, LOCATION);
     await typeCount(wd, FIELD, 12);
 
-    // The value and one pending operation are in the device's own store.
-    const stored = readStore(cfg.storePath, LOCATION, FIELD);
-    assert.equal(stored.value, 12, `the device store should hold ${FIELD}=12 for ${LOCATION}: ${JSON.stringify(stored)}`);
-    assert.deepEqual(
-      stored.outbox,
-      [{ kind: 'edit', value: { [FIELD]: [12, 0] }, state: 'pending' }],
-      'exactly one pending edit (the field, its value and base version 0) should wait in the outbox until the next sync',
-    );
+    // The value is in the device's own store, which nobody can read from the disk.
+    assertEncryptedOnDisk(cfg.storePath, [LOCATION, USERNAME, 'Smoke enumerator', FIELD]);
 
     // The sync bar heard about it through the `sync-state` event.
     await waitFor('the sync bar to count 1 pending operation', async () => (await pendingInBar(wd)) === 1, 5_000);
@@ -318,7 +323,6 @@ test('an edit is saved on the device with its outbox operation, and Sync now tak
     // Sync by hand; the outbox empties and HQ has the value.
     await wd.click(await wd.find('[data-testid="sync-now"]'));
     await waitFor('the sync bar to count 0 pending operations after Sync now', async () => (await pendingInBar(wd)) === 0);
-    assert.deepEqual(readStore(cfg.storePath, LOCATION, FIELD).outbox, [], 'HQ acknowledged the operation, so the outbox is empty');
     assert.equal(await hqValue(cfg.hqUrl, LOCATION, FIELD), 12, `HQ should hold ${FIELD}=12 for ${LOCATION} after the sync`);
 
     // The sent log shows the operation and HQ's answer after it left the outbox.
@@ -328,18 +332,27 @@ test('an edit is saved on the device with its outbox operation, and Sync now tak
   });
 });
 
-test('after a restart the device is still signed in, and background sync takes an edit to HQ', async (t) => {
+test('after a restart the password alone opens the device, and background sync takes an edit to HQ', async (t) => {
   const cfg = config();
   const wd = await startApp(t, cfg, { DTM_AUTO_SYNC: 'on' });
   await screenshotOnFailure(wd, 'auto-sync', async () => {
-    await wd.waitFind('[data-testid="who"]', 'the signed-in home screen (the session should survive a restart)', 30_000);
+    // The restarted app is locked: its sign-in names who can open the data here.
+    await wd.waitFind('[data-testid="login-locked"]', 'the sign-in screen of a locked device', 30_000);
+    const user = await wd.find('input[name="username"]');
+    assert.equal(await wd.cmd('GET', `/element/${user}/property/value`), USERNAME, 'the one account of this device is filled in');
+    await wd.type(await wd.find('input[name="password"]'), 'not the password');
+    await wd.click(await wd.find('form.login button[type="submit"]'));
+    await wd.waitFind('[data-testid="login-error"]', 'a wrong password refused by the device', 15_000);
+    await wd.type(await wd.find('input[name="password"]'), NEW_PASSWORD);
+    await wd.click(await wd.find('form.login button[type="submit"]'));
+    await wd.waitFind('[data-testid="who"]', 'the signed-in home screen (the session survives a restart)', 30_000);
     await openAssessment(wd, LOCATION);
     await typeCount(wd, 'idp_ind', 40);
     await wd.waitFind('[data-testid="unsynced-idp_ind"]', 'idp_ind marked "not yet synced" while it waits in the outbox', 3_000);
     // No click: the edit wakes the background sync, which pushes once typing pauses.
     await waitFor(
       'the background sync to empty the outbox',
-      async () => readStore(cfg.storePath, LOCATION, 'idp_ind').outbox.length === 0,
+      async () => (await pendingInBar(wd)) === 0,
       30_000,
     );
     await waitFor('the sync bar to count 0 pending operations', async () => (await pendingInBar(wd)) === 0, 5_000);
@@ -365,7 +378,8 @@ test('after a restart the device is still signed in, and background sync takes a
     await wd.type(await wd.waitFind('[data-testid="void-reason"]', 'the reason box'), 'entered for the wrong baladiya');
     await wd.click(await wd.find('[data-testid="void-confirm"]'));
     await waitFor('the assessment to show as voided', async () => (await wd.find('[data-status="voided"]')) !== null, 5_000);
-    assert.equal(readStore(cfg.storePath, LOCATION, 'idp_ind').value, 40, 'a void deletes nothing');
+    const input = await wd.find('#f-idp_ind');
+    assert.equal(await wd.cmd('GET', `/element/${input}/property/value`), '40', 'a void deletes nothing');
     // Background sync takes the tombstone to HQ, reason and values with it.
     await waitFor('the void to reach HQ', async () => (await hqAssessment(cfg.hqUrl, LOCATION)).status === 'voided', 30_000);
     const atHq = await hqAssessment(cfg.hqUrl, LOCATION);

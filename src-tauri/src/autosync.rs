@@ -79,9 +79,13 @@ async fn run(app: AppHandle, device: Arc<Device>, wake: Arc<Notify>) {
                 }
             }
         }
-        let due = match (device.session(), device.sync_state()) {
-            (Ok(session), Ok(state)) => is_due(session.is_some(), state.pending, last_try.map(|t| t.elapsed())),
-            (Err(e), _) | (_, Err(e)) => {
+        // Nobody signed in (or the store still locked): nothing to sync, nothing to read.
+        let due = match device.session().and_then(|session| match session {
+            None => Ok(false),
+            Some(_) => Ok(is_due(true, device.sync_state()?.pending, last_try.map(|t| t.elapsed()))),
+        }) {
+            Ok(due) => due,
+            Err(e) => {
                 tracing::warn!("background sync cannot read the store: {e}");
                 false
             }

@@ -5,6 +5,7 @@
 /// Every command the window may call, as named in docs/api.md.
 pub const COMMANDS: &[&str] = &[
     "session",
+    "lock_state",
     "default_hq_url",
     "login",
     "enrol",

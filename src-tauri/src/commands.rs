@@ -4,7 +4,7 @@
 
 use crate::autosync::AutoSync;
 use dtm_core::{AssessmentKey, ErrorCode, FieldValue, FormDef, Pcode};
-use dtm_sync::api::{AssessmentDetail, AssessmentSummary, RejectedOp, SentOp, Session, SyncState};
+use dtm_sync::api::{AssessmentDetail, AssessmentSummary, LockState, RejectedOp, SentOp, Session, SyncState};
 use dtm_sync::device::{Device, DeviceError};
 use dtm_sync::wire::RoundInfo;
 use serde::Serialize;
@@ -46,7 +46,14 @@ pub async fn session(device: Dev<'_>) -> Reply<Option<Session>> {
     Ok(device.session()?)
 }
 
-/// Needs HQ; the pull that follows a login brings the rounds, so the loop need not be woken.
+/// Whether the device's data is locked, and which accounts may open it offline.
+#[tauri::command]
+pub async fn lock_state(device: Dev<'_>) -> Reply<LockState> {
+    Ok(device.lock_state()?)
+}
+
+/// Opens the device's data with the password alone when the account is signed in
+/// here already (offline); otherwise needs HQ. The pull that follows a login brings the rounds, so the loop need not be woken.
 #[tauri::command]
 pub async fn login(device: Dev<'_>, hq_url: String, username: String, password: String) -> Reply<Session> {
     Ok(device.login(hq_url.trim(), &username, &password).await?)

@@ -4,6 +4,9 @@
 //! decision about assessments, the outbox and sync lives in the library crates,
 //! so the `dtm` CLI behaves the same. It must never grow logic of its own.
 //!
+//! The store is SQLCipher-encrypted (`device.sqlite3`, its key sealed per account in
+//! `device.sqlite3.key`): nothing is readable until an account's password opens it.
+//!
 //! Environment: `DTM_DATA_DIR` (store folder; default the OS app-data folder),
 //! `DTM_AUTO_SYNC=off` (no background sync, for tests), `DTM_LOG` (tracing filter).
 
@@ -17,7 +20,7 @@ mod commands;
 
 use anyhow::Context;
 use autosync::AutoSync;
-use dtm_sync::device::Device;
+use dtm_sync::device::{Cost, Device};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::Manager;
@@ -38,8 +41,9 @@ fn auto_sync_enabled() -> bool {
 
 fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
     let path = data_dir(app)?.join(STORE_FILE);
+    // Encrypted at rest, and locked until an account's password opens it.
     let device = Arc::new(
-        Device::open(&path)
+        Device::open_encrypted(&path, Cost::FIELD)
             .with_context(|| format!("cannot open the device store {}", path.display()))?
             .with_retry(autosync::RETRY),
     );
@@ -65,6 +69,7 @@ fn main() -> anyhow::Result<()> {
         .setup(|app| Ok(setup(app)?))
         .invoke_handler(tauri::generate_handler![
             commands::session,
+            commands::lock_state,
             commands::login,
             commands::enrol,
             commands::change_password,

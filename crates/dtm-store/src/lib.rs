@@ -90,7 +90,7 @@ impl StoreError {
             Self::NotLoggedIn | Self::Locked => ErrorCode::NotLoggedIn,
             Self::Unlock(vault::UnlockError::WrongPassword) => ErrorCode::BadCredentials,
             Self::Unlock(vault::UnlockError::Throttled { .. }) => ErrorCode::RateLimited,
-            Self::Unlock(vault::UnlockError::NoSlot(_)) => ErrorCode::StoreLocked,
+            Self::Unlock(vault::UnlockError::NoSlot(_) | vault::UnlockError::HeldBy(_)) => ErrorCode::StoreLocked,
             Self::UnknownPcode(_) => ErrorCode::UnknownPcode,
             Self::WrongLevel { .. } => ErrorCode::WrongLevel,
             Self::OutOfScope(_) => ErrorCode::OutOfScope,

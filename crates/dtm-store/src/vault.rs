@@ -112,6 +112,10 @@ pub enum UnlockError {
     Throttled { wait_ms: u64 },
     #[error("{0} has not opened this device's data yet; sign in once while HQ can be reached")]
     NoSlot(String),
+    /// The store is locked to other accounts, and without one of their passwords its
+    /// key cannot be reached (so a new account cannot be given it).
+    #[error("the data on this device is locked to {0}: sign in as them first")]
+    HeldBy(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -271,9 +275,7 @@ fn unseal(slot: &Slot, password: &str) -> Option<DataKey> {
     let kek = derive(password, &salt, slot.cost);
     let cipher = XChaCha20Poly1305::new((&*kek).into());
     let plain = Zeroizing::new(
-        cipher
-            .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: slot.username.as_bytes() })
-            .ok()?,
+        cipher.decrypt(XNonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: slot.username.as_bytes() }).ok()?,
     );
     let bytes: [u8; KEY_LEN] = plain.as_slice().try_into().ok()?;
     Some(DataKey(Zeroizing::new(bytes)))
@@ -370,7 +372,10 @@ mod tests {
         let mut back = KeyFile::read(&path).unwrap().expect("the file was written");
         assert!(same(&back.open("amal", "olive tree 42", 0).unwrap(), &key));
         std::fs::write(&path, "{ not json").unwrap();
-        assert!(matches!(KeyFile::read(&path), Err(KeyFileError::Damaged { .. })), "a damaged file is named, not ignored");
+        assert!(
+            matches!(KeyFile::read(&path), Err(KeyFileError::Damaged { .. })),
+            "a damaged file is named, not ignored"
+        );
     }
 
     #[test]

@@ -270,6 +270,19 @@ pub struct Progress {
     pub total: u64,
 }
 
+/// Whether the device's data is encrypted and locked, for the sign-in screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct LockState {
+    pub encrypted: bool,
+    /// A password is needed before anything on the device can be read.
+    pub locked: bool,
+    /// The accounts whose password opens the data here, with no connection.
+    pub accounts: Vec<String>,
+    /// Seconds before another password may be tried (after five wrong ones in a row).
+    pub wait_seconds: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 #[ts(export)]
 pub struct SyncState {

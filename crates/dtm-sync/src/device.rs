@@ -9,8 +9,10 @@ use crate::wire::{
     WireComment,
 };
 use dtm_core::{AssessmentKey, ErrorCode, FieldValue, FormDef, ReviewDecision, Role, Round};
+pub use dtm_store::vault::Cost;
+use dtm_store::vault::{DataKey, KeyFile, UnlockError};
 use dtm_store::{Answer, Now, OpKind, OpOutcome, RemoteAssessment, Store, StoreError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -80,6 +82,76 @@ impl DeviceError {
 
 pub type Result<T, E = DeviceError> = std::result::Result<T, E>;
 
+/// What a password did to a locked encrypted store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unlocked {
+    /// The store is plain, or already open: there was nothing to unlock.
+    NotEncrypted,
+    /// The password opened it.
+    Opened,
+    /// No key file, or none for this account: HQ decides.
+    NoKey,
+    /// This account's key did not open with this password (it may have changed at HQ).
+    WrongPassword,
+}
+
+/// User names are lower case at HQ; what was typed is matched the same way here.
+fn normal_username(typed: &str) -> String {
+    typed.trim().to_lowercase()
+}
+
+/// How the device's store is kept at rest.
+#[derive(Debug, Clone)]
+enum AtRest {
+    /// Plain SQLite: the `dtm` command line, tests and benchmarks.
+    Plain,
+    /// Encrypted with SQLCipher; the key file beside it opens it with a password.
+    Encrypted { key_file: PathBuf, cost: Cost },
+}
+
+/// The store while it is open, with the data key that opened it (none for a plain
+/// store): another account's password can be sealed only while the key is at hand.
+struct OpenStore {
+    store: Store,
+    key: Option<DataKey>,
+}
+
+/// The open store, held for one call.
+struct StoreGuard<'a>(std::sync::MutexGuard<'a, Option<OpenStore>>);
+
+impl std::ops::Deref for StoreGuard<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.0.as_ref().expect("a guard is made only over an open store").store
+    }
+}
+
+impl std::ops::DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.0.as_mut().expect("a guard is made only over an open store").store
+    }
+}
+
+/// A store file that is neither plain SQLite nor has a key file can only be left by a
+/// crash between creating a store and writing its key file, before anything was
+/// written in it. It is renamed, never deleted, and a new store takes its place.
+fn set_aside_unreadable_store(path: &Path) -> Result<()> {
+    if !path.exists() || dtm_store::sqlite::is_plain(path)? {
+        return Ok(());
+    }
+    let stamp = now_with_offset(0).millis;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut from = path.as_os_str().to_owned();
+        from.push(suffix);
+        let mut to = path.as_os_str().to_owned();
+        to.push(format!(".unreadable-{stamp}{suffix}"));
+        if Path::new(&from).exists() {
+            std::fs::rename(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
 /// What one sync did, for the UI and for scripts.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SyncReport {
@@ -100,7 +172,12 @@ pub struct SyncReport {
 }
 
 pub struct Device {
-    store: Mutex<Store>,
+    /// The open store; `None` while an encrypted store is locked.
+    store: Mutex<Option<OpenStore>>,
+    /// Where the store lives.
+    path: PathBuf,
+    /// How the store is kept at rest.
+    at_rest: AtRest,
     syncing: AtomicBool,
     progress: Mutex<Option<Progress>>,
     /// The connection pool, kept across syncs so connections are reused.
@@ -180,12 +257,29 @@ fn remote(s: AssessmentSnapshot) -> RemoteAssessment {
 }
 
 impl Device {
+    /// Opens a plain store (the `dtm` command line, tests and benchmarks): it is
+    /// open at once, and no password guards it at rest.
     pub fn open(path: &Path) -> Result<Self> {
+        let device = Self::new(path, AtRest::Plain)?;
+        *device.slot() = Some(OpenStore { store: Store::open(path)?, key: None });
+        Ok(device)
+    }
+
+    /// Opens the field app's encrypted store, locked: nothing can be read until an
+    /// account's password opens it ([`Device::login`], offline once the account has
+    /// opened it here before). `cost` is argon2id's for passwords sealed from now on.
+    pub fn open_encrypted(path: &Path, cost: Cost) -> Result<Self> {
+        Self::new(path, AtRest::Encrypted { key_file: KeyFile::path_for(path), cost })
+    }
+
+    fn new(path: &Path, at_rest: AtRest) -> Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         Ok(Self {
-            store: Mutex::new(Store::open(path)?),
+            store: Mutex::new(None),
+            path: path.to_owned(),
+            at_rest,
             syncing: AtomicBool::new(false),
             progress: Mutex::new(None),
             client: Mutex::new(None),
@@ -194,6 +288,92 @@ impl Device {
             batch: std::sync::atomic::AtomicUsize::new(PUSH_BATCH),
             pull_page: std::sync::atomic::AtomicUsize::new(PULL_PAGE),
         })
+    }
+
+    /// Whether the store is encrypted, locked, and which accounts may open it here.
+    pub fn lock_state(&self) -> Result<api::LockState> {
+        let AtRest::Encrypted { key_file, .. } = &self.at_rest else {
+            return Ok(api::LockState { encrypted: false, locked: false, accounts: vec![], wait_seconds: 0 });
+        };
+        let file = KeyFile::read(key_file).map_err(StoreError::from)?;
+        Ok(api::LockState {
+            encrypted: true,
+            locked: self.slot().is_none(),
+            accounts: file.as_ref().map(|f| f.accounts().iter().map(|a| a.to_string()).collect()).unwrap_or_default(),
+            wait_seconds: file.map(|f| f.wait_ms(self.now().millis).div_ceil(1000) as u32).unwrap_or(0),
+        })
+    }
+
+    /// Closes the store: an encrypted one needs a password again. A plain store stays
+    /// open (there is nothing to lock).
+    pub fn lock(&self) {
+        if matches!(self.at_rest, AtRest::Encrypted { .. }) {
+            *self.slot() = None;
+        }
+    }
+
+    /// Tries an account's password against the key file, with no connection, and
+    /// opens the store when it is right. When it does not (an account new to this
+    /// device, or a password changed at HQ), HQ decides.
+    fn unlock(&self, username: &str, password: &str) -> Result<Unlocked> {
+        let AtRest::Encrypted { key_file, .. } = &self.at_rest else { return Ok(Unlocked::NotEncrypted) };
+        if self.slot().is_some() {
+            return Ok(Unlocked::NotEncrypted);
+        }
+        let Some(mut file) = KeyFile::read(key_file).map_err(StoreError::from)? else { return Ok(Unlocked::NoKey) };
+        let opened = file.open(&normal_username(username), password, self.now().millis);
+        // The count of wrong passwords is kept whatever happened.
+        file.write(key_file).map_err(StoreError::from)?;
+        match opened {
+            Ok(key) => {
+                self.open_with(key)?;
+                Ok(Unlocked::Opened)
+            }
+            Err(UnlockError::NoSlot(_)) => Ok(Unlocked::NoKey),
+            Err(UnlockError::WrongPassword) => Ok(Unlocked::WrongPassword),
+            Err(e) => Err(StoreError::from(e).into()),
+        }
+    }
+
+    fn open_with(&self, key: DataKey) -> Result<()> {
+        let store = Store::open_encrypted(&self.path, &key)?;
+        *self.slot() = Some(OpenStore { store, key: Some(key) });
+        Ok(())
+    }
+
+    /// After HQ accepted `username` and `password`: makes sure the store is open and
+    /// that this password opens it next time, offline. A device with no store yet
+    /// (or one from an app before encryption) gets a new data key here.
+    fn keep_key(&self, username: &str, password: &str, unlocked: Unlocked) -> Result<()> {
+        let AtRest::Encrypted { key_file, cost } = &self.at_rest else { return Ok(()) };
+        if unlocked == Unlocked::Opened {
+            return Ok(());
+        }
+        let file = KeyFile::read(key_file).map_err(StoreError::from)?;
+        let mut guard = self.slot();
+        match (guard.as_ref().and_then(|open| open.key.as_ref()), file) {
+            (Some(key), file) => {
+                // Open already: this account is new to the store, or its password
+                // changed at HQ. Seal the key under this password too.
+                let mut file = file.unwrap_or_default();
+                file.seal(username, password, key, *cost);
+                file.write(key_file).map_err(StoreError::from)?;
+                Ok(())
+            }
+            (None, Some(file)) => Err(StoreError::Unlock(UnlockError::HeldBy(file.accounts().join(", "))).into()),
+            (None, None) => {
+                // The first sign-in on this device (or the first since encryption came):
+                // a new data key, sealed before any data is written under it.
+                set_aside_unreadable_store(&self.path)?;
+                let key = DataKey::random();
+                let mut file = KeyFile::default();
+                file.seal(username, password, &key, *cost);
+                file.write(key_file).map_err(StoreError::from)?;
+                let store = Store::open_encrypted(&self.path, &key)?;
+                *guard = Some(OpenStore { store, key: Some(key) });
+                Ok(())
+            }
+        }
     }
 
     /// Runs this device as if its clock were `offset_ms` off.
@@ -213,14 +393,23 @@ impl Device {
         now_with_offset(self.clock_offset_ms)
     }
 
-    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+    /// The open store, or [`StoreError::Locked`] while an encrypted one is locked.
+    fn store(&self) -> Result<StoreGuard<'_>> {
+        let guard = self.slot();
+        if guard.is_none() {
+            return Err(StoreError::Locked.into());
+        }
+        Ok(StoreGuard(guard))
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<OpenStore>> {
         // A panic while holding the lock cannot leave SQLite half-written (every
         // write is one transaction), so a poisoned lock is safe to reuse.
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn client(&self) -> Result<HqClient> {
-        let session = self.store().session()?.ok_or(StoreError::NotLoggedIn)?;
+        let session = self.store()?.session()?.ok_or(StoreError::NotLoggedIn)?;
         let mut slot = self.client.lock().unwrap_or_else(|p| p.into_inner());
         match slot.as_ref() {
             Some(c) if c.base() == session.hq_url.trim_end_matches('/') => Ok(c.clone().with_token(&session.token)),
@@ -232,8 +421,14 @@ impl Device {
         }
     }
 
+    /// Who is signed in; `None` while nobody is, or while an encrypted store is locked.
     pub fn session(&self) -> Result<Option<api::Session>> {
-        Ok(self.store().session()?.map(|s| api::Session {
+        let store = match self.store() {
+            Ok(store) => store,
+            Err(DeviceError::Store(StoreError::Locked)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(store.session()?.map(|s| api::Session {
             user: wire::User {
                 username: s.user.username,
                 display_name: s.user.display_name,
@@ -246,9 +441,25 @@ impl Device {
         }))
     }
 
-    /// Logs in against HQ (the one step that needs a connection), then pulls.
+    /// Signs in. An encrypted store is opened first with the password alone, with no
+    /// connection: when the account is signed in here already, that is the whole login
+    /// (offline login). Otherwise HQ checks the password, the store is opened or
+    /// created, and the first pull follows.
     pub async fn login(&self, hq_url: &str, username: &str, password: &str) -> Result<api::Session> {
-        let session = self.authenticate(hq_url, username, password).await?;
+        let unlocked = self.unlock(username, password)?;
+        if unlocked == Unlocked::Opened {
+            if let Some(session) = self.session()?.filter(|s| s.user.username == normal_username(username)) {
+                return Ok(session);
+            }
+        }
+        let session = match self.authenticate_after(hq_url, username, password, unlocked).await {
+            // HQ cannot say whether the password changed there, and this device's key
+            // says it is wrong: that is the answer, not "offline".
+            Err(e) if unlocked == Unlocked::WrongPassword && e.code() == ErrorCode::Offline => {
+                return Err(StoreError::Unlock(UnlockError::WrongPassword).into())
+            }
+            r => r?,
+        };
         // The first pull brings the rounds; a failure here is not a failed login.
         let _ = self.sync(|_| {}).await;
         Ok(session)
@@ -262,43 +473,110 @@ impl Device {
             Some((_, code)) => (hq_url.to_owned(), code),
             None => (hq_url.to_owned(), code.to_owned()),
         };
+        // A locked store holding another account's work cannot take a new account:
+        // say so before the one-time code is spent.
+        self.refuse_if_held_by_others()?;
         self.tell_hq_of_logouts().await?;
         let client = HqClient::new(&hq_url);
         let req = crate::accounts::EnrolRequest {
             code,
             password: password.into(),
             device_name: Some(format!("dtm-field {}", env!("CARGO_PKG_VERSION"))),
-            device_id: Some(self.store().device_id()?),
+            device_id: self.open_device_id()?,
         };
         let resp = client.enrol(&req).await;
-        self.store().record_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
-        let session = self.save_session(&hq_url, client, resp?)?;
+        self.note_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
+        let resp = resp?;
+        self.keep_key(&resp.user.username, password, Unlocked::NotEncrypted)?;
+        let session = self.save_session(&hq_url, client, resp)?;
         let _ = self.sync(|_| {}).await;
         Ok(session)
     }
 
-    /// Changes the account's password at HQ (the one-time one included).
+    /// Changes the account's password at HQ (the one-time one included); an encrypted
+    /// store's key is sealed again under the new password (the store itself is not
+    /// re-encrypted), so the next offline login takes the new one.
     pub async fn change_password(&self, current: &str, new: &str) -> Result<()> {
         let req = crate::accounts::PasswordChange { current_password: current.into(), new_password: new.into() };
-        Ok(self.client()?.change_password(&req).await?)
+        self.client()?.change_password(&req).await?;
+        let username = self.session()?.ok_or(StoreError::NotLoggedIn)?.user.username;
+        self.keep_key(&username, new, Unlocked::NotEncrypted)
     }
 
     /// Logs in and saves the token, without pulling.
     pub async fn authenticate(&self, hq_url: &str, username: &str, password: &str) -> Result<api::Session> {
+        let unlocked = self.unlock(username, password)?;
+        self.authenticate_after(hq_url, username, password, unlocked).await
+    }
+
+    async fn authenticate_after(
+        &self,
+        hq_url: &str,
+        username: &str,
+        password: &str,
+        unlocked: Unlocked,
+    ) -> Result<api::Session> {
+        if unlocked != Unlocked::Opened {
+            self.refuse_if_held_by_others_than(username)?;
+        }
         // A logout HQ has not heard of goes first, before this connection does anything else.
         self.tell_hq_of_logouts().await?;
         let client = HqClient::new(hq_url);
-        let device_id = self.store().device_id()?;
         let resp = client
             .login(&LoginRequest {
                 username: username.into(),
                 password: password.into(),
                 device_name: Some(format!("dtm-field {}", env!("CARGO_PKG_VERSION"))),
-                device_id: Some(device_id),
+                device_id: self.open_device_id()?,
             })
             .await;
-        self.store().record_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
-        self.save_session(hq_url, client, resp?)
+        self.note_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
+        let resp = resp?;
+        if let Err(e) = self.keep_key(&resp.user.username, password, unlocked) {
+            // HQ said yes but this device's data stays shut to this account: the new
+            // token is handed back rather than left valid and unused.
+            let _ = client.clone().with_token(&resp.token).logout(LOGOUT_TIMEOUT).await;
+            return Err(e);
+        }
+        self.tell_hq_of_logouts().await?;
+        self.save_session(hq_url, client, resp)
+    }
+
+    /// The device's id when its store is open; a locked or new store sends none (HQ
+    /// gives one).
+    fn open_device_id(&self) -> Result<Option<String>> {
+        match self.store() {
+            Ok(store) => Ok(Some(store.device_id()?)),
+            Err(DeviceError::Store(StoreError::Locked)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn note_reachable(&self, reachable: bool) -> Result<()> {
+        match self.store() {
+            Ok(mut store) => Ok(store.record_reachable(reachable)?),
+            Err(DeviceError::Store(StoreError::Locked)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A locked encrypted store that other accounts hold refuses a new one before HQ
+    /// is asked (see [`UnlockError::HeldBy`]).
+    fn refuse_if_held_by_others(&self) -> Result<()> {
+        self.refuse_if_held_by_others_than("")
+    }
+
+    fn refuse_if_held_by_others_than(&self, username: &str) -> Result<()> {
+        let AtRest::Encrypted { key_file, .. } = &self.at_rest else { return Ok(()) };
+        if self.slot().is_some() {
+            return Ok(());
+        }
+        match KeyFile::read(key_file).map_err(StoreError::from)? {
+            Some(file) if !file.accounts().contains(&normal_username(username).as_str()) => {
+                Err(StoreError::Unlock(UnlockError::HeldBy(file.accounts().join(", "))).into())
+            }
+            _ => Ok(()),
+        }
     }
 
     fn save_session(&self, hq_url: &str, client: HqClient, resp: wire::LoginResponse) -> Result<api::Session> {
@@ -309,7 +587,7 @@ impl Device {
             role: resp.user.role,
             scope: dtm_core::Scope::new(resp.user.scope.clone()),
         };
-        self.store().save_login(hq_url, &resp.token, &user)?;
+        self.store()?.save_login(hq_url, &resp.token, &user)?;
         *self.client.lock().unwrap_or_else(|p| p.into_inner()) = Some(client);
         let session = self.session()?.expect("the session was just saved");
         Ok(api::Session { must_change_password: Some(must_change), ..session })
@@ -318,35 +596,43 @@ impl Device {
     /// Forgets the credentials on this device at once, then asks HQ to revoke the
     /// token. When HQ cannot be reached, the device remembers and asks at its next
     /// connection, before anything else. Returns how many logouts HQ has still to hear.
+    /// An encrypted store is locked after it: the next login needs a password.
     pub async fn logout(&self) -> Result<u32> {
         let now = self.now();
-        self.store().logout(&now)?;
+        self.store()?.logout(&now)?;
         self.tell_hq_of_logouts().await?;
-        Ok(self.store().pending_logouts()?.len() as u32)
+        let waiting = self.store()?.pending_logouts()?.len() as u32;
+        self.lock();
+        Ok(waiting)
     }
 
     /// Sends every logout HQ has not heard of. A definite answer (done, the token is
     /// already invalid, or an HQ without logout that answers 404) ends it; only a link
     /// failure or a busy HQ leaves it for next time, so it is never retried forever.
     async fn tell_hq_of_logouts(&self) -> Result<()> {
-        let pending = self.store().pending_logouts()?;
+        let pending = match self.store() {
+            Ok(store) => store.pending_logouts()?,
+            // A locked store's logouts are sent once it is open again.
+            Err(DeviceError::Store(StoreError::Locked)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         for logout in pending {
             let client = HqClient::new(&logout.hq_url).with_token(&logout.token);
             match client.logout(LOGOUT_TIMEOUT).await {
                 Err(e) if e.is_transient() => continue,
-                _ => self.store().forget_pending_logout(&logout.token)?,
+                _ => self.store()?.forget_pending_logout(&logout.token)?,
             }
         }
         Ok(())
     }
 
     pub fn rounds(&self) -> Result<Vec<RoundInfo>> {
-        Ok(self.store().rounds()?.iter().map(RoundInfo::from).collect())
+        Ok(self.store()?.rounds()?.iter().map(RoundInfo::from).collect())
     }
 
     /// Every location in scope for the round's forms, with its status on this device.
     pub fn assessments(&self, round: &str) -> Result<Vec<AssessmentSummary>> {
-        let store = self.store();
+        let store = self.store()?;
         let rounds = store.rounds()?;
         let r = rounds.iter().find(|r| r.code == round).ok_or_else(|| StoreError::UnknownRound(round.to_owned()))?;
         let mut out = Vec::new();
@@ -359,33 +645,33 @@ impl Device {
     }
 
     pub fn assessment(&self, key: &AssessmentKey) -> Result<AssessmentDetail> {
-        let store = self.store();
+        let store = self.store()?;
         let record = store.assessment(key)?;
         Ok(parts(record).detail(store.places()))
     }
 
     /// Saves several fields of one assessment together, all or none.
     pub fn set_fields(&self, key: &AssessmentKey, values: &[(String, FieldValue)]) -> Result<AssessmentDetail> {
-        let mut store = self.store();
+        let mut store = self.store()?;
         let record = store.set_fields(key, values, &self.now())?;
         Ok(parts(record).detail(store.places()))
     }
 
     pub fn set_field(&self, key: &AssessmentKey, field: &str, value: FieldValue) -> Result<AssessmentDetail> {
-        let mut store = self.store();
+        let mut store = self.store()?;
         let record = store.set_field(key, field, value, &self.now())?;
         Ok(parts(record).detail(store.places()))
     }
 
     /// Withdraws an assessment (a tombstone: every value is kept).
     pub fn void(&self, key: &AssessmentKey, reason: &str) -> Result<AssessmentDetail> {
-        let mut store = self.store();
+        let mut store = self.store()?;
         let record = store.void(key, reason, &self.now())?;
         Ok(parts(record).detail(store.places()))
     }
 
     pub fn submit(&self, key: &AssessmentKey) -> Result<AssessmentDetail> {
-        let mut store = self.store();
+        let mut store = self.store()?;
         let record = store.submit(key, &self.now())?;
         Ok(parts(record).detail(store.places()))
     }
@@ -393,7 +679,7 @@ impl Device {
     /// Operations HQ did not apply (refused, in conflict or superseded), with HQ's reasons.
     pub fn rejected_ops(&self) -> Result<Vec<api::RejectedOp>> {
         Ok(self
-            .store()
+            .store()?
             .rejected_ops()?
             .into_iter()
             .map(|r| api::RejectedOp {
@@ -410,7 +696,7 @@ impl Device {
     /// The newest `limit` entries of the sent log, newest first.
     pub fn sent_log(&self, limit: u32) -> Result<Vec<api::SentOp>> {
         Ok(self
-            .store()
+            .store()?
             .sent_log(limit)?
             .into_iter()
             .map(|e| api::SentOp {
@@ -430,7 +716,7 @@ impl Device {
     }
 
     pub fn sync_state(&self) -> Result<SyncState> {
-        let counts = self.store().sync_counts()?;
+        let counts = self.store()?.sync_counts()?;
         Ok(SyncState {
             online: counts.hq_reachable.unwrap_or(false),
             syncing: self.syncing.load(Ordering::Relaxed),
@@ -465,14 +751,14 @@ impl Device {
         *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let now = self.now();
         match &result {
-            Ok(_) => self.store().record_sync(&now, None, Some(true))?,
+            Ok(_) => self.store()?.record_sync(&now, None, Some(true))?,
             Err(e) => {
                 let reachable = match e {
                     DeviceError::Client(ClientError::Offline(_)) => Some(false),
                     DeviceError::Client(_) => Some(true),
                     _ => None,
                 };
-                self.store().record_sync(&now, Some((e.code(), &e.to_string())), reachable)?
+                self.store()?.record_sync(&now, Some((e.code(), &e.to_string())), reachable)?
             }
         }
         if let Ok(state) = self.sync_state() {
@@ -492,7 +778,7 @@ impl Device {
         self.tell_hq_of_logouts().await?;
         let retry = self.retry;
         let mut report = SyncReport::default();
-        let pending = self.store().sync_counts()?.pending;
+        let pending = self.store()?.sync_counts()?.pending;
         let client = self.client()?.with_pending(pending);
         let total = u64::from(pending);
         self.set_progress(0, total, on_state);
@@ -510,7 +796,7 @@ impl Device {
                 let started = std::time::Instant::now();
                 let sent_at = self.now().iso;
                 let (answer, prepared) = tokio::join!(with_retries(retry, || client.push_encoded(&body)), async {
-                    self.store().record_outcomes(&std::mem::take(&mut answered), &answered_sent_at, &self.now())?;
+                    self.store()?.record_outcomes(&std::mem::take(&mut answered), &answered_sent_at, &self.now())?;
                     self.prepare_batch(last_seq)
                 });
                 let resp = match answer {
@@ -535,7 +821,7 @@ impl Device {
                         // HQ refused the batch for one operation that can never apply. Set it
                         // aside, visible to the enumerator, so it cannot wedge the queue.
                         let refused = Answer::new(op_id, OpOutcome::Rejected).because(code, message);
-                        self.store().record_outcomes(&[refused], &sent_at, &self.now())?;
+                        self.store()?.record_outcomes(&[refused], &sent_at, &self.now())?;
                         report.rejected += 1;
                         next = self.prepare_batch(0)?;
                         continue;
@@ -585,18 +871,18 @@ impl Device {
                 next = match prepared {
                     Ok(next) => next,
                     Err(e) => {
-                        self.store().record_outcomes(&answered, &answered_sent_at, &self.now())?;
+                        self.store()?.record_outcomes(&answered, &answered_sent_at, &self.now())?;
                         return Err(e);
                     }
                 };
             }
-            self.store().record_outcomes(&answered, &answered_sent_at, &self.now())?;
+            self.store()?.record_outcomes(&answered, &answered_sent_at, &self.now())?;
         }
         if pull {
             // The next page is fetched while this one is written to the store. Each page
             // is still applied with its own cursor in one transaction, in order.
-            let cursor = self.store().pull_cursor()?;
-            let gazetteer = self.store().gazetteer_cursor()?.unwrap_or_default();
+            let cursor = self.store()?.pull_cursor()?;
+            let gazetteer = self.store()?.gazetteer_cursor()?.unwrap_or_default();
             let mut fetch = Some(self.fetch_page(&client, cursor, true, Some(gazetteer)));
             // The first page carries the account as HQ holds it now.
             let mut account_checked = false;
@@ -615,10 +901,10 @@ impl Device {
                 };
                 if !account_checked {
                     account_checked = true;
-                    self.store().record_newest_app_version(page.newest_app_version.as_deref())?;
+                    self.store()?.record_newest_app_version(page.newest_app_version.as_deref())?;
                     // Locations added at HQ first, so this sync's assessments of them apply.
                     if let Some(delta) = &page.gazetteer {
-                        self.store().apply_gazetteer(delta.reset, &delta.locations, &delta.cursor)?;
+                        self.store()?.apply_gazetteer(delta.reset, &delta.locations, &delta.cursor)?;
                     }
                     if let Some(user) = &page.user {
                         let user = dtm_store::User {
@@ -627,7 +913,7 @@ impl Device {
                             role: user.role,
                             scope: dtm_core::Scope::new(user.scope.clone()),
                         };
-                        let rescoped = self.store().rescope(&user)?;
+                        let rescoped = self.store()?.rescope(&user)?;
                         report.removed = rescoped.removed;
                         if rescoped.scope_changed {
                             // A new area: all of it, from the beginning.
@@ -644,10 +930,10 @@ impl Device {
                 }
                 let remotes: Vec<RemoteAssessment> =
                     page.snapshots().map_err(ClientError::Protocol)?.into_iter().map(remote).collect();
-                self.store().apply_pull_page(&rounds, &remotes, &next_cursor, &self.now())?;
+                self.store()?.apply_pull_page(&rounds, &remotes, &next_cursor, &self.now())?;
             }
         }
-        report.pending = self.store().sync_counts()?.pending;
+        report.pending = self.store()?.sync_counts()?.pending;
         Ok(report)
     }
 }
@@ -656,7 +942,7 @@ impl Device {
     /// Reads the next push batch after `after` and encodes it, or None when nothing is
     /// left to push.
     fn prepare_batch(&self, after: u64) -> Result<Option<(Vec<dtm_store::OutboxOp>, EncodedBody)>> {
-        let ops = self.store().pending_ops_after(after, self.batch.load(Ordering::Relaxed))?;
+        let ops = self.store()?.pending_ops_after(after, self.batch.load(Ordering::Relaxed))?;
         if ops.is_empty() {
             return Ok(None);
         }

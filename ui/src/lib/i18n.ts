@@ -33,6 +33,15 @@ export const messages = {
   'login.password': { en: 'Password', ar: 'كلمة المرور' },
   'login.submit': { en: 'Sign in', ar: 'دخول' },
   'login.busy': { en: 'Signing in…', ar: 'جارٍ تسجيل الدخول…' },
+  'login.locked': {
+    en: 'The data on this device is encrypted. Your password opens it, with no connection needed.',
+    ar: 'البيانات على هذا الجهاز مشفّرة. تفتحها كلمة مرورك دون حاجة إلى اتصال.',
+  },
+  'login.locked_for': { en: 'Accounts that can open it here: {accounts}', ar: 'الحسابات التي يمكنها فتحها هنا: {accounts}' },
+  'login.wait': {
+    en: 'Too many wrong passwords in a row. Try again in {seconds} s.',
+    ar: 'كلمات مرور خاطئة كثيرة متتالية. حاول مجدداً بعد {seconds} ث.',
+  },
 
   'loc.region': { en: 'Region', ar: 'الإقليم' },
   'loc.mantika': { en: 'Mantika (admin 1)', ar: 'المنطقة (المستوى الإداري 1)' },

@@ -35,6 +35,7 @@ import type {
   RoundInfo,
   RoundStatus,
   SentOp,
+  LockState,
   Session,
   SyncState,
   TotalsInclude,
@@ -80,6 +81,8 @@ export interface AuditFilter {
 export interface Backend {
   readonly kind: BackendKind;
   session(): Promise<SignedIn | null>;
+  /** Whether the device's data is encrypted and locked (field app); null on HQ's dashboard. */
+  lockState(): Promise<LockState | null>;
   login(input: LoginInput): Promise<SignedIn>;
   logout(): Promise<void>;
   /**

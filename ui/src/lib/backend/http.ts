@@ -36,6 +36,7 @@ import type {
   RoundInfo,
   RoundStatus,
   SentOp,
+  LockState,
   Session,
   RoundStatusChange,
   SyncState,
@@ -303,6 +304,10 @@ export class HttpBackend implements Backend {
   }
   async submit(_key: AssessmentKey): Promise<AssessmentDetail> {
     throw BackendError.unsupported('submit');
+  }
+  /** The dashboard keeps no data of its own to lock. */
+  async lockState(): Promise<LockState | null> {
+    return null;
   }
   async defaultHqUrl(): Promise<string | null> {
     return location.origin;

@@ -4,6 +4,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type {
+  LockState,
   Account,
   AccountChange,
   AuditPage,
@@ -56,6 +57,9 @@ export class TauriBackend implements Backend {
 
   session() {
     return call<Session | null>('session');
+  }
+  lockState() {
+    return call<LockState>('lock_state');
   }
   login({ hqUrl, username, password }: LoginInput) {
     return call<Session>('login', { hqUrl, username, password });

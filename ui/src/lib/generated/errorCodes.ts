@@ -103,6 +103,8 @@ export const ERROR_CODES = [
   'database_error',
   'database_too_new',
   'not_logged_in',
+  'store_locked',
+  'key_file_damaged',
   'no_open_round',
   'malformed_value',
   'ipc',

@@ -1,0 +1,212 @@
+//! The field app's store encrypted at rest, end to end against a real dtm-hq: the
+//! device as the app opens it (`Device::open_encrypted`), in this process, with real
+//! files. What is proved: a stolen disk shows none of the work; the first sign-in needs
+//! HQ and later ones do not; a wrong password is refused offline and five in a row
+//! slow the next; a password change keeps the data; a store from an app before
+//! encryption keeps its outbox; another account cannot take over a locked store.
+
+use dtm_core::{AssessmentKey, ErrorCode, Pcode};
+use dtm_e2e::Hq;
+use dtm_sync::device::{Cost, Device, DeviceError};
+use serde_json::json;
+use std::path::Path;
+
+const TRIPOLI: &str = "LY021104";
+const USER: &str = "enumerator";
+const PASSWORD: &str = "enumerator-demo";
+
+fn tripoli() -> AssessmentKey {
+    AssessmentKey::new("R1", "baladiya", Pcode::parse(TRIPOLI).unwrap())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// The device as the field app opens it, with argon2id's cheapest cost so the tests
+/// stay quick (the cost is kept per account in the key file, so this changes nothing
+/// else).
+fn app_device(path: &Path) -> Device {
+    Device::open_encrypted(path, Cost::CHEAP_FOR_TESTS)
+        .unwrap()
+        .with_retry(dtm_sync::retry::RetryPolicy::patient_for(std::time::Duration::from_secs(1)))
+}
+
+fn code(e: DeviceError) -> ErrorCode {
+    e.code()
+}
+
+/// Every byte of every file in the device's folder.
+fn bytes_on_disk(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn the_first_sign_in_needs_hq_and_later_ones_open_the_data_offline_with_nothing_readable_on_disk() {
+    let rt = runtime();
+    let mut hq = Hq::start_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    {
+        let device = app_device(&path);
+        let state = device.lock_state().unwrap();
+        assert!(state.encrypted && state.locked && state.accounts.is_empty(), "a new device holds nothing: {state:?}");
+        assert!(device.session().unwrap().is_none(), "nobody is signed in on a new device");
+        rt.block_on(device.login(&hq.url, USER, PASSWORD)).expect("the first sign-in goes to HQ");
+        device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+        device.set_field(&tripoli(), "idp_ind", json!(19_268)).unwrap();
+        rt.block_on(device.sync(|_| {})).unwrap();
+        device.set_field(&tripoli(), "ret_hh", json!(3_391)).unwrap();
+    }
+    // The laptop is switched off, and is somewhere with no link to HQ.
+    hq.kill();
+    let disk = bytes_on_disk(dir.path());
+    for secret in [TRIPOLI, "Tripoli", "Demo enumerator", "idp_hh", "4817", "19268", "3391", &hq.url] {
+        assert!(!contains(&disk, secret), "`{secret}` must not be readable from a stolen laptop's disk");
+    }
+
+    let device = app_device(&path);
+    let state = device.lock_state().unwrap();
+    assert!(state.locked, "a restarted app starts locked");
+    assert_eq!(state.accounts, [USER], "the sign-in screen may name who can open the data");
+    assert_eq!(
+        code(device.set_field(&tripoli(), "idp_hh", json!(1)).unwrap_err()),
+        ErrorCode::NotLoggedIn,
+        "nothing is read or written while locked"
+    );
+    assert_eq!(
+        code(rt.block_on(device.login(&hq.url, USER, "enumerator-demX")).unwrap_err()),
+        ErrorCode::BadCredentials,
+        "a wrong password is refused by the device itself when HQ cannot be asked, not reported as offline"
+    );
+    let session = rt.block_on(device.login(&hq.url, USER, PASSWORD)).expect("the right password opens it offline");
+    assert_eq!(session.user.username, USER);
+    let detail = device.assessment(&tripoli()).unwrap();
+    assert_eq!(
+        (&detail.values["idp_hh"], &detail.values["ret_hh"]),
+        (&json!(4817), &json!(3_391)),
+        "the synced value and the unsent one are both there"
+    );
+    assert_eq!(device.sync_state().unwrap().pending, 1, "the unsent edit is still waiting in the outbox");
+    device.set_field(&tripoli(), "ret_ind", json!(12_000)).expect("work goes on offline");
+
+    // HQ comes back: the outbox goes, as from any device.
+    hq.restart();
+    rt.block_on(device.sync(|_| {})).unwrap();
+    assert_eq!(device.sync_state().unwrap().pending, 0, "everything typed offline reached HQ");
+
+    rt.block_on(device.logout()).unwrap();
+    assert!(device.lock_state().unwrap().locked, "signing out locks the data again");
+    assert!(device.session().unwrap().is_none());
+}
+
+#[test]
+fn five_wrong_passwords_in_a_row_make_the_device_wait_before_the_next_try() {
+    let rt = runtime();
+    let mut hq = Hq::start_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    rt.block_on(app_device(&path).login(&hq.url, USER, PASSWORD)).unwrap();
+    hq.kill();
+    let device = app_device(&path);
+    for i in 0..5 {
+        let e = rt.block_on(device.login(&hq.url, USER, &format!("guess-{i}"))).unwrap_err();
+        assert_eq!(code(e), ErrorCode::BadCredentials, "try {i} is refused as wrong");
+    }
+    let state = device.lock_state().unwrap();
+    assert_eq!(state.wait_seconds, 30, "after five wrong passwords the next try waits: {state:?}");
+    let e = rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap_err();
+    assert_eq!(code(e), ErrorCode::RateLimited, "during the wait even the right password is not tried");
+    // A new process (the app restarted) does not reset the count: it is in the key file.
+    let again = app_device(&path);
+    assert_eq!(again.lock_state().unwrap().wait_seconds, 30, "a restart must not clear the wait");
+}
+
+#[test]
+fn a_password_change_keeps_the_data_and_only_the_new_password_opens_it_offline() {
+    let rt = runtime();
+    let mut hq = Hq::start_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    let new_password = "olive-grove-by-the-wadi";
+    {
+        let device = app_device(&path);
+        rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
+        device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+        let before = std::fs::read(&path).unwrap().len();
+        rt.block_on(device.change_password(PASSWORD, new_password)).expect("HQ takes the new password");
+        assert!(std::fs::read(&path).unwrap().len() >= before, "the store is not rewritten by a password change");
+    }
+    hq.kill();
+    let device = app_device(&path);
+    assert_eq!(
+        code(rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap_err()),
+        ErrorCode::BadCredentials,
+        "the old password no longer opens the device's data"
+    );
+    rt.block_on(device.login(&hq.url, USER, new_password)).expect("the new one does, offline");
+    assert_eq!(device.assessment(&tripoli()).unwrap().values["idp_hh"], json!(4817), "and the data is all there");
+    assert_eq!(device.sync_state().unwrap().pending, 1, "with its outbox");
+}
+
+#[test]
+fn a_plain_store_from_an_app_before_encryption_is_encrypted_at_the_next_sign_in_and_its_outbox_still_goes() {
+    let rt = runtime();
+    let hq = Hq::start_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    {
+        let old_app = Device::open(&path).unwrap();
+        rt.block_on(old_app.login(&hq.url, USER, PASSWORD)).unwrap();
+        old_app.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+    }
+    assert!(contains(&bytes_on_disk(dir.path()), TRIPOLI), "the old app's store is plain");
+    let device = app_device(&path);
+    assert!(device.lock_state().unwrap().locked, "the new app does not read a plain store before a sign-in");
+    rt.block_on(device.login(&hq.url, USER, PASSWORD)).expect("the sign-in takes the old store over");
+    assert_eq!(device.assessment(&tripoli()).unwrap().values["idp_hh"], json!(4817));
+    rt.block_on(device.sync(|_| {})).unwrap();
+    assert_eq!(device.sync_state().unwrap().pending, 0, "the edit typed in the old app reached HQ");
+    assert_eq!(
+        hq.query_one("SELECT count(*) FROM ops WHERE outcome = 'applied'").as_deref(),
+        Some("1"),
+        "exactly once"
+    );
+    drop(device);
+    assert!(!contains(&bytes_on_disk(dir.path()), TRIPOLI), "and nothing of it is left in plain text");
+}
+
+#[test]
+fn another_account_cannot_take_over_a_locked_store_and_is_told_whose_it_is() {
+    let rt = runtime();
+    let hq = Hq::start_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    {
+        let device = app_device(&path);
+        rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
+        device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+        rt.block_on(device.logout()).unwrap();
+    }
+    let device = app_device(&path);
+    let e = rt.block_on(device.login(&hq.url, "supervisor", "supervisor-demo")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::StoreLocked, "{e}");
+    assert!(e.to_string().contains(USER), "the message names the account that holds the data: {e}");
+    assert!(device.lock_state().unwrap().locked, "the data stays locked");
+    let e = rt.block_on(device.login(&hq.url, USER, PASSWORD)).map(|_| ()).err();
+    assert!(e.is_none(), "its own account still opens it: {e:?}");
+    assert_eq!(
+        device.assessment(&tripoli()).unwrap().values["idp_hh"],
+        json!(4817),
+        "with the enumerator's work kept (the sign-in's sync has since sent it)"
+    );
+    assert_eq!(device.sync_state().unwrap().pending, 0);
+}
