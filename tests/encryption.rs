@@ -210,3 +210,58 @@ fn another_account_cannot_take_over_a_locked_store_and_is_told_whose_it_is() {
     );
     assert_eq!(device.sync_state().unwrap().pending, 0);
 }
+
+#[test]
+fn a_device_revoked_with_a_wipe_pushes_what_it_holds_then_removes_its_data() {
+    let rt = runtime();
+    let hq = Hq::start_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    let device = app_device(&path);
+    let session = rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
+    let device_id = session.device_id.expect("the device has an id");
+    // Typed before the laptop was lost, never synced.
+    device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+    device.set_field(&tripoli(), "idp_ind", json!(19_268)).unwrap();
+
+    let admin = hq.token("admin", "admin-demo");
+    let (status, body) = hq.post(&format!("/api/v1/devices/{device_id}/revoke?wipe=true"), Some(&admin), &json!({}));
+    assert_eq!(status, 204, "{body}");
+    let (_, devices) = hq.get("/api/v1/devices", Some(&admin));
+    let listed = devices.as_array().unwrap().iter().find(|d| d["device_id"] == device_id.as_str()).unwrap().clone();
+    assert_eq!((listed["wipe"].as_bool(), listed["revoked_at"].is_null()), (Some(true), false), "{listed}");
+
+    let e = rt.block_on(device.sync(|_| {})).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::DeviceWipe, "{e}");
+    let (_, at_hq) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}"), Some(&admin));
+    assert_eq!(
+        (&at_hq["values"]["idp_hh"], &at_hq["values"]["idp_ind"]),
+        (&json!(4817), &json!(19_268)),
+        "what the device held reached HQ before the wipe: {at_hq}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "the store, its log and its key file are gone: {left:?}");
+    let state = device.lock_state().unwrap();
+    assert!(state.locked && state.accounts.is_empty(), "nothing is left to open: {state:?}");
+    assert!(device.session().unwrap().is_none());
+    // With its store gone the laptop has no identity left: a sign-in is a new device to
+    // HQ (an account whose password was lost with the laptop is disabled, not the device).
+    let again = rt.block_on(device.login(&hq.url, USER, PASSWORD)).expect("a fresh start");
+    assert_ne!(again.device_id.as_deref(), Some(device_id.as_str()), "the wiped identity is not reused");
+    assert_eq!(device.sync_state().unwrap().pending, 0, "no outbox survived the wipe to be sent twice");
+}
+
+#[test]
+fn a_device_revoked_without_a_wipe_keeps_its_unsent_data() {
+    let rt = runtime();
+    let hq = Hq::start_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let device = app_device(&dir.path().join("device.sqlite3"));
+    let device_id = rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap().device_id.unwrap();
+    device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+    let admin = hq.token("admin", "admin-demo");
+    assert_eq!(hq.post(&format!("/api/v1/devices/{device_id}/revoke"), Some(&admin), &json!({})).0, 204);
+    assert_eq!(rt.block_on(device.sync(|_| {})).unwrap_err().code(), ErrorCode::DeviceRevoked);
+    assert_eq!(device.sync_state().unwrap().pending, 1, "a plain revoke takes nothing from the device");
+    assert_eq!(device.assessment(&tripoli()).unwrap().values["idp_hh"], json!(4817));
+}

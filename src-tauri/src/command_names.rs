@@ -16,6 +16,7 @@ pub const COMMANDS: &[&str] = &[
     "list_assessments",
     "get_assessment",
     "set_field",
+    "set_fields",
     "submit_assessment",
     "void_assessment",
     "sync_now",

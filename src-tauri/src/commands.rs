@@ -120,6 +120,22 @@ pub async fn set_field(
     Ok(detail)
 }
 
+/// Saves several fields of one assessment together (a row pasted into the entry grid):
+/// all of them with one outbox operation, or none.
+#[tauri::command]
+pub async fn set_fields(
+    device: Dev<'_>,
+    auto: State<'_, AutoSync>,
+    round: String,
+    form: String,
+    location: String,
+    values: Vec<(String, FieldValue)>,
+) -> Reply<AssessmentDetail> {
+    let detail = device.set_fields(&key(round, form, &location)?, &values)?;
+    auto.local_change(&device);
+    Ok(detail)
+}
+
 #[tauri::command]
 pub async fn submit_assessment(
     device: Dev<'_>,

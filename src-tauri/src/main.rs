@@ -79,6 +79,7 @@ fn main() -> anyhow::Result<()> {
             commands::list_assessments,
             commands::get_assessment,
             commands::set_field,
+            commands::set_fields,
             commands::submit_assessment,
             commands::default_hq_url,
             commands::void_assessment,

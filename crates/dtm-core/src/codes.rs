@@ -101,6 +101,8 @@ error_codes! {
     AccountDisabled = "account_disabled",
     /// This device was revoked; its unsent data stays on it.
     DeviceRevoked = "device_revoked",
+    /// This device was revoked with a wipe: it sends what it holds, then removes its data.
+    DeviceWipe = "device_wipe",
     /// Signed in with a one-time password, which must be changed first.
     PasswordChangeRequired = "password_change_required",
     /// No enrolment has this code.

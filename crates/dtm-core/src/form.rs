@@ -285,6 +285,12 @@ pub struct FormDef {
     pub aggregates: Option<Aggregates>,
     pub sections: Vec<Section>,
     pub rules: Vec<RuleDef>,
+    /// The key counts typed in the field app's entry grid, one column each, in order:
+    /// single fields that are counts, numbers or single choices (a presence question).
+    /// Empty: the form has no grid.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<String>>", optional)]
+    pub grid: Vec<String>,
     #[serde(skip)]
     parsed: Vec<Expr>,
     #[serde(skip)]
@@ -309,6 +315,8 @@ pub enum FormError {
     BadPresence { section: String, why: String },
     #[error("section `{section}` takes its keys from `{vocabulary}`, which is not a vocabulary")]
     UnknownVocabulary { section: String, vocabulary: String },
+    #[error("grid column `{0}` is not a single count, number or single-choice field of the form")]
+    BadGridColumn(String),
 }
 
 /// Why a single value cannot be stored in a field. Each has a stable code.
@@ -442,6 +450,14 @@ impl FormDef {
             let options: Vec<&str> = field.options.iter().map(|o| o.value.as_str()).collect();
             if field.kind != FieldType::SelectOne || options != Presence::OPTIONS {
                 return Err(bad(format!("`{presence}` must be select_one with the options yes, no, unknown")));
+            }
+        }
+        let mut columns = std::collections::BTreeSet::new();
+        for id in &self.grid {
+            let typed = self.fields().find(|f| &f.id == id).map(|f| f.kind);
+            let fits = matches!(typed, Some(FieldType::Count | FieldType::Number | FieldType::SelectOne));
+            if !fits || !columns.insert(id) {
+                return Err(FormError::BadGridColumn(id.clone()));
             }
         }
         for section in &mut self.sections {
@@ -1326,6 +1342,25 @@ mod tests {
             matches!(FormDef::from_json(&doc.to_string()), Err(FormError::DuplicateHxl(_))),
             "attribute order does not make a tag different"
         );
+    }
+
+    #[test]
+    fn the_entry_grid_names_single_counts_or_choices_of_the_form_each_once() {
+        let form = FormDef::latest("muhalla").unwrap();
+        assert_eq!(form.grid.first().map(String::as_str), Some("idp_present"), "the grid is data in the form");
+        for (column, why) in [
+            (json!("mig_need_1_problem_x"), "a column that is not a field"),
+            (json!("idp_drivers"), "a multiple choice cannot be typed in one cell"),
+            (json!("idp_origin_main"), "free text is not a key count"),
+            (json!("idp_hh"), "a column shown twice"),
+        ] {
+            let mut doc: serde_json::Value = serde_json::from_str(MUHALLA_V2).unwrap();
+            doc["grid"].as_array_mut().unwrap().push(column.clone());
+            assert!(
+                matches!(FormDef::from_json(&doc.to_string()), Err(FormError::BadGridColumn(c)) if json!(c) == column),
+                "{why} must be refused"
+            );
+        }
     }
 
     #[test]

@@ -71,6 +71,7 @@ const TABLES: &[Table] = &[
             ("app_version", Text),
             ("last_sync_at", Time),
             ("pending_ops", Int4),
+            ("wipe_requested_at", Time),
         ],
         sequence: None,
     },

@@ -44,6 +44,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0002_accounts.sql"),
     include_str!("../migrations/postgres/0003_round_title_ar.sql"),
     include_str!("../migrations/postgres/0004_gazetteer.sql"),
+    include_str!("../migrations/postgres/0005_device_wipe.sql"),
 ];
 
 /// The columns [`stored_user`] reads, in its order.
@@ -577,7 +578,7 @@ impl Tx for PgTx<'_, '_> {
     fn devices(&mut self) -> Result<Vec<DeviceInfo>> {
         self.query(
             "SELECT d.device_id, d.username, u.display_name, d.name, d.app_version, d.created_at, d.last_sync_at,
-               d.pending_ops, d.revoked_at, d.expires_at
+               d.pending_ops, d.revoked_at, d.expires_at, d.wipe_requested_at IS NOT NULL
              FROM devices d JOIN users u ON u.username = d.username
              ORDER BY d.last_sync_at DESC NULLS LAST, d.created_at DESC",
             &[],
@@ -595,6 +596,7 @@ impl Tx for PgTx<'_, '_> {
                 pending_ops: r.get::<_, Option<i32>>(7).map(|n| n.max(0) as u32),
                 revoked_at: opt_iso(r.get(8)),
                 expires_at: iso(r.get(9)),
+                wipe: r.get(10),
             })
         })
         .collect()
@@ -653,7 +655,8 @@ impl Tx for PgTx<'_, '_> {
     fn caller(&mut self, token_hash: &str, now: OffsetDateTime) -> Result<Option<Caller>> {
         let Some(r) = self.query_opt(
             "SELECT u.username, u.display_name, u.role, u.scope, d.device_id, d.revoked_at IS NOT NULL,
-               u.disabled_at IS NOT NULL, u.must_change_password, d.last_sync_at, d.app_version, d.pending_ops
+               u.disabled_at IS NOT NULL, u.must_change_password, d.last_sync_at, d.app_version, d.pending_ops,
+               d.wipe_requested_at IS NOT NULL
              FROM devices d JOIN users u ON u.username = d.username
              WHERE d.token_hash = $1 AND d.expires_at > $2",
             &[&token_hash, &now],
@@ -672,6 +675,7 @@ impl Tx for PgTx<'_, '_> {
                 device_revoked: r.get(5),
                 account_disabled: r.get(6),
                 must_change_password: r.get::<_, i32>(7) != 0,
+                wipe_requested: r.get(11),
             },
             seen: DeviceSeen {
                 at: r.get(8),
@@ -681,10 +685,12 @@ impl Tx for PgTx<'_, '_> {
         }))
     }
 
-    fn revoke_device(&mut self, device_id: &str, at: OffsetDateTime) -> Result<bool> {
+    fn revoke_device(&mut self, device_id: &str, wipe: bool, at: OffsetDateTime) -> Result<bool> {
         Ok(self.execute(
-            "UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE device_id = $1",
-            &[&device_id, &at],
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, $2),
+               wipe_requested_at = CASE WHEN $3 THEN coalesce(wipe_requested_at, $2) ELSE wipe_requested_at END
+             WHERE device_id = $1",
+            &[&device_id, &at, &wipe],
         )? > 0)
     }
 

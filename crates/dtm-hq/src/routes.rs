@@ -151,13 +151,26 @@ pub fn router(state: AppState) -> Router {
 /// The holder of a valid token whose device is not revoked and whose account is not
 /// disabled, whatever else stands in its way.
 async fn token_holder(parts: &mut Parts, state: &AppState) -> Result<Caller, AppError> {
+    holder(parts, state, false).await
+}
+
+/// [`token_holder`], and with `wiping_may_push` a device revoked with a wipe too.
+async fn holder(parts: &mut Parts, state: &AppState, wiping_may_push: bool) -> Result<Caller, AppError> {
     let presented = crate::session::presented(parts)?.ok_or_else(AppError::unauthenticated)?;
     let caller = state
         .storage
         .caller(&auth::token_hash(presented.token()), state.now())
         .await?
         .ok_or_else(AppError::unauthenticated)?;
-    if caller.state.device_revoked {
+    let wiping = caller.state.device_revoked && caller.state.wipe_requested;
+    if wiping && !wiping_may_push {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::DeviceWipe,
+            "this device was withdrawn at HQ: once everything it holds has been sent, its data is removed from it",
+        ));
+    }
+    if caller.state.device_revoked && !wiping {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::DeviceRevoked,
@@ -174,21 +187,37 @@ async fn token_holder(parts: &mut Parts, state: &AppState) -> Result<Caller, App
     Ok(caller)
 }
 
+/// Who may push: any [`Caller`], and also a device revoked with a wipe, so that what
+/// it holds reaches HQ before it removes its data (nothing typed is lost to a wipe).
+pub struct Pusher(pub Caller);
+
+impl FromRequestParts<AppState> for Pusher {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = holder(parts, state, true).await?;
+        own_password(caller).map(Self)
+    }
+}
+
 /// Any signed-in person whose password is their own (not a one-time one).
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let caller = token_holder(parts, state).await?;
-        if caller.state.must_change_password {
-            return Err(AppError::new(
-                StatusCode::FORBIDDEN,
-                ErrorCode::PasswordChangeRequired,
-                "this password was for one use only; set a new password first",
-            ));
-        }
-        Ok(caller)
+        own_password(token_holder(parts, state).await?)
     }
+}
+
+fn own_password(caller: Caller) -> Result<Caller, AppError> {
+    if caller.state.must_change_password {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::PasswordChangeRequired,
+            "this password was for one use only; set a new password first",
+        ));
+    }
+    Ok(caller)
 }
 
 /// A signed-in person who may still hold a one-time password: for changing it, for
@@ -727,7 +756,7 @@ fn check_op(places: &Gazetteer, caller: &Caller, op: &Operation) -> Result<(), A
 async fn push(
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
+    Pusher(caller): Pusher,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, AppError> {
     let protocol = check_protocol(&headers)?;
@@ -1649,13 +1678,23 @@ async fn resolve_conflict(
     Ok(Json(detail_of(&state, parts_of(snap)).await?))
 }
 
+/// `POST /devices/{id}/revoke?wipe=true`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RevokeQuery {
+    /// Also tell the device to remove its data: it may still push what it holds, and
+    /// at its next pull it removes its store (a lost or stolen laptop).
+    pub wipe: Option<bool>,
+}
+
 /// Revokes a device: its token stops working at once, and it cannot log in again.
-/// What it had not synced stays on the device, never lost. Admins only.
+/// What it had not synced stays on the device, never lost; with `wipe=true` the device
+/// may still push it, and then removes its data. Supervisors over their enumerators' devices, and admins.
 #[utoipa::path(
     post,
     path = "/devices/{id}/revoke",
     tag = "accounts",
-    params(("id" = String, Path, description = "The device's id")),
+    params(("id" = String, Path, description = "The device's id"), RevokeQuery),
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Revoked: the device's token stops working at once"),
@@ -1667,7 +1706,8 @@ async fn revoke_device(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
     Path(id): Path<String>,
+    Query(q): Query<RevokeQuery>,
 ) -> Result<StatusCode, AppError> {
-    state.storage.revoke_device_by(&(&caller).into(), &id, state.now()).await?;
+    state.storage.revoke_device_by(&(&caller).into(), &id, q.wipe.unwrap_or(false), state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -856,15 +856,16 @@ impl<S: Store> HqStorage for Hq<S> {
         self.write(move |tx| tx.device_seen(&device_id, &seen)).await
     }
 
-    async fn revoke_device_by(&self, actor: &Actor, device_id: &str, now: OffsetDateTime) -> Result<()> {
+    async fn revoke_device_by(&self, actor: &Actor, device_id: &str, wipe: bool, now: OffsetDateTime) -> Result<()> {
         let (actor, device_id, now) = (actor.clone(), device_id.to_owned(), to_micros(now));
         self.write(move |tx| {
             let holder = tx
                 .device(&device_id)?
                 .ok_or_else(|| StorageError::NotFound(format!("there is no device {device_id}")))?;
             managed_user(tx, &actor, &holder.username)?;
-            tx.revoke_device(&device_id, now)?;
-            tx.log_access(now, &actor.username, "revoke_device", &format!("{device_id} ({})", holder.username))
+            tx.revoke_device(&device_id, wipe, now)?;
+            let action = if wipe { "revoke_wipe_device" } else { "revoke_device" };
+            tx.log_access(now, &actor.username, action, &format!("{device_id} ({})", holder.username))
         })
         .await
     }
@@ -891,7 +892,7 @@ impl<S: Store> HqStorage for Hq<S> {
     async fn revoke_device(&self, device_id: &str, now: OffsetDateTime) -> Result<()> {
         let device_id = device_id.to_owned();
         self.write(move |tx| {
-            if !tx.revoke_device(&device_id, to_micros(now))? {
+            if !tx.revoke_device(&device_id, false, to_micros(now))? {
                 return Err(StorageError::NotFound(format!("there is no device {device_id}")));
             }
             Ok(())

@@ -38,6 +38,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_accounts.sql"),
     include_str!("../migrations/0007_round_title_ar.sql"),
     include_str!("../migrations/0008_gazetteer.sql"),
+    include_str!("../migrations/0009_device_wipe.sql"),
 ];
 
 /// The columns [`stored_user`] reads, in its order.
@@ -401,7 +402,7 @@ impl Tx for SqliteTx<'_> {
     fn devices(&mut self) -> Result<Vec<DeviceInfo>> {
         let mut stmt = self.0.prepare_cached(
             "SELECT d.device_id, d.username, u.display_name, d.name, d.app_version, d.created_at, d.last_sync_at,
-               d.pending_ops, d.revoked_at, d.expires_at
+               d.pending_ops, d.revoked_at, d.expires_at, d.wipe_requested_at IS NOT NULL
              FROM devices d JOIN users u ON u.username = d.username
              ORDER BY d.last_sync_at IS NULL, d.last_sync_at DESC, d.created_at DESC",
         )?;
@@ -418,6 +419,7 @@ impl Tx for SqliteTx<'_> {
                     pending_ops: r.get(7)?,
                     revoked_at: r.get(8)?,
                     expires_at: r.get(9)?,
+                    wipe: r.get(10)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -490,7 +492,8 @@ impl Tx for SqliteTx<'_> {
             .0
             .prepare_cached(
                 "SELECT u.username, u.display_name, u.role, u.scope, d.device_id, d.expires_at, d.revoked_at IS NOT NULL,
-                   u.disabled_at IS NOT NULL, u.must_change_password, d.last_sync_at, d.app_version, d.pending_ops
+                   u.disabled_at IS NOT NULL, u.must_change_password, d.last_sync_at, d.app_version, d.pending_ops,
+                   d.wipe_requested_at IS NOT NULL
                  FROM devices d JOIN users u ON u.username = d.username
                  WHERE d.token_hash = ?1",
             )?
@@ -506,6 +509,7 @@ impl Tx for SqliteTx<'_> {
                             device_revoked: r.get(6)?,
                             account_disabled: r.get(7)?,
                             must_change_password: r.get(8)?,
+                            wipe_requested: r.get(12)?,
                         },
                         seen: DeviceSeen {
                             at: r.get::<_, Option<String>>(9)?.map(|t| time_of(9, &t)).transpose()?,
@@ -521,10 +525,12 @@ impl Tx for SqliteTx<'_> {
         Ok(row.filter(|(_, expires)| *expires > now).map(|(caller, _)| caller))
     }
 
-    fn revoke_device(&mut self, device_id: &str, at: OffsetDateTime) -> Result<bool> {
+    fn revoke_device(&mut self, device_id: &str, wipe: bool, at: OffsetDateTime) -> Result<bool> {
         let n = self.0.execute(
-            "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE device_id = ?1",
-            params![device_id, iso(at)],
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2),
+               wipe_requested_at = CASE WHEN ?3 THEN coalesce(wipe_requested_at, ?2) ELSE wipe_requested_at END
+             WHERE device_id = ?1",
+            params![device_id, iso(at), wipe],
         )?;
         Ok(n > 0)
     }

@@ -65,6 +65,9 @@ pub struct TokenState {
     pub account_disabled: bool,
     /// The account logged in with a one-time password; only a password change is open.
     pub must_change_password: bool,
+    /// Revoked with a wipe: the device may push what it holds, and is then told to
+    /// remove its data.
+    pub wipe_requested: bool,
 }
 
 /// What a device reported at its last sync.
@@ -260,7 +263,7 @@ pub trait HqStorage: Send + Sync + 'static {
     /// Remembers what a device reported as it synced.
     async fn device_seen(&self, device_id: &str, seen: DeviceSeen) -> Result<()>;
     /// Revokes a device of an account `actor` may manage.
-    async fn revoke_device_by(&self, actor: &Actor, device_id: &str, now: OffsetDateTime) -> Result<()>;
+    async fn revoke_device_by(&self, actor: &Actor, device_id: &str, wipe: bool, now: OffsetDateTime) -> Result<()>;
     /// Lines of the audit log, newest first.
     async fn audit(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>>;
     /// Registers a login. A device logging in again as the same user keeps its id and

@@ -185,7 +185,9 @@ pub trait Tx {
     /// The caller holding this token, unless it is unknown, revoked or expired at `now`.
     fn caller(&mut self, token_hash: &str, now: OffsetDateTime) -> Result<Option<Caller>>;
     /// Revokes a device (keeping the first revocation's time); false if unknown.
-    fn revoke_device(&mut self, device_id: &str, at: OffsetDateTime) -> Result<bool>;
+    /// Revokes a device; with `wipe`, it is also told to remove its data once it has
+    /// pushed what it holds.
+    fn revoke_device(&mut self, device_id: &str, wipe: bool, at: OffsetDateTime) -> Result<bool>;
     /// Expires a live token now; false if no live session holds it.
     fn end_session(&mut self, token_hash: &str, at: OffsetDateTime) -> Result<bool>;
     fn login_failures(&mut self, username: &str) -> Result<LoginFailures>;

@@ -410,6 +410,19 @@ impl Store {
         Ok(())
     }
 
+    /// Takes the id HQ gave this device at its first sign-in, while the store is new
+    /// (nothing in its outbox or sent log: no operation has carried the old id). On a
+    /// store that has sent or queued anything the id stays as it is. Returns whether it
+    /// was taken.
+    pub fn adopt_device_id(&mut self, id: &str) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE device SET device_id = ?1
+             WHERE NOT EXISTS (SELECT 1 FROM outbox) AND NOT EXISTS (SELECT 1 FROM sent)",
+            [id],
+        )?;
+        Ok(n > 0)
+    }
+
     pub fn device_id(&self) -> Result<String> {
         Ok(self.conn.query_row("SELECT device_id FROM device", [], |r| r.get(0))?)
     }

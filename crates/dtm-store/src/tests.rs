@@ -644,3 +644,14 @@ fn a_plain_store_from_an_older_app_is_encrypted_in_place_with_its_outbox() {
         assert!(!contains(&disk, secret), "`{secret}` must not survive in plain text beside the encrypted store");
     }
 }
+
+#[test]
+fn a_new_store_takes_the_id_hq_gave_but_one_that_has_queued_work_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    assert!(store.adopt_device_id("from-hq-1").unwrap(), "a store with nothing queued takes HQ's id");
+    assert_eq!(store.device_id().unwrap(), "from-hq-1");
+    store.set_field(&tripoli(), "idp_hh", json!(12), &now(10)).unwrap();
+    assert!(!store.adopt_device_id("from-hq-2").unwrap(), "an operation already carries the id");
+    assert_eq!(store.device_id().unwrap(), "from-hq-1", "so it must not change under it");
+}

@@ -137,6 +137,9 @@ pub struct DeviceInfo {
     pub pending_ops: Option<u32>,
     pub revoked_at: Option<String>,
     pub expires_at: String,
+    /// Revoked with a wipe: the device pushes what it holds, then removes its data.
+    #[serde(default)]
+    pub wipe: bool,
 }
 
 /// One line of the audit log.

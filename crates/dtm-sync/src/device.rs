@@ -344,8 +344,15 @@ impl Device {
     /// After HQ accepted `username` and `password`: makes sure the store is open and
     /// that this password opens it next time, offline. A device with no store yet
     /// (or one from an app before encryption) gets a new data key here.
-    fn keep_key(&self, username: &str, password: &str, unlocked: Unlocked) -> Result<()> {
-        let AtRest::Encrypted { key_file, cost } = &self.at_rest else { return Ok(()) };
+    fn keep_key(&self, username: &str, password: &str, unlocked: Unlocked, hq_device_id: &str) -> Result<()> {
+        let AtRest::Encrypted { key_file, cost } = &self.at_rest else {
+            // A plain store wiped at HQ's word starts again empty at the next sign-in.
+            let mut slot = self.slot();
+            if slot.is_none() {
+                *slot = Some(OpenStore { store: Store::open(&self.path)?, key: None });
+            }
+            return Ok(());
+        };
         if unlocked == Unlocked::Opened {
             return Ok(());
         }
@@ -369,7 +376,10 @@ impl Device {
                 let mut file = KeyFile::default();
                 file.seal(username, password, &key, *cost);
                 file.write(key_file).map_err(StoreError::from)?;
-                let store = Store::open_encrypted(&self.path, &key)?;
+                let mut store = Store::open_encrypted(&self.path, &key)?;
+                if !hq_device_id.is_empty() {
+                    store.adopt_device_id(hq_device_id)?;
+                }
                 *guard = Some(OpenStore { store, key: Some(key) });
                 Ok(())
             }
@@ -487,7 +497,7 @@ impl Device {
         let resp = client.enrol(&req).await;
         self.note_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
         let resp = resp?;
-        self.keep_key(&resp.user.username, password, Unlocked::NotEncrypted)?;
+        self.keep_key(&resp.user.username, password, Unlocked::NotEncrypted, &resp.device_id)?;
         let session = self.save_session(&hq_url, client, resp)?;
         let _ = self.sync(|_| {}).await;
         Ok(session)
@@ -499,8 +509,8 @@ impl Device {
     pub async fn change_password(&self, current: &str, new: &str) -> Result<()> {
         let req = crate::accounts::PasswordChange { current_password: current.into(), new_password: new.into() };
         self.client()?.change_password(&req).await?;
-        let username = self.session()?.ok_or(StoreError::NotLoggedIn)?.user.username;
-        self.keep_key(&username, new, Unlocked::NotEncrypted)
+        let session = self.session()?.ok_or(StoreError::NotLoggedIn)?;
+        self.keep_key(&session.user.username, new, Unlocked::NotEncrypted, session.device_id.as_deref().unwrap_or(""))
     }
 
     /// Logs in and saves the token, without pulling.
@@ -532,7 +542,7 @@ impl Device {
             .await;
         self.note_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
         let resp = resp?;
-        if let Err(e) = self.keep_key(&resp.user.username, password, unlocked) {
+        if let Err(e) = self.keep_key(&resp.user.username, password, unlocked, &resp.device_id) {
             // HQ said yes but this device's data stays shut to this account: the new
             // token is handed back rather than left valid and unused.
             let _ = client.clone().with_token(&resp.token).logout(LOGOUT_TIMEOUT).await;
@@ -542,12 +552,19 @@ impl Device {
         self.save_session(hq_url, client, resp)
     }
 
-    /// The device's id when its store is open; a locked or new store sends none (HQ
-    /// gives one).
+    /// The device's id: its open store's, or a plain store's from an app before
+    /// encryption (readable without a key). A new device sends none and takes the one
+    /// HQ gives ([`Store::adopt_device_id`]).
     fn open_device_id(&self) -> Result<Option<String>> {
         match self.store() {
             Ok(store) => Ok(Some(store.device_id()?)),
-            Err(DeviceError::Store(StoreError::Locked)) => Ok(None),
+            Err(DeviceError::Store(StoreError::Locked)) => {
+                if self.path.exists() && dtm_store::sqlite::is_plain(&self.path)? {
+                    Ok(Some(Store::open(&self.path)?.device_id()?))
+                } else {
+                    Ok(None)
+                }
+            }
             Err(e) => Err(e),
         }
     }
@@ -761,10 +778,41 @@ impl Device {
                 self.store()?.record_sync(&now, Some((e.code(), &e.to_string())), reachable)?
             }
         }
+        if let Err(e) = &result {
+            // Revoked with a wipe: HQ took the push, so once nothing is left waiting
+            // the data goes (a lost or stolen laptop). Anything still unsent keeps it.
+            if e.code() == ErrorCode::DeviceWipe && self.store()?.sync_counts()?.pending == 0 {
+                self.wipe()?;
+                return result;
+            }
+        }
         if let Ok(state) = self.sync_state() {
             on_state(&state);
         }
         result
+    }
+
+    /// Removes the device's data: the store, its write-ahead log and its key file.
+    fn wipe(&self) -> Result<()> {
+        let mut slot = self.slot();
+        // Closing the connection first: on Windows an open file cannot be removed.
+        *slot = None;
+        let mut files = vec![self.path.clone()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(PathBuf::from(name));
+        }
+        if let AtRest::Encrypted { key_file, .. } = &self.at_rest {
+            files.push(key_file.clone());
+        }
+        for file in files {
+            match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn set_progress(&self, done: u64, total: u64, on_state: &impl Fn(&SyncState)) {

@@ -28,6 +28,22 @@ export const messages = {
   'role.admin': { en: 'Administrator', ar: 'مسؤول النظام' },
 
   'login.title': { en: 'Sign in', ar: 'تسجيل الدخول' },
+
+  'grid.open': { en: 'Type the muhallas as a table', ar: 'إدخال المحلات في جدول' },
+  'grid.title': { en: 'Muhallas of {name}', ar: 'محلات {name}' },
+  'grid.intro': {
+    en: 'Each cell saves when you leave it. Enter goes down, Tab across; paste a block copied from a spreadsheet into any cell.',
+    ar: 'تُحفظ كل خانة عند مغادرتها. Enter للأسفل وTab للخانة التالية؛ الصق في أي خانة كتلة منسوخة من جدول بيانات.',
+  },
+  'grid.back': { en: 'Back to the list', ar: 'العودة إلى القائمة' },
+  'grid.muhalla': { en: 'Muhalla', ar: 'المحلة' },
+  'grid.checks': { en: 'Checks', ar: 'التحققات' },
+  'grid.open_form': { en: 'Full form', ar: 'الاستمارة كاملة' },
+  'grid.not_asked': { en: 'Not asked', ar: 'غير مطلوب' },
+  'grid.not_a_choice': { en: 'Type one of: {choices}', ar: 'اكتب أحد الخيارات: {choices}' },
+  'grid.saving': { en: 'Saving…', ar: 'جارٍ الحفظ…' },
+  'grid.pasted': { en: 'Pasted; each row is saved.', ar: 'لُصقت؛ وحُفظ كل صف.' },
+  'grid.no_grid': { en: 'This form has no table entry; use the full form.', ar: 'لا يتيح هذا النموذج الإدخال في جدول؛ استخدم الاستمارة كاملة.' },
   'login.hq_url': { en: 'HQ server address', ar: 'عنوان خادم المقر' },
   'login.username': { en: 'Username', ar: 'اسم المستخدم' },
   'login.password': { en: 'Password', ar: 'كلمة المرور' },
@@ -686,6 +702,11 @@ export const messages = {
     en: 'The device can no longer sync or sign in with this session. Data not yet sent stays on the device. The person can enrol again with a new code.',
     ar: 'لن يتمكن الجهاز من المزامنة أو الدخول بهذه الجلسة. تبقى البيانات غير المرسلة على الجهاز. يمكن للشخص التسجيل مجدداً برمز جديد.',
   },
+  'devices.revoke_wipe': {
+    en: 'Also remove its data (a lost or stolen device): it first sends HQ everything it holds, then deletes it.',
+    ar: 'احذف بياناته أيضاً (جهاز مفقود أو مسروق): يرسل أولاً كل ما عليه إلى المقر، ثم يحذفه.',
+  },
+  'devices.wipe_chip': { en: 'Data to be removed', ar: 'ستُحذف بياناته' },
   'devices.revoke_confirm': { en: 'Revoke the device', ar: 'سحب صلاحية الجهاز' },
   'devices.revoked': { en: 'Device revoked.', ar: 'تم سحب صلاحية الجهاز.' },
 
@@ -717,6 +738,7 @@ export const messages = {
   'audit_action.issue_enrolment': { en: 'Enrolment code issued', ar: 'إصدار رمز تسجيل' },
   'audit_action.enrol_device': { en: 'Device enrolled', ar: 'تسجيل جهاز' },
   'audit_action.revoke_device': { en: 'Device revoked', ar: 'سحب صلاحية جهاز' },
+  'audit_action.revoke_wipe_device': { en: 'Device revoked, its data to be removed', ar: 'سحب صلاحية جهاز وحذف بياناته' },
   'audit_action.review_approve': { en: 'Assessment approved', ar: 'اعتماد تقييم' },
   'audit_action.review_return': { en: 'Assessment returned', ar: 'إعادة تقييم' },
   'audit_action.settle_conflict': { en: 'Conflict settled', ar: 'حلّ تعارض' },
@@ -802,6 +824,10 @@ export const messages = {
   'error.account_disabled': {
     en: 'HQ has disabled this account, so this device can no longer sync. Changes not yet sent stay on this device. Ask your supervisor.',
     ar: 'عطّل المقر هذا الحساب، فلم يعد بإمكان هذا الجهاز المزامنة. تبقى التغييرات غير المرسلة على هذا الجهاز. راجع مشرفك.',
+  },
+  'error.device_wipe': {
+    en: 'HQ has withdrawn this device. Everything it held has been sent to HQ, and its data has been removed from it.',
+    ar: 'سحب المقر هذا الجهاز. أُرسل كل ما كان عليه إلى المقر، وحُذفت بياناته منه.',
   },
   'error.device_revoked': {
     en: 'HQ has withdrawn this device\'s access, so it can no longer sync. Changes not yet sent stay on this device. Ask your supervisor for a new enrolment code.',

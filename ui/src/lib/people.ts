@@ -37,6 +37,7 @@ export const AUDIT_ACTIONS = [
   'issue_enrolment',
   'enrol_device',
   'revoke_device',
+  'revoke_wipe_device',
   'review_approve',
   'review_return',
   'settle_conflict',

@@ -15,7 +15,7 @@ import type { PluralKey } from './i18n';
 export const TRANSIENT_SYNC_CODES = ['offline', 'hq_unavailable', 'http_error', 'network', 'sync_running'] as const satisfies readonly ErrorCode[];
 
 /** HQ no longer lets this device sync; what was not sent stays on the device. */
-export const ACCESS_ENDED_CODES = ['account_disabled', 'device_revoked', 'unauthenticated'] as const;
+export const ACCESS_ENDED_CODES = ['account_disabled', 'device_revoked', 'device_wipe', 'unauthenticated'] as const;
 
 export function isTransient(code: string): boolean {
   return (TRANSIENT_SYNC_CODES as readonly string[]).includes(code);

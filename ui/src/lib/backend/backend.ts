@@ -100,6 +100,8 @@ export interface Backend {
   assessments(round: string): Promise<AssessmentSummary[]>;
   assessment(key: AssessmentKey): Promise<AssessmentDetail>;
   setField(key: AssessmentKey, field: string, value: FieldValue): Promise<AssessmentDetail>;
+  /** Several fields of one assessment saved together, all or none (a row pasted into the entry grid). */
+  setFields(key: AssessmentKey, values: [string, FieldValue][]): Promise<AssessmentDetail>;
   submit(key: AssessmentKey): Promise<AssessmentDetail>;
   /** The HQ the field app is configured for, to prefill the login screen. */
   defaultHqUrl(): Promise<string | null>;
@@ -145,7 +147,8 @@ export interface Backend {
   resetPassword(username: string): Promise<OneTimePassword>;
   issueEnrolment(username: string, hours?: number): Promise<Enrolment>;
   devices(): Promise<DeviceInfo[]>;
-  revokeDevice(deviceId: string): Promise<void>;
+  /** With `wipe`, the device also removes its data once it has pushed what it holds (a lost or stolen laptop). */
+  revokeDevice(deviceId: string, wipe?: boolean): Promise<void>;
   /** Newest first; `next_before` asks for the next page (admin). */
   audit(filter: AuditFilter): Promise<AuditPage>;
   /** The lines the filter selects as a CSV file (admin). */

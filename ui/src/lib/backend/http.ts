@@ -203,8 +203,8 @@ export class HttpBackend implements Backend {
   devices() {
     return this.request<DeviceInfo[]>('GET', '/devices');
   }
-  async revokeDevice(deviceId: string): Promise<void> {
-    await this.send('POST', `/devices/${encodeURIComponent(deviceId)}/revoke`);
+  async revokeDevice(deviceId: string, wipe = false): Promise<void> {
+    await this.send('POST', `/devices/${encodeURIComponent(deviceId)}/revoke${wipe ? '?wipe=true' : ''}`);
   }
   audit(filter: AuditFilter) {
     return this.request<AuditPage>('GET', `/audit${auditQuery(filter)}`);
@@ -301,6 +301,9 @@ export class HttpBackend implements Backend {
 
   async setField(_key: AssessmentKey, _field: string, _value: FieldValue): Promise<AssessmentDetail> {
     throw BackendError.unsupported('setField');
+  }
+  async setFields(_key: AssessmentKey, _values: [string, FieldValue][]): Promise<AssessmentDetail> {
+    throw BackendError.unsupported('setFields');
   }
   async submit(_key: AssessmentKey): Promise<AssessmentDetail> {
     throw BackendError.unsupported('submit');

@@ -93,6 +93,9 @@ export class TauriBackend implements Backend {
   setField(key: AssessmentKey, field: string, value: FieldValue) {
     return call<AssessmentDetail>('set_field', { ...keyArgs(key), field, value });
   }
+  setFields(key: AssessmentKey, values: [string, FieldValue][]) {
+    return call<AssessmentDetail>('set_fields', { ...keyArgs(key), values });
+  }
   submit(key: AssessmentKey) {
     return call<AssessmentDetail>('submit_assessment', keyArgs(key));
   }
@@ -174,7 +177,7 @@ export class TauriBackend implements Backend {
   async devices(): Promise<DeviceInfo[]> {
     throw BackendError.unsupported('devices');
   }
-  async revokeDevice(_deviceId: string): Promise<void> {
+  async revokeDevice(_deviceId: string, _wipe?: boolean): Promise<void> {
     throw BackendError.unsupported('revokeDevice');
   }
   async audit(_filter: AuditFilter): Promise<AuditPage> {

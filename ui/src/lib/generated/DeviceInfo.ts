@@ -11,4 +11,8 @@ first_seen_at: string, last_sync_at: string | null,
 /**
  * Operations the device had not yet pushed when it last synced.
  */
-pending_ops: number | null, revoked_at: string | null, expires_at: string, };
+pending_ops: number | null, revoked_at: string | null, expires_at: string, 
+/**
+ * Revoked with a wipe: the device pushes what it holds, then removes its data.
+ */
+wipe: boolean, };

@@ -7,4 +7,10 @@ import type { Text } from "./Text";
 /**
  * A parsed, checked form. Rule expressions are parsed once, here.
  */
-export type FormDef = { id: string, version: number, level: number, title: Text, aggregates?: Aggregates, sections: Array<Section>, rules: Array<Rule>, };
+export type FormDef = { id: string, version: number, level: number, title: Text, aggregates?: Aggregates, sections: Array<Section>, rules: Array<Rule>, 
+/**
+ * The key counts typed in the field app's entry grid, one column each, in order:
+ * single fields that are counts, numbers or single choices (a presence question).
+ * Empty: the form has no grid.
+ */
+grid?: Array<string>, };

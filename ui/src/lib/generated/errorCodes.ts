@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'account_locked',
   'account_disabled',
   'device_revoked',
+  'device_wipe',
   'password_change_required',
   'enrolment_invalid',
   'enrolment_used',
