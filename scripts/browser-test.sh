@@ -91,3 +91,7 @@ dtm sync >/dev/null
 #    numbers, Arabic) in Chromium, with a stand-in for the Tauri IPC: the real window is
 #    the smoke test's.
 (cd ui && node --test tests/field.browser.test.mjs)
+
+# 7. The entry grid: muhallas typed by keyboard and pasted from a spreadsheet, checks on
+#    each row with their numbers, and the grid in Arabic, over the same stand-in.
+(cd ui && node --test tests/grid.browser.test.mjs)

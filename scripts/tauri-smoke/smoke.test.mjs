@@ -197,9 +197,9 @@ async function enrolmentCode(hqUrl) {
   return (await issued.json()).code;
 }
 
-async function hqAssessment(hqUrl, location) {
+async function hqAssessment(hqUrl, location, form = 'baladiya') {
   const token = await adminToken(hqUrl);
-  const res = await fetch(`${hqUrl}/api/v1/assessments/R1/baladiya/${location}`, {
+  const res = await fetch(`${hqUrl}/api/v1/assessments/R1/${form}/${location}`, {
     headers: { authorization: `Bearer ${token}` },
   });
   if (!res.ok) assert.fail(`HQ has no assessment for ${location} after the sync: ${res.status} ${await res.text()}`);
@@ -332,20 +332,26 @@ test('an edit is saved on the device with its outbox operation, and Sync now tak
   });
 });
 
+/** A restarted app is locked: its sign-in names who can open the data here, and the password alone opens it. */
+async function signInAgain(wd, { wrongFirst = false } = {}) {
+  await wd.waitFind('[data-testid="login-locked"]', 'the sign-in screen of a locked device', 30_000);
+  const user = await wd.find('input[name="username"]');
+  assert.equal(await wd.cmd('GET', `/element/${user}/property/value`), USERNAME, 'the one account of this device is filled in');
+  if (wrongFirst) {
+    await wd.type(await wd.find('input[name="password"]'), 'not the password');
+    await wd.click(await wd.find('form.login button[type="submit"]'));
+    await wd.waitFind('[data-testid="login-error"]', 'a wrong password refused by the device', 15_000);
+  }
+  await wd.type(await wd.find('input[name="password"]'), NEW_PASSWORD);
+  await wd.click(await wd.find('form.login button[type="submit"]'));
+  await wd.waitFind('[data-testid="who"]', 'the signed-in home screen (the session survives a restart)', 30_000);
+}
+
 test('after a restart the password alone opens the device, and background sync takes an edit to HQ', async (t) => {
   const cfg = config();
   const wd = await startApp(t, cfg, { DTM_AUTO_SYNC: 'on' });
   await screenshotOnFailure(wd, 'auto-sync', async () => {
-    // The restarted app is locked: its sign-in names who can open the data here.
-    await wd.waitFind('[data-testid="login-locked"]', 'the sign-in screen of a locked device', 30_000);
-    const user = await wd.find('input[name="username"]');
-    assert.equal(await wd.cmd('GET', `/element/${user}/property/value`), USERNAME, 'the one account of this device is filled in');
-    await wd.type(await wd.find('input[name="password"]'), 'not the password');
-    await wd.click(await wd.find('form.login button[type="submit"]'));
-    await wd.waitFind('[data-testid="login-error"]', 'a wrong password refused by the device', 15_000);
-    await wd.type(await wd.find('input[name="password"]'), NEW_PASSWORD);
-    await wd.click(await wd.find('form.login button[type="submit"]'));
-    await wd.waitFind('[data-testid="who"]', 'the signed-in home screen (the session survives a restart)', 30_000);
+    await signInAgain(wd, { wrongFirst: true });
     await openAssessment(wd, LOCATION);
     await typeCount(wd, 'idp_ind', 40);
     await wd.waitFind('[data-testid="unsynced-idp_ind"]', 'idp_ind marked "not yet synced" while it waits in the outbox', 3_000);
@@ -388,5 +394,57 @@ test('after a restart the password alone opens the device, and background sync t
       atHq.comments.some((c) => c.text === 'Voided: entered for the wrong baladiya'),
       `the reason travels with the void: ${JSON.stringify(atHq.comments)}`,
     );
+  });
+});
+
+test('the entry grid takes five muhallas typed by keyboard and five pasted from a spreadsheet to HQ', async (t) => {
+  const cfg = config();
+  const wd = await startApp(t, cfg, { DTM_AUTO_SYNC: 'off' });
+  await screenshotOnFailure(wd, 'grid', async () => {
+    await signInAgain(wd);
+    await wd.click(await wd.waitFind(`[data-testid="muhallas-${LOCATION}"] summary`, `the muhallas of ${LOCATION}`));
+    await wd.click(await wd.waitFind(`[data-testid="grid-${LOCATION}"]`, 'the button that opens the entry grid'));
+    await wd.waitFind('[data-testid="entry-grid"]', 'the entry grid', 15_000);
+    const pcodes = await wd.cmd('POST', '/execute/sync', {
+      script: `return [...document.querySelectorAll('[data-testid^="grid-row-"]')].map((r) => r.dataset.testid.slice('grid-row-'.length));`,
+      args: [],
+    });
+    assert.ok(pcodes.length >= 10, `the grid lists the baladiya's muhallas: ${pcodes}`);
+    const column = await wd.cmd('POST', '/execute/sync', {
+      script: `return [...document.querySelectorAll('[data-testid="entry-grid"] thead th[data-field]')].map((th) => th.dataset.field);`,
+      args: [],
+    });
+    const hh = column.indexOf('idp_hh');
+    assert.ok(hh >= 0, `the grid has IDP households: ${column}`);
+
+    // Keyboard: five muhallas' IDP households, Enter going down the column.
+    await wd.click(await wd.find(`#g-0-${hh}`));
+    for (let i = 0; i < 5; i++) {
+      const active = (await wd.cmd('GET', '/element/active'))[ELEMENT];
+      assert.equal(await wd.cmd('GET', `/element/${active}/attribute/id`), `g-${i}-${hh}`, `Enter moved to muhalla ${i + 1}`);
+      await wd.cmd('POST', `/element/${active}/value`, { text: `${31 + i}\uE007` });
+    }
+
+    // Paste: five more muhallas' households and individuals, a block from a spreadsheet.
+    const block = [0, 1, 2, 3, 4].map((i) => `${41 + i}\t${200 + i}`).join('\r\n') + '\r\n';
+    await wd.cmd('POST', '/execute/sync', {
+      script: `const el = document.getElementById(arguments[0]); el.focus();
+        const data = new DataTransfer(); data.setData('text/plain', arguments[1]);
+        el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));`,
+      args: [`g-5-${hh}`, block],
+    });
+    await wd.waitFind('[data-testid="grid-notice"]', 'the grid to say the block was pasted');
+    await waitFor('the ten muhallas to wait in the outbox', async () => (await pendingInBar(wd)) === 10, 10_000);
+    await wd.screenshot(join(OUT, 'grid.png'));
+
+    await wd.click(await wd.find('[data-testid="sync-now"]'));
+    await waitFor('the sync bar to count 0 pending operations after Sync now', async () => (await pendingInBar(wd)) === 0);
+    for (let i = 0; i < 10; i++) {
+      const atHq = await hqAssessment(cfg.hqUrl, pcodes[i], 'muhalla');
+      const want = i < 5 ? { idp_hh: 31 + i } : { idp_hh: 36 + i, idp_ind: 195 + i };
+      for (const [f, v] of Object.entries(want)) {
+        assert.equal(atHq.values[f], v, `HQ holds ${f}=${v} for ${pcodes[i]}, typed or pasted in the grid`);
+      }
+    }
   });
 });

@@ -32,8 +32,8 @@ export const messages = {
   'grid.open': { en: 'Type the muhallas as a table', ar: 'إدخال المحلات في جدول' },
   'grid.title': { en: 'Muhallas of {name}', ar: 'محلات {name}' },
   'grid.intro': {
-    en: 'Each cell saves when you leave it. Enter goes down, Tab across; paste a block copied from a spreadsheet into any cell.',
-    ar: 'تُحفظ كل خانة عند مغادرتها. Enter للأسفل وTab للخانة التالية؛ الصق في أي خانة كتلة منسوخة من جدول بيانات.',
+    en: 'Each cell saves when you leave it. {enter} goes down, {tab} across; paste a block copied from a spreadsheet into any cell.',
+    ar: 'تُحفظ كل خانة عند مغادرتها. {enter} للأسفل و{tab} للخانة التالية؛ الصق في أي خانة كتلة منسوخة من جدول بيانات.',
   },
   'grid.back': { en: 'Back to the list', ar: 'العودة إلى القائمة' },
   'grid.muhalla': { en: 'Muhalla', ar: 'المحلة' },
