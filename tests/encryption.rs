@@ -265,3 +265,56 @@ fn a_device_revoked_without_a_wipe_keeps_its_unsent_data() {
     assert_eq!(device.sync_state().unwrap().pending, 1, "a plain revoke takes nothing from the device");
     assert_eq!(device.assessment(&tripoli()).unwrap().values["idp_hh"], json!(4817));
 }
+
+#[test]
+fn a_password_reset_at_hq_opens_the_device_again_through_hqs_key_and_the_unsent_work_is_there() {
+    let rt = runtime();
+    let hq = Hq::start_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    let store_id = {
+        let device = app_device(&path);
+        let session = rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
+        device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+        rt.block_on(device.logout()).unwrap();
+        session.device_id.unwrap()
+    };
+    // The enumerator forgot the password; an admin resets it to a one-time one.
+    let admin = hq.token("admin", "admin-demo");
+    let (status, otp) = hq.post(&format!("/api/v1/users/{USER}/password-reset"), Some(&admin), &json!({}));
+    assert_eq!(status, 200, "{otp}");
+    let one_time = otp["password"].as_str().unwrap().to_owned();
+
+    let device = app_device(&path);
+    let session = rt.block_on(device.login(&hq.url, USER, &one_time)).expect("HQ's key for this store opens it");
+    assert_eq!(session.must_change_password, Some(true));
+    assert_eq!(device.assessment(&tripoli()).unwrap().values["idp_hh"], json!(4817), "the work typed before is there");
+    assert_eq!(device.sync_state().unwrap().pending, 1, "and still waits to be sent, not lost");
+    let new_password = "a-new-password-for-the-wadi";
+    rt.block_on(device.change_password(&one_time, new_password)).unwrap();
+    drop(device); // the laptop is switched off, still signed in
+
+    // From now on the new password opens it with no connection at all.
+    let mut hq = hq;
+    hq.kill();
+    let device = app_device(&path);
+    rt.block_on(device.login(&hq.url, USER, new_password)).expect("the new password opens it offline");
+    assert_eq!(device.sync_state().unwrap().pending, 1);
+
+    // HQ gives that key only to the account that opened the store, and never to the dashboard.
+    hq.restart();
+    let key_for = |user: &str, password: &str, dashboard: bool| -> Option<String> {
+        let mut req = reqwest::blocking::Client::new()
+            .post(format!("{}/api/v1/auth/login", hq.url))
+            .json(&json!({"username": user, "password": password, "device_id": store_id}));
+        if dashboard {
+            req = req.header("x-dtm-client", "dashboard");
+        }
+        let body: serde_json::Value = req.send().unwrap().json().unwrap();
+        assert!(body["user"].is_object(), "{user} signs in: {body}");
+        body["store_key"].as_str().map(str::to_owned)
+    };
+    assert!(key_for(USER, new_password, false).is_some(), "the store's own account gets it");
+    assert_eq!(key_for("supervisor", "supervisor-demo", false), None, "another account never gets it");
+    assert_eq!(key_for(USER, new_password, true), None, "the dashboard never gets it");
+}

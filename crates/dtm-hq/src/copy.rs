@@ -76,6 +76,12 @@ const TABLES: &[Table] = &[
         sequence: None,
     },
     Table {
+        name: "store_keys",
+        order: "store_id, username",
+        columns: &[("store_id", Text), ("username", Text), ("store_key", Text), ("created_at", Time)],
+        sequence: None,
+    },
+    Table {
         name: "enrolments",
         order: "code_hash",
         columns: &[

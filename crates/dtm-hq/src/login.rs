@@ -150,11 +150,11 @@ pub async fn login(
     let token = auth::new_token();
     let lifetime = time::Duration::days(state.settings.token_days);
     let expires_at = now + lifetime;
-    let wanted = device_id(req.device_id);
+    let sent = sent_device_id(req.device_id);
     let device_id = state
         .storage
         .register_device(NewDevice {
-            device_id: wanted,
+            device_id: sent.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
             username: user.username.clone(),
             name: req.device_name,
             token_hash: auth::token_hash(&token),
@@ -162,32 +162,44 @@ pub async fn login(
             expires_at,
         })
         .await?;
-    Ok(session_response(&headers, token, user, device_id, expires_at, lifetime, must_change))
+    let store_key = store_key_for(&state, &headers, sent, &device_id, &user.username, now).await?;
+    let expires_at = iso(expires_at);
+    let session = LoginResponse { token, user, device_id, expires_at, must_change_password: must_change, store_key };
+    Ok(session_response(&headers, session, lifetime))
 }
 
-/// The device's own stable id when it sends one; a browser gets a fresh id per login.
-pub(crate) fn device_id(wanted: Option<String>) -> String {
-    wanted.filter(|id| uuid::Uuid::parse_str(id).is_ok()).unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+/// The id a device sent, when it is one (a browser gets a fresh id per login).
+pub(crate) fn sent_device_id(sent: Option<String>) -> Option<String> {
+    sent.filter(|id| uuid::Uuid::parse_str(id).is_ok())
+}
+
+/// The key to a field device's encrypted store, for a sign-in from a field device (never
+/// the dashboard): the store is the one the device named (its own id), or for a new
+/// device the id HQ just gave it, which it takes as its own.
+pub(crate) async fn store_key_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    sent: Option<String>,
+    device_id: &str,
+    username: &str,
+    now: time::OffsetDateTime,
+) -> Result<Option<String>, AppError> {
+    if session::from_dashboard(headers) {
+        return Ok(None);
+    }
+    let store_id = sent.unwrap_or_else(|| device_id.to_owned());
+    Ok(state.storage.store_key(&store_id, username, now).await?)
 }
 
 /// A new session's answer: the token in the body for devices, or only in an HttpOnly
 /// cookie for the dashboard, out of script's reach.
-pub(crate) fn session_response(
-    headers: &HeaderMap,
-    token: String,
-    user: dtm_sync::wire::User,
-    device_id: String,
-    expires_at: time::OffsetDateTime,
-    lifetime: time::Duration,
-    must_change_password: bool,
-) -> Response {
-    let expires_at = iso(expires_at);
+pub(crate) fn session_response(headers: &HeaderMap, session: LoginResponse, lifetime: time::Duration) -> Response {
     if session::from_dashboard(headers) {
-        let cookie = session::set_cookie(headers, &token, lifetime);
-        let body = LoginResponse { token: String::new(), user, device_id, expires_at, must_change_password };
+        let cookie = session::set_cookie(headers, &session.token, lifetime);
+        let body = LoginResponse { token: String::new(), store_key: None, ..session };
         return ([(header::SET_COOKIE, cookie)], Json(body)).into_response();
     }
-    Json(LoginResponse { token, user, device_id, expires_at, must_change_password }).into_response()
+    Json(session).into_response()
 }
 
 /// Counts one more guess (a password at login or at a password change, an enrolment

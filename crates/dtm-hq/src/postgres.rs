@@ -45,6 +45,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0003_round_title_ar.sql"),
     include_str!("../migrations/postgres/0004_gazetteer.sql"),
     include_str!("../migrations/postgres/0005_device_wipe.sql"),
+    include_str!("../migrations/postgres/0006_store_keys.sql"),
 ];
 
 /// The columns [`stored_user`] reads, in its order.
@@ -633,6 +634,22 @@ impl Tx for PgTx<'_, '_> {
         Ok(self
             .query_opt("SELECT username, revoked_at IS NOT NULL FROM devices WHERE device_id = $1", &[&device_id])?
             .map(|r| DeviceHolder { username: r.get(0), revoked: r.get(1) }))
+    }
+
+    fn store_keys(&mut self, store_id: &str) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .query("SELECT username, store_key FROM store_keys WHERE store_id = $1 ORDER BY created_at", &[&store_id])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn insert_store_key(&mut self, store_id: &str, username: &str, key: &str, at: OffsetDateTime) -> Result<()> {
+        self.execute(
+            "INSERT INTO store_keys (store_id, username, store_key, created_at) VALUES ($1, $2, $3, $4)",
+            &[&store_id, &username, &key, &at],
+        )?;
+        Ok(())
     }
 
     fn insert_device(&mut self, d: &NewDevice) -> Result<()> {

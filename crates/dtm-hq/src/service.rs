@@ -884,6 +884,28 @@ impl<S: Store> HqStorage for Hq<S> {
         .await
     }
 
+    async fn store_key(&self, store_id: &str, username: &str, now: OffsetDateTime) -> Result<Option<String>> {
+        let (store_id, username, now) = (store_id.to_owned(), username.to_owned(), to_micros(now));
+        self.write(move |tx| {
+            if tx.device(&store_id)?.is_some_and(|d| d.revoked) {
+                return Ok(None);
+            }
+            let held = tx.store_keys(&store_id)?;
+            match held.iter().find(|(holder, _)| *holder == username) {
+                Some((_, key)) => Ok(Some(key.clone())),
+                None if held.is_empty() => {
+                    let key = crate::auth::new_token();
+                    tx.insert_store_key(&store_id, &username, &key, now)?;
+                    tx.log_access(now, &username, "store_key_made", &store_id)?;
+                    Ok(Some(key))
+                }
+                // Another account's store: its key is not this account's to have.
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
     async fn caller(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<Caller>> {
         let token_hash = token_hash.to_owned();
         self.read(move |tx| tx.caller(&token_hash, to_micros(now))).await

@@ -39,6 +39,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_round_title_ar.sql"),
     include_str!("../migrations/0008_gazetteer.sql"),
     include_str!("../migrations/0009_device_wipe.sql"),
+    include_str!("../migrations/0010_store_keys.sql"),
 ];
 
 /// The columns [`stored_user`] reads, in its order.
@@ -468,6 +469,22 @@ impl Tx for SqliteTx<'_> {
                 Ok(DeviceHolder { username: r.get(0)?, revoked: r.get(1)? })
             })
             .optional()?)
+    }
+
+    fn store_keys(&mut self, store_id: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT username, store_key FROM store_keys WHERE store_id = ?1 ORDER BY created_at")?;
+        let rows = stmt.query_map([store_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn insert_store_key(&mut self, store_id: &str, username: &str, key: &str, at: OffsetDateTime) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO store_keys (store_id, username, store_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![store_id, username, key, iso(at)],
+        )?;
+        Ok(())
     }
 
     fn insert_device(&mut self, d: &NewDevice) -> Result<()> {

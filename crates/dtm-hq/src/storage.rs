@@ -270,6 +270,10 @@ pub trait HqStorage: Send + Sync + 'static {
     /// gets a new token; a revoked device stays revoked; an id another user holds is
     /// replaced by a fresh one. Returns the device id in force.
     async fn register_device(&self, device: NewDevice) -> Result<String>;
+    /// The key that opens field store `store_id` when no password on the device can: made
+    /// at the store's first sign-in (for that account), then released only to an
+    /// account that holds it, and never for a revoked device. `None` otherwise.
+    async fn store_key(&self, store_id: &str, username: &str, now: OffsetDateTime) -> Result<Option<String>>;
     /// The caller holding this token, unless it is unknown, revoked or expired at `now`.
     async fn caller(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<Caller>>;
     async fn revoke_device(&self, device_id: &str, now: OffsetDateTime) -> Result<()>;

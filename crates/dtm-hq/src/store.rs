@@ -179,6 +179,9 @@ pub trait Tx {
     /// Lines of the access log, newest first.
     fn audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
     fn device(&mut self, device_id: &str) -> Result<Option<DeviceHolder>>;
+    /// The accounts holding a field store's key, and the key, oldest first.
+    fn store_keys(&mut self, store_id: &str) -> Result<Vec<(String, String)>>;
+    fn insert_store_key(&mut self, store_id: &str, username: &str, key: &str, at: OffsetDateTime) -> Result<()>;
     fn insert_device(&mut self, device: &NewDevice) -> Result<()>;
     /// A new token, name and expiry for a device its user logs in with again.
     fn renew_device(&mut self, device: &NewDevice) -> Result<()>;

@@ -7,7 +7,11 @@
 //! - opening the store needs an account's password and no connection (offline login);
 //! - a password change seals the same data key again under the new password, one
 //!   small write, and the store itself is never re-encrypted;
-//! - the file reveals the user names that may open it and nothing else.
+//! - HQ keeps a key of its own for each store, and the data key is sealed under it too:
+//!   after a password reset at HQ, the account that opened the store signs in with the
+//!   new password, HQ hands that key over (never for a revoked device, never to another
+//!   account), and the store opens with its unsent work;
+//! - the file reveals the user names that may open it and the store's id, nothing else.
 //!
 //! Wrong passwords are counted in the file: after [`FREE_TRIES`] in a row each further
 //! try waits, doubling from [`FIRST_WAIT_MS`] up to [`LONGEST_WAIT_MS`]. That slows a
@@ -102,6 +106,14 @@ pub struct KeyFile {
     failures: u32,
     /// No password is tried before this time (milliseconds since 1970).
     not_before_ms: u64,
+    /// The store's own id (its device id): what HQ knows the store by, so that a locked
+    /// device can name it when it asks HQ for its key.
+    #[serde(default)]
+    store_id: Option<String>,
+    /// The data key sealed under the key HQ keeps for this store: it opens the store when
+    /// no password on the device can (a password reset at HQ). Never written bare here.
+    #[serde(default)]
+    escrow: Option<Sealed>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,7 +140,7 @@ pub enum KeyFileError {
 
 impl Default for KeyFile {
     fn default() -> Self {
-        Self { format: FORMAT, slots: Vec::new(), failures: 0, not_before_ms: 0 }
+        Self { format: FORMAT, slots: Vec::new(), failures: 0, not_before_ms: 0, store_id: None, escrow: None }
     }
 }
 
@@ -225,6 +237,31 @@ impl KeyFile {
         }
     }
 
+    /// The store's id, once HQ's key for it is kept here.
+    pub fn store_id(&self) -> Option<&str> {
+        self.store_id.as_deref()
+    }
+
+    /// Whether the data key is also sealed under HQ's key for store `store_id`.
+    pub fn has_escrow_for(&self, store_id: &str) -> bool {
+        self.escrow.is_some() && self.store_id.as_deref() == Some(store_id)
+    }
+
+    /// Seals the data key under HQ's key for this store (hex, as HQ sends it). A key
+    /// that is not 32 bytes of hex is ignored: it opens nothing, so it protects nothing.
+    pub fn seal_escrow(&mut self, store_id: &str, hq_key: &str, key: &DataKey) -> bool {
+        let Some(kek) = hq_kek(hq_key) else { return false };
+        self.escrow = Some(seal_with(&kek, key, escrow_bound(store_id).as_bytes()));
+        self.store_id = Some(store_id.to_owned());
+        true
+    }
+
+    /// Opens the data key with HQ's key for this store.
+    pub fn open_escrow(&self, hq_key: &str) -> Option<DataKey> {
+        let (sealed, store_id, kek) = (self.escrow.as_ref()?, self.store_id.as_deref()?, hq_kek(hq_key)?);
+        open_sealed(&kek, sealed, escrow_bound(store_id).as_bytes())
+    }
+
     /// Seals the data key under an account's password, replacing that account's
     /// earlier copy (a password change) or adding one (a new account on this device).
     pub fn seal(&mut self, username: &str, password: &str, key: &DataKey, cost: Cost) {
@@ -268,17 +305,30 @@ fn seal_with(kek: &[u8; KEY_LEN], key: &DataKey, bound: &[u8]) -> Sealed {
 
 fn unseal(slot: &Slot, password: &str) -> Option<DataKey> {
     let salt = hex::decode(&slot.salt).ok()?;
-    let nonce = hex::decode(&slot.sealed.nonce).ok().filter(|n| n.len() == NONCE_LEN)?;
-    let ciphertext = hex::decode(&slot.sealed.ciphertext).ok()?;
     // A slot whose cost argon2 refuses was not written by this app: it opens nothing.
     Params::new(slot.cost.memory_kib, slot.cost.passes, slot.cost.lanes, Some(KEY_LEN)).ok()?;
     let kek = derive(password, &salt, slot.cost);
-    let cipher = XChaCha20Poly1305::new((&*kek).into());
-    let plain = Zeroizing::new(
-        cipher.decrypt(XNonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: slot.username.as_bytes() }).ok()?,
-    );
+    open_sealed(&kek, &slot.sealed, slot.username.as_bytes())
+}
+
+fn open_sealed(kek: &[u8; KEY_LEN], sealed: &Sealed, bound: &[u8]) -> Option<DataKey> {
+    let nonce = hex::decode(&sealed.nonce).ok().filter(|n| n.len() == NONCE_LEN)?;
+    let ciphertext = hex::decode(&sealed.ciphertext).ok()?;
+    let cipher = XChaCha20Poly1305::new(kek.into());
+    let plain =
+        Zeroizing::new(cipher.decrypt(XNonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: bound }).ok()?);
     let bytes: [u8; KEY_LEN] = plain.as_slice().try_into().ok()?;
     Some(DataKey(Zeroizing::new(bytes)))
+}
+
+/// HQ's key for a store, as it travels (64 hex digits).
+fn hq_kek(hq_key: &str) -> Option<Zeroizing<[u8; KEY_LEN]>> {
+    let bytes = Zeroizing::new(hex::decode(hq_key.trim()).ok()?);
+    Some(Zeroizing::new(bytes.as_slice().try_into().ok()?))
+}
+
+fn escrow_bound(store_id: &str) -> String {
+    format!("escrow:{store_id}")
 }
 
 #[cfg(test)]
@@ -376,6 +426,21 @@ mod tests {
             matches!(KeyFile::read(&path), Err(KeyFileError::Damaged { .. })),
             "a damaged file is named, not ignored"
         );
+    }
+
+    #[test]
+    fn hqs_key_for_the_store_opens_the_data_key_and_only_for_that_store() {
+        let key = DataKey::random();
+        let hq_key = "ab".repeat(32);
+        let mut file = KeyFile::default();
+        file.seal("amal", "forgotten", &key, COST);
+        assert!(!file.seal_escrow("store-1", "not hex", &key), "a malformed key from HQ seals nothing");
+        assert!(file.seal_escrow("store-1", &hq_key, &key));
+        assert!(file.has_escrow_for("store-1") && !file.has_escrow_for("store-2"));
+        assert!(same(&file.open_escrow(&hq_key).expect("HQ's key opens it"), &key), "the very data key");
+        assert!(file.open_escrow(&"cd".repeat(32)).is_none(), "another store's key does not");
+        file.store_id = Some("store-2".into());
+        assert!(file.open_escrow(&hq_key).is_none(), "the store id is bound into the seal");
     }
 
     #[test]

@@ -82,6 +82,14 @@ impl DeviceError {
 
 pub type Result<T, E = DeviceError> = std::result::Result<T, E>;
 
+/// What HQ said about this device at a sign-in: the id it goes by, and the key HQ keeps
+/// for its store (see [`wire::LoginResponse::store_key`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct HqKeys<'a> {
+    device_id: &'a str,
+    store_key: Option<&'a str>,
+}
+
 /// What a password did to a locked encrypted store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Unlocked {
@@ -344,7 +352,7 @@ impl Device {
     /// After HQ accepted `username` and `password`: makes sure the store is open and
     /// that this password opens it next time, offline. A device with no store yet
     /// (or one from an app before encryption) gets a new data key here.
-    fn keep_key(&self, username: &str, password: &str, unlocked: Unlocked, hq_device_id: &str) -> Result<()> {
+    fn keep_key(&self, username: &str, password: &str, unlocked: Unlocked, hq: HqKeys<'_>) -> Result<()> {
         let AtRest::Encrypted { key_file, cost } = &self.at_rest else {
             // A plain store wiped at HQ's word starts again empty at the next sign-in.
             let mut slot = self.slot();
@@ -353,21 +361,22 @@ impl Device {
             }
             return Ok(());
         };
-        if unlocked == Unlocked::Opened {
-            return Ok(());
-        }
         let file = KeyFile::read(key_file).map_err(StoreError::from)?;
         let mut guard = self.slot();
-        match (guard.as_ref().and_then(|open| open.key.as_ref()), file) {
-            (Some(key), file) => {
-                // Open already: this account is new to the store, or its password
-                // changed at HQ. Seal the key under this password too.
-                let mut file = file.unwrap_or_default();
-                file.seal(username, password, key, *cost);
+        let (mut file, fresh) = match (guard.as_mut(), file) {
+            (Some(_), file) => (file.unwrap_or_default(), false),
+            (None, Some(mut file)) => {
+                // Locked, and this password does not open it (a password reset at HQ):
+                // HQ's key for this store does, if HQ gave it.
+                let Some(key) = hq.store_key.and_then(|k| file.open_escrow(k)) else {
+                    return Err(StoreError::Unlock(UnlockError::HeldBy(file.accounts().join(", "))).into());
+                };
+                file.seal(username, password, &key, *cost);
                 file.write(key_file).map_err(StoreError::from)?;
-                Ok(())
+                let store = Store::open_encrypted(&self.path, &key)?;
+                *guard = Some(OpenStore { store, key: Some(key) });
+                (file, false)
             }
-            (None, Some(file)) => Err(StoreError::Unlock(UnlockError::HeldBy(file.accounts().join(", "))).into()),
             (None, None) => {
                 // The first sign-in on this device (or the first since encryption came):
                 // a new data key, sealed before any data is written under it.
@@ -377,13 +386,32 @@ impl Device {
                 file.seal(username, password, &key, *cost);
                 file.write(key_file).map_err(StoreError::from)?;
                 let mut store = Store::open_encrypted(&self.path, &key)?;
-                if !hq_device_id.is_empty() {
-                    store.adopt_device_id(hq_device_id)?;
+                if !hq.device_id.is_empty() {
+                    store.adopt_device_id(hq.device_id)?;
                 }
                 *guard = Some(OpenStore { store, key: Some(key) });
-                Ok(())
+                (file, true)
+            }
+        };
+        let open = guard.as_ref().expect("opened above");
+        let key = open.key.as_ref().expect("an encrypted store is opened with its key");
+        let mut changed = false;
+        if unlocked != Unlocked::Opened && !fresh {
+            // Open already, and this password did not open it: an account new to the
+            // store, or a password changed at HQ. Seal the key under this password too.
+            file.seal(username, password, key, *cost);
+            changed = true;
+        }
+        let store_id = open.store.device_id()?;
+        if let Some(hq_key) = hq.store_key {
+            if !file.has_escrow_for(&store_id) || file.open_escrow(hq_key).is_none() {
+                changed |= file.seal_escrow(&store_id, hq_key, key);
             }
         }
+        if changed {
+            file.write(key_file).map_err(StoreError::from)?;
+        }
+        Ok(())
     }
 
     /// Runs this device as if its clock were `offset_ms` off.
@@ -497,7 +525,8 @@ impl Device {
         let resp = client.enrol(&req).await;
         self.note_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
         let resp = resp?;
-        self.keep_key(&resp.user.username, password, Unlocked::NotEncrypted, &resp.device_id)?;
+        let hq = HqKeys { device_id: &resp.device_id, store_key: resp.store_key.as_deref() };
+        self.keep_key(&resp.user.username, password, Unlocked::NotEncrypted, hq)?;
         let session = self.save_session(&hq_url, client, resp)?;
         let _ = self.sync(|_| {}).await;
         Ok(session)
@@ -510,7 +539,7 @@ impl Device {
         let req = crate::accounts::PasswordChange { current_password: current.into(), new_password: new.into() };
         self.client()?.change_password(&req).await?;
         let session = self.session()?.ok_or(StoreError::NotLoggedIn)?;
-        self.keep_key(&session.user.username, new, Unlocked::NotEncrypted, session.device_id.as_deref().unwrap_or(""))
+        self.keep_key(&session.user.username, new, Unlocked::NotEncrypted, HqKeys::default())
     }
 
     /// Logs in and saves the token, without pulling.
@@ -542,7 +571,8 @@ impl Device {
             .await;
         self.note_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
         let resp = resp?;
-        if let Err(e) = self.keep_key(&resp.user.username, password, unlocked, &resp.device_id) {
+        let hq = HqKeys { device_id: &resp.device_id, store_key: resp.store_key.as_deref() };
+        if let Err(e) = self.keep_key(&resp.user.username, password, unlocked, hq) {
             // HQ said yes but this device's data stays shut to this account: the new
             // token is handed back rather than left valid and unused.
             let _ = client.clone().with_token(&resp.token).logout(LOGOUT_TIMEOUT).await;
@@ -561,6 +591,11 @@ impl Device {
             Err(DeviceError::Store(StoreError::Locked)) => {
                 if self.path.exists() && dtm_store::sqlite::is_plain(&self.path)? {
                     Ok(Some(Store::open(&self.path)?.device_id()?))
+                } else if let AtRest::Encrypted { key_file, .. } = &self.at_rest {
+                    // A locked store names itself from its key file, so HQ can give
+                    // its key to an account that opened it before.
+                    let file = KeyFile::read(key_file).map_err(StoreError::from)?;
+                    Ok(file.and_then(|f| f.store_id().map(str::to_owned)))
                 } else {
                     Ok(None)
                 }

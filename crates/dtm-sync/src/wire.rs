@@ -89,6 +89,12 @@ pub struct LoginResponse {
     /// `/me` and logout answer.
     #[serde(default)]
     pub must_change_password: bool,
+    /// The key that opens this device's encrypted store when no password on it can (the
+    /// password was reset at HQ): only to a field device, only for an account that has
+    /// opened that store before, never to a revoked device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub store_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]

@@ -739,6 +739,7 @@ export const messages = {
   'audit_action.enrol_device': { en: 'Device enrolled', ar: 'تسجيل جهاز' },
   'audit_action.revoke_device': { en: 'Device revoked', ar: 'سحب صلاحية جهاز' },
   'audit_action.revoke_wipe_device': { en: 'Device revoked, its data to be removed', ar: 'سحب صلاحية جهاز وحذف بياناته' },
+  'audit_action.store_key_made': { en: 'Key to a device\'s data kept at HQ', ar: 'حفظ مفتاح بيانات جهاز في المقر' },
   'audit_action.review_approve': { en: 'Assessment approved', ar: 'اعتماد تقييم' },
   'audit_action.review_return': { en: 'Assessment returned', ar: 'إعادة تقييم' },
   'audit_action.settle_conflict': { en: 'Conflict settled', ar: 'حلّ تعارض' },

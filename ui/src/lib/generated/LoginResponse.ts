@@ -11,4 +11,10 @@ token: string, user: User, device_id: string, expires_at: string,
  * The password was a one-time one: until it is changed, only `/me/password`,
  * `/me` and logout answer.
  */
-must_change_password: boolean, };
+must_change_password: boolean, 
+/**
+ * The key that opens this device's encrypted store when no password on it can (the
+ * password was reset at HQ): only to a field device, only for an account that has
+ * opened that store before, never to a revoked device.
+ */
+store_key?: string, };
