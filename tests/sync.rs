@@ -243,11 +243,29 @@ fn second_device_edit_of_same_field_becomes_a_conflict_that_blocks_approval() {
     let (status, body) = hq.post(&review, Some(&sup), &json!({"decision": "approve"}));
     assert_eq!(status, 200, "with the conflict settled the assessment can be approved: {body}");
 
-    // Every device sees the settlement as a new version on its next pull.
-    for d in [&a, &b] {
+    // Every device sees the settlement as a new version on its next pull, and is told
+    // which field, the value it had sent, the settled one, who settled it and why.
+    for (d, yours) in [(&a, 55), (&b, 70)] {
         d.ok(&["sync"]);
         let shown = d.ok(&["show", TRIPOLI]);
         assert_eq!((shown["values"]["idp_ind"].as_i64(), shown["status"].as_str()), (Some(62), Some("approved")));
+        let told = &shown["settled"][0];
+        assert_eq!(
+            (told["field"].as_str(), told["yours"].as_i64(), told["settled"].as_i64()),
+            (Some("idp_ind"), Some(yours), Some(62)),
+            "each device is told its own value and the settled one: {shown}"
+        );
+        assert_eq!(
+            (told["by"].as_str(), told["reason"].as_str()),
+            (Some("supervisor"), Some("Recounted with the crisis committee")),
+            "and who settled it and why"
+        );
+        d.ok(&["sync"]);
+        assert_eq!(
+            d.ok(&["show", TRIPOLI])["settled"].as_array().map(Vec::len),
+            Some(1),
+            "told once, not again each sync"
+        );
     }
     assert_eq!(b.ok(&["rejected"]), json!([]), "once settled, B's conflicting edit is no longer shown as open");
     let (_, settled) = hq.get("/api/v1/rounds/R1/conflicts", Some(&sup));

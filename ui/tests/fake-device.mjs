@@ -80,10 +80,15 @@ export class FakeDevice {
     return (this.values[location] ??= {});
   }
 
-  /** A supervisor settles the conflict at `value`; the next pull brings it. */
-  settle(value) {
-    this.valuesOf(this.conflict.location)[this.conflict.field] = value;
-    this.conflict = { ...this.conflict, settled: true };
+  /** A supervisor settles the conflict at `value`, saying why; the next pull brings it. */
+  settle(value, reason) {
+    const values = this.valuesOf(this.conflict.location);
+    const yours = values[this.conflict.field] ?? null;
+    values[this.conflict.field] = value;
+    this.conflict = {
+      ...this.conflict,
+      settled: { field: this.conflict.field, yours, settled: value, by: 'amina', by_name: 'Amina', reason, at: '2026-12-01T09:00:00Z' },
+    };
   }
 
   /** What Rust asks: a module's fields only while its presence question says yes, a repeated group's as `group.field`. */
@@ -125,6 +130,10 @@ export class FakeDevice {
       version: 1,
       open_conflicts: open ? 1 : 0,
       pending_ops: 2,
+      settled:
+        this.conflict?.settled && this.conflict.location === location
+          ? [{ key: { round, form: formId, location }, ...this.conflict.settled }]
+          : [],
     };
   }
 

@@ -71,14 +71,14 @@ test('the field app: find a location, calm offline bar, Enter between fields, ru
 
   // HQ settles the conflict; the next time the form opens it says what happened.
   await page.getByRole('button', { name: 'Back' }).click();
-  device.settle(120);
+  device.settle(120, 'the key informant confirmed 120');
   await page.getByTestId('row-LY021104').first().click();
   const settled = page.getByTestId('settled-idp_hh');
   await settled.waitFor();
   const said = await settled.innerText();
   assert.match(said, /HQ settled the conflict on IDP households: the value is now 120/);
-  assert.match(said, /this device showed 95/);
-  assert.match(said, /not sent to this device/, 'who and why are not on the device, and the form says so');
+  assert.match(said, /This device had sent 95/);
+  assert.match(said, /Settled by Amina on .*: “the key informant confirmed 120”/, 'who settled it and why reach the device');
   assert.equal(await page.getByTestId('conflict-idp_hh').count(), 0);
   await page.screenshot({ path: join(OUT, 'field-settled.png') });
   await settled.getByRole('button').click();

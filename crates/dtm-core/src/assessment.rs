@@ -1,6 +1,7 @@
 //! The identity of an assessment: one per (round, form, location).
 
 use crate::scope::Pcode;
+use crate::FieldValue;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -18,6 +19,27 @@ impl AssessmentKey {
     pub fn new(round: impl Into<String>, form: impl Into<String>, location: Pcode) -> Self {
         Self { round: round.into(), form: form.into(), location }
     }
+}
+
+/// A conflict this device was a side of, settled at HQ: which field, the value this
+/// device had, the value settled on, who settled it and why. The field app tells the
+/// enumerator, instead of changing their value without a word.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct SettledConflict {
+    pub key: AssessmentKey,
+    pub field: String,
+    /// The value this device had sent.
+    #[ts(type = "number | string | Array<string> | null")]
+    pub yours: FieldValue,
+    /// The value the supervisor settled on, now the assessment's.
+    #[ts(type = "number | string | Array<string> | null")]
+    pub settled: FieldValue,
+    /// Who settled it: the username, and the name shown.
+    pub by: String,
+    pub by_name: String,
+    pub reason: String,
+    pub at: String,
 }
 
 impl fmt::Display for AssessmentKey {

@@ -175,6 +175,7 @@ const TABLES: &[Table] = &[
             ("resolution_reason", Text),
             ("resolved_at", Time),
             ("kind", Text),
+            ("resolved_seq", Int8),
         ],
         sequence: Some("pg_get_serial_sequence('conflicts', 'id')"),
     },

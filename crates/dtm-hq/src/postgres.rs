@@ -29,8 +29,8 @@ use dtm_core::{
 use dtm_core::{Language, Location};
 use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use dtm_sync::wire::{
-    AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm, User,
-    WireComment, WireField,
+    AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm,
+    SettledConflict, User, WireComment, WireField,
 };
 use postgres::types::{Json, ToSql};
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement};
@@ -46,6 +46,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0004_gazetteer.sql"),
     include_str!("../migrations/postgres/0005_device_wipe.sql"),
     include_str!("../migrations/postgres/0006_store_keys.sql"),
+    include_str!("../migrations/postgres/0007_settled_seq.sql"),
 ];
 
 /// The columns [`stored_user`] reads, in its order.
@@ -1175,13 +1176,52 @@ impl Tx for PgTx<'_, '_> {
         value: &FieldValue,
         reason: &str,
         at: OffsetDateTime,
+        seq: i64,
     ) -> Result<()> {
         self.execute(
             "UPDATE conflicts SET status = 'resolved', resolved_by = $2, resolution_value = $3, resolution_reason = $4,
-               resolved_at = $5 WHERE id = $1",
-            &[&id, &by, &Json(value), &reason, &at],
+               resolved_at = $5, resolved_seq = $6 WHERE id = $1",
+            &[&id, &by, &Json(value), &reason, &at, &seq],
         )?;
         Ok(())
+    }
+
+    fn settled_for_device(&mut self, device_id: &str, after: u64, limit: u32) -> Result<Vec<(u64, SettledConflict)>> {
+        self.query(
+            "SELECT c.resolved_seq, a.round, a.form, a.location, c.field,
+               CASE WHEN c.incoming_device = $1 THEN c.incoming_value ELSE c.current_value END,
+               c.resolution_value, c.resolved_by, coalesce(u.display_name, c.resolved_by), c.resolution_reason,
+               c.resolved_at
+             FROM conflicts c JOIN assessments a ON a.id = c.assessment_id
+             LEFT JOIN users u ON u.username = c.resolved_by
+             WHERE c.resolved_seq > $2 AND c.kind = 'value' AND (c.incoming_device = $1 OR c.current_device = $1)
+             ORDER BY c.resolved_seq LIMIT $3",
+            &[&device_id, &(after as i64), &i64::from(limit)],
+        )?
+        .iter()
+        .map(|r| {
+            let location: String = r.get(3);
+            let Json(yours): Json<FieldValue> = r.get(5);
+            let Json(settled): Json<FieldValue> = r.get(6);
+            Ok((
+                r.get::<_, i64>(0) as u64,
+                SettledConflict {
+                    key: AssessmentKey::new(
+                        r.get::<_, String>(1),
+                        r.get::<_, String>(2),
+                        Pcode::parse(&location).map_err(|e| corrupt(format!("conflict location: {e}")))?,
+                    ),
+                    field: r.get(4),
+                    yours,
+                    settled,
+                    by: r.get(7),
+                    by_name: r.get(8),
+                    reason: r.get(9),
+                    at: iso(r.get(10)),
+                },
+            ))
+        })
+        .collect()
     }
 
     fn seen_ops(&mut self, device_id: &str, op_ids: &[&str]) -> Result<HashMap<String, SeenOp>> {

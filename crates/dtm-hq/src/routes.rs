@@ -784,6 +784,9 @@ struct PullQuery {
     /// The device's gazetteer cursor (empty for none yet): the page carries the
     /// gazetteer's changes since it. Without it, none.
     gazetteer: Option<String>,
+    /// The device's cursor of settled conflicts (empty for none yet): the page carries
+    /// the settlements of this device's conflicts since it. Without it, none.
+    settled: Option<String>,
 }
 
 /// The change sequence a cursor HQ gave out stands at: `None` for no cursor or one of
@@ -835,6 +838,17 @@ async fn pull(
             Some(wire::GazetteerDelta { cursor: format!("{epoch}:{last}"), reset, locations })
         }
     };
+    // The settlements of this device's own conflicts since its cursor for them; one of
+    // another epoch starts again (the device keeps one entry per conflict, so nothing
+    // shows twice).
+    let settled = match q.settled.as_deref() {
+        None => None,
+        Some(cursor) => {
+            let since = cursor_after(Some(cursor).filter(|c| !c.is_empty()), &epoch)?.unwrap_or(0);
+            let (conflicts, last) = state.storage.settled_for_device(&caller.device_id, since).await?;
+            Some(wire::SettledDelta { cursor: format!("{epoch}:{last}"), conflicts })
+        }
+    };
     let limit = q.limit.unwrap_or(200).clamp(1, 2000);
     let page = state.storage.pull(&caller.scope, after, limit).await?;
     let first = q.rounds != Some(false);
@@ -850,6 +864,7 @@ async fn pull(
     page.user = first.then(|| caller.user());
     page.newest_app_version = state.settings.newest_app_version.clone().filter(|_| first);
     page.gazetteer = gazetteer;
+    page.settled = settled;
     Ok(Json(page))
 }
 

@@ -25,7 +25,9 @@ use dtm_core::{
 use dtm_core::{Gazetteer, Location, LocationChange, LocationError, LocationInput, Pcode, Role};
 use dtm_sync::accounts::{Account, AccountChange, AuditEntry, DeviceInfo, NewAccount};
 use dtm_sync::api::LocationRef;
-use dtm_sync::wire::{AssessmentSnapshot, Conflict, ConflictStatus, OpBody, OpResult, Operation, Outcome, User};
+use dtm_sync::wire::{
+    AssessmentSnapshot, Conflict, ConflictStatus, OpBody, OpResult, Operation, Outcome, SettledConflict, User,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -884,6 +886,16 @@ impl<S: Store> HqStorage for Hq<S> {
         .await
     }
 
+    async fn settled_for_device(&self, device_id: &str, after: u64) -> Result<(Vec<SettledConflict>, u64)> {
+        let device_id = device_id.to_owned();
+        self.read(move |tx| {
+            let rows = tx.settled_for_device(&device_id, after, 500)?;
+            let last = rows.last().map_or(after, |(seq, _)| *seq);
+            Ok((rows.into_iter().map(|(_, s)| s).collect(), last))
+        })
+        .await
+    }
+
     async fn store_key(&self, store_id: &str, username: &str, now: OffsetDateTime) -> Result<Option<String>> {
         let (store_id, username, now) = (store_id.to_owned(), username.to_owned(), to_micros(now));
         self.write(move |tx| {
@@ -1243,7 +1255,7 @@ impl<S: Store> HqStorage for Hq<S> {
                 fields: &writes,
             })?;
             doc.insert(conflict.field.clone(), DocField(value.clone(), version, change));
-            tx.settle_conflict(id, &caller.username, &value, &reason, now)?;
+            tx.settle_conflict(id, &caller.username, &value, &reason, now, change)?;
             tx.log_access(now, &caller.username, "settle_conflict", &format!("{id} ({key} {})", conflict.field))?;
             touch(tx, &mut allot, assessment_id, status, Some(&doc), now)?;
             snapshot(tx, assessment_id)

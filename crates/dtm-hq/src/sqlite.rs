@@ -20,8 +20,8 @@ use dtm_core::{Language, Location};
 use dtm_store::sqlite::{self, parse_enum, parse_json, Durability};
 use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use dtm_sync::wire::{
-    AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm, User,
-    WireComment, WireField,
+    AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm,
+    SettledConflict, User, WireComment, WireField,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::HashMap;
@@ -40,6 +40,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_gazetteer.sql"),
     include_str!("../migrations/0009_device_wipe.sql"),
     include_str!("../migrations/0010_store_keys.sql"),
+    include_str!("../migrations/0011_settled_seq.sql"),
 ];
 
 /// The columns [`stored_user`] reads, in its order.
@@ -962,13 +963,52 @@ impl Tx for SqliteTx<'_> {
         value: &FieldValue,
         reason: &str,
         at: OffsetDateTime,
+        seq: i64,
     ) -> Result<()> {
         self.0.execute(
             "UPDATE conflicts SET status = 'resolved', resolved_by = ?2, resolution_value = ?3, resolution_reason = ?4,
-               resolved_at = ?5 WHERE id = ?1",
-            params![id, by, value.to_string(), reason, iso(at)],
+               resolved_at = ?5, resolved_seq = ?6 WHERE id = ?1",
+            params![id, by, value.to_string(), reason, iso(at), seq],
         )?;
         Ok(())
+    }
+
+    fn settled_for_device(&mut self, device_id: &str, after: u64, limit: u32) -> Result<Vec<(u64, SettledConflict)>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT c.resolved_seq, a.round, a.form, a.location, c.field,
+               CASE WHEN c.incoming_device = ?1 THEN c.incoming_value ELSE c.current_value END,
+               c.resolution_value, c.resolved_by, coalesce(u.display_name, c.resolved_by), c.resolution_reason,
+               c.resolved_at
+             FROM conflicts c JOIN assessments a ON a.id = c.assessment_id
+             LEFT JOIN users u ON u.username = c.resolved_by
+             WHERE c.resolved_seq > ?2 AND c.kind = 'value' AND (c.incoming_device = ?1 OR c.current_device = ?1)
+             ORDER BY c.resolved_seq LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![device_id, after as i64, limit], |r| {
+                let location: String = r.get(3)?;
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    SettledConflict {
+                        key: AssessmentKey::new(
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            Pcode::parse(&location).map_err(|e| {
+                                rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+                            })?,
+                        ),
+                        field: r.get(4)?,
+                        yours: parse_json(5, &r.get::<_, String>(5)?)?,
+                        settled: parse_json(6, &r.get::<_, String>(6)?)?,
+                        by: r.get(7)?,
+                        by_name: r.get(8)?,
+                        reason: r.get(9)?,
+                        at: r.get(10)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 
     fn seen_ops(&mut self, device_id: &str, op_ids: &[&str]) -> Result<HashMap<String, SeenOp>> {

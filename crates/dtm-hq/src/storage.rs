@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use dtm_core::ErrorCode;
 use dtm_core::{AssessmentKey, FieldValue, FormDef, Language, ReviewDecision, Role, Round, Scope, TransitionError};
 use dtm_sync::accounts::{Account, AccountChange, AuditEntry, DeviceInfo, NewAccount};
-use dtm_sync::wire::{AssessmentSnapshot, OpResult, Operation, User};
+use dtm_sync::wire::{AssessmentSnapshot, OpResult, Operation, SettledConflict, User};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -274,6 +274,9 @@ pub trait HqStorage: Send + Sync + 'static {
     /// at the store's first sign-in (for that account), then released only to an
     /// account that holds it, and never for a revoked device. `None` otherwise.
     async fn store_key(&self, store_id: &str, username: &str, now: OffsetDateTime) -> Result<Option<String>>;
+    /// The settlements of device `device_id`'s value conflicts after change `after`,
+    /// oldest first (at most 500), and the change the next ask starts after.
+    async fn settled_for_device(&self, device_id: &str, after: u64) -> Result<(Vec<SettledConflict>, u64)>;
     /// The caller holding this token, unless it is unknown, revoked or expired at `now`.
     async fn caller(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<Caller>>;
     async fn revoke_device(&self, device_id: &str, now: OffsetDateTime) -> Result<()>;

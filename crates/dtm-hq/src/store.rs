@@ -23,7 +23,7 @@ use dtm_core::{
 };
 use dtm_core::{Language, Location};
 use dtm_sync::accounts::{AuditEntry, DeviceInfo};
-use dtm_sync::wire::{AssessmentSnapshot, Conflict, Outcome};
+use dtm_sync::wire::{AssessmentSnapshot, Conflict, Outcome, SettledConflict};
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
@@ -273,6 +273,8 @@ pub trait Tx {
     /// The round's conflicts in scope, open ones first, then by id.
     fn conflict_ids(&mut self, round: &str, scope: &Scope) -> Result<Vec<i64>>;
     fn open_conflicts(&mut self, assessment_id: i64) -> Result<usize>;
+    /// Settles a conflict; `seq` is the change that wrote the settled value.
+    #[allow(clippy::too_many_arguments)]
     fn settle_conflict(
         &mut self,
         id: i64,
@@ -280,7 +282,12 @@ pub trait Tx {
         value: &FieldValue,
         reason: &str,
         at: OffsetDateTime,
+        seq: i64,
     ) -> Result<()>;
+    /// The settlements, after change `after`, of value conflicts device `device_id` was a
+    /// side of (its edit, or the value its edit met), in the order they were settled,
+    /// at most `limit`; each with the change that settled it.
+    fn settled_for_device(&mut self, device_id: &str, after: u64, limit: u32) -> Result<Vec<(u64, SettledConflict)>>;
 
     /// The answers given before to any of these operations of the device, by op_id.
     fn seen_ops(&mut self, device_id: &str, op_ids: &[&str]) -> Result<HashMap<String, SeenOp>>;

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_round_title_ar.sql"),
     include_str!("../migrations/0006_newest_app_version.sql"),
     include_str!("../migrations/0007_gazetteer.sql"),
+    include_str!("../migrations/0008_settled.sql"),
 ];
 
 /// How many answers the sent log keeps, newest first. An enumerator makes a few
@@ -369,6 +370,61 @@ impl Store {
         let store = Self { conn, places };
         store.ensure_device_row()?;
         Ok(store)
+    }
+
+    /// Where the next pull asks for settled conflicts from (`None`: from the start).
+    pub fn settled_cursor(&self) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT settled_cursor FROM device", [], |r| r.get(0))?)
+    }
+
+    /// Keeps HQ's settlements of this device's conflicts with their cursor, in one
+    /// transaction; one seen again (a cursor from another HQ) replaces itself.
+    pub fn apply_settled(&mut self, settled: &[dtm_core::assessment::SettledConflict], cursor: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut put = tx.prepare(
+                "INSERT OR REPLACE INTO settled (round, form, location, field, at, yours, settled, by, by_name, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for s in settled {
+                put.execute(params![
+                    s.key.round,
+                    s.key.form,
+                    s.key.location.as_str(),
+                    s.field,
+                    s.at,
+                    s.yours.to_string(),
+                    s.settled.to_string(),
+                    s.by,
+                    s.by_name,
+                    s.reason
+                ])?;
+            }
+        }
+        tx.execute("UPDATE device SET settled_cursor = ?1", [cursor])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The settled conflicts of one assessment, newest first.
+    pub fn settled_for(&self, key: &AssessmentKey) -> Result<Vec<dtm_core::assessment::SettledConflict>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT field, yours, settled, by, by_name, reason, at FROM settled
+             WHERE round = ?1 AND form = ?2 AND location = ?3 ORDER BY at DESC",
+        )?;
+        let rows = stmt.query_map(params![key.round, key.form, key.location.as_str()], |r| {
+            Ok(dtm_core::assessment::SettledConflict {
+                key: key.clone(),
+                field: r.get(0)?,
+                yours: parse_json(1, &r.get::<_, String>(1)?)?,
+                settled: parse_json(2, &r.get::<_, String>(2)?)?,
+                by: r.get(3)?,
+                by_name: r.get(4)?,
+                reason: r.get(5)?,
+                at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The gazetteer in force on this device.

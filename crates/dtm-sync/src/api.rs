@@ -184,6 +184,11 @@ pub struct AssessmentDetail {
     pub previous_round: Option<String>,
     #[ts(type = "Record<string, number | string | Array<string> | null>")]
     pub previous_values: BTreeMap<String, FieldValue>,
+    /// On the device: conflicts of this device on this assessment that HQ settled, newest
+    /// first, with the value it had, the settled one, who settled it and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<crate::wire::SettledConflict>>", optional)]
+    pub settled: Vec<crate::wire::SettledConflict>,
 }
 
 /// The parts of an assessment both backends hold, from which the UI shapes are built.
@@ -257,6 +262,7 @@ impl AssessmentParts {
             relevant_fields,
             previous_round,
             previous_values: previous_values.unwrap_or_default(),
+            settled: Vec::new(),
         }
     }
 }

@@ -113,13 +113,15 @@ impl HqClient {
 
     /// One pull page; `with_rounds` asks for every round too (the first page of a sync).
     /// With `gazetteer` (the device's gazetteer cursor, empty for none yet) the page
-    /// carries the gazetteer's changes since it.
+    /// carries the gazetteer's changes since it; with `settled` (its cursor of settled
+    /// conflicts), the settlements of this device's conflicts since it.
     pub async fn pull(
         &self,
         cursor: Option<&str>,
         limit: u32,
         with_rounds: bool,
         gazetteer: Option<&str>,
+        settled: Option<&str>,
     ) -> Result<PullResponse, ClientError> {
         let mut url = format!("/api/v1/sync/pull?limit={limit}&rounds={with_rounds}");
         if let Some(c) = cursor {
@@ -129,6 +131,10 @@ impl HqClient {
         if let Some(g) = gazetteer {
             url.push_str("&gazetteer=");
             url.push_str(g);
+        }
+        if let Some(s) = settled {
+            url.push_str("&settled=");
+            url.push_str(s);
         }
         self.get(&url).await
     }

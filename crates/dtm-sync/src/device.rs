@@ -699,7 +699,8 @@ impl Device {
     pub fn assessment(&self, key: &AssessmentKey) -> Result<AssessmentDetail> {
         let store = self.store()?;
         let record = store.assessment(key)?;
-        Ok(parts(record).detail(store.places()))
+        let settled = store.settled_for(key)?;
+        Ok(AssessmentDetail { settled, ..parts(record).detail(store.places()) })
     }
 
     /// Saves several fields of one assessment together, all or none.
@@ -966,7 +967,8 @@ impl Device {
             // is still applied with its own cursor in one transaction, in order.
             let cursor = self.store()?.pull_cursor()?;
             let gazetteer = self.store()?.gazetteer_cursor()?.unwrap_or_default();
-            let mut fetch = Some(self.fetch_page(&client, cursor, true, Some(gazetteer)));
+            let settled = self.store()?.settled_cursor()?.unwrap_or_default();
+            let mut fetch = Some(self.fetch_page(&client, cursor, true, Some((gazetteer, settled))));
             // The first page carries the account as HQ holds it now.
             let mut account_checked = false;
             while let Some(handle) = fetch.take() {
@@ -988,6 +990,9 @@ impl Device {
                     // Locations added at HQ first, so this sync's assessments of them apply.
                     if let Some(delta) = &page.gazetteer {
                         self.store()?.apply_gazetteer(delta.reset, &delta.locations, &delta.cursor)?;
+                    }
+                    if let Some(delta) = &page.settled {
+                        self.store()?.apply_settled(&delta.conflicts, &delta.cursor)?;
                     }
                     if let Some(user) = &page.user {
                         let user = dtm_store::User {
@@ -1058,21 +1063,26 @@ impl Device {
     }
 
     /// Fetches one pull page in its own task, with retries, timing the answer. The first
-    /// page of a sync asks for every round and, from `gazetteer`, the gazetteer's changes.
+    /// page of a sync asks for every round and, from `since` (the gazetteer's and the
+    /// settled conflicts' cursors), the gazetteer's changes and this device's settlements.
     fn fetch_page(
         &self,
         client: &HqClient,
         cursor: Option<String>,
         with_rounds: bool,
-        gazetteer: Option<String>,
+        since: Option<(String, String)>,
     ) -> tokio::task::JoinHandle<Result<(PullResponse, Duration), ClientError>> {
         let client = client.clone();
         let size = self.pull_page.load(Ordering::Relaxed) as u32;
         let retry = self.retry;
         tokio::spawn(async move {
             let started = std::time::Instant::now();
+            let (gazetteer, settled) = match &since {
+                Some((g, s)) => (Some(g.as_str()), Some(s.as_str())),
+                None => (None, None),
+            };
             let page =
-                with_retries(retry, || client.pull(cursor.as_deref(), size, with_rounds, gazetteer.as_deref())).await?;
+                with_retries(retry, || client.pull(cursor.as_deref(), size, with_rounds, gazetteer, settled)).await?;
             Ok((page, started.elapsed()))
         })
     }

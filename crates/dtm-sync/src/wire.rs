@@ -3,6 +3,7 @@
 //! Frozen once shipped: a new field gets `#[serde(default)]`, nothing is renamed or
 //! removed. A change that old devices cannot read bumps `PROTOCOL_VERSION`.
 
+pub use dtm_core::assessment::SettledConflict;
 use dtm_core::{AssessmentKey, AssessmentStatus, ErrorCode, FieldValue, Hlc, Role, RoundStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -297,6 +298,10 @@ pub struct PullResponse {
     /// of a sync that asked for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gazetteer: Option<GazetteerDelta>,
+    /// The settlements of this device's conflicts since its `settled` cursor, on the
+    /// first page of a sync that asked for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled: Option<SettledDelta>,
 }
 
 /// Locations added, renamed or retired at HQ since a device's gazetteer cursor: each
@@ -390,6 +395,7 @@ impl PullResponse {
             user: None,
             newest_app_version: None,
             gazetteer: None,
+            settled: None,
         }
     }
 
@@ -434,6 +440,15 @@ pub struct ReviewRequest {
     pub decision: dtm_core::ReviewDecision,
     #[serde(default)]
     pub comment: String,
+}
+
+/// Settlements of this device's conflicts since its `settled` cursor, on the first page
+/// of a sync that asked for them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SettledDelta {
+    /// Sent back as `settled` on the next sync. Carries HQ's epoch.
+    pub cursor: String,
+    pub conflicts: Vec<SettledConflict>,
 }
 
 /// One side of a conflict: a value and who wrote it, where and when.

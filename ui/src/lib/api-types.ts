@@ -65,6 +65,7 @@ export type { Section } from './generated/Section';
 export type { SentOp } from './generated/SentOp';
 export type { Session } from './generated/Session';
 export type { LockState } from './generated/LockState';
+export type { SettledConflict } from './generated/SettledConflict';
 export type { Severity } from './generated/Severity';
 export type { SyncState } from './generated/SyncState';
 export type { Text } from './generated/Text';

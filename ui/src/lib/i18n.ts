@@ -147,17 +147,17 @@ export const messages = {
     en: 'HQ settled the conflict on {field}: the value is now {now}.',
     ar: 'حسم المقر التعارض على {field}: القيمة الآن {now}.',
   },
-  'form.settled_changed': {
-    en: 'While the conflict was open, this device showed {before}.',
-    ar: 'أثناء التعارض كان هذا الجهاز يعرض {before}.',
+  'form.settled_yours': {
+    en: 'This device had sent {yours}.',
+    ar: 'كان هذا الجهاز قد أرسل {yours}.',
   },
-  'form.settled_kept': {
-    en: 'That is the value HQ held while the conflict was open.',
-    ar: 'وهي القيمة التي كان يحتفظ بها المقر أثناء التعارض.',
+  'form.settled_kept_yours': {
+    en: 'That is the value this device sent.',
+    ar: 'وهي القيمة التي أرسلها هذا الجهاز.',
   },
-  'form.settled_who': {
-    en: 'Who settled it and why is recorded at HQ but not sent to this device: ask your supervisor if the value looks wrong.',
-    ar: 'من حسمه ولماذا مسجَّل في المقر لكنه لا يُرسل إلى هذا الجهاز: اسأل مشرفك إن بدت القيمة خاطئة.',
+  'form.settled_by': {
+    en: 'Settled by {by} on {at}: “{reason}”',
+    ar: 'حسمه {by} في {at}: «{reason}»',
   },
   'form.settled_ok': { en: 'Understood', ar: 'فهمت' },
   'form.other_issues': { en: 'Other checks', ar: 'عمليات تحقق أخرى' },

@@ -1,31 +1,11 @@
-// Telling the enumerator that HQ settled a conflict on one of their assessments.
-//
-// What the device knows (dtm-store): while a conflict is open, the operation that
-// caused it is kept with state `conflict` and its field (RejectedOp); the form shows the
-// value HQ holds. When a supervisor settles it, the next pull brings the settled value
-// and the device drops the operation. Who settled it and why stay at HQ: the pull
-// carries neither, and the device's own value of the conflicting edit is not given to
-// the UI either. So the device remembers, per assessment, the fields it saw in conflict
-// and the value shown then; when such a field is no longer in conflict it can say
-// "settled: the value is now X (it was Y while open)" and, honestly, no more.
+// Telling the enumerator that HQ settled a conflict on one of their assessments. The
+// pull brings each settlement of this device's conflicts, and the device store keeps
+// them (`AssessmentDetail.settled`): the field, the value this device sent, the settled
+// value, who settled it and why. The form shows each until the enumerator has read it;
+// what was read is remembered per assessment on this device.
 
-import type { AssessmentKey, FieldValue, RejectedOp } from './api-types';
+import type { AssessmentKey, RejectedOp, SettledConflict } from './api-types';
 import { sameValue } from './form';
-
-/** Field id → the value shown while the conflict was open. */
-export type ConflictMemo = Record<string, FieldValue>;
-
-export interface Settled {
-  field: string;
-  /** The value HQ held, and this device showed, while the conflict was open. */
-  before: FieldValue;
-  /** The value now: the one the supervisor settled on. */
-  now: FieldValue;
-}
-
-export function memoKey(key: AssessmentKey): string {
-  return `dtm.conflicts.${key.round}/${key.form}/${key.location}`;
-}
 
 /** The fields of this assessment with an open conflict from this device. */
 export function openConflictFields(ops: RejectedOp[], key: AssessmentKey): string[] {
@@ -41,32 +21,30 @@ export function openConflictFields(ops: RejectedOp[], key: AssessmentKey): strin
     .map((op) => op.field!);
 }
 
+/** One settlement, as remembered once read. */
+export function settledId(s: SettledConflict): string {
+  return `${s.field}@${s.at}`;
+}
+
+/** Where the settlements read on this assessment are remembered. */
+export function readKey(key: AssessmentKey): string {
+  return `dtm.settled.${key.round}/${key.form}/${key.location}`;
+}
+
 /**
- * The memo after looking at the device now: open conflicts are remembered with the value
- * shown; settled ones come out in `settled` and stay in the memo until dismissed.
+ * The settlements to show: not read yet, the newest of each field only (a field settled
+ * twice says what holds now), newest first as the device keeps them.
  */
-export function reconcile(
-  memo: ConflictMemo,
-  open: string[],
-  values: Record<string, FieldValue>,
-): { memo: ConflictMemo; settled: Settled[] } {
-  const next: ConflictMemo = { ...memo };
-  const openSet = new Set(open);
-  for (const f of open) if (!Object.hasOwn(next, f)) next[f] = values[f] ?? null;
-  const settled = Object.keys(next)
-    .filter((f) => !openSet.has(f))
-    .sort()
-    .map((f) => ({ field: f, before: next[f], now: values[f] ?? null }));
-  return { memo: next, settled };
+export function unread(settled: SettledConflict[], read: string[]): SettledConflict[] {
+  const fields = new Set<string>();
+  return settled.filter((s) => {
+    if (fields.has(s.field)) return false;
+    fields.add(s.field);
+    return !read.includes(settledId(s));
+  });
 }
 
-/** The memo once the enumerator has read the settlement of `field`. */
-export function dismiss(memo: ConflictMemo, field: string): ConflictMemo {
-  const { [field]: _gone, ...rest } = memo;
-  return rest;
-}
-
-/** Whether the settled value differs from what the device showed while it was open. */
-export function changedBySettlement(s: Settled): boolean {
-  return !sameValue(s.before, s.now);
+/** Whether the supervisor settled on the value this device had sent. */
+export function keptYours(s: SettledConflict): boolean {
+  return sameValue(s.yours, s.settled);
 }

@@ -4,6 +4,7 @@ import type { AssessmentStatus } from "./AssessmentStatus";
 import type { Comment } from "./Comment";
 import type { Issue } from "./Issue";
 import type { LocationRef } from "./LocationRef";
+import type { SettledConflict } from "./SettledConflict";
 
 export type AssessmentDetail = { form_version: number, 
 /**
@@ -21,7 +22,12 @@ relevant_fields: Array<string>,
 /**
  * The previous round that has this location, and its values, shown beside each field.
  */
-previous_round: string | null, previous_values: Record<string, number | string | Array<string> | null>, key: AssessmentKey, location: LocationRef, mantika: LocationRef, status: AssessmentStatus, version: number, open_conflicts: number, pending_ops: number, 
+previous_round: string | null, previous_values: Record<string, number | string | Array<string> | null>, 
+/**
+ * On the device: conflicts of this device on this assessment that HQ settled, newest
+ * first, with the value it had, the settled one, who settled it and why.
+ */
+settled?: Array<SettledConflict>, key: AssessmentKey, location: LocationRef, mantika: LocationRef, status: AssessmentStatus, version: number, open_conflicts: number, pending_ops: number, 
 /**
  * Rule verdicts on the current values, checked as the assessment's own page checks
  * them (with the previous round and, for a baladiya, its muhallas): warnings, and
