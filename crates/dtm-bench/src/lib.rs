@@ -210,6 +210,23 @@ pub async fn login_token(
     Ok(login["token"].as_str().with_context(|| format!("no token for {username}"))?.to_owned())
 }
 
+/// The rounds a benchmark of `assessments` baladiya assessments needs (one per 100
+/// baladiyas), refusing a count that is not a positive multiple of 100.
+pub fn rounds_for(assessments: usize) -> anyhow::Result<usize> {
+    if !assessments.is_multiple_of(100) || assessments == 0 {
+        anyhow::bail!("--assessments must be a positive multiple of 100");
+    }
+    Ok(assessments / 100)
+}
+
+/// Opens rounds R2..=R`rounds` with `forms` on a demo HQ, signed in as its admin (the
+/// demo's R1 is already open).
+pub async fn open_bench_rounds(hq_url: &str, rounds: usize, forms: &[(&str, u32)]) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let token = login_token(&http, hq_url, "admin", "admin-demo").await?;
+    open_rounds(&http, hq_url, &token, 2..=rounds as u32, forms).await
+}
+
 /// Creates rounds R<n> for each n in `numbers` with `forms`, and opens them, as admin
 /// (`token`). The demo's R1 is already there and open.
 pub async fn open_rounds(

@@ -195,19 +195,14 @@ fn mb(bytes: u64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.assessments % 100 != 0 || args.assessments == 0 {
-        bail!("--assessments must be a positive multiple of 100");
-    }
-    let rounds = args.assessments / 100;
+    let rounds = dtm_bench::rounds_for(args.assessments)?;
     let dir = tempfile::tempdir()?;
     let database = HqDatabase::new(&args.store, dir.path())?;
     let hq = DemoHq::start(dir.path(), &database)?;
     let hq_url = hq.url.clone();
 
     // Rounds R2.. so that every assessment is a distinct (round, baladiya).
-    let http = reqwest::Client::new();
-    let token = dtm_bench::login_token(&http, &hq_url, "admin", "admin-demo").await?;
-    dtm_bench::open_rounds(&http, &hq_url, &token, 2..=rounds as u32, &[("baladiya", 2)]).await?;
+    dtm_bench::open_bench_rounds(&hq_url, rounds, &[("baladiya", 2)]).await?;
 
     let started = Instant::now();
     let rows = generate(rounds, args.values)?;

@@ -25,6 +25,12 @@ fn tripoli() -> AssessmentKey {
 /// A device store with the Tripoli enumerator logged in and round R1 open.
 fn logged_in_store(dir: &tempfile::TempDir) -> Store {
     let mut store = Store::open(&dir.path().join("device.sqlite3")).unwrap();
+    log_in(&mut store);
+    store
+}
+
+/// Logs the Tripoli enumerator in and opens round R1.
+fn log_in(store: &mut Store) {
     let user = User {
         username: "enumerator".into(),
         display_name: "Demo enumerator".into(),
@@ -33,7 +39,6 @@ fn logged_in_store(dir: &tempfile::TempDir) -> Store {
     };
     store.save_login("http://127.0.0.1:1", "token", &user).unwrap();
     store.apply_pull_page(&[r1()], &[], "e1:0", &now(1)).unwrap();
-    store
 }
 
 fn count(store: &Store, sql: &str) -> i64 {
@@ -577,14 +582,7 @@ const SECRETS: &[&str] = &["LY021104", "enumerator", "Demo enumerator", "idp_hh"
 
 fn encrypted_store_with_work(dir: &tempfile::TempDir, key: &vault::DataKey) {
     let mut store = Store::open_encrypted(&dir.path().join("device.sqlite3"), key).unwrap();
-    let user = User {
-        username: "enumerator".into(),
-        display_name: "Demo enumerator".into(),
-        role: Role::Enumerator,
-        scope: Scope::new(["LY0211"]),
-    };
-    store.save_login("http://127.0.0.1:1", "token", &user).unwrap();
-    store.apply_pull_page(&[r1()], &[], "e1:0", &now(1)).unwrap();
+    log_in(&mut store);
     store.set_field(&tripoli(), "idp_hh", json!(4817), &now(10)).unwrap();
     store.set_field(&tripoli(), "idp_ind", json!(19_268), &now(11)).unwrap();
 }

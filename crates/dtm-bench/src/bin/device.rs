@@ -14,7 +14,7 @@
 //!     cargo build --release -p dtm-hq -p dtm-bench
 //!     target/release/dtm-bench-device --assessments 100000
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Parser;
 use dtm_bench::{baladiya_values, mix, percentile, DemoHq, HqDatabase, StoreArgs, Values};
 use dtm_core::{AssessmentKey, FormDef, Gazetteer, Pcode};
@@ -88,16 +88,11 @@ fn size_mib(path: &Path) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.assessments % 100 != 0 || args.assessments == 0 {
-        bail!("--assessments must be a positive multiple of 100");
-    }
-    let rounds = args.assessments / 100;
+    let rounds = dtm_bench::rounds_for(args.assessments)?;
     let dir = tempfile::tempdir()?;
     let database = HqDatabase::new(&args.store, dir.path())?;
     let hq = DemoHq::start(dir.path(), &database)?;
-    let http = reqwest::Client::new();
-    let token = dtm_bench::login_token(&http, &hq.url, USER, PASSWORD).await?;
-    dtm_bench::open_rounds(&http, &hq.url, &token, 2..=rounds as u32, &[("baladiya", 2)]).await?;
+    dtm_bench::open_bench_rounds(&hq.url, rounds, &[("baladiya", 2)]).await?;
     println!("dtm-bench-device: {} saves per store; full devices hold {} assessments", args.saves, args.assessments);
 
     // Nearly empty devices: the rounds, and the saves' own assessments of round 1.
