@@ -25,7 +25,7 @@ for _ in $(seq 1 100); do curl -s -o /dev/null "http://$LISTEN/api/v1/rounds" &&
 echo
 echo "HQ web dashboard: http://$LISTEN  (supervisor / supervisor-demo, admin / admin-demo)"
 echo "Field app login:  enumerator / enumerator-demo, HQ http://$LISTEN"
-echo "Field data:       .dtm/field/device.sqlite3 (inspect with: $TARGET/debug/dtm --store .dtm/field/device.sqlite3 list)"
+echo "Field data:       .dtm/field/device.sqlite3, encrypted: the field app opens it with the account's password"
 echo
 
 export DTM_HQ_URL="http://$LISTEN" DTM_DATA_DIR="$PWD/.dtm/field"
