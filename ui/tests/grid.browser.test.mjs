@@ -107,3 +107,20 @@ test('the entry grid: five muhallas by keyboard and by paste, each row saved, ch
   assert.deepEqual(await page.evaluate(problems, 'ar'), [], 'the grid reads well in Arabic');
   assert.deepEqual(errors, [], 'no errors in the page');
 });
+
+test("the entry grid of a mantika's baladiyas: the baladiya form's own columns", async (t) => {
+  const rows = tripoliRows();
+  const baladiyas = rows.filter((r) => r.key.form === 'baladiya');
+  const device = new FakeDevice({ rows, forms: { baladiya: readForm('baladiya-v2'), muhalla: readForm('muhalla-v2') } });
+  const { page, errors } = await openFieldApp(t, device, { width: 1366, height: 768 });
+  await page.getByTestId('grid-baladiyas').click();
+  await page.getByTestId('entry-grid').waitFor();
+  assert.equal(await page.locator('#grid-title').innerText(), 'Baladiyas of Tripoli');
+  const headers = await page.locator('[data-testid="entry-grid"] thead th[data-field]').evaluateAll((ths) => ths.map((th) => th.dataset.field));
+  assert.deepEqual(headers, readForm('baladiya-v2').grid, "the columns are the baladiya form's grid");
+  assert.equal(await page.locator('[data-testid^="grid-row-"]').count(), baladiyas.length, 'one row per baladiya of the mantika');
+  await page.getByTestId(`cell-${baladiyas[0].key.location}-idp_hh`).fill('1,250');
+  await page.keyboard.press('Enter');
+  await until('the baladiya count to be saved', () => device.valuesOf(baladiyas[0].key.location).idp_hh === 1250);
+  assert.deepEqual(errors, [], 'no errors in the page');
+});

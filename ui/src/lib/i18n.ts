@@ -31,6 +31,10 @@ export const messages = {
 
   'grid.open': { en: 'Type the muhallas as a table', ar: 'إدخال المحلات في جدول' },
   'grid.title': { en: 'Muhallas of {name}', ar: 'محلات {name}' },
+  'grid.open_baladiyas': { en: 'Type the baladiyas as a table', ar: 'إدخال البلديات في جدول' },
+  'grid.title_baladiyas': { en: 'Baladiyas of {name}', ar: 'بلديات {name}' },
+  'grid.title_all_baladiyas': { en: 'Baladiyas', ar: 'البلديات' },
+  'grid.baladiya': { en: 'Baladiya', ar: 'البلدية' },
   'grid.intro': {
     en: 'Each cell saves when you leave it. {enter} goes down, {tab} across; paste a block copied from a spreadsheet into any cell.',
     ar: 'تُحفظ كل خانة عند مغادرتها. {enter} للأسفل و{tab} للخانة التالية؛ الصق في أي خانة كتلة منسوخة من جدول بيانات.',
