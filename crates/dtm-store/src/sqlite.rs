@@ -102,17 +102,23 @@ pub fn is_plain(path: &Path) -> std::io::Result<bool> {
     }
 }
 
+/// The files SQLite keeps beside a database in WAL mode: its write-ahead log and the
+/// log's shared index. They belong to the database wherever it goes.
+pub const COMPANION_SUFFIXES: [&str; 2] = ["-wal", "-shm"];
+
+/// The file named as `path` with `suffix` added (`device.sqlite3` → `device.sqlite3-wal`).
+pub fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
+}
+
 /// Encrypts a plain store under `key`, in place: every table is copied into an
 /// encrypted sibling file (SQLCipher's `sqlcipher_export`), which is then renamed
 /// over the plain one. A crash before the rename leaves the plain store as it was,
 /// and the next open does it again; nothing is lost either way.
 pub fn encrypt_in_place(path: &Path, key: &crate::vault::DataKey) -> Result<(), OpenError> {
-    let sibling = |suffix: &str| {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        std::path::PathBuf::from(name)
-    };
-    let tmp = sibling(".encrypting");
+    let tmp = sibling(path, ".encrypting");
     let _ = std::fs::remove_file(&tmp);
     {
         let conn = Connection::open(path)?;
@@ -129,8 +135,8 @@ pub fn encrypt_in_place(path: &Path, key: &crate::vault::DataKey) -> Result<(), 
     if let Ok(f) = std::fs::File::open(&tmp) {
         f.sync_all().map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     }
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(sibling(suffix));
+    for suffix in COMPANION_SUFFIXES {
+        let _ = std::fs::remove_file(sibling(path, suffix));
     }
     std::fs::rename(&tmp, path).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     Ok(())

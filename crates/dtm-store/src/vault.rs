@@ -147,9 +147,7 @@ impl Default for KeyFile {
 impl KeyFile {
     /// The key file beside a store: `device.sqlite3` → `device.sqlite3.key`.
     pub fn path_for(store: &Path) -> PathBuf {
-        let mut name = store.as_os_str().to_owned();
-        name.push(".key");
-        PathBuf::from(name)
+        crate::sqlite::sibling(store, ".key")
     }
 
     /// Reads the key file; `None` when there is none (a store never encrypted).
@@ -174,11 +172,7 @@ impl KeyFile {
     /// over the old one, so a laptop that dies mid-write keeps the previous key file.
     pub fn write(&self, path: &Path) -> Result<(), KeyFileError> {
         let io = |source| KeyFileError::Io { path: path.to_owned(), source };
-        let tmp = {
-            let mut name = path.as_os_str().to_owned();
-            name.push(".new");
-            PathBuf::from(name)
-        };
+        let tmp = crate::sqlite::sibling(path, ".new");
         let json = serde_json::to_vec_pretty(self).expect("the key file serialises");
         let mut f = std::fs::File::create(&tmp).map_err(io)?;
         f.write_all(&json).map_err(io)?;

@@ -11,7 +11,7 @@ use crate::wire::{
 use dtm_core::{AssessmentKey, ErrorCode, FieldValue, FormDef, ReviewDecision, Role, Round};
 pub use dtm_store::vault::Cost;
 use dtm_store::vault::{DataKey, KeyFile, UnlockError};
-use dtm_store::{Answer, Now, OpKind, OpOutcome, RemoteAssessment, Store, StoreError};
+use dtm_store::{sqlite, Answer, Now, OpKind, OpOutcome, RemoteAssessment, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -144,17 +144,14 @@ impl std::ops::DerefMut for StoreGuard<'_> {
 /// crash between creating a store and writing its key file, before anything was
 /// written in it. It is renamed, never deleted, and a new store takes its place.
 fn set_aside_unreadable_store(path: &Path) -> Result<()> {
-    if !path.exists() || dtm_store::sqlite::is_plain(path)? {
+    if !path.exists() || sqlite::is_plain(path)? {
         return Ok(());
     }
     let stamp = now_with_offset(0).millis;
-    for suffix in ["", "-wal", "-shm"] {
-        let mut from = path.as_os_str().to_owned();
-        from.push(suffix);
-        let mut to = path.as_os_str().to_owned();
-        to.push(format!(".unreadable-{stamp}{suffix}"));
-        if Path::new(&from).exists() {
-            std::fs::rename(&from, &to)?;
+    for suffix in std::iter::once("").chain(sqlite::COMPANION_SUFFIXES) {
+        let from = sqlite::sibling(path, suffix);
+        if from.exists() {
+            std::fs::rename(&from, sqlite::sibling(path, &format!(".unreadable-{stamp}{suffix}")))?;
         }
     }
     Ok(())
@@ -365,14 +362,13 @@ impl Device {
         let mut guard = self.slot();
         let (mut file, fresh) = match (guard.as_mut(), file) {
             (Some(_), file) => (file.unwrap_or_default(), false),
-            (None, Some(mut file)) => {
+            (None, Some(file)) => {
                 // Locked, and this password does not open it (a password reset at HQ):
                 // HQ's key for this store does, if HQ gave it.
+                // The password is sealed below, as for any account the store is open to.
                 let Some(key) = hq.store_key.and_then(|k| file.open_escrow(k)) else {
                     return Err(StoreError::Unlock(UnlockError::HeldBy(file.accounts().join(", "))).into());
                 };
-                file.seal(username, password, &key, *cost);
-                file.write(key_file).map_err(StoreError::from)?;
                 let store = Store::open_encrypted(&self.path, &key)?;
                 *guard = Some(OpenStore { store, key: Some(key) });
                 (file, false)
@@ -433,11 +429,15 @@ impl Device {
 
     /// The open store, or [`StoreError::Locked`] while an encrypted one is locked.
     fn store(&self) -> Result<StoreGuard<'_>> {
+        Ok(self.store_if_open().ok_or(StoreError::Locked)?)
+    }
+
+    /// The open store, or `None` while an encrypted one is locked: for the steps that
+    /// have nothing to do on a locked device (say who is signed in, note whether HQ
+    /// answered, send pending logouts).
+    fn store_if_open(&self) -> Option<StoreGuard<'_>> {
         let guard = self.slot();
-        if guard.is_none() {
-            return Err(StoreError::Locked.into());
-        }
-        Ok(StoreGuard(guard))
+        guard.is_some().then(|| StoreGuard(guard))
     }
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Option<OpenStore>> {
@@ -461,11 +461,7 @@ impl Device {
 
     /// Who is signed in; `None` while nobody is, or while an encrypted store is locked.
     pub fn session(&self) -> Result<Option<api::Session>> {
-        let store = match self.store() {
-            Ok(store) => store,
-            Err(DeviceError::Store(StoreError::Locked)) => return Ok(None),
-            Err(e) => return Err(e),
-        };
+        let Some(store) = self.store_if_open() else { return Ok(None) };
         Ok(store.session()?.map(|s| api::Session {
             user: wire::User {
                 username: s.user.username,
@@ -586,29 +582,25 @@ impl Device {
     /// encryption (readable without a key). A new device sends none and takes the one
     /// HQ gives ([`Store::adopt_device_id`]).
     fn open_device_id(&self) -> Result<Option<String>> {
-        match self.store() {
-            Ok(store) => Ok(Some(store.device_id()?)),
-            Err(DeviceError::Store(StoreError::Locked)) => {
-                if self.path.exists() && dtm_store::sqlite::is_plain(&self.path)? {
-                    Ok(Some(Store::open(&self.path)?.device_id()?))
-                } else if let AtRest::Encrypted { key_file, .. } = &self.at_rest {
-                    // A locked store names itself from its key file, so HQ can give
-                    // its key to an account that opened it before.
-                    let file = KeyFile::read(key_file).map_err(StoreError::from)?;
-                    Ok(file.and_then(|f| f.store_id().map(str::to_owned)))
-                } else {
-                    Ok(None)
-                }
-            }
-            Err(e) => Err(e),
+        if let Some(store) = self.store_if_open() {
+            return Ok(Some(store.device_id()?));
+        }
+        if self.path.exists() && sqlite::is_plain(&self.path)? {
+            Ok(Some(Store::open(&self.path)?.device_id()?))
+        } else if let AtRest::Encrypted { key_file, .. } = &self.at_rest {
+            // A locked store names itself from its key file, so HQ can give its key to
+            // an account that opened it before.
+            let file = KeyFile::read(key_file).map_err(StoreError::from)?;
+            Ok(file.and_then(|f| f.store_id().map(str::to_owned)))
+        } else {
+            Ok(None)
         }
     }
 
     fn note_reachable(&self, reachable: bool) -> Result<()> {
-        match self.store() {
-            Ok(mut store) => Ok(store.record_reachable(reachable)?),
-            Err(DeviceError::Store(StoreError::Locked)) => Ok(()),
-            Err(e) => Err(e),
+        match self.store_if_open() {
+            Some(mut store) => Ok(store.record_reachable(reachable)?),
+            None => Ok(()),
         }
     }
 
@@ -662,11 +654,10 @@ impl Device {
     /// already invalid, or an HQ without logout that answers 404) ends it; only a link
     /// failure or a busy HQ leaves it for next time, so it is never retried forever.
     async fn tell_hq_of_logouts(&self) -> Result<()> {
-        let pending = match self.store() {
-            Ok(store) => store.pending_logouts()?,
-            // A locked store's logouts are sent once it is open again.
-            Err(DeviceError::Store(StoreError::Locked)) => return Ok(()),
-            Err(e) => return Err(e),
+        // A locked store's logouts are sent once it is open again.
+        let pending = match self.store_if_open() {
+            Some(store) => store.pending_logouts()?,
+            None => return Ok(()),
         };
         for logout in pending {
             let client = HqClient::new(&logout.hq_url).with_token(&logout.token);
@@ -834,11 +825,7 @@ impl Device {
         // Closing the connection first: on Windows an open file cannot be removed.
         *slot = None;
         let mut files = vec![self.path.clone()];
-        for suffix in ["-wal", "-shm"] {
-            let mut name = self.path.as_os_str().to_owned();
-            name.push(suffix);
-            files.push(PathBuf::from(name));
-        }
+        files.extend(sqlite::COMPANION_SUFFIXES.map(|suffix| sqlite::sibling(&self.path, suffix)));
         if let AtRest::Encrypted { key_file, .. } = &self.at_rest {
             files.push(key_file.clone());
         }
