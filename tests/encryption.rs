@@ -77,15 +77,15 @@ fn the_first_sign_in_needs_hq_and_later_ones_open_the_data_offline_with_nothing_
         assert!(state.encrypted && state.locked && state.accounts.is_empty(), "a new device holds nothing: {state:?}");
         assert!(device.session().unwrap().is_none(), "nobody is signed in on a new device");
         rt.block_on(device.login(&hq.url, USER, PASSWORD)).expect("the first sign-in goes to HQ");
-        device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
-        device.set_field(&tripoli(), "idp_ind", json!(19_268)).unwrap();
+        device.set_field(&tripoli(), "idp_hh", json!(481_739)).unwrap();
+        device.set_field(&tripoli(), "idp_ind", json!(1_926_845)).unwrap();
         rt.block_on(device.sync(|_| {})).unwrap();
-        device.set_field(&tripoli(), "ret_hh", json!(3_391)).unwrap();
+        device.set_field(&tripoli(), "ret_hh", json!(339_127)).unwrap();
     }
     // The laptop is switched off, and is somewhere with no link to HQ.
     hq.kill();
     let disk = bytes_on_disk(dir.path());
-    for secret in [TRIPOLI, "Tripoli", "Demo enumerator", "idp_hh", "4817", "19268", "3391", &hq.url] {
+    for secret in [TRIPOLI, "Tripoli", "Demo enumerator", "idp_hh", "481739", "1926845", "339127", &hq.url] {
         assert!(!contains(&disk, secret), "`{secret}` must not be readable from a stolen laptop's disk");
     }
     assert_key_file_holds_no_data(dir.path(), PASSWORD);
@@ -109,7 +109,7 @@ fn the_first_sign_in_needs_hq_and_later_ones_open_the_data_offline_with_nothing_
     let detail = device.assessment(&tripoli()).unwrap();
     assert_eq!(
         (&detail.values["idp_hh"], &detail.values["ret_hh"]),
-        (&json!(4817), &json!(3_391)),
+        (&json!(481_739), &json!(339_127)),
         "the synced value and the unsent one are both there"
     );
     assert_eq!(device.sync_state().unwrap().pending, 1, "the unsent edit is still waiting in the outbox");

@@ -578,13 +578,13 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 }
 
 /// What an enumerator writes that must never be readable from the disk.
-const SECRETS: &[&str] = &["LY021104", "enumerator", "Demo enumerator", "idp_hh", "4817", "Tripoli"];
+const SECRETS: &[&str] = &["LY021104", "enumerator", "Demo enumerator", "idp_hh", "481739", "Tripoli"];
 
 fn encrypted_store_with_work(dir: &tempfile::TempDir, key: &vault::DataKey) {
     let mut store = Store::open_encrypted(&dir.path().join("device.sqlite3"), key).unwrap();
     log_in(&mut store);
-    store.set_field(&tripoli(), "idp_hh", json!(4817), &now(10)).unwrap();
-    store.set_field(&tripoli(), "idp_ind", json!(19_268), &now(11)).unwrap();
+    store.set_field(&tripoli(), "idp_hh", json!(481_739), &now(10)).unwrap();
+    store.set_field(&tripoli(), "idp_ind", json!(1_926_845), &now(11)).unwrap();
 }
 
 #[test]
@@ -617,7 +617,7 @@ fn an_encrypted_store_opens_with_its_key_and_with_no_other() {
     let plain = Store::open(&path).err().expect("no key at all must not open it");
     assert_eq!(plain.code(), ErrorCode::DatabaseError, "{plain}");
     let store = Store::open_encrypted(&path, &key).expect("its own key opens it");
-    assert_eq!(store.assessment(&tripoli()).unwrap().values["idp_hh"], json!(4817), "and the work is all there");
+    assert_eq!(store.assessment(&tripoli()).unwrap().values["idp_hh"], json!(481_739), "and the work is all there");
     assert_eq!(store.pending_ops(10).unwrap().len(), 2, "the outbox too");
 }
 
@@ -626,14 +626,14 @@ fn a_plain_store_from_an_older_app_is_encrypted_in_place_with_its_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.sqlite3");
     let mut plain = logged_in_store(&dir);
-    plain.set_field(&tripoli(), "idp_hh", json!(4817), &now(10)).unwrap();
+    plain.set_field(&tripoli(), "idp_hh", json!(481_739), &now(10)).unwrap();
     let device_id = plain.device_id().unwrap();
     drop(plain);
     let key = vault::DataKey::random();
     let store = Store::open_encrypted(&path, &key).expect("a plain store is taken over, not refused");
     assert_eq!(store.device_id().unwrap(), device_id, "the device keeps its identity");
     assert_eq!(store.pending_ops(10).unwrap().len(), 1, "an unsent edit survives the encryption");
-    assert_eq!(store.assessment(&tripoli()).unwrap().values["idp_hh"], json!(4817));
+    assert_eq!(store.assessment(&tripoli()).unwrap().values["idp_hh"], json!(481_739));
     assert!(store.session().unwrap().is_some(), "the session survives");
     drop(store);
     assert!(!sqlite::is_plain(&path).unwrap(), "the file is now encrypted");
