@@ -255,6 +255,7 @@ fn second_device_edit_of_same_field_becomes_a_conflict_that_blocks_approval() {
             (Some("idp_ind"), Some(yours), Some(62)),
             "each device is told its own value and the settled one: {shown}"
         );
+        assert_eq!(told["kind"], "value", "another device's edit, not a void: {shown}");
         assert_eq!(
             (told["by"].as_str(), told["reason"].as_str()),
             (Some("supervisor"), Some("Recounted with the crisis committee")),
@@ -432,6 +433,50 @@ fn an_edit_racing_a_void_becomes_a_conflict_never_a_silent_delete() {
         let shown = d.ok(&["show", TRIPOLI]);
         assert_eq!((shown["status"].as_str(), shown["values"]["idp_ind"].as_i64()), (Some("draft"), Some(55)));
     }
+    // B, whose edit raced the void, is told what became of it; A only voided, so A's
+    // device has nothing of its own to be told about.
+    let told = &b.ok(&["show", TRIPOLI])["settled"];
+    assert_eq!(
+        (told[0]["kind"].as_str(), told[0]["field"].as_str(), told[0]["yours"].as_i64(), told[0]["settled"].as_i64()),
+        (Some("void"), Some("idp_ind"), Some(55), Some(55)),
+        "the device whose edit raced the void is told it was taken: {told}"
+    );
+    assert_eq!(told[0]["reason"], "Tripoli is right; B recounted", "and why");
+    assert_eq!(
+        a.ok(&["show", TRIPOLI])["settled"].as_array().map_or(0, Vec::len),
+        0,
+        "the voiding device had no value in the conflict"
+    );
+}
+
+#[test]
+fn a_void_kept_over_a_racing_edit_is_told_to_the_device_that_made_the_edit() {
+    let hq = Hq::start_demo();
+    let (a, b) = (Device::new(), Device::new());
+    login_enumerator(&hq, &a);
+    login_enumerator(&hq, &b);
+    a.ok(&["set", TRIPOLI, "idp_hh=10", "idp_ind=50"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["void", TRIPOLI, "--reason", "entered twice"]);
+    b.ok(&["set", TRIPOLI, "idp_ind=55"]);
+    a.ok(&["sync"]);
+    assert_eq!(b.ok(&["sync"])["conflicts"], 1);
+    let sup = hq.token("supervisor", "supervisor-demo");
+    let (_, conflicts) = hq.get("/api/v1/rounds/R1/conflicts", Some(&sup));
+    let resolve = format!("/api/v1/conflicts/{}/resolve", conflicts[0]["id"]);
+    let (status, body) = hq.post(&resolve, Some(&sup), &json!({"choice": "current", "reason": "The void stands"}));
+    assert_eq!((status, body["status"].as_str()), (200, Some("voided")), "keeping the void keeps it voided: {body}");
+    b.ok(&["sync"]);
+    let shown = b.ok(&["show", TRIPOLI]);
+    assert_eq!(shown["status"], "voided", "the device holds the void too: {shown}");
+    let told = &shown["settled"][0];
+    assert_eq!(
+        (told["kind"].as_str(), told["yours"].as_i64(), told["settled"].as_i64(), told["reason"].as_str()),
+        (Some("void"), Some(55), Some(50), Some("The void stands")),
+        "the edit that was not taken is named, with the value that stands and why: {shown}"
+    );
+    assert_eq!(b.ok(&["rejected"]), json!([]), "once settled, the edit is no longer shown as an open conflict");
 }
 
 #[test]

@@ -28,6 +28,12 @@ impl AssessmentKey {
 #[ts(export)]
 pub struct SettledConflict {
     pub key: AssessmentKey,
+    /// `value`: another device changed the field too. `void`: this device's edit
+    /// arrived after the assessment was voided; settling on it brought the assessment
+    /// back as a draft, settling on the void kept it voided. (HQs before this field
+    /// sent only value conflicts.)
+    #[serde(default = "value_conflict")]
+    pub kind: crate::plan::ConflictKind,
     pub field: String,
     /// The value this device had sent.
     #[ts(type = "number | string | Array<string> | null")]
@@ -40,6 +46,10 @@ pub struct SettledConflict {
     pub by_name: String,
     pub reason: String,
     pub at: String,
+}
+
+fn value_conflict() -> crate::plan::ConflictKind {
+    crate::plan::ConflictKind::Value
 }
 
 impl fmt::Display for AssessmentKey {

@@ -45,8 +45,11 @@ pub struct Incoming<'a> {
     pub change: Change<'a>,
 }
 
-/// Why two values of a field are kept for a person to settle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why two values of a field are kept for a person to settle. The same name is what
+/// HQ stores, what the API sends and what the device keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
 pub enum ConflictKind {
     /// Another device changed the field since this device's base.
     Value,
@@ -60,6 +63,10 @@ impl ConflictKind {
             Self::Value => "value",
             Self::Void => "void",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Value, Self::Void].into_iter().find(|k| k.as_str() == s)
     }
 }
 

@@ -1191,10 +1191,11 @@ impl Tx for PgTx<'_, '_> {
             "SELECT c.resolved_seq, a.round, a.form, a.location, c.field,
                CASE WHEN c.incoming_device = $1 THEN c.incoming_value ELSE c.current_value END,
                c.resolution_value, c.resolved_by, coalesce(u.display_name, c.resolved_by), c.resolution_reason,
-               c.resolved_at
+               c.resolved_at, c.kind
              FROM conflicts c JOIN assessments a ON a.id = c.assessment_id
              LEFT JOIN users u ON u.username = c.resolved_by
-             WHERE c.resolved_seq > $2 AND c.kind = 'value' AND (c.incoming_device = $1 OR c.current_device = $1)
+             WHERE c.resolved_seq > $2
+               AND (c.incoming_device = $1 OR (c.kind = 'value' AND c.current_device = $1))
              ORDER BY c.resolved_seq LIMIT $3",
             &[&device_id, &(after as i64), &i64::from(limit)],
         )?
@@ -1211,6 +1212,7 @@ impl Tx for PgTx<'_, '_> {
                         r.get::<_, String>(2),
                         Pcode::parse(&location).map_err(|e| corrupt(format!("conflict location: {e}")))?,
                     ),
+                    kind: parse("conflict kind", r.get(11), ConflictKind::parse)?,
                     field: r.get(4),
                     yours,
                     settled,

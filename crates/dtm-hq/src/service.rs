@@ -1230,7 +1230,7 @@ impl<S: Store> HqStorage for Hq<S> {
             let mut doc = tx.doc(assessment_id)?;
             let key = &conflict.key;
             let head = tx.head(key)?.ok_or_else(|| StorageError::NotFound(format!("there is no assessment {key}")))?;
-            let kind = conflict.kind.plan();
+            let kind = conflict.kind;
             let field_version = doc.get(&conflict.field).map_or(0, |d| d.1);
             let SettlementPlan { value, version, status } = plan_settlement(
                 kind,

@@ -978,10 +978,11 @@ impl Tx for SqliteTx<'_> {
             "SELECT c.resolved_seq, a.round, a.form, a.location, c.field,
                CASE WHEN c.incoming_device = ?1 THEN c.incoming_value ELSE c.current_value END,
                c.resolution_value, c.resolved_by, coalesce(u.display_name, c.resolved_by), c.resolution_reason,
-               c.resolved_at
+               c.resolved_at, c.kind
              FROM conflicts c JOIN assessments a ON a.id = c.assessment_id
              LEFT JOIN users u ON u.username = c.resolved_by
-             WHERE c.resolved_seq > ?2 AND c.kind = 'value' AND (c.incoming_device = ?1 OR c.current_device = ?1)
+             WHERE c.resolved_seq > ?2
+               AND (c.incoming_device = ?1 OR (c.kind = 'value' AND c.current_device = ?1))
              ORDER BY c.resolved_seq LIMIT ?3",
         )?;
         let rows = stmt
@@ -997,6 +998,7 @@ impl Tx for SqliteTx<'_> {
                                 rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
                             })?,
                         ),
+                        kind: parse_enum(11, &r.get::<_, String>(11)?, ConflictKind::parse)?,
                         field: r.get(4)?,
                         yours: parse_json(5, &r.get::<_, String>(5)?)?,
                         settled: parse_json(6, &r.get::<_, String>(6)?)?,

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_newest_app_version.sql"),
     include_str!("../migrations/0007_gazetteer.sql"),
     include_str!("../migrations/0008_settled.sql"),
+    include_str!("../migrations/0009_settled_kind.sql"),
 ];
 
 /// How many answers the sent log keeps, newest first. An enumerator makes a few
@@ -383,8 +384,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         {
             let mut put = tx.prepare(
-                "INSERT OR REPLACE INTO settled (round, form, location, field, at, yours, settled, by, by_name, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT OR REPLACE INTO settled (round, form, location, field, at, yours, settled, by, by_name, reason, kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for s in settled {
                 put.execute(params![
@@ -397,7 +398,8 @@ impl Store {
                     s.settled.to_string(),
                     s.by,
                     s.by_name,
-                    s.reason
+                    s.reason,
+                    s.kind.as_str()
                 ])?;
             }
         }
@@ -409,12 +411,13 @@ impl Store {
     /// The settled conflicts of one assessment, newest first.
     pub fn settled_for(&self, key: &AssessmentKey) -> Result<Vec<dtm_core::assessment::SettledConflict>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT field, yours, settled, by, by_name, reason, at FROM settled
+            "SELECT field, yours, settled, by, by_name, reason, at, kind FROM settled
              WHERE round = ?1 AND form = ?2 AND location = ?3 ORDER BY at DESC",
         )?;
         let rows = stmt.query_map(params![key.round, key.form, key.location.as_str()], |r| {
             Ok(dtm_core::assessment::SettledConflict {
                 key: key.clone(),
+                kind: sqlite::parse_enum(7, &r.get::<_, String>(7)?, dtm_core::plan::ConflictKind::parse)?,
                 field: r.get(0)?,
                 yours: parse_json(1, &r.get::<_, String>(1)?)?,
                 settled: parse_json(2, &r.get::<_, String>(2)?)?,

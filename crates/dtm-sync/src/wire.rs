@@ -505,27 +505,8 @@ pub struct Conflict {
     pub previous: Option<PreviousValue>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
-#[ts(export)]
-#[serde(rename_all = "snake_case")]
-pub enum ConflictKind {
-    Value,
-    Void,
-}
-
-impl ConflictKind {
-    /// The same kind as dtm-core's plan names it, whose text is also what is stored.
-    pub fn plan(self) -> dtm_core::plan::ConflictKind {
-        match self {
-            Self::Value => dtm_core::plan::ConflictKind::Value,
-            Self::Void => dtm_core::plan::ConflictKind::Void,
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Value, Self::Void].into_iter().find(|k| k.plan().as_str() == s)
-    }
-}
+/// Kept once, in dtm-core, beside the plan that records conflicts.
+pub use dtm_core::plan::ConflictKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[ts(export)]

@@ -151,6 +151,14 @@ export const messages = {
     en: 'HQ settled the conflict on {field}: the value is now {now}.',
     ar: 'حسم المقر التعارض على {field}: القيمة الآن {now}.',
   },
+  'form.settled_void_kept': {
+    en: 'Your change to {field} arrived after this assessment was voided. HQ kept it voided.',
+    ar: 'وصل تعديلك على {field} بعد إلغاء هذا التقييم. أبقاه المقر ملغى.',
+  },
+  'form.settled_void_restored': {
+    en: 'Your change to {field} arrived after this assessment was voided. HQ brought the assessment back as a draft: the value is now {now}.',
+    ar: 'وصل تعديلك على {field} بعد إلغاء هذا التقييم. أعاد المقر التقييم مسودة: القيمة الآن {now}.',
+  },
   'form.settled_yours': {
     en: 'This device had sent {yours}.',
     ar: 'كان هذا الجهاز قد أرسل {yours}.',

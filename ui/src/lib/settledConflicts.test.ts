@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AssessmentKey, RejectedOp, SettledConflict } from './api-types';
-import { keptYours, openConflictFields, readKey, settledId, unread } from './settledConflicts';
+import { keptYours, openConflictFields, readKey, settledId, settledMessage, unread } from './settledConflicts';
 
 const key: AssessmentKey = { round: 'R1', form: 'baladiya', location: 'LY021104' };
 const op = (field: string | null, state: RejectedOp['state'] = 'conflict', location = 'LY021104'): RejectedOp => ({
@@ -13,6 +13,7 @@ const op = (field: string | null, state: RejectedOp['state'] = 'conflict', locat
 });
 const settled = (field: string, at: string, yours: number, now: number): SettledConflict => ({
   key,
+  kind: 'value',
   field,
   yours,
   settled: now,
@@ -40,5 +41,13 @@ describe('settled conflicts', () => {
   it('knows when the supervisor kept the value this device sent', () => {
     expect(keptYours(settled('idp_hh', 'x', 95, 95))).toBe(true);
     expect(keptYours(settled('idp_hh', 'x', 95, 120))).toBe(false);
+  });
+
+  it('says whether a void stood or the assessment came back, from the status the device holds now', () => {
+    const value = settled('idp_hh', 'x', 95, 120);
+    const raced = { ...value, kind: 'void' as const };
+    expect(settledMessage(value, 'voided')).toBe('form.settled');
+    expect(settledMessage(raced, 'voided')).toBe('form.settled_void_kept');
+    expect(settledMessage(raced, 'draft')).toBe('form.settled_void_restored');
   });
 });

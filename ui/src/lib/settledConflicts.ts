@@ -4,7 +4,7 @@
 // value, who settled it and why. The form shows each until the enumerator has read it;
 // what was read is remembered per assessment on this device.
 
-import type { AssessmentKey, RejectedOp, SettledConflict } from './api-types';
+import type { AssessmentKey, AssessmentStatus, RejectedOp, SettledConflict } from './api-types';
 import { sameValue } from './form';
 
 /** The fields of this assessment with an open conflict from this device. */
@@ -47,4 +47,17 @@ export function unread(settled: SettledConflict[], read: string[]): SettledConfl
 /** Whether the supervisor settled on the value this device had sent. */
 export function keptYours(s: SettledConflict): boolean {
   return sameValue(s.yours, s.settled);
+}
+
+/**
+ * The banner's first line. A value conflict: the field's value now. An edit that
+ * arrived after the assessment was voided: whether the void stands (the assessment is
+ * still voided) or the assessment came back as a draft with the settled value.
+ */
+export function settledMessage(
+  s: SettledConflict,
+  status: AssessmentStatus,
+): 'form.settled' | 'form.settled_void_kept' | 'form.settled_void_restored' {
+  if (s.kind !== 'void') return 'form.settled';
+  return status === 'voided' ? 'form.settled_void_kept' : 'form.settled_void_restored';
 }
