@@ -5,7 +5,8 @@
 // - cold start: the process started until the sign-in screen shows (the store is
 //   locked, so this is the first screen), then the password typed until the home list
 //   shows every row;
-// - RSS of dtm-field and of each WebKit process it started, with the home list shown.
+// - RSS and PSS of dtm-field and of each WebKit process it started, with the home list
+//   shown (PSS splits shared pages between the processes that map them, so it adds up).
 // It prints figures and asserts nothing.
 
 import { readFileSync, readdirSync, readlinkSync, mkdtempSync } from 'node:fs';
@@ -32,7 +33,21 @@ function status(pid, key) {
   }
 }
 
-/** The app's process and every process under it, with name and RSS (KiB). */
+/** Fields of /proc/PID/smaps_rollup (KiB): Pss counts a page shared by n processes
+ * as 1/n in each, so the Pss of all the app's processes is the memory they take
+ * together, where the sum of their RSS counts the shared WebKit libraries twice. */
+function rollup(pid) {
+  const out = {};
+  try {
+    for (const line of readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').split('\n')) {
+      const m = /^(\w+):\s+(\d+) kB/.exec(line);
+      if (m) out[m[1]] = Number(m[2]);
+    }
+  } catch {}
+  return out;
+}
+
+/** The app's process and every process under it, with name, RSS and PSS (KiB). */
 function processes() {
   const all = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((pid) => {
     try {
@@ -52,7 +67,10 @@ function processes() {
   if (!root) return [];
   const tree = [root];
   for (let i = 0; i < tree.length; i++) tree.push(...all.filter((p) => p.ppid === tree[i].pid));
-  return tree.map((p) => ({ name: p.name, rss: status(p.pid, 'VmRSS') }));
+  return tree.map((p) => {
+    const r = rollup(p.pid);
+    return { name: p.name, rss: status(p.pid, 'VmRSS'), pss: r.Pss ?? 0, anon: r.Pss_Anon ?? 0, file: r.Pss_File ?? 0 };
+  });
 }
 
 async function signIn(wd, user, password) {
@@ -105,10 +123,18 @@ async function measure(label, user, password, rows) {
   const total = memory.reduce((s, p) => s + p.rss, 0);
   console.log(`  start to the sign-in screen   median ${median(starts).toFixed(0)} ms  (${starts.map((x) => x.toFixed(0)).join(', ')})`);
   console.log(`  password to the home list     median ${median(opens).toFixed(0)} ms  (${opens.map((x) => x.toFixed(0)).join(', ')})`);
+  const mib = (k) => `${(k / 1024).toFixed(0)} MiB`.padStart(8);
   const byName = {};
-  for (const p of memory) byName[p.name] = (byName[p.name] ?? 0) + p.rss;
-  for (const [name, rss] of Object.entries(byName)) console.log(`  RSS ${name.padEnd(24)} ${(rss / 1024).toFixed(0)} MiB`);
-  console.log(`  RSS all the app's processes    ${(total / 1024).toFixed(0)} MiB`);
+  for (const p of memory) {
+    const b = (byName[p.name] ??= { rss: 0, pss: 0, anon: 0, file: 0 });
+    for (const k of Object.keys(b)) b[k] += p[k];
+  }
+  console.log(`  ${''.padEnd(28)}     RSS      PSS  (anon     file)`);
+  for (const [name, b] of Object.entries(byName)) {
+    console.log(`  ${name.padEnd(28)}${mib(b.rss)} ${mib(b.pss)} ${mib(b.anon)} ${mib(b.file)}`);
+  }
+  const sum = (k) => memory.reduce((s, p) => s + p[k], 0);
+  console.log(`  ${"all the app's processes".padEnd(28)}${mib(total)} ${mib(sum('pss'))} ${mib(sum('anon'))} ${mib(sum('file'))}`);
 }
 
 console.log(`field app ${BIN}, HQ ${HQ}, ${RUNS} cold starts each (the first sign-in, online, is not timed)`);
