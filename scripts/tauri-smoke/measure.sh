@@ -17,4 +17,4 @@ trap 'kill $hq_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 export DTM_HQ_URL="http://127.0.0.1:$port"
 for _ in $(seq 100); do curl -s -o /dev/null "$DTM_HQ_URL/api/v1/me" && break; sleep 0.1; done
 export DTM_FIELD_BIN="${DTM_FIELD_BIN:-$target/debug/dtm-field}"
-xvfb-run -a -s "-screen 0 1366x768x24" node ${MEASURE_MJS:-scripts/tauri-smoke/measure.mjs}
+xvfb-run -a -s "-screen 0 1366x768x24" node scripts/tauri-smoke/measure.mjs

@@ -368,6 +368,22 @@ impl FormDef {
         if let Some(err) = form_schema().iter_errors(&value).next() {
             return Err(FormError::Schema { path: err.instance_path.to_string(), message: err.to_string() });
         }
+        Self::checked(value)
+    }
+
+    /// A form this build ships. Its document met form.schema.json in this crate's tests
+    /// (`every_shipped_form_meets_the_form_schema`) and is compiled in, so it cannot
+    /// change after: the JSON Schema validator is not built for it at run time. Built,
+    /// that validator takes about 85 MiB for as long as the process runs (most of it
+    /// the JSON Schema meta-schemas), which was most of the field app's own memory.
+    /// Every other check below still runs.
+    fn shipped(doc: &str) -> Result<Self, FormError> {
+        Self::checked(serde_json::from_str(doc).map_err(|e| FormError::NotJson(e.to_string()))?)
+    }
+
+    /// What every form must also be beyond the schema: unique field ids, a sound
+    /// structure, rules that parse and name only its fields.
+    fn checked(value: serde_json::Value) -> Result<Self, FormError> {
         let mut form: FormDef = serde_json::from_value(value)
             .map_err(|e| FormError::Schema { path: String::new(), message: e.to_string() })?;
         let mut seen = std::collections::BTreeSet::new();
@@ -841,7 +857,7 @@ fn builtin_forms() -> &'static [FormDef] {
         BUILTIN
             .iter()
             .map(|(id, version, doc)| {
-                let form = FormDef::from_json(doc)
+                let form = FormDef::shipped(doc)
                     .unwrap_or_else(|e| panic!("the shipped form {id} v{version} is invalid: {e}"));
                 assert_eq!((form.id.as_str(), form.version), (*id, *version), "form file names match their contents");
                 form
@@ -882,6 +898,23 @@ fn form_schema() -> &'static jsonschema::Validator {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_shipped_form_meets_the_form_schema() {
+        for (id, version, doc) in BUILTIN {
+            let form = FormDef::from_json(doc).unwrap_or_else(|e| {
+                panic!(
+                    "{id} v{version} is loaded at run time without the JSON Schema check, so it must pass it here: {e}"
+                )
+            });
+            let shipped = FormDef::builtin(id, *version).expect("every shipped document is a built-in form");
+            assert_eq!(
+                serde_json::to_value(&form).unwrap(),
+                serde_json::to_value(shipped).unwrap(),
+                "the shipped form reads the same either way"
+            );
+        }
+    }
 
     fn values(pairs: &[(&str, i64)]) -> BTreeMap<String, FieldValue> {
         pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()
