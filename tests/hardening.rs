@@ -635,6 +635,84 @@ fn the_review_queue_counts_each_submissions_warnings_and_errors_as_its_own_page_
 }
 
 #[test]
+fn the_review_queue_checks_each_baladiya_against_its_own_muhallas_as_its_page_does() {
+    let hq = Hq::start_demo();
+    let enumerator = hq.token("enumerator", "enumerator-demo");
+    let baladiya = json!({"idp_hh": 10, "idp_ind": 50, "ret_hh": 2, "ret_ind": 9, "mig_ind": 100, "mig_men": 60,
+        "mig_women": 30, "mig_children": 10, "need_1": "shelter", "need_1_problem": "too_expensive",
+        "ki_count": 3, "ki_types": ["crisis_committee", "idp_rep"]});
+    // Three baladiyas of one list, whose muhallas HQ reads in one go and shares out:
+    // - Suq Aljumaa (LY021101): all 14 muhallas in, adding up to the baladiya's figures;
+    // - Tajoura (LY021102): all 7 in, 14 IDP households and 70 people against the
+    //   baladiya's 10 and 50;
+    // - LY021104: 3 of its 8 in, which must not be compared yet.
+    let mut ops = Vec::new();
+    let mut seq = 0;
+    let mut op = |location: &str, form: &str, values: Value| {
+        seq += 1;
+        let mut op = edit(&uuid(200 + seq as u32), seq, location, values, json!({}));
+        op["key"]["form"] = json!(form);
+        op["form_version"] = json!(if form == "muhalla" { 1 } else { 2 });
+        op
+    };
+    for b in ["LY021101", "LY021102", "LY021104"] {
+        ops.push(op(b, "baladiya", baladiya.clone()));
+    }
+    let zero = json!({"idp_hh": 0, "idp_ind": 0, "ret_hh": 0, "ret_ind": 0, "mig_ind": 0});
+    let all_of_it = json!({"idp_hh": 10, "idp_ind": 50, "ret_hh": 2, "ret_ind": 9, "mig_ind": 100});
+    for n in 1..=14 {
+        ops.push(op(&format!("LY021101{n:02}"), "muhalla", if n == 1 { all_of_it.clone() } else { zero.clone() }));
+    }
+    let ten = json!({"idp_hh": 2, "idp_ind": 10, "ret_hh": 0, "ret_ind": 0, "mig_ind": 0});
+    for n in 1..=7 {
+        let mut v = if n == 1 { all_of_it.clone() } else { zero.clone() };
+        v["idp_hh"] = ten["idp_hh"].clone();
+        v["idp_ind"] = ten["idp_ind"].clone();
+        ops.push(op(&format!("LY021102{n:02}"), "muhalla", v));
+    }
+    for n in 1..=3 {
+        ops.push(op(&format!("LY021104{n:02}"), "muhalla", ten.clone()));
+    }
+    let (status, body) = push(&hq, &enumerator, ops);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["results"].as_array().unwrap().iter().all(|r| r["outcome"] == "applied"),
+        "every figure is taken: {body}"
+    );
+    let supervisor = hq.token("supervisor", "supervisor-demo");
+    let (_, list) = hq.get("/api/v1/rounds/R1/assessments", Some(&supervisor));
+    let mut aggregate = Vec::new();
+    for pcode in ["LY021101", "LY021102", "LY021104"] {
+        let row = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"]["location"] == pcode && r["key"]["form"] == "baladiya")
+            .expect("listed");
+        let (_, detail) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{pcode}"), Some(&supervisor));
+        let issues = detail["issues"].as_array().unwrap();
+        let count = |severity: &str| issues.iter().filter(|i| i["severity"] == severity).count() as u64;
+        assert_eq!(
+            (row["warnings"].as_u64(), row["errors"].as_u64()),
+            (Some(count("warning")), Some(count("error"))),
+            "{pcode}: the queue, which reads every baladiya's muhallas at once, counts what the page shows: {row} {detail}"
+        );
+        let flagged: Vec<String> = issues
+            .iter()
+            .filter_map(|i| i["rule"].as_str())
+            .filter(|r| r.starts_with("aggregate:"))
+            .map(str::to_owned)
+            .collect();
+        aggregate.push(flagged);
+    }
+    assert_eq!(
+        aggregate,
+        [vec![], vec!["aggregate:idp_hh".to_owned(), "aggregate:idp_ind".to_owned()], vec![]],
+        "only Tajoura is flagged (10 IDP households and 50 people against its muhallas' 14 and 70): Suq Aljumaa adds up, LY021104 is 3 of 8 in"
+    );
+}
+
+#[test]
 fn a_conflict_names_its_authors_and_devices_and_carries_the_previous_rounds_value() {
     let hq = Hq::start_demo();
     let admin = hq.token("admin", "admin-demo");

@@ -183,8 +183,9 @@ fn previous_of(tx: &mut dyn Tx, key: &AssessmentKey) -> Result<Option<(String, V
 /// form, if it has one) compare against: the same location and form in the latest
 /// earlier round, and the child form's assessments inside it in the same round. The
 /// previous rounds' assessments and documents are read for all of a round's keys at
-/// once (a few statements for a whole list); the children, which only baladiyas have,
-/// one assessment at a time.
+/// once (a few statements for a whole list), and so are the children, which only
+/// baladiyas have: every child-form assessment under the parents' common P-code prefix
+/// in one read, then shared out by parent.
 fn contexts_in(
     tx: &mut dyn Tx,
     places: &Gazetteer,
@@ -202,10 +203,33 @@ fn contexts_in(
             );
         }
     }
+    // Every child-form assessment of each (round, child form) the list needs, in one read.
+    let mut found: HashMap<(&str, &str), Vec<(AssessmentSnapshot, Values)>> = HashMap::new();
+    for (key, child) in wanted {
+        let Some(child) = child else { continue };
+        if found.contains_key(&(key.round.as_str(), *child)) {
+            continue;
+        }
+        let parents = wanted.iter().filter(|(k, c)| k.round == key.round && *c == Some(*child)).map(|(k, _)| k);
+        let within = parents.map(|k| k.location.as_str()).reduce(common_prefix).unwrap_or_default();
+        let ids = tx.children(&key.round, child, within)?;
+        let snapshots = if ids.is_empty() { Vec::new() } else { tx.snapshots(&ids)? };
+        let with_values = snapshots
+            .into_iter()
+            .map(|s| {
+                let values = s.fields.iter().map(|(f, v)| (f.clone(), v.value.clone())).collect();
+                (s, values)
+            })
+            .collect();
+        found.insert((key.round.as_str(), *child), with_values);
+    }
     let mut out = Vec::with_capacity(wanted.len());
     for ((key, child), previous) in wanted.iter().zip(previous) {
         let children = match child {
-            Some(child) => children_of(tx, places, key, child)?,
+            Some(child) => {
+                let all = found.get(&(key.round.as_str(), *child)).map_or(&[][..], Vec::as_slice);
+                children_of(places, key, child, all)
+            }
             None => None,
         };
         out.push((previous, children));
@@ -213,21 +237,23 @@ fn contexts_in(
     Ok(out)
 }
 
-/// The child form's assessments inside `key`'s location in the same round, as the
-/// aggregate check compares them ([`dtm_core::form::aggregate_children`]).
+/// The longest P-code prefix two locations share (`LY0211` and `LY0212`: `LY021`).
+fn common_prefix<'a>(a: &'a str, b: &'a str) -> &'a str {
+    let n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    &a[..n]
+}
+
+/// The child form's assessments inside `key`'s location, picked from `all` of the
+/// round, as the aggregate check compares them ([`dtm_core::form::aggregate_children`]).
 fn children_of(
-    tx: &mut dyn Tx,
     places: &Gazetteer,
     key: &AssessmentKey,
     child_form: &str,
-) -> Result<Option<Vec<Values>>> {
-    let ids = tx.children(&key.round, child_form, key.location.as_str())?;
-    let found = if ids.is_empty() { Vec::new() } else { tx.snapshots(&ids)? };
-    let values: Vec<Values> =
-        found.iter().map(|s| s.fields.iter().map(|(f, v)| (f.clone(), v.value.clone())).collect()).collect();
-    let children: Vec<Child<'_>> = found
+    all: &[(AssessmentSnapshot, Values)],
+) -> Option<Vec<Values>> {
+    let children: Vec<Child<'_>> = all
         .iter()
-        .zip(&values)
+        .filter(|(s, _)| s.key.location.is_within(&key.location))
         .map(|(s, v)| Child {
             location: &s.key.location,
             status: s.status,
@@ -235,7 +261,7 @@ fn children_of(
             values: v,
         })
         .collect();
-    Ok(dtm_core::form::aggregate_children(places, &key.location, child_form, &children))
+    dtm_core::form::aggregate_children(places, &key.location, child_form, &children)
 }
 
 /// What blocks submitting the assessment as HQ holds it, against its previous round
