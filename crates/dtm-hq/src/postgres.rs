@@ -988,25 +988,50 @@ impl Tx for PgTx<'_, '_> {
 
     fn previous_assessments(&mut self, keys: &[&AssessmentKey]) -> Result<HashMap<AssessmentKey, (i64, String)>> {
         let Some(first) = keys.first() else { return Ok(HashMap::new()) };
-        let forms: Vec<&str> = keys.iter().map(|k| k.form.as_str()).collect();
-        let locations: Vec<&str> = keys.iter().map(|k| k.location.as_str()).collect();
-        // One statement for a whole list, each key walking the rounds downwards from
-        // the one before as `previous_assessment` does.
-        let rows = self.query(
-            "SELECT k.form, k.location, p.id, p.round
-             FROM unnest($1::text[], $2::text[]) AS k(form, location)
-             CROSS JOIN LATERAL (
-               SELECT a.id, a.round FROM rounds r
-               CROSS JOIN LATERAL (SELECT id, round FROM assessments
-                 WHERE round = r.code AND form = k.form AND location = k.location) a
-               WHERE r.number < (SELECT number FROM rounds WHERE code = $3)
-               ORDER BY r.number DESC LIMIT 1) p",
-            &[&forms, &locations, &first.round],
-        )?;
+        // The rounds before this one, newest first, probed for every key still without
+        // a previous assessment: the round before, then the 4 before that, then 16, 64…
+        // A list whose locations were all assessed last round takes one statement; a
+        // location new this round, a handful. The walk is done here, not left to the
+        // planner: given one statement for it, PostgreSQL at times read every round
+        // each location was ever in (12 ms at 200 rounds, 156 ms at 1,000, for 100
+        // baladiyas), statistics or not.
+        let before: Vec<String> = self
+            .query(
+                "SELECT code FROM rounds WHERE number < (SELECT number FROM rounds WHERE code = $1) ORDER BY number DESC",
+                &[&first.round],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         let mut out = HashMap::new();
-        for r in rows {
-            let key = AssessmentKey::new(&first.round, r.get::<_, String>(0), pcode(r.get(1))?);
-            out.insert(key, (r.get(2), r.get(3)));
+        let mut left: Vec<&AssessmentKey> = keys.to_vec();
+        let (mut start, mut size) = (0, 1);
+        while !left.is_empty() && start < before.len() {
+            let chunk = &before[start..(start + size).min(before.len())];
+            let forms: Vec<&str> = left.iter().map(|k| k.form.as_str()).collect();
+            let locations: Vec<&str> = left.iter().map(|k| k.location.as_str()).collect();
+            let rows = self.query(
+                "SELECT a.form, a.location, a.id, a.round
+                 FROM unnest($2::text[], $3::text[]) AS k(form, location)
+                 JOIN assessments a ON a.form = k.form AND a.location = k.location AND a.round = ANY($1)",
+                &[&chunk, &forms, &locations],
+            )?;
+            // Within the chunk, the newest round wins: its place in `before` is lowest.
+            let mut newest: HashMap<(String, String), (usize, i64, String)> = HashMap::new();
+            for r in rows {
+                let round: String = r.get(3);
+                let rank = chunk.iter().position(|c| *c == round).unwrap_or(usize::MAX);
+                let entry = newest.entry((r.get(0), r.get(1))).or_insert((usize::MAX, 0, String::new()));
+                if rank < entry.0 {
+                    *entry = (rank, r.get(2), round);
+                }
+            }
+            for ((form, location), (_, id, round)) in newest {
+                out.insert(AssessmentKey::new(&first.round, form, pcode(&location)?), (id, round));
+            }
+            left.retain(|k| !out.contains_key(*k));
+            start += size;
+            size *= 4;
         }
         Ok(out)
     }

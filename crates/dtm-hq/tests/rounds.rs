@@ -344,6 +344,56 @@ async fn the_previous_rounds_figures_show_beside_the_new_round_and_a_large_chang
     assert_eq!((change["severity"].as_str(), change["justified"].as_bool()), (Some("warning"), Some(false)));
 }
 
+#[tokio::test]
+async fn the_previous_round_of_a_location_is_the_latest_that_has_it_however_far_back() {
+    let hq = Hq::new().await;
+    let admin = hq.login("admin").await;
+    // Eleven rounds, R50..R60. LY021104 was last assessed in R50, ten rounds back;
+    // LY021105 in R58 and, with other figures, in R56 (the same group of four rounds
+    // HQ probes at once); LY021106 never before R60.
+    for n in 50..=59 {
+        hq.create_round(&admin, n).await;
+    }
+    for (round, rows) in [
+        (50, vec!["LY021104,,R50,200,1000,10,40,300"]),
+        (56, vec!["LY021105,,R56,1,5,0,0,0"]),
+        (58, vec!["LY021105,,R58,30,150,0,0,0"]),
+    ] {
+        let lines: String = rows.iter().map(|r| format!("LY02,LY0211,{r}\n")).collect();
+        let csv = format!("{HEADER}\n{TAGS}\n{lines}");
+        let (status, report) = hq
+            .call("POST", &format!("/api/v1/rounds/R{round}/import"), Some(&admin), "text/csv", csv.into_bytes())
+            .await;
+        assert_eq!(status, StatusCode::OK, "R{round}: {report}");
+    }
+    hq.create_round(&admin, 60).await;
+    hq.set_status(&admin, "R60", "open").await;
+    let enumerator = hq.login("enumerator").await;
+    let ops: Vec<Value> = ["LY021104", "LY021105", "LY021106"]
+        .iter()
+        .enumerate()
+        .map(|(i, location)| {
+            json!({"op_id": uuid_like(100 + i as u64), "seq": 1 + i as u64,
+                   "key": {"round": "R60", "form": "baladiya", "location": location},
+                   "hlc": {"millis": 1 + i as u64, "counter": 0}, "form_version": 2, "kind": "edit",
+                   "values": {"idp_hh": 5}})
+        })
+        .collect();
+    let (status, body) = hq.json("POST", "/api/v1/sync/push", &enumerator, json!({ "ops": ops })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (location, round, idp_ind) in [("LY021104", json!("R50"), json!(1000)), ("LY021105", json!("R58"), json!(150))]
+    {
+        let (_, detail) = hq.get(&format!("/api/v1/assessments/R60/baladiya/{location}"), &enumerator).await;
+        assert_eq!(
+            (&detail["previous_round"], &detail["previous_values"]["idp_ind"]),
+            (&round, &idp_ind),
+            "{location}: the newest earlier round that assessed it, not the one before nor an older one: {detail}"
+        );
+    }
+    let (_, new) = hq.get("/api/v1/assessments/R60/baladiya/LY021106", &enumerator).await;
+    assert!(new["previous_round"].is_null(), "a location new this round has no previous figures: {new}");
+}
+
 fn uuid_like(n: u64) -> String {
     format!("01890a5d-ac96-774b-bcce-{n:012x}")
 }
