@@ -335,3 +335,48 @@ fn a_password_reset_at_hq_opens_the_device_again_through_hqs_key_and_the_unsent_
     assert_eq!(key_for("supervisor", "supervisor-demo", false), None, "another account never gets it");
     assert_eq!(key_for(USER, new_password, true), None, "the dashboard never gets it");
 }
+
+#[test]
+fn support_staff_read_a_field_store_with_dtm_encrypted_and_its_enumerators_password_and_nothing_else() {
+    let rt = runtime();
+    let hq = Hq::start_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    {
+        let device = app_device(&path);
+        rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
+        device.set_field(&tripoli(), "idp_hh", json!(481_739)).unwrap();
+    }
+    let dtm = |args: &[&str], env: &[(&str, &str)]| {
+        let out = std::process::Command::new(dtm_e2e::bin("dtm"))
+            .args(["--json", "--store"])
+            .arg(&path)
+            .args(args)
+            .env_remove("DTM_USER")
+            .env_remove("DTM_PASSWORD")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        // With --json, an error is printed as `{"error": {code, message}}` on stdout too.
+        (out.status.success(), serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or(json!(null)))
+    };
+    let (ok, shown) =
+        dtm(&["--encrypted", "show", TRIPOLI], &[("DTM_USER", USER), ("DTM_PASSWORD", PASSWORD), ("DTM_HQ_URL", "")]);
+    assert!(ok, "the enumerator's password opens the store on the command line, offline: {shown}");
+    assert_eq!(shown["values"]["idp_hh"], 481_739, "and shows what the app saved: {shown}");
+    let refused = [
+        ("a wrong password", vec![("DTM_USER", USER), ("DTM_PASSWORD", "not-the-password")], "bad_credentials"),
+        ("no password", vec![], "store_locked"),
+    ];
+    for (what, env, code) in refused {
+        let (ok, body) = dtm(&["--encrypted", "show", TRIPOLI], &env);
+        assert!(!ok, "{what} opens nothing: {body}");
+        assert_eq!(body["error"]["code"], code, "{what} is refused with a code that says why: {body}");
+    }
+    let (ok, body) = dtm(&["show", TRIPOLI], &[]);
+    assert!(!ok, "without --encrypted the store is not readable as a plain one: {body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "and says so rather than crashing: {body}"
+    );
+}

@@ -4,7 +4,7 @@
 
 use clap::{Parser, Subcommand};
 use dtm_core::{AssessmentKey, ErrorCode, FieldValue, Pcode};
-use dtm_sync::device::{Device, DeviceError};
+use dtm_sync::device::{Cost, Device, DeviceError};
 use dtm_sync::retry::RetryPolicy;
 use dtm_sync::wire::ApiError;
 use serde::Serialize;
@@ -36,6 +36,12 @@ struct Cli {
     /// (with growing, jittered waits) before reporting `offline`; 0 tries once.
     #[arg(long, env = "DTM_RETRY_FOR", value_name = "SECS", default_value_t = 30, global = true)]
     retry_for: u64,
+    /// The store is the field app's, encrypted (`device.sqlite3` beside its key file):
+    /// every command but login and enrol first opens it, offline, with the password
+    /// (DTM_PASSWORD) of an account that signed in on it (DTM_USER). For looking into a
+    /// laptop's store with its enumerator.
+    #[arg(long, env = "DTM_ENCRYPTED", global = true)]
+    encrypted: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -205,9 +211,19 @@ fn show_detail(d: &dtm_sync::api::AssessmentDetail) -> String {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let device = Device::open(&cli.store)?
-        .with_clock_offset(cli.clock_offset_ms)
-        .with_retry(RetryPolicy::patient_for(Duration::from_secs(cli.retry_for)));
+    let device =
+        if cli.encrypted { Device::open_encrypted(&cli.store, Cost::FIELD)? } else { Device::open(&cli.store)? }
+            .with_clock_offset(cli.clock_offset_ms)
+            .with_retry(RetryPolicy::patient_for(Duration::from_secs(cli.retry_for)));
+    if cli.encrypted && !matches!(cli.command, Command::Login { .. } | Command::Enrol { .. }) {
+        let (Ok(user), Ok(password)) = (std::env::var("DTM_USER"), std::env::var("DTM_PASSWORD")) else {
+            return Err(usage(
+                ErrorCode::StoreLocked,
+                "an encrypted store opens with an account's password: set DTM_USER and DTM_PASSWORD".into(),
+            ));
+        };
+        device.unlock_offline(&user, &password)?;
+    }
     let json = cli.json;
     match cli.command {
         Command::Login { hq, user, password } => {

@@ -340,6 +340,18 @@ impl Device {
         }
     }
 
+    /// Opens an encrypted store with an account's password, here only: never asks HQ,
+    /// never makes a key. For looking into a store whose account has signed in on it
+    /// before (the `dtm --encrypted` command line); the field app signs in with
+    /// [`Device::login`]. A plain or already open store has nothing to unlock.
+    pub fn unlock_offline(&self, username: &str, password: &str) -> Result<()> {
+        match self.unlock(username, password)? {
+            Unlocked::NotEncrypted | Unlocked::Opened => Ok(()),
+            Unlocked::WrongPassword => Err(StoreError::Unlock(UnlockError::WrongPassword).into()),
+            Unlocked::NoKey => Err(StoreError::Unlock(UnlockError::NoSlot(normal_username(username))).into()),
+        }
+    }
+
     fn open_with(&self, key: DataKey) -> Result<()> {
         let store = Store::open_encrypted(&self.path, &key)?;
         *self.slot() = Some(OpenStore { store, key: Some(key) });
