@@ -380,3 +380,77 @@ fn support_staff_read_a_field_store_with_dtm_encrypted_and_its_enumerators_passw
         "and says so rather than crashing: {body}"
     );
 }
+
+#[test]
+fn a_laptop_handed_over_at_hq_opens_for_its_new_account_with_the_work_on_it() {
+    let rt = runtime();
+    let hq = Hq::start_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    let device_id = {
+        let device = app_device(&path);
+        let session = rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
+        device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+        rt.block_on(device.sync(|_| {})).unwrap();
+        // Typed just before the enumerator left: still in the outbox.
+        device.set_field(&tripoli(), "idp_ind", json!(19_268)).unwrap();
+        rt.block_on(device.logout()).unwrap();
+        session.device_id.expect("the device has an id")
+    };
+    let device = app_device(&path);
+    let e = rt.block_on(device.login(&hq.url, "supervisor", "supervisor-demo")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::StoreLocked, "before the hand-over the data opens only for the enumerator: {e}");
+
+    let admin = hq.token("admin", "admin-demo");
+    let hand_over = |id: &str, to: &str| {
+        hq.post(&format!("/api/v1/devices/{id}/hand-over"), Some(&admin), &json!({ "username": to }))
+    };
+    for (what, (status, body), want) in [
+        ("an unknown account", hand_over(&device_id, "nobody"), (404, "not_found")),
+        ("an unknown device", hand_over("0190aaaa-0000-7000-8000-000000000000", "supervisor"), (404, "not_found")),
+    ] {
+        assert_eq!((status, body["error"]["code"].as_str()), (want.0, Some(want.1)), "{what}: {body}");
+    }
+    let enumerator = hq.token(USER, PASSWORD);
+    let (status, body) = hq.post(
+        &format!("/api/v1/devices/{device_id}/hand-over"),
+        Some(&enumerator),
+        &json!({ "username": "supervisor" }),
+    );
+    assert_eq!(status, 403, "an enumerator hands no device over, not even their own: {body}");
+    let (status, body) = hand_over(&device_id, "supervisor");
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(hand_over(&device_id, "supervisor").0, 204, "handing over twice is the same hand-over");
+
+    // The new account signs in online once: HQ's key opens the store, with the work.
+    rt.block_on(device.login(&hq.url, "supervisor", "supervisor-demo")).expect("handed over, the data opens");
+    let values = device.assessment(&tripoli()).unwrap().values;
+    assert_eq!(
+        (values["idp_hh"].as_i64(), values["idp_ind"].as_i64()),
+        (Some(4817), Some(19_268)),
+        "the enumerator's work is all there, sent and unsent"
+    );
+    assert_eq!(device.sync_state().unwrap().pending, 0, "the sign-in's sync sent what was waiting");
+    let (_, at_hq) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}"), Some(&admin));
+    assert_eq!(at_hq["values"]["idp_ind"], 19_268, "nothing typed before the hand-over is lost: {at_hq}");
+
+    // From now on the new account's password opens it offline, and the old one's too.
+    drop(device);
+    let device = app_device(&path);
+    rt.block_on(device.login("http://127.0.0.1:9", "supervisor", "supervisor-demo"))
+        .expect("the new account's password opens the store with HQ out of reach");
+    device.lock();
+    let state = device.lock_state().unwrap();
+    assert!(
+        state.accounts.iter().any(|a| a == USER) && state.accounts.iter().any(|a| a == "supervisor"),
+        "both accounts may open the data here: {state:?}"
+    );
+    assert_key_file_holds_no_data(dir.path(), "supervisor-demo");
+
+    let (_, audit) = hq.get("/api/v1/audit?action=hand_over_device", Some(&admin));
+    let targets: Vec<&str> = audit["entries"].as_array().unwrap().iter().filter_map(|e| e["target"].as_str()).collect();
+    assert!(
+        targets.iter().any(|t| t.contains(&device_id) && t.contains("to supervisor")),
+        "the hand-over is in the audit log, with the device and both accounts: {audit}"
+    );
+}

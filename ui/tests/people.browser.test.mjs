@@ -194,6 +194,15 @@ test('an admin manages people, devices and sees it all in the audit log; the sup
   const row = page.getByTestId(`device-${device.device_id}`);
   await row.waitFor();
   assert.ok((await page.locator('[data-testid^="device-"]').count()) >= 2, 'the admin’s and the enumerator’s devices are listed');
+  // The enumerator's laptop is handed over to the supervisor: HQ will release the key to
+  // its encrypted data to them at their next sign-in on it.
+  await page.getByTestId(`hand-over-${device.device_id}`).click();
+  await page.getByTestId('hand-over-panel').waitFor();
+  assert.match(await page.getByTestId('hand-over-panel').innerText(), /not yet sent stays on the device/);
+  await page.getByTestId('hand-over-to').fill(SUP);
+  await page.getByTestId('hand-over-confirm').click();
+  const handed = await page.getByTestId('devices-notice').innerText();
+  assert.ok(handed.includes(`Handed over to ${SUP}`), `the page says who can now open the data: ${handed}`);
   await page.getByTestId(`revoke-${device.device_id}`).click();
   await page.getByTestId('revoke-panel').waitFor();
   assert.equal(await row.getAttribute('data-revoked'), 'false', 'nothing is revoked before the confirmation');
@@ -210,6 +219,10 @@ test('an admin manages people, devices and sees it all in the audit log; the sup
   assert.ok((await auditTargets(page, 'issue_enrolment')).some((r) => r.includes(ENU)), 'issuing the code is logged');
   assert.ok((await auditTargets(page, 'reset_password')).some((r) => r.includes(SUP)), 'the reset is logged');
   assert.ok((await auditTargets(page, 'disable_user')).some((r) => r.includes(ENU)), 'disabling is logged');
+  assert.ok(
+    (await auditTargets(page, 'hand_over_device')).some((r) => r.includes(device.device_id) && r.includes(`to ${SUP}`)),
+    'the hand-over is logged, with the device and the account that took it',
+  );
   assert.ok((await auditTargets(page, 'revoke_device')).some((r) => r.includes(device.device_id)), 'the revocation is logged');
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('audit-csv').click()]);
   assert.equal(download.suggestedFilename(), 'dtm-hq-audit.csv');

@@ -276,6 +276,9 @@ error_codes! {
     StoreLocked = "store_locked",
     /// The device's key file cannot be read; the encrypted data is untouched.
     KeyFileDamaged = "key_file_damaged",
+    /// A device handed over to another account has no encrypted data yet (no account has
+    /// signed in on it since it had the field app): anyone may sign in on it as it is.
+    NoStoreKey = "no_store_key",
     /// The device holds no open round; sync first, or name one.
     NoOpenRound = "no_open_round",
     /// A value on the `dtm` command line is not `FIELD=VALUE`.

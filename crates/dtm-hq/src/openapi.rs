@@ -67,6 +67,7 @@ pub(crate) const UNKNOWN_ROUND: &str = "`unknown_round`";
         crate::routes::resolve_conflict,
         crate::people::devices,
         crate::routes::revoke_device,
+        crate::routes::hand_over_device,
         crate::people::list,
         crate::people::create,
         crate::people::change,

@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/conflicts/{id}/resolve", post(resolve_conflict))
         .route("/devices", get(crate::people::devices))
         .route("/devices/{id}/revoke", post(revoke_device))
+        .route("/devices/{id}/hand-over", post(hand_over_device))
         .route("/users", get(crate::people::list).post(crate::people::create))
         .route("/users/{username}", axum::routing::patch(crate::people::change))
         .route("/users/{username}/disable", post(crate::people::disable))
@@ -1724,5 +1725,43 @@ async fn revoke_device(
     Query(q): Query<RevokeQuery>,
 ) -> Result<StatusCode, AppError> {
     state.storage.revoke_device_by(&(&caller).into(), &id, q.wipe.unwrap_or(false), state.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /devices/{id}/hand-over`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct HandOver {
+    /// The account that takes the device over.
+    pub username: String,
+}
+
+/// Hands a field device over to another account, with the work on it: the data on a
+/// device is encrypted and opens only for the accounts that signed in on it, so another
+/// enumerator given the laptop would be refused (`store_locked`). After this, HQ
+/// releases its key for the device's data to that account at its next sign-in there,
+/// online; the account's password then opens it offline too. Nothing on the device is
+/// removed, and the accounts that opened it before still can. Supervisors over their
+/// enumerators' devices, and admins.
+#[utoipa::path(
+    post,
+    path = "/devices/{id}/hand-over",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The device's id")),
+    request_body = HandOver,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Handed over: the account may now sign in on the device"),
+        (status = 403, description = "`forbidden`, `out_of_scope` (an account the caller does not manage), `account_disabled` (the account to hand over to); `device_revoked`, `password_change_required`", body = ErrorBody),
+        (status = 404, description = "`not_found` (no such device or account)", body = ErrorBody),
+        (status = 409, description = "`device_revoked` (a revoked device is handed to nobody); `no_store_key` (no encrypted data on it yet: anyone may sign in)", body = ErrorBody),
+    )
+)]
+async fn hand_over_device(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<HandOver>,
+) -> Result<StatusCode, AppError> {
+    state.storage.hand_over_device(&(&caller).into(), &id, &body.username, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

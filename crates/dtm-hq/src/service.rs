@@ -898,6 +898,47 @@ impl<S: Store> HqStorage for Hq<S> {
         .await
     }
 
+    async fn hand_over_device(&self, actor: &Actor, device_id: &str, to: &str, now: OffsetDateTime) -> Result<()> {
+        let (actor, device_id, to, now) =
+            (actor.clone(), device_id.to_owned(), to.trim().to_lowercase(), to_micros(now));
+        self.write(move |tx| {
+            let device = tx
+                .device(&device_id)?
+                .ok_or_else(|| StorageError::NotFound(format!("there is no device {device_id}")))?;
+            managed_user(tx, &actor, &device.username)?;
+            let new = managed_user(tx, &actor, &to)?;
+            if new.disabled_at.is_some() {
+                return Err(disabled(&to));
+            }
+            if device.revoked {
+                return Err(StorageError::Conflict {
+                    code: ErrorCode::DeviceRevoked,
+                    message: format!("the device {device_id} is revoked: it cannot be handed over"),
+                });
+            }
+            let held = tx.store_keys(&device_id)?;
+            let Some((_, key)) = held.first() else {
+                return Err(StorageError::Conflict {
+                    code: ErrorCode::NoStoreKey,
+                    message: format!(
+                        "the device {device_id} holds no encrypted data yet: any account may sign in on it as it is"
+                    ),
+                });
+            };
+            if !held.iter().any(|(holder, _)| *holder == to) {
+                let key = key.clone();
+                tx.insert_store_key(&device_id, &to, &key, now)?;
+            }
+            tx.log_access(
+                now,
+                &actor.username,
+                "hand_over_device",
+                &format!("{device_id} ({} to {to})", device.username),
+            )
+        })
+        .await
+    }
+
     async fn audit(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>> {
         self.read(move |tx| tx.audit(&filter)).await
     }

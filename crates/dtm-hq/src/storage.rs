@@ -264,6 +264,11 @@ pub trait HqStorage: Send + Sync + 'static {
     async fn device_seen(&self, device_id: &str, seen: DeviceSeen) -> Result<()>;
     /// Revokes a device of an account `actor` may manage.
     async fn revoke_device_by(&self, actor: &Actor, device_id: &str, wipe: bool, now: OffsetDateTime) -> Result<()>;
+    /// Lets `to` open a device's encrypted data too, as the accounts that opened it
+    /// can: HQ's key for that store is released to `to` at its next sign-in there
+    /// (a laptop passed to another enumerator, its unsent work with it). Both accounts
+    /// must be ones `actor` manages.
+    async fn hand_over_device(&self, actor: &Actor, device_id: &str, to: &str, now: OffsetDateTime) -> Result<()>;
     /// Lines of the audit log, newest first.
     async fn audit(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>>;
     /// Registers a login. A device logging in again as the same user keeps its id and

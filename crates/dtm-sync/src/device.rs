@@ -563,9 +563,11 @@ impl Device {
         password: &str,
         unlocked: Unlocked,
     ) -> Result<api::Session> {
-        if unlocked != Unlocked::Opened {
-            self.refuse_if_held_by_others_than(username)?;
-        }
+        // A locked store that other accounts hold: HQ may have handed this device over
+        // to this account (its key for the store then comes back with the sign-in, and
+        // `keep_key` opens the store with it); if not, or offline, the data stays
+        // locked to them and this account is told whose it is.
+        let held_by = if unlocked == Unlocked::Opened { None } else { self.held_by_others_than(username)? };
         // A logout HQ has not heard of goes first, before this connection does anything else.
         self.tell_hq_of_logouts().await?;
         let client = HqClient::new(hq_url);
@@ -578,7 +580,12 @@ impl Device {
             })
             .await;
         self.note_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
-        let resp = resp?;
+        let resp = match (resp, held_by) {
+            (Err(ClientError::Offline(_)), Some(holders)) => {
+                return Err(StoreError::Unlock(UnlockError::HeldBy(holders)).into())
+            }
+            (resp, _) => resp?,
+        };
         let hq = HqKeys { device_id: &resp.device_id, store_key: resp.store_key.as_deref() };
         if let Err(e) = self.keep_key(&resp.user.username, password, unlocked, hq) {
             // HQ said yes but this device's data stays shut to this account: the new
@@ -616,23 +623,27 @@ impl Device {
         }
     }
 
-    /// A locked encrypted store that other accounts hold refuses a new one before HQ
-    /// is asked (see [`UnlockError::HeldBy`]).
+    /// A locked encrypted store that other accounts hold refuses an enrolment before
+    /// the one-time code is spent (see [`UnlockError::HeldBy`]).
     fn refuse_if_held_by_others(&self) -> Result<()> {
-        self.refuse_if_held_by_others_than("")
+        match self.held_by_others_than("")? {
+            Some(holders) => Err(StoreError::Unlock(UnlockError::HeldBy(holders)).into()),
+            None => Ok(()),
+        }
     }
 
-    fn refuse_if_held_by_others_than(&self, username: &str) -> Result<()> {
-        let AtRest::Encrypted { key_file, .. } = &self.at_rest else { return Ok(()) };
+    /// The accounts that hold this locked store, when `username` is not one of them.
+    fn held_by_others_than(&self, username: &str) -> Result<Option<String>> {
+        let AtRest::Encrypted { key_file, .. } = &self.at_rest else { return Ok(None) };
         if self.slot().is_some() {
-            return Ok(());
+            return Ok(None);
         }
-        match KeyFile::read(key_file).map_err(StoreError::from)? {
+        Ok(match KeyFile::read(key_file).map_err(StoreError::from)? {
             Some(file) if !file.accounts().contains(&normal_username(username).as_str()) => {
-                Err(StoreError::Unlock(UnlockError::HeldBy(file.accounts().join(", "))).into())
+                Some(file.accounts().join(", "))
             }
-            _ => Ok(()),
-        }
+            _ => None,
+        })
     }
 
     fn save_session(&self, hq_url: &str, client: HqClient, resp: wire::LoginResponse) -> Result<api::Session> {

@@ -721,6 +721,15 @@ export const messages = {
   'devices.wipe_chip': { en: 'Data to be removed', ar: 'ستُحذف بياناته' },
   'devices.revoke_confirm': { en: 'Revoke the device', ar: 'سحب صلاحية الجهاز' },
   'devices.revoked': { en: 'Device revoked.', ar: 'تم سحب صلاحية الجهاز.' },
+  'devices.hand_over': { en: 'Hand over', ar: 'تسليم' },
+  'devices.hand_over_title': { en: 'Hand this device of {name} over to another account?', ar: 'تسليم هذا الجهاز الخاص بـ {name} إلى حساب آخر؟' },
+  'devices.hand_over_text': {
+    en: 'The data on the device is encrypted and opens only for the accounts that signed in on it. The account below may open it too at its next sign-in on the device, while HQ can be reached; its password then opens it offline. Work not yet sent stays on the device and is sent at that sign-in, as this account.',
+    ar: 'البيانات على الجهاز مشفرة ولا تُفتح إلا للحسابات التي سجّلت الدخول عليه. سيتمكن الحساب أدناه من فتحها أيضاً عند أول تسجيل دخول له على الجهاز أثناء الاتصال بالمقر؛ ثم تفتحها كلمة مروره دون اتصال. يبقى العمل غير المرسل على الجهاز ويُرسل عند ذلك الدخول، باسم هذا الحساب.',
+  },
+  'devices.hand_over_to': { en: 'Username of the account that takes it', ar: 'اسم مستخدم الحساب الذي يستلمه' },
+  'devices.hand_over_confirm': { en: 'Hand over the device', ar: 'تسليم الجهاز' },
+  'devices.handed_over': { en: 'Handed over to {username}: they can sign in on the device now.', ar: 'تم التسليم إلى {username}: يمكنه تسجيل الدخول على الجهاز الآن.' },
 
   'audit.title': { en: 'Audit log', ar: 'سجل التدقيق' },
   'audit.person': { en: 'Person (username)', ar: 'الشخص (اسم المستخدم)' },
@@ -751,6 +760,7 @@ export const messages = {
   'audit_action.enrol_device': { en: 'Device enrolled', ar: 'تسجيل جهاز' },
   'audit_action.revoke_device': { en: 'Device revoked', ar: 'سحب صلاحية جهاز' },
   'audit_action.revoke_wipe_device': { en: 'Device revoked, its data to be removed', ar: 'سحب صلاحية جهاز وحذف بياناته' },
+  'audit_action.hand_over_device': { en: 'Device handed over to another account', ar: 'تسليم جهاز إلى حساب آخر' },
   'audit_action.store_key_made': { en: 'Key to a device\'s data kept at HQ', ar: 'حفظ مفتاح بيانات جهاز في المقر' },
   'audit_action.review_approve': { en: 'Assessment approved', ar: 'اعتماد تقييم' },
   'audit_action.review_return': { en: 'Assessment returned', ar: 'إعادة تقييم' },
@@ -1008,6 +1018,10 @@ export const messages = {
   'error.store_locked': {
     en: 'This account has not opened the data on this device yet. Sign in once while HQ can be reached, or as the account that used this device before.',
     ar: 'لم يفتح هذا الحساب البيانات على هذا الجهاز بعد. سجّل الدخول مرة واحدة أثناء الاتصال بالمقر، أو بالحساب الذي استخدم هذا الجهاز من قبل.',
+  },
+  'error.no_store_key': {
+    en: 'This device holds no encrypted data yet: any account may sign in on it as it is.',
+    ar: 'لا يحمل هذا الجهاز بيانات مشفرة بعد: يمكن لأي حساب تسجيل الدخول عليه كما هو.',
   },
   'error.key_file_damaged': {
     en: 'The key to the data on this device cannot be read. Nothing has been deleted; ask your supervisor before doing anything else.',

@@ -38,6 +38,7 @@ export const AUDIT_ACTIONS = [
   'enrol_device',
   'revoke_device',
   'revoke_wipe_device',
+  'hand_over_device',
   'store_key_made',
   'review_approve',
   'review_return',

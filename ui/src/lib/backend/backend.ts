@@ -149,6 +149,8 @@ export interface Backend {
   devices(): Promise<DeviceInfo[]>;
   /** With `wipe`, the device also removes its data once it has pushed what it holds (a lost or stolen laptop). */
   revokeDevice(deviceId: string, wipe?: boolean): Promise<void>;
+  /** Lets another account open the device's encrypted data at its next sign-in there (a laptop passed on). */
+  handOverDevice(deviceId: string, username: string): Promise<void>;
   /** Newest first; `next_before` asks for the next page (admin). */
   audit(filter: AuditFilter): Promise<AuditPage>;
   /** The lines the filter selects as a CSV file (admin). */

@@ -242,6 +242,7 @@ describe('HttpBackend conflicts, totals and export', () => {
     await api.issueEnrolment('amal.t', 24);
     await api.revokeDevice('01a2-ff');
     await api.revokeDevice('01a2-ff', true);
+    await api.handOverDevice('01a2-ff', 'amal.t');
     await api.changePassword('old one', 'new one');
     expect(calls).toEqual([
       'PATCH /users/amal.t {"scope":["LY0211"]}',
@@ -252,6 +253,7 @@ describe('HttpBackend conflicts, totals and export', () => {
       'POST /users/amal.t/enrolments?hours=24',
       'POST /devices/01a2-ff/revoke',
       'POST /devices/01a2-ff/revoke?wipe=true',
+      'POST /devices/01a2-ff/hand-over {"username":"amal.t"}',
       'POST /me/password {"current_password":"old one","new_password":"new one"}',
     ]);
   });

@@ -206,6 +206,9 @@ export class HttpBackend implements Backend {
   async revokeDevice(deviceId: string, wipe = false): Promise<void> {
     await this.send('POST', `/devices/${encodeURIComponent(deviceId)}/revoke${wipe ? '?wipe=true' : ''}`);
   }
+  async handOverDevice(deviceId: string, username: string): Promise<void> {
+    await this.send('POST', `/devices/${encodeURIComponent(deviceId)}/hand-over`, { username });
+  }
   audit(filter: AuditFilter) {
     return this.request<AuditPage>('GET', `/audit${auditQuery(filter)}`);
   }

@@ -180,6 +180,9 @@ export class TauriBackend implements Backend {
   async revokeDevice(_deviceId: string, _wipe?: boolean): Promise<void> {
     throw BackendError.unsupported('revokeDevice');
   }
+  async handOverDevice(_deviceId: string, _username: string): Promise<void> {
+    throw BackendError.unsupported('handOverDevice');
+  }
   async audit(_filter: AuditFilter): Promise<AuditPage> {
     throw BackendError.unsupported('audit');
   }

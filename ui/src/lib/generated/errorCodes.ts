@@ -106,6 +106,7 @@ export const ERROR_CODES = [
   'not_logged_in',
   'store_locked',
   'key_file_damaged',
+  'no_store_key',
   'no_open_round',
   'malformed_value',
   'ipc',
