@@ -32,6 +32,15 @@ fn app_device(path: &Path) -> Device {
         .with_retry(dtm_sync::retry::RetryPolicy::patient_for(std::time::Duration::from_secs(1)))
 }
 
+/// The field app's store at `path` after the enumerator's first sign-in (online), with
+/// `idp_hh` typed at Tripoli; and the device's id at HQ.
+fn enumerators_device(rt: &tokio::runtime::Runtime, hq: &Hq, path: &Path, idp_hh: i64) -> (Device, String) {
+    let device = app_device(path);
+    let session = rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
+    device.set_field(&tripoli(), "idp_hh", json!(idp_hh)).unwrap();
+    (device, session.device_id.expect("the device has an id"))
+}
+
 fn code(e: DeviceError) -> ErrorCode {
     e.code()
 }
@@ -155,9 +164,7 @@ fn a_password_change_keeps_the_data_and_only_the_new_password_opens_it_offline()
     let path = dir.path().join("device.sqlite3");
     let new_password = "olive-grove-by-the-wadi";
     {
-        let device = app_device(&path);
-        rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
-        device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+        let (device, _) = enumerators_device(&rt, &hq, &path, 4817);
         let before = std::fs::read(&path).unwrap().len();
         rt.block_on(device.change_password(PASSWORD, new_password)).expect("HQ takes the new password");
         assert!(std::fs::read(&path).unwrap().len() >= before, "the store is not rewritten by a password change");
@@ -208,9 +215,7 @@ fn another_account_cannot_take_over_a_locked_store_and_is_told_whose_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.sqlite3");
     {
-        let device = app_device(&path);
-        rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
-        device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+        let (device, _) = enumerators_device(&rt, &hq, &path, 4817);
         rt.block_on(device.logout()).unwrap();
     }
     let device = app_device(&path);
@@ -290,11 +295,9 @@ fn a_password_reset_at_hq_opens_the_device_again_through_hqs_key_and_the_unsent_
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.sqlite3");
     let store_id = {
-        let device = app_device(&path);
-        let session = rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
-        device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+        let (device, device_id) = enumerators_device(&rt, &hq, &path, 4817);
         rt.block_on(device.logout()).unwrap();
-        session.device_id.unwrap()
+        device_id
     };
     // The enumerator forgot the password; an admin resets it to a one-time one.
     let admin = hq.token("admin", "admin-demo");
@@ -342,11 +345,8 @@ fn support_staff_read_a_field_store_with_dtm_encrypted_and_its_enumerators_passw
     let hq = Hq::start_demo();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.sqlite3");
-    {
-        let device = app_device(&path);
-        rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
-        device.set_field(&tripoli(), "idp_hh", json!(481_739)).unwrap();
-    }
+    // The app saved a value and closed.
+    drop(enumerators_device(&rt, &hq, &path, 481_739));
     let dtm = |args: &[&str], env: &[(&str, &str)]| {
         let out = std::process::Command::new(dtm_e2e::bin("dtm"))
             .args(["--json", "--store"])
@@ -388,14 +388,12 @@ fn a_laptop_handed_over_at_hq_opens_for_its_new_account_with_the_work_on_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.sqlite3");
     let device_id = {
-        let device = app_device(&path);
-        let session = rt.block_on(device.login(&hq.url, USER, PASSWORD)).unwrap();
-        device.set_field(&tripoli(), "idp_hh", json!(4817)).unwrap();
+        let (device, device_id) = enumerators_device(&rt, &hq, &path, 4817);
         rt.block_on(device.sync(|_| {})).unwrap();
         // Typed just before the enumerator left: still in the outbox.
         device.set_field(&tripoli(), "idp_ind", json!(19_268)).unwrap();
         rt.block_on(device.logout()).unwrap();
-        session.device_id.expect("the device has an id")
+        device_id
     };
     let device = app_device(&path);
     let e = rt.block_on(device.login(&hq.url, "supervisor", "supervisor-demo")).unwrap_err();
