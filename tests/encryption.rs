@@ -409,6 +409,15 @@ fn a_laptop_handed_over_at_hq_opens_for_its_new_account_with_the_work_on_it() {
     ] {
         assert_eq!((status, body["error"]["code"].as_str()), (want.0, Some(want.1)), "{what}: {body}");
     }
+    // A device that keeps a plain store (the command line's) has no key at HQ to hand.
+    let plain = Device::open(&dir.path().join("plain.sqlite3")).unwrap();
+    let plain_id = rt.block_on(plain.login(&hq.url, USER, PASSWORD)).unwrap().device_id.unwrap();
+    let (status, body) = hand_over(&plain_id, "supervisor");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("no_store_key")),
+        "a plain store is open to any account already, and HQ keeps no key for it: {body}"
+    );
     let enumerator = hq.token(USER, PASSWORD);
     let (status, body) = hq.post(
         &format!("/api/v1/devices/{device_id}/hand-over"),

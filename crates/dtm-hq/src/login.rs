@@ -151,6 +151,7 @@ pub async fn login(
     let lifetime = time::Duration::days(state.settings.token_days);
     let expires_at = now + lifetime;
     let sent = sent_device_id(req.device_id);
+    let plain_store = req.plain_store;
     let device_id = state
         .storage
         .register_device(NewDevice {
@@ -162,7 +163,7 @@ pub async fn login(
             expires_at,
         })
         .await?;
-    let store_key = store_key_for(&state, &headers, sent, &device_id, &user.username, now).await?;
+    let store_key = store_key_for(&state, &headers, plain_store, sent, &device_id, &user.username, now).await?;
     let expires_at = iso(expires_at);
     let session = LoginResponse { token, user, device_id, expires_at, must_change_password: must_change, store_key };
     Ok(session_response(&headers, session, lifetime))
@@ -174,17 +175,20 @@ pub(crate) fn sent_device_id(sent: Option<String>) -> Option<String> {
 }
 
 /// The key to a field device's encrypted store, for a sign-in from a field device (never
-/// the dashboard): the store is the one the device named (its own id), or for a new
-/// device the id HQ just gave it, which it takes as its own.
+/// the dashboard, nor a device that keeps a plain store): the store is the one the
+/// device named (its own id), or for a new device the id HQ just gave it, which it
+/// takes as its own.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn store_key_for(
     state: &AppState,
     headers: &HeaderMap,
+    plain_store: bool,
     sent: Option<String>,
     device_id: &str,
     username: &str,
     now: time::OffsetDateTime,
 ) -> Result<Option<String>, AppError> {
-    if session::from_dashboard(headers) {
+    if plain_store || session::from_dashboard(headers) {
         return Ok(None);
     }
     let store_id = sent.unwrap_or_else(|| device_id.to_owned());

@@ -313,6 +313,7 @@ pub async fn enrol(
     let hash = login::hash_off_thread(&state, req.password).await?;
     let token = auth::new_token();
     let lifetime = time::Duration::days(state.settings.token_days);
+    let plain_store = req.plain_store;
     let sent = login::sent_device_id(req.device_id);
     let device = NewDevice {
         device_id: sent.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
@@ -323,7 +324,7 @@ pub async fn enrol(
         expires_at: now + lifetime,
     };
     let (user, device_id) = state.storage.enrol(&code_hash, hash, device).await?;
-    let store_key = login::store_key_for(&state, &headers, sent, &device_id, &user.username, now).await?;
+    let store_key = login::store_key_for(&state, &headers, plain_store, sent, &device_id, &user.username, now).await?;
     let expires_at = iso(now + lifetime);
     let session = LoginResponse { token, user, device_id, expires_at, must_change_password: false, store_key };
     Ok(session_response(&headers, session, lifetime))

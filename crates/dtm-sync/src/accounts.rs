@@ -116,6 +116,12 @@ pub struct EnrolRequest {
     #[serde(default)]
     #[ts(optional)]
     pub device_id: Option<String>,
+    /// The device keeps its data in plain SQLite (the `dtm` command line, tests,
+    /// benchmarks): HQ then keeps no key for its store. The field app's store is
+    /// encrypted and sends nothing here.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(optional, as = "Option<bool>")]
+    pub plain_store: bool,
 }
 
 /// What an enrolment answers: a login.

@@ -529,6 +529,7 @@ impl Device {
             password: password.into(),
             device_name: Some(format!("dtm-field {}", env!("CARGO_PKG_VERSION"))),
             device_id: self.open_device_id()?,
+            plain_store: matches!(self.at_rest, AtRest::Plain),
         };
         let resp = client.enrol(&req).await;
         self.note_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;
@@ -577,6 +578,7 @@ impl Device {
                 password: password.into(),
                 device_name: Some(format!("dtm-field {}", env!("CARGO_PKG_VERSION"))),
                 device_id: self.open_device_id()?,
+                plain_store: matches!(self.at_rest, AtRest::Plain),
             })
             .await;
         self.note_reachable(!matches!(resp, Err(ClientError::Offline(_))))?;

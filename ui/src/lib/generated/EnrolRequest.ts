@@ -8,4 +8,10 @@ export type EnrolRequest = {
 /**
  * The code as typed (dashes, spaces and lower case are forgiven) or the QR link.
  */
-code: string, password: string, device_name?: string, device_id?: string, };
+code: string, password: string, device_name?: string, device_id?: string, 
+/**
+ * The device keeps its data in plain SQLite (the `dtm` command line, tests,
+ * benchmarks): HQ then keeps no key for its store. The field app's store is
+ * encrypted and sends nothing here.
+ */
+plain_store?: boolean, };

@@ -6,4 +6,10 @@ export type LoginRequest = { username: string, password: string, device_name?: s
  * in again from the same device keeps its identity, so HQ never mistakes the
  * device's later edits for another device's.
  */
-device_id?: string, };
+device_id?: string, 
+/**
+ * The device keeps its data in plain SQLite (the `dtm` command line, tests,
+ * benchmarks): HQ then keeps no key for its store. The field app's store is
+ * encrypted and sends nothing here.
+ */
+plain_store?: boolean, };
