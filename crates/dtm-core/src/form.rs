@@ -151,7 +151,8 @@ pub struct Child<'a> {
 /// out; or `None` while a child location in use (`Gazetteer::to_assess`, at the level
 /// `child_form` is collected at) has no assessment yet. A baladiya is compared with its muhallas only once they are all
 /// entered: three of fourteen add up to less than the baladiya, and that is no reason
-/// to ask the enumerator for a justification.
+/// to ask the enumerator for a justification. `children` may hold assessments of other
+/// places too (a whole list's): only those inside `location` count.
 pub fn aggregate_children(
     places: &Gazetteer,
     location: &crate::Pcode,
@@ -159,6 +160,8 @@ pub fn aggregate_children(
     children: &[Child<'_>],
 ) -> Option<Vec<BTreeMap<String, FieldValue>>> {
     let child_level = FormDef::latest(child_form).map_or(location.level() + 1, |f| f.level);
+    let children: Vec<&Child<'_>> =
+        children.iter().filter(|c| c.location != location && c.location.is_within(location)).collect();
     let entered: std::collections::BTreeSet<&crate::Pcode> = children
         .iter()
         .filter(|c| !matches!(c.status, crate::AssessmentStatus::Voided | crate::AssessmentStatus::NotStarted))
@@ -1460,6 +1463,21 @@ mod tests {
         let mut agrees = values(&[("idp_ind", expected as i64)]);
         agrees.insert("idp_present".into(), json!("yes"));
         assert!(!form.check(&agrees, ctx).iter().any(|i| i.rule == "aggregate:idp_ind"), "No counted as 0 adds up");
+
+        // A whole list's muhallas may be passed: another baladiya's do not count here.
+        let elsewhere: Vec<Pcode> = g.to_assess(&Scope::new(["LY021101"]), 4).map(|l| l.pcode.clone()).collect();
+        let mut mixed = all.clone();
+        mixed.extend(elsewhere.iter().map(|p| Child {
+            location: p,
+            status: S::Submitted,
+            form: Some(v2),
+            values: &ten,
+        }));
+        assert_eq!(
+            aggregate_children(g, &tripoli, "muhalla", &mixed),
+            Some(counted.clone()),
+            "only the muhallas inside Tripoli are Tripoli's"
+        );
 
         let mut voided = all.clone();
         voided[1].status = S::Voided;

@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use dtm_core::form::Child;
 use dtm_core::ErrorCode;
 use dtm_core::{exchange, hxl};
 use dtm_core::{AssessmentKey, AssessmentStatus, FormDef, Gazetteer, Pcode, Role, Round, RoundStatus};
@@ -534,22 +535,39 @@ async fn round_assessments(
         }
     }
     // What was recorded is checked as its own page checks it, so the queue's warning
-    // count and "clean" are the page's; the contexts of the whole list are read in one
-    // go, not one read a row.
-    let wanted: Vec<(AssessmentKey, Option<String>)> = rows
-        .iter()
-        .filter_map(|r| r.as_ref().ok())
-        .map(|p| {
-            let child = FormDef::builtin(&p.key.form, p.form_version).and_then(|f| f.aggregates.as_ref());
-            (p.key.clone(), child.map(|a| a.form.clone()))
-        })
-        .collect();
+    // count and "clean" are the page's; the previous rounds of the whole list are read
+    // in one go, not one read a row. A baladiya's muhallas are in the list already
+    // (inside a place in the caller's scope is in scope too), so they are taken from it.
+    let recorded = || rows.iter().filter_map(|r| r.as_ref().ok());
+    let children: Vec<_> = {
+        let mut by_form: std::collections::HashMap<&str, Vec<Child<'_>>> = std::collections::HashMap::new();
+        for p in recorded() {
+            by_form.entry(p.key.form.as_str()).or_default().push(Child {
+                location: &p.key.location,
+                status: p.status,
+                form: FormDef::builtin(&p.key.form, p.form_version),
+                values: &p.values,
+            });
+        }
+        recorded()
+            .map(|p| {
+                let aggregates = FormDef::builtin(&p.key.form, p.form_version).and_then(|f| f.aggregates.as_ref());
+                aggregates.and_then(|a| {
+                    let candidates = by_form.get(a.form.as_str()).map_or(&[][..], Vec::as_slice);
+                    dtm_core::form::aggregate_children(&places, &p.key.location, &a.form, candidates)
+                })
+            })
+            .collect()
+    };
+    let wanted: Vec<(AssessmentKey, Option<String>)> = recorded().map(|p| (p.key.clone(), None)).collect();
     let mut contexts = state.storage.contexts(places.clone(), wanted).await?.into_iter();
+    let mut children = children.into_iter();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(match row {
             Ok(mut parts) => {
-                (parts.previous, parts.children) = contexts.next().unwrap_or_default();
+                parts.previous = contexts.next().unwrap_or_default().0;
+                parts.children = children.next().flatten();
                 parts.checked_summary(&places)
             }
             Err(summary) => summary,

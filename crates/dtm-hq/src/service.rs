@@ -243,8 +243,9 @@ fn common_prefix<'a>(a: &'a str, b: &'a str) -> &'a str {
     &a[..n]
 }
 
-/// The child form's assessments inside `key`'s location, picked from `all` of the
-/// round, as the aggregate check compares them ([`dtm_core::form::aggregate_children`]).
+/// The child form's assessments inside `key`'s location, from `all` of the round (the
+/// aggregate check keeps those inside it), as it compares them
+/// ([`dtm_core::form::aggregate_children`]).
 fn children_of(
     places: &Gazetteer,
     key: &AssessmentKey,
@@ -253,7 +254,6 @@ fn children_of(
 ) -> Option<Vec<Values>> {
     let children: Vec<Child<'_>> = all
         .iter()
-        .filter(|(s, _)| s.key.location.is_within(&key.location))
         .map(|(s, v)| Child {
             location: &s.key.location,
             status: s.status,
