@@ -559,14 +559,14 @@ async fn round_assessments(
             })
             .collect()
     };
-    let wanted: Vec<(AssessmentKey, Option<String>)> = recorded().map(|p| (p.key.clone(), None)).collect();
-    let mut contexts = state.storage.contexts(places.clone(), wanted).await?.into_iter();
+    let keys: Vec<AssessmentKey> = recorded().map(|p| p.key.clone()).collect();
+    let mut previous = state.storage.previous_rounds(keys).await?.into_iter();
     let mut children = children.into_iter();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(match row {
             Ok(mut parts) => {
-                parts.previous = contexts.next().unwrap_or_default().0;
+                parts.previous = previous.next().flatten();
                 parts.children = children.next().flatten();
                 parts.checked_summary(&places)
             }

@@ -179,20 +179,10 @@ fn previous_of(tx: &mut dyn Tx, key: &AssessmentKey) -> Result<Option<(String, V
     }
 }
 
-/// What the cross-round and cross-level checks of each assessment (with its child
-/// form, if it has one) compare against: the same location and form in the latest
-/// earlier round, and the child form's assessments inside it in the same round. The
-/// previous rounds' assessments and documents are read for all of a round's keys at
-/// once (a few statements for a whole list), and so are the children, which only
-/// baladiyas have: every child-form assessment under the parents' common P-code prefix
-/// in one read, then shared out by parent.
-fn contexts_in(
-    tx: &mut dyn Tx,
-    places: &Gazetteer,
-    wanted: &[(&AssessmentKey, Option<&str>)],
-) -> Result<Vec<CheckContext>> {
-    let keys: Vec<&AssessmentKey> = wanted.iter().map(|(k, _)| *k).collect();
-    let mut previous = Vec::with_capacity(wanted.len());
+/// The same location and form in the latest earlier round, with its values, for each
+/// of `keys`: read for all of a round's keys at once (a few statements for a list).
+fn previous_rounds_of(tx: &mut dyn Tx, keys: &[&AssessmentKey]) -> Result<Vec<Option<(String, Values)>>> {
+    let mut previous = Vec::with_capacity(keys.len());
     for same_round in keys.chunk_by(|a, b| a.round == b.round) {
         let found = tx.previous_assessments(same_round)?;
         let ids: Vec<i64> = found.values().map(|(id, _)| *id).collect();
@@ -203,57 +193,23 @@ fn contexts_in(
             );
         }
     }
-    // Every child-form assessment of each (round, child form) the list needs, in one read.
-    let mut found: HashMap<(&str, &str), Vec<(AssessmentSnapshot, Values)>> = HashMap::new();
-    for (key, child) in wanted {
-        let Some(child) = child else { continue };
-        if found.contains_key(&(key.round.as_str(), *child)) {
-            continue;
-        }
-        let parents = wanted.iter().filter(|(k, c)| k.round == key.round && *c == Some(*child)).map(|(k, _)| k);
-        let within = parents.map(|k| k.location.as_str()).reduce(common_prefix).unwrap_or_default();
-        let ids = tx.children(&key.round, child, within)?;
-        let snapshots = if ids.is_empty() { Vec::new() } else { tx.snapshots(&ids)? };
-        let with_values = snapshots
-            .into_iter()
-            .map(|s| {
-                let values = s.fields.iter().map(|(f, v)| (f.clone(), v.value.clone())).collect();
-                (s, values)
-            })
-            .collect();
-        found.insert((key.round.as_str(), *child), with_values);
-    }
-    let mut out = Vec::with_capacity(wanted.len());
-    for ((key, child), previous) in wanted.iter().zip(previous) {
-        let children = match child {
-            Some(child) => {
-                let all = found.get(&(key.round.as_str(), *child)).map_or(&[][..], Vec::as_slice);
-                children_of(places, key, child, all)
-            }
-            None => None,
-        };
-        out.push((previous, children));
-    }
-    Ok(out)
+    Ok(previous)
 }
 
-/// The longest P-code prefix two locations share (`LY0211` and `LY0212`: `LY021`).
-fn common_prefix<'a>(a: &'a str, b: &'a str) -> &'a str {
-    let n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-    &a[..n]
-}
-
-/// The child form's assessments inside `key`'s location, from `all` of the round (the
-/// aggregate check keeps those inside it), as it compares them
+/// What the cross-round and cross-level checks of an assessment (with its child form,
+/// if it has one) compare against: its previous round, and the child form's
+/// assessments inside it in the same round as the aggregate check counts them
 /// ([`dtm_core::form::aggregate_children`]).
-fn children_of(
-    places: &Gazetteer,
-    key: &AssessmentKey,
-    child_form: &str,
-    all: &[(AssessmentSnapshot, Values)],
-) -> Option<Vec<Values>> {
-    let children: Vec<Child<'_>> = all
+fn context_in(tx: &mut dyn Tx, places: &Gazetteer, key: &AssessmentKey, child: Option<&str>) -> Result<CheckContext> {
+    let previous = previous_rounds_of(tx, &[key])?.pop().flatten();
+    let Some(child_form) = child else { return Ok((previous, None)) };
+    let ids = tx.children(&key.round, child_form, key.location.as_str())?;
+    let found = if ids.is_empty() { Vec::new() } else { tx.snapshots(&ids)? };
+    let values: Vec<Values> =
+        found.iter().map(|s| s.fields.iter().map(|(f, v)| (f.clone(), v.value.clone())).collect()).collect();
+    let children: Vec<Child<'_>> = found
         .iter()
+        .zip(&values)
         .map(|(s, v)| Child {
             location: &s.key.location,
             status: s.status,
@@ -261,7 +217,7 @@ fn children_of(
             values: v,
         })
         .collect();
-    dtm_core::form::aggregate_children(places, &key.location, child_form, &children)
+    Ok((previous, dtm_core::form::aggregate_children(places, &key.location, child_form, &children)))
 }
 
 /// What blocks submitting the assessment as HQ holds it, against its previous round
@@ -275,7 +231,7 @@ fn submission_blockers(
     let values = field_values(tx, head.id)?;
     let Some(form) = FormDef::builtin(&key.form, head.form_version) else { return Ok(vec![]) };
     let child = form.aggregates.as_ref().map(|a| a.form.as_str());
-    let (previous, children) = contexts_in(tx, places, &[(key, child)])?.pop().unwrap_or_default();
+    let (previous, children) = context_in(tx, places, key, child)?;
     let ctx = Context { previous: previous.as_ref().map(|(r, v)| (r.as_str(), v)), children: children.as_deref() };
     Ok(form.submission_blockers(&values, ctx))
 }
@@ -1184,23 +1140,14 @@ impl<S: Store> HqStorage for Hq<S> {
         .await
     }
 
-    async fn contexts(
-        &self,
-        places: Arc<Gazetteer>,
-        wanted: Vec<(AssessmentKey, Option<String>)>,
-    ) -> Result<Vec<CheckContext>> {
-        self.read(move |tx| {
-            let wanted: Vec<(&AssessmentKey, Option<&str>)> = wanted.iter().map(|(k, c)| (k, c.as_deref())).collect();
-            contexts_in(tx, &places, &wanted)
-        })
-        .await
+    async fn previous_rounds(&self, keys: Vec<AssessmentKey>) -> Result<Vec<Option<(String, Values)>>> {
+        self.read(move |tx| previous_rounds_of(tx, &keys.iter().collect::<Vec<_>>())).await
     }
 
     async fn context(&self, places: Arc<Gazetteer>, key: &AssessmentKey, form: &FormDef) -> Result<CheckContext> {
         let key = key.clone();
         let child_form = form.aggregates.as_ref().map(|a| a.form.clone());
-        self.read(move |tx| Ok(contexts_in(tx, &places, &[(&key, child_form.as_deref())])?.pop().unwrap_or_default()))
-            .await
+        self.read(move |tx| context_in(tx, &places, &key, child_form.as_deref())).await
     }
 
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>> {

@@ -354,16 +354,13 @@ pub trait HqStorage: Send + Sync + 'static {
     /// would be allotted before commit and let `seq > cursor` skip a slower transaction.
     async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage>;
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>>;
+    /// The previous round of each of `keys` (the same location and form in the latest
+    /// earlier round) with its values, in one read: a list of hundreds gets them all in
+    /// one transaction. (A list's baladiyas take their muhallas from the list itself.)
+    async fn previous_rounds(&self, keys: Vec<AssessmentKey>) -> Result<Vec<Option<(String, Values)>>>;
     /// What the checks of an assessment compare against: (previous round, its values)
     /// and the values of the child form's assessments inside it in the same round.
-    /// The same for many assessments in one read, each with its child form if it has
-    /// one: a list of hundreds checks them all in one transaction.
-    async fn contexts(
-        &self,
-        places: std::sync::Arc<dtm_core::Gazetteer>,
-        wanted: Vec<(AssessmentKey, Option<String>)>,
-    ) -> Result<Vec<CheckContext>>;
-    /// `places` is the gazetteer the caller already holds (a list checks many).
+    /// `places` is the gazetteer the caller already holds.
     async fn context(
         &self,
         places: std::sync::Arc<dtm_core::Gazetteer>,
