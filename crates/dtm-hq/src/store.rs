@@ -284,9 +284,9 @@ pub trait Tx {
         at: OffsetDateTime,
         seq: i64,
     ) -> Result<()>;
-    /// The settlements, after change `after`, of value conflicts device `device_id` was a
-    /// side of (its edit, or the value its edit met), in the order they were settled,
-    /// at most `limit`; each with the change that settled it.
+    /// The settlements, after change `after`, of conflicts device `device_id` was a side
+    /// of (its edit; or, for a value conflict, the value another edit met), in the order
+    /// they were settled, at most `limit`; each with the change that settled it.
     fn settled_for_device(&mut self, device_id: &str, after: u64, limit: u32) -> Result<Vec<(u64, SettledConflict)>>;
 
     /// The answers given before to any of these operations of the device, by op_id.
