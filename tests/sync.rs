@@ -396,22 +396,30 @@ fn dtm_hq_import_round_imports_a_past_round_from_the_command_line_all_or_nothing
     );
 }
 
-#[test]
-fn an_edit_racing_a_void_becomes_a_conflict_never_a_silent_delete() {
-    let hq = Hq::start_demo();
+/// Tripoli entered by A (10 households, 50 IDPs) and seen by B; then A voids it with
+/// `reason` while B, offline, corrects IDPs to 55; A syncs, then B. Returns both
+/// devices, what A's void showed, and B's sync report.
+fn an_edit_races_a_void(hq: &Hq, reason: &str) -> (Device, Device, Value, Value) {
     let (a, b) = (Device::new(), Device::new());
-    login_enumerator(&hq, &a);
-    login_enumerator(&hq, &b);
+    login_enumerator(hq, &a);
+    login_enumerator(hq, &b);
     a.ok(&["set", TRIPOLI, "idp_hh=10", "idp_ind=50"]);
     a.ok(&["sync"]);
     b.ok(&["sync"]);
-    // A withdraws the assessment; B, offline, corrects a figure in it.
-    let voided = a.ok(&["void", TRIPOLI, "--reason", "entered for the wrong baladiya"]);
-    assert_eq!(voided["status"], "voided");
-    assert_eq!(voided["values"]["idp_ind"], 50, "a void deletes nothing");
+    let voided = a.ok(&["void", TRIPOLI, "--reason", reason]);
     b.ok(&["set", TRIPOLI, "idp_ind=55"]);
     a.ok(&["sync"]);
     let report = b.ok(&["sync"]);
+    (a, b, voided, report)
+}
+
+#[test]
+fn an_edit_racing_a_void_becomes_a_conflict_never_a_silent_delete() {
+    let hq = Hq::start_demo();
+    // A withdraws the assessment; B, offline, corrects a figure in it.
+    let (a, b, voided, report) = an_edit_races_a_void(&hq, "entered for the wrong baladiya");
+    assert_eq!(voided["status"], "voided");
+    assert_eq!(voided["values"]["idp_ind"], 50, "a void deletes nothing");
     assert_eq!(report["conflicts"], 1, "an edit racing a void is a conflict: {report}");
     let sup = hq.token("supervisor", "supervisor-demo");
     let (_, detail) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{TRIPOLI}"), Some(&sup));
@@ -452,16 +460,8 @@ fn an_edit_racing_a_void_becomes_a_conflict_never_a_silent_delete() {
 #[test]
 fn a_void_kept_over_a_racing_edit_is_told_to_the_device_that_made_the_edit() {
     let hq = Hq::start_demo();
-    let (a, b) = (Device::new(), Device::new());
-    login_enumerator(&hq, &a);
-    login_enumerator(&hq, &b);
-    a.ok(&["set", TRIPOLI, "idp_hh=10", "idp_ind=50"]);
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
-    a.ok(&["void", TRIPOLI, "--reason", "entered twice"]);
-    b.ok(&["set", TRIPOLI, "idp_ind=55"]);
-    a.ok(&["sync"]);
-    assert_eq!(b.ok(&["sync"])["conflicts"], 1);
+    let (_, b, _, report) = an_edit_races_a_void(&hq, "entered twice");
+    assert_eq!(report["conflicts"], 1, "{report}");
     let sup = hq.token("supervisor", "supervisor-demo");
     let (_, conflicts) = hq.get("/api/v1/rounds/R1/conflicts", Some(&sup));
     let resolve = format!("/api/v1/conflicts/{}/resolve", conflicts[0]["id"]);
