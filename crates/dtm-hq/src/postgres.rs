@@ -47,6 +47,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0005_device_wipe.sql"),
     include_str!("../migrations/postgres/0006_store_keys.sql"),
     include_str!("../migrations/postgres/0007_settled_seq.sql"),
+    include_str!("../migrations/postgres/0008_documents_as_json.sql"),
 ];
 
 /// The columns [`stored_user`] reads, in its order.
@@ -317,7 +318,7 @@ impl PgTx<'_, '_> {
             let s = self.statement(
                 "INSERT INTO assessments (id, round, form, location, status, form_version, version, change_seq,
                    created_at, updated_at, fields)
-                 SELECT i, r, f, l, s, v, 1, q, a, a, d::jsonb
+                 SELECT i, r, f, l, s, v, 1, q, a, a, d::json
                  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[],
                              $8::timestamptz[], $9::text[]) AS t(i, r, f, l, s, v, q, a, d)",
             )?;
@@ -334,7 +335,7 @@ impl PgTx<'_, '_> {
             let fields: Vec<&str> = changes.iter().map(|c| c.fields.as_str()).collect();
             let s = self.statement(
                 "INSERT INTO changes (id, assessment_id, op_id, author, device_id, hlc, at, fields)
-                 SELECT i, a, o, w, d, h, t, f::jsonb
+                 SELECT i, a, o, w, d, h, t, f::json
                  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
                              $7::timestamptz[], $8::text[]) AS x(i, a, o, w, d, h, t, f)",
             )?;
@@ -1331,5 +1332,119 @@ impl Tx for PgTx<'_, '_> {
             &[&at, &actor, &action, &target],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A schema of its own on the suite's PostgreSQL, dropped at the end.
+    struct Scratch {
+        admin: Client,
+        schema: String,
+        client: Client,
+    }
+
+    impl Scratch {
+        fn new() -> Scratch {
+            let base =
+                std::env::var("DTM_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            let mut admin = Client::connect(&base, NoTls)
+                .unwrap_or_else(|e| panic!("dtm-hq's tests need the PostgreSQL at {base}: {e}"));
+            let schema = format!("dtm_unit_{}", uuid::Uuid::now_v7().simple());
+            admin.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let client = Client::connect(&format!("{base}{sep}options=-csearch_path%3D{schema}"), NoTls).unwrap();
+            Scratch { admin, schema, client }
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = self.admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema));
+        }
+    }
+
+    #[test]
+    fn documents_an_hq_wrote_as_jsonb_read_the_same_after_migration_8_keeps_them_as_json() {
+        let mut db = Scratch::new();
+        let c = &mut db.client;
+        // An HQ at schema 7, with an assessment whose field was written twice.
+        c.batch_execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)",
+        )
+        .unwrap();
+        for (i, sql) in MIGRATIONS[..7].iter().enumerate() {
+            c.batch_execute(sql).unwrap();
+            c.execute("INSERT INTO schema_migrations VALUES ($1, now())", &[&(i as i32 + 1)]).unwrap();
+        }
+        let doc = r#"{"idp_ind": [55, 2, 2], "notes": ["بئر ماء", 1, 1], "ret_hh": [null, 1, 1]}"#;
+        c.batch_execute(&format!(
+            "INSERT INTO rounds (code, number, title, status, window_start, window_end, forms)
+               VALUES ('R1', 1, 'Round 1', 'open', '2026-11-01', '2026-11-30', '[]');
+             INSERT INTO assessments (id, round, form, location, status, form_version, version, change_seq,
+               created_at, updated_at, fields)
+               VALUES (1, 'R1', 'baladiya', 'LY021104', 'draft', 2, 2, 2, now(), now(), '{doc}');
+             INSERT INTO changes (id, assessment_id, op_id, author, device_id, hlc, at, fields) VALUES
+               (1, 1, 'op-1', 'enumerator', 'dev-a', 'h1', now(), '{{\"idp_ind\": [50, 1], \"notes\": [\"بئر ماء\", 1], \"ret_hh\": [null, 1]}}'),
+               (2, 1, 'op-2', 'enumerator', 'dev-a', 'h2', now(), '{{\"idp_ind\": [55, 2]}}');"
+        ))
+        .unwrap();
+        let before: serde_json::Value =
+            c.query_one("SELECT fields::text FROM assessments", &[]).unwrap().get::<_, String>(0).parse().unwrap();
+
+        assert_eq!(migrate(c).unwrap(), MIGRATIONS.len() - 7, "the migrations after 7 run, and only they");
+
+        let types: Vec<String> = c
+            .query(
+                "SELECT data_type FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND column_name = 'fields' ORDER BY table_name",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(types, ["json", "json"], "assessments and changes keep their fields as json now");
+        let Json(after): Json<serde_json::Value> = c.query_one("SELECT fields FROM assessments", &[]).unwrap().get(0);
+        assert_eq!(after, before, "a document must read back exactly as it was written, Arabic and nulls included");
+        let Json(doc): Json<Doc> = c.query_one("SELECT fields FROM assessments", &[]).unwrap().get(0);
+        assert_eq!(doc["idp_ind"].1, 2, "HQ reads the json column into its document type");
+
+        // The views for people querying HQ by hand still read every field.
+        let value: String = c
+            .query_one(
+                "SELECT value::text || ' v' || version || ' by ' || author FROM field_values WHERE field = 'idp_ind'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(value, "55 v2 by enumerator", "field_values names the value, its version and who wrote it");
+        let history: Vec<String> = c
+            .query("SELECT value::text FROM field_history WHERE field = 'idp_ind' ORDER BY version", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(history, ["50", "55"], "field_history keeps each write of the field");
+
+        // lz4 where the server offers it.
+        let offers_lz4: bool = c
+            .query_one("SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'", &[])
+            .unwrap()
+            .get(0);
+        let compression: Vec<String> = c
+            .query(
+                "SELECT attcompression::text FROM pg_attribute
+                 WHERE attname = 'fields' AND attrelid IN ('assessments'::regclass, 'changes'::regclass)",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let expected = if offers_lz4 { "l" } else { "" };
+        assert_eq!(compression, [expected, expected], "documents are compressed with lz4 when the server has it");
     }
 }
