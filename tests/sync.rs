@@ -273,6 +273,87 @@ fn second_device_edit_of_same_field_becomes_a_conflict_that_blocks_approval() {
     assert_eq!(settled[0]["resolution"]["reason"], "Recounted with the crisis committee", "the reason is kept");
 }
 
+/// HQ reads a push batch's assessments once and applies its operations against what it
+/// holds in memory: an operation later in the batch must see what the earlier ones
+/// wrote, and a conflict must name the device that really wrote the current value.
+#[test]
+fn several_edits_of_one_assessment_in_one_push_each_see_the_last_and_conflicts_name_who_wrote_the_current_value() {
+    const SOUQ: &str = "LY021102";
+    let hq = Hq::start_demo();
+    let (a, b) = (Device::new(), Device::new());
+    login_enumerator(&hq, &a);
+    login_enumerator(&hq, &b);
+    fill_consistent(&a);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    // B changes two figures; A, offline, changes the same two three times, and makes a
+    // new assessment and edits it twice: one batch of six operations.
+    b.ok(&["set", TRIPOLI, "idp_ind=70"]);
+    b.ok(&["set", TRIPOLI, "ret_hh=4"]);
+    b.ok(&["sync"]);
+    a.ok(&["set", TRIPOLI, "idp_ind=55"]);
+    a.ok(&["set", TRIPOLI, "ret_hh=3"]);
+    a.ok(&["set", TRIPOLI, "idp_ind=56"]);
+    a.ok(&["set", SOUQ, "idp_hh=5"]);
+    a.ok(&["set", SOUQ, "idp_ind=20"]);
+    a.ok(&["set", SOUQ, "idp_hh=6"]);
+    let report = a.ok(&["sync"]);
+    assert_eq!(report["pushed"], 6, "one sync sends all six: {report}");
+    assert_eq!(report["conflicts"], 3, "each of A's edits of B's figures is a conflict, none dropped: {report}");
+
+    let sup = hq.token("supervisor", "supervisor-demo");
+    let (_, conflicts) = hq.get("/api/v1/rounds/R1/conflicts", Some(&sup));
+    let mut seen: Vec<(String, i64, i64)> = conflicts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_ne!(c["current"]["device"], c["incoming"]["device"], "the current value is B's, not A's: {c}");
+            (
+                c["field"].as_str().unwrap().to_owned(),
+                c["current"]["value"].as_i64().unwrap(),
+                c["incoming"]["value"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [("idp_ind".to_owned(), 70, 55), ("idp_ind".to_owned(), 70, 56), ("ret_hh".to_owned(), 4, 3)],
+        "every conflict holds B's value as current and A's as incoming"
+    );
+    let devices: std::collections::BTreeSet<String> =
+        conflicts.as_array().unwrap().iter().map(|c| c["current"]["device"].to_string()).collect();
+    assert_eq!(devices.len(), 1, "one device, B, wrote every current value: {conflicts}");
+
+    // The new assessment went through three versions in the batch, each on the last.
+    let (_, souq) = hq.get(&format!("/api/v1/assessments/R1/baladiya/{SOUQ}"), Some(&sup));
+    assert_eq!((souq["values"]["idp_hh"].as_i64(), souq["values"]["idp_ind"].as_i64()), (Some(6), Some(20)), "{souq}");
+    assert_eq!(souq["version"], 3, "made once and changed twice: {souq}");
+    let history = hq.query(&format!(
+        "SELECT h.field, h.version, h.value FROM field_history h JOIN assessments a ON a.id = h.assessment_id
+         WHERE a.location = '{SOUQ}' ORDER BY h.field, h.version"
+    ));
+    let history: Vec<Vec<Option<String>>> = history;
+    assert_eq!(
+        history,
+        [
+            vec![Some("idp_hh".to_owned()), Some("1".to_owned()), Some("5".to_owned())],
+            vec![Some("idp_hh".to_owned()), Some("2".to_owned()), Some("6".to_owned())],
+            vec![Some("idp_ind".to_owned()), Some("1".to_owned()), Some("20".to_owned())],
+        ],
+        "each write is kept at its own version"
+    );
+    // And B, pulling, holds exactly what HQ holds.
+    b.ok(&["sync"]);
+    assert_eq!(b.ok(&["show", SOUQ])["values"]["idp_hh"], 6);
+    assert_eq!(
+        b.ok(&["show", TRIPOLI])["values"]["idp_ind"],
+        70,
+        "the current value stays until a supervisor settles it"
+    );
+}
+
 #[test]
 fn a_push_repeated_after_a_lost_response_changes_nothing_and_gets_the_same_answers() {
     let hq = Hq::start_demo();

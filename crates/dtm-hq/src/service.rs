@@ -8,7 +8,8 @@ use crate::storage::{
     PullPage, Result, StorageError, StoredEnrolment, StoredUser, Values, NO_PASSWORD,
 };
 use crate::store::{
-    iso, to_micros, Doc, DocField, Head, NewAssessment, NewChange, NewConflict, OpRecord, SeenOp, Store, Tx, Writes,
+    iso, to_micros, ChangeAuthor, Doc, DocField, Head, NewAssessment, NewChange, NewConflict, OpRecord, SeenOp, Store,
+    Tx, Writes,
 };
 use async_trait::async_trait;
 use dtm_core::accounts::{self, Managed};
@@ -256,7 +257,7 @@ fn insert_assessment(
     writes: &Writes<'_>,
     author: &Author<'_>,
     at: OffsetDateTime,
-) -> Result<i64> {
+) -> Result<(i64, Doc)> {
     let change = allot.id(tx)?;
     let doc: Doc =
         writes.iter().map(|(f, (v, version))| ((*f).to_owned(), DocField((*v).clone(), *version, change))).collect();
@@ -271,16 +272,17 @@ fn insert_assessment(
         at,
         fields: writes,
     };
-    tx.insert_assessment(&NewAssessment { key, status, form_version, change_seq, at, doc: &doc }, &first)
+    let id = tx.insert_assessment(&NewAssessment { key, status, form_version, change_seq, at, doc: &doc }, &first)?;
+    Ok((id, doc))
 }
 
 /// A field's current version at HQ, if it was ever written. `authors` remembers the
-/// changes already looked up: one operation's fields mostly share one.
+/// changes already looked up or written: one operation's fields mostly share one.
 fn field_version(
     tx: &mut dyn Tx,
     doc: &Doc,
     field: &str,
-    authors: &mut BTreeMap<i64, crate::store::ChangeAuthor>,
+    authors: &mut HashMap<i64, ChangeAuthor>,
 ) -> Result<Option<FieldVersion>> {
     let Some(DocField(value, version, change)) = doc.get(field) else {
         return Ok(None);
@@ -318,11 +320,40 @@ fn payload_hash(op: &Operation) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(op).expect("an operation serialises")))
 }
 
-/// What one push batch reads once: the rounds it names, and the gazetteer its
-/// submissions are checked against.
+/// What one push batch reads once: the rounds it names, the gazetteer its
+/// submissions are checked against, the documents of the assessments its edits name
+/// and the authors of the changes in them. Documents and authors are kept up to date
+/// as the batch's operations write, so a device's five saves of one muhalla in one
+/// batch read the assessment once, not five times.
 struct Batch<'a> {
     places: &'a Gazetteer,
     rounds: BTreeMap<String, Option<Round>>,
+    known: Known,
+}
+
+/// The documents and change authors a push batch holds; see [`Batch`].
+struct Known {
+    docs: HashMap<i64, Doc>,
+    authors: HashMap<i64, ChangeAuthor>,
+}
+
+impl Known {
+    /// The assessment's document as this transaction holds it; taken out, to be
+    /// given back by [`Known::keep`] once the operation is written.
+    fn take_doc(&mut self, tx: &mut dyn Tx, id: i64) -> Result<Doc> {
+        match self.docs.remove(&id) {
+            Some(doc) => Ok(doc),
+            None => tx.doc(id),
+        }
+    }
+
+    /// Remembers the document as the database now holds it, and who wrote `change`.
+    fn keep(&mut self, id: i64, doc: Doc, change: Option<(i64, ChangeAuthor)>) {
+        self.docs.insert(id, doc);
+        if let Some((change, author)) = change {
+            self.authors.insert(change, author);
+        }
+    }
 }
 
 /// Answers a batch of operations in one transaction: the answer given before to a
@@ -339,7 +370,20 @@ fn push_batch(
     // The batch's assessments as HQ holds them, read once and kept up to date below.
     let keys: Vec<&AssessmentKey> = ops.iter().map(|op| &op.key).collect();
     let mut heads = tx.heads(&keys)?;
-    let mut batch = Batch { places, rounds: BTreeMap::new() };
+    // The documents the edits will read, and the authors of their fields, in one go.
+    let mut edited: Vec<i64> = ops
+        .iter()
+        .filter(|op| matches!(op.body, OpBody::Edit { .. }) && !seen.contains_key(&op.op_id))
+        .filter_map(|op| heads.get(&op.key).map(|h| h.id))
+        .collect();
+    edited.sort_unstable();
+    edited.dedup();
+    let docs = tx.docs(&edited)?;
+    let mut changes: Vec<i64> = docs.values().flat_map(|d| d.values().map(|f| f.2)).collect();
+    changes.sort_unstable();
+    changes.dedup();
+    let authors = tx.change_authors(&changes)?;
+    let mut batch = Batch { places, rounds: BTreeMap::new(), known: Known { docs, authors } };
     let mut allot = Allot::new(ops.len());
     let hashes: Vec<String> = ops.iter().map(payload_hash).collect();
     let mut results = Vec::with_capacity(ops.len());
@@ -429,13 +473,13 @@ fn apply_op(
     // the plan, then the new document to write.
     let mut doc = Doc::new();
     let mut held = None;
+    let edit = matches!(op.body, OpBody::Edit { .. });
     if let Some(h) = &head {
         let mut fields = BTreeMap::new();
         if let OpBody::Edit { values, .. } = &op.body {
-            doc = tx.doc(h.id)?;
-            let mut authors = BTreeMap::new();
+            doc = batch.known.take_doc(tx, h.id)?;
             for field in values.keys() {
-                if let Some(current) = field_version(tx, &doc, field, &mut authors)? {
+                if let Some(current) = field_version(tx, &doc, field, &mut batch.known.authors)? {
                     fields.insert(field.clone(), current);
                 }
             }
@@ -448,10 +492,26 @@ fn apply_op(
     };
     let incoming = Incoming { author: &caller.username, device: &caller.device_id, hlc: op.hlc, change };
     let plan = plan_op(round, key, held.as_ref(), &incoming, &blockers);
-    if let Some(id) = write_plan(tx, allot, head.as_ref(), &mut doc, &plan, caller, op, now)? {
-        heads.insert(key.clone(), Head { id, status: plan.status, form_version: plan.create.unwrap_or_default() });
-    } else if let (Some(h), true) = (head, plan.touch) {
-        heads.insert(key.clone(), Head { status: plan.status, ..h });
+    let written = write_plan(tx, allot, head.as_ref(), &mut doc, &plan, caller, op, now)?;
+    let author = || ChangeAuthor { author: caller.username.clone(), device: caller.device_id.clone(), hlc: op.hlc };
+    match (written, head) {
+        (Written::Created { id, change }, _) => {
+            heads.insert(key.clone(), Head { id, status: plan.status, form_version: plan.create.unwrap_or_default() });
+            batch.known.keep(id, doc, Some((change, author())));
+        }
+        (written, Some(h)) => {
+            if plan.touch {
+                heads.insert(key.clone(), Head { status: plan.status, ..h });
+            }
+            match written {
+                Written::Changed { change } if plan.touch => batch.known.keep(h.id, doc, Some((change, author()))),
+                // Values written without the document (never planned so): read it again.
+                Written::Changed { .. } => {}
+                _ if edit => batch.known.keep(h.id, doc, None),
+                _ => {}
+            }
+        }
+        (_, None) => {}
     }
     let outcome = match plan.outcome {
         PlanOutcome::Applied => Outcome::Applied,
@@ -462,9 +522,18 @@ fn apply_op(
     Ok(OpResult { op_id: op.op_id.clone(), outcome, original: None, code: plan.code, reason: plan.reason })
 }
 
+/// What [`write_plan`] wrote of the assessment's values.
+enum Written {
+    /// Nothing: no new values (a status, a comment or conflicts at most).
+    Nothing,
+    /// A new assessment, whose document is now in `doc`, and the change that wrote it.
+    Created { id: i64, change: i64 },
+    /// New values as this change, now in `doc`.
+    Changed { change: i64 },
+}
+
 /// Writes what [`plan_op`] decided: a new assessment, or the values at their new
 /// versions as one change, the conflicts with both sides, a comment, the new status.
-/// Returns the id of an assessment it created.
 #[allow(clippy::too_many_arguments)] // the plan, and what it was made from
 fn write_plan(
     tx: &mut dyn Tx,
@@ -475,16 +544,19 @@ fn write_plan(
     caller: &Caller,
     op: &Operation,
     now: OffsetDateTime,
-) -> Result<Option<i64>> {
+) -> Result<Written> {
     if plan.outcome == PlanOutcome::Rejected {
-        return Ok(None);
+        return Ok(Written::Nothing);
     }
     if let Some(form_version) = plan.create {
         let author = Author { op_id: Some(&op.op_id), name: &caller.username, device: &caller.device_id, hlc: op.hlc };
-        let id = insert_assessment(tx, allot, &op.key, plan.status, form_version, &plan.writes, &author, now)?;
-        return Ok(Some(id));
+        let (id, created) =
+            insert_assessment(tx, allot, &op.key, plan.status, form_version, &plan.writes, &author, now)?;
+        let change = created.values().next().map_or(0, |f| f.2);
+        *doc = created;
+        return Ok(Written::Created { id, change });
     }
-    let Some(head) = head else { return Ok(None) };
+    let Some(head) = head else { return Ok(Written::Nothing) };
     for c in &plan.conflicts {
         // The base value is the one the change that wrote `base_version` of the field left.
         let mut base_value = None;
@@ -511,8 +583,8 @@ fn write_plan(
     if let Some(text) = &plan.comment {
         tx.insert_comment(head.id, &caller.username, caller.role, None, text, now)?;
     }
-    let written = !plan.writes.is_empty();
-    if written {
+    let mut written = Written::Nothing;
+    if !plan.writes.is_empty() {
         let change = allot.id(tx)?;
         tx.insert_change(&NewChange {
             id: change,
@@ -527,11 +599,13 @@ fn write_plan(
         for (field, (value, version)) in &plan.writes {
             doc.insert((*field).to_owned(), DocField((*value).clone(), *version, change));
         }
+        written = Written::Changed { change };
     }
     if plan.touch {
-        touch(tx, allot, head.id, plan.status, written.then_some(&*doc), now)?;
+        let changed = matches!(written, Written::Changed { .. });
+        touch(tx, allot, head.id, plan.status, changed.then_some(&*doc), now)?;
     }
-    Ok(None)
+    Ok(written)
 }
 
 /// The gazetteer as the database holds it now, inside a transaction: the shipped one

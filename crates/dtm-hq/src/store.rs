@@ -224,6 +224,17 @@ pub trait Tx {
     ) -> Result<()>;
     fn insert_change(&mut self, change: &NewChange<'_>) -> Result<()>;
     fn change_author(&mut self, change_id: i64) -> Result<Option<ChangeAuthor>>;
+    /// The authors of those of these changes HQ holds; a backend may answer in one
+    /// statement.
+    fn change_authors(&mut self, change_ids: &[i64]) -> Result<HashMap<i64, ChangeAuthor>> {
+        let mut out = HashMap::with_capacity(change_ids.len());
+        for id in change_ids {
+            if let Some(author) = self.change_author(*id)? {
+                out.insert(*id, author);
+            }
+        }
+        Ok(out)
+    }
     /// What each change of the assessment wrote, oldest first.
     fn change_fields(&mut self, assessment_id: i64) -> Result<Vec<ChangeFields>>;
     /// Whether this user wrote figures of the assessment from a device (an operation,

@@ -6,8 +6,14 @@
 //! push and pull times per device (p50, p99), the syncs per second, the errors, and
 //! HQ's memory and CPU. It is not a test; it asserts nothing.
 //!
+//! With `--over S`, the devices start their days one after another, evenly spread over
+//! S seconds (device d at d × S / N), as devices coming back into coverage through an
+//! afternoon would, instead of all in the same instant: every device is still working
+//! while others sync, but a request's time is HQ's answer, not the back of a queue of
+//! every device on the machine.
+//!
 //!     cargo build --release -p dtm-hq -p dtm-bench
-//!     target/release/dtm-bench-devices --devices 100 [--store postgres]
+//!     target/release/dtm-bench-devices --devices 100 [--store postgres] [--over 60]
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -26,6 +32,9 @@ struct Args {
     /// Simulated devices, each with a store of its own, all working at once.
     #[arg(long, default_value_t = 100)]
     devices: usize,
+    /// Spread the days' starts evenly over this many seconds (0: all at once).
+    #[arg(long, default_value_t = 0.0)]
+    over: f64,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -61,7 +70,8 @@ async fn timed<F: std::future::Future<Output = Result<SyncReport, DeviceError>>>
 
 /// A device's day: its saves (synchronous SQLite writes, on a blocking thread as the
 /// app makes them off its UI thread), then a push, then a pull.
-async fn day(device: Arc<Device>, visits: Vec<(AssessmentKey, u64)>) -> Day {
+async fn day(device: Arc<Device>, visits: Vec<(AssessmentKey, u64)>, start: Duration) -> Day {
+    tokio::time::sleep(start).await;
     let saver = device.clone();
     let saves = tokio::task::spawn_blocking(move || -> Result<Duration, String> {
         let started = Instant::now();
@@ -101,6 +111,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.devices == 0 {
         bail!("--devices must be at least 1");
+    }
+    if !(args.over >= 0.0 && args.over.is_finite()) {
+        bail!("--over must be a number of seconds, 0 or more");
     }
     let dir = tempfile::tempdir()?;
     let database = HqDatabase::new(&args.store, dir.path())?;
@@ -180,8 +193,9 @@ async fn main() -> anyhow::Result<()> {
     let cpu_before = hq.cpu_seconds();
     let devices_cpu_before = dtm_bench::cpu_seconds(std::process::id());
     let started = Instant::now();
+    let start = |d: usize| Duration::from_secs_f64(args.over * d as f64 / args.devices as f64);
     let tasks: Vec<_> =
-        devices.iter().enumerate().map(|(d, device)| tokio::spawn(day(device.clone(), visits(d)))).collect();
+        devices.iter().enumerate().map(|(d, device)| tokio::spawn(day(device.clone(), visits(d), start(d)))).collect();
     let mut days = Vec::with_capacity(tasks.len());
     for task in tasks {
         days.push(task.await?);
@@ -252,7 +266,16 @@ async fn main() -> anyhow::Result<()> {
         DEVICES_PER_ADDRESS
     );
     println!("  first pull (rounds), all at once   {:>9.2} s", secs(first_pull));
-    println!("  the day, all devices at once       {:>9.2} s  (start to the last pull's answer)", secs(whole_day));
+    if args.over > 0.0 {
+        println!(
+            "  the day, starts spread over {:>4.0} s {:>9.2} s  (first start to the last pull's answer; a device starts every {:.0} ms)",
+            args.over,
+            secs(whole_day),
+            args.over * 1000.0 / args.devices as f64
+        );
+    } else {
+        println!("  the day, all devices at once       {:>9.2} s  (start to the last pull's answer)", secs(whole_day));
+    }
     println!(
         "    saves, {saves} in all               {:>9.2} s  the slowest device's {}",
         secs(saving),
