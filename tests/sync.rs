@@ -29,6 +29,17 @@ fn fill_consistent(device: &Device) {
     ]);
 }
 
+/// Two enumerators' devices logged in, both holding TRIPOLI as A filled and synced it.
+fn two_devices_holding_the_filled_assessment(hq: &Hq) -> (Device, Device) {
+    let (a, b) = (Device::new(), Device::new());
+    login_enumerator(hq, &a);
+    login_enumerator(hq, &b);
+    fill_consistent(&a);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    (a, b)
+}
+
 fn status_of(list: &Value, pcode: &str) -> String {
     list.as_array()
         .unwrap()
@@ -189,12 +200,7 @@ fn an_expired_token_is_refused() {
 #[test]
 fn second_device_edit_of_same_field_becomes_a_conflict_that_blocks_approval() {
     let hq = Hq::start_demo();
-    let (a, b) = (Device::new(), Device::new());
-    login_enumerator(&hq, &a);
-    login_enumerator(&hq, &b);
-    fill_consistent(&a);
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
+    let (a, b) = two_devices_holding_the_filled_assessment(&hq);
     // Both change the same field offline from the same base.
     a.ok(&["set", TRIPOLI, "idp_ind=55"]);
     b.ok(&["set", TRIPOLI, "idp_ind=70"]);
@@ -280,12 +286,7 @@ fn second_device_edit_of_same_field_becomes_a_conflict_that_blocks_approval() {
 fn several_edits_of_one_assessment_in_one_push_each_see_the_last_and_conflicts_name_who_wrote_the_current_value() {
     const SOUQ: &str = "LY021102";
     let hq = Hq::start_demo();
-    let (a, b) = (Device::new(), Device::new());
-    login_enumerator(&hq, &a);
-    login_enumerator(&hq, &b);
-    fill_consistent(&a);
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
+    let (a, b) = two_devices_holding_the_filled_assessment(&hq);
     // B changes two figures; A, offline, changes the same two three times, and makes a
     // new assessment and edits it twice: one batch of six operations.
     b.ok(&["set", TRIPOLI, "idp_ind=70"]);
