@@ -189,6 +189,7 @@ async fn main() -> anyhow::Result<()> {
     let first_pull = started.elapsed();
 
     // The day, every device at once.
+    let before_day = hq.status_kib("VmRSS:");
     hq.reset_peak();
     let cpu_before = hq.cpu_seconds();
     let devices_cpu_before = dtm_bench::cpu_seconds(std::process::id());
@@ -315,6 +316,7 @@ async fn main() -> anyhow::Result<()> {
         cores,
         secs(whole_day) * cores as f64
     );
+    println!("  HQ RSS before the day              {:>9.1} MiB  (logged in, rounds pulled)", mib(before_day));
     println!("  HQ peak RSS during the day         {:>9.1} MiB", mib(peak));
     println!("  HQ RSS when the devices were done  {:>9.1} MiB", mib(after));
     println!("  HQ RSS after 5 s idle              {:>9.1} MiB", mib(idle));
