@@ -245,6 +245,14 @@ struct Author<'a> {
     hlc: Hlc,
 }
 
+/// A new assessment as [`insert_assessment`] wrote it: its id, the change that wrote
+/// its first values, and its document.
+struct Inserted {
+    id: i64,
+    change: i64,
+    doc: Doc,
+}
+
 /// Writes an assessment HQ does not have yet, its fields at the versions given (1 for
 /// a first edit or an import), together with the change that wrote them.
 #[allow(clippy::too_many_arguments)] // one new row, column by column
@@ -257,7 +265,7 @@ fn insert_assessment(
     writes: &Writes<'_>,
     author: &Author<'_>,
     at: OffsetDateTime,
-) -> Result<(i64, Doc)> {
+) -> Result<Inserted> {
     let change = allot.id(tx)?;
     let doc: Doc =
         writes.iter().map(|(f, (v, version))| ((*f).to_owned(), DocField((*v).clone(), *version, change))).collect();
@@ -273,7 +281,7 @@ fn insert_assessment(
         fields: writes,
     };
     let id = tx.insert_assessment(&NewAssessment { key, status, form_version, change_seq, at, doc: &doc }, &first)?;
-    Ok((id, doc))
+    Ok(Inserted { id, change, doc })
 }
 
 /// A field's current version at HQ, if it was ever written. `authors` remembers the
@@ -494,24 +502,21 @@ fn apply_op(
     let plan = plan_op(round, key, held.as_ref(), &incoming, &blockers);
     let written = write_plan(tx, allot, head.as_ref(), &mut doc, &plan, caller, op, now)?;
     let author = || ChangeAuthor { author: caller.username.clone(), device: caller.device_id.clone(), hlc: op.hlc };
-    match (written, head) {
-        (Written::Created { id, change }, _) => {
-            heads.insert(key.clone(), Head { id, status: plan.status, form_version: plan.create.unwrap_or_default() });
-            batch.known.keep(id, doc, Some((change, author())));
+    if let Written::Created { id, change } = written {
+        heads.insert(key.clone(), Head { id, status: plan.status, form_version: plan.create.unwrap_or_default() });
+        batch.known.keep(id, doc, Some((change, author())));
+    } else if let Some(h) = head {
+        if plan.touch {
+            heads.insert(key.clone(), Head { status: plan.status, ..h });
         }
-        (written, Some(h)) => {
-            if plan.touch {
-                heads.insert(key.clone(), Head { status: plan.status, ..h });
-            }
-            match written {
-                Written::Changed { change } if plan.touch => batch.known.keep(h.id, doc, Some((change, author()))),
-                // Values written without the document (never planned so): read it again.
-                Written::Changed { .. } => {}
-                _ if edit => batch.known.keep(h.id, doc, None),
-                _ => {}
-            }
+        match written {
+            Written::Changed { change } if plan.touch => batch.known.keep(h.id, doc, Some((change, author()))),
+            // Values written without the document (never planned so): read it again.
+            Written::Changed { .. } => {}
+            // An edit took the document out: give it back as it was.
+            _ if edit => batch.known.keep(h.id, doc, None),
+            _ => {}
         }
-        (_, None) => {}
     }
     let outcome = match plan.outcome {
         PlanOutcome::Applied => Outcome::Applied,
@@ -550,9 +555,8 @@ fn write_plan(
     }
     if let Some(form_version) = plan.create {
         let author = Author { op_id: Some(&op.op_id), name: &caller.username, device: &caller.device_id, hlc: op.hlc };
-        let (id, created) =
+        let Inserted { id, change, doc: created } =
             insert_assessment(tx, allot, &op.key, plan.status, form_version, &plan.writes, &author, now)?;
-        let change = created.values().next().map_or(0, |f| f.2);
         *doc = created;
         return Ok(Written::Created { id, change });
     }
