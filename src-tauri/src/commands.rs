@@ -87,12 +87,10 @@ pub async fn list_rounds(device: Dev<'_>) -> Reply<Vec<RoundInfo>> {
 
 /// The form at `version`, or its newest version; the same answer as HQ's `GET /forms/{form}`.
 #[tauri::command]
-pub async fn get_form(form: String, version: Option<u32>) -> Reply<&'static FormDef> {
-    match version {
-        Some(v) => FormDef::builtin(&form, v),
-        None => FormDef::latest(&form),
-    }
-    .ok_or_else(|| CommandError::new(ErrorCode::UnknownForm, format!("there is no form `{form}`")))
+pub async fn get_form(device: Dev<'_>, form: String, version: Option<u32>) -> Reply<FormDef> {
+    device
+        .form(&form, version)?
+        .ok_or_else(|| CommandError::new(ErrorCode::UnknownForm, format!("there is no form `{form}`")))
 }
 
 #[tauri::command]

@@ -16,7 +16,7 @@
 use anyhow::{bail, Context};
 use clap::Parser;
 use dtm_bench::{baladiya_values, mib, off_runtime, proxy, DemoHq, HqDatabase, PgSchema, StoreArgs, Values};
-use dtm_core::{AssessmentKey, FormDef, Gazetteer, Pcode};
+use dtm_core::{AssessmentKey, Forms, Gazetteer, Pcode};
 use dtm_sync::device::Device;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,7 +51,7 @@ struct Row {
 }
 
 fn generate(rounds: usize, values: Values) -> anyhow::Result<Vec<Row>> {
-    let form = FormDef::builtin("baladiya", 2).context("baladiya v2")?;
+    let form = Forms::shipped().get("baladiya", 2).context("baladiya v2")?;
     let baladiyas: Vec<_> = Gazetteer::libya().at_level(3).map(|l| l.pcode.clone()).collect();
     let mut rows = Vec::with_capacity(rounds * baladiyas.len());
     for r in 1..=rounds {

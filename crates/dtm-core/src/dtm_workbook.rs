@@ -10,7 +10,7 @@
 //! user or device ids.
 
 use crate::exchange::Row;
-use crate::form::{FieldType, FormDef, Text};
+use crate::form::{FieldType, FormDef, Forms, Text};
 use crate::import::{err, CellError};
 use crate::{hxl, ErrorCode, FieldValue, Gazetteer, Pcode, Round};
 use serde::Deserialize;
@@ -113,8 +113,8 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 impl Mapping {
-    fn form_def(&self) -> &'static FormDef {
-        FormDef::latest(&self.form).expect("a mapping names a shipped form")
+    fn form_def<'f>(&self, forms: &'f Forms) -> &'f FormDef {
+        forms.latest(&self.form).expect("the catalog holds the form a mapping names")
     }
 
     fn sheet(&self, role: SheetRole) -> Option<&SheetMap> {
@@ -128,8 +128,7 @@ impl Mapping {
 
     /// The HXL tag a mapped column is read as, or `None` for a column known but not
     /// stored (names and coordinates: the gazetteer holds them).
-    fn tag(&self, to: &str) -> Option<String> {
-        let form = self.form_def();
+    fn tag(&self, form: &FormDef, to: &str) -> Option<String> {
         match to {
             // The place's own names, for an import that may add a muhalla the gazetteer lacks.
             hxl::ADM3
@@ -151,8 +150,8 @@ impl Mapping {
 
     /// The workbook's sheets as tagged tables, answers translated into option values,
     /// and a module answered No left empty (not applicable, not 0).
-    pub fn read(&self, book: &Book, places: crate::import::Places<'_>) -> Result<Converted, Vec<CellError>> {
-        let form = self.form_def();
+    pub fn read(&self, book: &Book, catalog: crate::import::Catalog<'_>) -> Result<Converted, Vec<CellError>> {
+        let form = self.form_def(catalog.forms);
         let group = form.groups().find(|g| g.id == self.group).and_then(|g| g.repeat.as_ref());
         let mut out = Converted::default();
         let mut errors = Vec::new();
@@ -180,7 +179,7 @@ impl Mapping {
                     if cell(code).is_empty() {
                         continue;
                     }
-                    let pcode = Pcode::parse(cell(code)).ok().filter(|p| places.gazetteer.get(p.as_str()).is_some());
+                    let pcode = Pcode::parse(cell(code)).ok().filter(|p| catalog.gazetteer.get(p.as_str()).is_some());
                     let value = cell(total).parse::<f64>().ok().filter(|n| *n >= 0.0 && n.fract() == 0.0);
                     match (pcode, value) {
                         (Some(p), Some(n)) => out.baladiya_totals.push((i + 1, total, p, n as u64)),
@@ -206,7 +205,7 @@ impl Mapping {
                 continue;
             }
             let mut tags: Vec<String> =
-                columns.iter().map(|c| c.and_then(|c| self.tag(&c.to)).unwrap_or_default()).collect();
+                columns.iter().map(|c| c.and_then(|c| self.tag(form, &c.to)).unwrap_or_default()).collect();
             let key_parts: Vec<(usize, usize)> = columns
                 .iter()
                 .enumerate()
@@ -285,7 +284,8 @@ impl Mapping {
     /// An approved round laid out as DTM publishes it: the summary, the baladiya sheet
     /// (each baladiya's migrants, the sum of its muhallas), the muhalla sheet and the
     /// nationalities, long. `rows` are the round's muhalla assessments.
-    pub fn publish(&self, places: &Gazetteer, round: &Round, rows: &[Row<'_>]) -> Vec<Sheet> {
+    pub fn publish(&self, forms: &Forms, places: &Gazetteer, round: &Round, rows: &[Row<'_>]) -> Vec<Sheet> {
+        let form = self.form_def(forms);
         let gazetteer = places;
         let rows: Vec<&Row<'_>> = rows.iter().filter(|r| r.form.id == self.form).collect();
         let name = |p: &Pcode, level: u8, ar: bool| {
@@ -357,7 +357,7 @@ impl Mapping {
             let mut out = header(map);
             match map.role {
                 SheetRole::Summary => {
-                    out = self.summary(gazetteer, round, rows.len(), &baladiyas, &mantikas, &nationalities);
+                    out = self.summary(form, gazetteer, round, rows.len(), &baladiyas, &mantikas, &nationalities);
                 }
                 SheetRole::Baladiya => {
                     for (b, total) in &baladiyas {
@@ -378,7 +378,6 @@ impl Mapping {
                     }
                 }
                 SheetRole::Nationalities => {
-                    let form = self.form_def();
                     let Some(group) = form.groups().find(|g| g.id == self.group) else { continue };
                     let keys = &group.repeat.as_ref().expect("a group repeats").key.options;
                     for r in &rows {
@@ -441,8 +440,10 @@ impl Mapping {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn summary(
         &self,
+        form: &FormDef,
         places: &Gazetteer,
         round: &Round,
         muhallas: usize,
@@ -474,7 +475,6 @@ impl Mapping {
         out.push(vec![]);
         out.push(vec![t("Migrants by nationality")]);
         out.push(vec![t("Region1"), t("Region 2"), t("Migrant Nationality"), t("Migrants")]);
-        let form = self.form_def();
         let keys = form.groups().find(|g| g.id == self.group).and_then(|g| g.repeat.as_ref()).map(|r| &r.key.options);
         let mut ranked: Vec<(&String, &u64)> = nationalities.iter().collect();
         ranked.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -497,6 +497,7 @@ fn number(v: Option<&FieldValue>) -> Cell {
 /// The baladiya sheet's totals against the sum of their muhallas in the file: a
 /// warning where they differ (the total counts the muhallas, as everywhere).
 pub fn baladiya_warnings(
+    forms: &Forms,
     sheet: &str,
     totals: &[(usize, usize, Pcode, u64)],
     records: &[crate::import::ImportRecord],
@@ -507,7 +508,7 @@ pub fn baladiya_warnings(
             .iter()
             .filter(|r| r.location.level() == 4 && r.location.is_within(baladiya))
             .filter_map(|r| {
-                let form = FormDef::builtin(&r.form, r.form_version)?;
+                let form = forms.get(&r.form, r.form_version)?;
                 let counted = form.counted(&r.values);
                 counted.get("mig_ind").and_then(FieldValue::as_u64)
             })
@@ -558,7 +559,7 @@ mod tests {
     #[test]
     fn the_mapping_knows_every_published_column_in_order_and_every_answer_it_translates() {
         let m = dtm_libya();
-        let form = m.form_def();
+        let form = m.form_def(Forms::shipped());
         for (role, file) in [
             (SheetRole::Muhalla, "muhalla-sheet-header.csv"),
             (SheetRole::Baladiya, "baladiya-sheet-header.csv"),
@@ -582,7 +583,7 @@ mod tests {
                 }
             }
             for c in &map.columns {
-                let known = c.to.starts_with('#') || c.to.starts_with("key:") || m.tag(&c.to).is_some();
+                let known = c.to.starts_with('#') || c.to.starts_with("key:") || m.tag(form, &c.to).is_some();
                 assert!(known, "{} maps to `{}`, which the form does not have", c.header, c.to);
                 if let Some(vocab) = &c.values {
                     let field = form.field(&c.to).unwrap();
@@ -675,7 +676,7 @@ mod tests {
         let checked = check_file(
             &book("Sub-Sahara/Niger", "45"),
             &r54(),
-            crate::import::Places::known(crate::Gazetteer::libya()),
+            crate::import::Catalog::known(Forms::shipped(), crate::Gazetteer::libya()),
         )
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(checked.layout, "dtm-libya-migrants");
@@ -697,7 +698,7 @@ mod tests {
         assert!(check_file(
             &book("Sub-Sahara/Niger", "40"),
             &r54(),
-            crate::import::Places::known(crate::Gazetteer::libya())
+            crate::import::Catalog::known(Forms::shipped(), crate::Gazetteer::libya())
         )
         .unwrap()
         .warnings
@@ -709,7 +710,7 @@ mod tests {
         let errors = check_file(
             &book("Sub-Sahara/Atlantis", "40"),
             &r54(),
-            crate::import::Places::known(crate::Gazetteer::libya()),
+            crate::import::Catalog::known(Forms::shipped(), crate::Gazetteer::libya()),
         )
         .unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");

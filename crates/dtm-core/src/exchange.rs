@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn every_field_of_a_whole_muhalla_round_goes_out_and_comes_back_exactly() {
-        let form = FormDef::builtin("muhalla", 2).unwrap();
+        let form = crate::form::Forms::shipped().get("muhalla", 2).unwrap();
         let round = testdata::whole_round_v2();
         let (muhallas, values): (Vec<Pcode>, Vec<BTreeMap<String, FieldValue>>) = round.iter().cloned().unzip();
         assert!(muhallas.len() > 600, "the whole country: {}", muhallas.len());
@@ -233,8 +233,12 @@ mod tests {
         assert_eq!(tables[1].rows.len(), nat_rows, "a long row per muhalla and nationality");
 
         let sheets: Vec<(String, Vec<Vec<String>>)> = tables.iter().map(|t| (t.name.clone(), sheet(t))).collect();
-        let checked = check_sheets(&sheets, &r55(), crate::import::Places::known(crate::Gazetteer::libya()))
-            .unwrap_or_else(|e| panic!("the export imports back: {e:?}"));
+        let checked = check_sheets(
+            &sheets,
+            &r55(),
+            crate::import::Catalog::known(crate::form::Forms::shipped(), crate::Gazetteer::libya()),
+        )
+        .unwrap_or_else(|e| panic!("the export imports back: {e:?}"));
         assert_eq!(checked.records.len(), muhallas.len());
         for (record, (p, v)) in checked.records.iter().zip(muhallas.iter().zip(&values)) {
             assert_eq!(&record.location, p);
@@ -244,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_module_that_does_not_apply_is_written_not_applicable_never_zero() {
-        let form = FormDef::builtin("muhalla", 2).unwrap();
+        let form = crate::form::Forms::shipped().get("muhalla", 2).unwrap();
         let p = Gazetteer::libya().at_level(4).next().unwrap().pcode.clone();
         let v = testdata::muhalla_v2(7 * 5); // no IDPs, no returnees
         let t = table(

@@ -154,12 +154,13 @@ pub struct Child<'a> {
 /// to ask the enumerator for a justification. `children` may hold assessments of other
 /// places too (a whole list's): only those inside `location` count.
 pub fn aggregate_children(
+    forms: &Forms,
     places: &Gazetteer,
     location: &crate::Pcode,
     child_form: &str,
     children: &[Child<'_>],
 ) -> Option<Vec<BTreeMap<String, FieldValue>>> {
-    let child_level = FormDef::latest(child_form).map_or(location.level() + 1, |f| f.level);
+    let child_level = forms.latest(child_form).map_or(location.level() + 1, |f| f.level);
     let children: Vec<&Child<'_>> =
         children.iter().filter(|c| c.location != location && c.location.is_within(location)).collect();
     let entered: std::collections::BTreeSet<&crate::Pcode> = children
@@ -320,6 +321,8 @@ pub enum FormError {
     UnknownVocabulary { section: String, vocabulary: String },
     #[error("grid column `{0}` is not a single count, number or single-choice field of the form")]
     BadGridColumn(String),
+    #[error("form `{form}` version {version} is in the catalog twice")]
+    DuplicateVersion { form: String, version: u32 },
 }
 
 /// Why a single value cannot be stored in a field. Each has a stable code.
@@ -361,6 +364,71 @@ impl ValueError {
             Self::NotADate { .. } => ErrorCode::NotADate,
             Self::TextTooLong(e) => e.code(),
         }
+    }
+}
+
+/// The forms a deployment collects with, every version of each: a value held by HQ's
+/// state and by the device store and handed to what needs it, not reached as a static,
+/// so a form version can come from somewhere other than this build. Cheap to clone.
+/// An assessment is always read and checked against the version it was collected with.
+#[derive(Debug, Clone)]
+pub struct Forms {
+    all: std::sync::Arc<[FormDef]>,
+}
+
+impl Forms {
+    /// The forms this build ships (`schemas/forms`, every version ever shipped), parsed
+    /// and checked once per process. A new HQ or device store starts from these.
+    pub fn shipped() -> &'static Forms {
+        static SHIPPED: OnceLock<Forms> = OnceLock::new();
+        SHIPPED.get_or_init(|| {
+            let all = BUILTIN
+                .iter()
+                .map(|(id, version, doc)| {
+                    let form = FormDef::shipped(doc)
+                        .unwrap_or_else(|e| panic!("the shipped form {id} v{version} is invalid: {e}"));
+                    assert_eq!(
+                        (form.id.as_str(), form.version),
+                        (*id, *version),
+                        "form file names match their contents"
+                    );
+                    form
+                })
+                .collect();
+            Forms::new(all).expect("the shipped forms have one document per id and version")
+        })
+    }
+
+    /// A catalog of these forms: each id and version at most once, since an assessment
+    /// names its form by the two.
+    pub fn new(all: Vec<FormDef>) -> Result<Forms, FormError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &all {
+            if !seen.insert((f.id.as_str(), f.version)) {
+                return Err(FormError::DuplicateVersion { form: f.id.clone(), version: f.version });
+            }
+        }
+        Ok(Forms { all: all.into() })
+    }
+
+    /// This catalog with one more form version (a version it holds is refused).
+    pub fn with(&self, form: FormDef) -> Result<Forms, FormError> {
+        Forms::new(self.all.iter().cloned().chain([form]).collect())
+    }
+
+    /// A form at a given version.
+    pub fn get(&self, id: &str, version: u32) -> Option<&FormDef> {
+        self.all.iter().find(|f| f.id == id && f.version == version)
+    }
+
+    /// The newest version of a form.
+    pub fn latest(&self, id: &str) -> Option<&FormDef> {
+        self.all.iter().filter(|f| f.id == id).max_by_key(|f| f.version)
+    }
+
+    /// Every form, every version, in the order given.
+    pub fn all(&self) -> &[FormDef] {
+        &self.all
     }
 }
 
@@ -427,21 +495,6 @@ impl FormDef {
         }
         form.relevance = relevance;
         Ok(form)
-    }
-
-    /// A built-in form at a given version.
-    pub fn builtin(id: &str, version: u32) -> Option<&'static FormDef> {
-        builtin_forms().iter().find(|f| f.id == id && f.version == version)
-    }
-
-    /// Every built-in form, every version, in the order shipped.
-    pub fn all_builtin() -> &'static [FormDef] {
-        builtin_forms()
-    }
-
-    /// The newest version of a built-in form.
-    pub fn latest(id: &str) -> Option<&'static FormDef> {
-        builtin_forms().iter().filter(|f| f.id == id).max_by_key(|f| f.version)
     }
 
     /// Checks what the schema cannot: tags unique, presence questions well formed,
@@ -854,21 +907,6 @@ fn is_iso_date(s: &str) -> bool {
         && matches!(s[8..10].parse::<u8>(), Ok(1..=31))
 }
 
-fn builtin_forms() -> &'static [FormDef] {
-    static FORMS: OnceLock<Vec<FormDef>> = OnceLock::new();
-    FORMS.get_or_init(|| {
-        BUILTIN
-            .iter()
-            .map(|(id, version, doc)| {
-                let form = FormDef::shipped(doc)
-                    .unwrap_or_else(|e| panic!("the shipped form {id} v{version} is invalid: {e}"));
-                assert_eq!((form.id.as_str(), form.version), (*id, *version), "form file names match their contents");
-                form
-            })
-            .collect()
-    })
-}
-
 /// A built-in vocabulary's entries by name.
 fn vocabulary(name: &str) -> Option<&'static [VocabularyEntry]> {
     static PARSED: OnceLock<Vec<Vocabulary>> = OnceLock::new();
@@ -910,7 +948,7 @@ mod tests {
                     "{id} v{version} is loaded at run time without the JSON Schema check, so it must pass it here: {e}"
                 )
             });
-            let shipped = FormDef::builtin(id, *version).expect("every shipped document is a built-in form");
+            let shipped = Forms::shipped().get(id, *version).expect("every shipped document is in the shipped catalog");
             assert_eq!(
                 serde_json::to_value(&form).unwrap(),
                 serde_json::to_value(shipped).unwrap(),
@@ -926,7 +964,7 @@ mod tests {
     /// Baladiya v2, the version most of these checks were written for; v3 adds the
     /// presence questions of muhalla v2 (tested on muhalla v2 below).
     fn baladiya() -> &'static FormDef {
-        FormDef::builtin("baladiya", 2).unwrap()
+        Forms::shipped().get("baladiya", 2).unwrap()
     }
 
     fn rules_failing(form: &FormDef, v: &BTreeMap<String, FieldValue>) -> Vec<String> {
@@ -935,15 +973,44 @@ mod tests {
 
     #[test]
     fn every_shipped_form_version_loads_and_passes_its_schema() {
-        assert_eq!(FormDef::builtin("baladiya", 1).unwrap().level, 3);
+        assert_eq!(Forms::shipped().get("baladiya", 1).unwrap().level, 3);
         assert_eq!(baladiya().version, 2, "the newest baladiya form is version 2");
-        assert_eq!(FormDef::latest("muhalla").unwrap().level, 4, "the muhalla form assesses COD adm4 locations");
-        assert!(FormDef::builtin("baladiya", 9).is_none());
+        assert_eq!(
+            Forms::shipped().latest("muhalla").unwrap().level,
+            4,
+            "the muhalla form assesses COD adm4 locations"
+        );
+        assert!(Forms::shipped().get("baladiya", 9).is_none());
+    }
+
+    #[test]
+    fn a_catalog_holds_each_form_version_once_and_a_new_version_becomes_the_latest() {
+        let shipped = Forms::shipped();
+        let v2 = shipped.get("muhalla", 2).unwrap().clone();
+        assert_eq!(
+            shipped.with(v2.clone()).unwrap_err(),
+            FormError::DuplicateVersion { form: "muhalla".into(), version: 2 },
+            "an assessment names its form by id and version, so two documents for one version would be ambiguous"
+        );
+        let mut v3 = v2;
+        v3.version = 3;
+        let grown = shipped.with(v3).unwrap();
+        assert_eq!(grown.latest("muhalla").unwrap().version, 3, "a version added to the catalog is collected next");
+        assert_eq!(
+            grown.get("muhalla", 1).unwrap().version,
+            1,
+            "older versions stay, for the assessments made with them"
+        );
+        assert_eq!(
+            shipped.latest("muhalla").unwrap().version,
+            2,
+            "adding to one catalog value leaves another as it was"
+        );
     }
 
     #[test]
     fn an_old_form_version_still_checks_assessments_collected_with_it() {
-        let v1 = FormDef::builtin("baladiya", 1).unwrap();
+        let v1 = Forms::shipped().get("baladiya", 1).unwrap();
         assert!(v1.field("mig_nat_niger").is_none(), "version 1 never asked for nationalities");
         let v = values(&[
             ("idp_hh", 1),
@@ -1173,7 +1240,7 @@ mod tests {
     #[test]
     fn every_count_is_bounded_even_where_the_form_sets_no_maximum() {
         // Regression: 18446744073709551615 IDPs was accepted and later broke totals.
-        for form in builtin_forms() {
+        for form in Forms::shipped().all() {
             for f in form.fields().filter(|f| f.kind == FieldType::Count) {
                 if f.max.is_none() {
                     assert!(
@@ -1233,7 +1300,7 @@ mod tests {
     const MUHALLA_V2: &str = BUILTIN[4].2;
 
     fn muhalla_v2() -> &'static FormDef {
-        FormDef::builtin("muhalla", 2).unwrap()
+        Forms::shipped().get("muhalla", 2).unwrap()
     }
 
     /// A muhalla with migrants only, as DTM's published sheet has most of them: 95
@@ -1360,7 +1427,7 @@ mod tests {
 
     #[test]
     fn every_field_of_every_form_has_an_hxl_tag_of_its_own() {
-        for form in FormDef::all_builtin() {
+        for form in Forms::shipped().all() {
             let mut tags = std::collections::BTreeSet::new();
             for f in form.fields() {
                 assert!(f.hxl.starts_with('#'), "{} v{}: {} has no HXL tag", form.id, form.version, f.id);
@@ -1382,7 +1449,7 @@ mod tests {
 
     #[test]
     fn the_entry_grid_names_single_counts_or_choices_of_the_form_each_once() {
-        let form = FormDef::latest("muhalla").unwrap();
+        let form = Forms::shipped().latest("muhalla").unwrap();
         assert_eq!(form.grid.first().map(String::as_str), Some("idp_present"), "the grid is data in the form");
         for (column, why) in [
             (json!("mig_need_1_problem_x"), "a column that is not a field"),
@@ -1414,7 +1481,7 @@ mod tests {
 
     #[test]
     fn baladiya_v3_asks_the_modules_as_muhalla_v2_does() {
-        let form = FormDef::builtin("baladiya", 3).unwrap();
+        let form = Forms::shipped().get("baladiya", 3).unwrap();
         let mut v = crate::testdata::muhalla_v2(7 * 5 * 2); // no IDPs, no returnees, migrants
         v.insert("need_1".into(), json!("health"));
         v.insert("need_1_problem".into(), json!("too_expensive"));
@@ -1435,7 +1502,7 @@ mod tests {
         let tripoli = Pcode::parse("LY021104").unwrap();
         let muhallas: Vec<Pcode> = g.to_assess(&Scope::new(["LY021104"]), 4).map(|l| l.pcode.clone()).collect();
         assert!(muhallas.len() > 3, "Tripoli has muhallas");
-        let v2 = FormDef::builtin("muhalla", 2).unwrap();
+        let v2 = Forms::shipped().get("muhalla", 2).unwrap();
         // Every muhalla: 10 IDPs, except the first, whose IDP module is answered No.
         let mut ten = values(&[("idp_ind", 10)]);
         ten.insert("idp_present".to_owned(), json!("yes"));
@@ -1449,15 +1516,15 @@ mod tests {
         };
         let three: Vec<Child<'_>> = (0..3).map(|i| child(i, S::Draft)).collect();
         assert_eq!(
-            aggregate_children(g, &tripoli, "muhalla", &three),
+            aggregate_children(Forms::shipped(), g, &tripoli, "muhalla", &three),
             None,
             "three of them entered: nothing to compare yet"
         );
 
         let all: Vec<Child<'_>> = (0..muhallas.len()).map(|i| child(i, S::Submitted)).collect();
-        let counted = aggregate_children(g, &tripoli, "muhalla", &all).expect("all entered");
+        let counted = aggregate_children(Forms::shipped(), g, &tripoli, "muhalla", &all).expect("all entered");
         assert_eq!(counted[0].get("idp_ind"), Some(&json!(0)), "a module answered No counts 0, not missing");
-        let form = FormDef::builtin("baladiya", 3).unwrap();
+        let form = Forms::shipped().get("baladiya", 3).unwrap();
         let ctx = Context { previous: None, children: Some(&counted) };
         let expected = 10 * (muhallas.len() as u64 - 1);
         let mut agrees = values(&[("idp_ind", expected as i64)]);
@@ -1474,21 +1541,25 @@ mod tests {
             values: &ten,
         }));
         assert_eq!(
-            aggregate_children(g, &tripoli, "muhalla", &mixed),
+            aggregate_children(Forms::shipped(), g, &tripoli, "muhalla", &mixed),
             Some(counted.clone()),
             "only the muhallas inside Tripoli are Tripoli's"
         );
 
         let mut voided = all.clone();
         voided[1].status = S::Voided;
-        assert_eq!(aggregate_children(g, &tripoli, "muhalla", &voided), None, "a voided muhalla is not an entered one");
+        assert_eq!(
+            aggregate_children(Forms::shipped(), g, &tripoli, "muhalla", &voided),
+            None,
+            "a voided muhalla is not an entered one"
+        );
 
         // A muhalla that does not know its IDPs (Unknown) leaves the sum unknown.
         let mut unknown = BTreeMap::new();
         unknown.insert("idp_present".to_owned(), json!("unknown"));
         let mut with_unknown = all.clone();
         with_unknown[2].values = &unknown;
-        let counted = aggregate_children(g, &tripoli, "muhalla", &with_unknown).unwrap();
+        let counted = aggregate_children(Forms::shipped(), g, &tripoli, "muhalla", &with_unknown).unwrap();
         let ctx = Context { previous: None, children: Some(&counted) };
         let mut any = values(&[("idp_ind", 12345)]);
         any.insert("idp_present".into(), json!("yes"));

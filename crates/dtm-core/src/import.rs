@@ -4,7 +4,7 @@
 //! Reading the file itself is HQ's job; this module sees only cells.
 
 use crate::exchange;
-use crate::form::{Context, Field, FieldType, FieldValue, FormDef};
+use crate::form::{Context, Field, FieldType, FieldValue, FormDef, Forms};
 use crate::hxl;
 use crate::ErrorCode;
 use crate::{Gazetteer, Issue, Pcode, Round, Severity};
@@ -81,14 +81,16 @@ pub struct Checked {
     /// The layout the file was read in: `hxl` (a tag row), or a DTM mapping's id.
     pub layout: String,
     /// Locations the file names that the gazetteer did not hold, to be added before
-    /// its records (only when [`Places::add_unknown`] allowed it), parents first.
+    /// its records (only when [`Catalog::add_unknown`] allowed it), parents first.
     pub new_locations: Vec<crate::Location>,
 }
 
-/// Where an import's P-codes are looked up, and whether one the gazetteer does not
-/// hold may be added from the names on its row.
+/// What an import reads its rows against: the forms (a row is checked against the
+/// version its round collects), the gazetteer its P-codes are looked up in, and whether
+/// one the gazetteer does not hold may be added from the names on its row.
 #[derive(Debug, Clone, Copy)]
-pub struct Places<'a> {
+pub struct Catalog<'a> {
+    pub forms: &'a Forms,
     pub gazetteer: &'a Gazetteer,
     /// Add a P-code the gazetteer does not hold, under a parent it does, named by its
     /// row (`#adm4+name` and `#adm4+name+i_ar` for a muhalla, or `#loc+name` and
@@ -96,17 +98,17 @@ pub struct Places<'a> {
     pub add_unknown: bool,
 }
 
-impl<'a> Places<'a> {
+impl<'a> Catalog<'a> {
     /// Only the P-codes the gazetteer holds.
-    pub fn known(gazetteer: &'a Gazetteer) -> Self {
-        Self { gazetteer, add_unknown: false }
+    pub fn known(forms: &'a Forms, gazetteer: &'a Gazetteer) -> Self {
+        Self { forms, gazetteer, add_unknown: false }
     }
 }
 
 /// Checks every row as a device checks a value and a form (types, the count bound,
 /// the form's rules) and returns the records with their warnings, or every error found.
-pub fn check_rows(rows: &[Vec<String>], round: &Round, places: Places<'_>) -> Result<Checked, Vec<CellError>> {
-    check_sheets(&[(String::new(), rows.to_vec())], round, places)
+pub fn check_rows(rows: &[Vec<String>], round: &Round, catalog: Catalog<'_>) -> Result<Checked, Vec<CellError>> {
+    check_sheets(&[(String::new(), rows.to_vec())], round, catalog)
 }
 
 /// A cell's (or, without `col`, a row's) error or warning; `sheet` is empty for a CSV.
@@ -194,16 +196,16 @@ struct Source {
 pub fn check_sheets(
     sheets: &[(String, Vec<Vec<String>>)],
     round: &Round,
-    places: Places<'_>,
+    catalog: Catalog<'_>,
 ) -> Result<Checked, Vec<CellError>> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     // The gazetteer as it will be once the file's new locations are added, so a later
     // row may name one an earlier row added.
-    let mut gazetteer = std::borrow::Cow::Borrowed(places.gazetteer);
+    let mut gazetteer = std::borrow::Cow::Borrowed(catalog.gazetteer);
     let mut new_locations: Vec<crate::Location> = Vec::new();
     let forms: Vec<(u32, &FormDef)> =
-        round.forms.iter().filter_map(|(id, v)| FormDef::builtin(id, *v).map(|d| (*v, d))).collect();
+        round.forms.iter().filter_map(|(id, v)| catalog.forms.get(id, *v).map(|d| (*v, d))).collect();
     let mut records: Vec<ImportRecord> = Vec::new();
     let mut sources: Vec<Source> = Vec::new();
     let mut seen: BTreeMap<(String, Pcode), usize> = BTreeMap::new();
@@ -260,7 +262,7 @@ pub fn check_sheets(
                 let refused = |code: ErrorCode, message: String| err(sheet, n, Some(col), tag, code, message);
                 let name = |tags: [&str; 2]| tags.iter().find_map(|t| find(t)).map(|c| cell(c).to_owned());
                 match parsed {
-                    Some(p) if places.add_unknown && level == own_level => {
+                    Some(p) if catalog.add_unknown && level == own_level => {
                         let new = crate::LocationInput {
                             pcode: p.to_string(),
                             name_en: name([&format!("#adm{level}+name"), crate::exchange::NAME_EN]).unwrap_or_default(),
@@ -503,7 +505,7 @@ pub fn check_sheets(
         }
     }
     for (record, source) in records.iter().zip(&sources) {
-        let Some(def) = FormDef::builtin(&record.form, record.form_version) else { continue };
+        let Some(def) = catalog.forms.get(&record.form, record.form_version) else { continue };
         for issue in def.check(&record.values, Context::default()) {
             let col = issue.fields.iter().find_map(|f| source.columns.get(f));
             let shown: Vec<String> = issue
@@ -537,7 +539,7 @@ pub fn check_sheets(
         errors.sort_by(|a, b| (&a.sheet, a.row).cmp(&(&b.sheet, b.row)));
         return Err(errors);
     }
-    for (record, issue) in aggregate_warnings(&records) {
+    for (record, issue) in aggregate_warnings(catalog.forms, &records) {
         let source = &sources[records.iter().position(|r| std::ptr::eq(r, record)).expect("a record of the file")];
         let field = issue.rule.strip_prefix("aggregate:").unwrap_or_default();
         let col = source.columns.get(field);
@@ -560,17 +562,18 @@ pub fn check_sheets(
 pub fn check_file(
     book: &[(String, Vec<Vec<String>>)],
     round: &Round,
-    places: Places<'_>,
+    catalog: Catalog<'_>,
 ) -> Result<Checked, Vec<CellError>> {
     let dtm = crate::dtm_workbook::dtm_libya();
     if !dtm.recognises(book) {
-        return check_sheets(book, round, places);
+        return check_sheets(book, round, catalog);
     }
-    let converted = dtm.read(book, places)?;
-    let mut checked = check_sheets(&converted.sheets, round, places)?;
+    let converted = dtm.read(book, catalog)?;
+    let mut checked = check_sheets(&converted.sheets, round, catalog)?;
     let baladiya_sheet =
         dtm.sheets.iter().find(|s| s.role == crate::dtm_workbook::SheetRole::Baladiya).map_or("", |s| s.name.as_str());
     checked.warnings.extend(crate::dtm_workbook::baladiya_warnings(
+        catalog.forms,
         baladiya_sheet,
         &converted.baladiya_totals,
         &checked.records,
@@ -582,10 +585,10 @@ pub fn check_file(
 
 /// Baladiya totals that differ from the sum of their muhallas in the same file:
 /// warnings, shown in the import report, never a reason to refuse the file.
-pub fn aggregate_warnings(records: &[ImportRecord]) -> Vec<(&ImportRecord, Issue)> {
+pub fn aggregate_warnings<'r>(forms: &Forms, records: &'r [ImportRecord]) -> Vec<(&'r ImportRecord, Issue)> {
     let mut out = Vec::new();
     for r in records.iter().filter(|r| r.form == "baladiya") {
-        let Some(form) = FormDef::builtin(&r.form, r.form_version) else { continue };
+        let Some(form) = forms.get(&r.form, r.form_version) else { continue };
         let children: Vec<_> = records
             .iter()
             .filter(|c| c.form == "muhalla" && c.location.is_within(&r.location))
@@ -622,8 +625,8 @@ mod tests {
     }
 
     /// Only the P-codes the shipped gazetteer holds.
-    fn known() -> Places<'static> {
-        Places::known(crate::Gazetteer::libya())
+    fn known() -> Catalog<'static> {
+        Catalog::known(Forms::shipped(), crate::Gazetteer::libya())
     }
 
     const HEAD: &str = "baladiya,muhalla,round,idp_hh,idp_ind";
@@ -637,6 +640,40 @@ mod tests {
         assert_eq!((records[0].form.as_str(), records[0].form_version), ("baladiya", 2));
         assert_eq!((records[1].form.as_str(), records[1].location.as_str()), ("muhalla", "LY02110401"));
         assert_eq!(records[1].values["idp_ind"], 20, "tags match whatever their attribute order");
+    }
+
+    /// Baladiya v2 as a new version 4 with one more rule: a form version this build
+    /// does not ship, as HQ could hold one.
+    fn baladiya_v4_capping_idps_at_40() -> FormDef {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../../schemas/forms/baladiya-v2.json")).unwrap();
+        doc["version"] = 4.into();
+        doc["rules"].as_array_mut().unwrap().push(serde_json::json!({
+            "id": "idp_ind_at_most_40", "severity": "error", "expr": "idp_ind <= 40", "fields": ["idp_ind"],
+            "message": {"en": "At most 40 IDPs here", "ar": "لا يزيد عدد النازحين هنا على 40"}
+        }));
+        FormDef::from_json(&doc.to_string()).expect("a valid form document")
+    }
+
+    #[test]
+    fn an_import_reads_its_rows_with_the_form_versions_of_the_catalog_it_is_given() {
+        let mut round = r53();
+        round.forms = vec![("baladiya".into(), 4)];
+        let rows = table(&[HEAD, TAGS, "LY021104,,R53,10,50"]);
+        let grown = Forms::shipped().with(baladiya_v4_capping_idps_at_40()).unwrap();
+        let errors = check_rows(&rows, &round, Catalog::known(&grown, crate::Gazetteer::libya())).unwrap_err();
+        assert_eq!(
+            errors.iter().map(|e| (e.row, e.rule.as_deref())).collect::<Vec<_>>(),
+            [(3, Some("idp_ind_at_most_40"))],
+            "the rows are checked against the catalog's version 4, rule and all"
+        );
+        let fine = table(&[HEAD, TAGS, "LY021104,,R53,10,40"]);
+        let records = check_rows(&fine, &round, Catalog::known(&grown, crate::Gazetteer::libya())).unwrap().records;
+        assert_eq!((records[0].form.as_str(), records[0].form_version), ("baladiya", 4));
+        assert!(
+            check_rows(&fine, &round, known()).is_err(),
+            "a catalog without version 4 cannot read a round that collects it"
+        );
     }
 
     #[test]
@@ -678,7 +715,7 @@ mod tests {
         let records = check_rows(&rows, &round, known()).unwrap().records;
         assert_eq!(records[0].values["idp_present"], "yes", "IDP figures in the file: the IDP module was asked");
         assert!(!records[0].values.contains_key("mig_present"), "no migrant figure: nothing is said about migrants");
-        let form = FormDef::builtin("baladiya", 3).unwrap();
+        let form = Forms::shipped().get("baladiya", 3).unwrap();
         assert_eq!(form.counted(&records[0].values)["idp_ind"], 1000, "and the figures count in totals");
     }
 
@@ -699,7 +736,7 @@ mod tests {
         let rows =
             table(&[HEAD, TAGS, "LY021104,,R53,10,50", "LY021104,LY02110401,R53,4,20", "LY021104,LY02110402,R53,6,20"]);
         let records = check_rows(&rows, &r53(), known()).unwrap().records;
-        let warnings = aggregate_warnings(&records);
+        let warnings = aggregate_warnings(Forms::shipped(), &records);
         assert_eq!(warnings.len(), 1, "idp_hh agrees (10 = 4 + 6), idp_ind does not (50 ≠ 40): {warnings:?}");
         assert_eq!(warnings[0].1.rule, "aggregate:idp_ind");
     }
@@ -765,7 +802,7 @@ mod tests {
         assert_eq!((refused[0].code, refused[0].column.as_str()), (ErrorCode::UnknownPcode, "B"));
         assert!(refused[0].message.contains("add"), "the message says what to do: {}", refused[0].message);
 
-        let places = Places { gazetteer: crate::Gazetteer::libya(), add_unknown: true };
+        let places = Catalog { forms: Forms::shipped(), gazetteer: crate::Gazetteer::libya(), add_unknown: true };
         let checked = check_rows(&rows, &r53(), places).unwrap_or_else(|e| panic!("{e:?}"));
         let added: Vec<(&str, &str)> =
             checked.new_locations.iter().map(|l| (l.pcode.as_str(), l.name_ar.as_str())).collect();
@@ -775,7 +812,7 @@ mod tests {
 
     #[test]
     fn an_import_adds_only_what_it_can_name_under_a_parent_the_gazetteer_holds() {
-        let places = Places { gazetteer: crate::Gazetteer::libya(), add_unknown: true };
+        let places = Catalog { forms: Forms::shipped(), gazetteer: crate::Gazetteer::libya(), add_unknown: true };
         let unnamed = table(&[HEAD, TAGS, "LY021104,LY02110499,R53,4,20"]);
         let errors = check_rows(&unnamed, &r53(), places).unwrap_err();
         assert_eq!(errors[0].code, ErrorCode::BadLocationName, "no names on its row, nothing to add it as");

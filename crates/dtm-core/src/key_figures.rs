@@ -6,7 +6,7 @@
 //! from the finest level collected. Values are as counted ([`crate::FormDef::counted`]):
 //! a module answered No is 0, one answered Unknown adds nothing.
 
-use crate::form::{FieldValue, FormDef, Text};
+use crate::form::{FieldValue, Text};
 use crate::{totals, Pcode};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -116,8 +116,9 @@ fn nationalities(rows: &Counted<'_>, group: &str) -> BTreeMap<String, u128> {
 
 /// The key figures of `round` (with `previous`, the round before, if any). `unknown`
 /// lists, per assessment, the count fields its modules left Unknown
-/// ([`FormDef::unknown_counts`]).
+/// ([`crate::FormDef::unknown_counts`]).
 pub fn key_figures(
+    forms: &crate::form::Forms,
     round: &str,
     rows: &Counted<'_>,
     unknown: &[(Pcode, Vec<String>)],
@@ -148,7 +149,8 @@ pub fn key_figures(
             Share { field: (*f).to_owned(), count, percent: (sum > 0).then(|| count as f64 * 100.0 / sum as f64) }
         })
         .collect();
-    let keys = FormDef::latest("muhalla")
+    let keys = forms
+        .latest("muhalla")
         .and_then(|f| f.groups().find(|g| g.id == "mig_nat").and_then(|g| g.repeat.clone()))
         .map(|r| r.key.options)
         .unwrap_or_default();
@@ -190,7 +192,7 @@ mod tests {
     use crate::{testdata, Gazetteer};
 
     fn round(n: usize, offset: usize) -> Vec<(Pcode, BTreeMap<String, FieldValue>)> {
-        let form = FormDef::builtin("muhalla", 2).unwrap();
+        let form = crate::form::Forms::shipped().get("muhalla", 2).unwrap();
         Gazetteer::libya()
             .at_level(4)
             .take(n)
@@ -208,13 +210,13 @@ mod tests {
             .take(663)
             .enumerate()
             .filter_map(|(i, l)| {
-                let form = FormDef::builtin("muhalla", 2).unwrap();
+                let form = crate::form::Forms::shipped().get("muhalla", 2).unwrap();
                 let fields: Vec<String> =
                     form.unknown_counts(&testdata::muhalla_v2(i)).into_iter().map(str::to_owned).collect();
                 (!fields.is_empty()).then(|| (l.pcode.clone(), fields))
             })
             .collect();
-        let k = key_figures("R55", &now, &unknown, Some(("R54", &before)));
+        let k = key_figures(crate::form::Forms::shipped(), "R55", &now, &unknown, Some(("R54", &before)));
         let unknown_idps = (0..663).filter(|i| i % 11 == 0 && i % 7 != 0).count();
         assert_eq!(
             k.populations[0].unknown, unknown_idps,
@@ -261,7 +263,7 @@ mod tests {
                 )
             })
             .collect();
-        let k = key_figures("R55", &migrants_only, &[], None);
+        let k = key_figures(crate::form::Forms::shipped(), "R55", &migrants_only, &[], None);
         assert_eq!(k.populations[0].total, None, "a round without IDP figures has no IDP total, not 0");
         assert_eq!(k.muhallas_assessed, 663);
     }

@@ -31,7 +31,7 @@ pub mod workflow;
 pub use accounts::Language;
 pub use assessment::AssessmentKey;
 pub use codes::ErrorCode;
-pub use form::{Field, FieldType, FieldValue, FormDef, FormError, Text, ValueError};
+pub use form::{Field, FieldType, FieldValue, FormDef, FormError, Forms, Text, ValueError};
 pub use gazetteer::{Gazetteer, Location, LocationChange, LocationError, LocationInput};
 pub use hlc::Hlc;
 pub use merge::{

@@ -625,7 +625,7 @@ async fn import_round(
                 // The newest form versions: a round imported today is read with them.
                 forms: ["baladiya", "muhalla"]
                     .iter()
-                    .filter_map(|f| dtm_core::FormDef::latest(f).map(|d| (d.id.clone(), d.version)))
+                    .filter_map(|f| storage.forms().latest(f).map(|d| (d.id.clone(), d.version)))
                     .collect(),
             };
             dtm_hq::routes::ImportTarget::Create(&created)

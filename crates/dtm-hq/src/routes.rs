@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use dtm_core::form::Child;
 use dtm_core::ErrorCode;
 use dtm_core::{exchange, hxl};
-use dtm_core::{AssessmentKey, AssessmentStatus, FormDef, Gazetteer, Pcode, Role, Round, RoundStatus};
+use dtm_core::{AssessmentKey, AssessmentStatus, FormDef, Forms, Gazetteer, Pcode, Role, Round, RoundStatus};
 use dtm_sync::api::{AssessmentDetail, AssessmentParts, AssessmentSummary};
 use dtm_sync::rounds::{
     ImportRejected, ImportReport, LocationTotals, NewRound, PreviousTotals, RoundStatusChange, TotalsInclude,
@@ -300,7 +300,7 @@ impl<R: Authorised + Send> FromRequestParts<AppState> for InScope<R> {
             .await
             .map_err(|e| AppError::new(e.status(), ErrorCode::MalformedRequest, e.body_text()))?;
         let places = state.storage.gazetteer().await?;
-        let key = check_key(&places, who.caller(), &round, &form, &pcode)?;
+        let key = check_key(state.storage.forms(), &places, who.caller(), &round, &form, &pcode)?;
         Ok(Self { who, key })
     }
 }
@@ -396,8 +396,8 @@ async fn rounds(State(state): State<AppState>, _caller: Caller) -> Result<Json<V
         (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
     )
 )]
-async fn forms(_caller: Caller) -> Json<Vec<dtm_sync::api::FormSummary>> {
-    Json(dtm_sync::api::FormSummary::all())
+async fn forms(State(state): State<AppState>, _caller: Caller) -> Json<Vec<dtm_sync::api::FormSummary>> {
+    Json(dtm_sync::api::FormSummary::all(state.storage.forms()))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -420,13 +420,14 @@ struct FormQuery {
     )
 )]
 async fn form(
+    State(state): State<AppState>,
     _caller: Caller,
     Path(form): Path<String>,
     Query(q): Query<FormQuery>,
 ) -> Result<Json<FormDef>, AppError> {
     match q.version {
-        Some(v) => FormDef::builtin(&form, v),
-        None => FormDef::latest(&form),
+        Some(v) => state.storage.forms().get(&form, v),
+        None => state.storage.forms().latest(&form),
     }
     .cloned()
     .map(Json)
@@ -472,7 +473,7 @@ async fn with_context(
     places: &Arc<Gazetteer>,
     mut parts: AssessmentParts,
 ) -> Result<AssessmentParts, AppError> {
-    if let Some(form) = FormDef::builtin(&parts.key.form, parts.form_version) {
+    if let Some(form) = state.storage.forms().get(&parts.key.form, parts.form_version) {
         (parts.previous, parts.children) = state.storage.context(places.clone(), &parts.key, form).await?;
     }
     Ok(parts)
@@ -482,7 +483,7 @@ async fn with_context(
 /// so that every check shows.
 async fn detail_of(state: &AppState, parts: AssessmentParts) -> Result<AssessmentDetail, AppError> {
     let places = state.storage.gazetteer().await?;
-    Ok(with_context(state, &places, parts).await?.detail(&places))
+    Ok(with_context(state, &places, parts).await?.detail(state.storage.forms(), &places))
 }
 
 async fn find_round(state: &AppState, code: &str) -> Result<Round, AppError> {
@@ -520,10 +521,11 @@ async fn round_assessments(
     let mut by_key: std::collections::BTreeMap<AssessmentKey, AssessmentSnapshot> =
         stored.into_iter().map(|s| (s.key.clone(), s)).collect();
     let places = state.storage.gazetteer().await?;
+    let forms = state.storage.forms();
     // Each row in the queue's order: what was recorded, or a place not started.
     let mut rows: Vec<Result<AssessmentParts, AssessmentSummary>> = Vec::new();
     for (form_id, version) in &r.forms {
-        let Some(form) = FormDef::builtin(form_id, *version) else { continue };
+        let Some(form) = forms.get(form_id, *version) else { continue };
         for loc in places.in_scope(&caller.scope, form.level) {
             let key = AssessmentKey::new(&round, form_id, loc.pcode.clone());
             match by_key.remove(&key) {
@@ -545,16 +547,16 @@ async fn round_assessments(
             by_form.entry(p.key.form.as_str()).or_default().push(Child {
                 location: &p.key.location,
                 status: p.status,
-                form: FormDef::builtin(&p.key.form, p.form_version),
+                form: forms.get(&p.key.form, p.form_version),
                 values: &p.values,
             });
         }
         recorded()
             .map(|p| {
-                let aggregates = FormDef::builtin(&p.key.form, p.form_version).and_then(|f| f.aggregates.as_ref());
+                let aggregates = forms.get(&p.key.form, p.form_version).and_then(|f| f.aggregates.as_ref());
                 aggregates.and_then(|a| {
                     let candidates = by_form.get(a.form.as_str()).map_or(&[][..], Vec::as_slice);
-                    dtm_core::form::aggregate_children(&places, &p.key.location, &a.form, candidates)
+                    dtm_core::form::aggregate_children(forms, &places, &p.key.location, &a.form, candidates)
                 })
             })
             .collect()
@@ -568,7 +570,7 @@ async fn round_assessments(
             Ok(mut parts) => {
                 parts.previous = previous.next().flatten();
                 parts.children = children.next().flatten();
-                parts.checked_summary(&places)
+                parts.checked_summary(forms, &places)
             }
             Err(summary) => summary,
         });
@@ -580,13 +582,14 @@ async fn round_assessments(
 /// Parses and checks an assessment address from a URL: a known form, a known P-code
 /// at the form's level, inside the caller's scope.
 fn check_key(
+    forms: &Forms,
     places: &Gazetteer,
     caller: &Caller,
     round: &str,
     form: &str,
     pcode: &str,
 ) -> Result<AssessmentKey, AppError> {
-    let def = FormDef::latest(form).ok_or_else(|| {
+    let def = forms.latest(form).ok_or_else(|| {
         AppError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownForm, format!("there is no form `{form}`"))
     })?;
     let location = Pcode::parse(pcode).map_err(|_| AppError::unknown_pcode(pcode))?;
@@ -687,7 +690,7 @@ struct SyncHeaders {
 /// Checks what a pushed operation says about itself, before anything is written.
 /// State-dependent refusals (a closed round, a locked assessment) are per-operation
 /// outcomes instead, decided inside the transaction.
-fn check_op(places: &Gazetteer, caller: &Caller, op: &Operation) -> Result<(), AppError> {
+fn check_op(forms: &Forms, places: &Gazetteer, caller: &Caller, op: &Operation) -> Result<(), AppError> {
     if uuid::Uuid::parse_str(&op.op_id).is_err() {
         return Err(AppError::unprocessable(ErrorCode::MalformedOp, format!("op_id `{}` is not a UUID", op.op_id)));
     }
@@ -710,7 +713,7 @@ fn check_op(places: &Gazetteer, caller: &Caller, op: &Operation) -> Result<(), A
             return Err(out_of_range(&format!("the base version of `{field}`"), *base));
         }
     }
-    let form = FormDef::builtin(&op.key.form, op.form_version).ok_or_else(|| {
+    let form = forms.get(&op.key.form, op.form_version).ok_or_else(|| {
         AppError::unprocessable(
             ErrorCode::UnknownForm,
             format!("there is no form `{}` version {}", op.key.form, op.form_version),
@@ -782,7 +785,7 @@ async fn push(
     check_app_version(&state.settings, &headers)?;
     let places = state.storage.gazetteer().await?;
     for op in &req.ops {
-        check_op(&places, &caller, op).map_err(|e| e.for_op(&op.op_id))?;
+        check_op(state.storage.forms(), &places, &caller, op).map_err(|e| e.for_op(&op.op_id))?;
     }
     let results = state.storage.push(&caller, req.ops, state.now()).await?;
     // An older device gets only the outcomes its protocol knows.
@@ -943,7 +946,7 @@ async fn create_round(
         return Err(AppError::unprocessable(ErrorCode::MalformedRound, "a round collects at least one form"));
     }
     for f in &req.forms {
-        if FormDef::builtin(&f.form, f.version).is_none() {
+        if state.storage.forms().get(&f.form, f.version).is_none() {
             return Err(AppError::unprocessable(
                 ErrorCode::UnknownForm,
                 format!("there is no form {} version {}", f.form, f.version),
@@ -1086,8 +1089,9 @@ pub async fn import_file(
     }
     let book = crate::spreadsheet::read_book(bytes).map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
     let gazetteer = storage.gazetteer().await?;
-    let places = dtm_core::import::Places { gazetteer: &gazetteer, add_unknown: add_locations };
-    let checked = match dtm_core::import::check_file(&book, round, places) {
+    let forms = storage.forms();
+    let catalog = dtm_core::import::Catalog { forms, gazetteer: &gazetteer, add_unknown: add_locations };
+    let checked = match dtm_core::import::check_file(&book, round, catalog) {
         Ok(checked) => checked,
         Err(errors) => return Ok(Err(errors)),
     };
@@ -1095,7 +1099,7 @@ pub async fn import_file(
     let counted: Vec<_> = checked
         .records
         .iter()
-        .map(|r| (&r.location, counted_values(&r.form, r.form_version, r.values.clone())))
+        .map(|r| (&r.location, counted_values(forms, &r.form, r.form_version, r.values.clone())))
         .collect();
     let national =
         dtm_core::totals::national(dtm_core::totals::by_level(counted.iter().map(|(p, v)| (*p, v)), 1, &fields));
@@ -1223,11 +1227,12 @@ async fn round_totals(
 /// An assessment's values as totals count them (see [`FormDef::counted`]): a module
 /// answered No counts as 0, one answered Unknown adds nothing.
 fn counted_values(
+    forms: &Forms,
     form: &str,
     version: u32,
     values: std::collections::BTreeMap<String, dtm_core::FieldValue>,
 ) -> std::collections::BTreeMap<String, dtm_core::FieldValue> {
-    match FormDef::builtin(form, version) {
+    match forms.get(form, version) {
         Some(def) => def.counted(&values),
         None => values,
     }
@@ -1253,6 +1258,7 @@ async fn counted_round(
     include: TotalsInclude,
 ) -> Result<RoundCounts, AppError> {
     let stored = state.storage.round_assessments(code, scope).await?;
+    let forms = state.storage.forms();
     let mut unapproved: Vec<Pcode> = Vec::new();
     let mut unknown: Vec<(Pcode, Vec<String>)> = Vec::new();
     let values = stored
@@ -1265,13 +1271,13 @@ async fn counted_round(
         })
         .map(|s| {
             let values = s.fields.into_iter().map(|(f, v)| (f, v.value)).collect();
-            if let Some(form) = FormDef::builtin(&s.key.form, s.form_version) {
+            if let Some(form) = forms.get(&s.key.form, s.form_version) {
                 let missing: Vec<String> = form.unknown_counts(&values).into_iter().map(str::to_owned).collect();
                 if !missing.is_empty() {
                     unknown.push((s.key.location.clone(), missing));
                 }
             }
-            (s.key.location, counted_values(&s.key.form, s.form_version, values))
+            (s.key.location, counted_values(forms, &s.key.form, s.form_version, values))
         })
         .collect();
     Ok(RoundCounts { values, unapproved, unknown })
@@ -1329,6 +1335,7 @@ async fn key_figures(
     };
     state.storage.log_access(&caller.username, "read_key_figures", &code, state.now()).await?;
     Ok(Json(dtm_core::key_figures::key_figures(
+        state.storage.forms(),
         &code,
         &now.values,
         &now.unknown,
@@ -1377,8 +1384,9 @@ async fn search_locations(
 /// caller's scope (approved, or every one but the voided with `include=all`).
 struct ExportSet {
     places: Arc<Gazetteer>,
+    /// HQ's catalog; the round's forms are read from it.
+    catalog: Forms,
     round: Round,
-    forms: Vec<&'static FormDef>,
     stored: Vec<wire::AssessmentSnapshot>,
 }
 
@@ -1386,7 +1394,6 @@ impl ExportSet {
     async fn load(state: &AppState, caller: &Caller, code: &str, include: Option<&str>) -> Result<Self, AppError> {
         let include = counted(include)?;
         let round = find_round(state, code).await?;
-        let forms = round.forms.iter().filter_map(|(id, v)| FormDef::builtin(id, *v)).collect();
         let stored = state
             .storage
             .round_assessments(code, &caller.scope)
@@ -1394,7 +1401,12 @@ impl ExportSet {
             .into_iter()
             .filter(|s| include.counts(s.status))
             .collect();
-        Ok(Self { places: state.storage.gazetteer().await?, round, forms, stored })
+        Ok(Self { places: state.storage.gazetteer().await?, catalog: state.storage.forms().clone(), round, stored })
+    }
+
+    /// The round's forms, in the round's order.
+    fn forms(&self) -> Vec<&FormDef> {
+        self.round.forms.iter().filter_map(|(id, v)| self.catalog.get(id, *v)).collect()
     }
 
     fn values(&self) -> Vec<std::collections::BTreeMap<String, dtm_core::FieldValue>> {
@@ -1405,7 +1417,7 @@ impl ExportSet {
     fn tables(&self) -> Vec<exchange::Table> {
         let values = self.values();
         let rows = self.rows(&values);
-        exchange::round_tables(&self.places, &self.forms, &self.round.code, &rows)
+        exchange::round_tables(&self.places, &self.forms(), &self.round.code, &rows)
     }
 
     fn rows<'a>(
@@ -1416,7 +1428,7 @@ impl ExportSet {
             .iter()
             .zip(values)
             .filter_map(|(s, v)| {
-                let form = FormDef::builtin(&s.key.form, s.form_version)?;
+                let form = self.catalog.get(&s.key.form, s.form_version)?;
                 Some(exchange::Row { location: &s.key.location, form, status: s.status, values: v })
             })
             .collect()
@@ -1463,7 +1475,7 @@ async fn export_csv(
     let table = match q.table.as_deref() {
         None => {
             let values = set.values();
-            exchange::table(&set.places, "round", &set.forms, &code, &set.rows(&values))
+            exchange::table(&set.places, "round", &set.forms(), &code, &set.rows(&values))
         }
         Some(name) => set.tables().into_iter().find(|t| t.name == name).ok_or_else(|| {
             AppError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownForm, format!("round {code} has no table `{name}`"))
@@ -1590,12 +1602,12 @@ pub async fn published_workbook(
         .iter()
         .zip(&values)
         .filter_map(|(s, v)| {
-            let form = FormDef::builtin(&s.key.form, s.form_version)?;
+            let form = storage.forms().get(&s.key.form, s.form_version)?;
             Some(exchange::Row { location: &s.key.location, form, status: s.status, values: v })
         })
         .collect();
     let places = storage.gazetteer().await?;
-    let sheets = dtm_core::dtm_workbook::dtm_libya().publish(&places, round, &rows);
+    let sheets = dtm_core::dtm_workbook::dtm_libya().publish(storage.forms(), &places, round, &rows);
     crate::spreadsheet::write_published(&sheets)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("writing the workbook: {e}")))
 }
@@ -1692,8 +1704,8 @@ async fn resolve_conflict(
             // collected with, as the device that will receive it checks it.
             let version = state.storage.assessment(&conflict.key).await?.map(|a| a.form_version);
             let form = version
-                .and_then(|v| FormDef::builtin(&conflict.key.form, v))
-                .or_else(|| FormDef::latest(&conflict.key.form))
+                .and_then(|v| state.storage.forms().get(&conflict.key.form, v))
+                .or_else(|| state.storage.forms().latest(&conflict.key.form))
                 .ok_or_else(|| AppError::unprocessable(ErrorCode::UnknownForm, "the conflict's form is unknown"))?;
             let places = state.storage.gazetteer().await?;
             form.check_value(&conflict.field, &value, &places)

@@ -20,8 +20,8 @@ use dtm_core::plan::{
 };
 use dtm_core::ErrorCode;
 use dtm_core::{
-    workflow, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Hlc, ReviewDecision, Round, RoundStatus, Scope,
-    Settlement,
+    workflow, AssessmentKey, AssessmentStatus, FieldVersion, FormDef, Forms, Hlc, ReviewDecision, Round, RoundStatus,
+    Scope, Settlement,
 };
 use dtm_core::{Gazetteer, Location, LocationChange, LocationError, LocationInput, Pcode, Role};
 use dtm_sync::accounts::{Account, AccountChange, AuditEntry, DeviceInfo, NewAccount};
@@ -40,18 +40,21 @@ pub struct Hq<S> {
     /// cache: every use asks the database for changes after it, so a location another
     /// HQ process added is seen at once.
     places: Arc<std::sync::Mutex<(u64, Arc<Gazetteer>)>>,
+    /// The forms HQ checks and serves, every version.
+    forms: Forms,
 }
 
 impl<S> Clone for Hq<S> {
     fn clone(&self) -> Self {
-        Self { store: self.store.clone(), places: self.places.clone() }
+        Self { store: self.store.clone(), places: self.places.clone(), forms: self.forms.clone() }
     }
 }
 
 impl<S: Store> Hq<S> {
     pub fn new(store: S) -> Self {
         let places = (0, Arc::new(Gazetteer::libya().clone()));
-        Self { store: Arc::new(store), places: Arc::new(std::sync::Mutex::new(places)) }
+        let forms = Forms::shipped().clone();
+        Self { store: Arc::new(store), places: Arc::new(std::sync::Mutex::new(places)), forms }
     }
 
     pub fn store(&self) -> &S {
@@ -201,7 +204,13 @@ fn previous_rounds_of(tx: &mut dyn Tx, keys: &[&AssessmentKey]) -> Result<Vec<Op
 /// if it has one) compare against: its previous round, and the child form's
 /// assessments inside it in the same round as the aggregate check counts them
 /// ([`dtm_core::form::aggregate_children`]).
-fn context_in(tx: &mut dyn Tx, places: &Gazetteer, key: &AssessmentKey, child: Option<&str>) -> Result<CheckContext> {
+fn context_in(
+    tx: &mut dyn Tx,
+    forms: &Forms,
+    places: &Gazetteer,
+    key: &AssessmentKey,
+    child: Option<&str>,
+) -> Result<CheckContext> {
     let previous = previous_rounds_of(tx, &[key])?.pop().flatten();
     let Some(child_form) = child else { return Ok((previous, None)) };
     let ids = tx.children(&key.round, child_form, key.location.as_str())?;
@@ -214,25 +223,26 @@ fn context_in(tx: &mut dyn Tx, places: &Gazetteer, key: &AssessmentKey, child: O
         .map(|(s, v)| Child {
             location: &s.key.location,
             status: s.status,
-            form: FormDef::builtin(&s.key.form, s.form_version),
+            form: forms.get(&s.key.form, s.form_version),
             values: v,
         })
         .collect();
-    Ok((previous, dtm_core::form::aggregate_children(places, &key.location, child_form, &children)))
+    Ok((previous, dtm_core::form::aggregate_children(forms, places, &key.location, child_form, &children)))
 }
 
 /// What blocks submitting the assessment as HQ holds it, against its previous round
 /// and its child assessments.
 fn submission_blockers(
     tx: &mut dyn Tx,
+    forms: &Forms,
     places: &Gazetteer,
     head: &Head,
     key: &AssessmentKey,
 ) -> Result<Vec<dtm_core::Issue>> {
     let values = field_values(tx, head.id)?;
-    let Some(form) = FormDef::builtin(&key.form, head.form_version) else { return Ok(vec![]) };
+    let Some(form) = forms.get(&key.form, head.form_version) else { return Ok(vec![]) };
     let child = form.aggregates.as_ref().map(|a| a.form.as_str());
-    let (previous, children) = context_in(tx, places, key, child)?;
+    let (previous, children) = context_in(tx, forms, places, key, child)?;
     let ctx = Context { previous: previous.as_ref().map(|(r, v)| (r.as_str(), v)), children: children.as_deref() };
     Ok(form.submission_blockers(&values, ctx))
 }
@@ -334,6 +344,7 @@ fn payload_hash(op: &Operation) -> String {
 /// as the batch's operations write, so a device's five saves of one muhalla in one
 /// batch read the assessment once, not five times.
 struct Batch<'a> {
+    forms: &'a Forms,
     places: &'a Gazetteer,
     rounds: BTreeMap<String, Option<Round>>,
     known: Known,
@@ -368,6 +379,7 @@ impl Known {
 /// retry, or the operation applied; the answers are remembered together at the end.
 fn push_batch(
     tx: &mut dyn Tx,
+    forms: &Forms,
     places: &Gazetteer,
     caller: &Caller,
     ops: &[Operation],
@@ -391,7 +403,7 @@ fn push_batch(
     changes.sort_unstable();
     changes.dedup();
     let authors = tx.change_authors(&changes)?;
-    let mut batch = Batch { places, rounds: BTreeMap::new(), known: Known { docs, authors } };
+    let mut batch = Batch { forms, places, rounds: BTreeMap::new(), known: Known { docs, authors } };
     let mut allot = Allot::new(ops.len());
     let hashes: Vec<String> = ops.iter().map(payload_hash).collect();
     let mut results = Vec::with_capacity(ops.len());
@@ -466,7 +478,7 @@ fn apply_op(
         let round = tx.round(&op.key.round)?;
         batch.rounds.insert(op.key.round.clone(), round);
     }
-    let places = batch.places;
+    let (forms, places) = (batch.forms, batch.places);
     let Some(round) = &batch.rounds[&op.key.round] else {
         return Ok(rejected(op, ErrorCode::UnknownRound, format!("round {} does not exist at HQ", op.key.round)));
     };
@@ -495,7 +507,7 @@ fn apply_op(
         held = Some(Held { status: h.status, fields });
     }
     let blockers = match (&head, &op.body) {
-        (Some(h), OpBody::Submit) => submission_blockers(tx, places, h, key)?,
+        (Some(h), OpBody::Submit) => submission_blockers(tx, forms, places, h, key)?,
         _ => vec![],
     };
     let incoming = Incoming { author: &caller.username, device: &caller.device_id, hlc: op.hlc, change };
@@ -1143,6 +1155,10 @@ impl<S: Store> HqStorage for Hq<S> {
         self.read(|tx| tx.rounds()).await
     }
 
+    fn forms(&self) -> &Forms {
+        &self.forms
+    }
+
     async fn gazetteer(&self) -> Result<Arc<Gazetteer>> {
         let (seen, current) = {
             let cached = self.places.lock().expect("the gazetteer cache is never poisoned");
@@ -1201,7 +1217,8 @@ impl<S: Store> HqStorage for Hq<S> {
 
     async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: OffsetDateTime) -> Result<Vec<OpResult>> {
         let (caller, now, places) = (caller.clone(), to_micros(now), self.gazetteer().await?);
-        self.write(move |tx| push_batch(tx, &places, &caller, &ops, now)).await
+        let forms = self.forms.clone();
+        self.write(move |tx| push_batch(tx, &forms, &places, &caller, &ops, now)).await
     }
 
     async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage> {
@@ -1225,7 +1242,8 @@ impl<S: Store> HqStorage for Hq<S> {
     async fn context(&self, places: Arc<Gazetteer>, key: &AssessmentKey, form: &FormDef) -> Result<CheckContext> {
         let key = key.clone();
         let child_form = form.aggregates.as_ref().map(|a| a.form.clone());
-        self.read(move |tx| context_in(tx, &places, &key, child_form.as_deref())).await
+        let forms = self.forms.clone();
+        self.read(move |tx| context_in(tx, &forms, &places, &key, child_form.as_deref())).await
     }
 
     async fn assessment(&self, key: &AssessmentKey) -> Result<Option<AssessmentSnapshot>> {

@@ -318,6 +318,8 @@ pub trait HqStorage: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<usize>;
     async fn rounds(&self) -> Result<Vec<Round>>;
+    /// The forms this HQ checks and serves, every version.
+    fn forms(&self) -> &dtm_core::Forms;
     /// The gazetteer in force: the shipped one with every change recorded at HQ, by
     /// any HQ process on the database.
     async fn gazetteer(&self) -> Result<std::sync::Arc<dtm_core::Gazetteer>>;

@@ -428,7 +428,7 @@ async fn hq_with_whole_round() -> (Hq, String, Value, Vec<dtm_core::Pcode>, Vec<
     let forms = json!([{"form": "baladiya", "version": 2}, {"form": "muhalla", "version": 2}]);
     hq.create_round_with(&admin, 55, forms.clone()).await;
     let round = dtm_core::testdata::whole_round_v2();
-    let form = dtm_core::FormDef::builtin("muhalla", 2).unwrap();
+    let form = dtm_core::Forms::shipped().get("muhalla", 2).unwrap();
     let tables = dtm_core::exchange::round_tables(
         dtm_core::Gazetteer::libya(),
         &[form],
@@ -445,7 +445,7 @@ async fn hq_with_whole_round() -> (Hq, String, Value, Vec<dtm_core::Pcode>, Vec<
 #[tokio::test]
 async fn a_whole_muhalla_round_of_every_field_goes_out_as_csv_xlsx_and_json_and_comes_back_exactly() {
     let (hq, admin, forms, muhallas, values) = hq_with_whole_round().await;
-    let form = dtm_core::FormDef::builtin("muhalla", 2).unwrap();
+    let form = dtm_core::Forms::shipped().get("muhalla", 2).unwrap();
 
     // The figures: a module answered No counts 0, Unknown adds nothing.
     let sum = |f: &str| values.iter().filter_map(|v| v.get(f)?.as_u64()).sum::<u64>();

@@ -12,7 +12,7 @@ pub mod vault;
 use dtm_core::workflow;
 use dtm_core::ErrorCode;
 use dtm_core::{
-    AssessmentKey, AssessmentStatus, FieldValue, FormDef, Gazetteer, Hlc, Pcode, Role, Round, RoundStatus, Scope,
+    AssessmentKey, AssessmentStatus, FieldValue, FormDef, Forms, Gazetteer, Hlc, Pcode, Role, Round, RoundStatus, Scope,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sqlite::parse_json;
@@ -348,6 +348,8 @@ pub struct Store {
     conn: Connection,
     /// The gazetteer in force on this device: the shipped one with HQ's changes.
     places: Gazetteer,
+    /// The forms this device collects with, every version.
+    forms: Forms,
 }
 
 impl Store {
@@ -368,7 +370,7 @@ impl Store {
 
     fn with_connection(conn: Connection) -> Result<Self> {
         let places = places_of(&conn)?;
-        let store = Self { conn, places };
+        let store = Self { conn, places, forms: Forms::shipped().clone() };
         store.ensure_device_row()?;
         Ok(store)
     }
@@ -433,6 +435,11 @@ impl Store {
     /// The gazetteer in force on this device.
     pub fn places(&self) -> &Gazetteer {
         &self.places
+    }
+
+    /// The forms this device collects with, every version.
+    pub fn forms(&self) -> &Forms {
+        &self.forms
     }
 
     /// Where the next pull asks for gazetteer changes from (`None`: from the start).
@@ -666,7 +673,7 @@ impl Store {
         let session = self.require_session()?;
         let round = self.round(round)?;
         let form_version = round.form_version(form).ok_or_else(|| StoreError::UnknownForm(form.to_owned()))?;
-        let def = FormDef::builtin(form, form_version).ok_or_else(|| StoreError::UnknownForm(form.to_owned()))?;
+        let def = self.forms.get(form, form_version).ok_or_else(|| StoreError::UnknownForm(form.to_owned()))?;
         let mut out = Vec::new();
         for loc in self.places.in_scope(&session.user.scope, def.level) {
             let key = AssessmentKey::new(&round.code, form, loc.pcode.clone());
@@ -688,11 +695,11 @@ impl Store {
         let round = self.round(&key.round)?;
         let form_version = round.form_version(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         let mut record = self.load(key)?.unwrap_or_else(|| AssessmentRecord::not_started(key.clone(), form_version));
-        let form = FormDef::builtin(&key.form, record.form_version)
-            .ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        let form =
+            self.forms.get(&key.form, record.form_version).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         record.previous = previous_values(&self.conn, key, round.number)?;
         if let Some(agg) = &form.aggregates {
-            record.children = child_values(&self.conn, &self.places, key, &agg.form)?;
+            record.children = child_values(&self.conn, &self.forms, &self.places, key, &agg.form)?;
         }
         Ok(record)
     }
@@ -702,7 +709,7 @@ impl Store {
     }
 
     fn check_location(&self, session: &Session, key: &AssessmentKey) -> Result<()> {
-        let form = FormDef::latest(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        let form = self.forms.latest(&key.form).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         if self.places.get(key.location.as_str()).is_none() {
             return Err(StoreError::UnknownPcode(key.location.to_string()));
         }
@@ -730,8 +737,8 @@ impl Store {
             return Err(StoreError::RoundNotOpen(round.code));
         }
         let record = self.load(key)?.unwrap_or_else(|| AssessmentRecord::not_started(key.clone(), form_version));
-        let form = FormDef::builtin(&key.form, record.form_version)
-            .ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        let form =
+            self.forms.get(&key.form, record.form_version).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         Ok((form.clone(), form_version, record))
     }
 
@@ -820,8 +827,8 @@ impl Store {
         if record.status == AssessmentStatus::NotStarted {
             return Err(StoreError::SubmissionBlocked(vec!["nothing has been entered".into()]));
         }
-        let form = FormDef::builtin(&key.form, record.form_version)
-            .ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
+        let form =
+            self.forms.get(&key.form, record.form_version).ok_or_else(|| StoreError::UnknownForm(key.form.clone()))?;
         let status = workflow::submit(record.status)?;
         let blockers = form.submission_blockers(&record.values, record.context());
         if !blockers.is_empty() {
@@ -1364,6 +1371,7 @@ fn previous_values(
 /// The child form's assessments inside this location, in the same round.
 fn child_values(
     conn: &Connection,
+    forms: &Forms,
     places: &Gazetteer,
     key: &AssessmentKey,
     child_form: &str,
@@ -1385,11 +1393,11 @@ fn child_values(
         .map(|r| dtm_core::form::Child {
             location: &r.key.location,
             status: r.status,
-            form: FormDef::builtin(child_form, r.form_version),
+            form: forms.get(child_form, r.form_version),
             values: &r.values,
         })
         .collect();
-    Ok(dtm_core::form::aggregate_children(places, &key.location, child_form, &children))
+    Ok(dtm_core::form::aggregate_children(forms, places, &key.location, child_form, &children))
 }
 
 /// Creates or updates the assessment's row; with `fields`, the values the enumerator sees.

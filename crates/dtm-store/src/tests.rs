@@ -259,7 +259,7 @@ fn the_previous_rounds_values_travel_with_an_assessment_for_the_cross_round_chec
     let record = store.set_field(&r54, "idp_ind", json!(1600), &now(3)).unwrap();
     let (round_code, values) = record.previous.clone().expect("R53 holds this baladiya");
     assert_eq!((round_code.as_str(), &values["idp_ind"]), ("R53", &json!(1000)));
-    let form = FormDef::builtin("baladiya", 2).unwrap();
+    let form = dtm_core::Forms::shipped().get("baladiya", 2).unwrap();
     let issues = form.check(&record.values, record.context());
     assert!(
         issues.iter().any(|i| i.rule == "change:idp_ind"),
@@ -548,7 +548,7 @@ fn a_baladiya_is_checked_against_its_muhallas_only_once_all_of_them_are_entered(
         dtm_core::Gazetteer::libya().to_assess(&Scope::new(["LY021104"]), 4).map(|l| l.pcode.clone()).collect();
     let aggregate = |store: &Store| {
         let record = store.assessment(&baladiya).unwrap();
-        let form = FormDef::builtin("baladiya", 3).unwrap();
+        let form = dtm_core::Forms::shipped().get("baladiya", 3).unwrap();
         form.check(&record.values, record.context()).into_iter().filter(|i| i.rule == "aggregate:idp_ind").count()
     };
     for (i, m) in muhallas.iter().enumerate() {

@@ -6,7 +6,7 @@ pub use dtm_core::ErrorCode;
 
 use crate::wire::{ApiError, User, WireComment};
 use dtm_core::form::Context;
-use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, FormDef, Gazetteer, Issue, LocationChange, Pcode};
+use dtm_core::{AssessmentKey, AssessmentStatus, FieldValue, Forms, Gazetteer, Issue, LocationChange, Pcode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -127,16 +127,17 @@ pub struct FormSummary {
 }
 
 impl FormSummary {
-    /// Every built-in form and version.
-    pub fn all() -> Vec<FormSummary> {
-        FormDef::all_builtin()
+    /// Every form and version of a catalog.
+    pub fn all(forms: &Forms) -> Vec<FormSummary> {
+        forms
+            .all()
             .iter()
             .map(|f| FormSummary {
                 id: f.id.clone(),
                 version: f.version,
                 title: f.title.clone(),
                 level: f.level,
-                latest: FormDef::latest(&f.id).is_some_and(|l| l.version == f.version),
+                latest: forms.latest(&f.id).is_some_and(|l| l.version == f.version),
             })
             .collect()
     }
@@ -232,23 +233,23 @@ impl AssessmentParts {
     }
 
     /// The rule verdicts on the current values, in the context the parts carry.
-    fn issues(&self) -> Vec<Issue> {
+    fn issues(&self, forms: &Forms) -> Vec<Issue> {
         let ctx = Context {
             previous: self.previous.as_ref().map(|(round, values)| (round.as_str(), values)),
             children: self.children.as_deref(),
         };
-        FormDef::builtin(&self.key.form, self.form_version).map(|f| f.check(&self.values, ctx)).unwrap_or_default()
+        forms.get(&self.key.form, self.form_version).map(|f| f.check(&self.values, ctx)).unwrap_or_default()
     }
 
     /// The summary with its warnings and errors counted; the parts must carry the
     /// checks' context (previous round, children) for the counts to be the page's.
-    pub fn checked_summary(&self, places: &Gazetteer) -> AssessmentSummary {
-        counted(self.summary(places), &self.issues())
+    pub fn checked_summary(&self, forms: &Forms, places: &Gazetteer) -> AssessmentSummary {
+        counted(self.summary(places), &self.issues(forms))
     }
 
-    pub fn detail(self, places: &Gazetteer) -> AssessmentDetail {
-        let form = FormDef::builtin(&self.key.form, self.form_version);
-        let issues = self.issues();
+    pub fn detail(self, forms: &Forms, places: &Gazetteer) -> AssessmentDetail {
+        let form = forms.get(&self.key.form, self.form_version);
+        let issues = self.issues(forms);
         let relevant_fields = form.map(|f| f.relevant_fields(&self.values)).unwrap_or_default();
         let summary = counted(self.summary(places), &issues);
         let (previous_round, previous_values) = self.previous.unzip();

@@ -8,7 +8,7 @@ use crate::wire::{
     self, ApiError, AssessmentSnapshot, LoginRequest, OpBody, Operation, Outcome, PullResponse, PushRequest, RoundInfo,
     WireComment,
 };
-use dtm_core::{AssessmentKey, ErrorCode, FieldValue, FormDef, ReviewDecision, Role, Round};
+use dtm_core::{AssessmentKey, ErrorCode, FieldValue, ReviewDecision, Role, Round};
 pub use dtm_store::vault::Cost;
 use dtm_store::vault::{DataKey, KeyFile, UnlockError};
 use dtm_store::{sqlite, Answer, Now, OpKind, OpOutcome, RemoteAssessment, Store, StoreError};
@@ -698,6 +698,18 @@ impl Device {
         Ok(self.store()?.rounds()?.iter().map(RoundInfo::from).collect())
     }
 
+    /// A form from this device's catalog at `version`, or its newest version; `None`
+    /// if the catalog has no such form or version.
+    pub fn form(&self, id: &str, version: Option<u32>) -> Result<Option<dtm_core::FormDef>> {
+        let store = self.store()?;
+        let forms = store.forms();
+        let form = match version {
+            Some(v) => forms.get(id, v),
+            None => forms.latest(id),
+        };
+        Ok(form.cloned())
+    }
+
     /// Every location in scope for the round's forms, with its status on this device.
     pub fn assessments(&self, round: &str) -> Result<Vec<AssessmentSummary>> {
         let store = self.store()?;
@@ -705,7 +717,7 @@ impl Device {
         let r = rounds.iter().find(|r| r.code == round).ok_or_else(|| StoreError::UnknownRound(round.to_owned()))?;
         let mut out = Vec::new();
         for (form, _) in &r.forms {
-            if FormDef::latest(form).is_some() {
+            if store.forms().latest(form).is_some() {
                 out.extend(store.assessments(round, form)?.into_iter().map(|r| parts(r).summary(store.places())));
             }
         }
@@ -716,33 +728,33 @@ impl Device {
         let store = self.store()?;
         let record = store.assessment(key)?;
         let settled = store.settled_for(key)?;
-        Ok(AssessmentDetail { settled, ..parts(record).detail(store.places()) })
+        Ok(AssessmentDetail { settled, ..parts(record).detail(store.forms(), store.places()) })
     }
 
     /// Saves several fields of one assessment together, all or none.
     pub fn set_fields(&self, key: &AssessmentKey, values: &[(String, FieldValue)]) -> Result<AssessmentDetail> {
         let mut store = self.store()?;
         let record = store.set_fields(key, values, &self.now())?;
-        Ok(parts(record).detail(store.places()))
+        Ok(parts(record).detail(store.forms(), store.places()))
     }
 
     pub fn set_field(&self, key: &AssessmentKey, field: &str, value: FieldValue) -> Result<AssessmentDetail> {
         let mut store = self.store()?;
         let record = store.set_field(key, field, value, &self.now())?;
-        Ok(parts(record).detail(store.places()))
+        Ok(parts(record).detail(store.forms(), store.places()))
     }
 
     /// Withdraws an assessment (a tombstone: every value is kept).
     pub fn void(&self, key: &AssessmentKey, reason: &str) -> Result<AssessmentDetail> {
         let mut store = self.store()?;
         let record = store.void(key, reason, &self.now())?;
-        Ok(parts(record).detail(store.places()))
+        Ok(parts(record).detail(store.forms(), store.places()))
     }
 
     pub fn submit(&self, key: &AssessmentKey) -> Result<AssessmentDetail> {
         let mut store = self.store()?;
         let record = store.submit(key, &self.now())?;
-        Ok(parts(record).detail(store.places()))
+        Ok(parts(record).detail(store.forms(), store.places()))
     }
 
     /// Operations HQ did not apply (refused, in conflict or superseded), with HQ's reasons.

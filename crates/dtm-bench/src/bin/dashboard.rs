@@ -12,7 +12,7 @@
 use anyhow::{bail, Context};
 use clap::Parser;
 use dtm_bench::{baladiya_values, mib, muhalla_sections, percentile, DemoHq, HqDatabase, StoreArgs, Values};
-use dtm_core::{AssessmentKey, FormDef, Gazetteer};
+use dtm_core::{AssessmentKey, Forms, Gazetteer};
 use dtm_sync::device::Device;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let device = Device::open(&dir.path().join("filler.sqlite3"))?;
     device.login(&hq.url, "admin", "admin-demo").await?;
-    let form = FormDef::builtin("baladiya", 2).context("baladiya v2")?;
+    let form = Forms::shipped().get("baladiya", 2).context("baladiya v2")?;
     let baladiyas: Vec<_> = Gazetteer::libya().at_level(3).map(|l| l.pcode.clone()).collect();
     for r in 1..=rounds {
         for (i, b) in baladiyas.iter().enumerate() {

@@ -17,7 +17,7 @@
 use anyhow::Context;
 use clap::Parser;
 use dtm_bench::{baladiya_values, mix, percentile, DemoHq, HqDatabase, StoreArgs, Values};
-use dtm_core::{AssessmentKey, FormDef, Gazetteer, Pcode};
+use dtm_core::{AssessmentKey, Forms, Gazetteer, Pcode};
 use dtm_sync::device::{Cost, Device};
 use serde_json::json;
 use std::path::Path;
@@ -126,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Full devices: a plain store filled through the device's own saves, then the same
     // store taken over by the encrypting app (a one-time export).
-    let form = FormDef::builtin("baladiya", 2).context("baladiya v2")?;
+    let form = Forms::shipped().get("baladiya", 2).context("baladiya v2")?;
     let places = baladiyas();
     let started = Instant::now();
     for r in 1..=rounds {

@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::Parser;
 use dtm_bench::{percentile, DemoHq, HqDatabase, StoreArgs};
 use dtm_core::exchange;
-use dtm_core::{testdata, FormDef, Gazetteer, Pcode};
+use dtm_core::{testdata, Forms, Gazetteer, Pcode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
 
     // The round, built and written as a workbook.
     let started = Instant::now();
-    let form = FormDef::builtin("muhalla", 2).context("muhalla v2")?;
+    let form = Forms::shipped().get("muhalla", 2).context("muhalla v2")?;
     let round = testdata::whole_round_v2();
     let rows = testdata::approved_rows(&round);
     let (muhallas, values): (Vec<&Pcode>, Vec<&BTreeMap<String, Value>>) = round.iter().map(|(p, v)| (p, v)).unzip();
@@ -119,8 +119,12 @@ async fn main() -> anyhow::Result<()> {
         forms: vec![("muhalla".into(), 2)],
     };
     let started = Instant::now();
-    let checked = dtm_core::import::check_file(&book, &round, dtm_core::import::Places::known(Gazetteer::libya()))
-        .map_err(|e| anyhow::anyhow!("{} errors", e.len()))?;
+    let checked = dtm_core::import::check_file(
+        &book,
+        &round,
+        dtm_core::import::Catalog::known(Forms::shipped(), Gazetteer::libya()),
+    )
+    .map_err(|e| anyhow::anyhow!("{} errors", e.len()))?;
     println!(
         "DTM workbook read through its mapping and checked: {} muhallas in {} ({} unknown columns)",
         checked.records.len(),
