@@ -299,6 +299,11 @@ pub struct FormDef {
     parsed: Vec<Expr>,
     #[serde(skip)]
     relevance: Vec<(String, Expr)>,
+    /// Where each single (not repeated) field is: its section and place in it. A push
+    /// checks every value it carries, 60 to an operation, so a field is found by id
+    /// without walking the form.
+    #[serde(skip)]
+    index: std::collections::HashMap<String, (usize, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -463,6 +468,13 @@ impl FormDef {
                 return Err(FormError::DuplicateField(f.id.clone()));
             }
         }
+        form.index = form
+            .sections
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.repeat.is_none())
+            .flat_map(|(i, s)| s.fields.iter().enumerate().map(move |(j, f)| (f.id.clone(), (i, j))))
+            .collect();
         form.check_structure()?;
         for g in form.groups() {
             for f in &g.fields {
@@ -560,7 +572,8 @@ impl FormDef {
     }
 
     pub fn field(&self, id: &str) -> Option<&Field> {
-        self.fields().find(|f| f.id == id)
+        let &(section, at) = self.index.get(id)?;
+        self.sections.get(section)?.fields.get(at).filter(|f| f.id == id)
     }
 
     /// Where one row's value of a repeated group is stored: `<group>.<key>.<field>`.

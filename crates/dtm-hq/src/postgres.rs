@@ -897,7 +897,7 @@ impl Tx for PgTx<'_, '_> {
             self.pending.ids = first_id..first_id + n;
         }
         let id = self.pending.ids.next().expect("a block of ids was just allotted");
-        let doc = serde_json::to_string(a.doc).map_err(|e| StorageError::Internal(e.into()))?;
+        let doc = a.doc.to_owned();
         self.pending.new_at.insert(id, self.pending.assessments.len());
         self.pending.assessments.push(PendingAssessment {
             id,

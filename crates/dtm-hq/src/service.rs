@@ -260,11 +260,14 @@ struct Author<'a> {
 struct Inserted {
     id: i64,
     change: i64,
-    doc: Doc,
+    /// Its document, when it was asked for.
+    doc: Option<Doc>,
 }
 
 /// Writes an assessment HQ does not have yet, its fields at the versions given (1 for
-/// a first edit or an import), together with the change that wrote them.
+/// a first edit or an import), together with the change that wrote them. Its document
+/// is built as a value only with `keep_doc` (for a later operation of the same batch);
+/// the stores get it as JSON, written straight from `writes`.
 #[allow(clippy::too_many_arguments)] // one new row, column by column
 fn insert_assessment(
     tx: &mut dyn Tx,
@@ -275,10 +278,13 @@ fn insert_assessment(
     writes: &Writes<'_>,
     author: &Author<'_>,
     at: OffsetDateTime,
+    keep_doc: bool,
 ) -> Result<Inserted> {
     let change = allot.id(tx)?;
-    let doc: Doc =
-        writes.iter().map(|(f, (v, version))| ((*f).to_owned(), DocField((*v).clone(), *version, change))).collect();
+    let json = crate::store::doc_json(writes, change);
+    let doc = keep_doc.then(|| {
+        writes.iter().map(|(f, (v, version))| ((*f).to_owned(), DocField((*v).clone(), *version, change))).collect()
+    });
     let change_seq = allot.seq(tx)?;
     let first = NewChange {
         id: change,
@@ -290,7 +296,7 @@ fn insert_assessment(
         at,
         fields: writes,
     };
-    let id = tx.insert_assessment(&NewAssessment { key, status, form_version, change_seq, at, doc: &doc }, &first)?;
+    let id = tx.insert_assessment(&NewAssessment { key, status, form_version, change_seq, at, doc: &json }, &first)?;
     Ok(Inserted { id, change, doc })
 }
 
@@ -335,7 +341,10 @@ fn rejected(op: &Operation, code: ErrorCode, reason: impl Into<String>) -> OpRes
 /// kept in sorted maps), so an honest retry always matches.
 fn payload_hash(op: &Operation) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(serde_json::to_vec(op).expect("an operation serialises")))
+    // Serialised straight into the hash: the same bytes as `to_vec`, never held whole.
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(&mut hasher, op).expect("an operation serialises");
+    hex::encode(hasher.finalize())
 }
 
 /// What one push batch reads once: the rounds it names, the gazetteer its
@@ -348,6 +357,9 @@ struct Batch<'a> {
     places: &'a Gazetteer,
     rounds: BTreeMap<String, Option<Round>>,
     known: Known,
+    /// The assessments more than one operation of the batch names: only their new
+    /// documents are kept in `known`, since no other operation will read one.
+    repeated: std::collections::HashSet<&'a AssessmentKey>,
 }
 
 /// The documents and change authors a push batch holds; see [`Batch`].
@@ -403,7 +415,9 @@ fn push_batch(
     changes.sort_unstable();
     changes.dedup();
     let authors = tx.change_authors(&changes)?;
-    let mut batch = Batch { forms, places, rounds: BTreeMap::new(), known: Known { docs, authors } };
+    let mut named = std::collections::HashSet::with_capacity(ops.len());
+    let repeated = keys.iter().copied().filter(|k| !named.insert(*k)).collect();
+    let mut batch = Batch { forms, places, rounds: BTreeMap::new(), known: Known { docs, authors }, repeated };
     let mut allot = Allot::new(ops.len());
     let hashes: Vec<String> = ops.iter().map(payload_hash).collect();
     let mut results = Vec::with_capacity(ops.len());
@@ -512,11 +526,14 @@ fn apply_op(
     };
     let incoming = Incoming { author: &caller.username, device: &caller.device_id, hlc: op.hlc, change };
     let plan = plan_op(round, key, held.as_ref(), &incoming, &blockers);
-    let written = write_plan(tx, allot, head.as_ref(), &mut doc, &plan, caller, op, now)?;
+    let keep = batch.repeated.contains(key);
+    let written = write_plan(tx, allot, head.as_ref(), &mut doc, &plan, caller, op, now, keep)?;
     let author = || ChangeAuthor { author: caller.username.clone(), device: caller.device_id.clone(), hlc: op.hlc };
     if let Written::Created { id, change } = written {
         heads.insert(key.clone(), Head { id, status: plan.status, form_version: plan.create.unwrap_or_default() });
-        batch.known.keep(id, doc, Some((change, author())));
+        if keep {
+            batch.known.keep(id, doc, Some((change, author())));
+        }
     } else if let Some(h) = head {
         if plan.touch {
             heads.insert(key.clone(), Head { status: plan.status, ..h });
@@ -543,7 +560,8 @@ fn apply_op(
 enum Written {
     /// Nothing: no new values (a status, a comment or conflicts at most).
     Nothing,
-    /// A new assessment, whose document is now in `doc`, and the change that wrote it.
+    /// A new assessment and the change that wrote it; its document is in `doc` if it
+    /// was to be kept.
     Created { id: i64, change: i64 },
     /// New values as this change, now in `doc`.
     Changed { change: i64 },
@@ -561,6 +579,7 @@ fn write_plan(
     caller: &Caller,
     op: &Operation,
     now: OffsetDateTime,
+    keep_doc: bool,
 ) -> Result<Written> {
     if plan.outcome == PlanOutcome::Rejected {
         return Ok(Written::Nothing);
@@ -568,8 +587,10 @@ fn write_plan(
     if let Some(form_version) = plan.create {
         let author = Author { op_id: Some(&op.op_id), name: &caller.username, device: &caller.device_id, hlc: op.hlc };
         let Inserted { id, change, doc: created } =
-            insert_assessment(tx, allot, &op.key, plan.status, form_version, &plan.writes, &author, now)?;
-        *doc = created;
+            insert_assessment(tx, allot, &op.key, plan.status, form_version, &plan.writes, &author, now, keep_doc)?;
+        if let Some(created) = created {
+            *doc = created;
+        }
         return Ok(Written::Created { id, change });
     }
     let Some(head) = head else { return Ok(Written::Nothing) };
@@ -1143,7 +1164,8 @@ impl<S: Store> HqStorage for Hq<S> {
                 let by = Author { op_id: None, name: &author, device: "import", hlc: Hlc::default() };
                 // An imported assessment is new: every figure at version 1.
                 let writes = r.values.iter().map(|(f, v)| (f.as_str(), (v, 1))).collect();
-                insert_assessment(tx, &mut allot, &key, AssessmentStatus::Approved, r.form_version, &writes, &by, now)?;
+                let status = AssessmentStatus::Approved;
+                insert_assessment(tx, &mut allot, &key, status, r.form_version, &writes, &by, now, false)?;
             }
             tx.log_access(now, &actor, "import_round", &round)?;
             Ok(records.len())

@@ -50,6 +50,18 @@ pub type Doc = BTreeMap<String, DocField>;
 /// What one change wrote: each field's value at its new version.
 pub type Writes<'a> = BTreeMap<&'a str, (&'a FieldValue, u64)>;
 
+/// The document of a new assessment whose fields `change` wrote, as JSON: the same
+/// text as the [`Doc`] of those fields serialises to, written without building it.
+pub fn doc_json(writes: &Writes<'_>, change: i64) -> String {
+    struct Fields<'w, 'a>(&'w Writes<'a>, i64);
+    impl serde::Serialize for Fields<'_, '_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|(field, (value, version))| (field, (value, version, self.1))))
+        }
+    }
+    serde_json::to_string(&Fields(writes, change)).expect("values serialise")
+}
+
 /// What a change row holds of each field it wrote, read back.
 pub type ChangeFields = BTreeMap<String, (FieldValue, u64)>;
 
@@ -68,7 +80,8 @@ pub struct NewAssessment<'a> {
     pub form_version: u32,
     pub change_seq: u64,
     pub at: OffsetDateTime,
-    pub doc: &'a Doc,
+    /// Its document as JSON ([`doc_json`]).
+    pub doc: &'a str,
 }
 
 /// One row of `changes`: an operation, an import row or a settlement.
@@ -346,4 +359,25 @@ pub fn outcome_parse(s: &str) -> Option<Outcome> {
         "superseded" => Outcome::Superseded,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_new_documents_json_is_the_text_its_doc_serialises_to() {
+        let (count, arabic, null, many) = (json!(120), json!("طرابلس \"المركز\""), json!(null), json!(["a", "b"]));
+        let writes: Writes<'_> =
+            [("idp_ind", (&count, 1)), ("note:x", (&arabic, 2)), ("ret_hh", (&null, 1)), ("ki_types", (&many, 3))]
+                .into_iter()
+                .collect();
+        let doc: Doc = writes.iter().map(|(f, (v, n))| ((*f).to_owned(), DocField((*v).clone(), *n, 7))).collect();
+        assert_eq!(
+            doc_json(&writes, 7),
+            serde_json::to_string(&doc).unwrap(),
+            "both stores and every reader parse the document as a Doc, so it must be written as one"
+        );
+    }
 }

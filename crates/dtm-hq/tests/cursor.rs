@@ -4,7 +4,7 @@
 
 use dtm_core::{AssessmentKey, AssessmentStatus, Hlc, Pcode, Round, RoundStatus, Scope};
 use dtm_e2e::TestDatabase;
-use dtm_hq::store::{Doc, NewAssessment, NewChange, Store, Tx, Writes};
+use dtm_hq::store::{NewAssessment, NewChange, Store, Tx, Writes};
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
@@ -62,7 +62,7 @@ fn round() -> Round {
 fn insert(tx: &mut dyn Tx, location: &str) -> dtm_hq::storage::Result<u64> {
     let key = AssessmentKey::new("R1", "muhalla", Pcode::parse(location).unwrap());
     let change_seq = tx.allot_change_seqs(1)?;
-    let (doc, writes, at) = (Doc::new(), Writes::new(), OffsetDateTime::now_utc());
+    let (writes, at) = (Writes::new(), OffsetDateTime::now_utc());
     let first = NewChange {
         id: tx.allot_change_ids(1)?,
         assessment_id: 0,
@@ -73,7 +73,7 @@ fn insert(tx: &mut dyn Tx, location: &str) -> dtm_hq::storage::Result<u64> {
         at,
         fields: &writes,
     };
-    let new = NewAssessment { key: &key, status: AssessmentStatus::Draft, form_version: 1, change_seq, at, doc: &doc };
+    let new = NewAssessment { key: &key, status: AssessmentStatus::Draft, form_version: 1, change_seq, at, doc: "{}" };
     tx.insert_assessment(&new, &first)?;
     Ok(change_seq)
 }
