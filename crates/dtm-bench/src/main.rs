@@ -35,6 +35,11 @@ struct Args {
     values: Values,
     #[command(flatten)]
     store: StoreArgs,
+    /// Write the generated assessments to this file as JSON lines (`_id` and the
+    /// values, as PouchDB stores a document) and stop: the same workload for another
+    /// sync engine (`bench/pouchdb`).
+    #[arg(long)]
+    write_docs: Option<std::path::PathBuf>,
 }
 
 /// One generated baladiya assessment, in every shape the benchmark needs, so that
@@ -196,6 +201,18 @@ fn mb(bytes: u64) -> f64 {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let rounds = dtm_bench::rounds_for(args.assessments)?;
+    if let Some(path) = &args.write_docs {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for row in generate(rounds, args.values)? {
+            // `{"_id":"R1/baladiya/LY010101",` then the values' own object without its `{`.
+            let id = format!("{}/baladiya/{}", row.round, row.location.as_str());
+            writeln!(out, "{{\"_id\":{},{}", serde_json::to_string(&id)?, &row.doc[1..])?;
+        }
+        out.flush()?;
+        println!("wrote {} assessments to {}", args.assessments, path.display());
+        return Ok(());
+    }
     let dir = tempfile::tempdir()?;
     let database = HqDatabase::new(&args.store, dir.path())?;
     let hq = DemoHq::start(dir.path(), &database)?;
