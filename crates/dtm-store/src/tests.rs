@@ -155,6 +155,35 @@ fn submission_is_blocked_while_the_migrant_breakdown_does_not_add_up() {
 }
 
 #[test]
+fn a_first_pull_with_nothing_pending_keeps_hqs_values_exactly_as_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    let fields: BTreeMap<String, (FieldValue, u64)> = [
+        ("idp_hh".to_string(), (json!(7), 2)),
+        ("idp_note".to_string(), (json!("حي \"الأندلس\" شرق"), 1)),
+        ("ki_types".to_string(), (json!(["crisis_committee", "idp_rep"]), 3)),
+        ("ret_hh".to_string(), (json!(null), 4)),
+    ]
+    .into();
+    let remote = RemoteAssessment {
+        key: tripoli(),
+        status: AssessmentStatus::Approved,
+        form_version: 2,
+        version: 9,
+        open_conflicts: 0,
+        fields: fields.clone(),
+        comments: vec![],
+    };
+    store.apply_pull_page(&[], &[remote], "e1:5", &now(9)).unwrap();
+    let values = values_of(&store.conn, &tripoli()).unwrap();
+    assert_eq!(
+        values,
+        fields.into_iter().map(|(f, (v, _))| (f, v)).collect::<BTreeMap<_, _>>(),
+        "values written without the outbox lookup or a copy must read back as HQ sent them"
+    );
+}
+
+#[test]
 fn a_pull_never_overwrites_a_field_with_a_pending_local_edit() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = logged_in_store(&dir);
