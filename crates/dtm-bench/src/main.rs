@@ -205,9 +205,11 @@ async fn main() -> anyhow::Result<()> {
         use std::io::Write;
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
         for row in generate(rounds, args.values)? {
-            // `{"_id":"R1/baladiya/LY010101",` then the values' own object without its `{`.
             let id = format!("{}/baladiya/{}", row.round, row.location.as_str());
-            writeln!(out, "{{\"_id\":{},{}", serde_json::to_string(&id)?, &row.doc[1..])?;
+            let doc: serde_json::Map<String, Value> =
+                [("_id".to_owned(), Value::from(id))].into_iter().chain(row.values).collect();
+            serde_json::to_writer(&mut out, &doc)?;
+            writeln!(out)?;
         }
         out.flush()?;
         println!("wrote {} assessments to {}", args.assessments, path.display());

@@ -431,6 +431,15 @@ impl Forms {
         self.all.iter().filter(|f| f.id == id).max_by_key(|f| f.version)
     }
 
+    /// A form at `version`, or its newest version without one: what HQ's
+    /// `GET /forms/{form}` and the field app's `get_form` answer.
+    pub fn at(&self, id: &str, version: Option<u32>) -> Option<&FormDef> {
+        match version {
+            Some(v) => self.get(id, v),
+            None => self.latest(id),
+        }
+    }
+
     /// Every form, every version, in the order given.
     pub fn all(&self) -> &[FormDef] {
         &self.all
@@ -462,19 +471,14 @@ impl FormDef {
     fn checked(value: serde_json::Value) -> Result<Self, FormError> {
         let mut form: FormDef = serde_json::from_value(value)
             .map_err(|e| FormError::Schema { path: String::new(), message: e.to_string() })?;
-        let mut seen = std::collections::BTreeSet::new();
-        for f in form.fields() {
-            if !seen.insert(f.id.clone()) {
-                return Err(FormError::DuplicateField(f.id.clone()));
+        for (i, section) in form.sections.iter().enumerate().filter(|(_, s)| s.repeat.is_none()) {
+            for (j, f) in section.fields.iter().enumerate() {
+                if form.index.insert(f.id.clone(), (i, j)).is_some() {
+                    return Err(FormError::DuplicateField(f.id.clone()));
+                }
             }
         }
-        form.index = form
-            .sections
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.repeat.is_none())
-            .flat_map(|(i, s)| s.fields.iter().enumerate().map(move |(j, f)| (f.id.clone(), (i, j))))
-            .collect();
+        let mut seen: std::collections::BTreeSet<String> = form.index.keys().cloned().collect();
         form.check_structure()?;
         for g in form.groups() {
             for f in &g.fields {

@@ -425,13 +425,9 @@ async fn form(
     Path(form): Path<String>,
     Query(q): Query<FormQuery>,
 ) -> Result<Json<FormDef>, AppError> {
-    match q.version {
-        Some(v) => state.storage.forms().get(&form, v),
-        None => state.storage.forms().latest(&form),
-    }
-    .cloned()
-    .map(Json)
-    .ok_or_else(|| AppError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownForm, format!("there is no form `{form}`")))
+    state.storage.forms().at(&form, q.version).cloned().map(Json).ok_or_else(|| {
+        AppError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownForm, format!("there is no form `{form}`"))
+    })
 }
 
 fn parts_of(s: AssessmentSnapshot) -> AssessmentParts {

@@ -282,9 +282,7 @@ fn insert_assessment(
 ) -> Result<Inserted> {
     let change = allot.id(tx)?;
     let json = crate::store::doc_json(writes, change);
-    let doc = keep_doc.then(|| {
-        writes.iter().map(|(f, (v, version))| ((*f).to_owned(), DocField((*v).clone(), *version, change))).collect()
-    });
+    let doc = keep_doc.then(|| crate::store::doc_fields(writes, change).collect());
     let change_seq = allot.seq(tx)?;
     let first = NewChange {
         id: change,
@@ -633,9 +631,7 @@ fn write_plan(
             at: now,
             fields: &plan.writes,
         })?;
-        for (field, (value, version)) in &plan.writes {
-            doc.insert((*field).to_owned(), DocField((*value).clone(), *version, change));
-        }
+        doc.extend(crate::store::doc_fields(&plan.writes, change));
         written = Written::Changed { change };
     }
     if plan.touch {

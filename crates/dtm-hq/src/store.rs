@@ -50,8 +50,16 @@ pub type Doc = BTreeMap<String, DocField>;
 /// What one change wrote: each field's value at its new version.
 pub type Writes<'a> = BTreeMap<&'a str, (&'a FieldValue, u64)>;
 
+/// The document fields `change` wrote, as entries of a [`Doc`].
+pub fn doc_fields<'w>(writes: &'w Writes<'_>, change: i64) -> impl Iterator<Item = (String, DocField)> + 'w {
+    writes
+        .iter()
+        .map(move |(field, (value, version))| ((*field).to_owned(), DocField((*value).clone(), *version, change)))
+}
+
 /// The document of a new assessment whose fields `change` wrote, as JSON: the same
-/// text as the [`Doc`] of those fields serialises to, written without building it.
+/// text as the [`Doc`] of those fields ([`doc_fields`]) serialises to, written without
+/// building it.
 pub fn doc_json(writes: &Writes<'_>, change: i64) -> String {
     struct Fields<'w, 'a>(&'w Writes<'a>, i64);
     impl serde::Serialize for Fields<'_, '_> {
@@ -373,7 +381,7 @@ mod tests {
             [("idp_ind", (&count, 1)), ("note:x", (&arabic, 2)), ("ret_hh", (&null, 1)), ("ki_types", (&many, 3))]
                 .into_iter()
                 .collect();
-        let doc: Doc = writes.iter().map(|(f, (v, n))| ((*f).to_owned(), DocField((*v).clone(), *n, 7))).collect();
+        let doc: Doc = doc_fields(&writes, 7).collect();
         assert_eq!(
             doc_json(&writes, 7),
             serde_json::to_string(&doc).unwrap(),

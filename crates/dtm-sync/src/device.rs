@@ -701,13 +701,7 @@ impl Device {
     /// A form from this device's catalog at `version`, or its newest version; `None`
     /// if the catalog has no such form or version.
     pub fn form(&self, id: &str, version: Option<u32>) -> Result<Option<dtm_core::FormDef>> {
-        let store = self.store()?;
-        let forms = store.forms();
-        let form = match version {
-            Some(v) => forms.get(id, v),
-            None => forms.latest(id),
-        };
-        Ok(form.cloned())
+        Ok(self.store()?.forms().at(id, version).cloned())
     }
 
     /// Every location in scope for the round's forms, with its status on this device.
