@@ -241,6 +241,8 @@ async fn main() -> anyhow::Result<()> {
     // One save per assessment: one operation each.
     let ops = args.assessments;
     let entry = started.elapsed();
+    // Progress on stderr, so a profiler can be attached to each phase as it starts.
+    eprintln!("dtm-bench: entered {ops} saves in {:.2} s; pushing", entry.as_secs_f64());
 
     up.store(0, Ordering::Relaxed);
     down.store(0, Ordering::Relaxed);
@@ -260,6 +262,7 @@ async fn main() -> anyhow::Result<()> {
     target.authenticate(&proxy_url, "admin", "admin-demo").await?;
     up.store(0, Ordering::Relaxed);
     down.store(0, Ordering::Relaxed);
+    eprintln!("dtm-bench: pushed in {:.2} s; pulling", push.as_secs_f64());
     let started = Instant::now();
     let pulled = target.sync_parts(false, true, |_| {}).await?;
     let pull = started.elapsed();

@@ -75,44 +75,8 @@ pub struct Sqlite {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
-    checkpointer: Checkpointer,
-}
-
-/// Copies the write-ahead log into the database file on a thread of its own, woken
-/// after commits, so that no write waits for it. SQLite's automatic checkpoint runs
-/// inside the commit that crosses its threshold, under the writer lock: about a tenth
-/// of HQ's time in a large push. A passive checkpoint never blocks the writer or a
-/// reader; what it cannot copy yet (a reader still on older pages) the next one does.
-struct Checkpointer {
-    wake: std::sync::mpsc::SyncSender<()>,
-}
-
-impl Checkpointer {
-    /// At most this often, so that a stream of small pushes does not turn into a
-    /// stream of fsyncs of the database file.
-    const PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
-
-    fn start(path: &Path) -> anyhow::Result<Self> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        // One pending wake is enough: commits while a checkpoint runs share the next one.
-        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
-        std::thread::Builder::new().name("hq-checkpoint".into()).spawn(move || {
-            // Ends when the store is dropped (its sender with it).
-            while woken.recv().is_ok() {
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!("checkpointing the write-ahead log failed (the next commit tries again): {e}");
-                }
-                std::thread::sleep(Self::PAUSE);
-            }
-        })?;
-        Ok(Self { wake })
-    }
-
-    fn after_commit(&self) {
-        // Full: a wake is already pending.
-        let _ = self.wake.try_send(());
-    }
+    /// Copies the write-ahead log into the file off the writer's path.
+    _checkpointer: sqlite::Checkpointer,
 }
 
 /// HQ on one SQLite file.
@@ -129,8 +93,7 @@ impl Sqlite {
         // An acknowledged push must survive a power cut: FULL durability.
         let conn = sqlite::open(path, MIGRATIONS, Durability::Full)?;
         // Checkpoints are the checkpointer's, off the writer's path.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let checkpointer = Checkpointer::start(path)?;
+        let checkpointer = sqlite::Checkpointer::start(&conn, Connection::open(path)?, "hq-checkpoint")?;
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?1), ('change_seq', '0')",
             [uuid::Uuid::now_v7().simple().to_string()],
@@ -150,7 +113,7 @@ impl Sqlite {
             writer: Mutex::new(conn),
             readers,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
-            checkpointer,
+            _checkpointer: checkpointer,
         })
     }
 }
@@ -177,8 +140,6 @@ impl Store for Sqlite {
         let out = f(&mut SqliteTx(&tx))?;
         // Durable (synchronous=FULL) before the answer leaves HQ.
         tx.commit()?;
-        drop(conn);
-        self.checkpointer.after_commit();
         Ok(out)
     }
 
@@ -1182,7 +1143,7 @@ mod tests {
         let hq = SqliteHq::open(&path).unwrap();
         crate::demo::seed(&hq).await.unwrap();
         let size = || std::fs::metadata(&path).unwrap().len();
-        tokio::time::sleep(Checkpointer::PAUSE * 3).await;
+        tokio::time::sleep(sqlite::Checkpointer::PAUSE * 3).await;
         let before = size();
         let ops: Vec<Operation> = dtm_core::Gazetteer::libya()
             .at_level(3)
@@ -1198,8 +1159,8 @@ mod tests {
         assert!(results.iter().all(|r| r.outcome == Outcome::Applied), "{results:?}");
         let mut waited = std::time::Duration::ZERO;
         while size() == before && waited < std::time::Duration::from_secs(10) {
-            tokio::time::sleep(Checkpointer::PAUSE).await;
-            waited += Checkpointer::PAUSE;
+            tokio::time::sleep(sqlite::Checkpointer::PAUSE).await;
+            waited += sqlite::Checkpointer::PAUSE;
         }
         assert!(
             size() > before,

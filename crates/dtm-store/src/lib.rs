@@ -346,6 +346,8 @@ pub struct SyncCounts {
 
 pub struct Store {
     conn: Connection,
+    /// Copies the write-ahead log into the file off the commits' path.
+    _checkpointer: sqlite::Checkpointer,
     /// The gazetteer in force on this device: the shipped one with HQ's changes.
     places: Gazetteer,
     /// The forms this device collects with, every version.
@@ -355,7 +357,8 @@ pub struct Store {
 impl Store {
     /// Opens a plain store (the `dtm` command line, tests and benchmarks).
     pub fn open(path: &Path) -> Result<Self> {
-        Self::with_connection(sqlite::open(path, MIGRATIONS, sqlite::Durability::Normal)?)
+        let conn = sqlite::open(path, MIGRATIONS, sqlite::Durability::Normal)?;
+        Self::with_connection(conn, Connection::open(path)?)
     }
 
     /// Opens a store encrypted under `key` (the field app), creating it if need be.
@@ -365,12 +368,16 @@ impl Store {
         if path.exists() && sqlite::is_plain(path).map_err(|e| StoreError::Open(OpenError::Sqlite(io_error(e))))? {
             sqlite::encrypt_in_place(path, key)?;
         }
-        Self::with_connection(sqlite::open_encrypted(path, key, MIGRATIONS, sqlite::Durability::Normal)?)
+        let conn = sqlite::open_encrypted(path, key, MIGRATIONS, sqlite::Durability::Normal)?;
+        Self::with_connection(conn, sqlite::connect_encrypted(path, key)?)
     }
 
-    fn with_connection(conn: Connection) -> Result<Self> {
+    /// The store on `conn`; `checkpoints` is a second connection to the same file,
+    /// for the checkpointer's thread.
+    fn with_connection(conn: Connection, checkpoints: Connection) -> Result<Self> {
         let places = places_of(&conn)?;
-        let store = Self { conn, places, forms: Forms::shipped().clone() };
+        let checkpointer = sqlite::Checkpointer::start(&conn, checkpoints, "store-checkpoint")?;
+        let store = Self { conn, _checkpointer: checkpointer, places, forms: Forms::shipped().clone() };
         store.ensure_device_row()?;
         Ok(store)
     }

@@ -33,6 +33,9 @@ pub enum BatchOutcome {
     TooLarge,
 }
 
+/// How often a push tells its listener (the progress bar) how far it is, at most.
+pub const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Additive-increase, multiplicative-decrease on the batch size: a fast answer grows
 /// the batch, a slow one or a failed link halves it, so a satellite or 2G link gets
 /// batches it can carry in one go and a good link is not held back.
@@ -876,6 +879,18 @@ impl Device {
         }
     }
 
+    /// Records how far the push is, and tells `on_state` at most every
+    /// [`PROGRESS_EVERY`] (and at the end): telling counts the outbox, and on a
+    /// good link a push batch is answered every few milliseconds.
+    fn push_progress(&self, done: u64, total: u64, told: &mut std::time::Instant, on_state: &impl Fn(&SyncState)) {
+        if done >= total || told.elapsed() >= PROGRESS_EVERY {
+            self.set_progress(done, total, on_state);
+            *told = std::time::Instant::now();
+        } else {
+            *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = Some(Progress { done, total });
+        }
+    }
+
     async fn sync_inner(&self, push: bool, pull: bool, on_state: &impl Fn(&SyncState)) -> Result<SyncReport> {
         self.tell_hq_of_logouts().await?;
         let retry = self.retry;
@@ -884,6 +899,7 @@ impl Device {
         let client = self.client()?.with_pending(pending);
         let total = u64::from(pending);
         self.set_progress(0, total, on_state);
+        let mut told = std::time::Instant::now();
         if push {
             // While HQ applies one batch, the next is read, built and compressed, so the
             // device and HQ work side by side instead of waiting on each other.
@@ -967,7 +983,8 @@ impl Device {
                 }
                 answered = outcomes;
                 answered_sent_at = sent_at;
-                self.set_progress(u64::from(report.pushed), total.max(u64::from(report.pushed)), on_state);
+                let done = u64::from(report.pushed);
+                self.push_progress(done, total.max(done), &mut told, on_state);
                 // The batch prepared meanwhile was sized before this answer; a link that
                 // just slowed down gets a smaller one from the next on.
                 next = match prepared {
