@@ -63,17 +63,20 @@ impl<S: Store> Hq<S> {
 
     async fn write<T: Send + 'static>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static) -> Result<T> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.write(f))
-            .await
-            .map_err(|e| StorageError::Internal(anyhow::anyhow!("storage task failed: {e}")))?
+        blocking(move || store.write(f)).await
     }
 
     async fn read<T: Send + 'static>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static) -> Result<T> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.read(f))
-            .await
-            .map_err(|e| StorageError::Internal(anyhow::anyhow!("storage task failed: {e}")))?
+        blocking(move || store.read(f)).await
     }
+}
+
+/// Runs `f` on the blocking pool: the stores' calls block.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError::Internal(anyhow::anyhow!("storage task failed: {e}")))?
 }
 
 /// Change numbers and change ids for one transaction, allotted a block at a time: one
@@ -387,12 +390,14 @@ impl Known {
 
 /// Answers a batch of operations in one transaction: the answer given before to a
 /// retry, or the operation applied; the answers are remembered together at the end.
+/// `hashes[i]` is the [`payload_hash`] of `ops[i]`.
 fn push_batch(
     tx: &mut dyn Tx,
     forms: &Forms,
     places: &Gazetteer,
     caller: &Caller,
     ops: &[Operation],
+    hashes: &[String],
     now: OffsetDateTime,
 ) -> Result<Vec<OpResult>> {
     let ids: Vec<&str> = ops.iter().map(|op| op.op_id.as_str()).collect();
@@ -417,10 +422,9 @@ fn push_batch(
     let repeated = keys.iter().copied().filter(|k| !named.insert(*k)).collect();
     let mut batch = Batch { forms, places, rounds: BTreeMap::new(), known: Known { docs, authors }, repeated };
     let mut allot = Allot::new(ops.len());
-    let hashes: Vec<String> = ops.iter().map(payload_hash).collect();
     let mut results = Vec::with_capacity(ops.len());
     let mut records = Vec::new();
-    for (op, payload) in ops.iter().zip(&hashes) {
+    for (op, payload) in ops.iter().zip(hashes) {
         if let Some(seen) = seen.get(&op.op_id) {
             // A retry carries the same payload; an op_id sent again with other values is
             // refused, so they are never dropped as a "duplicate".
@@ -1235,8 +1239,14 @@ impl<S: Store> HqStorage for Hq<S> {
 
     async fn push(&self, caller: &Caller, ops: Vec<Operation>, now: OffsetDateTime) -> Result<Vec<OpResult>> {
         let (caller, now, places) = (caller.clone(), to_micros(now), self.gazetteer().await?);
-        let forms = self.forms.clone();
-        self.write(move |tx| push_batch(tx, &forms, &places, &caller, &ops, now)).await
+        let (forms, store) = (self.forms.clone(), self.store.clone());
+        blocking(move || {
+            // Hashed before the writer is taken: a hash needs nothing the database holds,
+            // and every other device's push waits for the writer.
+            let hashes: Vec<String> = ops.iter().map(payload_hash).collect();
+            store.write(|tx| push_batch(tx, &forms, &places, &caller, &ops, &hashes, now))
+        })
+        .await
     }
 
     async fn pull(&self, scope: &Scope, after: u64, limit: u32) -> Result<PullPage> {

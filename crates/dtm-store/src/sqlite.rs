@@ -59,40 +59,37 @@ pub enum Durability {
 /// no commit waits for it. SQLite's automatic checkpoint runs inside the commit that
 /// crosses its threshold: about a tenth of HQ's time in a large push, and a quarter of
 /// a device's time writing a large pull. With a `Checkpointer`, the connection it
-/// watches has that automatic checkpoint turned off, and each commit on it wakes the
-/// thread, which runs a passive checkpoint through a connection of its own. A passive
-/// checkpoint never blocks a writer or a reader; what it cannot copy yet (a reader
-/// still on older pages) it copies on a later try.
+/// watches has that automatic checkpoint turned off; a commit that leaves
+/// [`Checkpointer::WAKE_AT`] frames or more in the log wakes the thread, which runs a
+/// passive checkpoint through a connection of its own. A passive checkpoint never
+/// blocks a writer or a reader (nor takes the write lock, which would make a
+/// transaction that read first fail at once with `SQLITE_BUSY`); what it cannot copy
+/// yet it copies on a later try.
 pub struct Checkpointer {
-    /// Its place in [`WAKES`].
-    id: u64,
+    wake: std::sync::mpsc::SyncSender<()>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// How a commit wakes the checkpointers. SQLite tells of a commit once it is in the
-/// log through a WAL hook, which rusqlite takes as a plain function: it cannot carry
-/// its own checkpointer, so it wakes every one in the process (there is one in HQ and
-/// one in the field app; a checkpoint with nothing to copy costs next to nothing).
-static WAKES: std::sync::Mutex<Vec<(u64, std::sync::mpsc::SyncSender<()>)>> = std::sync::Mutex::new(Vec::new());
-
-fn wakes() -> std::sync::MutexGuard<'static, Vec<(u64, std::sync::mpsc::SyncSender<()>)>> {
-    WAKES.lock().unwrap_or_else(|p| p.into_inner())
+/// The wake of the checkpointer whose connection is committing on this thread. SQLite
+/// calls the commit hook as a commit begins and the WAL hook once it is in the log, on
+/// the same thread; rusqlite takes the WAL hook as a plain function, which cannot carry
+/// its own checkpointer, so the commit hook leaves it here for it.
+type Wake = std::sync::mpsc::SyncSender<()>;
+thread_local! {
+    static COMMITTING: std::cell::RefCell<Option<Wake>> = const { std::cell::RefCell::new(None) };
 }
-
-/// Frames in the log (16 MiB of pages) at which a commit also checkpoints, in line,
-/// what the thread has not copied yet. A log starts again from its beginning only at a
-/// write that finds it wholly copied, which a thread running beside a steady stream of
-/// writes never sees: without this, a day of saves or a long push grows the log without
-/// bound (2.4 GB after 50,000 saves, measured).
-const RESTART_AT: std::ffi::c_int = 4096;
 
 /// The WAL hook: a commit is in the log, which now holds `pages` frames.
 fn committed(wal: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
-    for (_, wake) in wakes().iter() {
-        // Full: a wake is already pending.
-        let _ = wake.try_send(());
+    let wake = COMMITTING.with(|c| c.borrow_mut().take());
+    if pages >= Checkpointer::WAKE_AT {
+        if let Some(wake) = wake {
+            // Full: a wake is already pending.
+            let _ = wake.try_send(());
+        }
     }
-    if pages >= RESTART_AT {
+    if pages >= Checkpointer::RESTART_AT {
         // Passive: busy when the thread is at it, and then the next commit tries.
         let _ = wal.checkpoint();
     }
@@ -103,6 +100,15 @@ impl Checkpointer {
     /// At most one checkpoint this often, so that a stream of small commits does not
     /// turn into a stream of fsyncs of the database file.
     pub const PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+    /// Frames in the log (4 MiB of pages, SQLite's own threshold) from which a commit
+    /// wakes the thread: a tablet's saves do not each cost a checkpoint and its fsync.
+    pub const WAKE_AT: std::ffi::c_int = 1000;
+    /// Frames in the log (16 MiB) at which a commit also checkpoints, in line, what
+    /// the thread has not copied yet. A log starts again from its beginning only at a
+    /// write that finds it wholly copied, which a thread running beside a steady stream
+    /// of writes never sees: without this, a day of saves or a long push grows the log
+    /// without bound (2.4 GB after 50,000 saves, measured).
+    pub const RESTART_AT: std::ffi::c_int = 4096;
     /// Tries after a checkpoint that left frames behind, before waiting for a commit.
     const RETRIES: u32 = 25;
 
@@ -110,29 +116,36 @@ impl Checkpointer {
     /// `own`: another connection to the same file (keyed, for an encrypted store).
     /// The thread ends when the `Checkpointer` is dropped.
     pub fn start(watched: &Connection, own: Connection, name: &str) -> rusqlite::Result<Self> {
-        use std::sync::mpsc::RecvTimeoutError;
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        use std::sync::atomic::Ordering;
         own.busy_timeout(std::time::Duration::from_secs(10))?;
         // Turning SQLite's own checkpoint off also removes its WAL hook: set ours after.
         watched.pragma_update(None, "wal_autocheckpoint", 0)?;
-        watched.wal_hook(Some(committed));
         // One pending wake is enough: commits while a checkpoint runs share the next one.
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let mine = wake.clone();
+        watched.commit_hook(Some(move || {
+            COMMITTING.with(|c| *c.borrow_mut() = Some(mine.clone()));
+            false
+        }));
+        watched.wal_hook(Some(committed));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
                 let mut last: Option<std::time::Instant> = None;
                 let mut retries = 0;
                 loop {
-                    // A commit, or a retry of frames left behind; ends once dropped.
+                    // A commit, or a retry of frames left behind.
                     let waited =
-                        if retries > 0 { woken.recv_timeout(Self::PAUSE) } else { woken.recv().map_err(Into::into) };
-                    if waited == Err(RecvTimeoutError::Disconnected) {
+                        if retries > 0 { woken.recv_timeout(Self::PAUSE).is_ok() } else { woken.recv().is_ok() };
+                    if stopped.load(Ordering::Relaxed) || (retries == 0 && !waited) {
                         break;
                     }
                     if let Some(wait) = last.map(|t| Self::PAUSE.saturating_sub(t.elapsed())).filter(|w| !w.is_zero()) {
-                        // Too soon after the last one: wait, unless dropped meanwhile.
-                        if woken.recv_timeout(wait) == Err(RecvTimeoutError::Disconnected) {
+                        // Too soon after the last one: wait, unless stopped meanwhile.
+                        let _ = woken.recv_timeout(wait);
+                        if stopped.load(Ordering::Relaxed) {
                             break;
                         }
                     }
@@ -154,9 +167,7 @@ impl Checkpointer {
                 }
             })
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        wakes().push((id, wake));
-        Ok(Self { id, thread: Some(thread) })
+        Ok(Self { wake, stop, thread: Some(thread) })
     }
 }
 
@@ -164,8 +175,9 @@ impl Drop for Checkpointer {
     /// Stops the thread and waits for it, so that its connection is closed when the
     /// store is (a wiped store's files can then be removed, on any system).
     fn drop(&mut self) {
-        // Its only sender gone, the thread's next wait ends it.
-        wakes().retain(|(id, _)| *id != self.id);
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Full: a wake is pending, and the thread sees `stop` when it takes it.
+        let _ = self.wake.try_send(());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -321,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn a_commits_pages_reach_the_database_file_through_the_checkpointer_with_no_commit_after_it() {
+    fn a_large_commits_pages_reach_the_database_file_with_no_commit_after_it_and_small_ones_wait() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
         let mut conn = open(&path, &["CREATE TABLE t (x TEXT);"], Durability::Full).unwrap();
@@ -331,19 +343,30 @@ mod tests {
         std::thread::sleep(Checkpointer::PAUSE * 2);
         let size = || std::fs::metadata(&path).unwrap().len();
         let before = size();
-        // One large commit (about 4 MB), and nothing after it.
+        // A few small commits stay in the log: a tablet's save costs no checkpoint.
+        for i in 0..20 {
+            conn.execute("INSERT INTO t VALUES (?1)", [format!("{i:0100}")]).unwrap();
+        }
+        std::thread::sleep(Checkpointer::PAUSE * 3);
+        assert_eq!(
+            size(),
+            before,
+            "a checkpoint (and its fsync) waits for {} frames in the log",
+            Checkpointer::WAKE_AT
+        );
+        // One large commit (about 8 MB), and nothing after it.
         let tx = conn.transaction().unwrap();
-        for i in 0..2_000 {
+        for i in 0..4_000 {
             tx.execute("INSERT INTO t VALUES (?1)", [format!("{i:02000}")]).unwrap();
         }
         tx.commit().unwrap();
         let mut waited = std::time::Duration::ZERO;
-        while size() < before + 4_000_000 && waited < std::time::Duration::from_secs(10) {
+        while size() < before + 8_000_000 && waited < std::time::Duration::from_secs(10) {
             std::thread::sleep(Checkpointer::PAUSE);
             waited += Checkpointer::PAUSE;
         }
         assert!(
-            size() >= before + 4_000_000,
+            size() >= before + 8_000_000,
             "the last commit must reach the database file without waiting for another commit \
              (the file grew from {before} to {} bytes)",
             size()
@@ -365,7 +388,7 @@ mod tests {
                 largest = largest.max(std::fs::metadata(sibling(&path, "-wal")).map_or(0, |m| m.len()));
             }
         }
-        let bound = 2 * RESTART_AT as u64 * 4096 + 8 * 1024 * 1024;
+        let bound = 2 * Checkpointer::RESTART_AT as u64 * 4096 + 8 * 1024 * 1024;
         assert!(
             largest <= bound,
             "the log must start again from its beginning once copied, not grow with every save: \
@@ -374,7 +397,7 @@ mod tests {
     }
 
     #[test]
-    fn dropping_the_checkpointer_ends_its_thread_and_closes_its_connection() {
+    fn dropping_the_checkpointer_ends_its_thread_and_leaves_no_file_open_once_the_store_closes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
         let conn = open(&path, &[V1], Durability::Normal).unwrap();
@@ -388,15 +411,39 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert_eq!(threads_named("ckpt-drop"), 1, "the checkpointer runs on a thread of its own");
+        // Files this process holds open on the database: the watched connection's and
+        // the checkpointer's.
+        let file = path.canonicalize().unwrap();
+        let open_on_db = || {
+            std::fs::read_dir("/proc/self/fd")
+                .unwrap()
+                .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+                .filter(|target| *target == file)
+                .count()
+        };
+        assert_eq!(open_on_db(), 2, "the checkpointer copies through a connection of its own");
         drop(checkpointer);
-        assert_eq!(
-            threads_named("ckpt-drop"),
-            0,
-            "once dropped, its thread must be gone, its connection with it (a wiped store's files are then free to remove)"
-        );
         conn.execute("INSERT INTO a VALUES (2)", []).unwrap();
         let n: i64 = conn.query_row("SELECT count(*) FROM a", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 2, "the watched connection keeps working after its checkpointer is gone");
+        // SQLite holds a closed connection's file open while another connection of the
+        // process has it (POSIX locks are per process): the store closing, as a wipe
+        // does, is when nothing may be left open.
+        drop(conn);
+        assert_eq!(
+            open_on_db(),
+            0,
+            "once the store and its checkpointer are dropped, no file may be held open \
+             (a wiped store's files are then free to remove, on any system)"
+        );
+        // A thread leaves the kernel's list a moment after it is joined.
+        for _ in 0..100 {
+            if threads_named("ckpt-drop") == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(threads_named("ckpt-drop"), 0, "once dropped, its thread must end");
     }
 
     #[test]
