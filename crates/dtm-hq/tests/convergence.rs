@@ -3,7 +3,6 @@
 
 use dtm_core::{AssessmentKey, Pcode};
 mod support;
-use dtm_hq::{router, AppState, Settings};
 use dtm_sync::device::Device;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -64,12 +63,7 @@ fn run(devices: usize, steps: Vec<Step>) -> Result<(), TestCaseError> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
-        let (storage, db) = support::open(dir.path()).await;
-        dtm_hq::demo::seed(storage.as_ref()).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(AppState::new(storage, Settings::default()));
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let (url, db, server) = support::serve_demo(dir.path()).await;
 
         let mut replicas = Vec::new();
         for i in 0..devices {

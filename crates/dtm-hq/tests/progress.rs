@@ -5,7 +5,6 @@
 mod support;
 
 use dtm_core::{AssessmentKey, Gazetteer};
-use dtm_hq::{router, AppState, Settings};
 use dtm_sync::api::Progress;
 use dtm_sync::device::{Device, PROGRESS_EVERY};
 use serde_json::json;
@@ -16,12 +15,7 @@ fn a_push_tells_its_progress_at_most_every_quarter_second_and_always_at_the_end(
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let (storage, _db) = support::open(dir.path()).await;
-        dtm_hq::demo::seed(storage.as_ref()).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(AppState::new(storage, Settings::default()));
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let (url, _db, _server) = support::serve_demo(dir.path()).await;
 
         let device = Device::open(&dir.path().join("device.sqlite3")).unwrap();
         device.login(&url, "admin", "admin-demo").await.unwrap();
