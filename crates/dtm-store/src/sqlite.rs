@@ -66,7 +66,7 @@ pub enum Durability {
 /// transaction that read first fail at once with `SQLITE_BUSY`); what it cannot copy
 /// yet it copies on a later try.
 pub struct Checkpointer {
-    wake: std::sync::mpsc::SyncSender<()>,
+    wake: Wake,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -285,11 +285,6 @@ pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<
         Durability::Full => "FULL",
     };
     conn.pragma_update(None, "synchronous", sync)?;
-    if durability == Durability::Full {
-        // Checkpoint the WAL every 32 MiB rather than every 4 MiB: a large push batch
-        // then commits without also copying the last one into the database file.
-        conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
-    }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Up to 32 MiB of pages kept in memory (SQLite's default is 2 MiB): a store of a
     // hundred thousand assessments otherwise rereads its indexes from disk on every
