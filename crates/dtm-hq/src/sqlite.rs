@@ -17,7 +17,7 @@ use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
 };
 use dtm_core::{Language, Location};
-use dtm_store::sqlite::{self, parse_enum, parse_json, Durability};
+use dtm_store::sqlite::{self, parse_enum, parse_json, parse_json_map, Durability};
 use dtm_sync::accounts::{AuditEntry, DeviceInfo};
 use dtm_sync::wire::{
     AssessmentSnapshot, Conflict, ConflictKind, ConflictResolution, ConflictSide, ConflictStatus, RoundForm,
@@ -219,11 +219,13 @@ impl SqliteTx<'_> {
                 let key =
                     AssessmentKey { round: r.get(0)?, form: r.get(1)?, location: pcode(2, &r.get::<_, String>(2)?)? };
                 let status = parse_enum(3, &r.get::<_, String>(3)?, AssessmentStatus::parse)?;
-                let doc: Doc = parse_json(6, &r.get::<_, String>(6)?)?;
+                let doc = parse_json::<sqlite::Entries<DocField>>(6, &r.get::<_, String>(6)?)?;
                 Ok((key, status, r.get::<_, u32>(4)?, r.get::<_, u64>(5)?, doc, r.get::<_, u32>(7)?))
             })?;
-        let fields =
-            doc.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect();
+        let fields = sqlite::Entries(
+            doc.0.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect(),
+        )
+        .into_map();
         let mut stmt = conn.prepare_cached(
             "SELECT id, author, role, decision, text, at FROM comments WHERE assessment_id = ?1 ORDER BY id",
         )?;
@@ -675,7 +677,7 @@ impl Tx for SqliteTx<'_> {
     fn doc(&mut self, id: i64) -> Result<Doc> {
         let text: String =
             self.0.prepare_cached("SELECT fields FROM assessments WHERE id = ?1")?.query_row([id], |r| r.get(0))?;
-        Ok(parse_json(0, &text)?)
+        Ok(parse_json_map(0, &text)?)
     }
 
     fn heads(&mut self, keys: &[&AssessmentKey]) -> Result<HashMap<AssessmentKey, Head>> {

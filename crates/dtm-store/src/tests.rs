@@ -682,3 +682,53 @@ fn a_new_store_takes_the_id_hq_gave_but_one_that_has_queued_work_keeps_its_own()
     assert!(!store.adopt_device_id("from-hq-2").unwrap(), "an operation already carries the id");
     assert_eq!(store.device_id().unwrap(), "from-hq-1", "so it must not change under it");
 }
+
+#[test]
+fn a_pulled_assessments_values_are_hqs_except_where_a_pending_operation_names_the_field() {
+    // Every way a field can stand: only local, only at HQ, at both; pending or not.
+    // The merged document is written straight from both maps; it must equal copying
+    // the local map and putting HQ's values over it, field by field.
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    for mask in 0u32..(1 << 12) {
+        let pick = |shift: u32, i: usize| (mask >> shift) & (1 << (i % 4)) != 0;
+        let local: BTreeMap<String, FieldValue> = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| pick(0, *i) || *i >= 6)
+            .map(|(i, f)| (f.to_string(), json!(i)))
+            .collect();
+        let remote: BTreeMap<String, (FieldValue, u64)> = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| pick(4, *i) || *i == 7)
+            .map(|(i, f)| (f.to_string(), (json!(format!("hq{i}")), 2)))
+            .collect();
+        let pending_names: Vec<String> = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| pick(8, *i) && *i < 4 || *i == 6)
+            .map(|(_, f)| f.to_string())
+            .collect();
+        let pending: std::collections::BTreeSet<&String> = pending_names.iter().collect();
+        let mut expected = local.clone();
+        for (field, (value, _)) in &remote {
+            if !pending.contains(field) {
+                expected.insert(field.clone(), value.clone());
+            }
+        }
+        let merged = serde_json::to_string(&Merged { local: &local, remote: &remote, pending: &pending }).unwrap();
+        assert_eq!(
+            merged,
+            serde_json::to_string(&expected).unwrap(),
+            "HQ's value replaces a local one unless the enumerator's own edit of it waits in the outbox (case {mask})"
+        );
+    }
+}
+
+#[test]
+fn a_json_objects_entries_read_into_a_map_keep_the_last_of_a_repeated_key() {
+    let map = sqlite::parse_json_map::<i64>(0, r#"{"b": 1, "a": 2, "b": 3, "c": 4}"#).unwrap();
+    assert_eq!(map, BTreeMap::from([("a".into(), 2), ("b".into(), 3), ("c".into(), 4)]), "as reading into a map would");
+    assert!(sqlite::parse_json_map::<i64>(0, "[1]").is_err(), "an array is no object: an error, not an empty map");
+    assert!(sqlite::parse_json_map::<i64>(0, r#"{"a": "x"}"#).is_err(), "a value of the wrong type is an error");
+}
