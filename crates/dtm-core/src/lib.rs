@@ -16,6 +16,7 @@ pub mod gazetteer;
 pub mod hlc;
 pub mod hxl;
 pub mod import;
+pub mod json;
 pub mod key_figures;
 pub mod merge;
 pub mod plan;

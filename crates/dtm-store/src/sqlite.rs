@@ -27,10 +27,8 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> 
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
 }
 
-/// Reads a JSON object column into a map. The object's entries are read into a list
-/// and the map built from it in one go: inserting 60 field names one by one searched the
-/// map at each (names sharing long prefixes, so a string comparison each step), a
-/// quarter of the time HQ spent answering a pull.
+/// Reads a JSON object column into a map, built at once ([`Entries`]), never a silent
+/// default.
 pub fn parse_json_map<V: serde::de::DeserializeOwned>(
     column: usize,
     text: &str,
@@ -38,48 +36,7 @@ pub fn parse_json_map<V: serde::de::DeserializeOwned>(
     parse_json::<Entries<V>>(column, text).map(Entries::into_map)
 }
 
-/// A JSON object's entries, in the order written (a key written twice appears twice).
-/// [`Entries::into_map`] keeps a repeated key's last value, as reading into a map does.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entries<V>(pub Vec<(String, V)>);
-
-impl<V> Entries<V> {
-    pub fn into_map(self) -> std::collections::BTreeMap<String, V> {
-        let mut entries = self.0;
-        // Stable: of a repeated key, the last written stays last.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut entries = entries.into_iter().peekable();
-        let mut sorted = Vec::new();
-        while let Some((k, v)) = entries.next() {
-            if entries.peek().is_some_and(|(next, _)| *next == k) {
-                continue;
-            }
-            sorted.push((k, v));
-        }
-        // Collecting (unlike inserting) builds the map from the sorted list at once.
-        sorted.into_iter().collect()
-    }
-}
-
-impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for Entries<V> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit<V>(std::marker::PhantomData<V>);
-        impl<'de, V: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<V> {
-            type Value = Entries<V>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(Entries(entries))
-            }
-        }
-        deserializer.deserialize_map(Visit(std::marker::PhantomData))
-    }
-}
+pub use dtm_core::json::Entries;
 
 /// Reads a hybrid logical clock stamp column: a stamp that does not parse is a
 /// conversion error, never a silent zero that would lose every ordering decision.
@@ -153,7 +110,7 @@ fn committed(wal: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Re
 impl Checkpointer {
     /// At most one checkpoint this often, so that a stream of small commits does not
     /// turn into a stream of fsyncs of the database file.
-    pub const PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+    pub const PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
     /// Frames in the log (4 MiB of pages, SQLite's own threshold) from which a commit
     /// wakes the thread: a tablet's saves do not each cost a checkpoint and its fsync.
     pub const WAKE_AT: std::ffi::c_int = 1000;

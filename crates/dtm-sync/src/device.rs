@@ -5,9 +5,10 @@ use crate::api::{self, AssessmentDetail, AssessmentParts, AssessmentSummary, Pro
 use crate::client::{encode, ClientError, EncodedBody, HqClient};
 use crate::retry::RetryPolicy;
 use crate::wire::{
-    self, ApiError, AssessmentSnapshot, LoginRequest, OpBody, Operation, Outcome, PullResponse, PushRequest, RoundInfo,
-    WireComment,
+    self, ApiError, LoginRequest, OpBody, Operation, Outcome, PageAssessment, PullResponse, PushRequest, RoundInfo,
+    WireComment, WireField,
 };
+use dtm_core::json::Entries;
 use dtm_core::{AssessmentKey, ErrorCode, FieldValue, ReviewDecision, Role, Round};
 pub use dtm_store::vault::Cost;
 use dtm_store::vault::{DataKey, KeyFile, UnlockError};
@@ -241,14 +242,14 @@ fn parts(record: dtm_store::AssessmentRecord) -> AssessmentParts {
     }
 }
 
-fn remote(s: AssessmentSnapshot) -> RemoteAssessment {
+fn remote(s: PageAssessment, fields: Entries<WireField>) -> RemoteAssessment {
     RemoteAssessment {
         key: s.key,
         status: s.status,
         form_version: s.form_version,
         version: s.version,
         open_conflicts: s.open_conflicts,
-        fields: s.fields.into_iter().map(|(f, v)| (f, (v.value, v.version))).collect(),
+        fields: Entries(fields.0.into_iter().map(|(f, v)| (f, (v.value, v.version))).collect()).into_map(),
         comments: s
             .comments
             .into_iter()
@@ -1051,8 +1052,7 @@ impl Device {
                 if page.has_more {
                     fetch = Some(self.fetch_page(&client, Some(next_cursor.clone()), false, None));
                 }
-                let remotes: Vec<RemoteAssessment> =
-                    page.snapshots().map_err(ClientError::Protocol)?.into_iter().map(remote).collect();
+                let remotes: Vec<RemoteAssessment> = page.unpack(remote).map_err(ClientError::Protocol)?;
                 self.store()?.apply_pull_page(&rounds, &remotes, &next_cursor, &self.now())?;
             }
         }

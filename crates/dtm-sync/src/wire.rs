@@ -4,6 +4,7 @@
 //! removed. A change that old devices cannot read bumps `PROTOCOL_VERSION`.
 
 pub use dtm_core::assessment::SettledConflict;
+use dtm_core::json::Entries;
 use dtm_core::{AssessmentKey, AssessmentStatus, ErrorCode, FieldValue, Hlc, Role, RoundStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -251,7 +252,9 @@ impl<'de> Deserialize<'de> for Operation {
                         Name::Hlc => once(&mut hlc, "hlc", map.next_value::<Hlc>()?)?,
                         Name::FormVersion => once(&mut form_version, "form_version", map.next_value::<u32>()?)?,
                         Name::Kind => once(&mut kind, "kind", map.next_value::<Kind>()?)?,
-                        Name::Values => once(&mut values, "values", map.next_value::<BTreeMap<String, FieldValue>>()?)?,
+                        Name::Values => {
+                            once(&mut values, "values", map.next_value::<Entries<FieldValue>>()?.into_map())?
+                        }
                         Name::Bases => once(&mut bases, "bases", map.next_value::<BTreeMap<String, u64>>()?)?,
                         Name::Reason => once(&mut reason, "reason", map.next_value::<String>()?)?,
                         Name::Other => {
@@ -517,10 +520,24 @@ impl PullResponse {
     /// assessment the page does not have, or of unequal lengths, is HQ breaking the
     /// protocol.
     pub fn snapshots(self) -> Result<Vec<AssessmentSnapshot>, String> {
+        self.unpack(|a, fields| AssessmentSnapshot {
+            key: a.key,
+            status: a.status,
+            form_version: a.form_version,
+            version: a.version,
+            open_conflicts: a.open_conflicts,
+            fields: fields.into_map(),
+            comments: a.comments,
+        })
+    }
+
+    /// Each of the page's assessments with its fields, as `make` builds it (a device
+    /// builds what its store takes, without a snapshot in between). Errors as
+    /// [`PullResponse::snapshots`].
+    pub fn unpack<T>(self, mut make: impl FnMut(PageAssessment, Entries<WireField>) -> T) -> Result<Vec<T>, String> {
         let total = self.assessments.len();
-        // Each assessment's fields are gathered in a list and made a map once at the end
-        // (sorted in one go, not searched for at every insert); a field named twice keeps
-        // its last value, as inserting one by one would.
+        // Each assessment's fields are gathered in a list, made a map once at the end
+        // (a field named twice keeps its last value, as inserting one by one would).
         let mut fields: Vec<Vec<(String, WireField)>> = (0..total).map(|_| Vec::new()).collect();
         for c in self.columns {
             let rows: Vec<u32> = c.rows.unwrap_or_else(|| (0..total as u32).collect());
@@ -534,20 +551,7 @@ impl PullResponse {
                 slot.push((c.field.clone(), WireField { value, version }));
             }
         }
-        Ok(self
-            .assessments
-            .into_iter()
-            .zip(fields)
-            .map(|(a, fields)| AssessmentSnapshot {
-                key: a.key,
-                status: a.status,
-                form_version: a.form_version,
-                version: a.version,
-                open_conflicts: a.open_conflicts,
-                fields: fields.into_iter().collect(),
-                comments: a.comments,
-            })
-            .collect())
+        Ok(self.assessments.into_iter().zip(fields).map(|(a, fields)| make(a, Entries(fields))).collect())
     }
 }
 
