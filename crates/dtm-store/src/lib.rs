@@ -21,14 +21,6 @@ use std::path::Path;
 
 pub use sqlite::OpenError;
 
-/// The allocator of every dtm program (HQ, the field app, the command line and the
-/// benchmarks all link this crate). Syncing allocates and frees many small values per
-/// operation (field names, JSON values, maps): with the system allocator, malloc and
-/// free took a tenth of HQ's push and a fifth of the device's, and mimalloc shortened a
-/// 100,000-assessment push by a fifth on a 2-core machine.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_device_store.sql"),
     include_str!("../migrations/0002_outbox_void.sql"),
