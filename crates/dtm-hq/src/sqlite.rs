@@ -12,6 +12,7 @@ use crate::store::{
     iso, outcome_parse, outcome_str, ChangeAuthor, ChangeFields, DeviceHolder, Doc, DocField, Head, NewAssessment,
     NewChange, NewConflict, OpRecord, SeenOp, Store, Tx,
 };
+use dtm_core::json::Entries;
 use dtm_core::ErrorCode;
 use dtm_core::{
     AssessmentKey, AssessmentStatus, FieldValue, Hlc, Pcode, ReviewDecision, Role, Round, RoundStatus, Scope,
@@ -219,10 +220,10 @@ impl SqliteTx<'_> {
                 let key =
                     AssessmentKey { round: r.get(0)?, form: r.get(1)?, location: pcode(2, &r.get::<_, String>(2)?)? };
                 let status = parse_enum(3, &r.get::<_, String>(3)?, AssessmentStatus::parse)?;
-                let doc = parse_json::<sqlite::Entries<DocField>>(6, &r.get::<_, String>(6)?)?;
+                let doc = parse_json::<Entries<DocField>>(6, &r.get::<_, String>(6)?)?;
                 Ok((key, status, r.get::<_, u32>(4)?, r.get::<_, u64>(5)?, doc, r.get::<_, u32>(7)?))
             })?;
-        let fields = sqlite::Entries(
+        let fields = Entries(
             doc.0.into_iter().map(|(f, DocField(value, version, _))| (f, WireField { value, version })).collect(),
         )
         .into_map();

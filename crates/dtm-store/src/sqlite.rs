@@ -36,7 +36,7 @@ pub fn parse_json_map<V: serde::de::DeserializeOwned>(
     parse_json::<Entries<V>>(column, text).map(Entries::into_map)
 }
 
-pub use dtm_core::json::Entries;
+use dtm_core::json::Entries;
 
 /// Reads a hybrid logical clock stamp column: a stamp that does not parse is a
 /// conversion error, never a silent zero that would lose every ordering decision.
