@@ -175,6 +175,71 @@ fn an_older_edit_from_the_same_device_is_answered_superseded_never_applied() {
     assert_eq!((result["outcome"].as_str(), result["code"].as_str()), (Some("rejected"), Some("superseded")), "{body}");
 }
 
+#[test]
+fn a_long_outbox_pushed_two_batches_at_a_time_applies_every_save_in_the_order_it_was_made() {
+    // Saves of 16 muhallas, field by field: first each muhalla in turn (so batches end
+    // where a muhalla does and the next flies beside them), then pass after pass over
+    // all of them (so every batch names what the one before names, and must wait).
+    const FIELDS: [&str; 8] =
+        ["idp_hh", "idp_ind", "ret_hh", "ret_ind", "mig_ind", "mig_men", "mig_women", "mig_children"];
+    let muhallas: Vec<String> =
+        ["LY021101", "LY021104"].iter().flat_map(|b| (1..=8).map(move |m| format!("{b}{m:02}"))).collect();
+    let hq = Hq::start_demo();
+    let a = Device::new();
+    login(&hq, &a);
+    let mut last = std::collections::BTreeMap::new();
+    let mut saves = 0u64;
+    {
+        let device = dtm_sync::device::Device::open(&a.store).expect("the device store opens");
+        let mut save = |location: &str, field: &'static str, value: i64| {
+            let key = dtm_core::AssessmentKey::new("R1", "muhalla", dtm_core::Pcode::parse(location).unwrap());
+            device.set_field(&key, field, json!(value)).unwrap_or_else(|e| panic!("saving {field} at {location}: {e}"));
+            last.insert((location.to_owned(), field), value);
+            saves += 1;
+        };
+        for (m, location) in muhallas.iter().enumerate() {
+            for pass in 0..3 {
+                for (f, field) in FIELDS.iter().enumerate() {
+                    save(location, field, (m * 1000 + pass * 10 + f) as i64);
+                }
+            }
+        }
+        for pass in 3..6 {
+            for (m, location) in muhallas.iter().enumerate() {
+                for (f, field) in FIELDS.iter().enumerate() {
+                    save(location, field, (m * 1000 + pass * 10 + f) as i64);
+                }
+            }
+        }
+    }
+    assert_eq!(saves, 768, "more saves than the first batches carry");
+    let report = a.ok(&["sync"]);
+    assert_eq!(
+        (report["pushed"].as_u64(), report["applied"].as_u64()),
+        (Some(saves), Some(saves)),
+        "every save goes once and applies: {report}"
+    );
+    assert_eq!(
+        (report["superseded"].as_u64(), report["conflicts"].as_u64(), report["rejected"].as_u64()),
+        (Some(0), Some(0), Some(0)),
+        "a save that reached HQ before an earlier save of its field would come back superseded: {report}"
+    );
+    let sup = hq.token("supervisor", "supervisor-demo");
+    for location in &muhallas {
+        let (_, detail) = hq.get(&format!("/api/v1/assessments/R1/muhalla/{location}"), Some(&sup));
+        for field in FIELDS {
+            assert_eq!(
+                detail["values"][field].as_i64(),
+                Some(last[&(location.clone(), field)]),
+                "HQ holds the last save of {field} at {location}: {detail}"
+            );
+        }
+    }
+    let outcomes = hq_outcomes(&hq);
+    assert_eq!(outcomes.len() as u64, saves, "HQ recorded each operation once");
+    assert!(outcomes.iter().all(|(_, o)| o == "applied"), "HQ applied every operation");
+}
+
 /// Whether this HQ revokes tokens on `POST /api/v1/auth/logout` (the endpoint comes
 /// from another branch; before it, HQ answers 404 and the device only forgets locally).
 fn hq_has_logout(hq: &Hq) -> bool {

@@ -201,6 +201,21 @@ pub enum OpKind {
     Void,
 }
 
+impl OpKind {
+    /// How the outbox's `kind` column holds it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::Edit => "edit",
+            OpKind::Submit => "submit",
+            OpKind::Void => "void",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<OpKind> {
+        [OpKind::Edit, OpKind::Submit, OpKind::Void].into_iter().find(|k| k.as_str() == text)
+    }
+}
+
 /// An operation waiting in the outbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxOp {
@@ -893,11 +908,7 @@ impl Store {
         )?;
         let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
             let value: Option<String> = r.get(6)?;
-            let kind = match r.get::<_, String>(5)?.as_str() {
-                "submit" => OpKind::Submit,
-                "void" => OpKind::Void,
-                _ => OpKind::Edit,
-            };
+            let kind = crate::sqlite::parse_enum(5, &r.get::<_, String>(5)?, OpKind::parse)?;
             let (edits, reason) = match (kind, value) {
                 (OpKind::Edit, Some(v)) => (parse_json_map(6, &v)?, None),
                 (OpKind::Void, Some(v)) => (BTreeMap::new(), Some(parse_json::<String>(6, &v)?)),
@@ -1058,8 +1069,9 @@ impl Store {
                 ],
             )?;
         }
+        let outbox = OutboxHolds::read(&tx)?;
         for remote in page {
-            apply_remote(&tx, remote, now)?;
+            apply_remote(&tx, remote, outbox, now)?;
         }
         tx.execute("UPDATE device SET pull_cursor = ?1", [cursor])?;
         tx.commit()?;
@@ -1448,11 +1460,7 @@ fn enqueue(
     let (hlc, seq): (String, u64) =
         tx.query_row("SELECT hlc, next_seq FROM device", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let hlc = crate::sqlite::parse_hlc(0, &hlc)?.tick(now.millis);
-    let kind = match kind {
-        OpKind::Edit => "edit",
-        OpKind::Submit => "submit",
-        OpKind::Void => "void",
-    };
+    let kind = kind.as_str();
     let op_id = uuid::Uuid::now_v7().to_string();
     tx.prepare_cached(
         "INSERT INTO outbox (seq, op_id, round, form, location, kind, value, base_version, hlc, form_version, created_at)
@@ -1542,10 +1550,32 @@ impl serde::Serialize for Merged<'_> {
     }
 }
 
-fn apply_remote(tx: &Transaction<'_>, remote: &RemoteAssessment, now: &Now) -> Result<()> {
+/// What in the outbox a pulled assessment must respect, read once per page: a
+/// device's first pull (or any pull with nothing waiting) then looks up no
+/// assessment's operations.
+#[derive(Debug, Clone, Copy)]
+struct OutboxHolds {
+    /// Operations HQ has not heard yet.
+    pending: bool,
+    /// Operations HQ answered with a conflict, left for a supervisor to settle.
+    conflicts: bool,
+}
+
+impl OutboxHolds {
+    fn read(conn: &Connection) -> Result<OutboxHolds> {
+        Ok(conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending'),
+                    EXISTS (SELECT 1 FROM outbox WHERE state = 'conflict')",
+            [],
+            |r| Ok(OutboxHolds { pending: r.get(0)?, conflicts: r.get(1)? }),
+        )?)
+    }
+}
+
+fn apply_remote(tx: &Transaction<'_>, remote: &RemoteAssessment, outbox: OutboxHolds, now: &Now) -> Result<()> {
     let key = &remote.key;
     let k = params![key.round, key.form, key.location.as_str()];
-    let pending = pending_ops_of(tx, key)?;
+    let pending = if outbox.pending { pending_ops_of(tx, key)? } else { Vec::new() };
     let pending_submit = pending.iter().any(|(kind, _)| kind == "submit");
     let pending_fields: std::collections::BTreeSet<&String> = pending.iter().flat_map(|(_, e)| e.keys()).collect();
     let local = tx
@@ -1583,7 +1613,7 @@ fn apply_remote(tx: &Transaction<'_>, remote: &RemoteAssessment, now: &Now) -> R
         serde_json::to_string(&fields).expect("values serialise"),
         serde_json::to_string(&remote.fields).expect("values serialise"),
     ])?;
-    if remote.open_conflicts == 0 {
+    if remote.open_conflicts == 0 && outbox.conflicts {
         // HQ has settled every conflict here; the settled value arrives with this page.
         tx.prepare_cached(
             "DELETE FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'conflict'",

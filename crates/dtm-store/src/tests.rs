@@ -60,6 +60,22 @@ fn an_edit_writes_its_value_outbox_operation_and_audit_row_together() {
 }
 
 #[test]
+fn an_outbox_operation_of_a_kind_the_app_does_not_know_is_an_error_never_read_as_an_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = logged_in_store(&dir);
+    store.set_field(&tripoli(), "idp_hh", json!(12), &now(10)).unwrap();
+    store.void(&tripoli(), "a duplicate of LY021103", &now(11)).unwrap();
+    let kinds: Vec<OpKind> = store.pending_ops(10).unwrap().iter().map(|o| o.kind).collect();
+    assert_eq!(kinds, [OpKind::Edit, OpKind::Void], "each kind reads back as written");
+    // The table's CHECK keeps such a kind out; a store damaged on disk or written by
+    // another app can still hold one.
+    store.conn.execute_batch("PRAGMA ignore_check_constraints = ON").unwrap();
+    store.conn.execute("UPDATE outbox SET kind = 'merge' WHERE seq = 2", []).unwrap();
+    let err = store.pending_ops(10).expect_err("a void read as an edit would push the wrong operation to HQ");
+    assert!(err.to_string().contains("`merge` is not a value this column may hold"), "{err}");
+}
+
+#[test]
 fn autosave_and_its_outbox_operation_are_atomic() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = logged_in_store(&dir);

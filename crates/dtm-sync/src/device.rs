@@ -13,6 +13,7 @@ use dtm_core::{AssessmentKey, ErrorCode, FieldValue, ReviewDecision, Role, Round
 pub use dtm_store::vault::Cost;
 use dtm_store::vault::{DataKey, KeyFile, UnlockError};
 use dtm_store::{sqlite, Answer, Now, OpKind, OpOutcome, RemoteAssessment, Store, StoreError};
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -894,7 +895,6 @@ impl Device {
 
     async fn sync_inner(&self, push: bool, pull: bool, on_state: &impl Fn(&SyncState)) -> Result<SyncReport> {
         self.tell_hq_of_logouts().await?;
-        let retry = self.retry;
         let mut report = SyncReport::default();
         let pending = self.store()?.sync_counts()?.pending;
         let client = self.client()?.with_pending(pending);
@@ -902,101 +902,72 @@ impl Device {
         self.set_progress(0, total, on_state);
         let mut told = std::time::Instant::now();
         if push {
-            // While HQ applies one batch, the next is read, built and compressed, so the
-            // device and HQ work side by side instead of waiting on each other.
-            let mut next = self.prepare_batch(0)?;
-            // HQ's answers to the batch before (and when it left), written to the outbox
-            // and the sent log while this one flies.
-            let mut answered: Vec<Answer> = Vec::new();
-            let mut answered_sent_at = String::new();
-            while let Some((ops, body)) = next.take() {
-                let batch = ops.len().max(self.batch.load(Ordering::Relaxed));
-                let last_seq = ops.last().map_or(0, |o| o.seq);
-                let started = std::time::Instant::now();
-                let sent_at = self.now().iso;
-                let (answer, prepared) = tokio::join!(with_retries(retry, || client.push_encoded(&body)), async {
-                    self.store()?.record_outcomes(&std::mem::take(&mut answered), &answered_sent_at, &self.now())?;
-                    self.prepare_batch(last_seq)
-                });
-                let resp = match answer {
+            // Up to PUSH_DEPTH batches fly at once: while HQ's writer applies one, HQ reads,
+            // checks and hashes the next, and the device reads, builds and compresses the
+            // one after and records the answers before. Batches in flight together never
+            // share an assessment (see `prepare_batch`), so the order HQ applies them in
+            // changes nothing.
+            let mut flights: VecDeque<Flight> = VecDeque::new();
+            // The outbox sequence up to which batches have been sent, and whether nothing
+            // is left after it.
+            let (mut after, mut drained) = (0u64, false);
+            loop {
+                while flights.len() < PUSH_DEPTH && !drained {
+                    match self.prepare_batch(after, &flights)? {
+                        Prepared::Done => drained = true,
+                        Prepared::Wait => break,
+                        Prepared::Batch(ops, body) => {
+                            after = ops.last().map_or(after, |o| o.seq);
+                            flights.push_back(self.send_batch(&client, ops, body));
+                        }
+                    }
+                }
+                let Some(mut flight) = flights.pop_front() else { break };
+                let batch = flight.batch;
+                let resp = match flight.answer().await {
                     Ok(resp) => {
-                        self.batch
-                            .store(next_batch(batch, BatchOutcome::Answered(started.elapsed())), Ordering::Relaxed);
+                        self.batch.store(
+                            next_batch(batch, BatchOutcome::Answered(flight.started.elapsed())),
+                            Ordering::Relaxed,
+                        );
                         resp
                     }
-                    Err(ClientError::Api { status: 413, .. }) if batch > MIN_BATCH => {
-                        // HQ will not take this much at once: shrink and go on.
-                        self.batch.store(next_batch(batch, BatchOutcome::TooLarge), Ordering::Relaxed);
-                        next = self.prepare_batch(0)?;
-                        continue;
+                    Err(e) => {
+                        // The batches behind it are answered (and their answers kept)
+                        // before this one's failure is dealt with.
+                        self.land(std::mem::take(&mut flights), &mut report).await?;
+                        match e {
+                            ClientError::Api { status: 413, .. } if batch > MIN_BATCH => {
+                                // HQ will not take this much at once: shrink and go on.
+                                self.batch.store(next_batch(batch, BatchOutcome::TooLarge), Ordering::Relaxed);
+                                (after, drained) = (0, false);
+                                continue;
+                            }
+                            e @ ClientError::Offline(_) => {
+                                self.batch.store(next_batch(batch, BatchOutcome::LinkFailed), Ordering::Relaxed);
+                                return Err(e.into());
+                            }
+                            ClientError::Api { status, code, message, op_id: Some(op_id) }
+                                if (400..500).contains(&status) && flight.ops.iter().any(|o| o.op_id == op_id) =>
+                            {
+                                // HQ refused the batch for one operation that can never apply.
+                                // Set it aside, visible to the enumerator, so it cannot wedge
+                                // the queue.
+                                let refused = Answer::new(op_id, OpOutcome::Rejected).because(code, message);
+                                self.store()?.record_outcomes(&[refused], &flight.sent_at, &self.now())?;
+                                report.rejected += 1;
+                                (after, drained) = (0, false);
+                                continue;
+                            }
+                            e => return Err(e.into()),
+                        }
                     }
-                    Err(e @ ClientError::Offline(_)) => {
-                        self.batch.store(next_batch(batch, BatchOutcome::LinkFailed), Ordering::Relaxed);
-                        return Err(e.into());
-                    }
-                    Err(ClientError::Api { status, code, message, op_id: Some(op_id) })
-                        if (400..500).contains(&status) && ops.iter().any(|o| o.op_id == op_id) =>
-                    {
-                        // HQ refused the batch for one operation that can never apply. Set it
-                        // aside, visible to the enumerator, so it cannot wedge the queue.
-                        let refused = Answer::new(op_id, OpOutcome::Rejected).because(code, message);
-                        self.store()?.record_outcomes(&[refused], &sent_at, &self.now())?;
-                        report.rejected += 1;
-                        next = self.prepare_batch(0)?;
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
                 };
-                let mut outcomes = Vec::with_capacity(resp.results.len());
-                for r in resp.results {
-                    let duplicate = r.outcome == Outcome::Duplicate;
-                    let outcome = match (r.outcome, r.original) {
-                        (Outcome::Duplicate, Some(o)) => o,
-                        (o, _) => o,
-                    };
-                    report.pushed += 1;
-                    if duplicate {
-                        report.duplicates += 1;
-                    }
-                    let outcome = match outcome {
-                        // A duplicate without its first answer is one HQ applied before.
-                        Outcome::Applied | Outcome::Duplicate => {
-                            report.applied += 1;
-                            OpOutcome::Applied
-                        }
-                        Outcome::Conflict => {
-                            report.conflicts += 1;
-                            OpOutcome::Conflict
-                        }
-                        Outcome::Rejected => {
-                            report.rejected += 1;
-                            OpOutcome::Rejected
-                        }
-                        Outcome::Superseded => {
-                            report.superseded += 1;
-                            OpOutcome::Superseded
-                        }
-                    };
-                    outcomes.push(Answer { op_id: r.op_id, outcome, duplicate, code: r.code, reason: r.reason });
-                }
-                if outcomes.is_empty() {
-                    return Err(ClientError::Protocol("HQ answered a push with no results".into()).into());
-                }
-                answered = outcomes;
-                answered_sent_at = sent_at;
+                let answers = answers(resp, &mut report)?;
+                self.store()?.record_outcomes(&answers, &flight.sent_at, &self.now())?;
                 let done = u64::from(report.pushed);
                 self.push_progress(done, total.max(done), &mut told, on_state);
-                // The batch prepared meanwhile was sized before this answer; a link that
-                // just slowed down gets a smaller one from the next on.
-                next = match prepared {
-                    Ok(next) => next,
-                    Err(e) => {
-                        self.store()?.record_outcomes(&answered, &answered_sent_at, &self.now())?;
-                        return Err(e);
-                    }
-                };
             }
-            self.store()?.record_outcomes(&answered, &answered_sent_at, &self.now())?;
         }
         if pull {
             // The next page is fetched while this one is written to the store. Each page
@@ -1062,12 +1033,19 @@ impl Device {
 }
 
 impl Device {
-    /// Reads the next push batch after `after` and encodes it, or None when nothing is
-    /// left to push.
-    fn prepare_batch(&self, after: u64) -> Result<Option<(Vec<dtm_store::OutboxOp>, EncodedBody)>> {
-        let ops = self.store()?.pending_ops_after(after, self.batch.load(Ordering::Relaxed))?;
+    /// Reads the next push batch after `after` and encodes it; it ends where
+    /// [`batch_end`] says.
+    fn prepare_batch(&self, after: u64, flights: &VecDeque<Flight>) -> Result<Prepared> {
+        let limit = self.batch.load(Ordering::Relaxed);
+        let mut ops = self.store()?.pending_ops_after(after, limit)?;
         if ops.is_empty() {
-            return Ok(None);
+            return Ok(Prepared::Done);
+        }
+        let flying: Vec<&Flying> = flights.iter().map(|f| &f.flying).collect();
+        let full = ops.len() == limit;
+        ops.truncate(batch_end(&ops, full, &flying));
+        if ops.is_empty() {
+            return Ok(Prepared::Wait);
         }
         let req = PushRequest {
             ops: ops
@@ -1094,7 +1072,37 @@ impl Device {
                 })
                 .collect(),
         };
-        Ok(Some((ops, encode(&req)?)))
+        let body = encode(&req)?;
+        Ok(Prepared::Batch(ops, body))
+    }
+
+    /// Sends a push batch in its own task, with retries.
+    fn send_batch(&self, client: &HqClient, ops: Vec<dtm_store::OutboxOp>, body: EncodedBody) -> Flight {
+        let (client, retry) = (client.clone(), self.retry);
+        Flight {
+            batch: ops.len().max(self.batch.load(Ordering::Relaxed)),
+            flying: Flying {
+                keys: ops.iter().map(|o| o.key.clone()).collect(),
+                submits: ops.iter().any(|o| o.kind == OpKind::Submit),
+            },
+            ops,
+            sent_at: self.now().iso,
+            started: std::time::Instant::now(),
+            answer: tokio::spawn(async move { with_retries(retry, || client.push_encoded(&body)).await }),
+        }
+    }
+
+    /// Waits for the batches still in flight and records the answers of those HQ
+    /// answered; a failed one stays pending in the outbox, for the next push.
+    async fn land(&self, flights: VecDeque<Flight>, report: &mut SyncReport) -> Result<()> {
+        for mut flight in flights {
+            let sent_at = flight.sent_at.clone();
+            if let Ok(resp) = flight.answer().await {
+                let answers = answers(resp, report)?;
+                self.store()?.record_outcomes(&answers, &sent_at, &self.now())?;
+            }
+        }
+        Ok(())
     }
 
     /// Fetches one pull page in its own task, with retries, timing the answer. The first
@@ -1121,6 +1129,122 @@ impl Device {
             Ok((page, started.elapsed()))
         })
     }
+}
+
+/// Push batches in flight at once (see the push in `sync_inner`).
+const PUSH_DEPTH: usize = 2;
+
+/// What the next push batch must know of one in flight.
+#[derive(Debug, Default)]
+struct Flying {
+    /// The assessments its operations name.
+    keys: HashSet<AssessmentKey>,
+    /// Whether it holds a submission.
+    submits: bool,
+}
+
+/// How many of `ops`, read from the outbox in order, go into the next push batch.
+///
+/// HQ may apply batches in flight together in either order. That changes nothing when
+/// they name different assessments and none is checked against others, so beside
+/// batches in flight (`flying`) a batch ends before the first operation that names an
+/// assessment one of them names, or that is a submission (a submission is checked
+/// against the previous round and the assessments it aggregates); while a submission
+/// flies, nothing goes beside it. An assessment's successive saves therefore always
+/// reach HQ in the order they were made, and none comes back `superseded` by its own
+/// earlier save.
+///
+/// A `full` batch (more may follow in the outbox) leaves out the trailing operations
+/// of its last assessment when others come before them, so that the next batch starts
+/// with a new assessment and can fly beside this one.
+fn batch_end(ops: &[dtm_store::OutboxOp], full: bool, flying: &[&Flying]) -> usize {
+    if flying.iter().any(|f| f.submits) {
+        return 0;
+    }
+    let beside = |op: &dtm_store::OutboxOp| {
+        !flying.is_empty() && (op.kind == OpKind::Submit || flying.iter().any(|f| f.keys.contains(&op.key)))
+    };
+    let end = ops.iter().position(beside).unwrap_or(ops.len());
+    match ops.last() {
+        Some(last) if full && end == ops.len() => {
+            let run = ops.iter().rev().take_while(|op| op.key == last.key).count();
+            if run < ops.len() {
+                end - run
+            } else {
+                end
+            }
+        }
+        _ => end,
+    }
+}
+
+/// A push batch sent and not answered yet.
+struct Flight {
+    ops: Vec<dtm_store::OutboxOp>,
+    flying: Flying,
+    /// The batch size it was sent at, for sizing the next.
+    batch: usize,
+    sent_at: String,
+    started: std::time::Instant,
+    answer: tokio::task::JoinHandle<Result<wire::PushResponse, ClientError>>,
+}
+
+impl Flight {
+    async fn answer(&mut self) -> Result<wire::PushResponse, ClientError> {
+        match (&mut self.answer).await {
+            Ok(answer) => answer,
+            Err(e) => Err(ClientError::Protocol(format!("the push task failed: {e}"))),
+        }
+    }
+}
+
+/// What `Device::prepare_batch` found.
+enum Prepared {
+    Batch(Vec<dtm_store::OutboxOp>, EncodedBody),
+    /// Operations are waiting, but must not fly beside the batches in flight.
+    Wait,
+    /// Nothing is left to push.
+    Done,
+}
+
+/// HQ's answers to a push batch as the outbox records them, counted in the report.
+fn answers(resp: wire::PushResponse, report: &mut SyncReport) -> Result<Vec<Answer>> {
+    let mut answers = Vec::with_capacity(resp.results.len());
+    for r in resp.results {
+        let duplicate = r.outcome == Outcome::Duplicate;
+        let outcome = match (r.outcome, r.original) {
+            (Outcome::Duplicate, Some(o)) => o,
+            (o, _) => o,
+        };
+        report.pushed += 1;
+        if duplicate {
+            report.duplicates += 1;
+        }
+        let outcome = match outcome {
+            // A duplicate without its first answer is one HQ applied before.
+            Outcome::Applied | Outcome::Duplicate => {
+                report.applied += 1;
+                OpOutcome::Applied
+            }
+            Outcome::Conflict => {
+                report.conflicts += 1;
+                OpOutcome::Conflict
+            }
+            Outcome::Rejected => {
+                report.rejected += 1;
+                OpOutcome::Rejected
+            }
+            Outcome::Superseded => {
+                report.superseded += 1;
+                OpOutcome::Superseded
+            }
+        };
+        answers.push(Answer { op_id: r.op_id, outcome, duplicate, code: r.code, reason: r.reason });
+    }
+    if answers.is_empty() {
+        return Err(ClientError::Protocol("HQ answered a push with no results".into()).into());
+    }
+    Ok(answers)
 }
 
 fn api_outcome(o: OpOutcome) -> api::OpOutcome {
@@ -1158,6 +1282,140 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn op(seq: u64, location: &str, kind: OpKind) -> dtm_store::OutboxOp {
+        dtm_store::OutboxOp {
+            seq,
+            op_id: format!("op-{seq}"),
+            key: AssessmentKey::new("R1", "muhalla", dtm_core::Pcode::parse(location).expect("a P-code")),
+            kind,
+            edits: Default::default(),
+            reason: None,
+            hlc: Default::default(),
+            form_version: 1,
+        }
+    }
+
+    fn flying(ops: &[dtm_store::OutboxOp]) -> Flying {
+        Flying {
+            keys: ops.iter().map(|o| o.key.clone()).collect(),
+            submits: ops.iter().any(|o| o.kind == OpKind::Submit),
+        }
+    }
+
+    #[test]
+    fn a_batch_beside_one_in_flight_stops_before_an_assessment_it_names_or_a_submission() {
+        let in_flight = flying(&[op(1, "LY02110401", OpKind::Edit), op(2, "LY02110402", OpKind::Edit)]);
+        let next =
+            [op(3, "LY02110403", OpKind::Edit), op(4, "LY02110401", OpKind::Edit), op(5, "LY02110404", OpKind::Edit)];
+        assert_eq!(
+            batch_end(&next, false, &[&in_flight]),
+            1,
+            "LY02110401's save must wait for the batch in flight, or HQ could apply it before the earlier one"
+        );
+        let next = [op(3, "LY02110403", OpKind::Edit), op(4, "LY02110403", OpKind::Submit)];
+        assert_eq!(
+            batch_end(&next, false, &[&in_flight]),
+            1,
+            "a submission is checked against other assessments and must not fly beside a batch"
+        );
+        let next = [op(3, "LY02110403", OpKind::Edit), op(4, "LY02110404", OpKind::Void)];
+        assert_eq!(batch_end(&next, false, &[&in_flight]), 2, "saves of other assessments fly beside it");
+        assert_eq!(batch_end(&next, false, &[]), 2, "with nothing in flight the batch is whole");
+    }
+
+    #[test]
+    fn nothing_flies_beside_a_submission() {
+        let in_flight = flying(&[op(1, "LY02110401", OpKind::Submit)]);
+        let next = [op(2, "LY02110402", OpKind::Edit)];
+        assert_eq!(batch_end(&next, false, &[&in_flight]), 0, "a submission flies alone");
+        let alone = [op(1, "LY02110401", OpKind::Edit), op(2, "LY02110401", OpKind::Submit)];
+        assert_eq!(batch_end(&alone, false, &[]), 2, "with nothing in flight a submission goes in its batch");
+    }
+
+    #[test]
+    fn a_full_batch_ends_where_an_assessment_does_so_the_next_can_fly_beside_it() {
+        let ops = [
+            op(1, "LY02110401", OpKind::Edit),
+            op(2, "LY02110401", OpKind::Edit),
+            op(3, "LY02110402", OpKind::Edit),
+            op(4, "LY02110402", OpKind::Edit),
+        ];
+        assert_eq!(
+            batch_end(&ops, true, &[]),
+            2,
+            "LY02110402's saves may continue after this batch: they wait for the next"
+        );
+        assert_eq!(
+            batch_end(&ops, false, &[]),
+            4,
+            "the outbox's last operations are all in this batch: nothing to leave out"
+        );
+        assert_eq!(
+            batch_end(&ops[2..], true, &[]),
+            2,
+            "a batch of one assessment's saves is kept whole, or none would go"
+        );
+    }
+
+    /// Pushes seeded random outboxes the way `sync_inner` does, two batches in flight,
+    /// and checks what HQ could be given at once.
+    #[test]
+    fn batches_in_flight_together_never_share_an_assessment_or_a_submission_and_every_operation_goes_once_in_order() {
+        let locations: Vec<String> = (1..=6).map(|i| format!("LY021104{i:02}")).collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..200 {
+            let len = 1 + next(120);
+            let ops: Vec<_> = (1..=len)
+                .map(|seq| {
+                    let kind = match next(20) {
+                        0 => OpKind::Submit,
+                        1 => OpKind::Void,
+                        _ => OpKind::Edit,
+                    };
+                    op(seq, &locations[next(locations.len() as u64) as usize], kind)
+                })
+                .collect();
+            let limit = 1 + next(25) as usize;
+            let (mut sent, mut flights, mut pos) = (Vec::new(), VecDeque::<Vec<u64>>::new(), 0usize);
+            loop {
+                while flights.len() < PUSH_DEPTH && pos < ops.len() {
+                    let read = &ops[pos..(pos + limit).min(ops.len())];
+                    let beside: Vec<Flying> =
+                        flights.iter().map(|f| flying(&ops[f[0] as usize - 1..f[f.len() - 1] as usize])).collect();
+                    let end = batch_end(read, read.len() == limit, &beside.iter().collect::<Vec<_>>());
+                    if end == 0 {
+                        assert!(!flights.is_empty(), "with nothing in flight a batch always takes something");
+                        break;
+                    }
+                    let batch = &read[..end];
+                    for f in &beside {
+                        assert!(
+                            !f.submits && !batch.iter().any(|o| o.kind == OpKind::Submit),
+                            "a submission flew beside a batch"
+                        );
+                        assert!(
+                            !batch.iter().any(|o| f.keys.contains(&o.key)),
+                            "two batches in flight named one assessment"
+                        );
+                    }
+                    flights.push_back(batch.iter().map(|o| o.seq).collect());
+                    pos += end;
+                }
+                // The device waits for the oldest batch's answer (HQ may apply the
+                // other first: the checks above are what makes that harmless).
+                let Some(answered) = flights.pop_front() else { break };
+                sent.extend(answered);
+            }
+            assert_eq!(sent, (1..=len).collect::<Vec<_>>(), "every operation is sent once (limit {limit})");
+        }
+    }
 
     #[test]
     fn a_fast_link_grows_the_batch_and_a_slow_or_failing_one_shrinks_it() {
