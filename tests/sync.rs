@@ -673,3 +673,98 @@ fn hq_tells_a_device_an_update_is_available_and_refuses_an_app_it_no_longer_sync
     let message = status["last_error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("98.0") && message.contains("99.0.0"), "the message says which versions: {message}");
 }
+
+#[test]
+fn a_pull_page_with_more_after_it_names_its_cursor_in_its_headers() {
+    // A device asks for the next page as soon as these headers arrive, before the
+    // page's body: the header must be the body's cursor, and absent on the last page.
+    let hq = Hq::start_demo();
+    let a = Device::new();
+    login_enumerator(&hq, &a);
+    for location in [TRIPOLI, "LY021101", "LY021102"] {
+        a.ok(&["set", location, "idp_hh=4"]);
+    }
+    a.ok(&["sync"]);
+    let token = hq.token("enumerator", "enumerator-demo");
+    let (mut cursor, mut pages) = (String::new(), 0);
+    loop {
+        let resp = reqwest::blocking::Client::new()
+            .get(format!("{}/api/v1/sync/pull?limit=1&cursor={cursor}", hq.url))
+            .header("x-dtm-protocol", "3")
+            .bearer_auth(&token)
+            .send()
+            .expect("HQ answers");
+        assert_eq!(resp.status(), 200);
+        let header = resp.headers().get("x-dtm-next-cursor").map(|v| v.to_str().unwrap().to_owned());
+        let page: Value = resp.json().unwrap();
+        pages += 1;
+        cursor = page["cursor"].as_str().unwrap().to_owned();
+        if page["has_more"] == true {
+            assert_eq!(
+                header.as_deref(),
+                Some(cursor.as_str()),
+                "the next page starts where the body says this one ends"
+            );
+        } else {
+            assert_eq!(header, None, "no page follows the last: {page}");
+            break;
+        }
+    }
+    assert!(pages >= 3, "one assessment a page: at least three pages, not {pages}");
+}
+
+#[test]
+fn a_device_pulling_many_pages_asked_for_ahead_gets_every_assessment_once_and_ends_at_hqs_last_change() {
+    let hq = Hq::start_demo();
+    let admin = hq.token("admin", "admin-demo");
+    let round = json!({"code": "R2", "number": 2, "title": "Round 2", "window_start": "2026-01-01",
+        "window_end": "2026-12-31", "forms": [{"form": "muhalla", "version": 1}]});
+    assert_eq!(hq.post("/api/v1/rounds", Some(&admin), &round).0, 201);
+    assert_eq!(hq.post("/api/v1/rounds/R2/status", Some(&admin), &json!({"status": "open"})).0, 200);
+    // Every muhalla of Libya in two rounds, from one device: more than two pull pages.
+    let source = Device::new();
+    source.ok(&["login", "--hq", &hq.url, "--user", "admin", "--password", "admin-demo"]);
+    let muhallas: Vec<dtm_core::Pcode> = dtm_core::Gazetteer::libya().at_level(4).map(|l| l.pcode.clone()).collect();
+    {
+        let device = dtm_sync::device::Device::open(&source.store).expect("the device store opens");
+        for round in ["R1", "R2"] {
+            for (i, m) in muhallas.iter().enumerate() {
+                let key = dtm_core::AssessmentKey::new(round, "muhalla", m.clone());
+                device.set_field(&key, "idp_hh", json!(i)).unwrap_or_else(|e| panic!("saving at {m}: {e}"));
+            }
+        }
+    }
+    let pushed = source.ok(&["sync"]);
+    assert_eq!(pushed["applied"].as_u64(), Some(2 * muhallas.len() as u64), "{pushed}");
+    let at_hq = hq_rows(&hq, "assessments") as u64;
+    assert!(at_hq > 1_300, "enough for several pages of 500 and more: {at_hq}");
+
+    // Signed in without the sync a login starts, so this sync's report counts the pull.
+    let target = Device::new();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let pulled = runtime.block_on(async {
+        let device = dtm_sync::device::Device::open(&target.store).expect("the device store opens");
+        device.authenticate(&hq.url, "admin", "admin-demo").await.expect("admin signs in");
+        device.sync(|_| {}).await.expect("the sync succeeds").pulled
+    });
+    assert_eq!(u64::from(pulled), at_hq, "every assessment once, none twice");
+    let conn = rusqlite::Connection::open(&target.store).unwrap();
+    let held: u64 = conn.query_row("SELECT count(*) FROM assessments", [], |r| r.get(0)).unwrap();
+    assert_eq!(held, at_hq, "the device holds what HQ holds");
+    let mut wrong = Vec::new();
+    let mut stmt = conn
+        .prepare("SELECT round, location, json_extract(fields, '$.idp_hh') FROM assessments WHERE form = 'muhalla'")
+        .unwrap();
+    let rows =
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))).unwrap();
+    for row in rows {
+        let (round, location, value) = row.unwrap();
+        let i = muhallas.iter().position(|m| m.as_str() == location).expect("a muhalla of the gazetteer");
+        if value != i as i64 {
+            wrong.push((round, location, value));
+        }
+    }
+    assert!(wrong.is_empty(), "each muhalla holds the value saved for it: {wrong:?}");
+    let again = target.ok(&["sync"]);
+    assert_eq!(again["pulled"].as_u64(), Some(0), "the cursor ended at HQ's last change: {again}");
+}

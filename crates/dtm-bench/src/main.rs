@@ -250,9 +250,14 @@ async fn main() -> anyhow::Result<()> {
     // so the figure below is what the sync itself needed.
     let startup_rss = hq.status_kib("VmHWM:");
     hq.reset_peak();
+    // CPU seconds of this process (the device, and the byte-counting proxy) and of HQ
+    // at each phase's start and end: which side a phase is bound by.
+    let cpu = || (dtm_bench::cpu_seconds(std::process::id()).unwrap_or(f64::NAN), hq.cpu_seconds().unwrap_or(f64::NAN));
+    let push_cpu = cpu();
     let started = Instant::now();
     let report = source.sync_parts(true, false, |_| {}).await?;
     let push = started.elapsed();
+    let push_cpu = (cpu().0 - push_cpu.0, cpu().1 - push_cpu.1);
     let (push_up, push_down) = (up.swap(0, Ordering::Relaxed), down.swap(0, Ordering::Relaxed));
     if report.pending != 0 || report.applied as usize != ops {
         bail!("push left {} pending, applied {} of {ops}", report.pending, report.applied);
@@ -263,9 +268,11 @@ async fn main() -> anyhow::Result<()> {
     up.store(0, Ordering::Relaxed);
     down.store(0, Ordering::Relaxed);
     eprintln!("dtm-bench: pushed in {:.2} s; pulling", push.as_secs_f64());
+    let pull_cpu = cpu();
     let started = Instant::now();
     let pulled = target.sync_parts(false, true, |_| {}).await?;
     let pull = started.elapsed();
+    let pull_cpu = (cpu().0 - pull_cpu.0, cpu().1 - pull_cpu.1);
     let (pull_up, pull_down) = (up.load(Ordering::Relaxed), down.load(Ordering::Relaxed));
     let rss = hq.status_kib("VmHWM:");
 
@@ -305,6 +312,8 @@ async fn main() -> anyhow::Result<()> {
         mb(pull_up),
         mb(pull_down)
     );
+    println!("  CPU during the push                {:>9.2} s  device and proxy, {:.2} s HQ", push_cpu.0, push_cpu.1);
+    println!("  CPU during the pull                {:>9.2} s  device and proxy, {:.2} s HQ", pull_cpu.0, pull_cpu.1);
     println!("  HQ peak RSS during push and pull   {:>9.1} MiB", mib(rss));
     println!("  HQ peak RSS before (start, rounds) {:>9.1} MiB", mib(startup_rss));
     println!("  floor: raw SQLite insert, one tx   {:>9.2} s  (a row per assessment)", secs(floor));

@@ -828,7 +828,8 @@ fn cursor_after(cursor: Option<&str>, epoch: &str) -> Result<Option<u64>, AppErr
     params(SyncHeaders, PullQuery),
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, description = "A page of the assessments in the caller's scope, by column", body = PullResponse),
+        (status = 200, description = "A page of the assessments in the caller's scope, by column", body = PullResponse,
+            headers(("x-dtm-next-cursor" = String, description = "On a page with more after it (`has_more`): its `cursor`, so the next page can be asked for before this one's body has arrived"))),
         (status = 400, description = "`protocol_missing` (no `x-dtm-protocol` header), `malformed_cursor` (a cursor HQ did not give out)", body = ErrorBody),
         (status = 403, description = crate::openapi::FORBIDDEN_SESSION, body = ErrorBody),
         (status = 426, description = "`update_required` (the app is too old for HQ), `hq_too_old` (the app is newer than HQ)", body = ErrorBody),
@@ -839,7 +840,7 @@ async fn pull(
     headers: HeaderMap,
     caller: Caller,
     Query(q): Query<PullQuery>,
-) -> Result<Json<PullResponse>, AppError> {
+) -> Result<(HeaderMap, Json<PullResponse>), AppError> {
     check_protocol(&headers)?;
     check_app_version(&state.settings, &headers)?;
     let epoch = state.storage.epoch().await?;
@@ -883,7 +884,14 @@ async fn pull(
     page.newest_app_version = state.settings.newest_app_version.clone().filter(|_| first);
     page.gazetteer = gazetteer;
     page.settled = settled;
-    Ok(Json(page))
+    let mut headers = HeaderMap::new();
+    if page.has_more {
+        // The cursor is text HQ made (`epoch:seq`), always a valid header value.
+        if let Ok(cursor) = axum::http::HeaderValue::from_str(&page.cursor) {
+            headers.insert(wire::NEXT_CURSOR_HEADER, cursor);
+        }
+    }
+    Ok((headers, Json(page)))
 }
 
 /// Remembers what a syncing device reports (its app version, and how many operations

@@ -3,7 +3,8 @@
 //! request.
 
 use crate::wire::{
-    ErrorBody, LoginRequest, LoginResponse, PullResponse, PushResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    ErrorBody, LoginRequest, LoginResponse, PullResponse, PushResponse, NEXT_CURSOR_HEADER, PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
 };
 use dtm_core::ErrorCode;
 use serde::de::DeserializeOwned;
@@ -123,7 +124,20 @@ impl HqClient {
         gazetteer: Option<&str>,
         settled: Option<&str>,
     ) -> Result<PullResponse, ClientError> {
-        let mut url = format!("/api/v1/sync/pull?limit={limit}&rounds={with_rounds}");
+        self.pull_head(cursor, limit, with_rounds, gazetteer, settled).await?.page().await
+    }
+
+    /// A pull page's answer as far as its headers: where the page ends, if more
+    /// follow, is known before its body is read ([`PullHead::page`]).
+    pub async fn pull_head(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+        with_rounds: bool,
+        gazetteer: Option<&str>,
+        settled: Option<&str>,
+    ) -> Result<PullHead, ClientError> {
+        let mut url = format!("{}/api/v1/sync/pull?limit={limit}&rounds={with_rounds}", self.base);
         if let Some(c) = cursor {
             url.push_str("&cursor=");
             url.push_str(c);
@@ -136,7 +150,9 @@ impl HqClient {
             url.push_str("&settled=");
             url.push_str(s);
         }
-        self.get(&url).await
+        let resp = self.send_head(self.http.get(url)).await?;
+        let next = resp.headers().get(NEXT_CURSOR_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(PullHead { next, resp })
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
@@ -179,7 +195,13 @@ impl HqClient {
     }
 
     /// Sends a request; the body of a 2xx answer, or the error HQ gave.
-    async fn send_raw(&self, mut req: reqwest::RequestBuilder) -> Result<bytes::Bytes, ClientError> {
+    async fn send_raw(&self, req: reqwest::RequestBuilder) -> Result<bytes::Bytes, ClientError> {
+        let resp = self.send_head(req).await?;
+        resp.bytes().await.map_err(|e| ClientError::Offline(e.to_string()))
+    }
+
+    /// Sends a request; a 2xx answer with its body still to read, or the error HQ gave.
+    async fn send_head(&self, mut req: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
         req = req
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
             .header(crate::wire::APP_VERSION_HEADER, env!("CARGO_PKG_VERSION"));
@@ -191,10 +213,10 @@ impl HqClient {
         }
         let resp = req.send().await.map_err(|e| ClientError::Offline(e.to_string()))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| ClientError::Offline(e.to_string()))?;
         if status.is_success() {
-            Ok(bytes)
+            Ok(resp)
         } else {
+            let bytes = resp.bytes().await.map_err(|e| ClientError::Offline(e.to_string()))?;
             match serde_json::from_slice::<ErrorBody>(&bytes) {
                 Ok(body) => Err(ClientError::Api {
                     status: status.as_u16(),
@@ -210,5 +232,20 @@ impl HqClient {
                 }),
             }
         }
+    }
+}
+
+/// A pull page's answer whose headers have arrived; see [`HqClient::pull_head`].
+pub struct PullHead {
+    /// Where the page ends, when more pages follow it (HQ's `x-dtm-next-cursor`).
+    pub next: Option<String>,
+    resp: reqwest::Response,
+}
+
+impl PullHead {
+    /// Reads and decodes the page's body.
+    pub async fn page(self) -> Result<PullResponse, ClientError> {
+        let bytes = self.resp.bytes().await.map_err(|e| ClientError::Offline(e.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 }

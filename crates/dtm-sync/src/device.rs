@@ -2,7 +2,7 @@
 //! `dtm` CLI are thin shells over this type, so they behave identically.
 
 use crate::api::{self, AssessmentDetail, AssessmentParts, AssessmentSummary, Progress, SyncState};
-use crate::client::{encode, ClientError, EncodedBody, HqClient};
+use crate::client::{encode, ClientError, EncodedBody, HqClient, PullHead};
 use crate::retry::RetryPolicy;
 use crate::wire::{
     self, ApiError, LoginRequest, OpBody, Operation, Outcome, PageAssessment, PullResponse, PushRequest, RoundInfo,
@@ -195,7 +195,7 @@ pub struct Device {
     /// The push batch size, adapted to the link and kept across syncs.
     batch: std::sync::atomic::AtomicUsize,
     /// The pull page size, adapted the same way.
-    pull_page: std::sync::atomic::AtomicUsize,
+    pull_page: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// How far this device's clock is from the truth, for testing devices whose clock
     /// is wrong (DTM_CLOCK_OFFSET_MS in the CLI). Zero in the field.
     clock_offset_ms: i64,
@@ -296,7 +296,7 @@ impl Device {
             clock_offset_ms: 0,
             retry: RetryPolicy::patient_for(DEFAULT_PATIENCE),
             batch: std::sync::atomic::AtomicUsize::new(PUSH_BATCH),
-            pull_page: std::sync::atomic::AtomicUsize::new(PULL_PAGE),
+            pull_page: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(PULL_PAGE)),
         })
     }
 
@@ -970,17 +970,34 @@ impl Device {
             }
         }
         if pull {
-            // The next page is fetched while this one is written to the store. Each page
-            // is still applied with its own cursor in one transaction, in order.
+            // Pages are asked for ahead (`Pager`): HQ builds the next ones while this
+            // one is decoded and written to the store. Each page is still applied with
+            // its own cursor in one transaction, in order.
             let cursor = self.store()?.pull_cursor()?;
             let gazetteer = self.store()?.gazetteer_cursor()?.unwrap_or_default();
             let settled = self.store()?.settled_cursor()?.unwrap_or_default();
-            let mut fetch = Some(self.fetch_page(&client, cursor, true, Some((gazetteer, settled))));
+            let mut pages = self.pager(&client, cursor.clone(), true, Some((gazetteer, settled)));
+            // Where the next page must start: where the last one written ended.
+            let mut after = cursor;
             // The first page carries the account as HQ holds it now.
             let mut account_checked = false;
-            while let Some(handle) = fetch.take() {
+            loop {
+                let Some(fetched) = pages.next().await else {
+                    // The pager stopped after a page whose headers said it was the last,
+                    // while its body said more follow (it changed between an attempt and
+                    // its retry): ask again from where it ended.
+                    pages = self.pager(&client, after.clone(), false, None);
+                    continue;
+                };
+                if fetched.from != after {
+                    // Asked for from where an earlier answer to the page before said it
+                    // ended, and a retry of that page ended elsewhere: ask again, so no
+                    // change is skipped.
+                    pages = self.pager(&client, after.clone(), false, None);
+                    continue;
+                }
                 let size = self.pull_page.load(Ordering::Relaxed);
-                let page = match handle.await {
+                let page = match fetched.page.await {
                     Ok(Ok((page, elapsed))) => {
                         self.pull_page.store(next_batch(size, BatchOutcome::Answered(elapsed)), Ordering::Relaxed);
                         page
@@ -1012,19 +1029,21 @@ impl Device {
                         report.removed = rescoped.removed;
                         if rescoped.scope_changed {
                             // A new area: all of it, from the beginning.
-                            fetch = Some(self.fetch_page(&client, None, true, None));
+                            after = None;
+                            pages = self.pager(&client, None, true, None);
                             continue;
                         }
                     }
                 }
                 let rounds: Vec<Round> = page.rounds.iter().map(Round::from).collect();
                 report.pulled += page.assessments.len() as u32;
-                let next_cursor = page.cursor.clone();
-                if page.has_more {
-                    fetch = Some(self.fetch_page(&client, Some(next_cursor.clone()), false, None));
-                }
+                let (next_cursor, more) = (page.cursor.clone(), page.has_more);
                 let remotes: Vec<RemoteAssessment> = page.unpack(remote).map_err(ClientError::Protocol)?;
                 self.store()?.apply_pull_page(&rounds, &remotes, &next_cursor, &self.now())?;
+                after = Some(next_cursor);
+                if !more {
+                    break;
+                }
             }
         }
         report.pending = self.store()?.sync_counts()?.pending;
@@ -1105,29 +1124,122 @@ impl Device {
         Ok(())
     }
 
-    /// Fetches one pull page in its own task, with retries, timing the answer. The first
-    /// page of a sync asks for every round and, from `since` (the gazetteer's and the
-    /// settled conflicts' cursors), the gazetteer's changes and this device's settlements.
-    fn fetch_page(
+    /// Asks for pull pages from `cursor` on, in a task of its own: each page as soon as
+    /// the headers of the one before say where it ends (`x-dtm-next-cursor`), without
+    /// waiting for that page's body. It stops asking while [`PULL_AHEAD`] pages wait
+    /// to be taken, so at most two pages are held beside the one being written. The first page asks for every round (`with_rounds`) and, from
+    /// `since` (the gazetteer's and the settled conflicts' cursors), the gazetteer's
+    /// changes and this device's settlements. Each request is retried as a push is.
+    fn pager(
         &self,
         client: &HqClient,
         cursor: Option<String>,
         with_rounds: bool,
         since: Option<(String, String)>,
-    ) -> tokio::task::JoinHandle<Result<(PullResponse, Duration), ClientError>> {
-        let client = client.clone();
-        let size = self.pull_page.load(Ordering::Relaxed) as u32;
-        let retry = self.retry;
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            let (gazetteer, settled) = match &since {
-                Some((g, s)) => (Some(g.as_str()), Some(s.as_str())),
-                None => (None, None),
-            };
-            let page =
-                with_retries(retry, || client.pull(cursor.as_deref(), size, with_rounds, gazetteer, settled)).await?;
-            Ok((page, started.elapsed()))
-        })
+    ) -> Pager {
+        let (client, retry, size) = (client.clone(), self.retry, self.pull_page.clone());
+        let (tx, rx) = tokio::sync::mpsc::channel(PULL_AHEAD);
+        let task = tokio::spawn(async move {
+            let (mut cursor, mut with_rounds, mut since) = (cursor, with_rounds, since);
+            loop {
+                let started = std::time::Instant::now();
+                let (gazetteer, settled) = since.clone().unzip();
+                let ask = PageAsk {
+                    client: client.clone(),
+                    cursor: cursor.clone(),
+                    limit: size.load(Ordering::Relaxed) as u32,
+                    with_rounds,
+                    gazetteer,
+                    settled,
+                };
+                let (next, page) = match with_retries(retry, || ask.head()).await {
+                    Ok(head) => {
+                        let next = head.next.clone();
+                        let page = tokio::spawn(async move {
+                            let page = match head.page().await {
+                                Ok(page) => page,
+                                // The body did not arrive whole: the page again, as one request.
+                                Err(ClientError::Offline(_)) => with_retries(retry, || ask.page()).await?,
+                                Err(e) => return Err(e),
+                            };
+                            Ok((page, started.elapsed()))
+                        });
+                        (next, page)
+                    }
+                    Err(e) => (None, tokio::spawn(std::future::ready(Err(e)))),
+                };
+                let fetched = Fetched { from: cursor.clone(), page: AbortOnDrop(page) };
+                if tx.send(fetched).await.is_err() {
+                    return;
+                }
+                match next {
+                    Some(next) => (cursor, with_rounds, since) = (Some(next), false, None),
+                    None => return,
+                }
+            }
+        });
+        Pager { pages: rx, _task: AbortOnDrop(task) }
+    }
+}
+
+/// Pull pages waiting to be taken before a [`Pager`] stops asking (see `Device::pager`).
+const PULL_AHEAD: usize = 1;
+
+/// A task's handle that stops the task when dropped: pages asked for ahead and no
+/// longer wanted (a sync that failed, a new scope) are not fetched on.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// One pull page's request, as `Device::pager` makes it.
+struct PageAsk {
+    client: HqClient,
+    cursor: Option<String>,
+    limit: u32,
+    with_rounds: bool,
+    gazetteer: Option<String>,
+    settled: Option<String>,
+}
+
+impl PageAsk {
+    async fn head(&self) -> Result<PullHead, ClientError> {
+        let (cursor, gazetteer, settled) = (self.cursor.as_deref(), self.gazetteer.as_deref(), self.settled.as_deref());
+        self.client.pull_head(cursor, self.limit, self.with_rounds, gazetteer, settled).await
+    }
+
+    async fn page(&self) -> Result<PullResponse, ClientError> {
+        self.head().await?.page().await
+    }
+}
+
+/// A pull page asked for by a [`Pager`]: the cursor it was asked from, and the page.
+struct Fetched {
+    from: Option<String>,
+    page: AbortOnDrop<Result<(PullResponse, Duration), ClientError>>,
+}
+
+/// Pull pages asked for one after another; see `Device::pager`.
+struct Pager {
+    pages: tokio::sync::mpsc::Receiver<Fetched>,
+    _task: AbortOnDrop<()>,
+}
+
+impl Pager {
+    /// The next page asked for, in order; None once the last page was asked for.
+    async fn next(&mut self) -> Option<Fetched> {
+        self.pages.recv().await
     }
 }
 

@@ -30,6 +30,9 @@ pub const PROTOCOL_HEADER: &str = "x-dtm-protocol";
 pub const APP_VERSION_HEADER: &str = "x-dtm-app-version";
 /// How many operations the device has not pushed yet, sent with every sync.
 pub const PENDING_HEADER: &str = "x-dtm-pending";
+/// On a pull page with more after it: the page's `cursor`, in the answer's headers, so
+/// a device can ask for the next page before this one's body has arrived.
+pub const NEXT_CURSOR_HEADER: &str = "x-dtm-next-cursor";
 /// The largest integer (sequence number, version, clock millisecond) HQ accepts on
 /// the wire: SQL's signed 64-bit maximum, since HQ's stores keep them as such.
 pub const MAX_INTEGER: u64 = i64::MAX as u64;
