@@ -26,6 +26,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::Manager;
 
+dtm_sync::device_allocator!();
+
 /// The device store's file name inside the data folder.
 const STORE_FILE: &str = "device.sqlite3";
 

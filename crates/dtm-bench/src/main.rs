@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+dtm_sync::device_allocator!();
+
 #[derive(Parser)]
 struct Args {
     /// Assessments to push and pull (a multiple of 100: rounds × 100 baladiyas).

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+dtm_sync::device_allocator!();
+
 #[derive(Parser)]
 #[command(name = "dtm", version, about = "dtm-field from the command line")]
 struct Cli {

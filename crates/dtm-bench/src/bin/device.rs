@@ -23,6 +23,8 @@ use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+dtm_sync::device_allocator!();
+
 #[derive(Parser)]
 struct Args {
     /// Assessments on the full device (a multiple of 100: rounds × 100 baladiyas).

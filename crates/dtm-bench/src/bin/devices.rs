@@ -27,6 +27,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+dtm_sync::device_allocator!();
+
 #[derive(Parser)]
 struct Args {
     /// Simulated devices, each with a store of its own, all working at once.
