@@ -112,31 +112,15 @@ impl HqClient {
         self.post_encoded("/api/v1/sync/push", body).await
     }
 
-    /// One pull page; `with_rounds` asks for every round too (the first page of a sync).
-    /// With `gazetteer` (the device's gazetteer cursor, empty for none yet) the page
-    /// carries the gazetteer's changes since it; with `settled` (its cursor of settled
-    /// conflicts), the settlements of this device's conflicts since it.
-    pub async fn pull(
-        &self,
-        cursor: Option<&str>,
-        limit: u32,
-        with_rounds: bool,
-        gazetteer: Option<&str>,
-        settled: Option<&str>,
-    ) -> Result<PullResponse, ClientError> {
-        self.pull_head(cursor, limit, with_rounds, gazetteer, settled).await?.page().await
+    /// One pull page.
+    pub async fn pull(&self, query: &PageQuery) -> Result<PullResponse, ClientError> {
+        self.pull_head(query).await?.page().await
     }
 
     /// A pull page's answer as far as its headers: where the page ends, if more
     /// follow, is known before its body is read ([`PullHead::page`]).
-    pub async fn pull_head(
-        &self,
-        cursor: Option<&str>,
-        limit: u32,
-        with_rounds: bool,
-        gazetteer: Option<&str>,
-        settled: Option<&str>,
-    ) -> Result<PullHead, ClientError> {
+    pub async fn pull_head(&self, query: &PageQuery) -> Result<PullHead, ClientError> {
+        let PageQuery { cursor, limit, with_rounds, gazetteer, settled } = query;
         let mut url = format!("{}/api/v1/sync/pull?limit={limit}&rounds={with_rounds}", self.base);
         if let Some(c) = cursor {
             url.push_str("&cursor=");
@@ -233,6 +217,23 @@ impl HqClient {
             }
         }
     }
+}
+
+/// What a pull page is asked for with.
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery {
+    /// Where the page starts: the cursor of the page before, none for the beginning.
+    pub cursor: Option<String>,
+    /// Assessments it holds at most.
+    pub limit: u32,
+    /// Every round too (the first page of a sync).
+    pub with_rounds: bool,
+    /// The device's gazetteer cursor (empty for none yet): the page carries the
+    /// gazetteer's changes since it.
+    pub gazetteer: Option<String>,
+    /// The device's cursor of settled conflicts: the page carries the settlements of
+    /// this device's conflicts since it.
+    pub settled: Option<String>,
 }
 
 /// A pull page's answer whose headers have arrived; see [`HqClient::pull_head`].

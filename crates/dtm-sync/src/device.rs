@@ -2,7 +2,7 @@
 //! `dtm` CLI are thin shells over this type, so they behave identically.
 
 use crate::api::{self, AssessmentDetail, AssessmentParts, AssessmentSummary, Progress, SyncState};
-use crate::client::{encode, ClientError, EncodedBody, HqClient, PullHead};
+use crate::client::{encode, ClientError, EncodedBody, HqClient, PageQuery};
 use crate::retry::RetryPolicy;
 use crate::wire::{
     self, ApiError, LoginRequest, OpBody, Operation, Outcome, PageAssessment, PullResponse, PushRequest, RoundInfo,
@@ -1144,22 +1144,22 @@ impl Device {
             loop {
                 let started = std::time::Instant::now();
                 let (gazetteer, settled) = since.clone().unzip();
-                let ask = PageAsk {
-                    client: client.clone(),
+                let query = PageQuery {
                     cursor: cursor.clone(),
                     limit: size.load(Ordering::Relaxed) as u32,
                     with_rounds,
                     gazetteer,
                     settled,
                 };
-                let (next, page) = match with_retries(retry, || ask.head()).await {
+                let (next, page) = match with_retries(retry, || client.pull_head(&query)).await {
                     Ok(head) => {
                         let next = head.next.clone();
+                        let client = client.clone();
                         let page = tokio::spawn(async move {
                             let page = match head.page().await {
                                 Ok(page) => page,
                                 // The body did not arrive whole: the page again, as one request.
-                                Err(ClientError::Offline(_)) => with_retries(retry, || ask.page()).await?,
+                                Err(ClientError::Offline(_)) => with_retries(retry, || client.pull(&query)).await?,
                                 Err(e) => return Err(e),
                             };
                             Ok((page, started.elapsed()))
@@ -1200,27 +1200,6 @@ impl<T> std::future::Future for AbortOnDrop<T> {
 
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         std::pin::Pin::new(&mut self.0).poll(cx)
-    }
-}
-
-/// One pull page's request, as `Device::pager` makes it.
-struct PageAsk {
-    client: HqClient,
-    cursor: Option<String>,
-    limit: u32,
-    with_rounds: bool,
-    gazetteer: Option<String>,
-    settled: Option<String>,
-}
-
-impl PageAsk {
-    async fn head(&self) -> Result<PullHead, ClientError> {
-        let (cursor, gazetteer, settled) = (self.cursor.as_deref(), self.gazetteer.as_deref(), self.settled.as_deref());
-        self.client.pull_head(cursor, self.limit, self.with_rounds, gazetteer, settled).await
-    }
-
-    async fn page(&self) -> Result<PullResponse, ClientError> {
-        self.head().await?.page().await
     }
 }
 
