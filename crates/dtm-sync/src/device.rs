@@ -916,9 +916,9 @@ impl Device {
                     match self.prepare_batch(after, &flights)? {
                         Prepared::Done => drained = true,
                         Prepared::Wait => break,
-                        Prepared::Batch(ops, body) => {
-                            after = ops.last().map_or(after, |o| o.seq);
-                            flights.push_back(self.send_batch(&client, ops, body));
+                        Prepared::Batch(sent, body) => {
+                            after = sent.last_seq;
+                            flights.push_back(self.send_batch(&client, sent, body));
                         }
                     }
                 }
@@ -948,7 +948,7 @@ impl Device {
                                 return Err(e.into());
                             }
                             ClientError::Api { status, code, message, op_id: Some(op_id) }
-                                if (400..500).contains(&status) && flight.ops.iter().any(|o| o.op_id == op_id) =>
+                                if (400..500).contains(&status) && flight.sent.op_ids.contains(&op_id) =>
                             {
                                 // HQ refused the batch for one operation that can never apply.
                                 // Set it aside, visible to the enumerator, so it cannot wedge
@@ -1060,51 +1060,58 @@ impl Device {
         if ops.is_empty() {
             return Ok(Prepared::Done);
         }
-        let flying: Vec<&Flying> = flights.iter().map(|f| &f.flying).collect();
+        let flying: Vec<&Flying> = flights.iter().map(|f| &f.sent.flying).collect();
         let full = ops.len() == limit;
         ops.truncate(batch_end(&ops, full, &flying));
         if ops.is_empty() {
             return Ok(Prepared::Wait);
         }
+        let sent = Sent {
+            last_seq: ops.last().map_or(after, |o| o.seq),
+            op_ids: ops.iter().map(|o| o.op_id.clone()).collect(),
+            flying: Flying {
+                keys: ops.iter().map(|o| o.key.clone()).collect(),
+                submits: ops.iter().any(|o| o.kind == OpKind::Submit),
+            },
+        };
+        // The operations are moved into the request, not copied: a batch holds up to
+        // 2,000 saves of sixty values.
         let req = PushRequest {
             ops: ops
-                .iter()
+                .into_iter()
                 .map(|op| Operation {
-                    op_id: op.op_id.clone(),
+                    op_id: op.op_id,
                     seq: op.seq,
-                    key: op.key.clone(),
+                    key: op.key,
                     hlc: op.hlc,
                     form_version: op.form_version,
                     body: match op.kind {
-                        OpKind::Edit => OpBody::Edit {
-                            values: op.edits.iter().map(|(f, (v, _))| (f.clone(), v.clone())).collect(),
-                            bases: op
+                        OpKind::Edit => {
+                            let bases = op
                                 .edits
                                 .iter()
                                 .filter(|(_, (_, base))| *base > 0)
                                 .map(|(f, (_, base))| (f.clone(), *base))
-                                .collect(),
-                        },
+                                .collect();
+                            let values = op.edits.into_iter().map(|(f, (v, _))| (f, v)).collect();
+                            OpBody::Edit { values, bases }
+                        }
                         OpKind::Submit => OpBody::Submit,
-                        OpKind::Void => OpBody::Void { reason: op.reason.clone().unwrap_or_default() },
+                        OpKind::Void => OpBody::Void { reason: op.reason.unwrap_or_default() },
                     },
                 })
                 .collect(),
         };
         let body = encode(&req)?;
-        Ok(Prepared::Batch(ops, body))
+        Ok(Prepared::Batch(sent, body))
     }
 
     /// Sends a push batch in its own task, with retries.
-    fn send_batch(&self, client: &HqClient, ops: Vec<dtm_store::OutboxOp>, body: EncodedBody) -> Flight {
+    fn send_batch(&self, client: &HqClient, sent: Sent, body: EncodedBody) -> Flight {
         let (client, retry) = (client.clone(), self.retry);
         Flight {
-            batch: ops.len().max(self.batch.load(Ordering::Relaxed)),
-            flying: Flying {
-                keys: ops.iter().map(|o| o.key.clone()).collect(),
-                submits: ops.iter().any(|o| o.kind == OpKind::Submit),
-            },
-            ops,
+            batch: sent.op_ids.len().max(self.batch.load(Ordering::Relaxed)),
+            sent,
             sent_at: self.now().iso,
             started: std::time::Instant::now(),
             answer: tokio::spawn(async move { with_retries(retry, || client.push_encoded(&body)).await }),
@@ -1271,8 +1278,7 @@ fn batch_end(ops: &[dtm_store::OutboxOp], full: bool, flying: &[&Flying]) -> usi
 
 /// A push batch sent and not answered yet.
 struct Flight {
-    ops: Vec<dtm_store::OutboxOp>,
-    flying: Flying,
+    sent: Sent,
     /// The batch size it was sent at, for sizing the next.
     batch: usize,
     sent_at: String,
@@ -1289,9 +1295,17 @@ impl Flight {
     }
 }
 
+/// What the device keeps of a push batch it sent.
+struct Sent {
+    /// The outbox sequence of its last operation.
+    last_seq: u64,
+    op_ids: Vec<String>,
+    flying: Flying,
+}
+
 /// What `Device::prepare_batch` found.
 enum Prepared {
-    Batch(Vec<dtm_store::OutboxOp>, EncodedBody),
+    Batch(Sent, EncodedBody),
     /// Operations are waiting, but must not fly beside the batches in flight.
     Wait,
     /// Nothing is left to push.
