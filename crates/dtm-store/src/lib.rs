@@ -1339,15 +1339,15 @@ fn server_fields(conn: &Connection, key: &AssessmentKey) -> Result<BTreeMap<Stri
 fn pending_ops_of(
     conn: &Connection,
     key: &AssessmentKey,
-) -> Result<Vec<(String, BTreeMap<String, (FieldValue, u64)>)>> {
+) -> Result<Vec<(OpKind, BTreeMap<String, (FieldValue, u64)>)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind, value FROM outbox WHERE round = ?1 AND form = ?2 AND location = ?3 AND state = 'pending'
          ORDER BY seq",
     )?;
     let rows = stmt.query_map(params![key.round, key.form, key.location.as_str()], |r| {
-        let kind: String = r.get(0)?;
-        let edits = match (kind.as_str(), r.get::<_, Option<String>>(1)?) {
-            ("edit", Some(v)) => parse_json(1, &v)?,
+        let kind = crate::sqlite::parse_enum(0, &r.get::<_, String>(0)?, OpKind::parse)?;
+        let edits = match (kind, r.get::<_, Option<String>>(1)?) {
+            (OpKind::Edit, Some(v)) => parse_json(1, &v)?,
             _ => BTreeMap::new(),
         };
         Ok((kind, edits))
@@ -1576,7 +1576,7 @@ fn apply_remote(tx: &Transaction<'_>, remote: &RemoteAssessment, outbox: OutboxH
     let key = &remote.key;
     let k = params![key.round, key.form, key.location.as_str()];
     let pending = if outbox.pending { pending_ops_of(tx, key)? } else { Vec::new() };
-    let pending_submit = pending.iter().any(|(kind, _)| kind == "submit");
+    let pending_submit = pending.iter().any(|(kind, _)| *kind == OpKind::Submit);
     let pending_fields: std::collections::BTreeSet<&String> = pending.iter().flat_map(|(_, e)| e.keys()).collect();
     let local = tx
         .prepare_cached("SELECT status, fields FROM assessments WHERE round = ?1 AND form = ?2 AND location = ?3")?

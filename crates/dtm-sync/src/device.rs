@@ -982,20 +982,17 @@ impl Device {
             // The first page carries the account as HQ holds it now.
             let mut account_checked = false;
             loop {
-                let Some(fetched) = pages.next().await else {
-                    // The pager stopped after a page whose headers said it was the last,
-                    // while its body said more follow (it changed between an attempt and
-                    // its retry): ask again from where it ended.
-                    pages = self.pager(&client, after.clone(), false, None);
-                    continue;
+                let fetched = match pages.next().await {
+                    Some(fetched) if fetched.from == after => fetched,
+                    // A page asked for from where a first answer to the page before said
+                    // it ended, while its retry ended elsewhere; or no page, the headers
+                    // having said the last was last while its body said more follow. Ask
+                    // again from where the page written ended, so no change is skipped.
+                    _ => {
+                        pages = self.pager(&client, after.clone(), false, None);
+                        continue;
+                    }
                 };
-                if fetched.from != after {
-                    // Asked for from where an earlier answer to the page before said it
-                    // ended, and a retry of that page ended elsewhere: ask again, so no
-                    // change is skipped.
-                    pages = self.pager(&client, after.clone(), false, None);
-                    continue;
-                }
                 let size = self.pull_page.load(Ordering::Relaxed);
                 let page = match fetched.page.await {
                     Ok(Ok((page, elapsed))) => {
@@ -1122,10 +1119,9 @@ impl Device {
     /// answered; a failed one stays pending in the outbox, for the next push.
     async fn land(&self, flights: VecDeque<Flight>, report: &mut SyncReport) -> Result<()> {
         for mut flight in flights {
-            let sent_at = flight.sent_at.clone();
             if let Ok(resp) = flight.answer().await {
                 let answers = answers(resp, report)?;
-                self.store()?.record_outcomes(&answers, &sent_at, &self.now())?;
+                self.store()?.record_outcomes(&answers, &flight.sent_at, &self.now())?;
             }
         }
         Ok(())
@@ -1134,9 +1130,10 @@ impl Device {
     /// Asks for pull pages from `cursor` on, in a task of its own: each page as soon as
     /// the headers of the one before say where it ends (`x-dtm-next-cursor`), without
     /// waiting for that page's body. It stops asking while [`PULL_AHEAD`] pages wait
-    /// to be taken, so at most two pages are held beside the one being written. The first page asks for every round (`with_rounds`) and, from
-    /// `since` (the gazetteer's and the settled conflicts' cursors), the gazetteer's
-    /// changes and this device's settlements. Each request is retried as a push is.
+    /// to be taken, so at most two pages are held beside the one being written. The
+    /// first page asks for every round (`with_rounds`) and, from `since` (the
+    /// gazetteer's and the settled conflicts' cursors), the gazetteer's changes and
+    /// this device's settlements. Each request is retried as a push is.
     fn pager(
         &self,
         client: &HqClient,
